@@ -1,0 +1,33 @@
+// The one validator: a TypeBox schema compiled once (typebox/compile), with issues that name the
+// field. TypeBox 1.x checks the standard formats (uuid, date-time, uri, email, ...) itself.
+import type { TSchema } from 'typebox';
+import { Compile } from 'typebox/compile';
+import { Value } from 'typebox/value';
+import { formatIssues, toIssues, type ValidationIssue, type RawValidationError } from './validation-issues.js';
+
+export type { ValidationIssue } from './validation-issues.js';
+
+export interface Validator<T> {
+  readonly schema: TSchema;
+  /** True when the value matches the schema exactly (unknown fields fail only where the schema forbids them). */
+  check(value: unknown): value is T;
+  /** Every problem, one per field; empty when the value is valid. */
+  issues(value: unknown): ValidationIssue[];
+  /** One line naming the fields, e.g. "limit: must be <= 50; request_id: is required"; `prefix` gives "body/limit: ...". */
+  explain(value: unknown, prefix?: string): string;
+  /** A copy of the value without the fields the schema does not declare (inbound forward compatibility). */
+  clean(value: unknown): unknown;
+}
+
+export function compileValidator<T>(schema: TSchema): Validator<T> {
+  const compiled = Compile(schema);
+  const issues = (value: unknown): ValidationIssue[] =>
+    compiled.Check(value) ? [] : toIssues(compiled.Errors(value) as RawValidationError[], schema, value);
+  return {
+    schema,
+    check: (value: unknown): value is T => compiled.Check(value),
+    issues,
+    explain: (value, prefix) => formatIssues(issues(value), prefix),
+    clean: (value) => compiled.Clean(Value.Clone(value)),
+  };
+}

@@ -1,0 +1,138 @@
+import { Ajv, type ErrorObject } from 'ajv';
+import addFormatsModule from 'ajv-formats';
+import type { Diagnostics } from '../diagnostics.js';
+import { joinPointer } from '../load/pointer.js';
+import { type Loc, locKey } from '../load/spec-set.js';
+import type { SchemaIndex } from '../model/schema-index.js';
+import type { Example, Model } from '../model/types.js';
+
+type Obj = Record<string, unknown>;
+const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
+
+/** Our rules beyond what the parsers check. Each adds diagnostics; none throws. */
+export function checkModel(model: Model, index: SchemaIndex, ds: Diagnostics): void {
+  const problem = (loc: Loc, rule: string, message: string, hint: string) =>
+    ds.add({ rule, severity: 'error', file: loc.file.rel, ...loc.file.locate(loc.pointer), pointer: loc.pointer, message, hint });
+
+  // every place a schema starts: named schemas, message payloads, REST params/bodies/responses
+  const roots: { loc: Loc; what: string }[] = [
+    ...model.schemas.map((s) => ({ loc: s.loc, what: `schema '${s.name}'` })),
+    ...model.messages.map((m) => ({ loc: m.payload, what: `message '${m.name}'` })),
+    ...model.rest.flatMap((op) => [
+      ...op.params.map((p) => ({ loc: p.schema, what: `${op.operationId} parameter '${p.name}'` })),
+      ...(op.body ? [{ loc: op.body.schema, what: `${op.operationId} request body` }] : []),
+      ...op.responses.filter((r) => r.schema).map((r) => ({ loc: r.schema!, what: `${op.operationId} response ${r.status}` })),
+    ]),
+  ];
+  const visited = new Set<string>();
+  for (const r of roots) walkSchema(r.loc, true, r.what);
+
+  function walkSchema(loc: Loc, isRoot: boolean, what: string): void {
+    const key = locKey(loc);
+    if (visited.has(key)) return;
+    visited.add(key);
+    const v = index.specs.value(loc) as Obj | undefined;
+    if (!v || typeof v !== 'object') return;
+    if (typeof v.$ref === 'string') {
+      const t = index.refTarget(loc);
+      if (t && !t.named) walkSchema(t.target, false, what);
+      return;
+    }
+    const named = isRoot && (index.named(loc) !== undefined || isMessagePayloadRoot(loc));
+    const needsName = v.type === 'object' || (Array.isArray(v.enum) && v.enum.length > 1);
+    if (needsName && !named && typeof v.title !== 'string' && !isRoot) {
+      problem(loc, 'named-types', `${what}: ${v.type === 'object' ? 'inline object' : 'inline enum'} at ${loc.pointer} has no title, so generated models would call it AnonymousSchema`,
+        'give it a PascalCase title, or move it to components and $ref it');
+    }
+    if (Array.isArray(v.oneOf)) checkOneOf(loc, v.oneOf.length, what);
+    for (const k of ['oneOf', 'anyOf', 'allOf']) {
+      if (Array.isArray(v[k])) (v[k] as unknown[]).forEach((_, i) => walkSchema({ file: loc.file, pointer: joinPointer(loc.pointer, k, i) }, false, what));
+    }
+    if (v.properties && typeof v.properties === 'object') {
+      for (const p of Object.keys(v.properties)) walkSchema({ file: loc.file, pointer: joinPointer(loc.pointer, 'properties', p) }, false, what);
+    }
+    if (v.items && typeof v.items === 'object') walkSchema({ file: loc.file, pointer: joinPointer(loc.pointer, 'items') }, false, what);
+  }
+
+  function isMessagePayloadRoot(loc: Loc): boolean {
+    return model.messages.some((m) => locKey(m.payload) === locKey(loc));
+  }
+
+  function checkOneOf(loc: Loc, n: number, what: string): void {
+    const branches: Obj[] = [];
+    for (let i = 0; i < n; i++) {
+      const b = index.bundle({ file: loc.file, pointer: joinPointer(loc.pointer, 'oneOf', i) }) as Obj;
+      branches.push(b);
+    }
+    const candidates = Object.keys((branches[0]?.properties as Obj) ?? {}).filter((p) =>
+      branches.every((b) => {
+        const prop = (b.properties as Obj | undefined)?.[p] as Obj | undefined;
+        return prop && 'const' in prop && Array.isArray(b.required) && b.required.includes(p);
+      }),
+    );
+    const ok = candidates.some((p) => new Set(branches.map((b) => JSON.stringify(((b.properties as Obj)[p] as Obj).const))).size === n);
+    if (!ok) {
+      problem(joinLoc(loc, 'oneOf'), 'oneof-discriminator', `${what}: oneOf at ${loc.pointer} has no required property with a distinct const value in every branch`,
+        'add a required discriminator property (e.g. request_type: {const: ...}) to every branch');
+    }
+  }
+
+  // every request operation has a reply
+  for (const op of model.operations) {
+    const ch = model.channels.find((c) => c.id === op.channel);
+    if (op.action === 'receive' && ch?.params.some((p) => p.name === 'request_id') && !op.reply) {
+      problem(op.loc, 'request-reply', `operation '${op.id}' receives a request but declares no reply`, 'add reply: {channel: {$ref: ...}, messages: [...]}');
+    }
+  }
+
+  // every message, request body and response with content has a named example, and every example validates
+  const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: true });
+  addFormats(ajv);
+  const validateExamples = (schema: Loc, examples: Example[], what: string) => {
+    let validate;
+    try {
+      validate = ajv.compile(index.bundle(schema) as object);
+    } catch (e) {
+      problem(schema, 'schema-invalid', `${what}: schema does not compile: ${(e as Error).message}`, 'fix the schema keywords');
+      return;
+    }
+    for (const ex of examples) {
+      if (validate(ex.value)) continue;
+      for (const err of (validate.errors ?? []) as ErrorObject[]) {
+        const at = { file: ex.loc.file, pointer: ex.loc.pointer + err.instancePath };
+        problem(at, 'example-invalid', `${what} example '${ex.name}': ${err.instancePath || '/'} ${describe(err)}`,
+          'make the example match the schema, or fix the schema if the example is right');
+      }
+    }
+  };
+  for (const m of model.messages) {
+    if (m.examples.length === 0) problem(m.loc, 'example-missing', `message '${m.name}' has no example`, 'add examples: [{name, summary, payload}]');
+    validateExamples(m.payload, m.examples, `message '${m.name}'`);
+  }
+  for (const op of model.rest) {
+    if (op.body) {
+      if (op.body.examples.length === 0) problem(op.body.schema, 'example-missing', `${op.operationId}: request body has no named example`, 'add examples: {name: {summary, value}}');
+      validateExamples(op.body.schema, op.body.examples, `${op.operationId} request body`);
+    }
+    for (const r of op.responses) {
+      if (!r.schema) continue;
+      if (r.examples.length === 0) problem(r.schema, 'example-missing', `${op.operationId}: response ${r.status} has no named example`, 'add examples: {name: {summary, value}}');
+      validateExamples(r.schema, r.examples, `${op.operationId} response ${r.status}`);
+    }
+  }
+}
+
+function joinLoc(loc: Loc, ...segs: string[]): Loc {
+  return { file: loc.file, pointer: joinPointer(loc.pointer, ...segs) };
+}
+
+function describe(err: ErrorObject): string {
+  const p = err.params as Record<string, unknown>;
+  switch (err.keyword) {
+    case 'required': return `is missing required property '${String(p.missingProperty)}'`;
+    case 'additionalProperties': return `has unknown property '${String(p.additionalProperty)}'`;
+    case 'enum': return `${err.message} (${(p.allowedValues as unknown[]).map((x) => JSON.stringify(x)).join(', ')})`;
+    case 'const': return `must be ${JSON.stringify(p.allowedValue)}`;
+    default: return err.message ?? err.keyword;
+  }
+}

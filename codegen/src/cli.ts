@@ -1,0 +1,60 @@
+#!/usr/bin/env tsx
+/**
+ * makapix codegen: `lint` (load + check), `generate` (load + check + emit into generated/),
+ * `check-generated` (emit into a temporary folder and compare with generated/).
+ */
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadAndCheck } from './check/index.js';
+import { formatDiagnostic, formatSummary } from './diagnostics.js';
+import { compareTrees, emitAll, writeTree } from './emit/index.js';
+
+const ROOT = resolve(fileURLToPath(import.meta.url), '../../..');
+const INPUT = { root: ROOT, asyncapi: 'spec/asyncapi.yaml', openapi: 'spec/openapi.yaml' };
+
+async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  const outArg = rest.indexOf('--out');
+  const out = resolve(ROOT, outArg >= 0 ? rest[outArg + 1] : 'generated');
+  if (cmd !== 'lint' && cmd !== 'generate' && cmd !== 'check-generated') {
+    console.error('usage: codegen lint | generate [--out DIR] | check-generated');
+    return 2;
+  }
+  const started = Date.now();
+  const checked = await loadAndCheck(INPUT, { parsers: cmd === 'lint' || rest.includes('--strict') });
+  const ds = checked.diagnostics;
+  for (const d of ds.sorted()) console.error(formatDiagnostic(d));
+  if (ds.errors.length > 0) {
+    console.error(`spec check failed: ${formatSummary(ds)}`);
+    return 1;
+  }
+  if (cmd === 'lint') {
+    const n = checked.model.messages.reduce((a, m) => a + m.examples.length, 0) +
+      checked.model.rest.reduce((a, op) => a + (op.body?.examples.length ?? 0) + op.responses.reduce((b, r) => b + r.examples.length, 0), 0);
+    console.log(`spec ok: ${checked.model.channels.length} channels, ${checked.model.messages.length} messages, ${checked.model.rest.length} REST operations, ${n} examples valid (${formatSummary(ds)}, ${Date.now() - started} ms)`);
+    return 0;
+  }
+  const files = await emitAll(checked);
+  if (cmd === 'generate') {
+    writeTree(out, files);
+    console.log(`generated ${files.size} files into ${out} in ${Date.now() - started} ms`);
+    return 0;
+  }
+  const drift = compareTrees(resolve(ROOT, 'generated'), files);
+  if (drift.length === 0) {
+    console.log(`generated/ is up to date (${files.size} files)`);
+    return 0;
+  }
+  console.error('generated/ does not match spec/:');
+  for (const d of drift) console.error(`  ${d}`);
+  console.error('fix: run `make generate` and commit the result (never edit generated/ by hand)');
+  return 1;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err) => {
+    console.error(err instanceof Error ? err.stack : err);
+    process.exit(1);
+  },
+);

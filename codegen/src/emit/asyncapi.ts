@@ -1,0 +1,213 @@
+import type { SchemaIndex } from '../model/schema-index.js';
+import type { ChannelModel, MessageModel, Model } from '../model/types.js';
+import { findDiscriminator } from './discriminator.js';
+import { GeneratedFile } from './file.js';
+import { camel, docComment, literal, pascal, propKey } from './names.js';
+import { typeboxExpr } from './typebox.js';
+
+/** generated/asyncapi/{channels,operations,examples}.ts from the AsyncAPI document. */
+export function emitAsyncApi(model: Model, index: SchemaIndex): GeneratedFile[] {
+  const src = [model.sources.asyncapi];
+  return [emitChannels(model, index, src), emitOperations(model, index, src), emitExamples(model, index, src)];
+}
+
+/** The payload type of a message: its named schema (imported) or an inline one declared here. */
+function payloadType(index: SchemaIndex, m: MessageModel, file: GeneratedFile): string {
+  const t = index.refTarget(m.payload);
+  const named = t?.named ?? index.named(m.payload);
+  if (named) return file.import(named.module, named.name);
+  return `${m.name}Payload`;
+}
+
+function channelTypes(ch: ChannelModel) {
+  const P = pascal(ch.id);
+  return { params: `${P}Params`, message: `${P}Message`, validator: `${P}MessageValidator`, topic: `${camel(ch.id)}Topic` };
+}
+
+function emitChannels(model: Model, index: SchemaIndex, src: string[]): GeneratedFile {
+  const f = new GeneratedFile('asyncapi/channels.ts', src);
+  const compile = f.runtime('compileValidator');
+  const ValidatorT = f.runtime('Validator', { type: true });
+  const ChannelDef = f.runtime('ChannelDef', { type: true });
+  const topicTemplate = f.runtime('topicTemplate');
+  const Static = f.import('typebox', 'Static', { type: true });
+
+  f.line('// ---- message validators (compiled once, shared) ----');
+  for (const m of model.messages) {
+    const t = index.refTarget(m.payload) ?? null;
+    if (!t?.named && !index.named(m.payload)) {
+      f.declare(`${m.name}Payload`);
+      f.line(`export const ${m.name}Payload = ${typeboxExpr(index, m.payload, f)};`);
+      f.line(`export type ${m.name}Payload = ${Static}<typeof ${m.name}Payload>;`);
+    }
+    const T = payloadType(index, m, f);
+    f.lines(docComment(m.summary));
+    f.line(`export const ${m.name}Validator: ${ValidatorT}<${T}> = ${compile}<${T}>(${T});`);
+  }
+  f.line();
+  f.line('// ---- topic parameter validators ----');
+  const paramValidators = new Map<string, string>();
+  for (const ch of model.channels) {
+    for (const p of ch.params) {
+      const named = p.schema && (index.refTarget(p.schema)?.named ?? index.named(p.schema));
+      if (named && !paramValidators.has(named.name)) {
+        const T = f.import(named.module, named.name);
+        const v = `${named.name}ParamValidator`;
+        f.line(`const ${v} = ${compile}<${T}>(${T});`);
+        paramValidators.set(named.name, v);
+      }
+    }
+  }
+  f.line();
+  for (const ch of model.channels) {
+    const n = channelTypes(ch);
+    const types = ch.messages.map((m) => payloadType(index, m, f));
+    f.line(`// ---- channel ${ch.id}: ${ch.address} ----`);
+    f.line(`export type ${n.params} = { ${ch.params.map((p) => `${propKey(p.name)}: ${paramType(index, p, f)}`).join('; ')} };`);
+    f.line(`export type ${n.message} = ${types.join(' | ') || 'never'};`);
+    const disc = findDiscriminator(index, ch.messages);
+    if (ch.messages.length === 1) {
+      f.line(`export const ${n.validator}: ${ValidatorT}<${n.message}> = ${ch.messages[0].name}Validator;`);
+    } else if (disc) {
+      const discriminated = f.runtime('discriminated');
+      const branches = ch.messages.map((m, i) => `${propKey(String(disc.values[i]))}: ${m.name}Validator`).join(', ');
+      f.line(`export const ${n.validator}: ${ValidatorT}<${n.message}> = ${discriminated}<${n.message}>(${JSON.stringify(disc.property)}, { ${branches} });`);
+    } else {
+      const T = f.import('typebox', 'Type');
+      f.line(`export const ${n.validator}: ${ValidatorT}<${n.message}> = ${compile}<${n.message}>(${T}.Union([${types.join(', ')}]));`);
+    }
+    const kinds = ch.params.map((p) => {
+      const named = p.schema && (index.refTarget(p.schema)?.named ?? index.named(p.schema));
+      const check = named ? `, check: (v: unknown) => ${paramValidators.get(named.name)}.check(v)` : '';
+      return `${propKey(p.name)}: { kind: '${p.kind}'${check} }`;
+    });
+    f.line(`export const ${n.topic} = ${topicTemplate}<${n.params}>(${JSON.stringify(ch.address)}, { ${kinds.join(', ')} });`);
+    f.line(`export const ${camel(ch.id)}: ${ChannelDef}<${n.params}, ${n.message}> = {`);
+    f.line(`  id: ${JSON.stringify(ch.id)},`);
+    f.line(`  topic: ${n.topic},`);
+    f.line(`  qos: ${ch.qos},`);
+    f.line(`  retain: ${ch.retain},`);
+    f.line(`  message: ${n.validator},`);
+    f.line('};');
+    f.line();
+  }
+  f.line(`export const channels = { ${model.channels.map((c) => camel(c.id)).join(', ')} } as const;`);
+  return f;
+}
+
+function paramType(index: SchemaIndex, p: ChannelModel['params'][number], f: GeneratedFile): string {
+  const named = p.schema && (index.refTarget(p.schema)?.named ?? index.named(p.schema));
+  if (named) return f.import(named.module, named.name);
+  return p.kind === 'integer' ? 'number' : 'string';
+}
+
+function emitOperations(model: Model, index: SchemaIndex, src: string[]): GeneratedFile {
+  const f = new GeneratedFile('asyncapi/operations.ts', src);
+  const MqttClient = f.import('mqtt', 'MqttClient', { type: true });
+  const publish = f.runtime('publish');
+  const MessageRouter = f.runtime('MessageRouter', { type: true });
+  const InboundMessage = f.runtime('InboundMessage', { type: true });
+  const SubscribeOptions = f.runtime('SubscribeOptions', { type: true });
+  const ValidatorT = f.runtime('Validator', { type: true });
+  const PublishOptions = f.runtime('PublishOptions', { type: true });
+  const ch = (id: string) => f.import('asyncapi/channels', id);
+
+  f.line('// ---- typed publishers and subscribers, one pair per channel ----');
+  for (const c of model.channels) {
+    const n = channelTypes(c);
+    const P = f.import('asyncapi/channels', n.params, { type: true });
+    const M = f.import('asyncapi/channels', n.message, { type: true });
+    const def = ch(camel(c.id));
+    f.line(`/** Publishes on \`${c.address}\` (QoS ${c.qos}${c.retain ? ', retained' : ''}) after validating the payload. */`);
+    f.line(`export function publish${pascal(c.id)}(client: ${MqttClient}, params: ${P}, payload: ${M}, opts?: ${PublishOptions}): Promise<void> {`);
+    f.line(`  return ${publish}(client, ${def}, params, payload, opts);`);
+    f.line('}');
+    f.line(`/** Subscribes to \`${c.address}\`; invalid messages go to the error callback, never to the handler. */`);
+    f.line(`export function subscribe${pascal(c.id)}(router: ${MessageRouter}, handler: (m: ${InboundMessage}<${P}, ${M}>) => void | Promise<void>, opts?: ${SubscribeOptions}<${P}>): Promise<() => Promise<void>> {`);
+    f.line(`  return router.subscribe(${def}, handler, opts);`);
+    f.line('}');
+    f.line();
+  }
+
+  f.line('// ---- request/reply operations ----');
+  const requestOps = model.operations.filter((o) => o.reply);
+  const RequestSpec = f.runtime('RequestSpec', { type: true });
+  const Requester = f.runtime('Requester', { type: true });
+  const entries: string[] = [];
+  for (const op of requestOps) {
+    const reqMsg = model.messages.find((m) => m.name === op.messages[0]);
+    const replyMsgs = op.reply!.messages.map((name) => model.messages.find((m) => m.name === name)!).filter(Boolean);
+    if (!reqMsg) continue;
+    const reqChannel = model.channels.find((c) => c.id === op.channel)!;
+    const replyChannel = model.channels.find((c) => c.id === op.reply!.channel)!;
+    const base = pascal(op.id.replace(/^receive/, ''));
+    const Req = payloadType(index, reqMsg, f);
+    const replyTypes = replyMsgs.map((m) => payloadType(index, m, f));
+    const replyType = `${base}Reply`;
+    f.declare(replyType);
+    f.lines(docComment(`${op.id}: ${op.summary ?? ''}`));
+    f.line(`export type ${replyType} = ${replyTypes.join(' | ')};`);
+    const disc = findDiscriminator(index, replyMsgs);
+    const replyValidator = `${replyType}Validator`;
+    if (replyMsgs.length === 1) {
+      f.line(`export const ${replyValidator}: ${ValidatorT}<${replyType}> = ${f.import('asyncapi/channels', replyMsgs[0].name + 'Validator')};`);
+    } else if (disc) {
+      const discriminated = f.runtime('discriminated');
+      const branches = replyMsgs.map((m, i) => `${propKey(String(disc.values[i]))}: ${f.import('asyncapi/channels', m.name + 'Validator')}`).join(', ');
+      f.line(`export const ${replyValidator}: ${ValidatorT}<${replyType}> = ${discriminated}<${replyType}>(${JSON.stringify(disc.property)}, { ${branches} });`);
+    } else {
+      const compile = f.runtime('compileValidator');
+      const T = f.import('typebox', 'Type');
+      f.line(`export const ${replyValidator}: ${ValidatorT}<${replyType}> = ${compile}<${replyType}>(${T}.Union([${replyTypes.join(', ')}]));`);
+    }
+    const reqP = f.import('asyncapi/channels', channelTypes(reqChannel).params, { type: true });
+    const spec = `${camel(base)}Request`;
+    f.line(`export const ${spec}: ${RequestSpec}<${Req}, ${replyType}> = {`);
+    f.line(`  request: { ...${ch(camel(reqChannel.id))}, message: ${f.import('asyncapi/channels', reqMsg.name + 'Validator')} },`);
+    f.line(`  response: { ...${ch(camel(replyChannel.id))}, message: ${replyValidator} },`);
+    f.line('};');
+    f.line(`/** Player side: publishes a ${reqMsg.name} and resolves with its correlated reply (or rejects on timeout). */`);
+    f.line(`export function request${base}(requester: ${Requester}, payload: ${Req}, opts?: { timeoutMs?: number }): Promise<${replyType}> {`);
+    f.line(`  return requester.request(${spec}, payload, opts);`);
+    f.line('}');
+    void reqP;
+    const tag = findDiscriminator(index, model.messages.filter((m) => reqChannel.messages.includes(m)));
+    const tagValue = tag ? tag.values[reqChannel.messages.indexOf(reqMsg)] : op.id;
+    entries.push(`  ${propKey(String(tagValue))}: { operationId: ${JSON.stringify(op.id)}, spec: ${spec} },`);
+    f.line();
+  }
+  f.line('/** Every request operation by its discriminator value (e.g. request_type). */');
+  f.line('export const requestOperations = {');
+  f.lines(entries);
+  f.line('} as const;');
+  f.line('export type RequestOperations = typeof requestOperations;');
+  f.line();
+  f.line('/** Every operation of the document, from the server\'s viewpoint. */');
+  f.line('export const operations = {');
+  for (const op of model.operations) {
+    f.line(`  ${op.id}: { action: '${op.action}', channel: ${JSON.stringify(op.channel)}, messages: ${JSON.stringify(op.messages)}${op.reply ? `, reply: ${JSON.stringify(op.reply)}` : ''} },`);
+  }
+  f.line('} as const;');
+  return f;
+}
+
+function emitExamples(model: Model, index: SchemaIndex, src: string[]): GeneratedFile {
+  const f = new GeneratedFile('asyncapi/examples.ts', src);
+  f.line('/** Every named example of every message, typed by the message payload. */');
+  f.line('export const messageExamples = {');
+  for (const m of model.messages) {
+    const T = payloadType(index, m, f);
+    f.line(`  ${m.name}: {`);
+    for (const ex of m.examples) f.line(`    ${propKey(ex.name)}: ${literal(ex.value, '    ')} satisfies ${T} as ${T},`);
+    f.line('  },');
+  }
+  f.line('} as const;');
+  f.line();
+  f.line('/** One line about each example, by message and example name. */');
+  f.line('export const messageExampleSummaries: Record<string, Record<string, string>> = {');
+  for (const m of model.messages) {
+    f.line(`  ${m.name}: { ${m.examples.map((e) => `${propKey(e.name)}: ${JSON.stringify(e.summary ?? '')}`).join(', ')} },`);
+  }
+  f.line('};');
+  return f;
+}

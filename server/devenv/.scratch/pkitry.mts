@@ -1,0 +1,12 @@
+import { ensureDevPki, issueClientCert } from '/work/main/server/devenv/pki.ts';
+import { revokeSerial } from '/work/main/server/devenv/crl.ts';
+import { writeFileSync } from 'node:fs';
+const t0 = performance.now();
+const p = await ensureDevPki('/tmp/pkitry');
+const t1 = performance.now();
+const c = await issueClientCert('/tmp/pkitry', 'aaaaaaaa-1111-4111-8111-111111111111');
+writeFileSync('/tmp/pkitry/c.crt', c.certPem); writeFileSync('/tmp/pkitry/c.key', c.keyPem);
+const c2 = await issueClientCert('/tmp/pkitry', 'bbbb');
+writeFileSync('/tmp/pkitry/c2.crt', c2.certPem);
+await revokeSerial('/tmp/pkitry', c2.serial);
+console.log(p, t1 - t0, performance.now() - t1, c.serial, c2.serial);

@@ -1,0 +1,36 @@
+#!/bin/sh
+# Ensure the system packages the dev environment and tests need (same checks as system-packages.ts):
+#   mosquitto          /usr/sbin/mosquitto, mosquitto_passwd, the dynamic-security plugin
+#   mosquitto-clients  mosquitto_pub, mosquitto_sub, mosquitto_ctrl
+#   postgresql-15      /usr/lib/postgresql/15/bin/{initdb,pg_ctl}
+# Idempotent and quick when everything is present. Installs with apt-get when run as root,
+# otherwise prints the exact command and exits 1.
+set -eu
+
+PG_BIN="${MAKAPIX_PG_BIN:-/usr/lib/postgresql/15/bin}"
+missing=""
+need() { # need <package> <file>...
+  pkg=$1; shift
+  for f in "$@"; do
+    if [ ! -e "$f" ]; then missing="$missing $pkg"; return 0; fi
+  done
+}
+need mosquitto /usr/sbin/mosquitto /usr/bin/mosquitto_passwd /usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so
+need mosquitto-clients /usr/bin/mosquitto_pub /usr/bin/mosquitto_sub /usr/bin/mosquitto_ctrl
+need postgresql-15 "$PG_BIN/initdb" "$PG_BIN/pg_ctl"
+
+[ -z "$missing" ] && exit 0
+
+cmd="apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y$missing"
+if [ "$(id -u)" != "0" ]; then
+  echo "ensure-system-packages: missing:$missing" >&2
+  echo "ensure-system-packages: run as root:  $cmd" >&2
+  exit 1
+fi
+
+echo "ensure-system-packages: installing:$missing" >&2
+# Wait for a concurrent apt/dpkg run instead of failing on its lock. Installing mosquitto does not
+# start a system broker where policy-rc.d denies it; where it does, the system broker takes 1883
+# (the devenv uses free ports, so it does not matter).
+apt-get -o DPkg::Lock::Timeout=300 update -qq
+DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -qq $missing

@@ -1,0 +1,73 @@
+// Everything the server and the tests need, started together:
+//   <dataDir>/pki       dev CA, broker certificate, CRL       (pki.ts, crl.ts)
+//   <dataDir>/mosquitto broker config, passwords, dynsec state (broker.ts)
+//   <dataDir>/postgres  PostgreSQL cluster                   (postgres.ts; skipped if DATABASE_URL)
+// Restarting with the same dataDir keeps certificates, passwords, dynsec state and data.
+import { chmodSync, mkdirSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { ensureDevPki, type DevPki } from './pki.js';
+import { startBroker, type Account, type Broker, type BrokerPorts } from './broker.js';
+import { useOrStartPostgres, type DatabaseChoice } from './postgres.js';
+import { ensureSystemPackages } from './system-packages.js';
+import { isRoot } from './process-control.js';
+
+export interface StartServicesOptions {
+  dataDir: string;
+  ports?: Partial<BrokerPorts> & { postgres?: number };
+  /** Postgres without fsync (fast, not crash-safe). */
+  forTests?: boolean;
+  /** Environment consulted for DATABASE_URL (default process.env). */
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface Services {
+  dataDir: string;
+  pki: DevPki;
+  broker: Broker;
+  database: DatabaseChoice;
+  urls: { mqttInternal: string; mqttMtls: string; mqttWebsocket: string; database: string };
+  caCert: string;
+  caKey: string;
+  serverAccount: Account;
+  dynsecAdmin: Account;
+  /** Stops what was started (broker and, unless DATABASE_URL was used, postgres). */
+  stop(): Promise<void>;
+}
+
+export async function startServices(opts: StartServicesOptions): Promise<Services> {
+  ensureSystemPackages();
+  const dataDir = resolve(opts.dataDir);
+  mkdirSync(dataDir, { recursive: true });
+  // The postgres user must be able to traverse dataDir (mkdtemp makes it 0700). Search
+  // permission only: the secrets inside are 0600.
+  if (isRoot()) chmodSync(dataDir, statSync(dataDir).mode | 0o711);
+
+  const [pki, database] = await Promise.all([
+    ensureDevPki(join(dataDir, 'pki')),
+    useOrStartPostgres({ dir: join(dataDir, 'postgres'), port: opts.ports?.postgres, forTests: opts.forTests }, opts.env),
+  ]);
+  let broker: Broker;
+  try {
+    broker = await startBroker({ dir: join(dataDir, 'mosquitto'), pki, ports: opts.ports });
+  } catch (err) {
+    await database.stop();
+    throw err;
+  }
+  return {
+    dataDir,
+    pki,
+    broker,
+    database,
+    urls: {
+      mqttInternal: broker.urls.internal,
+      mqttMtls: broker.urls.mtls,
+      mqttWebsocket: broker.urls.websocket,
+      database: database.url,
+    },
+    caCert: pki.caCert,
+    caKey: pki.caKey,
+    serverAccount: broker.serverAccount,
+    dynsecAdmin: broker.dynsecAdmin,
+    stop: async () => { await Promise.all([broker.stop(), database.stop()]); },
+  };
+}

@@ -1,0 +1,261 @@
+// Typed server configuration, read once from the environment.
+// Every variable has a default suitable for `make run` on one machine; a bad value fails
+// startup with a ConfigError that names each offending variable (all problems reported at once).
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
+
+export type Environment = 'production' | 'development';
+
+export interface Config {
+  environment: Environment;
+  /** POST /mqtt/demo is served only outside production. */
+  demoEnabled: boolean;
+  http: { host: string; port: number };
+  database: { url: string; poolMax: number };
+  /** Absolute path of the data directory (broker files, database cluster, CA, generated secrets). */
+  dataDir: string;
+  broker: {
+    /** The API server's own connection (password listener). */
+    internalUrl: string;
+    internalUsername: string;
+    internalPassword: string;
+    /** mTLS listener, as reachable from the server (used by tests and health checks). */
+    mtlsUrl: string;
+    /** WebSocket listener, as reachable from the server (dynamic-security administration). */
+    websocketUrl: string;
+    /** Host and port handed to devices in provision/credentials responses. */
+    publicHost: string;
+    publicPort: number;
+    /** WebSocket URL handed to browsers by GET /mqtt/bootstrap. */
+    publicWebsocketUrl: string;
+    /** Shared-subscription group of the server instances ($share/<group>/...). */
+    shareGroup: string;
+  };
+  auth: {
+    /** HS256 secret (at least 32 bytes). From JWT_SECRET, else generated once under dataDir. */
+    jwtSecret: Buffer;
+    tokenTtlSeconds: number;
+    /** Lower-cased handles that get the moderator role. */
+    moderators: string[];
+    /** scrypt cost parameter N (power of two). */
+    scryptN: number;
+  };
+  pki: {
+    /** Directory holding ca.crt / ca.key (created when absent). */
+    caDir: string;
+    certValidityDays: number;
+    renewWindowDays: number;
+  };
+  registrationCodeTtlSeconds: number;
+  rateLimits: { perPlayerPerMinute: number; perUserPerMinute: number };
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+class Reader {
+  readonly problems: string[] = [];
+  constructor(private readonly env: Env) {}
+
+  raw(name: string): string | undefined {
+    const v = this.env[name];
+    return v === undefined || v.trim() === '' ? undefined : v.trim();
+  }
+
+  string(name: string, fallback: string): string {
+    return this.raw(name) ?? fallback;
+  }
+
+  int(name: string, fallback: number, min: number, max: number): number {
+    const v = this.raw(name);
+    if (v === undefined) return fallback;
+    if (!/^[0-9]+$/.test(v) || Number(v) < min || Number(v) > max) {
+      this.problems.push(`${name} must be an integer between ${min} and ${max} (got ${JSON.stringify(v)})`);
+      return fallback;
+    }
+    return Number(v);
+  }
+
+  port(name: string, fallback: number): number {
+    return this.int(name, fallback, 1, 65535);
+  }
+
+  oneOf<T extends string>(name: string, allowed: readonly T[], fallback: T): T {
+    const v = this.raw(name);
+    if (v === undefined) return fallback;
+    if (!(allowed as readonly string[]).includes(v)) {
+      this.problems.push(`${name} must be one of ${allowed.join(', ')} (got ${JSON.stringify(v)})`);
+      return fallback;
+    }
+    return v as T;
+  }
+
+  url(name: string, fallback: string, protocols: readonly string[]): string {
+    const v = this.raw(name) ?? fallback;
+    let u: URL;
+    try {
+      u = new URL(v);
+    } catch {
+      this.problems.push(`${name} must be a URL (got ${JSON.stringify(v)})`);
+      return fallback;
+    }
+    if (!protocols.includes(u.protocol)) {
+      this.problems.push(`${name} must use ${protocols.map((p) => `${p}//`).join(' or ')} (got ${JSON.stringify(v)})`);
+      return fallback;
+    }
+    return v;
+  }
+}
+
+function portOf(url: string, fallback: number): number {
+  try {
+    const u = new URL(url);
+    return u.port ? Number(u.port) : fallback;
+  } catch {
+    return fallback;
+  }
+}
+
+function hostOf(url: string, fallback: string): string {
+  try {
+    return new URL(url).hostname || fallback;
+  } catch {
+    return fallback;
+  }
+}
+
+/** The JWT secret: JWT_SECRET if set (>= 32 bytes), else `<dataDir>/jwt-secret`, created on first use. */
+function resolveJwtSecret(r: Reader, dataDir: string): Buffer {
+  const fromEnv = r.raw('JWT_SECRET');
+  if (fromEnv !== undefined) {
+    const buf = Buffer.from(fromEnv, 'utf8');
+    if (buf.length < 32) {
+      r.problems.push('JWT_SECRET must be at least 32 bytes long (or unset it to have one generated under DATA_DIR)');
+    }
+    return buf;
+  }
+  const file = join(dataDir, 'jwt-secret');
+  try {
+    if (!existsSync(file)) {
+      mkdirSync(dataDir, { recursive: true });
+      // Write under a temporary name, then link: two instances starting together agree on one secret.
+      const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}`;
+      writeFileSync(tmp, randomBytes(48).toString('base64url') + '\n', { mode: 0o600 });
+      try {
+        linkSync(tmp, file);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      } finally {
+        unlinkSync(tmp);
+      }
+      chmodSync(file, 0o600);
+    }
+    const secret = Buffer.from(readFileSync(file, 'utf8').trim(), 'utf8');
+    if (secret.length < 32) r.problems.push(`${file} (the generated JWT secret) is shorter than 32 bytes; delete it or set JWT_SECRET`);
+    return secret;
+  } catch (err) {
+    r.problems.push(`JWT_SECRET is not set and ${file} could not be read or created: ${(err as Error).message}`);
+    return Buffer.alloc(0);
+  }
+}
+
+/**
+ * Reads the configuration. Variables:
+ * MAKAPIX_ENV (production|development; default: production when NODE_ENV=production, else development),
+ * HTTP_HOST (127.0.0.1), HTTP_PORT (8000), DATABASE_URL, DATABASE_POOL_MAX (10), DATA_DIR (.data),
+ * MQTT_INTERNAL_URL (mqtt://127.0.0.1:1883), MQTT_INTERNAL_USERNAME (api), MQTT_INTERNAL_PASSWORD,
+ * MQTT_MTLS_URL (mqtts://127.0.0.1:8883), MQTT_WEBSOCKET_URL (ws://127.0.0.1:9001),
+ * MQTT_PUBLIC_HOST / MQTT_PUBLIC_PORT (default: host/port of MQTT_MTLS_URL),
+ * MQTT_PUBLIC_WEBSOCKET_URL (default: MQTT_WEBSOCKET_URL), MQTT_SHARE_GROUP (makapix-api),
+ * JWT_SECRET, TOKEN_TTL_SECONDS (604800), MAKAPIX_MODERATORS (comma-separated handles),
+ * SCRYPT_N (32768), CA_DIR (<DATA_DIR>/certs), RATE_LIMIT_PLAYER_PER_MINUTE (300),
+ * RATE_LIMIT_USER_PER_MINUTE (1000).
+ * Side effect: may create DATA_DIR and DATA_DIR/jwt-secret. Throws ConfigError.
+ */
+export function loadConfig(env: Env = process.env, cwd: string = process.cwd()): Config {
+  const r = new Reader(env);
+
+  const nodeEnvDefault: Environment = env.NODE_ENV === 'production' ? 'production' : 'development';
+  const environment = r.oneOf('MAKAPIX_ENV', ['production', 'development'] as const, nodeEnvDefault);
+
+  const dataDirRaw = r.string('DATA_DIR', '.data');
+  const dataDir = isAbsolute(dataDirRaw) ? dataDirRaw : resolve(cwd, dataDirRaw);
+
+  const httpHost = r.string('HTTP_HOST', '127.0.0.1');
+  const httpPort = r.port('HTTP_PORT', 8000);
+
+  const databaseUrl = r.url('DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/makapix', ['postgres:', 'postgresql:']);
+  const poolMax = r.int('DATABASE_POOL_MAX', 10, 1, 1000);
+
+  const internalUrl = r.url('MQTT_INTERNAL_URL', 'mqtt://127.0.0.1:1883', ['mqtt:', 'mqtts:', 'tcp:', 'tls:']);
+  const internalUsername = r.string('MQTT_INTERNAL_USERNAME', 'api');
+  const internalPassword = r.raw('MQTT_INTERNAL_PASSWORD') ?? '';
+  if (environment === 'production' && internalPassword === '') {
+    r.problems.push('MQTT_INTERNAL_PASSWORD must be set in production');
+  }
+  const mtlsUrl = r.url('MQTT_MTLS_URL', 'mqtts://127.0.0.1:8883', ['mqtts:', 'tls:', 'ssl:']);
+  const websocketUrl = r.url('MQTT_WEBSOCKET_URL', 'ws://127.0.0.1:9001', ['ws:', 'wss:']);
+  const publicHost = r.string('MQTT_PUBLIC_HOST', hostOf(mtlsUrl, '127.0.0.1'));
+  if (!/^[A-Za-z0-9.:\-\[\]]+$/.test(publicHost)) {
+    r.problems.push(`MQTT_PUBLIC_HOST must be a host name or IP address (got ${JSON.stringify(publicHost)})`);
+  }
+  const publicPort = r.port('MQTT_PUBLIC_PORT', portOf(mtlsUrl, 8883));
+  const publicWebsocketUrl = r.url('MQTT_PUBLIC_WEBSOCKET_URL', websocketUrl, ['ws:', 'wss:']);
+  const shareGroup = r.string('MQTT_SHARE_GROUP', 'makapix-api');
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(shareGroup)) {
+    r.problems.push(`MQTT_SHARE_GROUP must be 1..64 letters, digits, '_' or '-' (got ${JSON.stringify(shareGroup)})`);
+  }
+
+  const tokenTtlSeconds = r.int('TOKEN_TTL_SECONDS', 7 * 24 * 3600, 60, 366 * 24 * 3600);
+  const moderators: string[] = [];
+  for (const h of (r.raw('MAKAPIX_MODERATORS') ?? '').split(',').map((s) => s.trim()).filter(Boolean)) {
+    if (!/^[A-Za-z0-9_-]{2,50}$/.test(h)) {
+      r.problems.push(`MAKAPIX_MODERATORS must be a comma-separated list of handles (2..50 letters, digits, '_' or '-'); bad entry ${JSON.stringify(h)}`);
+    } else if (!moderators.includes(h.toLowerCase())) {
+      moderators.push(h.toLowerCase());
+    }
+  }
+  const scryptN = r.int('SCRYPT_N', 2 ** 15, 2, 2 ** 20);
+  if ((scryptN & (scryptN - 1)) !== 0) r.problems.push(`SCRYPT_N must be a power of two (got ${scryptN})`);
+
+  const caDirRaw = r.raw('CA_DIR');
+  const caDir = caDirRaw === undefined ? join(dataDir, 'certs') : isAbsolute(caDirRaw) ? caDirRaw : resolve(cwd, caDirRaw);
+
+  const perPlayerPerMinute = r.int('RATE_LIMIT_PLAYER_PER_MINUTE', 300, 1, 1_000_000);
+  const perUserPerMinute = r.int('RATE_LIMIT_USER_PER_MINUTE', 1000, 1, 1_000_000);
+
+  // Only touch the file system once everything else is known to be valid.
+  const jwtSecret = r.problems.length === 0 ? resolveJwtSecret(r, dataDir) : Buffer.alloc(0);
+
+  if (r.problems.length > 0) throw new ConfigError(r.problems);
+
+  return {
+    environment,
+    demoEnabled: environment !== 'production',
+    http: { host: httpHost, port: httpPort },
+    database: { url: databaseUrl, poolMax },
+    dataDir,
+    broker: {
+      internalUrl,
+      internalUsername,
+      internalPassword,
+      mtlsUrl,
+      websocketUrl,
+      publicHost,
+      publicPort,
+      publicWebsocketUrl,
+      shareGroup,
+    },
+    auth: { jwtSecret, tokenTtlSeconds, moderators, scryptN },
+    pki: { caDir, certValidityDays: 365, renewWindowDays: 30 },
+    registrationCodeTtlSeconds: 15 * 60,
+    rateLimits: { perPlayerPerMinute, perUserPerMinute },
+  };
+}

@@ -1,0 +1,71 @@
+// The postgres.js connection pool. One per process; every query module takes it (or a
+// transaction) as its first argument.
+import postgres from 'postgres';
+
+/**
+ * int8 (bigint, count(*), identity columns) as a JS number. Every such value in this data model
+ * (ids, counters) stays far below 2^53; a larger one is an error rather than a silent rounding.
+ */
+const bigintAsNumber = {
+  to: 20,
+  from: [20],
+  serialize: (x: number | bigint | string) => String(x),
+  parse: (raw: string): number => {
+    const n = Number(raw);
+    if (!Number.isSafeInteger(n)) throw new RangeError(`int8 value ${raw} does not fit in a JS number`);
+    return n;
+  },
+} satisfies postgres.PostgresType<number>;
+
+export type DbTypes = { bigint: number };
+/** The pool. */
+export type Sql = postgres.Sql<DbTypes>;
+/** A transaction (inside sql.begin). */
+export type Tx = postgres.TransactionSql<DbTypes>;
+/** Anything that runs a tagged-template query: the pool or a transaction. */
+export type Queryable = postgres.ISql<DbTypes>;
+
+export interface DbOptions {
+  url: string;
+  /** Pool size (default 10). */
+  max?: number;
+  /** Seconds before an idle connection is closed (default 30). */
+  idleTimeoutSeconds?: number;
+  /** Seconds to wait for a connection (default 10). */
+  connectTimeoutSeconds?: number;
+  /** application_name seen in pg_stat_activity (default "makapix-server"). */
+  applicationName?: string;
+}
+
+/** Opens the pool (connections are made lazily). Close it with `sql.end()`. */
+export function createSql(opts: DbOptions): Sql {
+  return postgres(opts.url, {
+    max: opts.max ?? 10,
+    idle_timeout: opts.idleTimeoutSeconds ?? 30,
+    connect_timeout: opts.connectTimeoutSeconds ?? 10,
+    prepare: true,
+    onnotice: () => {},
+    types: { bigint: bigintAsNumber },
+    connection: { application_name: opts.applicationName ?? 'makapix-server' },
+  });
+}
+
+/** The pool from the server configuration. */
+export function createSqlFromConfig(config: { database: { url: string; poolMax: number } }): Sql {
+  return createSql({ url: config.database.url, max: config.database.poolMax });
+}
+
+/** SQLSTATE of a PostgresError, or undefined. */
+export function pgErrorCode(err: unknown): string | undefined {
+  return err instanceof postgres.PostgresError ? err.code : undefined;
+}
+
+/** Constraint name of a PostgresError (unique, check, foreign key, or raised by a trigger), or undefined. */
+export function pgConstraint(err: unknown): string | undefined {
+  return err instanceof postgres.PostgresError ? err.constraint_name : undefined;
+}
+
+/** True for a unique violation, optionally of the named constraint/index. */
+export function isUniqueViolation(err: unknown, constraint?: string): boolean {
+  return pgErrorCode(err) === '23505' && (constraint === undefined || pgConstraint(err) === constraint);
+}
