@@ -3,21 +3,23 @@
  * makapix codegen: `lint` (load + check), `generate` (load + check + emit into generated/),
  * `check-generated` (emit into a temporary folder and compare with generated/).
  */
-import { resolve } from 'node:path';
+import { relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadAndCheck } from './check/index.js';
 import { formatDiagnostic, formatSummary } from './diagnostics.js';
 import { compareTrees, emitAll, writeTree } from './emit/index.js';
 
-const ROOT = resolve(fileURLToPath(import.meta.url), '../../..');
-const INPUT = { root: ROOT, asyncapi: 'spec/asyncapi.yaml', openapi: 'spec/openapi.yaml' };
+const REPO = resolve(fileURLToPath(import.meta.url), '../../..');
 
 async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
+  const rootArg = rest.indexOf('--root');
+  const ROOT = rootArg >= 0 ? resolve(rest[rootArg + 1]) : REPO;
+  const INPUT = { root: ROOT, asyncapi: 'spec/asyncapi.yaml', openapi: 'spec/openapi.yaml' };
   const outArg = rest.indexOf('--out');
   const out = resolve(ROOT, outArg >= 0 ? rest[outArg + 1] : 'generated');
   if (cmd !== 'lint' && cmd !== 'generate' && cmd !== 'check-generated') {
-    console.error('usage: codegen lint | generate [--out DIR] | check-generated');
+    console.error('usage: codegen lint | generate [--out DIR] | check-generated   [--root REPO_DIR]');
     return 2;
   }
   const started = Date.now();
@@ -34,7 +36,7 @@ async function main(argv: string[]): Promise<number> {
     console.log(`spec ok: ${checked.model.channels.length} channels, ${checked.model.messages.length} messages, ${checked.model.rest.length} REST operations, ${n} examples valid (${formatSummary(ds)}, ${Date.now() - started} ms)`);
     return 0;
   }
-  const files = await emitAll(checked);
+  const files = await emitAll(checked, relative(ROOT, cmd === 'generate' ? out : resolve(ROOT, 'generated')) || 'generated');
   if (cmd === 'generate') {
     writeTree(out, files);
     console.log(`generated ${files.size} files into ${out} in ${Date.now() - started} ms`);

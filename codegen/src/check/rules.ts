@@ -105,6 +105,12 @@ export function checkModel(model: Model, index: SchemaIndex, ds: Diagnostics): v
       }
     }
   };
+  for (const s of model.schemas) {
+    const v = index.specs.value(s.loc) as Obj | undefined;
+    if (!v || !Array.isArray(v.examples) || typeof v.$ref === 'string') continue;
+    const examples = (v.examples as unknown[]).map((value, i) => ({ name: String(i), value, loc: { file: s.loc.file, pointer: joinPointer(s.loc.pointer, 'examples', i) } }));
+    validateExamples(s.loc, examples, `schema '${s.name}'`);
+  }
   for (const m of model.messages) {
     if (m.examples.length === 0) problem(m.loc, 'example-missing', `message '${m.name}' has no example`, 'add examples: [{name, summary, payload}]');
     validateExamples(m.payload, m.examples, `message '${m.name}'`);

@@ -8,9 +8,12 @@ export class GeneratedFile {
   private readonly body: string[] = [];
 
   constructor(
-    readonly path: string, // relative to generated/, e.g. 'asyncapi/channels.ts'
+    readonly path: string, // relative to the output folder, e.g. 'asyncapi/channels.ts'
     private readonly sources: string[],
   ) {}
+
+  /** The output folder relative to the repository root; decides the relative path to codegen/runtime. */
+  static outDir = 'generated';
 
   /** Declares a name defined in this file, so imports never collide with it. */
   declare(name: string): void {
@@ -41,8 +44,10 @@ export class GeneratedFile {
   }
 
   private relative(modulePath: string): string {
-    const target = modulePath === 'runtime/index' ? '../codegen/runtime/index' : modulePath;
-    let rel = posix.relative(posix.dirname(this.path), target);
+    const from = posix.dirname(this.path);
+    let rel = modulePath === 'runtime/index'
+      ? posix.relative(posix.join(GeneratedFile.outDir, from), 'codegen/runtime/index')
+      : posix.relative(from, modulePath);
     if (!rel.startsWith('.')) rel = './' + rel;
     return rel + '.js';
   }

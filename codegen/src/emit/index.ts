@@ -6,9 +6,11 @@ import { emitOpenApi } from './openapi.js';
 import { emitRestTypes } from './rest-types.js';
 import { emitSchemaModules } from './schemas.js';
 import { emitIndex } from './barrel.js';
+import { GeneratedFile } from './file.js';
 
 /** model -> every generated file, by path relative to generated/. Deterministic: same spec, same bytes. */
-export async function emitAll(c: Checked): Promise<Map<string, string>> {
+export async function emitAll(c: Checked, outDir = 'generated'): Promise<Map<string, string>> {
+  GeneratedFile.outDir = outDir;
   const files = new Map<string, string>();
   const add = (path: string, text: string) => files.set(path, text);
   for (const f of emitSchemaModules(c.index, c.model.schemas).values()) add(f.path, f.toString());
