@@ -26,7 +26,7 @@ export function buildPath(url: string, params: Record<string, string | number> =
 export async function restCall(baseUrl: string, route: RouteDef, input: RestInput = {}, opts: RestCallOptions = {}): Promise<{ status: number; body: unknown; headers: Headers }> {
   let url = baseUrl.replace(/\/$/, '') + buildPath(route.url, input.params);
   const q = Object.entries(input.query ?? {}).filter(([, v]) => v !== undefined);
-  if (q.length) url += '?' + new URLSearchParams(q.map(([k, v]) => [k, String(v)])).toString();
+  if (q.length) url += '?' + new URLSearchParams(q.map(([k, v]): [string, string] => [k, String(v)])).toString();
   const headers: Record<string, string> = { accept: 'application/json', ...opts.headers };
   if (opts.token) headers.authorization = `Bearer ${opts.token}`;
   let body: string | undefined;

@@ -4,42 +4,42 @@
 /* eslint-disable */
 
 import { restCall, type RestCallOptions } from '../../codegen/runtime/index.js';
-import { type Handlers, routes } from './routes.js';
+import { RestError } from '../components/errors.js';
+import { Comment } from '../components/post.js';
+import { type CreateCommentParams, type DeletePlayerParams, type DeletePostParams, type FollowCategoryParams, type FollowUserParams, type GetPlayerCredentialsParams, type GetPlayerParams, type GetPostParams, type Handlers, type ListPlayersParams, type PromotePostParams, type RenewPlayerCertParams, routes, type SendCommandToAllPlayersParams, type SendPlayerCommandParams, type UnfollowCategoryParams, type UnfollowUserParams, type UpdatePlayerParams } from './routes.js';
+import { AuthLoginRequest, AuthLoginResponse, AuthRegisterRequest, AuthRegisterResponse, CreateCommentRequest, CreatePostRequest, HealthStatus, MqttBootstrap, MqttDemoResult, Player, PlayerCommandBatchResult, PlayerCommandRequest, PlayerCommandResult, PlayerCredentials, PlayerList, Post, PromotePostRequest, ProvisionPlayerRequest, ProvisionPlayerResponse, ReadinessStatus, RegisterPlayerRequest, RenewCertResult, UpdatePlayerRequest, User } from './schemas.js';
 
-type Input<K extends keyof Handlers> = Parameters<Handlers[K]>[0] extends { body: infer B; params: infer P; query: infer Q }
-  ? ([B] extends [undefined] ? {} : { body: B }) & ({} extends P ? { params?: P } : { params: P }) & ({} extends Q ? { query?: Q } : { query: Q })
-  : never;
 type Result<K extends keyof Handlers> = Awaited<ReturnType<Handlers[K]>> & { headers: Headers };
 
 /** A typed fetch client: one method per operationId, resolving with `{status, body, headers}` for every documented status. */
 export function createClient(baseUrl: string, defaults: RestCallOptions = {}) {
   return {
-    authRegister: (input: Input<'authRegister'>, opts?: RestCallOptions) => restCall(baseUrl, routes.authRegister, input, { ...defaults, ...opts }) as Promise<Result<'authRegister'>>,
-    authLogin: (input: Input<'authLogin'>, opts?: RestCallOptions) => restCall(baseUrl, routes.authLogin, input, { ...defaults, ...opts }) as Promise<Result<'authLogin'>>,
-    authMe: (input: Input<'authMe'>, opts?: RestCallOptions) => restCall(baseUrl, routes.authMe, input, { ...defaults, ...opts }) as Promise<Result<'authMe'>>,
-    createPost: (input: Input<'createPost'>, opts?: RestCallOptions) => restCall(baseUrl, routes.createPost, input, { ...defaults, ...opts }) as Promise<Result<'createPost'>>,
-    getPost: (input: Input<'getPost'>, opts?: RestCallOptions) => restCall(baseUrl, routes.getPost, input, { ...defaults, ...opts }) as Promise<Result<'getPost'>>,
-    deletePost: (input: Input<'deletePost'>, opts?: RestCallOptions) => restCall(baseUrl, routes.deletePost, input, { ...defaults, ...opts }) as Promise<Result<'deletePost'>>,
-    promotePost: (input: Input<'promotePost'>, opts?: RestCallOptions) => restCall(baseUrl, routes.promotePost, input, { ...defaults, ...opts }) as Promise<Result<'promotePost'>>,
-    createComment: (input: Input<'createComment'>, opts?: RestCallOptions) => restCall(baseUrl, routes.createComment, input, { ...defaults, ...opts }) as Promise<Result<'createComment'>>,
-    followUser: (input: Input<'followUser'>, opts?: RestCallOptions) => restCall(baseUrl, routes.followUser, input, { ...defaults, ...opts }) as Promise<Result<'followUser'>>,
-    unfollowUser: (input: Input<'unfollowUser'>, opts?: RestCallOptions) => restCall(baseUrl, routes.unfollowUser, input, { ...defaults, ...opts }) as Promise<Result<'unfollowUser'>>,
-    followCategory: (input: Input<'followCategory'>, opts?: RestCallOptions) => restCall(baseUrl, routes.followCategory, input, { ...defaults, ...opts }) as Promise<Result<'followCategory'>>,
-    unfollowCategory: (input: Input<'unfollowCategory'>, opts?: RestCallOptions) => restCall(baseUrl, routes.unfollowCategory, input, { ...defaults, ...opts }) as Promise<Result<'unfollowCategory'>>,
-    provisionPlayer: (input: Input<'provisionPlayer'>, opts?: RestCallOptions) => restCall(baseUrl, routes.provisionPlayer, input, { ...defaults, ...opts }) as Promise<Result<'provisionPlayer'>>,
-    registerPlayer: (input: Input<'registerPlayer'>, opts?: RestCallOptions) => restCall(baseUrl, routes.registerPlayer, input, { ...defaults, ...opts }) as Promise<Result<'registerPlayer'>>,
-    getPlayerCredentials: (input: Input<'getPlayerCredentials'>, opts?: RestCallOptions) => restCall(baseUrl, routes.getPlayerCredentials, input, { ...defaults, ...opts }) as Promise<Result<'getPlayerCredentials'>>,
-    listPlayers: (input: Input<'listPlayers'>, opts?: RestCallOptions) => restCall(baseUrl, routes.listPlayers, input, { ...defaults, ...opts }) as Promise<Result<'listPlayers'>>,
-    getPlayer: (input: Input<'getPlayer'>, opts?: RestCallOptions) => restCall(baseUrl, routes.getPlayer, input, { ...defaults, ...opts }) as Promise<Result<'getPlayer'>>,
-    updatePlayer: (input: Input<'updatePlayer'>, opts?: RestCallOptions) => restCall(baseUrl, routes.updatePlayer, input, { ...defaults, ...opts }) as Promise<Result<'updatePlayer'>>,
-    deletePlayer: (input: Input<'deletePlayer'>, opts?: RestCallOptions) => restCall(baseUrl, routes.deletePlayer, input, { ...defaults, ...opts }) as Promise<Result<'deletePlayer'>>,
-    sendPlayerCommand: (input: Input<'sendPlayerCommand'>, opts?: RestCallOptions) => restCall(baseUrl, routes.sendPlayerCommand, input, { ...defaults, ...opts }) as Promise<Result<'sendPlayerCommand'>>,
-    sendCommandToAllPlayers: (input: Input<'sendCommandToAllPlayers'>, opts?: RestCallOptions) => restCall(baseUrl, routes.sendCommandToAllPlayers, input, { ...defaults, ...opts }) as Promise<Result<'sendCommandToAllPlayers'>>,
-    renewPlayerCert: (input: Input<'renewPlayerCert'>, opts?: RestCallOptions) => restCall(baseUrl, routes.renewPlayerCert, input, { ...defaults, ...opts }) as Promise<Result<'renewPlayerCert'>>,
-    getMqttBootstrap: (input: Input<'getMqttBootstrap'>, opts?: RestCallOptions) => restCall(baseUrl, routes.getMqttBootstrap, input, { ...defaults, ...opts }) as Promise<Result<'getMqttBootstrap'>>,
-    publishMqttDemo: (input: Input<'publishMqttDemo'>, opts?: RestCallOptions) => restCall(baseUrl, routes.publishMqttDemo, input, { ...defaults, ...opts }) as Promise<Result<'publishMqttDemo'>>,
-    getHealth: (input: Input<'getHealth'>, opts?: RestCallOptions) => restCall(baseUrl, routes.getHealth, input, { ...defaults, ...opts }) as Promise<Result<'getHealth'>>,
-    getReadiness: (input: Input<'getReadiness'>, opts?: RestCallOptions) => restCall(baseUrl, routes.getReadiness, input, { ...defaults, ...opts }) as Promise<Result<'getReadiness'>>,
+    authRegister: (input: { body: AuthRegisterRequest }, opts?: RestCallOptions) => restCall(baseUrl, routes.authRegister, input, { ...defaults, ...opts }) as Promise<Result<'authRegister'>>,
+    authLogin: (input: { body: AuthLoginRequest }, opts?: RestCallOptions) => restCall(baseUrl, routes.authLogin, input, { ...defaults, ...opts }) as Promise<Result<'authLogin'>>,
+    authMe: (input: {} = {}, opts?: RestCallOptions) => restCall(baseUrl, routes.authMe, input, { ...defaults, ...opts }) as Promise<Result<'authMe'>>,
+    createPost: (input: { body: CreatePostRequest }, opts?: RestCallOptions) => restCall(baseUrl, routes.createPost, input, { ...defaults, ...opts }) as Promise<Result<'createPost'>>,
+    getPost: (input: { params: GetPostParams }, opts?: RestCallOptions) => restCall(baseUrl, routes.getPost, input, { ...defaults, ...opts }) as Promise<Result<'getPost'>>,
+    deletePost: (input: { params: DeletePostParams }, opts?: RestCallOptions) => restCall(baseUrl, routes.deletePost, input, { ...defaults, ...opts }) as Promise<Result<'deletePost'>>,
+    promotePost: (input: { body: PromotePostRequest; params: PromotePostParams }, opts?: RestCallOptions) => restCall(baseUrl, routes.promotePost, input, { ...defaults, ...opts }) as Promise<Result<'promotePost'>>,
+    createComment: (input: { body: CreateCommentRequest; params: CreateCommentParams }, opts?: RestCallOptions) => restCall(baseUrl, routes.createComment, input, { ...defaults, ...opts }) as Promise<Result<'createComment'>>,
+    followUser: (input: { params: FollowUserParams }, opts?: RestCallOptions) => restCall(baseUrl, routes.followUser, input, { ...defaults, ...opts }) as Promise<Result<'followUser'>>,
+    unfollowUser: (input: { params: UnfollowUserParams }, opts?: RestCallOptions) => restCall(baseUrl, routes.unfollowUser, input, { ...defaults, ...opts }) as Promise<Result<'unfollowUser'>>,
+    followCategory: (input: { params: FollowCategoryParams }, opts?: RestCallOptions) => restCall(baseUrl, routes.followCategory, input, { ...defaults, ...opts }) as Promise<Result<'followCategory'>>,
+    unfollowCategory: (input: { params: UnfollowCategoryParams }, opts?: RestCallOptions) => restCall(baseUrl, routes.unfollowCategory, input, { ...defaults, ...opts }) as Promise<Result<'unfollowCategory'>>,
+    provisionPlayer: (input: { body: ProvisionPlayerRequest }, opts?: RestCallOptions) => restCall(baseUrl, routes.provisionPlayer, input, { ...defaults, ...opts }) as Promise<Result<'provisionPlayer'>>,
+    registerPlayer: (input: { body: RegisterPlayerRequest }, opts?: RestCallOptions) => restCall(baseUrl, routes.registerPlayer, input, { ...defaults, ...opts }) as Promise<Result<'registerPlayer'>>,
+    getPlayerCredentials: (input: { params: GetPlayerCredentialsParams }, opts?: RestCallOptions) => restCall(baseUrl, routes.getPlayerCredentials, input, { ...defaults, ...opts }) as Promise<Result<'getPlayerCredentials'>>,
+    listPlayers: (input: { params: ListPlayersParams }, opts?: RestCallOptions) => restCall(baseUrl, routes.listPlayers, input, { ...defaults, ...opts }) as Promise<Result<'listPlayers'>>,
+    getPlayer: (input: { params: GetPlayerParams }, opts?: RestCallOptions) => restCall(baseUrl, routes.getPlayer, input, { ...defaults, ...opts }) as Promise<Result<'getPlayer'>>,
+    updatePlayer: (input: { body: UpdatePlayerRequest; params: UpdatePlayerParams }, opts?: RestCallOptions) => restCall(baseUrl, routes.updatePlayer, input, { ...defaults, ...opts }) as Promise<Result<'updatePlayer'>>,
+    deletePlayer: (input: { params: DeletePlayerParams }, opts?: RestCallOptions) => restCall(baseUrl, routes.deletePlayer, input, { ...defaults, ...opts }) as Promise<Result<'deletePlayer'>>,
+    sendPlayerCommand: (input: { body: PlayerCommandRequest; params: SendPlayerCommandParams }, opts?: RestCallOptions) => restCall(baseUrl, routes.sendPlayerCommand, input, { ...defaults, ...opts }) as Promise<Result<'sendPlayerCommand'>>,
+    sendCommandToAllPlayers: (input: { body: PlayerCommandRequest; params: SendCommandToAllPlayersParams }, opts?: RestCallOptions) => restCall(baseUrl, routes.sendCommandToAllPlayers, input, { ...defaults, ...opts }) as Promise<Result<'sendCommandToAllPlayers'>>,
+    renewPlayerCert: (input: { params: RenewPlayerCertParams }, opts?: RestCallOptions) => restCall(baseUrl, routes.renewPlayerCert, input, { ...defaults, ...opts }) as Promise<Result<'renewPlayerCert'>>,
+    getMqttBootstrap: (input: {} = {}, opts?: RestCallOptions) => restCall(baseUrl, routes.getMqttBootstrap, input, { ...defaults, ...opts }) as Promise<Result<'getMqttBootstrap'>>,
+    publishMqttDemo: (input: {} = {}, opts?: RestCallOptions) => restCall(baseUrl, routes.publishMqttDemo, input, { ...defaults, ...opts }) as Promise<Result<'publishMqttDemo'>>,
+    getHealth: (input: {} = {}, opts?: RestCallOptions) => restCall(baseUrl, routes.getHealth, input, { ...defaults, ...opts }) as Promise<Result<'getHealth'>>,
+    getReadiness: (input: {} = {}, opts?: RestCallOptions) => restCall(baseUrl, routes.getReadiness, input, { ...defaults, ...opts }) as Promise<Result<'getReadiness'>>,
   };
 }
 export type Client = ReturnType<typeof createClient>;

@@ -7,7 +7,6 @@ import { RestError } from '../components/errors.js';
 import { Comment } from '../components/post.js';
 import { type CreateCommentParams, type DeletePlayerParams, type DeletePostParams, type FollowCategoryParams, type FollowUserParams, type GetPlayerCredentialsParams, type GetPlayerParams, type GetPostParams, type ListPlayersParams, type PromotePostParams, type RenewPlayerCertParams, type SendCommandToAllPlayersParams, type SendPlayerCommandParams, type UnfollowCategoryParams, type UnfollowUserParams, type UpdatePlayerParams } from './routes.js';
 import { AuthLoginRequest, AuthLoginResponse, AuthRegisterRequest, AuthRegisterResponse, CreateCommentRequest, CreatePostRequest, HealthStatus, MqttBootstrap, MqttDemoResult, Player, PlayerCommandBatchResult, PlayerCommandRequest, PlayerCommandResult, PlayerCredentials, PlayerList, Post, PromotePostRequest, ProvisionPlayerRequest, ProvisionPlayerResponse, ReadinessStatus, RegisterPlayerRequest, RenewCertResult, UpdatePlayerRequest, User } from './schemas.js';
-import { type Static, Type } from 'typebox';
 
 /** Every named example of every request body and response, by operationId, then status, then name. */
 export const restExamples = {

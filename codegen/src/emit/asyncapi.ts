@@ -15,7 +15,7 @@ export function emitAsyncApi(model: Model, index: SchemaIndex): GeneratedFile[] 
 function payloadType(index: SchemaIndex, m: MessageModel, file: GeneratedFile): string {
   const t = index.refTarget(m.payload);
   const named = t?.named ?? index.named(m.payload);
-  if (named) return file.import(named.module, named.name);
+  if (named) return file.local(named.module, named.name);
   return `${m.name}Payload`;
 }
 
@@ -51,7 +51,7 @@ function emitChannels(model: Model, index: SchemaIndex, src: string[]): Generate
     for (const p of ch.params) {
       const named = p.schema && (index.refTarget(p.schema)?.named ?? index.named(p.schema));
       if (named && !paramValidators.has(named.name)) {
-        const T = f.import(named.module, named.name);
+        const T = f.local(named.module, named.name);
         const v = `${named.name}ParamValidator`;
         f.line(`const ${v} = ${compile}<${T}>(${T});`);
         paramValidators.set(named.name, v);
@@ -97,7 +97,7 @@ function emitChannels(model: Model, index: SchemaIndex, src: string[]): Generate
 
 function paramType(index: SchemaIndex, p: ChannelModel['params'][number], f: GeneratedFile): string {
   const named = p.schema && (index.refTarget(p.schema)?.named ?? index.named(p.schema));
-  if (named) return f.import(named.module, named.name);
+  if (named) return f.local(named.module, named.name);
   return p.kind === 'integer' ? 'number' : 'string';
 }
 
@@ -110,13 +110,13 @@ function emitOperations(model: Model, index: SchemaIndex, src: string[]): Genera
   const SubscribeOptions = f.runtime('SubscribeOptions', { type: true });
   const ValidatorT = f.runtime('Validator', { type: true });
   const PublishOptions = f.runtime('PublishOptions', { type: true });
-  const ch = (id: string) => f.import('asyncapi/channels', id);
+  const ch = (id: string) => f.local('asyncapi/channels', id);
 
   f.line('// ---- typed publishers and subscribers, one pair per channel ----');
   for (const c of model.channels) {
     const n = channelTypes(c);
-    const P = f.import('asyncapi/channels', n.params, { type: true });
-    const M = f.import('asyncapi/channels', n.message, { type: true });
+    const P = f.local('asyncapi/channels', n.params, { type: true });
+    const M = f.local('asyncapi/channels', n.message, { type: true });
     const def = ch(camel(c.id));
     f.line(`/** Publishes on \`${c.address}\` (QoS ${c.qos}${c.retain ? ', retained' : ''}) after validating the payload. */`);
     f.line(`export function publish${pascal(c.id)}(client: ${MqttClient}, params: ${P}, payload: ${M}, opts?: ${PublishOptions}): Promise<void> {`);
@@ -150,20 +150,20 @@ function emitOperations(model: Model, index: SchemaIndex, src: string[]): Genera
     const disc = findDiscriminator(index, replyMsgs);
     const replyValidator = `${replyType}Validator`;
     if (replyMsgs.length === 1) {
-      f.line(`export const ${replyValidator}: ${ValidatorT}<${replyType}> = ${f.import('asyncapi/channels', replyMsgs[0].name + 'Validator')};`);
+      f.line(`export const ${replyValidator}: ${ValidatorT}<${replyType}> = ${f.local('asyncapi/channels', replyMsgs[0].name + 'Validator')};`);
     } else if (disc) {
       const discriminated = f.runtime('discriminated');
-      const branches = replyMsgs.map((m, i) => `${propKey(String(disc.values[i]))}: ${f.import('asyncapi/channels', m.name + 'Validator')}`).join(', ');
+      const branches = replyMsgs.map((m, i) => `${propKey(String(disc.values[i]))}: ${f.local('asyncapi/channels', m.name + 'Validator')}`).join(', ');
       f.line(`export const ${replyValidator}: ${ValidatorT}<${replyType}> = ${discriminated}<${replyType}>(${JSON.stringify(disc.property)}, { ${branches} });`);
     } else {
       const compile = f.runtime('compileValidator');
       const T = f.import('typebox', 'Type');
       f.line(`export const ${replyValidator}: ${ValidatorT}<${replyType}> = ${compile}<${replyType}>(${T}.Union([${replyTypes.join(', ')}]));`);
     }
-    const reqP = f.import('asyncapi/channels', channelTypes(reqChannel).params, { type: true });
+    const reqP = f.local('asyncapi/channels', channelTypes(reqChannel).params, { type: true });
     const spec = `${camel(base)}Request`;
     f.line(`export const ${spec}: ${RequestSpec}<${Req}, ${replyType}> = {`);
-    f.line(`  request: { ...${ch(camel(reqChannel.id))}, message: ${f.import('asyncapi/channels', reqMsg.name + 'Validator')} },`);
+    f.line(`  request: { ...${ch(camel(reqChannel.id))}, message: ${f.local('asyncapi/channels', reqMsg.name + 'Validator')} },`);
     f.line(`  response: { ...${ch(camel(replyChannel.id))}, message: ${replyValidator} },`);
     f.line('};');
     f.line(`/** Player side: publishes a ${reqMsg.name} and resolves with its correlated reply (or rejects on timeout). */`);

@@ -20,10 +20,18 @@ export class GeneratedFile {
     this.locals.add(name);
   }
 
-  /** Imports `name` from a module path relative to generated/ (e.g. 'components/identifiers') or a package; returns the local name. */
+  /** Imports `name` from a package (e.g. 'typebox'); returns the local name. */
   import(from: string, name: string, opts: { type?: boolean } = {}): string {
-    const spec = from.startsWith('.') || from.includes(':') || !/^(components|asyncapi|openapi|runtime)\//.test(from) ? from : this.relative(from);
-    if (spec === './' + posix.basename(this.path, '.ts') + '.js') return name;
+    return this.add(from, from, name, opts);
+  }
+
+  /** Imports `name` from another generated module (e.g. 'components/identifiers'), or '' for this one. */
+  local(module: string, name: string, opts: { type?: boolean } = {}): string {
+    if (module + '.ts' === this.path) return name;
+    return this.add(module, this.relative(module), name, opts);
+  }
+
+  private add(from: string, spec: string, name: string, opts: { type?: boolean }): string {
     let names = this.imports.get(spec);
     if (!names) this.imports.set(spec, (names = new Map()));
     const existing = names.get(name);
@@ -40,7 +48,7 @@ export class GeneratedFile {
   }
 
   runtime(name: string, opts: { type?: boolean } = {}): string {
-    return this.import('runtime/index', name, opts);
+    return this.local('runtime/index', name, opts);
   }
 
   private relative(modulePath: string): string {

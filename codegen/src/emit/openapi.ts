@@ -8,14 +8,14 @@ import { typeboxExpr } from './typebox.js';
 /** generated/openapi/{routes,client,examples}.ts from the OpenAPI document. */
 export function emitOpenApi(model: Model, index: SchemaIndex): GeneratedFile[] {
   const src = [model.sources.openapi];
-  return [emitRoutes(model, index, src), emitClient(model, src), emitExamples(model, index, src)];
+  return [emitRoutes(model, index, src), emitClient(model, index, src), emitExamples(model, index, src)];
 }
 
 /** The TypeBox constant for a schema place: its named schema, or a declaration made here. */
 function schemaRef(index: SchemaIndex, loc: Loc, f: GeneratedFile, fallbackName: string, decls: string[] | null): string {
   const named = index.refTarget(loc)?.named ?? index.named(loc);
-  if (named) return f.import(named.module, named.name);
-  if (decls === null) return f.import('openapi/routes', fallbackName, { type: true });
+  if (named) return f.local(named.module, named.name);
+  if (decls === null) return f.local('openapi/routes', fallbackName, { type: true });
   f.declare(fallbackName);
   const Static = f.import('typebox', 'Static', { type: true });
   decls.push(`export const ${fallbackName} = ${typeboxExpr(index, loc, f)};`, `export type ${fallbackName} = ${Static}<typeof ${fallbackName}>;`, '');
@@ -31,11 +31,11 @@ interface OpTypes {
 
 function operationTypes(index: SchemaIndex, op: RestOperation, f: GeneratedFile, decls: string[] | null): OpTypes {
   const P = pascal(op.operationId);
-  const T = f.import('typebox', 'Type');
-  const Static = f.import('typebox', 'Static', { type: true });
   const obj = (name: string, list: RestOperation['params']) => {
     if (list.length === 0) return undefined;
-    if (decls === null) return f.import('openapi/routes', name, { type: true });
+    if (decls === null) return f.local('openapi/routes', name, { type: true });
+    const T = f.import('typebox', 'Type');
+    const Static = f.import('typebox', 'Static', { type: true });
     f.declare(name);
     const props = list.map((p) => {
       const e = schemaRef(index, p.schema, f, `${name}${pascal(p.name)}`, decls);
@@ -98,22 +98,26 @@ function emitRoutes(model: Model, index: SchemaIndex, src: string[]): GeneratedF
   return f;
 }
 
-function emitClient(model: Model, src: string[]): GeneratedFile {
+function emitClient(model: Model, index: SchemaIndex, src: string[]): GeneratedFile {
   const f = new GeneratedFile('openapi/client.ts', src);
   const restCall = f.runtime('restCall');
   const RestCallOptions = f.runtime('RestCallOptions', { type: true });
-  const routes = f.import('openapi/routes', 'routes');
-  const Handlers = f.import('openapi/routes', 'Handlers', { type: true });
-  f.line('type Input<K extends keyof Handlers> = Parameters<Handlers[K]>[0] extends { body: infer B; params: infer P; query: infer Q }');
-  f.line('  ? ([B] extends [undefined] ? {} : { body: B }) & ({} extends P ? { params?: P } : { params: P }) & ({} extends Q ? { query?: Q } : { query: Q })');
-  f.line('  : never;');
+  const routes = f.local('openapi/routes', 'routes');
+  const Handlers = f.local('openapi/routes', 'Handlers', { type: true });
   f.line('type Result<K extends keyof Handlers> = Awaited<ReturnType<Handlers[K]>> & { headers: Headers };');
   f.line();
   f.line('/** A typed fetch client: one method per operationId, resolving with `{status, body, headers}` for every documented status. */');
   f.line(`export function createClient(baseUrl: string, defaults: ${RestCallOptions} = {}) {`);
   f.line('  return {');
   for (const op of model.rest) {
-    f.line(`    ${op.operationId}: (input: Input<'${op.operationId}'>, opts?: ${RestCallOptions}) => ${restCall}(baseUrl, ${routes}.${op.operationId}, input, { ...defaults, ...opts }) as Promise<Result<'${op.operationId}'>>,`);
+    const t = operationTypes(index, op, f, null);
+    const fields = [
+      t.body ? `body: ${t.body}` : '',
+      t.params ? `params: ${t.params}` : '',
+      t.query ? `query?: ${t.query}` : '',
+    ].filter(Boolean);
+    const input = fields.length ? `input: { ${fields.join('; ')} }` : 'input: {} = {}';
+    f.line(`    ${op.operationId}: (${input}, opts?: ${RestCallOptions}) => ${restCall}(baseUrl, ${routes}.${op.operationId}, input, { ...defaults, ...opts }) as Promise<Result<'${op.operationId}'>>,`);
   }
   f.line('  };');
   f.line('}');

@@ -35,7 +35,7 @@ export function typeboxExpr(index: SchemaIndex, loc: Loc, file: GeneratedFile, i
   if (typeof v.$ref === 'string') {
     const t = index.refTarget(loc);
     if (!t) return `${T}.Unknown()`;
-    if (t.named) return file.import(t.named.module, t.named.name);
+    if (t.named) return file.local(t.named.module, t.named.name);
     return typeboxExpr(index, t.target, file, indent);
   }
   if (v.const !== undefined) {

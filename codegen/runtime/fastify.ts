@@ -1,0 +1,114 @@
+// Route registration for the generated REST routes: every route gets the one validator (no
+// coercion of bodies, unknown body fields rejected where the schema says so), responses checked
+// against their schema, and the `{error_code, error}` error shape.
+import type { FastifyInstance, FastifyReply, FastifyRequest, RouteHandlerMethod } from 'fastify';
+import type { TSchema } from 'typebox';
+import { restErrorHandler } from './http-error.js';
+import { restSchemaErrorFormatter, restValidatorCompiler, strictSerializerCompiler } from './rest-validation.js';
+
+export { HttpError, restErrorHandler, restNotFoundHandler, toRestError, errorCodeForStatus } from './http-error.js';
+export type { RestErrorBody, RestErrorResponse } from './http-error.js';
+export { RequestValidationError, ResponseSchemaError, restValidatorCompiler, restSchemaErrorFormatter, strictSerializerCompiler } from './rest-validation.js';
+
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+export type RouteSecurity = 'bearer' | 'optional-bearer' | 'none';
+
+export interface RouteDef {
+  operationId: string;
+  method: HttpMethod;
+  /** OpenAPI form: '/u/{sqid}/player'. */
+  url: string;
+  schema: {
+    body?: TSchema;
+    params?: TSchema;
+    querystring?: TSchema;
+    headers?: TSchema;
+    /** By status; null means no body (e.g. 204). */
+    response: Record<number, TSchema | null>;
+  };
+  security: RouteSecurity;
+}
+
+/** Route config attached to every registered route (`request.routeOptions.config`). */
+export interface RouteConfig {
+  operationId: string;
+  security: RouteSecurity;
+}
+
+// Handlers are typed per route by the generated code; any request/reply generics are accepted here.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyRouteHandler = RouteHandlerMethod<any, any, any, any, any, any, any, any>;
+
+export type Authenticate = (
+  request: FastifyRequest,
+  reply: FastifyReply,
+  security: Exclude<RouteSecurity, 'none'>,
+) => void | Promise<void>;
+
+export interface RegisterRoutesOptions {
+  /** 'throw' (default): a route without a handler fails registration; 'skip': such routes are left out. */
+  onMissing?: 'throw' | 'skip';
+  /**
+   * Runs (onRequest, before validation) for routes whose security is not 'none'. Without it the
+   * caller enforces security itself, e.g. with an app hook reading `request.routeOptions.config`.
+   */
+  authenticate?: Authenticate;
+  /** Check every response against its schema before sending (default true); a mismatch is a 500. */
+  checkResponses?: boolean;
+  /** Default restErrorHandler. */
+  errorHandler?: (error: unknown, request: FastifyRequest, reply: FastifyReply) => unknown;
+}
+
+/** '/u/{sqid}/player/{player_id}' -> '/u/:sqid/player/:player_id' */
+export function toFastifyUrl(url: string): string {
+  const out = url.replace(/\{([A-Za-z_][A-Za-z0-9_]*)\}/g, ':$1');
+  if (/[{}]/.test(out)) throw new Error(`path ${url}: parameters must look like {name}`);
+  return out;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export function registerRoutes(
+  app: FastifyInstance<any, any, any, any, any>,
+  routes: readonly RouteDef[],
+  handlers: Readonly<Record<string, AnyRouteHandler>>,
+  opts: RegisterRoutesOptions = {},
+): void {
+  const ids = new Set<string>();
+  for (const r of routes) {
+    if (ids.has(r.operationId)) throw new Error(`registerRoutes: operationId ${r.operationId} appears twice`);
+    ids.add(r.operationId);
+  }
+  const missing = routes.filter((r) => typeof handlers[r.operationId] !== 'function').map((r) => r.operationId);
+  if (missing.length && (opts.onMissing ?? 'throw') === 'throw') {
+    throw new Error(`registerRoutes: no handler for ${missing.join(', ')} (add it to the handlers, or pass onMissing: 'skip')`);
+  }
+  const unknown = Object.keys(handlers).filter((k) => !ids.has(k));
+  if (unknown.length) throw new Error(`registerRoutes: handlers for unknown operations: ${unknown.join(', ')}`);
+  const errorHandler = opts.errorHandler ?? restErrorHandler;
+
+  for (const route of routes) {
+    const handler = handlers[route.operationId];
+    if (typeof handler !== 'function') continue;
+    const { response, ...parts } = route.schema;
+    const responses = Object.fromEntries(Object.entries(response).filter(([, s]) => s !== null)) as Record<string, TSchema>;
+    const schema: Record<string, unknown> = { ...parts };
+    if (Object.keys(responses).length) schema.response = responses;
+    const authenticate = opts.authenticate;
+    const security = route.security;
+    const config: RouteConfig = { operationId: route.operationId, security };
+    app.route({
+      method: route.method,
+      url: toFastifyUrl(route.url),
+      schema,
+      config,
+      handler,
+      validatorCompiler: restValidatorCompiler,
+      schemaErrorFormatter: restSchemaErrorFormatter,
+      ...(opts.checkResponses === false ? {} : { serializerCompiler: strictSerializerCompiler(route.operationId) }),
+      errorHandler: errorHandler as never,
+      ...(security !== 'none' && authenticate
+        ? { onRequest: async (request: FastifyRequest, reply: FastifyReply) => authenticate(request, reply, security) }
+        : {}),
+    });
+  }
+}
