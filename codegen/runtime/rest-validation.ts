@@ -35,7 +35,7 @@ export class ResponseSchemaError extends Error {
 export const restValidatorCompiler: FastifySchemaCompiler<TSchema> = ({ schema, httpPart }) => {
   const validator = compileValidator(schema);
   const part = httpPart ?? 'body';
-  const coerce = part === 'params' || part === 'querystring' ? coerceObject : (v: unknown) => v;
+  const coerce = part === 'params' || part === 'querystring' ? coerceObject : (_schema: unknown, data: unknown) => data;
   return (data: unknown) => {
     const value = coerce(schema, data);
     if (validator.check(value)) return { value };

@@ -1,7 +1,8 @@
 // Typed REST handlers: a handler receives the validated request and returns `{status, body, headers?}`;
 // the generated `Handlers` interface lists, per operationId, exactly the replies the spec allows.
-import type { FastifyInstance, FastifyReply, FastifyRequest, RouteHandlerMethod } from 'fastify';
-import { registerRoutes, type RouteDef } from './fastify.js';
+// Errors may also be thrown as HttpError (mapped to the `{error_code, error}` shape).
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { registerRoutes, type AnyRouteHandler, type RegisterRoutesOptions, type RouteDef } from './fastify.js';
 
 export interface Reply<S extends number, B> {
   status: S;
@@ -11,13 +12,7 @@ export interface Reply<S extends number, B> {
 
 export type TypedRequest<B, P, Q> = FastifyRequest<{ Body: B; Params: P; Querystring: Q }>;
 
-export interface RegisterOptions {
-  /**
-   * Called before validation for every route whose security is not 'none'; `required` is false for
-   * 'optional-bearer'. Throw an HttpError(401, ...) to refuse.
-   */
-  authenticate?: (req: FastifyRequest, required: boolean) => Promise<void>;
-}
+export type RegisterOptions = Omit<RegisterRoutesOptions, 'onMissing'>;
 
 export function registerTypedRoutes(
   app: FastifyInstance,
@@ -25,11 +20,10 @@ export function registerTypedRoutes(
   handlers: Record<string, (req: never) => Promise<Reply<number, unknown>>>,
   opts: RegisterOptions = {},
 ): void {
-  const wrapped: Record<string, RouteHandlerMethod> = {};
-  for (const route of routes) {
-    const h = handlers[route.operationId];
+  const wrapped: Record<string, AnyRouteHandler> = {};
+  for (const [operationId, h] of Object.entries(handlers)) {
     if (typeof h !== 'function') continue; // registerRoutes reports the missing handler
-    wrapped[route.operationId] = async function (req: FastifyRequest, reply: FastifyReply) {
+    wrapped[operationId] = async function (req: FastifyRequest, reply: FastifyReply) {
       const r = await h(req as never);
       if (r.headers) void reply.headers(r.headers);
       void reply.code(r.status);
@@ -37,14 +31,5 @@ export function registerTypedRoutes(
       return r.body;
     };
   }
-  const auth = opts.authenticate;
-  if (auth) {
-    const security = new Map(routes.map((r) => [`${r.method} ${r.operationId}`, r.security]));
-    app.addHook('onRequest', async (req) => {
-      const id = (req.routeOptions.config as { operationId?: string } | undefined)?.operationId;
-      const sec = id ? security.get(`${req.method} ${id}`) : undefined;
-      if (sec && sec !== 'none') await auth(req, sec === 'bearer');
-    });
-  }
-  registerRoutes(app, routes, wrapped, { onMissing: 'throw' });
+  registerRoutes(app, routes, wrapped, { ...opts, onMissing: 'throw' });
 }

@@ -5,6 +5,7 @@
 // Restarting with the same dataDir keeps certificates, passwords, dynsec state and data.
 import { chmodSync, mkdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { ensureDevPki, type DevPki } from './pki.js';
 import { startBroker, type Account, type Broker, type BrokerPorts } from './broker.js';
 import { useOrStartPostgres, type DatabaseChoice } from './postgres.js';
@@ -70,4 +71,19 @@ export async function startServices(opts: StartServicesOptions): Promise<Service
     dynsecAdmin: broker.dynsecAdmin,
     stop: async () => { await Promise.all([broker.stop(), database.stop()]); },
   };
+}
+
+/** `tsx server/devenv/services.ts [dataDir]`: start everything, print the connection facts, stop on Ctrl-C. */
+async function main(): Promise<void> {
+  const services = await startServices({ dataDir: process.argv[2] ?? '.data' });
+  const { broker, urls, caCert, serverAccount, dynsecAdmin, database } = services;
+  console.log(JSON.stringify({ urls, caCert, serverAccount, dynsecAdmin, brokerPid: broker.pid, postgresPid: database.postgres?.pid ?? null }, null, 2));
+  const stop = async () => { await services.stop(); process.exit(0); };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  setInterval(() => {}, 1 << 30); // keep running
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  main().catch((err) => { console.error(err instanceof Error ? err.message : err); process.exit(1); });
 }

@@ -5,7 +5,7 @@
 import { accessSync, constants } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 
 export const PG_BIN_DIR = process.env.MAKAPIX_PG_BIN ?? '/usr/lib/postgresql/15/bin';
 
@@ -50,7 +50,7 @@ export function ensureSystemPackages(): void {
   if (still.length) throw new Error(`system packages still missing after install: ${still.join(', ')}`);
 }
 
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   try {
     ensureSystemPackages();
   } catch (err) {

@@ -231,8 +231,8 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
   const perPlayerPerMinute = r.int('RATE_LIMIT_PLAYER_PER_MINUTE', 300, 1, 1_000_000);
   const perUserPerMinute = r.int('RATE_LIMIT_USER_PER_MINUTE', 1000, 1, 1_000_000);
 
-  // Only touch the file system once everything else is known to be valid.
-  const jwtSecret = r.problems.length === 0 ? resolveJwtSecret(r, dataDir) : Buffer.alloc(0);
+  // The secret file is only created once everything else is known to be valid.
+  const jwtSecret = r.raw('JWT_SECRET') !== undefined || r.problems.length === 0 ? resolveJwtSecret(r, dataDir) : Buffer.alloc(0);
 
   if (r.problems.length > 0) throw new ConfigError(r.problems);
 

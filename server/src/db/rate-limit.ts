@@ -8,7 +8,8 @@
 //    is evaluated on the locked, latest row). Under a race at the very edge of a limit a refused
 //    hit may still have counted on another of its keys; it never lets an extra hit through.
 // The window is aligned on the database clock (epoch multiples of windowSeconds), so all
-// instances agree on it.
+// instances agree on it. Call it on the pool, not inside a long transaction: the counter rows
+// stay locked until the surrounding transaction ends.
 import type { Queryable } from './client.js';
 
 export interface RateLimitKey {
@@ -50,8 +51,10 @@ export async function hit(sql: Queryable, keys: RateLimitKey[], windowSeconds = 
   const limits = names.map((k) => byKey.get(k)!);
 
   const rows = await sql<Row[]>`
-    with win as (
-      select to_timestamp(floor(extract(epoch from now()) / ${windowSeconds}) * ${windowSeconds}) as start
+    with clock as materialized (select clock_timestamp() as now),
+    win as materialized (
+      select clock.now, to_timestamp(floor(extract(epoch from clock.now) / ${windowSeconds}) * ${windowSeconds}) as start
+      from clock
     ),
     req as (
       select k.key, k.lim from unnest(${names}::text[], ${limits}::int[]) as k(key, lim)
@@ -74,7 +77,7 @@ export async function hit(sql: Queryable, keys: RateLimitKey[], windowSeconds = 
     select cur.key, cur.lim,
            coalesce(inc.count, cur.count) as count,
            inc.key is not null as counted,
-           greatest(1, ceil(extract(epoch from (win.start + make_interval(secs => ${windowSeconds}) - now()))))::int as retry_after
+           greatest(1, ceil(extract(epoch from (win.start + make_interval(secs => ${windowSeconds}) - win.now))))::int as retry_after
     from cur cross join win
     left join inc on inc.key = cur.key`;
 
@@ -98,7 +101,7 @@ export async function hit(sql: Queryable, keys: RateLimitKey[], windowSeconds = 
 
 /** Deletes counters of windows that have ended. Returns how many rows went. */
 export async function purgeExpiredRateLimits(sql: Queryable): Promise<number> {
-  const res = await sql`delete from rate_limit_counters where expires_at < now()`;
+  const res = await sql`delete from rate_limit_counters where expires_at < clock_timestamp()`;
   return res.count;
 }
 

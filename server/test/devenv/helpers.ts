@@ -1,13 +1,15 @@
 // Test helpers for the devenv tests: temp dirs, MQTT clients of each kind, message collection.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt, { ErrorWithReasonCode, ErrorWithSubackPacket, type MqttClient } from 'mqtt';
 import type { IssuedCert } from '../../devenv/pki.js';
 import type { Broker } from '../../devenv/broker.js';
 
+/** A fresh dir, searchable by others (0711) so the `postgres` user can reach a cluster inside it. */
 export function tempDir(prefix = 'makapix-devenv-'): { path: string; remove(): void } {
   const path = mkdtempSync(join(tmpdir(), prefix));
+  chmodSync(path, 0o711);
   return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
 }
 
@@ -28,12 +30,12 @@ export function connectWeb(broker: Broker, username: string, password: string): 
 }
 
 /** The error a connect attempt fails with (the test fails if it connects). */
-export async function connectError(p: Promise<MqttClient>): Promise<Error & { code?: number }> {
+export async function connectError(p: Promise<MqttClient>): Promise<Error & { code?: number | string }> {
   let client: MqttClient;
   try {
     client = await p;
   } catch (err) {
-    return err as Error & { code?: number };
+    return err as Error & { code?: number | string };
   }
   client.end(true);
   throw new Error('expected the connection to be refused, but it was accepted');

@@ -1,0 +1,42 @@
+// Builds the Fastify app: every generated route with its handler, bearer auth, the one error shape.
+// Only main.ts listens; tests use app.inject or listen on a free port.
+import Fastify, { type FastifyInstance } from 'fastify';
+import { restNotFoundHandler } from '../../codegen/runtime/index.js';
+import { registerRoutes, type Handlers } from '../../generated/openapi/routes.js';
+import type { AppContext } from './context.js';
+import { bearerAuthenticator } from './rest/auth-hook.js';
+import { authHandlers } from './rest/auth.js';
+import { commandHandlers } from './rest/commands.js';
+import { followHandlers } from './rest/follows.js';
+import { healthHandlers } from './rest/health.js';
+import { mqttHandlers } from './rest/mqtt.js';
+import { playerHandlers } from './rest/players.js';
+import { postHandlers } from './rest/posts.js';
+
+export const BODY_LIMIT_BYTES = 64 * 1024;
+
+export function handlers(ctx: AppContext): Handlers {
+  return {
+    ...authHandlers(ctx),
+    ...postHandlers(ctx),
+    ...followHandlers(ctx),
+    ...playerHandlers(ctx),
+    ...commandHandlers(ctx),
+    ...mqttHandlers(ctx),
+    ...healthHandlers(ctx),
+  };
+}
+
+export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: ctx.log,
+    bodyLimit: BODY_LIMIT_BYTES,
+    trustProxy: false,
+    disableRequestLogging: false,
+    ajv: undefined,
+  });
+  app.decorateRequest('user', null);
+  app.setNotFoundHandler(restNotFoundHandler);
+  registerRoutes(app as unknown as FastifyInstance, handlers(ctx), { authenticate: bearerAuthenticator(ctx) });
+  return app;
+}

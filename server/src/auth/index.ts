@@ -1,0 +1,3 @@
+export * from './password.js';
+export * from './registration-code.js';
+export * from './token.js';

@@ -1,0 +1,24 @@
+// What every handler needs, built once by main.ts (and by the test harness).
+import type { FastifyBaseLogger } from 'fastify';
+import type { MqttClient } from 'mqtt';
+import type { MessageRouter } from '../../codegen/runtime/index.js';
+import type { Config } from './config.js';
+import type { Sql } from './db/index.js';
+import type { CertificateAuthority } from './pki/index.js';
+import type { Metrics } from './metrics.js';
+import type { BrokerAdmin } from './services/broker-admin.js';
+
+export interface AppContext {
+  config: Config;
+  sql: Sql;
+  log: FastifyBaseLogger;
+  /** The server's own connection to the internal listener. */
+  mqtt: MqttClient;
+  router: MessageRouter;
+  ca: CertificateAuthority;
+  metrics: Metrics;
+  broker: BrokerAdmin;
+  /** Wakes the notification publisher after an outbox insert (it also polls). */
+  wakePublisher: () => void;
+  now: () => Date;
+}

@@ -1,0 +1,112 @@
+// The server process: config -> database (migrations) -> CA -> broker connection -> REST app and
+// MQTT workers. `startServer` is used by main (below), by `make run` (run.ts) and by the tests.
+import { randomUUID } from 'node:crypto';
+import mqtt from 'mqtt';
+import { pino, type Logger } from 'pino';
+import type { FastifyInstance } from 'fastify';
+import { MessageRouter } from '../../codegen/runtime/index.js';
+import { buildApp } from './app.js';
+import { loadConfig, type Config } from './config.js';
+import type { AppContext } from './context.js';
+import { createSqlFromConfig, migrate } from './db/index.js';
+import { Metrics } from './metrics.js';
+import { loadOrCreateCa } from './pki/index.js';
+import { BrokerAdmin } from './services/broker-admin.js';
+import { startWorkers, type Workers } from './mqtt/workers.js';
+
+export interface ServerHandle {
+  ctx: AppContext;
+  app: FastifyInstance;
+  /** http://host:port once listening. */
+  url: string;
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  log?: Logger;
+  /** Listen on config.http (default true); tests may pass port 0 in the config instead. */
+  listen?: boolean;
+  /** Start the MQTT workers (requests, status, notifications, presence). Default true. */
+  workers?: boolean;
+}
+
+export async function startServer(config: Config, opts: StartOptions = {}): Promise<ServerHandle> {
+  const log = opts.log ?? pino({ level: process.env.LOG_LEVEL ?? 'info' });
+  const sql = createSqlFromConfig(config);
+  const cleanups: (() => Promise<unknown>)[] = [() => sql.end({ timeout: 5 })];
+  const cleanup = async () => {
+    for (const c of cleanups.reverse()) await c().catch((err) => log.warn({ err }, 'shutdown step failed'));
+  };
+  try {
+    await migrate(sql, { log: (line) => log.info(line) });
+    const ca = await loadOrCreateCa(config.pki.caDir);
+    const client = await mqtt.connectAsync(config.broker.internalUrl, {
+      protocolVersion: 5,
+      clientId: `makapix-server-${randomUUID()}`,
+      username: config.broker.internalUsername,
+      password: config.broker.internalPassword,
+      clean: true,
+      reconnectPeriod: 1000,
+      connectTimeout: 10_000,
+      keepalive: 30,
+    });
+    cleanups.push(() => client.endAsync());
+    client.on('error', (err) => log.warn({ err: err.message }, 'mqtt client error'));
+    const metrics = new Metrics();
+    const router = new MessageRouter(client, {
+      onError: (e) => {
+        metrics.inc(`mqtt_dropped_${e.reason}`);
+        log.warn({ topic: e.topic, reason: e.reason, detail: e.message }, 'inbound MQTT message dropped');
+      },
+    });
+    const broker = new BrokerAdmin(config, log, client);
+    cleanups.push(() => broker.close());
+    let workers: Workers | null = null;
+    const ctx: AppContext = {
+      config, sql, log, mqtt: client, router, ca, metrics, broker,
+      wakePublisher: () => workers?.wakePublisher(),
+      now: () => new Date(),
+    };
+    await broker.start(ctx);
+    if (opts.workers !== false) {
+      workers = await startWorkers(ctx);
+      cleanups.push(() => workers!.stop());
+    }
+    const app = await buildApp(ctx);
+    cleanups.push(() => app.close());
+    let url = '';
+    if (opts.listen !== false) {
+      url = await app.listen({ host: config.http.host, port: config.http.port });
+    } else {
+      await app.ready();
+    }
+    return { ctx, app, url, stop: cleanup };
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
+}
+
+/** `tsx server/src/main.ts`: configuration from the environment; SIGINT/SIGTERM stop gracefully. */
+async function main(): Promise<void> {
+  const log = pino({ level: process.env.LOG_LEVEL ?? 'info' });
+  const server = await startServer(loadConfig(), { log });
+  log.info({ url: server.url }, 'makapix server listening');
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    await server.stop();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  main().catch((err) => {
+    console.error(err instanceof Error ? err.message : err);
+    process.exit(1);
+  });
+}

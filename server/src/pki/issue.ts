@@ -1,0 +1,124 @@
+// Device (client) certificates: CN = player_key, EKU clientAuth, signed by the deployment CA.
+// Either the server generates the device key (issueClientCertificate: the device downloads key
+// and certificate from /player/{key}/credentials), or the device keeps its key and sends a CSR
+// (issueFromCsr).
+import type { CertificateAuthority } from './ca.js';
+import {
+  assertSimpleCommonName, DAY_MS, EC_P256, exportPrivateKeyPem, PkiError, randomSerialHex, subtle, truncateToSecond, x509,
+  type CryptoKey, type CryptoKeyPair, type KeyAlgorithm,
+} from './x509.js';
+
+export interface IssueOptions {
+  /** Validity in days (default 365). */
+  days?: number;
+  now?: Date;
+}
+
+export interface IssuedCertificate {
+  certPem: string;
+  /** Lower-case hex; the value stored in players.cert_serial and revoked_certificates.serial. */
+  serialHex: string;
+  /** notBefore is backdated by one minute, to tolerate clock differences between machines. */
+  notBefore: Date;
+  notAfter: Date;
+}
+
+export interface IssuedCertificateWithKey extends IssuedCertificate {
+  /** The device's private key, PKCS#8 PEM ("PRIVATE KEY"). */
+  keyPem: string;
+}
+
+const BACKDATE_MS = 60_000;
+
+async function sign(
+  ca: CertificateAuthority,
+  cn: string,
+  publicKey: CryptoKey | x509.PublicKey,
+  opts: IssueOptions,
+): Promise<IssuedCertificate> {
+  const days = opts.days ?? 365;
+  if (!Number.isInteger(days) || days < 1 || days > 3650) throw new RangeError(`certificate validity must be 1..3650 days (got ${days})`);
+  const now = truncateToSecond(opts.now ?? new Date());
+  const notBefore = new Date(now.getTime() - BACKDATE_MS);
+  const notAfter = new Date(now.getTime() + days * DAY_MS);
+  if (notAfter > ca.cert.notAfter) {
+    throw new PkiError('ca_invalid', `the CA expires on ${ca.cert.notAfter.toISOString()}, before the requested certificate would (${notAfter.toISOString()})`);
+  }
+  const serialHex = randomSerialHex();
+  const cert = await x509.X509CertificateGenerator.create({
+    serialNumber: serialHex,
+    subject: `CN=${cn}`,
+    issuer: ca.cert.subjectName,
+    notBefore,
+    notAfter,
+    signingAlgorithm: EC_P256,
+    publicKey,
+    signingKey: ca.signingKey,
+    extensions: [
+      new x509.BasicConstraintsExtension(false, undefined, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth]),
+      await x509.AuthorityKeyIdentifierExtension.create(ca.cert),
+      await x509.SubjectKeyIdentifierExtension.create(publicKey),
+    ],
+  });
+  return { certPem: cert.toString('pem') + '\n', serialHex, notBefore, notAfter };
+}
+
+/** Generates a P-256 key pair and a certificate for it (CN = `cn`, usually the player_key). */
+export async function issueClientCertificate(ca: CertificateAuthority, cn: string, opts: IssueOptions = {}): Promise<IssuedCertificateWithKey> {
+  assertSimpleCommonName(cn);
+  const keys = (await subtle.generateKey(EC_P256, true, ['sign', 'verify'])) as CryptoKeyPair;
+  const issued = await sign(ca, cn, keys.publicKey, opts);
+  return { ...issued, keyPem: await exportPrivateKeyPem(keys.privateKey) };
+}
+
+function describeKey(alg: KeyAlgorithm): string {
+  const a = alg as KeyAlgorithm & { namedCurve?: string; modulusLength?: number };
+  return [a.name, a.namedCurve, a.modulusLength ? `${a.modulusLength} bits` : undefined].filter(Boolean).join(' ');
+}
+
+/** Accepted device keys: EC P-256 / P-384, RSA of 2048 bits or more. */
+function assertAcceptableKey(key: x509.PublicKey): void {
+  const a = key.algorithm as KeyAlgorithm & { namedCurve?: string; modulusLength?: number };
+  const ok =
+    (a.name === 'ECDSA' && (a.namedCurve === 'P-256' || a.namedCurve === 'P-384')) ||
+    (a.name === 'RSASSA-PKCS1-v1_5' && (a.modulusLength ?? 0) >= 2048);
+  if (!ok) throw new PkiError('unsupported_key', `CSR key ${describeKey(a)} is not accepted; use EC P-256 (or P-384, or RSA >= 2048 bits)`);
+}
+
+/**
+ * Signs a device's PKCS#10 request. The CSR's signature must verify (the device holds the key) and
+ * its subject CN must be `expectedCn` (the player_key; compared case-insensitively). The issued
+ * certificate's subject is exactly `CN=<expectedCn>`, whatever else the CSR asked for.
+ */
+export async function issueFromCsr(
+  ca: CertificateAuthority,
+  csrPem: string,
+  expectedCn: string,
+  opts: IssueOptions = {},
+): Promise<IssuedCertificate> {
+  assertSimpleCommonName(expectedCn);
+  let csr: x509.Pkcs10CertificateRequest;
+  try {
+    csr = new x509.Pkcs10CertificateRequest(csrPem.trim());
+  } catch (err) {
+    throw new PkiError('invalid_csr', `the certificate signing request is not a valid PEM PKCS#10 request: ${(err as Error).message}`, { cause: err });
+  }
+  let verified = false;
+  try {
+    verified = await csr.verify();
+  } catch (err) {
+    throw new PkiError('invalid_csr', `the certificate signing request could not be checked: ${(err as Error).message}`, { cause: err });
+  }
+  if (!verified) throw new PkiError('csr_signature_invalid', 'the certificate signing request is not signed by the key it contains');
+  const cns = csr.subjectName.getField('CN');
+  if (cns.length !== 1 || cns[0]!.toLowerCase() !== expectedCn.toLowerCase()) {
+    throw new PkiError(
+      'csr_cn_mismatch',
+      `the certificate signing request must have exactly one CN equal to the player key ${expectedCn}; it has ${cns.length ? cns.map((c) => JSON.stringify(c)).join(', ') : 'none'}`,
+    );
+  }
+  assertAcceptableKey(csr.publicKey);
+  return sign(ca, expectedCn, csr.publicKey, opts);
+}

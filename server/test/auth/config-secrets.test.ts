@@ -1,0 +1,61 @@
+// Configuration: defaults, validation messages, and the generated JWT secret.
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'mkp-cfg-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('loadConfig', () => {
+  it('has working defaults and generates, persists and reuses a JWT secret', () => {
+    const env = { DATA_DIR: join(dir, 'data') };
+    const c = loadConfig(env);
+    expect(c.environment).toBe('development');
+    expect(c.demoEnabled).toBe(true);
+    expect(c.http.port).toBe(8000);
+    expect(c.rateLimits).toEqual({ perPlayerPerMinute: 300, perUserPerMinute: 1000 });
+    expect(c.broker.publicHost).toBe('127.0.0.1');
+    expect(c.broker.publicPort).toBe(8883);
+    expect(c.broker.publicWebsocketUrl).toBe('ws://127.0.0.1:9001');
+    expect(c.pki.caDir).toBe(join(dir, 'data', 'certs'));
+    expect(c.auth.jwtSecret.length).toBeGreaterThanOrEqual(32);
+    const file = join(dir, 'data', 'jwt-secret');
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(readFileSync(file, 'utf8').trim()).toBe(c.auth.jwtSecret.toString());
+    expect(loadConfig(env).auth.jwtSecret.equals(c.auth.jwtSecret)).toBe(true);
+  });
+
+  it('reads every variable', () => {
+    const c = loadConfig({
+      MAKAPIX_ENV: 'production', DATA_DIR: dir, HTTP_PORT: '8080', DATABASE_URL: 'postgres://u@db:5432/x', DATABASE_POOL_MAX: '20',
+      MQTT_INTERNAL_PASSWORD: 'pw', MQTT_MTLS_URL: 'mqtts://broker.internal:8883', MQTT_PUBLIC_HOST: 'mqtt.makapix.club',
+      MQTT_PUBLIC_PORT: '443', MQTT_PUBLIC_WEBSOCKET_URL: 'wss://makapix.club/mqtt', JWT_SECRET: 'x'.repeat(40),
+      TOKEN_TTL_SECONDS: '3600', MAKAPIX_MODERATORS: 'Alice, bob,alice', RATE_LIMIT_PLAYER_PER_MINUTE: '10',
+    });
+    expect(c.environment).toBe('production');
+    expect(c.demoEnabled).toBe(false);
+    expect(c.database).toEqual({ url: 'postgres://u@db:5432/x', poolMax: 20 });
+    expect(c.broker).toMatchObject({ publicHost: 'mqtt.makapix.club', publicPort: 443, publicWebsocketUrl: 'wss://makapix.club/mqtt' });
+    expect(c.auth).toMatchObject({ tokenTtlSeconds: 3600, moderators: ['alice', 'bob'] });
+    expect(c.auth.jwtSecret.toString()).toBe('x'.repeat(40));
+    expect(c.rateLimits.perPlayerPerMinute).toBe(10);
+  });
+
+  it('names every bad variable at once', () => {
+    let err: unknown;
+    try {
+      loadConfig({
+        DATA_DIR: dir, HTTP_PORT: 'eighty', MAKAPIX_ENV: 'staging', DATABASE_URL: 'mysql://x', JWT_SECRET: 'short',
+        MAKAPIX_MODERATORS: 'ok,not ok', SCRYPT_N: '1000',
+      });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    const msg = (err as Error).message;
+    for (const name of ['HTTP_PORT', 'MAKAPIX_ENV', 'DATABASE_URL', 'JWT_SECRET', 'MAKAPIX_MODERATORS', 'SCRYPT_N']) expect(msg).toContain(name);
+    expect(() => loadConfig({ DATA_DIR: dir, MAKAPIX_ENV: 'production' })).toThrow(/MQTT_INTERNAL_PASSWORD must be set in production/);
+  });
+});
