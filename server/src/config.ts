@@ -31,6 +31,12 @@ export interface Config {
     publicWebsocketUrl: string;
     /** Shared-subscription group of the server instances ($share/<group>/...). */
     shareGroup: string;
+    /** Dynamic-security admin account on the WebSocket listener (web users' credentials); null disables GET /mqtt/bootstrap credentials. */
+    dynsecAdmin: { username: string; password: string } | null;
+    /** The CRL file the mTLS listener reads (`crlfile`); the server rewrites it when a player is deleted. */
+    crlFile: string | null;
+    /** The broker's PID file: after rewriting the CRL the server sends SIGHUP so the broker re-reads it. */
+    pidFile: string | null;
   };
   auth: {
     /** HS256 secret (at least 32 bytes). From JWT_SECRET, else generated once under dataDir. */
@@ -176,7 +182,8 @@ function resolveJwtSecret(r: Reader, dataDir: string): Buffer {
  * MQTT_PUBLIC_WEBSOCKET_URL (default: MQTT_WEBSOCKET_URL), MQTT_SHARE_GROUP (makapix-api),
  * JWT_SECRET, TOKEN_TTL_SECONDS (604800), MAKAPIX_MODERATORS (comma-separated handles),
  * SCRYPT_N (32768), CA_DIR (<DATA_DIR>/certs), RATE_LIMIT_PLAYER_PER_MINUTE (300),
- * RATE_LIMIT_USER_PER_MINUTE (1000).
+ * RATE_LIMIT_USER_PER_MINUTE (1000), MQTT_DYNSEC_ADMIN_USERNAME / MQTT_DYNSEC_ADMIN_PASSWORD,
+ * BROKER_CRL_FILE, BROKER_PID_FILE.
  * Side effect: may create DATA_DIR and DATA_DIR/jwt-secret. Throws ConfigError.
  */
 export function loadConfig(env: Env = process.env, cwd: string = process.cwd()): Config {
@@ -189,7 +196,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
   const dataDir = isAbsolute(dataDirRaw) ? dataDirRaw : resolve(cwd, dataDirRaw);
 
   const httpHost = r.string('HTTP_HOST', '127.0.0.1');
-  const httpPort = r.port('HTTP_PORT', 8000);
+  const httpPort = r.int('HTTP_PORT', 8000, 0, 65535); // 0: any free port (tests)
 
   const databaseUrl = r.url('DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/makapix', ['postgres:', 'postgresql:']);
   const poolMax = r.int('DATABASE_POOL_MAX', 10, 1, 1000);
@@ -212,6 +219,18 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
   if (!/^[A-Za-z0-9_-]{1,64}$/.test(shareGroup)) {
     r.problems.push(`MQTT_SHARE_GROUP must be 1..64 letters, digits, '_' or '-' (got ${JSON.stringify(shareGroup)})`);
   }
+
+  const dynsecUser = r.raw('MQTT_DYNSEC_ADMIN_USERNAME');
+  const dynsecPassword = r.raw('MQTT_DYNSEC_ADMIN_PASSWORD');
+  if ((dynsecUser === undefined) !== (dynsecPassword === undefined)) {
+    r.problems.push('MQTT_DYNSEC_ADMIN_USERNAME and MQTT_DYNSEC_ADMIN_PASSWORD must be set together');
+  }
+  const fileVar = (name: string): string | null => {
+    const v = r.raw(name);
+    return v === undefined ? null : isAbsolute(v) ? v : resolve(cwd, v);
+  };
+  const crlFile = fileVar('BROKER_CRL_FILE');
+  const pidFile = fileVar('BROKER_PID_FILE');
 
   const tokenTtlSeconds = r.int('TOKEN_TTL_SECONDS', 7 * 24 * 3600, 60, 366 * 24 * 3600);
   const moderators: string[] = [];
@@ -252,6 +271,9 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       publicPort,
       publicWebsocketUrl,
       shareGroup,
+      dynsecAdmin: dynsecUser !== undefined && dynsecPassword !== undefined ? { username: dynsecUser, password: dynsecPassword } : null,
+      crlFile,
+      pidFile,
     },
     auth: { jwtSecret, tokenTtlSeconds, moderators, scryptN },
     pki: { caDir, certValidityDays: 365, renewWindowDays: 30 },

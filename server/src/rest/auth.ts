@@ -9,5 +9,9 @@ export function authHandlers(_ctx: AppContext): Pick<Handlers, Ops> {
   const missing = async (): Promise<never> => {
     throw new HttpError(500, 'internal_error', 'not implemented yet');
   };
-  return new Proxy({}, { get: () => missing }) as Pick<Handlers, Ops>;
+  return {
+    authRegister: missing,
+    authLogin: missing,
+    authMe: missing,
+  };
 }

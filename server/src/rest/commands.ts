@@ -9,5 +9,8 @@ export function commandHandlers(_ctx: AppContext): Pick<Handlers, Ops> {
   const missing = async (): Promise<never> => {
     throw new HttpError(500, 'internal_error', 'not implemented yet');
   };
-  return new Proxy({}, { get: () => missing }) as Pick<Handlers, Ops>;
+  return {
+    sendPlayerCommand: missing,
+    sendCommandToAllPlayers: missing,
+  };
 }

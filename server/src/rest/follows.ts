@@ -9,5 +9,10 @@ export function followHandlers(_ctx: AppContext): Pick<Handlers, Ops> {
   const missing = async (): Promise<never> => {
     throw new HttpError(500, 'internal_error', 'not implemented yet');
   };
-  return new Proxy({}, { get: () => missing }) as Pick<Handlers, Ops>;
+  return {
+    followUser: missing,
+    unfollowUser: missing,
+    followCategory: missing,
+    unfollowCategory: missing,
+  };
 }

@@ -9,5 +9,8 @@ export function healthHandlers(_ctx: AppContext): Pick<Handlers, Ops> {
   const missing = async (): Promise<never> => {
     throw new HttpError(500, 'internal_error', 'not implemented yet');
   };
-  return new Proxy({}, { get: () => missing }) as Pick<Handlers, Ops>;
+  return {
+    getHealth: missing,
+    getReadiness: missing,
+  };
 }

@@ -9,5 +9,14 @@ export function playerHandlers(_ctx: AppContext): Pick<Handlers, Ops> {
   const missing = async (): Promise<never> => {
     throw new HttpError(500, 'internal_error', 'not implemented yet');
   };
-  return new Proxy({}, { get: () => missing }) as Pick<Handlers, Ops>;
+  return {
+    provisionPlayer: missing,
+    registerPlayer: missing,
+    getPlayerCredentials: missing,
+    listPlayers: missing,
+    getPlayer: missing,
+    updatePlayer: missing,
+    deletePlayer: missing,
+    renewPlayerCert: missing,
+  };
 }

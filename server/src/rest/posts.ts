@@ -9,5 +9,11 @@ export function postHandlers(_ctx: AppContext): Pick<Handlers, Ops> {
   const missing = async (): Promise<never> => {
     throw new HttpError(500, 'internal_error', 'not implemented yet');
   };
-  return new Proxy({}, { get: () => missing }) as Pick<Handlers, Ops>;
+  return {
+    createPost: missing,
+    getPost: missing,
+    deletePost: missing,
+    promotePost: missing,
+    createComment: missing,
+  };
 }

@@ -62,7 +62,8 @@ describe('useOrStartPostgres', () => {
   });
 
   it('starts a cluster when DATABASE_URL is unset or empty', async () => {
-    const choice = await useOrStartPostgres({ dir: `${tmp.path}/pg2`, forTests: true }, { DATABASE_URL: '' });
+    await Promise.all(started.splice(0).map((p) => p.stop())); // reuse the cluster dir above (no second initdb)
+    const choice = await useOrStartPostgres({ dir: `${tmp.path}/pg`, forTests: true }, { DATABASE_URL: '' });
     try {
       expect(choice.external).toBe(false);
       const rows = await query(choice.url, (sql) => sql`select 1 as one`);
