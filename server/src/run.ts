@@ -1,0 +1,124 @@
+// `make run`: the whole system on one machine. Starts what is not provided from outside — the dev
+// CA, Mosquitto (1883 internal, 8883 mTLS, 9001 WebSocket) and a PostgreSQL cluster under .data/ —
+// applies the migrations, starts the server on :8000 and prints a walkthrough. Ctrl-C stops every child.
+// Overrides: DATA_DIR, HTTP_PORT, MQTT_PORT, MQTTS_PORT, MQTT_WS_PORT, PG_PORT, DATABASE_URL (use your own
+// PostgreSQL), MQTT_INTERNAL_URL + MQTT_INTERNAL_USERNAME/PASSWORD (use your own broker; then also set
+// MQTT_MTLS_URL, MQTT_WEBSOCKET_URL and CA_DIR as your broker is set up).
+import { chmodSync, mkdirSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { pino } from 'pino';
+import { ensureDevPki, startBroker, useOrStartPostgres, type Broker } from '../devenv/index.js';
+import { loadConfig } from './config.js';
+import { startServer } from './main.js';
+
+function port(name: string, fallback: number): number {
+  const v = process.env[name];
+  if (v === undefined || v === '') return fallback;
+  if (!/^[0-9]+$/.test(v) || Number(v) < 1 || Number(v) > 65535) {
+    console.error(`${name} must be a port number 1..65535 (got ${JSON.stringify(v)})`);
+    process.exit(2);
+  }
+  return Number(v);
+}
+
+async function main(): Promise<void> {
+  const dataDir = resolve(process.env.DATA_DIR ?? '.data');
+  mkdirSync(dataDir, { recursive: true });
+  chmodSync(dataDir, statSync(dataDir).mode | 0o711); // the postgres user must traverse it
+  const log = pino({ level: process.env.LOG_LEVEL ?? 'info' });
+  const stops: (() => Promise<void>)[] = [];
+  const stopAll = async () => {
+    for (const s of stops.reverse()) await s().catch((err) => log.warn({ err }, 'stop failed'));
+  };
+  let stopping = false;
+  const onSignal = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'stopping server, broker and database');
+    void stopAll().then(() => process.exit(0));
+  };
+  process.on('SIGINT', () => onSignal('SIGINT'));
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
+
+  try {
+    const externalBroker = !!process.env.MQTT_INTERNAL_URL;
+    const pki = await ensureDevPki(join(dataDir, 'pki'));
+    const database = await useOrStartPostgres({ dir: join(dataDir, 'postgres'), port: port('PG_PORT', 55432) });
+    stops.push(() => database.stop());
+    let broker: Broker | null = null;
+    if (!externalBroker) {
+      broker = await startBroker({
+        dir: join(dataDir, 'mosquitto'),
+        pki,
+        ports: { internal: port('MQTT_PORT', 1883), mtls: port('MQTTS_PORT', 8883), websocket: port('MQTT_WS_PORT', 9001) },
+      });
+      stops.push(() => broker!.stop());
+    }
+    const env: Record<string, string | undefined> = {
+      ...process.env,
+      DATA_DIR: dataDir,
+      DATABASE_URL: database.url,
+      CA_DIR: process.env.CA_DIR ?? join(dataDir, 'pki'),
+      HTTP_PORT: String(port('HTTP_PORT', 8000)),
+      ...(broker
+        ? {
+            MQTT_INTERNAL_URL: broker.urls.internal,
+            MQTT_INTERNAL_USERNAME: broker.serverAccount.username,
+            MQTT_INTERNAL_PASSWORD: broker.serverAccount.password,
+            MQTT_MTLS_URL: broker.urls.mtls,
+            MQTT_WEBSOCKET_URL: broker.urls.websocket,
+            MQTT_DYNSEC_ADMIN_USERNAME: broker.dynsecAdmin.username,
+            MQTT_DYNSEC_ADMIN_PASSWORD: broker.dynsecAdmin.password,
+            BROKER_CRL_FILE: pki.crl,
+            BROKER_PID_FILE: broker.files.pid,
+          }
+        : {}),
+    };
+    const server = await startServer(loadConfig(env), { log });
+    stops.push(() => server.stop());
+    printWalkthrough({
+      api: server.url.replace('127.0.0.1', 'localhost'),
+      dataDir,
+      database: database.url,
+      broker: broker ? broker.urls : null,
+      ports: broker?.ports ?? null,
+      ca: join(dataDir, 'pki', 'ca.crt'),
+    });
+  } catch (err) {
+    log.error(err instanceof Error ? err.message : String(err));
+    await stopAll();
+    process.exit(1);
+  }
+}
+
+function printWalkthrough(o: { api: string; dataDir: string; database: string; broker: { internal: string; mtls: string; websocket: string } | null; ports: { internal: number; mtls: number; websocket: number } | null; ca: string }): void {
+  const p = o.ports ?? { internal: 1883, mtls: 8883, websocket: 9001 };
+  const lines = [
+    '',
+    'Makapix is running. Ctrl-C stops everything; data stays in ' + o.dataDir + ' (make clean removes it).',
+    `  REST API        ${o.api}`,
+    `  database        ${o.database}`,
+    ...(o.broker
+      ? [`  MQTT internal   ${o.broker.internal} (server account, see ${o.dataDir}/mosquitto/secrets.json)`,
+         `  MQTT mTLS       ${o.broker.mtls} (players; CA ${o.ca})`,
+         `  MQTT WebSocket  ${o.broker.websocket} (browsers; credentials from GET /mqtt/bootstrap)`]
+      : ['  MQTT            your broker (MQTT_INTERNAL_URL)']),
+    '',
+    'Try it (in another terminal; the README has the same steps):',
+    `  API=${o.api}`,
+    `  TOKEN=$(curl -s -X POST $API/auth/register -H 'content-type: application/json' \\`,
+    `    -d '{"handle":"alice","email":"alice@example.com","password":"correct horse battery"}' | sed -n 's/.*"token":"\\([^"]*\\)".*/\\1/p')`,
+    `  curl -s -X POST $API/player/provision -H 'content-type: application/json' -d '{}' > provision.json; cat provision.json`,
+    `  KEY=$(sed -n 's/.*"player_key":"\\([^"]*\\)".*/\\1/p' provision.json); CODE=$(sed -n 's/.*"registration_code":"\\([^"]*\\)".*/\\1/p' provision.json)`,
+    `  curl -s -X POST $API/player/register -H "authorization: Bearer $TOKEN" -H 'content-type: application/json' -d "{\\"registration_code\\":\\"$CODE\\",\\"name\\":\\"Desk\\"}"`,
+    `  curl -s $API/player/$KEY/credentials > creds.json`,
+    `  for f in ca cert key; do sed -n "s/.*\\"\${f}_pem\\":\\"\\([^\\"]*\\)\\".*/\\1/p" creds.json | sed 's/\\\\n/\\n/g' > $f.pem; done`,
+    `  mosquitto_sub -h localhost -p ${p.mtls} --cafile ca.pem --cert cert.pem --key key.pem -V mqttv5 -t "makapix/player/$KEY/response/#" -t "makapix/player/$KEY/command" -v &`,
+    `  mosquitto_pub -h localhost -p ${p.mtls} --cafile ca.pem --cert cert.pem --key key.pem -V mqttv5 -q 1 -t "makapix/player/$KEY/request/req-1" \\`,
+    `    -m "{\\"request_id\\":\\"req-1\\",\\"request_type\\":\\"query_posts\\",\\"player_key\\":\\"$KEY\\",\\"limit\\":5}"`,
+    '',
+  ];
+  console.log(lines.join('\n'));
+}
+
+void main();
