@@ -12,6 +12,7 @@ help:
 	@echo "make check-generated  fail when generated/ differs from what spec/ produces"
 	@echo "make lint             parse both spec documents and validate every example"
 	@echo "make conformance      run the conformance suite against a fresh server and simulator"
+	@echo "make bench            print validator and request/response round-trip numbers"
 	@echo "make clean            remove .data/ (broker, database, certificates)"
 
 $(NPM_STAMP): package.json package-lock.json
@@ -45,6 +46,10 @@ test: install system-packages
 
 run: install system-packages
 	npx tsx server/src/run.ts
+
+bench: install system-packages
+	npx tsx codegen/bench/validators.ts
+	@if [ -f server/bench/round-trip.ts ]; then npx tsx server/bench/round-trip.ts; fi
 
 conformance: install system-packages
 	npx tsx conformance/src/cli/local.ts
