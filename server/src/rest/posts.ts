@@ -1,19 +1,167 @@
-// PLACEHOLDER (being written): answers 500 until the real handlers land.
+// Posts and comments over REST (CONTRACT_NOTES sections 5 and 6): create (with the new-post
+// notifications enqueued in the same transaction), read, soft-delete, promote (one category
+// notification), comment.
+//
+// Visibility: a post hidden by a moderator, non-conformant or not visible is seen only by its owner
+// and by moderators (404 for anyone else, so that its existence is not revealed). A deleted post
+// is gone for everybody (404), including its owner.
 import { HttpError } from '../../../codegen/runtime/index.js';
+import type { Comment } from '../../../generated/components/post.js';
 import type { Handlers } from '../../../generated/openapi/routes.js';
+import type { Post } from '../../../generated/openapi/schemas.js';
 import type { AppContext } from '../context.js';
+import { Constraints, pgConstraint, pgErrorCode } from '../db/index.js';
+import { findComment, insertComment, MAX_COMMENT_DEPTH, type CommentRow } from '../db/comments.js';
+import { findPost, insertPost, isListable, promotePost, softDeletePost, type PostRow } from '../db/posts.js';
+import type { UserRow } from '../db/users.js';
+import { enqueueNewPost, enqueuePromotion } from '../services/notifications.js';
+import { currentUser, isModerator } from './auth-hook.js';
 
 type Ops = 'createPost' | 'getPost' | 'deletePost' | 'promotePost' | 'createComment';
 
-export function postHandlers(_ctx: AppContext): Pick<Handlers, Ops> {
-  const missing = async (): Promise<never> => {
-    throw new HttpError(500, 'internal_error', 'not implemented yet');
-  };
+export function toApiPost(p: PostRow): Post {
   return {
-    createPost: missing,
-    getPost: missing,
-    deletePost: missing,
-    promotePost: missing,
-    createComment: missing,
+    post_id: p.post_id,
+    storage_key: p.storage_key,
+    owner_id: p.owner_user_id,
+    owner_handle: p.owner_handle,
+    title: p.title,
+    art_url: p.art_url,
+    canvas: p.canvas,
+    width: p.width,
+    height: p.height,
+    frame_count: p.frame_count,
+    has_transparency: p.has_transparency,
+    promoted_category: p.promoted_category,
+    created_at: p.created_at.toISOString(),
+  };
+}
+
+export function toApiComment(c: CommentRow): Comment {
+  return {
+    comment_id: c.comment_id,
+    post_id: c.post_id,
+    author_handle: c.author_handle,
+    body: c.deleted ? '' : c.body,
+    depth: c.depth,
+    parent_id: c.parent_id,
+    created_at: c.created_at.toISOString(),
+    deleted: c.deleted,
+  };
+}
+
+/** Whether `user` (null: anonymous) may see the post at all. */
+export function canSeePost(post: PostRow, user: UserRow | null): boolean {
+  if (post.deleted) return false;
+  if (isListable(post)) return true;
+  return !!user && (user.id === post.owner_id || isModerator(user));
+}
+
+const postNotFound = (postId: number) => new HttpError(404, 'not_found', `Post ${postId} not found`);
+
+export function postHandlers(ctx: AppContext): Pick<Handlers, Ops> {
+  /** The post if the caller may see it, else 404. */
+  const visiblePost = async (postId: number, user: UserRow | null): Promise<PostRow> => {
+    const post = await findPost(ctx.sql, postId);
+    if (!post || !canSeePost(post, user)) throw postNotFound(postId);
+    return post;
+  };
+
+  return {
+    async createPost(req) {
+      const user = currentUser(req);
+      const b = req.body;
+      const expected = `${b.width}x${b.height}`;
+      if (b.canvas !== expected) {
+        throw new HttpError(400, 'invalid_request', `body/canvas: must equal '<width>x<height>' (${expected}), got '${b.canvas}'`);
+      }
+      const { post, notifications } = await ctx.sql.begin(async (tx) => {
+        const post = await insertPost(tx, {
+          ownerId: user.id,
+          title: b.title,
+          artUrl: b.art_url,
+          canvas: b.canvas,
+          width: b.width,
+          height: b.height,
+          frameCount: b.frame_count ?? 1,
+          hasTransparency: b.has_transparency ?? false,
+        });
+        const notifications = await enqueueNewPost(tx, post);
+        return { post, notifications };
+      });
+      ctx.wakePublisher();
+      ctx.log.debug({ post_id: post.post_id, notifications }, 'post created');
+      return { status: 201, body: toApiPost(post) };
+    },
+
+    async getPost(req) {
+      const post = await visiblePost(req.params.post_id, req.user);
+      return { status: 200, body: toApiPost(post) };
+    },
+
+    async deletePost(req) {
+      const user = currentUser(req);
+      const postId = req.params.post_id;
+      const post = await visiblePost(postId, user);
+      if (post.owner_id !== user.id && !isModerator(user)) {
+        throw new HttpError(403, 'forbidden', 'Only the owner or a moderator may delete this post');
+      }
+      // A concurrent delete may have won: the post is gone either way.
+      if (!(await softDeletePost(ctx.sql, postId))) throw postNotFound(postId);
+      return { status: 204, body: null };
+    },
+
+    async promotePost(req) {
+      const user = currentUser(req);
+      if (!isModerator(user)) throw new HttpError(403, 'forbidden', 'Promoting a post needs the moderator role');
+      const postId = req.params.post_id;
+      const { category } = req.body;
+      const promoted = await ctx.sql.begin(async (tx) => {
+        const updated = await promotePost(tx, postId, category);
+        if (updated) await enqueuePromotion(tx, updated, category);
+        return updated;
+      });
+      if (promoted) {
+        ctx.wakePublisher();
+        return { status: 200, body: toApiPost(promoted) };
+      }
+      // Nothing changed: the post is unknown or deleted (404), or already in this category (200, no notification).
+      const post = await visiblePost(postId, user);
+      return { status: 200, body: toApiPost(post) };
+    },
+
+    async createComment(req) {
+      const user = currentUser(req);
+      const postId = req.params.post_id;
+      const { body } = req.body;
+      const parentId = req.body.parent_id ?? null;
+      await visiblePost(postId, user);
+      let depth = 0;
+      if (parentId !== null) {
+        const parent = await findComment(ctx.sql, parentId);
+        if (!parent || parent.deleted || (parent.hidden_by_mod && !isModerator(user))) {
+          throw new HttpError(404, 'not_found', `Comment ${parentId} not found`);
+        }
+        if (parent.post_id !== postId) {
+          throw new HttpError(400, 'invalid_request', `parent_id: comment ${parentId} belongs to another post`);
+        }
+        if (parent.depth >= MAX_COMMENT_DEPTH) {
+          throw new HttpError(400, 'invalid_request', `parent_id: comments are threaded at most to depth ${MAX_COMMENT_DEPTH}`);
+        }
+        depth = parent.depth + 1;
+      }
+      let comment: CommentRow;
+      try {
+        comment = await insertComment(ctx.sql, { postId, authorId: user.id, parentId, depth, body });
+      } catch (err) {
+        // The post or the parent vanished between the checks and the insert.
+        if (pgErrorCode(err) === '23503') {
+          if (pgConstraint(err) === Constraints.commentsParent) throw new HttpError(404, 'not_found', `Comment ${parentId} not found`);
+          throw postNotFound(postId);
+        }
+        throw err;
+      }
+      return { status: 201, body: toApiComment(comment) };
+    },
   };
 }

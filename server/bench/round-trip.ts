@@ -1,0 +1,143 @@
+// Benchmark: request/response round trips per second through the same Mosquitto over mTLS,
+//   1. against a raw echo responder (the broker's ceiling on this machine), and
+//   2. against the Makapix server answering query_posts (a real read with validation, auth,
+//      rate limiting and idempotency).
+// Prints numbers; asserts nothing. Starts its own broker, database and server on free ports.
+//   npx tsx server/bench/round-trip.ts [--players 32] [--inflight 4] [--seconds 5]
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import mqtt, { type MqttClient } from 'mqtt';
+import { pino } from 'pino';
+import { playerRequestTopic, playerResponseTopic } from '../../generated/asyncapi/channels.js';
+import { createClient } from '../../generated/openapi/client.js';
+import { startServices } from '../devenv/index.js';
+import { loadConfig } from '../src/config.js';
+import { startServer } from '../src/main.js';
+
+function arg(name: string, fallback: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
+}
+const PLAYERS = arg('players', 32);
+const INFLIGHT = arg('inflight', 4);
+const SECONDS = arg('seconds', 5);
+
+interface Player { key: string; cert: string; key_pem: string; ca: string }
+
+async function connectPlayers(mtlsUrl: string, players: Player[]): Promise<MqttClient[]> {
+  return Promise.all(players.map((p) => mqtt.connectAsync(mtlsUrl, {
+    protocolVersion: 5, ca: p.ca, cert: p.cert, key: p.key_pem, reconnectPeriod: 0, clientId: `bench-${p.key}`,
+  })));
+}
+
+/** Each player keeps INFLIGHT requests outstanding for SECONDS; returns round trips/s and latency percentiles. */
+async function drive(clients: MqttClient[], players: Player[], payloadFor: (key: string, requestId: string) => string): Promise<{ rate: number; p50: number; p99: number; errors: number }> {
+  const latencies: number[] = [];
+  let errors = 0;
+  let running = true;
+  await Promise.all(clients.map((c, i) => c.subscribeAsync(playerResponseTopic.filterRest({ player_key: players[i].key }), { qos: 1 })));
+  const start = performance.now();
+  await Promise.all(clients.map((c, i) => new Promise<void>((resolve) => {
+    const key = players[i].key;
+    const sent = new Map<string, number>();
+    let outstanding = 0;
+    const send = () => {
+      if (!running) {
+        if (outstanding === 0) resolve();
+        return;
+      }
+      const id = randomUUID().replace(/-/g, '');
+      sent.set(id, performance.now());
+      outstanding++;
+      c.publish(playerRequestTopic.format({ player_key: key, request_id: id }), payloadFor(key, id), { qos: 1 });
+    };
+    c.on('message', (topic, buf) => {
+      const p = playerResponseTopic.parse(topic);
+      if (!p) return;
+      const t0 = sent.get(p.request_id);
+      if (t0 === undefined) return;
+      sent.delete(p.request_id);
+      outstanding--;
+      latencies.push(performance.now() - t0);
+      if (!(JSON.parse(buf.toString()) as { success?: boolean }).success) errors++;
+      send();
+    });
+    for (let k = 0; k < INFLIGHT; k++) send();
+  })).concat([new Promise<void>((r) => setTimeout(() => { running = false; r(); }, SECONDS * 1000))]));
+  const elapsed = (performance.now() - start) / 1000;
+  latencies.sort((a, b) => a - b);
+  const pct = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? NaN;
+  return { rate: latencies.length / elapsed, p50: pct(0.5), p99: pct(0.99), errors };
+}
+
+async function main(): Promise<void> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'makapix-bench-'));
+  const services = await startServices({ dataDir, forTests: true });
+  const log = pino({ level: 'warn' });
+  try {
+    const server = await startServer(loadConfig({
+      DATA_DIR: dataDir, HTTP_PORT: '0', DATABASE_URL: services.urls.database, DATABASE_POOL_MAX: '10',
+      MQTT_INTERNAL_URL: services.urls.mqttInternal, MQTT_INTERNAL_USERNAME: services.serverAccount.username,
+      MQTT_INTERNAL_PASSWORD: services.serverAccount.password, MQTT_MTLS_URL: services.urls.mqttMtls,
+      MQTT_WEBSOCKET_URL: services.urls.mqttWebsocket, CA_DIR: join(dataDir, 'pki'), SCRYPT_N: '1024',
+      RATE_LIMIT_PLAYER_PER_MINUTE: '1000000', RATE_LIMIT_USER_PER_MINUTE: '1000000',
+      MQTT_DYNSEC_ADMIN_USERNAME: services.dynsecAdmin.username, MQTT_DYNSEC_ADMIN_PASSWORD: services.dynsecAdmin.password,
+    }), { log });
+    const api = createClient(server.url);
+    // players registered through the REST API, each with its issued certificate
+    const owner = await api.authRegister({ body: { handle: 'bench', email: 'bench@example.test', password: 'bench bench bench' } });
+    if (owner.status !== 201) throw new Error(`register: ${owner.status} ${JSON.stringify(owner.body)}`);
+    for (let i = 0; i < 20; i++) {
+      await api.createPost({ body: { title: `Bench ${i}`, art_url: `https://example.test/${i}.png`, canvas: '64x64', width: 64, height: 64 } }, { token: owner.body.token });
+    }
+    const players: Player[] = [];
+    for (let i = 0; i < PLAYERS; i++) {
+      const p = await api.provisionPlayer({ body: {} });
+      if (p.status !== 201) throw new Error(`provision: ${p.status} ${JSON.stringify(p.body)}`);
+      const r = await api.registerPlayer({ body: { registration_code: p.body.registration_code, name: `bench ${i}` } }, { token: owner.body.token });
+      if (r.status !== 201) throw new Error(`register player: ${r.status} ${JSON.stringify(r.body)}`);
+      const c = await api.getPlayerCredentials({ params: { player_key: p.body.player_key } });
+      if (c.status !== 200) throw new Error(`credentials: ${c.status}`);
+      players.push({ key: p.body.player_key, cert: c.body.cert_pem, key_pem: c.body.key_pem, ca: c.body.ca_pem });
+    }
+    console.log(`round trips over mTLS: ${PLAYERS} players x ${INFLIGHT} in flight, ${SECONDS} s each run`);
+
+    // 1. raw echo through the same broker: the ceiling
+    const echo = await mqtt.connectAsync(services.urls.mqttInternal, {
+      protocolVersion: 5, username: services.serverAccount.username, password: services.serverAccount.password, reconnectPeriod: 0,
+    });
+    await echo.subscribeAsync(playerRequestTopic.shared('bench-echo'), { qos: 1 });
+    echo.on('message', (topic, buf) => {
+      const p = playerRequestTopic.parse(topic);
+      if (p) echo.publish(playerResponseTopic.format(p), buf, { qos: 1 });
+    });
+    // the server also answers on the request topic; use a second set of players for the echo run so
+    // the server's own answers do not count: the echo run subscribes only while the server is paused
+    await server.ctx.router.close();
+    let clients = await connectPlayers(services.urls.mqttMtls, players);
+    const raw = await drive(clients, players, (key, id) => JSON.stringify({ request_id: id, request_type: 'echo', player_key: key, success: true }));
+    await Promise.all(clients.map((c) => c.endAsync()));
+    await echo.endAsync();
+    console.log(`raw echo      ${Math.round(raw.rate).toString().padStart(7)} round trips/s   p50 ${raw.p50.toFixed(2)} ms   p99 ${raw.p99.toFixed(2)} ms`);
+    await server.stop();
+
+    // 2. the Makapix server (fresh instance, workers on)
+    const server2 = await startServer(server.ctx.config, { log });
+    clients = await connectPlayers(services.urls.mqttMtls, players);
+    const srv = await drive(clients, players, (key, id) => JSON.stringify({ request_id: id, request_type: 'query_posts', player_key: key, limit: 10 }));
+    await Promise.all(clients.map((c) => c.endAsync()));
+    console.log(`query_posts   ${Math.round(srv.rate).toString().padStart(7)} round trips/s   p50 ${srv.p50.toFixed(2)} ms   p99 ${srv.p99.toFixed(2)} ms   (${srv.errors} error answers)`);
+    console.log(`server / raw echo: ${(srv.rate / raw.rate).toFixed(2)}`);
+    await server2.stop();
+  } finally {
+    await services.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+main().then(() => process.exit(0), (err) => {
+  console.error(err instanceof Error ? err.stack : err);
+  process.exit(1);
+});

@@ -1,0 +1,96 @@
+// Test helpers for the REST handler tests: status narrowing, outbox inspection, MQTT collection.
+import type { MqttClient } from 'mqtt';
+import { expect } from 'vitest';
+import { restExamples } from '../../../generated/openapi/examples.js';
+import type { CreatePostRequest } from '../../../generated/openapi/schemas.js';
+import type { Client } from '../../../generated/openapi/client.js';
+import type { Sql } from '../../src/db/index.js';
+import type { TestUser } from '../support/stack.js';
+
+type AnyResult = { status: number; body: unknown };
+
+/** Asserts the status and returns the body typed for it. */
+export function expectStatus<R extends AnyResult, S extends R['status']>(r: R, status: S): Extract<R, { status: S }>['body'] {
+  expect({ status: r.status, body: r.body }).toMatchObject({ status });
+  return r.body as Extract<R, { status: S }>['body'];
+}
+
+/** Asserts a `{error_code, error}` answer; `message` (string or RegExp) checks the text too. */
+export function expectError(r: AnyResult, status: number, code: string, message?: string | RegExp): void {
+  expect(r.status, JSON.stringify(r.body)).toBe(status);
+  const body = r.body as { error_code: string; error: string };
+  expect(Object.keys(body).sort()).toEqual(['error', 'error_code']);
+  expect(body.error_code).toBe(code);
+  if (typeof message === 'string') expect(body.error).toBe(message);
+  else if (message) expect(body.error).toMatch(message);
+}
+
+/** A post body from the spec's example, optionally changed. */
+export function postBody(overrides: Partial<CreatePostRequest> = {}): CreatePostRequest {
+  return { ...restExamples.createPost.request.cool_pixel_art, ...overrides };
+}
+
+export async function createPostAs(api: Client, user: TestUser, overrides: Partial<CreatePostRequest> = {}) {
+  const r = await api.createPost({ body: postBody(overrides) }, { token: user.token });
+  return expectStatus(r, 201);
+}
+
+export interface OutboxRow {
+  id: number;
+  topic: string;
+  payload: unknown;
+}
+
+/** Outbox rows (published or not) whose payload is about `postId`, oldest first. Test-only SQL. */
+export async function outboxRowsForPost(sql: Sql, postId: number): Promise<OutboxRow[]> {
+  return sql<OutboxRow[]>`
+    select id, topic, payload from outbox where payload ->> 'post_id' = ${String(postId)} order by id`;
+}
+
+export interface Received {
+  topic: string;
+  payload: unknown;
+}
+
+/** Subscribes `client` to `filter` and collects messages; `waitFor` resolves when a predicate holds. */
+export async function collect(client: MqttClient, filter: string) {
+  const messages: Received[] = [];
+  const waiters: { pred: (m: Received[]) => boolean; resolve: () => void }[] = [];
+  client.on('message', (topic, buf) => {
+    let payload: unknown;
+    try {
+      payload = JSON.parse(buf.toString('utf8'));
+    } catch {
+      payload = buf.toString('utf8');
+    }
+    messages.push({ topic, payload });
+    for (const w of [...waiters]) {
+      if (w.pred(messages)) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve();
+      }
+    }
+  });
+  await client.subscribeAsync(filter, { qos: 1 });
+  return {
+    messages,
+    /** Resolves once `pred(messages)` is true; rejects after `timeoutMs` with what arrived. */
+    waitFor(pred: (m: Received[]) => boolean, timeoutMs = 10_000): Promise<void> {
+      if (pred(messages)) return Promise.resolve();
+      return new Promise<void>((resolve, reject) => {
+        const w = {
+          pred,
+          resolve: () => {
+            clearTimeout(timer);
+            resolve();
+          },
+        };
+        const timer = setTimeout(() => {
+          waiters.splice(waiters.indexOf(w), 1);
+          reject(new Error(`timed out after ${timeoutMs} ms; received: ${JSON.stringify(messages.map((m) => m.topic))}`));
+        }, timeoutMs);
+        waiters.push(w);
+      });
+    },
+  };
+}
