@@ -1,11 +1,51 @@
-// PLACEHOLDER (being written): the MQTT workers (requests, status, notifications, presence).
+// The MQTT workers of one server instance: the request pipeline, the status writer, the presence
+// sweep, the notification (outbox) publisher and housekeeping. Started after the broker
+// connection and the database are up; stop() ends them in the reverse order: no new messages
+// (unsubscribe), in-flight requests finish, pending status updates are written, timers stop.
 import type { AppContext } from '../context.js';
+import { startHousekeeping } from './housekeeping.js';
+import { startOutboxPublisher } from './outbox-publisher.js';
+import { startPresenceSweeper } from './presence.js';
+import { startRequestPipeline } from './requests.js';
+import { deriveServerKeys } from './server-keys.js';
+import { loadMqttSettings } from './settings.js';
+import { startStatusWorker } from './status.js';
 
 export interface Workers {
   wakePublisher(): void;
   stop(): Promise<void>;
 }
 
-export async function startWorkers(_ctx: AppContext): Promise<Workers> {
-  return { wakePublisher: () => {}, stop: async () => {} };
+export async function startWorkers(ctx: AppContext): Promise<Workers> {
+  const settings = loadMqttSettings();
+  const noDelay = () => (ctx.mqtt.stream as unknown as { setNoDelay?: (on: boolean) => void }).setNoDelay?.(true);
+  noDelay();
+  ctx.mqtt.on('connect', noDelay);
+  const keys = deriveServerKeys(ctx.config.auth.jwtSecret);
+  const stops: (() => Promise<void>)[] = [];
+  const stopAll = async () => {
+    for (const stop of stops.reverse()) {
+      await stop().catch((err: unknown) => ctx.log.warn({ err }, 'stopping an MQTT worker failed'));
+    }
+  };
+  try {
+    const housekeeping = startHousekeeping(ctx, { intervalSeconds: settings.housekeepingSeconds });
+    stops.push(() => housekeeping.stop());
+    const publisher = await startOutboxPublisher(ctx, { pollSeconds: settings.outboxPollSeconds });
+    stops.push(() => publisher.stop());
+    const presence = startPresenceSweeper(ctx, {
+      intervalSeconds: settings.presenceSweepSeconds,
+      silenceSeconds: settings.presenceTimeoutSeconds,
+    });
+    stops.push(() => presence.stop());
+    const status = await startStatusWorker(ctx, { batchMs: settings.statusBatchMs });
+    stops.push(() => status.stop());
+    const requests = await startRequestPipeline(ctx, keys);
+    stops.push(() => requests.stop());
+    ctx.log.info({ shareGroup: ctx.config.broker.shareGroup, ...settings }, 'MQTT workers started');
+    return { wakePublisher: () => publisher.wake(), stop: stopAll };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
 }

@@ -1,16 +1,39 @@
-// PLACEHOLDER (being written): answers 500 until the real handlers land.
-import { HttpError } from '../../../codegen/runtime/index.js';
+// Liveness (the process answers) and readiness (the database answers and the broker connection is up).
 import type { Handlers } from '../../../generated/openapi/routes.js';
 import type { AppContext } from '../context.js';
+import { databaseAnswers } from '../db/players.js';
 
 type Ops = 'getHealth' | 'getReadiness';
 
-export function healthHandlers(_ctx: AppContext): Pick<Handlers, Ops> {
-  const missing = async (): Promise<never> => {
-    throw new HttpError(500, 'internal_error', 'not implemented yet');
-  };
+/** A database that does not answer within this time counts as down. */
+const DATABASE_PROBE_TIMEOUT_MS = 2_000;
+
+export function healthHandlers(ctx: AppContext): Pick<Handlers, Ops> {
+  async function databaseUp(): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), DATABASE_PROBE_TIMEOUT_MS);
+    });
+    try {
+      return await Promise.race([databaseAnswers(ctx.sql).catch(() => false), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   return {
-    getHealth: missing,
-    getReadiness: missing,
+    async getHealth() {
+      return { status: 200, body: { status: 'ok' as const } };
+    },
+
+    async getReadiness() {
+      const database = await databaseUp();
+      const broker = ctx.mqtt.connected;
+      const ready = database && broker;
+      if (!ready) ctx.log.warn({ database, broker }, 'not ready');
+      return ready
+        ? { status: 200, body: { status: 'ok' as const, database, broker } }
+        : { status: 503, body: { status: 'unavailable' as const, database, broker } };
+    },
   };
 }

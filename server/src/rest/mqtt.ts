@@ -1,16 +1,66 @@
-// PLACEHOLDER (being written): answers 500 until the real handlers land.
+// MQTT for web clients: WebSocket credentials (a fresh password per call, checked by the broker's
+// dynamic-security plugin until it expires) and a demo notification to check a connection.
+import { createHash, randomBytes } from 'node:crypto';
 import { HttpError } from '../../../codegen/runtime/index.js';
+import { postNewForFollowerTopic } from '../../../generated/asyncapi/channels.js';
+import { messageExamples } from '../../../generated/asyncapi/examples.js';
+import { publishPostNewForFollower } from '../../../generated/asyncapi/operations.js';
+import type { PostNotification } from '../../../generated/asyncapi/schemas.js';
 import type { Handlers } from '../../../generated/openapi/routes.js';
 import type { AppContext } from '../context.js';
+import { webUserTopics } from '../services/broker-admin.js';
+import { currentUser } from './auth-hook.js';
 
 type Ops = 'getMqttBootstrap' | 'publishMqttDemo';
 
-export function mqttHandlers(_ctx: AppContext): Pick<Handlers, Ops> {
-  const missing = async (): Promise<never> => {
-    throw new HttpError(500, 'internal_error', 'not implemented yet');
-  };
+/** Lifetime of a WebSocket MQTT password; the web client calls bootstrap again before it ends. */
+export const WEB_MQTT_CREDENTIAL_TTL_SECONDS = 3600;
+
+export function mqttHandlers(ctx: AppContext): Pick<Handlers, Ops> {
   return {
-    getMqttBootstrap: missing,
-    publishMqttDemo: missing,
+    async getMqttBootstrap(req) {
+      const user = currentUser(req);
+      if (!ctx.broker.webUsersEnabled) {
+        throw new HttpError(
+          500,
+          'internal_error',
+          'WebSocket MQTT credentials are unavailable: the server has no dynamic-security admin account (set MQTT_DYNSEC_ADMIN_USERNAME and MQTT_DYNSEC_ADMIN_PASSWORD)',
+        );
+      }
+      const password = randomBytes(32).toString('base64url');
+      const expiresAt = new Date(ctx.now().getTime() + WEB_MQTT_CREDENTIAL_TTL_SECONDS * 1000);
+      await ctx.broker.issueWebCredential({
+        userInternalId: user.id,
+        userId: user.user_id,
+        password,
+        tokenHash: createHash('sha256').update(password).digest('hex'),
+        expiresAt,
+      });
+      const topics = webUserTopics(user.user_id);
+      return {
+        status: 200,
+        body: {
+          websocket_url: ctx.config.broker.publicWebsocketUrl,
+          username: user.user_id,
+          password,
+          expires_at: expiresAt.toISOString(),
+          topics: { subscribe: [topics.own, topics.categories] },
+        },
+      };
+    },
+
+    async publishMqttDemo(req) {
+      const user = currentUser(req);
+      if (!ctx.config.demoEnabled) throw new HttpError(403, 'forbidden', 'The MQTT demo is disabled in production');
+      const notification: PostNotification = {
+        ...messageExamples.PostNotification.new_post,
+        owner_id: user.user_id,
+        owner_handle: user.handle,
+        created_at: ctx.now().toISOString(),
+      };
+      const params = { follower_id: user.user_id, post_id: notification.post_id };
+      await publishPostNewForFollower(ctx.mqtt, params, notification);
+      return { status: 202, body: { published_topics: [postNewForFollowerTopic.format(params)] } };
+    },
   };
 }

@@ -1,22 +1,193 @@
-// PLACEHOLDER (being written): answers 500 until the real handlers land.
+// Players over REST: a device provisions itself (pending player + registration code), its owner
+// registers it with the code (the device certificate is issued), the device downloads its
+// credentials; the owner (or a moderator) lists, reads, renames, deletes (the certificate is
+// revoked and the live session ended) and renews the certificate.
 import { HttpError } from '../../../codegen/runtime/index.js';
 import type { Handlers } from '../../../generated/openapi/routes.js';
+import type { Player } from '../../../generated/openapi/schemas.js';
+import { generateRegistrationCode, normalizeRegistrationCode } from '../auth/index.js';
 import type { AppContext } from '../context.js';
+import { Constraints, isUniqueViolation, rateLimit } from '../db/index.js';
+import {
+  completeRegistration, countPlayersOfOwner, deletePlayerOfOwner, deleteStalePendingPlayers, findCredentials,
+  findPendingByCodeForUpdate, findPlayerOfOwner, insertPendingPlayer, listPlayersOfOwner, lockUserForRegistration,
+  releaseExpiredCode, renamePlayer, replaceCertificate, type PendingPlayer, type PlayerRow,
+} from '../db/players.js';
+import { recordRevocations, type Revocation } from '../db/revocations.js';
+import { canRenew, issueClientCertificate, renewalOpensAt } from '../pki/index.js';
+import { currentUser } from './auth-hook.js';
+import { resolveOwner } from './owner.js';
 
 type Ops = 'provisionPlayer' | 'registerPlayer' | 'getPlayerCredentials' | 'listPlayers' | 'getPlayer' | 'updatePlayer' | 'deletePlayer' | 'renewPlayerCert';
 
-export function playerHandlers(_ctx: AppContext): Pick<Handlers, Ops> {
-  const missing = async (): Promise<never> => {
-    throw new HttpError(500, 'internal_error', 'not implemented yet');
-  };
+/** At most this many players per user (CONTRACT_NOTES 6). */
+export const MAX_PLAYERS_PER_USER = 128;
+/** Provisioning calls per client address per minute. */
+export const PROVISION_PER_MINUTE = 30;
+/** Pending players whose code expired this long ago are deleted (opportunistically, while provisioning). */
+const STALE_PENDING_GRACE_SECONDS = 3600;
+const CODE_ATTEMPTS = 10;
+
+export function toPlayer(row: PlayerRow): Player {
   return {
-    provisionPlayer: missing,
-    registerPlayer: missing,
-    getPlayerCredentials: missing,
-    listPlayers: missing,
-    getPlayer: missing,
-    updatePlayer: missing,
-    deletePlayer: missing,
-    renewPlayerCert: missing,
+    id: row.id,
+    player_key: row.player_key,
+    owner_id: row.owner_user_id,
+    name: row.name,
+    device_model: row.device_model,
+    firmware_version: row.firmware_version,
+    registration_status: row.registration_status,
+    connection_status: row.connection_status,
+    last_seen_at: row.last_seen_at?.toISOString() ?? null,
+    current_post_id: row.current_post_id,
+    cert_expires_at: row.cert_expires_at.toISOString(),
+    registered_at: row.registered_at.toISOString(),
+    created_at: row.created_at.toISOString(),
+  };
+}
+
+/** A player name as stored: trimmed, 1..100 characters. */
+function playerName(raw: string): string {
+  const name = raw.trim();
+  if (name.length < 1 || name.length > 100) throw new HttpError(400, 'invalid_request', 'name: must be 1..100 characters (after trimming spaces)');
+  return name;
+}
+
+function notFoundPlayer(): HttpError {
+  return new HttpError(404, 'not_found', 'no such player');
+}
+
+export function playerHandlers(ctx: AppContext): Pick<Handlers, Ops> {
+  const { config } = ctx;
+  const broker = { host: config.broker.publicHost, port: config.broker.publicPort };
+
+  async function provision(deviceModel: string | null, firmwareVersion: string | null): Promise<PendingPlayer> {
+    for (let attempt = 0; attempt < CODE_ATTEMPTS; attempt++) {
+      const code = generateRegistrationCode();
+      try {
+        return await insertPendingPlayer(ctx.sql, { code, ttlSeconds: config.registrationCodeTtlSeconds, deviceModel, firmwareVersion });
+      } catch (err) {
+        if (!isUniqueViolation(err, Constraints.playersRegistrationCodeUnique)) throw err;
+        // Held by another pending player: free it if its code has expired, then draw again.
+        await releaseExpiredCode(ctx.sql, code);
+      }
+    }
+    throw new Error(`no free registration code after ${CODE_ATTEMPTS} attempts`);
+  }
+
+  return {
+    async provisionPlayer(req) {
+      const limit = await rateLimit.hit(ctx.sql, [{ key: `provision:${req.ip}`, limit: PROVISION_PER_MINUTE }]);
+      if (!limit.allowed) {
+        throw new HttpError(429, 'rate_limit_exceeded', `Rate limit exceeded; retry in ${limit.retryAfterSeconds} seconds (at most ${PROVISION_PER_MINUTE} provisioning requests per minute from one address)`, {
+          'Retry-After': String(limit.retryAfterSeconds),
+        });
+      }
+      await deleteStalePendingPlayers(ctx.sql, STALE_PENDING_GRACE_SECONDS).catch((err) =>
+        ctx.log.warn({ err: (err as Error).message }, 'stale pending players cleanup failed'),
+      );
+      const p = await provision(req.body.device_model ?? null, req.body.firmware_version ?? null);
+      return {
+        status: 201,
+        body: {
+          player_key: p.player_key,
+          registration_code: p.registration_code,
+          registration_code_expires_at: p.registration_code_expires_at.toISOString(),
+          mqtt_broker: broker,
+        },
+      };
+    },
+
+    async registerPlayer(req) {
+      const user = currentUser(req);
+      const code = normalizeRegistrationCode(req.body.registration_code);
+      if (code === null) throw new HttpError(404, 'not_found', 'Invalid or expired registration code');
+      const name = playerName(req.body.name);
+      const row = await ctx.sql.begin(async (tx) => {
+        await lockUserForRegistration(tx, user.id);
+        const pending = await findPendingByCodeForUpdate(tx, code);
+        if (!pending) throw new HttpError(404, 'not_found', 'Invalid or expired registration code');
+        if ((await countPlayersOfOwner(tx, user.id)) >= MAX_PLAYERS_PER_USER) {
+          throw new HttpError(409, 'conflict', `a user may register at most ${MAX_PLAYERS_PER_USER} players; delete one first`);
+        }
+        const cert = await issueClientCertificate(ctx.ca, pending.player_key, { days: config.pki.certValidityDays, now: ctx.now() });
+        return completeRegistration(tx, { playerId: pending.id, ownerId: user.id, name, cert });
+      });
+      return { status: 201, body: toPlayer(row) };
+    },
+
+    async getPlayerCredentials(req) {
+      const creds = await findCredentials(ctx.sql, req.params.player_key);
+      if (!creds) throw new HttpError(404, 'not_found', 'Player not registered yet');
+      return { status: 200, body: { ca_pem: ctx.ca.certPem, cert_pem: creds.cert_pem, key_pem: creds.key_pem, broker } };
+    },
+
+    async listPlayers(req) {
+      const { owner } = await resolveOwner(ctx, req, req.params.sqid);
+      const rows = await listPlayersOfOwner(ctx.sql, owner.id);
+      return { status: 200, body: { players: rows.map(toPlayer) } };
+    },
+
+    async getPlayer(req) {
+      const { owner } = await resolveOwner(ctx, req, req.params.sqid);
+      const row = await findPlayerOfOwner(ctx.sql, owner.id, req.params.player_id);
+      if (!row) throw notFoundPlayer();
+      return { status: 200, body: toPlayer(row) };
+    },
+
+    async updatePlayer(req) {
+      const { owner } = await resolveOwner(ctx, req, req.params.sqid);
+      const row = await renamePlayer(ctx.sql, owner.id, req.params.player_id, playerName(req.body.name));
+      if (!row) throw notFoundPlayer();
+      return { status: 200, body: toPlayer(row) };
+    },
+
+    async deletePlayer(req) {
+      const { owner } = await resolveOwner(ctx, req, req.params.sqid);
+      const deleted = await ctx.sql.begin(async (tx) => {
+        const d = await deletePlayerOfOwner(tx, owner.id, req.params.player_id);
+        if (!d) return null;
+        const revoked: Revocation[] = [];
+        if (d.cert_serial) revoked.push({ serial: d.cert_serial, playerKey: d.player_key, certExpiresAt: d.cert_expires_at });
+        if (d.previous_cert_serial && d.previous_cert_expires_at && d.previous_cert_expires_at > ctx.now()) {
+          revoked.push({ serial: d.previous_cert_serial, playerKey: d.player_key, certExpiresAt: d.previous_cert_expires_at });
+        }
+        await recordRevocations(tx, revoked);
+        return d;
+      });
+      if (!deleted) throw notFoundPlayer();
+      await ctx.broker.revokePlayer(deleted.player_key);
+      return { status: 204, body: null };
+    },
+
+    async renewPlayerCert(req) {
+      const { owner } = await resolveOwner(ctx, req, req.params.sqid);
+      const player = await findPlayerOfOwner(ctx.sql, owner.id, req.params.player_id);
+      if (!player) throw notFoundPlayer();
+      const now = ctx.now();
+      const windowDays = config.pki.renewWindowDays;
+      if (!canRenew(player.cert_expires_at, now, windowDays)) {
+        throw new HttpError(
+          400,
+          'invalid_request',
+          `The certificate expires at ${player.cert_expires_at.toISOString()}; it can be renewed from ${renewalOpensAt(player.cert_expires_at, windowDays).toISOString()}`,
+        );
+      }
+      const cert = await issueClientCertificate(ctx.ca, player.player_key, { days: config.pki.certValidityDays, now });
+      const expiresAt = await replaceCertificate(ctx.sql, { ownerId: owner.id, playerId: player.id, expectedSerial: player.cert_serial, cert });
+      if (!expiresAt) {
+        // Deleted or renewed by a concurrent request meanwhile.
+        const again = await findPlayerOfOwner(ctx.sql, owner.id, player.id);
+        if (!again) throw notFoundPlayer();
+        throw new HttpError(400, 'invalid_request', `The certificate was just renewed; it expires at ${again.cert_expires_at.toISOString()}`);
+      }
+      return {
+        status: 200,
+        body: {
+          cert_expires_at: expiresAt.toISOString(),
+          message: `Certificate renewed; the player downloads it from /player/${player.player_key}/credentials`,
+        },
+      };
+    },
   };
 }

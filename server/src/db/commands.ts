@@ -1,0 +1,53 @@
+// SQL about commands sent to players: the post a show_artwork command points at, and the log of
+// every command (who sent what to which player, when).
+import type { Queryable } from './client.js';
+
+export interface ShowablePost {
+  post_id: number;
+  storage_key: string;
+  art_url: string;
+  canvas: string;
+}
+
+/**
+ * The post a player of `ownerId` may be told to show: not deleted, and listable (visible, not
+ * hidden by a moderator, conformant) unless it is the owner's own post or the owner is a moderator.
+ */
+export async function findShowablePost(
+  sql: Queryable,
+  postId: number,
+  viewer: { ownerId: number; ownerIsModerator: boolean },
+): Promise<ShowablePost | null> {
+  const rows = await sql<ShowablePost[]>`
+    select post_id, storage_key, art_url, canvas from posts
+    where post_id = ${postId} and not deleted
+      and ((visible and not hidden_by_mod and not non_conformant)
+           or owner_id = ${viewer.ownerId} or ${viewer.ownerIsModerator})`;
+  return rows[0] ?? null;
+}
+
+export interface CommandLogEntry {
+  commandId: string;
+  playerId: string;
+  playerKey: string;
+  /** users.id of the caller (the owner or a moderator). */
+  issuedBy: number;
+  commandType: string;
+  payload: Record<string, unknown>;
+}
+
+/** Logs commands (one statement for any number of them). */
+export async function logCommands(sql: Queryable, entries: readonly CommandLogEntry[]): Promise<void> {
+  if (entries.length === 0) return;
+  await sql`
+    insert into player_commands (command_id, player_id, player_key, issued_by, command_type, payload)
+    select c.command_id, c.player_id, c.player_key, c.issued_by, c.command_type, c.payload::jsonb
+    from unnest(
+      ${entries.map((e) => e.commandId)}::uuid[],
+      ${entries.map((e) => e.playerId)}::uuid[],
+      ${entries.map((e) => e.playerKey)}::uuid[],
+      ${entries.map((e) => e.issuedBy)}::bigint[],
+      ${entries.map((e) => e.commandType)}::text[],
+      ${entries.map((e) => JSON.stringify(e.payload))}::text[]
+    ) as c(command_id, player_id, player_key, issued_by, command_type, payload)`;
+}

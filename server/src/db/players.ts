@@ -1,0 +1,241 @@
+// SQL about players: provisioning (pending players and their registration codes), registration
+// (owner + device certificate), the owner's view of its players, renaming, deleting, renewal.
+// Only registered players are visible to owners; pending players have no owner.
+import type { Queryable } from './client.js';
+
+/** A registered player joined with its owner's public user_id: what the REST Player is built from. */
+export interface PlayerRow {
+  id: string;
+  player_key: string;
+  owner_user_id: string;
+  name: string;
+  device_model: string | null;
+  firmware_version: string | null;
+  registration_status: 'registered';
+  connection_status: 'online' | 'offline';
+  last_seen_at: Date | null;
+  current_post_id: number | null;
+  cert_serial: string;
+  cert_expires_at: Date;
+  registered_at: Date;
+  created_at: Date;
+}
+
+/** The owner of /u/{sqid}/... routes (the number behind the sqid). */
+export interface OwnerRow {
+  id: number;
+  user_id: string;
+  handle: string;
+  roles: string[];
+}
+
+export async function findOwnerById(sql: Queryable, id: number): Promise<OwnerRow | null> {
+  if (!Number.isSafeInteger(id) || id < 1) return null;
+  const rows = await sql<OwnerRow[]>`select id, user_id, handle, roles from users where id = ${id}`;
+  return rows[0] ?? null;
+}
+
+// ---------------------------------------------------------------------------------------------
+// provisioning
+// ---------------------------------------------------------------------------------------------
+
+export interface NewPendingPlayer {
+  code: string;
+  ttlSeconds: number;
+  deviceModel: string | null;
+  firmwareVersion: string | null;
+}
+
+export interface PendingPlayer {
+  player_key: string;
+  registration_code: string;
+  registration_code_expires_at: Date;
+}
+
+/**
+ * Inserts a pending player holding `code`. A code still held by another pending player raises a
+ * unique violation of Constraints.playersRegistrationCodeUnique (see releaseExpiredCode).
+ */
+export async function insertPendingPlayer(sql: Queryable, p: NewPendingPlayer): Promise<PendingPlayer> {
+  const [row] = await sql<PendingPlayer[]>`
+    insert into players (registration_code, registration_code_expires_at, device_model, firmware_version)
+    values (${p.code}, now() + make_interval(secs => ${p.ttlSeconds}), ${p.deviceModel}, ${p.firmwareVersion})
+    returning player_key, registration_code, registration_code_expires_at`;
+  return row!;
+}
+
+/** Deletes the pending player holding `code` if its code has expired (it can never be registered). Returns whether one went. */
+export async function releaseExpiredCode(sql: Queryable, code: string): Promise<boolean> {
+  const res = await sql`
+    delete from players
+    where registration_code = ${code} and registration_status = 'pending' and registration_code_expires_at < now()`;
+  return res.count > 0;
+}
+
+/** Deletes up to `limit` pending players whose code expired more than `graceSeconds` ago. */
+export async function deleteStalePendingPlayers(sql: Queryable, graceSeconds: number, limit = 100): Promise<number> {
+  const res = await sql`
+    delete from players where id in (
+      select id from players
+      where registration_status = 'pending'
+        and registration_code_expires_at < now() - make_interval(secs => ${graceSeconds})
+      limit ${limit})`;
+  return res.count;
+}
+
+// ---------------------------------------------------------------------------------------------
+// registration
+// ---------------------------------------------------------------------------------------------
+
+/** Serialises registrations of one user (the per-user player limit is checked under this lock). */
+export async function lockUserForRegistration(tx: Queryable, ownerId: number): Promise<void> {
+  await tx`select id from users where id = ${ownerId} for update`;
+}
+
+/** The pending player whose unexpired code is `code` (normalised), locked for the registration. */
+export async function findPendingByCodeForUpdate(tx: Queryable, code: string): Promise<{ id: string; player_key: string } | null> {
+  const rows = await tx<{ id: string; player_key: string }[]>`
+    select id, player_key from players
+    where registration_code = ${code} and registration_status = 'pending' and registration_code_expires_at > now()
+    for update`;
+  return rows[0] ?? null;
+}
+
+export async function countPlayersOfOwner(sql: Queryable, ownerId: number): Promise<number> {
+  const [row] = await sql<{ n: number }[]>`select count(*)::int as n from players where owner_id = ${ownerId}`;
+  return row!.n;
+}
+
+export interface Certificate {
+  certPem: string;
+  keyPem: string;
+  serialHex: string;
+  notAfter: Date;
+}
+
+export async function completeRegistration(
+  tx: Queryable,
+  r: { playerId: string; ownerId: number; name: string; cert: Certificate },
+): Promise<PlayerRow> {
+  const rows = await tx<PlayerRow[]>`
+    with updated as (
+      update players set
+        owner_id = ${r.ownerId},
+        name = ${r.name},
+        registration_status = 'registered',
+        registration_code = null,
+        registration_code_expires_at = null,
+        registered_at = now(),
+        cert_pem = ${r.cert.certPem},
+        key_pem = ${r.cert.keyPem},
+        cert_serial = ${r.cert.serialHex},
+        cert_expires_at = ${r.cert.notAfter}
+      where id = ${r.playerId} and registration_status = 'pending'
+      returning *
+    )
+    select ${playerColumns(tx)} from updated p join users u on u.id = p.owner_id`;
+  return rows[0]!;
+}
+
+// ---------------------------------------------------------------------------------------------
+// credentials (the device's poll)
+// ---------------------------------------------------------------------------------------------
+
+export async function findCredentials(sql: Queryable, playerKey: string): Promise<{ cert_pem: string; key_pem: string } | null> {
+  const rows = await sql<{ cert_pem: string; key_pem: string }[]>`
+    select cert_pem, key_pem from players
+    where player_key = ${playerKey} and registration_status = 'registered'
+      and cert_pem is not null and key_pem is not null`;
+  return rows[0] ?? null;
+}
+
+// ---------------------------------------------------------------------------------------------
+// the owner's players
+// ---------------------------------------------------------------------------------------------
+
+function playerColumns(sql: Queryable) {
+  return sql`
+    p.id, p.player_key, u.user_id as owner_user_id, p.name, p.device_model, p.firmware_version,
+    p.registration_status, p.connection_status, p.last_seen_at, p.current_post_id,
+    p.cert_serial, p.cert_expires_at, p.registered_at, p.created_at`;
+}
+
+/** The owner's registered players, oldest registration first. */
+export async function listPlayersOfOwner(sql: Queryable, ownerId: number): Promise<PlayerRow[]> {
+  return sql<PlayerRow[]>`
+    select ${playerColumns(sql)} from players p join users u on u.id = p.owner_id
+    where p.owner_id = ${ownerId} and p.registration_status = 'registered'
+    order by p.registered_at, p.id`;
+}
+
+export async function findPlayerOfOwner(sql: Queryable, ownerId: number, playerId: string): Promise<PlayerRow | null> {
+  const rows = await sql<PlayerRow[]>`
+    select ${playerColumns(sql)} from players p join users u on u.id = p.owner_id
+    where p.id = ${playerId} and p.owner_id = ${ownerId} and p.registration_status = 'registered'`;
+  return rows[0] ?? null;
+}
+
+export async function renamePlayer(sql: Queryable, ownerId: number, playerId: string, name: string): Promise<PlayerRow | null> {
+  const rows = await sql<PlayerRow[]>`
+    with updated as (
+      update players set name = ${name}
+      where id = ${playerId} and owner_id = ${ownerId} and registration_status = 'registered'
+      returning *
+    )
+    select ${playerColumns(sql)} from updated p join users u on u.id = p.owner_id`;
+  return rows[0] ?? null;
+}
+
+export interface DeletedPlayer {
+  player_key: string;
+  cert_serial: string | null;
+  cert_expires_at: Date | null;
+  previous_cert_serial: string | null;
+  previous_cert_expires_at: Date | null;
+}
+
+/** Deletes one of the owner's registered players; returns what must be revoked, or null when there is no such player. */
+export async function deletePlayerOfOwner(tx: Queryable, ownerId: number, playerId: string): Promise<DeletedPlayer | null> {
+  const rows = await tx<DeletedPlayer[]>`
+    delete from players
+    where id = ${playerId} and owner_id = ${ownerId} and registration_status = 'registered'
+    returning player_key, cert_serial, cert_expires_at, previous_cert_serial, previous_cert_expires_at`;
+  return rows[0] ?? null;
+}
+
+/**
+ * Installs a renewed certificate; the replaced one becomes the previous certificate (still valid
+ * until it expires, revoked together with the current one on delete). Only when the current
+ * serial is still `expectedSerial` (a concurrent renewal wins once); returns the new expiry or null.
+ */
+export async function replaceCertificate(
+  sql: Queryable,
+  r: { ownerId: number; playerId: string; expectedSerial: string; cert: Certificate },
+): Promise<Date | null> {
+  const rows = await sql<{ cert_expires_at: Date }[]>`
+    update players set
+      previous_cert_serial = cert_serial,
+      previous_cert_expires_at = cert_expires_at,
+      cert_pem = ${r.cert.certPem},
+      key_pem = ${r.cert.keyPem},
+      cert_serial = ${r.cert.serialHex},
+      cert_expires_at = ${r.cert.notAfter}
+    where id = ${r.playerId} and owner_id = ${r.ownerId} and registration_status = 'registered'
+      and cert_serial = ${r.expectedSerial}
+    returning cert_expires_at`;
+  return rows[0]?.cert_expires_at ?? null;
+}
+
+/** Every registered player of the owner, for command/all. */
+export async function listPlayerTargets(sql: Queryable, ownerId: number): Promise<{ id: string; player_key: string }[]> {
+  return sql<{ id: string; player_key: string }[]>`
+    select id, player_key from players
+    where owner_id = ${ownerId} and registration_status = 'registered'
+    order by registered_at, id`;
+}
+
+/** Readiness: true when the database answers a trivial query. */
+export async function databaseAnswers(sql: Queryable): Promise<boolean> {
+  const [row] = await sql<{ ok: number }[]>`select 1 as ok`;
+  return row?.ok === 1;
+}

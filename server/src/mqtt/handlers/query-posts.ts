@@ -1,0 +1,108 @@
+// query_posts: a page of post summaries from a channel, in a sort, after an opaque cursor.
+import { randomInt } from 'node:crypto';
+import { compileValidator } from '../../../../codegen/runtime/index.js';
+import { PostSummary } from '../../../../generated/asyncapi/schemas.js';
+import { findUserIdByHandle, queryFeed, type FeedChannel, type FeedPosition, type FeedRow, type FeedSort } from '../../db/feed.js';
+import { decodeCursor, encodeCursor, type CursorPosition } from '../cursor.js';
+import { PageFitter } from '../page-fit.js';
+import { RequestError } from '../request-error.js';
+import { success, type RequestHandler } from '../request-session.js';
+
+const DEFAULT_LIMIT = 50;
+const MAX_SEED = 2 ** 32 - 1;
+const postSummaryValidator = compileValidator<PostSummary>(PostSummary);
+
+const CREATED_KEY = /^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z$/;
+const RANK = /^-?[0-9]{1,19}$/;
+const isPostId = (x: unknown): x is number => typeof x === 'number' && Number.isSafeInteger(x) && x >= 1;
+const isSeed = (x: unknown): x is number => typeof x === 'number' && Number.isInteger(x) && x >= 0 && x <= MAX_SEED;
+
+function badCursor(): RequestError {
+  return new RequestError('invalid_request', 'cursor: invalid or expired cursor');
+}
+
+/** The feed position and seed of a cursor position (already verified as ours, for this scope). */
+function readPosition(sort: FeedSort, k: CursorPosition): { after: FeedPosition; seed?: number } {
+  if (sort === 'server_order' && k.length === 1 && isPostId(k[0])) return { after: { sort, postId: k[0] } };
+  if (sort === 'created_at' && k.length === 2 && typeof k[0] === 'string' && CREATED_KEY.test(k[0]) && isPostId(k[1])) {
+    return { after: { sort, createdAt: k[0], postId: k[1] } };
+  }
+  if (sort === 'random' && k.length === 3 && isSeed(k[0]) && typeof k[1] === 'string' && RANK.test(k[1]) && isPostId(k[2])) {
+    return { after: { sort, rank: k[1], postId: k[2] }, seed: k[0] };
+  }
+  throw badCursor();
+}
+
+function positionOf(sort: FeedSort, seed: number, row: FeedRow): CursorPosition {
+  if (sort === 'server_order') return [row.post_id];
+  if (sort === 'created_at') return [row.created_key, row.post_id];
+  return [seed, row.rank!, row.post_id];
+}
+
+export const handleQueryPosts: RequestHandler<'query_posts'> = async (env, req) => {
+  const { ctx, keys, session } = env;
+  const channel: FeedChannel = req.channel ?? 'all';
+  const sort: FeedSort = req.sort ?? 'server_order';
+  const limit = req.limit ?? DEFAULT_LIMIT;
+  if (channel === 'by_user' && req.user_handle === undefined) {
+    throw new RequestError('invalid_request', 'user_handle: required when channel is by_user');
+  }
+  const handle = channel === 'by_user' ? req.user_handle!.toLowerCase() : '';
+  const scope = `posts|${channel}|${sort}|${handle}`;
+
+  let after: FeedPosition | undefined;
+  let seed = sort === 'random' ? req.random_seed : undefined;
+  if (req.cursor !== undefined && req.cursor !== null) {
+    const pos = readPosition(sort, decodeCursor(keys.cursor, scope, req.cursor));
+    if (pos.seed !== undefined && seed !== undefined && pos.seed !== seed) {
+      throw new RequestError('invalid_request', 'cursor: belongs to a different query (random_seed changed)');
+    }
+    after = pos.after;
+    seed ??= pos.seed;
+  }
+  if (sort === 'random') seed ??= randomInt(0, MAX_SEED + 1);
+
+  let ownerId: number | undefined;
+  if (channel === 'user') ownerId = session.ownerId;
+  if (channel === 'by_user') {
+    const id = await findUserIdByHandle(ctx.sql, req.user_handle!);
+    if (id === null) throw new RequestError('not_found', `user_handle: no user with handle ${req.user_handle}`);
+    ownerId = id;
+  }
+
+  const rows = await queryFeed(ctx.sql, { channel, ownerId, sort, seed, after, limit: limit + 1, moderator: session.isModerator });
+  const page = rows.slice(0, limit);
+  let hasMore = rows.length > limit;
+  const fitter = new PageFitter(success(session.requestId, { posts: [], next_cursor: null, has_more: false }));
+  const posts: PostSummary[] = [];
+  let last: FeedRow | undefined;
+  for (const row of page) {
+    const summary: PostSummary = {
+      post_id: row.post_id,
+      storage_key: row.storage_key,
+      title: row.title,
+      art_url: row.art_url,
+      canvas: row.canvas,
+      width: row.width,
+      height: row.height,
+      frame_count: row.frame_count,
+      has_transparency: row.has_transparency,
+      owner_handle: row.owner_handle,
+      created_at: row.created_at.toISOString(),
+    };
+    if (!postSummaryValidator.check(summary)) {
+      // A row the protocol cannot describe (e.g. wider than 4096 px) is passed over, not fatal.
+      ctx.log.warn({ post_id: row.post_id, problem: postSummaryValidator.explain(summary) }, 'query_posts skips a post that does not fit PostSummary');
+      last = row;
+      continue;
+    }
+    if (!fitter.add(summary)) {
+      hasMore = true;
+      break;
+    }
+    posts.push(summary);
+    last = row;
+  }
+  const nextCursor = hasMore && last !== undefined ? encodeCursor(keys.cursor, scope, positionOf(sort, seed ?? 0, last)) : null;
+  return env.remember(ctx.sql, success(session.requestId, { posts, next_cursor: nextCursor, has_more: hasMore }));
+};

@@ -1,0 +1,39 @@
+// Periodic purges of the shared state the MQTT side leaves behind: idempotency records (a day is
+// far beyond the firmware's ~40 s of redeliveries), rate-limit counters of ended windows, and
+// outbox rows published more than a day ago. Idempotent; every instance may run it.
+import type { AppContext } from '../context.js';
+import { idempotency, outbox } from '../db/index.js';
+import { purgeExpiredRateLimits } from '../db/rate-limit.js';
+
+export interface Housekeeping {
+  run(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export function startHousekeeping(ctx: AppContext, opts: { intervalSeconds: number }): Housekeeping {
+  let running: Promise<void> | null = null;
+  const run = (): Promise<void> => {
+    running ??= (async () => {
+      const [requests, counters, published] = await Promise.all([
+        idempotency.purgeOldRequests(ctx.sql),
+        purgeExpiredRateLimits(ctx.sql),
+        outbox.purgePublished(ctx.sql),
+      ]);
+      if (requests + counters + published > 0) ctx.log.info({ requests, counters, published }, 'housekeeping purged old rows');
+    })()
+      .catch((err: unknown) => ctx.log.warn({ err }, 'housekeeping failed'))
+      .finally(() => {
+        running = null;
+      });
+    return running;
+  };
+  const timer = setInterval(() => void run(), opts.intervalSeconds * 1000);
+  timer.unref();
+  return {
+    run,
+    async stop() {
+      clearInterval(timer);
+      if (running) await running;
+    },
+  };
+}

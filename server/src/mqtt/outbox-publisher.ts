@@ -1,0 +1,159 @@
+// The notification publisher: claims outbox rows (FOR UPDATE SKIP LOCKED + a lease, so two
+// instances never hold the same row), publishes each through the generated channel whose topic
+// template parses the row's topic (the payload is validated on the way out), marks the
+// published ones with one statement and gives failed ones back for a later retry.
+// Woken by ctx.wakePublisher() (after an insert in this process), by LISTEN makapix_outbox
+// (inserts anywhere), and by a slow poll (retries, expired leases, missed notifications).
+import type { MqttClient } from 'mqtt';
+import { PayloadValidationError } from '../../../codegen/runtime/index.js';
+import { postNewForFollowerTopic, postNewInCategoryTopic, postNewTopic } from '../../../generated/asyncapi/channels.js';
+import { publishPostNew, publishPostNewForFollower, publishPostNewInCategory } from '../../../generated/asyncapi/operations.js';
+import type { PostNotification } from '../../../generated/asyncapi/schemas.js';
+import type { AppContext } from '../context.js';
+import { outbox } from '../db/index.js';
+import type { ClaimedMessage } from '../db/outbox.js';
+
+const BATCH = 200;
+const LEASE_SECONDS = 30;
+const PUBLISH_TIMEOUT_MS = 10_000;
+/** A row no channel accepts will not get better by retrying soon. */
+const INVALID_ROW_RETRY_SECONDS = 24 * 3600;
+
+/** One per notification channel: publishes (validated) when the row's topic is the channel's, else null. */
+type Route = (client: MqttClient, topic: string, payload: unknown) => Promise<void> | null;
+const ROUTES: Route[] = [
+  (client, topic, payload) => {
+    const params = postNewTopic.parse(topic);
+    return params && publishPostNew(client, params, payload as PostNotification);
+  },
+  (client, topic, payload) => {
+    const params = postNewForFollowerTopic.parse(topic);
+    return params && publishPostNewForFollower(client, params, payload as PostNotification);
+  },
+  (client, topic, payload) => {
+    const params = postNewInCategoryTopic.parse(topic);
+    return params && publishPostNewInCategory(client, params, payload as PostNotification);
+  },
+];
+
+export interface OutboxPublisher {
+  wake(): void;
+  /** Resolves when nothing is being published (after the current drain). */
+  idle(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+class InvalidRowError extends Error {}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout;
+  return Promise.race([
+    p,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`publish not acknowledged within ${ms} ms`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
+export async function startOutboxPublisher(ctx: AppContext, opts: { pollSeconds: number }): Promise<OutboxPublisher> {
+  let stopped = false;
+  let again = false;
+  let draining: Promise<void> | null = null;
+
+  const publishRow = async (row: ClaimedMessage): Promise<void> => {
+    for (const route of ROUTES) {
+      let sent: Promise<void> | null;
+      try {
+        sent = route(ctx.mqtt, row.topic, row.payload);
+      } catch (err) {
+        // publish() validates synchronously inside an async function, but be safe either way.
+        throw err instanceof PayloadValidationError ? new InvalidRowError(err.message) : err;
+      }
+      if (sent === null) continue;
+      try {
+        await withTimeout(sent, PUBLISH_TIMEOUT_MS);
+      } catch (err) {
+        throw err instanceof PayloadValidationError ? new InvalidRowError(err.message) : err;
+      }
+      return;
+    }
+    throw new InvalidRowError(`topic ${row.topic} is not a notification channel`);
+  };
+
+  const drainOnce = async (): Promise<number> => {
+    if (!ctx.mqtt.connected) return 0;
+    const rows = await outbox.claimBatch(ctx.sql, BATCH, { leaseSeconds: LEASE_SECONDS });
+    if (rows.length === 0) return 0;
+    const results = await Promise.allSettled(rows.map((r) => publishRow(r)));
+    const published: number[] = [];
+    const invalid: { id: number; error: string }[] = [];
+    const failed: { row: ClaimedMessage; error: string }[] = [];
+    results.forEach((r, i) => {
+      const row = rows[i]!;
+      if (r.status === 'fulfilled') published.push(row.id);
+      else if (r.reason instanceof InvalidRowError) invalid.push({ id: row.id, error: r.reason.message });
+      else failed.push({ row, error: r.reason instanceof Error ? r.reason.message : String(r.reason) });
+    });
+    await outbox.markPublished(ctx.sql, published);
+    ctx.metrics.inc('outbox_published', published.length);
+    for (const { id, error } of invalid) {
+      ctx.log.error({ outbox_id: id, error }, 'outbox row cannot be published; parked');
+      await outbox.releaseForRetry(ctx.sql, [id], error, INVALID_ROW_RETRY_SECONDS);
+    }
+    if (failed.length > 0) {
+      ctx.metrics.inc('outbox_publish_failed', failed.length);
+      ctx.log.warn({ rows: failed.length, error: failed[0]!.error }, 'outbox publish failed; will retry');
+      // Exponential backoff by attempts: 5 s, 10 s, 20 s ... at most 5 minutes.
+      const byDelay = new Map<number, number[]>();
+      for (const { row } of failed) {
+        const delay = Math.min(300, 5 * 2 ** Math.min(6, row.attempts - 1));
+        byDelay.set(delay, [...(byDelay.get(delay) ?? []), row.id]);
+      }
+      for (const [delay, ids] of byDelay) await outbox.releaseForRetry(ctx.sql, ids, failed[0]!.error, delay);
+    }
+    return rows.length;
+  };
+
+  const drain = async (): Promise<void> => {
+    do {
+      again = false;
+      while (!stopped && (await drainOnce()) === BATCH) {
+        // a full batch: there may be more
+      }
+    } while (again && !stopped);
+  };
+
+  const wake = (): void => {
+    if (stopped) return;
+    if (draining) {
+      again = true;
+      return;
+    }
+    draining = drain()
+      .catch((err: unknown) => ctx.log.error({ err }, 'outbox publisher failed; the next wake-up retries'))
+      .finally(() => {
+        draining = null;
+      });
+  };
+
+  const listener = await outbox.listenForOutbox(ctx.sql, wake);
+  const poll = setInterval(wake, opts.pollSeconds * 1000);
+  poll.unref();
+  const onConnect = () => wake();
+  ctx.mqtt.on('connect', onConnect);
+  wake();
+
+  return {
+    wake,
+    async idle() {
+      while (draining) await draining;
+    },
+    async stop() {
+      stopped = true;
+      clearInterval(poll);
+      ctx.mqtt.removeListener('connect', onConnect);
+      await listener.unlisten().catch(() => {});
+      while (draining) await draining;
+    },
+  };
+}

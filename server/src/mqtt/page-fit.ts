@@ -1,0 +1,25 @@
+// Keeps a response under the firmware's 128 KiB inbound buffer: items are taken in order while the
+// serialized page (envelope, items and a cursor of the largest size) stays within the budget.
+import { MAX_CURSOR_LENGTH } from './cursor.js';
+
+/** Payload budget: 128 KiB minus room for the topic and packet header. */
+export const RESPONSE_BUDGET_BYTES = 128 * 1024 - 1024;
+
+export class PageFitter {
+  private used: number;
+  private count = 0;
+
+  /** `emptyPage` is the response with an empty list and `next_cursor: null`; room for the longest cursor is kept. */
+  constructor(emptyPage: Record<string, unknown>, private readonly budget = RESPONSE_BUDGET_BYTES) {
+    this.used = Buffer.byteLength(JSON.stringify(emptyPage)) + MAX_CURSOR_LENGTH + 2;
+  }
+
+  /** Reserves room for `item`; false (and nothing reserved) when it does not fit. */
+  add(item: unknown): boolean {
+    const size = Buffer.byteLength(JSON.stringify(item)) + (this.count > 0 ? 1 : 0);
+    if (this.used + size > this.budget) return false;
+    this.used += size;
+    this.count += 1;
+    return true;
+  }
+}

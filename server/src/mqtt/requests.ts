@@ -1,0 +1,196 @@
+// The request pipeline: every player request gets exactly one response on
+// makapix/player/{player_key}/response/{request_id}, whichever instance of the shared
+// subscription receives it. Checks, in order:
+//   1. the topic parses (player_key a UUID, request_id a valid segment)   else drop + count
+//   2. payload size <= 128 KiB (the router drops larger ones)             else invalid_request
+//   3. the payload is UTF-8 JSON                                          else invalid_request
+//   4. request_type is known                                              else unknown_request_type
+//   5. the payload matches its schema (unknown fields are ignored)        else invalid_request naming the field
+//   6. payload player_key = topic key                                     else authentication_failed
+//   7. payload request_id = topic segment                                 else invalid_request
+//   8. the player exists, is registered and has an owner                  else authentication_failed
+//   9. an answer is already stored for (player_key, request_id)           -> send it again (nothing re-done)
+//  10. rate limits (per player, per owner user)                           else rate_limit_exceeded
+//  11. the handler; its answer is stored (with its writes, in one transaction) and sent.
+// Errors a handler expects (RequestError) are stored like any answer; anything else is a real
+// fault: logged, answered internal_error, and not stored (a redelivery may succeed).
+import { isUnknownTag, type InboundError } from '../../../codegen/runtime/index.js';
+import {
+  PlayerRequestMessageValidator, PlayerResponseMessageValidator, playerRequestTopic,
+  type PlayerRequestParams, type PlayerResponseMessage,
+} from '../../../generated/asyncapi/channels.js';
+import { publishPlayerResponse, requestOperations } from '../../../generated/asyncapi/operations.js';
+import type { AppContext } from '../context.js';
+import { idempotency, rateLimit, type Queryable } from '../db/index.js';
+import { rateLimitKeys } from '../db/rate-limit.js';
+import { findRequestSession } from '../db/player-session.js';
+import {
+  handleGetComments, handleQueryPosts, handleRevokeReaction, handleSubmitReaction, handleSubmitView,
+} from './handlers/index.js';
+import { errorResponse, RequestError } from './request-error.js';
+import type { HandlerEnv, RequestHandler, RequestType, RequestSession } from './request-session.js';
+import type { ServerKeys } from './server-keys.js';
+
+const handlers: { [T in RequestType]: RequestHandler<T> } = {
+  query_posts: handleQueryPosts,
+  submit_view: handleSubmitView,
+  submit_reaction: handleSubmitReaction,
+  revoke_reaction: handleRevokeReaction,
+  get_comments: handleGetComments,
+};
+const REQUEST_TYPES = Object.keys(requestOperations);
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** Deep equality of JSON values, ignoring the order of object keys. */
+function sameJson(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  if (Array.isArray(a)) {
+    const bb = b as unknown[];
+    return a.length === bb.length && a.every((x, i) => sameJson(x, bb[i]));
+  }
+  const ka = Object.keys(a);
+  const ao = a as Record<string, unknown>;
+  const bo = b as Record<string, unknown>;
+  return ka.length === Object.keys(bo).length && ka.every((k) => Object.prototype.hasOwnProperty.call(bo, k) && sameJson(ao[k], bo[k]));
+}
+
+export interface RequestPipeline {
+  /** Unsubscribes, then waits (bounded) for the requests being handled. */
+  stop(): Promise<void>;
+}
+
+export async function startRequestPipeline(ctx: AppContext, keys: ServerKeys): Promise<RequestPipeline> {
+  const inFlight = new Set<Promise<void>>();
+  const count = (name: string) => ctx.metrics.inc(`mqtt_requests_${name}`);
+
+  const send = async (params: PlayerRequestParams, response: PlayerResponseMessage): Promise<void> => {
+    count(response.success ? 'answered_success' : `answered_${response.error_code}`);
+    try {
+      await publishPlayerResponse(ctx.mqtt, params, response);
+    } catch (err) {
+      count('publish_failed');
+      ctx.log.error({ err, topic_key: params.player_key, request_id: params.request_id }, 'could not publish an MQTT response');
+    }
+  };
+
+  const fail = (params: PlayerRequestParams, code: RequestError['code'], message: string) =>
+    send(params, errorResponse(params.request_id, code, message));
+
+  const handle = async (topic: string, bytes: Buffer): Promise<void> => {
+    const params = playerRequestTopic.parse(topic);
+    if (params === null) {
+      count('dropped_topic');
+      ctx.log.warn({ topic }, 'MQTT request on a topic that does not parse; dropped');
+      return;
+    }
+    count('received');
+    let raw: unknown;
+    try {
+      raw = JSON.parse(utf8.decode(bytes));
+    } catch {
+      count('rejected_json');
+      return fail(params, 'invalid_request', 'payload: not valid UTF-8 JSON');
+    }
+    const tag = typeof raw === 'object' && raw !== null ? (raw as Record<string, unknown>).request_type : undefined;
+    if (typeof tag === 'string' && isUnknownTag('request_type', REQUEST_TYPES, raw)) {
+      return fail(params, 'unknown_request_type', `request_type: unknown request type ${tag.slice(0, 100)}`);
+    }
+    const request = PlayerRequestMessageValidator.clean(raw);
+    if (!PlayerRequestMessageValidator.check(request)) {
+      count('rejected_schema');
+      return fail(params, 'invalid_request', PlayerRequestMessageValidator.explain(request) || 'payload: does not match the request schema');
+    }
+    if (request.player_key.toLowerCase() !== params.player_key.toLowerCase()) {
+      return fail(params, 'authentication_failed', 'player_key in the payload does not match the topic');
+    }
+    if (request.request_id !== params.request_id) {
+      return fail(params, 'invalid_request', 'request_id: does not match the last segment of the request topic');
+    }
+
+    const found = await findRequestSession(ctx.sql, params.player_key, params.request_id);
+    if (found === null || !found.registered || found.ownerId === null || found.ownerUserId === null) {
+      return fail(params, 'authentication_failed', `Player ${params.player_key} is not registered`);
+    }
+    if (found.stored !== null) {
+      count('replayed');
+      if (PlayerResponseMessageValidator.check(found.stored)) return send(params, found.stored);
+      throw new Error(`the stored answer to ${params.player_key}/${params.request_id} no longer matches the response schema`);
+    }
+
+    const limits = ctx.config.rateLimits;
+    const verdict = await rateLimit.hit(ctx.sql, [
+      { key: rateLimitKeys.player(params.player_key.toLowerCase()), limit: limits.perPlayerPerMinute },
+      { key: rateLimitKeys.user(found.ownerUserId), limit: limits.perUserPerMinute },
+    ]);
+    if (!verdict.allowed) {
+      const byPlayer = verdict.exceeded.some((k) => k.startsWith('player:'));
+      return fail(
+        params,
+        'rate_limit_exceeded',
+        byPlayer
+          ? `Rate limit exceeded (${limits.perPlayerPerMinute} requests per minute per player); retry in ${verdict.retryAfterSeconds} s`
+          : `Rate limit exceeded (${limits.perUserPerMinute} requests per minute per user); retry in ${verdict.retryAfterSeconds} s`,
+      );
+    }
+
+    const session: RequestSession = {
+      playerKey: params.player_key,
+      requestId: params.request_id,
+      ownerId: found.ownerId,
+      ownerUserId: found.ownerUserId,
+      isModerator: found.isModerator,
+    };
+    const remember = async (q: Queryable, response: PlayerResponseMessage): Promise<PlayerResponseMessage> => {
+      if (!PlayerResponseMessageValidator.check(response)) {
+        throw new Error(`${request.request_type} built an invalid response: ${PlayerResponseMessageValidator.explain(response)}`);
+      }
+      const stored = await idempotency.remember(q, session.playerKey, session.requestId, response);
+      // Send our own object when it is the stored one (jsonb does not keep the key order).
+      return sameJson(stored, response) ? response : (stored as PlayerResponseMessage);
+    };
+    const env: HandlerEnv = { ctx, keys, session, remember };
+    let answer: PlayerResponseMessage;
+    try {
+      answer = await (handlers[request.request_type] as RequestHandler<RequestType>)(env, request as never);
+    } catch (err) {
+      if (!(err instanceof RequestError)) throw err;
+      answer = await remember(ctx.sql, errorResponse(session.requestId, err.code, err.message));
+    }
+    return send(params, answer);
+  };
+
+  const run = (topic: string, bytes: Buffer): Promise<void> => {
+    const job = handle(topic, bytes).catch(async (err: unknown) => {
+      count('internal_error');
+      ctx.log.error({ err, topic }, 'MQTT request failed with an internal error');
+      const params = playerRequestTopic.parse(topic);
+      if (params) await send(params, errorResponse(params.request_id, 'internal_error', 'Internal server error'));
+    });
+    inFlight.add(job);
+    void job.finally(() => inFlight.delete(job));
+    return job;
+  };
+
+  const onError = (e: InboundError): void => {
+    count(`dropped_${e.reason}`);
+    ctx.log.warn({ topic: e.topic, reason: e.reason, detail: e.message }, 'MQTT request not handled');
+    if (e.reason === 'too_large') {
+      const params = playerRequestTopic.parse(e.topic);
+      if (params) void fail(params, 'invalid_request', `payload: larger than the 131072-byte limit`);
+    }
+  };
+
+  const filter = playerRequestTopic.shared(ctx.config.broker.shareGroup);
+  const unsubscribe = await ctx.router.subscribeRaw(filter, run, { qos: 1, onError });
+
+  return {
+    async stop() {
+      await unsubscribe().catch((err: unknown) => ctx.log.warn({ err }, 'unsubscribing the request topic failed'));
+      const deadline = new Promise((resolve) => setTimeout(resolve, 5000).unref());
+      await Promise.race([Promise.allSettled([...inFlight]), deadline]);
+    },
+  };
+}
