@@ -47,9 +47,8 @@ export async function threadPage(sql: Queryable, q: ThreadQuery): Promise<Thread
   const shown = q.moderator
     ? sql``
     : sql`and not c.hidden_by_mod and not coalesce(pa.hidden_by_mod, false) and not coalesce(ga.hidden_by_mod, false)`;
-  const liveBelow = q.moderator
-    ? sql`not d.deleted`
-    : sql`not d.deleted and not d.hidden_by_mod and not m.hidden_by_mod`;
+  const liveReply = q.moderator ? sql`not d.deleted` : sql`not d.deleted and not d.hidden_by_mod`;
+  const shownReply = q.moderator ? sql`true` : sql`not m.hidden_by_mod`;
   const after = q.afterPath === undefined ? sql`` : sql`and th.path > ${q.afterPath} collate "C"`;
   const rows = await sql<(ThreadRow & { found: number; comment_id: string | null })[]>`
     select post.post_id as found, t.*
@@ -67,13 +66,10 @@ export async function threadPage(sql: Queryable, q: ThreadQuery): Promise<Thread
         left join comments ga on ga.comment_id = pa.parent_id
         left join users au on au.id = c.author_id
         where c.post_id = post.post_id ${shown}
-          and (not c.deleted or exists (
-            select 1 from comments d
-            join comments m on m.comment_id = d.parent_id
-            where d.post_id = c.post_id
-              and (d.parent_id = c.comment_id or m.parent_id = c.comment_id)
-              and ${liveBelow}
-          ))
+          and (not c.deleted
+               or exists (select 1 from comments d where d.parent_id = c.comment_id and ${liveReply})
+               or exists (select 1 from comments m join comments d on d.parent_id = m.comment_id
+                          where m.parent_id = c.comment_id and ${shownReply} and ${liveReply}))
       ) th
       where true ${after}
       order by th.path collate "C"

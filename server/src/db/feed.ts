@@ -47,7 +47,11 @@ export interface FeedRow {
   has_transparency: boolean;
   owner_handle: string;
   created_at: Date;
-  /** created_at as exact UTC text with microseconds (the created_at position). */
+  /**
+   * created_at as exact UTC text with microseconds (the created_at position). It goes back into SQL
+   * as text (`::text::timestamptz`): a timestamptz parameter would pass through a JS Date and lose
+   * the microseconds.
+   */
   created_key: string;
   /** The random order's rank as text (int8; may exceed 2^53), or null for the other sorts. */
   rank: string | null;
@@ -77,21 +81,33 @@ export async function queryFeed(sql: Queryable, q: FeedQuery): Promise<FeedRow[]
   const keyset =
     after === undefined ? sql``
     : after.sort === 'server_order' ? sql`and p.post_id < ${after.postId}`
-    : after.sort === 'created_at' ? sql`and (p.created_at, p.post_id) < (${after.createdAt}::timestamptz, ${after.postId}::bigint)`
+    : after.sort === 'created_at' ? sql`and (p.created_at, p.post_id) < (${after.createdAt}::text::timestamptz, ${after.postId}::bigint)`
     : sql`and (hashint8extended(p.post_id, ${seed}::bigint), p.post_id) > (${after.rank}::bigint, ${after.postId}::bigint)`;
   if (after !== undefined && after.sort !== q.sort) throw new Error(`feed position of sort ${after.sort} used with sort ${q.sort}`);
-  const order =
+  const innerOrder =
     q.sort === 'server_order' ? sql`order by p.post_id desc`
     : q.sort === 'created_at' ? sql`order by p.created_at desc, p.post_id desc`
-    : sql`order by hashint8extended(p.post_id, ${seed}::bigint), p.post_id`;
+    : sql`order by rank, p.post_id`;
+  const outerOrder =
+    q.sort === 'server_order' ? sql`order by p.post_id desc`
+    : q.sort === 'created_at' ? sql`order by p.created_at desc, p.post_id desc`
+    : sql`order by page.rank, p.post_id`;
+  // The page is chosen from posts alone (an index scan, or for random a scan of the ids with a
+  // top-N sort); only its rows are then joined to their columns and owners.
   return sql<FeedRow[]>`
+    with page as (
+      select p.post_id, ${rank} as rank
+      from posts p
+      where ${visible} ${channel} ${keyset}
+      ${innerOrder}
+      limit ${q.limit}
+    )
     select p.post_id, p.storage_key, p.title, p.art_url, p.canvas, p.width, p.height, p.frame_count,
            p.has_transparency, u.handle as owner_handle, p.created_at,
            to_char(p.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as created_key,
-           ${rank}::text as rank
-    from posts p
+           page.rank::text as rank
+    from page
+    join posts p on p.post_id = page.post_id
     join users u on u.id = p.owner_id
-    where ${visible} ${channel} ${keyset}
-    ${order}
-    limit ${q.limit}`;
+    ${outerOrder}`;
 }

@@ -3,7 +3,7 @@
 // batches, and the presence sweep.
 import type { Queryable } from './client.js';
 
-export interface RequestSession {
+export interface PlayerAuth {
   registered: boolean;
   /** Internal id of the owner (users.id), or null. */
   ownerId: number | null;
@@ -15,7 +15,7 @@ export interface RequestSession {
 }
 
 /** The player with key `playerKey` and the stored answer to `requestId`, or null when no such player exists. */
-export async function findRequestSession(sql: Queryable, playerKey: string, requestId: string): Promise<RequestSession | null> {
+export async function findPlayerAuth(sql: Queryable, playerKey: string, requestId: string): Promise<PlayerAuth | null> {
   const rows = await sql<{
     registration_status: string;
     owner_id: number | null;
@@ -59,12 +59,13 @@ export async function applyStatusBatch(sql: Queryable, updates: readonly StatusU
   const sorted = [...updates].sort((a, b) => (a.playerKey < b.playerKey ? -1 : a.playerKey > b.playerKey ? 1 : 0));
   const keys = sorted.map((u) => u.playerKey);
   const statuses = sorted.map((u) => u.status);
-  const setPost = sorted.map((u) => u.currentPostId !== undefined);
+  // As text: postgres.js does not serialize JS boolean arrays as boolean[].
+  const setPost = sorted.map((u) => (u.currentPostId !== undefined ? 'true' : 'false'));
   const posts = sorted.map((u) => (u.currentPostId === undefined || u.currentPostId === null ? null : String(u.currentPostId)));
   const firmware = sorted.map((u) => u.firmwareVersion ?? null);
   const res = await sql`
     with v as (
-      select * from unnest(${keys}::uuid[], ${statuses}::text[], ${setPost}::boolean[], ${posts}::bigint[], ${firmware}::text[])
+      select * from unnest(${keys}::uuid[], ${statuses}::text[], ${setPost}::text[]::boolean[], ${posts}::bigint[], ${firmware}::text[])
         as v(player_key, status, set_post, post_id, firmware)
     ),
     locked as (

@@ -33,8 +33,10 @@ export function decodeCursor(key: Buffer, scope: string, cursor: string): Cursor
   const bad = (why: string) => new RequestError('invalid_request', `cursor: ${why}`);
   const m = /^([A-Za-z0-9_-]{1,500})\.([A-Za-z0-9_-]{22})$/.exec(cursor);
   if (!m) throw bad('invalid or expired cursor');
-  const expected = Buffer.from(sign(key, m[1]!), 'base64url');
-  const given = Buffer.from(m[2]!, 'base64url');
+  // Compare the signature TEXT: base64url decoding ignores the last character's spare bits, so
+  // comparing decoded bytes would accept a cursor whose last character was changed.
+  const expected = Buffer.from(sign(key, m[1]!), 'ascii');
+  const given = Buffer.from(m[2]!, 'ascii');
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw bad('invalid or expired cursor');
   let doc: unknown;
   try {

@@ -23,11 +23,12 @@ import { publishPlayerResponse, requestOperations } from '../../../generated/asy
 import type { AppContext } from '../context.js';
 import { idempotency, rateLimit, type Queryable } from '../db/index.js';
 import { rateLimitKeys } from '../db/rate-limit.js';
-import { findRequestSession } from '../db/player-session.js';
+import { findPlayerAuth } from '../db/player-session.js';
 import {
   handleGetComments, handleQueryPosts, handleRevokeReaction, handleSubmitReaction, handleSubmitView,
 } from './handlers/index.js';
 import { errorResponse, RequestError } from './request-error.js';
+import { sameJson } from './same-json.js';
 import type { HandlerEnv, RequestHandler, RequestType, RequestSession } from './request-session.js';
 import type { ServerKeys } from './server-keys.js';
 
@@ -41,21 +42,6 @@ const handlers: { [T in RequestType]: RequestHandler<T> } = {
 const REQUEST_TYPES = Object.keys(requestOperations);
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
-
-/** Deep equality of JSON values, ignoring the order of object keys. */
-function sameJson(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
-  if (Array.isArray(a) !== Array.isArray(b)) return false;
-  if (Array.isArray(a)) {
-    const bb = b as unknown[];
-    return a.length === bb.length && a.every((x, i) => sameJson(x, bb[i]));
-  }
-  const ka = Object.keys(a);
-  const ao = a as Record<string, unknown>;
-  const bo = b as Record<string, unknown>;
-  return ka.length === Object.keys(bo).length && ka.every((k) => Object.prototype.hasOwnProperty.call(bo, k) && sameJson(ao[k], bo[k]));
-}
 
 export interface RequestPipeline {
   /** Unsubscribes, then waits (bounded) for the requests being handled. */
@@ -110,7 +96,7 @@ export async function startRequestPipeline(ctx: AppContext, keys: ServerKeys): P
       return fail(params, 'invalid_request', 'request_id: does not match the last segment of the request topic');
     }
 
-    const found = await findRequestSession(ctx.sql, params.player_key, params.request_id);
+    const found = await findPlayerAuth(ctx.sql, params.player_key, params.request_id);
     if (found === null || !found.registered || found.ownerId === null || found.ownerUserId === null) {
       return fail(params, 'authentication_failed', `Player ${params.player_key} is not registered`);
     }
@@ -121,12 +107,13 @@ export async function startRequestPipeline(ctx: AppContext, keys: ServerKeys): P
     }
 
     const limits = ctx.config.rateLimits;
+    const playerLimitKey = rateLimitKeys.player(params.player_key.toLowerCase());
     const verdict = await rateLimit.hit(ctx.sql, [
-      { key: rateLimitKeys.player(params.player_key.toLowerCase()), limit: limits.perPlayerPerMinute },
+      { key: playerLimitKey, limit: limits.perPlayerPerMinute },
       { key: rateLimitKeys.user(found.ownerUserId), limit: limits.perUserPerMinute },
     ]);
     if (!verdict.allowed) {
-      const byPlayer = verdict.exceeded.some((k) => k.startsWith('player:'));
+      const byPlayer = verdict.exceeded.includes(playerLimitKey);
       return fail(
         params,
         'rate_limit_exceeded',

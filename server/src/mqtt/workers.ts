@@ -18,16 +18,21 @@ export interface Workers {
 
 export async function startWorkers(ctx: AppContext): Promise<Workers> {
   const settings = loadMqttSettings();
+  // Responses are small QoS 1 publishes: without TCP_NODELAY on the server's socket each one can
+  // wait for a delayed ACK (~40 ms). Set on every (re)connect, as mqtt.js makes a new socket.
   const noDelay = () => (ctx.mqtt.stream as unknown as { setNoDelay?: (on: boolean) => void }).setNoDelay?.(true);
   noDelay();
   ctx.mqtt.on('connect', noDelay);
   const keys = deriveServerKeys(ctx.config.auth.jwtSecret);
   const stops: (() => Promise<void>)[] = [];
-  const stopAll = async () => {
-    for (const stop of stops.reverse()) {
-      await stop().catch((err: unknown) => ctx.log.warn({ err }, 'stopping an MQTT worker failed'));
-    }
-  };
+  let stopping: Promise<void> | null = null;
+  const stopAll = (): Promise<void> =>
+    (stopping ??= (async () => {
+      ctx.mqtt.removeListener('connect', noDelay);
+      for (const stop of stops.reverse()) {
+        await stop().catch((err: unknown) => ctx.log.warn({ err }, 'stopping an MQTT worker failed'));
+      }
+    })());
   try {
     const housekeeping = startHousekeeping(ctx, { intervalSeconds: settings.housekeepingSeconds });
     stops.push(() => housekeeping.stop());

@@ -103,11 +103,11 @@ export async function connectTestPlayer(stack: Stack, owner: TestUser): Promise<
 }
 
 /** Polls `probe` until it returns a truthy value (bounded). */
-export async function eventually<T>(probe: () => Promise<T>, timeoutMs = 5_000, everyMs = 25): Promise<T> {
+export async function eventually<T>(probe: () => Promise<T>, timeoutMs = 5_000, everyMs = 25): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await probe();
-    if (v) return v;
+    if (v) return v as NonNullable<T>;
     if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms (last value ${JSON.stringify(v)})`);
     await new Promise((r) => setTimeout(r, everyMs));
   }

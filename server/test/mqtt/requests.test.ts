@@ -259,9 +259,17 @@ describe('query_posts pagination', () => {
     const first = ok(await requestQueryPosts(me.requester, { ...env(me), ...base }));
     const cursor = first.next_cursor!;
     const [body, sig] = cursor.split('.') as [string, string];
-    const flip = (s: string, i: number) => s.slice(0, i) + (s[i] === 'A' ? 'B' : 'A') + s.slice(i + 1);
+    const flip = (s: string, i: number) => s.slice(0, i) + (s.at(i) === 'A' ? 'B' : 'A') + s.slice(i < 0 ? s.length + i + 1 : i + 1);
+    // The last character of the signature carries 2 spare bits: a change there must be caught too.
+    const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    const spare = (s: string) => s.slice(0, -1) + B64[B64.indexOf(s.at(-1)!) ^ 1];
+    expect(Buffer.from(spare(sig), 'base64url')).toEqual(Buffer.from(sig, 'base64url')); // same bytes, other text
     const forged = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(body, 'base64url').toString()), k: [999999] })).toString('base64url');
-    for (const bad of [`${flip(body, 3)}.${sig}`, `${body}.${flip(sig, 0)}`, `${forged}.${sig}`, 'garbage', cursor.slice(0, -1)]) {
+    const tampered = [
+      `${flip(body, 3)}.${sig}`, `${body}.${flip(sig, 0)}`, `${body}.${flip(sig, -1)}`, `${body}.${spare(sig)}`,
+      `${flip(body, -1)}.${sig}`, `${forged}.${sig}`, 'garbage', cursor.slice(0, -1), `${cursor}A`,
+    ];
+    for (const bad of tampered) {
       expectError(await requestQueryPosts(me.requester, { ...env(me), ...base, cursor: bad }), 'invalid_request', 'cursor: invalid or expired cursor');
     }
     const foreign: Partial<QueryPostsRequest>[] = [
