@@ -113,9 +113,10 @@ function printWalkthrough(o: { api: string; dataDir: string; database: string; b
     `  curl -s -X POST $API/player/register -H "authorization: Bearer $TOKEN" -H 'content-type: application/json' -d "{\\"registration_code\\":\\"$CODE\\",\\"name\\":\\"Desk\\"}"`,
     `  curl -s $API/player/$KEY/credentials > creds.json`,
     `  for f in ca cert key; do sed -n "s/.*\\"\${f}_pem\\":\\"\\([^\\"]*\\)\\".*/\\1/p" creds.json | sed 's/\\\\n/\\n/g' > $f.pem; done`,
-    `  mosquitto_sub -h localhost -p ${p.mtls} --cafile ca.pem --cert cert.pem --key key.pem -V mqttv5 -t "makapix/player/$KEY/response/#" -t "makapix/player/$KEY/command" -v &`,
-    `  mosquitto_pub -h localhost -p ${p.mtls} --cafile ca.pem --cert cert.pem --key key.pem -V mqttv5 -q 1 -t "makapix/player/$KEY/request/req-1" \\`,
+    `  mosquitto_rr -h localhost -p ${p.mtls} --cafile ca.pem --cert cert.pem --key key.pem -V mqttv5 -q 1 \\`,
+    `    -t "makapix/player/$KEY/request/req-1" -e "makapix/player/$KEY/response/req-1" \\`,
     `    -m "{\\"request_id\\":\\"req-1\\",\\"request_type\\":\\"query_posts\\",\\"player_key\\":\\"$KEY\\",\\"limit\\":5}"`,
+    '  (posts, commands and status: see "Try it by hand" in README.md)',
     '',
   ];
   console.log(lines.join('\n'));
