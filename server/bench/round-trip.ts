@@ -2,8 +2,10 @@
 //   1. against a raw echo responder (the broker's ceiling on this machine), and
 //   2. against the Makapix server answering query_posts (a real read with validation, auth,
 //      rate limiting and idempotency).
-// Prints numbers; asserts nothing. Starts its own broker, database and server on free ports.
+// Prints numbers; asserts nothing. Starts its own broker, database and server on free ports; the
+// players run in a child process so that they do not take the server's CPU.
 //   npx tsx server/bench/round-trip.ts [--players 32] [--inflight 4] [--seconds 5]
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -27,9 +29,16 @@ const SECONDS = arg('seconds', 5);
 interface Player { key: string; cert: string; key_pem: string; ca: string }
 
 async function connectPlayers(mtlsUrl: string, players: Player[]): Promise<MqttClient[]> {
-  return Promise.all(players.map((p) => mqtt.connectAsync(mtlsUrl, {
+  const clients = await Promise.all(players.map((p) => mqtt.connectAsync(mtlsUrl, {
     protocolVersion: 5, ca: p.ca, cert: p.cert, key: p.key_pem, reconnectPeriod: 0, clientId: `bench-${p.key}`,
   })));
+  for (const c of clients) noDelay(c);
+  return clients;
+}
+
+/** Nagle off on the client's socket (a device would do the same; otherwise each answer waits for a delayed ACK). */
+function noDelay(c: MqttClient): void {
+  (c.stream as unknown as { setNoDelay?: (v: boolean) => void }).setNoDelay?.(true);
 }
 
 /** Each player keeps INFLIGHT requests outstanding for SECONDS; returns round trips/s and latency percentiles. */
@@ -72,6 +81,30 @@ async function drive(clients: MqttClient[], players: Player[], payloadFor: (key:
   return { rate: latencies.length / elapsed, p50: pct(0.5), p99: pct(0.99), errors };
 }
 
+/** Runs the players in a child process, so the server under test does not share its CPU with them. */
+async function driveInChild(mtlsUrl: string, players: Player[], mode: 'echo' | 'query_posts'): Promise<{ rate: number; p50: number; p99: number; errors: number }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', new URL(import.meta.url).pathname, '--child', mode,
+    '--players', String(PLAYERS), '--inflight', String(INFLIGHT), '--seconds', String(SECONDS)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  child.stdin.end(JSON.stringify({ mtlsUrl, players }));
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  const code = await new Promise<number | null>((r) => child.on('close', r));
+  if (code !== 0) throw new Error(`player process exited with ${code}`);
+  return JSON.parse(out.trim().split('\n').pop()!);
+}
+
+async function child(mode: string): Promise<void> {
+  let input = '';
+  for await (const chunk of process.stdin) input += chunk;
+  const { mtlsUrl, players } = JSON.parse(input) as { mtlsUrl: string; players: Player[] };
+  const clients = await connectPlayers(mtlsUrl, players);
+  const result = await drive(clients, players, mode === 'echo'
+    ? (key, id) => JSON.stringify({ request_id: id, request_type: 'echo', player_key: key, success: true })
+    : (key, id) => JSON.stringify({ request_id: id, request_type: 'query_posts', player_key: key, limit: 10 }));
+  await Promise.all(clients.map((c) => c.endAsync()));
+  process.stdout.write(JSON.stringify(result) + '\n');
+}
+
 async function main(): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'makapix-bench-'));
   const services = await startServices({ dataDir, forTests: true });
@@ -82,7 +115,7 @@ async function main(): Promise<void> {
       MQTT_INTERNAL_URL: services.urls.mqttInternal, MQTT_INTERNAL_USERNAME: services.serverAccount.username,
       MQTT_INTERNAL_PASSWORD: services.serverAccount.password, MQTT_MTLS_URL: services.urls.mqttMtls,
       MQTT_WEBSOCKET_URL: services.urls.mqttWebsocket, CA_DIR: join(dataDir, 'pki'), SCRYPT_N: '1024',
-      RATE_LIMIT_PLAYER_PER_MINUTE: '1000000', RATE_LIMIT_USER_PER_MINUTE: '1000000',
+      RATE_LIMIT_PLAYER_PER_MINUTE: '1000000', RATE_LIMIT_USER_PER_MINUTE: '1000000', RATE_LIMIT_PROVISION_PER_MINUTE: '100000',
       MQTT_DYNSEC_ADMIN_USERNAME: services.dynsecAdmin.username, MQTT_DYNSEC_ADMIN_PASSWORD: services.dynsecAdmin.password,
     }), { log });
     const api = createClient(server.url);
@@ -108,6 +141,7 @@ async function main(): Promise<void> {
     const echo = await mqtt.connectAsync(services.urls.mqttInternal, {
       protocolVersion: 5, username: services.serverAccount.username, password: services.serverAccount.password, reconnectPeriod: 0,
     });
+    noDelay(echo);
     await echo.subscribeAsync(playerRequestTopic.shared('bench-echo'), { qos: 1 });
     echo.on('message', (topic, buf) => {
       const p = playerRequestTopic.parse(topic);
@@ -116,18 +150,14 @@ async function main(): Promise<void> {
     // the server also answers on the request topic; use a second set of players for the echo run so
     // the server's own answers do not count: the echo run subscribes only while the server is paused
     await server.ctx.router.close();
-    let clients = await connectPlayers(services.urls.mqttMtls, players);
-    const raw = await drive(clients, players, (key, id) => JSON.stringify({ request_id: id, request_type: 'echo', player_key: key, success: true }));
-    await Promise.all(clients.map((c) => c.endAsync()));
+    const raw = await driveInChild(services.urls.mqttMtls, players, 'echo');
     await echo.endAsync();
     console.log(`raw echo      ${Math.round(raw.rate).toString().padStart(7)} round trips/s   p50 ${raw.p50.toFixed(2)} ms   p99 ${raw.p99.toFixed(2)} ms`);
     await server.stop();
 
     // 2. the Makapix server (fresh instance, workers on)
     const server2 = await startServer(server.ctx.config, { log });
-    clients = await connectPlayers(services.urls.mqttMtls, players);
-    const srv = await drive(clients, players, (key, id) => JSON.stringify({ request_id: id, request_type: 'query_posts', player_key: key, limit: 10 }));
-    await Promise.all(clients.map((c) => c.endAsync()));
+    const srv = await driveInChild(services.urls.mqttMtls, players, 'query_posts');
     console.log(`query_posts   ${Math.round(srv.rate).toString().padStart(7)} round trips/s   p50 ${srv.p50.toFixed(2)} ms   p99 ${srv.p99.toFixed(2)} ms   (${srv.errors} error answers)`);
     console.log(`server / raw echo: ${(srv.rate / raw.rate).toFixed(2)}`);
     await server2.stop();
@@ -137,7 +167,8 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(() => process.exit(0), (err) => {
+const childMode = process.argv.indexOf('--child');
+(childMode >= 0 ? child(process.argv[childMode + 1]) : main()).then(() => process.exit(0), (err) => {
   console.error(err instanceof Error ? err.stack : err);
   process.exit(1);
 });

@@ -32,8 +32,6 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
     loggerInstance: ctx.log,
     bodyLimit: BODY_LIMIT_BYTES,
     trustProxy: false,
-    disableRequestLogging: false,
-    ajv: undefined,
   });
   app.decorateRequest('user', null);
   app.setNotFoundHandler(restNotFoundHandler);

@@ -54,7 +54,7 @@ export interface Config {
     renewWindowDays: number;
   };
   registrationCodeTtlSeconds: number;
-  rateLimits: { perPlayerPerMinute: number; perUserPerMinute: number };
+  rateLimits: { perPlayerPerMinute: number; perUserPerMinute: number; provisionPerAddressPerMinute: number };
 }
 
 export class ConfigError extends Error {
@@ -182,7 +182,7 @@ function resolveJwtSecret(r: Reader, dataDir: string): Buffer {
  * MQTT_PUBLIC_WEBSOCKET_URL (default: MQTT_WEBSOCKET_URL), MQTT_SHARE_GROUP (makapix-api),
  * JWT_SECRET, TOKEN_TTL_SECONDS (604800), MAKAPIX_MODERATORS (comma-separated handles),
  * SCRYPT_N (32768), CA_DIR (<DATA_DIR>/certs), RATE_LIMIT_PLAYER_PER_MINUTE (300),
- * RATE_LIMIT_USER_PER_MINUTE (1000), MQTT_DYNSEC_ADMIN_USERNAME / MQTT_DYNSEC_ADMIN_PASSWORD,
+ * RATE_LIMIT_USER_PER_MINUTE (1000), RATE_LIMIT_PROVISION_PER_MINUTE (30, per client address), MQTT_DYNSEC_ADMIN_USERNAME / MQTT_DYNSEC_ADMIN_PASSWORD,
  * BROKER_CRL_FILE, BROKER_PID_FILE.
  * Side effect: may create DATA_DIR and DATA_DIR/jwt-secret. Throws ConfigError.
  */
@@ -249,6 +249,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
 
   const perPlayerPerMinute = r.int('RATE_LIMIT_PLAYER_PER_MINUTE', 300, 1, 1_000_000);
   const perUserPerMinute = r.int('RATE_LIMIT_USER_PER_MINUTE', 1000, 1, 1_000_000);
+  const provisionPerAddressPerMinute = r.int('RATE_LIMIT_PROVISION_PER_MINUTE', 30, 1, 1_000_000);
 
   // The secret file is only created once everything else is known to be valid.
   const jwtSecret = r.raw('JWT_SECRET') !== undefined || r.problems.length === 0 ? resolveJwtSecret(r, dataDir) : Buffer.alloc(0);
@@ -278,6 +279,6 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     auth: { jwtSecret, tokenTtlSeconds, moderators, scryptN },
     pki: { caDir, certValidityDays: 365, renewWindowDays: 30 },
     registrationCodeTtlSeconds: 15 * 60,
-    rateLimits: { perPlayerPerMinute, perUserPerMinute },
+    rateLimits: { perPlayerPerMinute, perUserPerMinute, provisionPerAddressPerMinute },
   };
 }

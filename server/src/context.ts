@@ -7,6 +7,7 @@ import type { Sql } from './db/index.js';
 import type { CertificateAuthority } from './pki/index.js';
 import type { Metrics } from './metrics.js';
 import type { BrokerAdmin } from './services/broker-admin.js';
+import type { RateLimiter } from './services/rate-limiter.js';
 
 export interface AppContext {
   config: Config;
@@ -18,6 +19,8 @@ export interface AppContext {
   ca: CertificateAuthority;
   metrics: Metrics;
   broker: BrokerAdmin;
+  /** Batched rate-limit hits (MQTT requests, REST commands). */
+  rateLimiter: RateLimiter;
   /** Wakes the notification publisher after an outbox insert (it also polls). */
   wakePublisher: () => void;
   now: () => Date;

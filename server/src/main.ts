@@ -12,6 +12,7 @@ import { createSqlFromConfig, migrate } from './db/index.js';
 import { Metrics } from './metrics.js';
 import { loadOrCreateCa } from './pki/index.js';
 import { BrokerAdmin } from './services/broker-admin.js';
+import { RateLimiter } from './services/rate-limiter.js';
 import { startWorkers, type Workers } from './mqtt/workers.js';
 
 export interface ServerHandle {
@@ -64,6 +65,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     let workers: Workers | null = null;
     const ctx: AppContext = {
       config, sql, log, mqtt: client, router, ca, metrics, broker,
+      rateLimiter: new RateLimiter(sql, 60, (err) => log.warn({ err }, 'rate-limit refund failed')),
       wakePublisher: () => workers?.wakePublisher(),
       now: () => new Date(),
     };

@@ -99,6 +99,66 @@ export async function hit(sql: Queryable, keys: RateLimitKey[], windowSeconds = 
   return { allowed, retryAfterSeconds: rows[0]?.retry_after ?? windowSeconds, counts, exceeded: allowed ? [] : exceeded };
 }
 
+export interface BatchEntry {
+  key: string;
+  /** Allowed hits per window (>= 1). */
+  limit: number;
+  /** Hits asked for by this batch (>= 1). */
+  n: number;
+}
+
+export interface BatchResult {
+  /** Hits of this batch that fitted under the limit, per key (the first `granted` of the batch's hits). */
+  granted: Map<string, number>;
+  /** Count per key after this batch. */
+  counts: Map<string, number>;
+  /** Start of the window the hits were counted in (for refunds). */
+  windowStart: Date;
+  retryAfterSeconds: number;
+}
+
+/**
+ * Adds many hits per key in ONE statement, never past a key's limit, and says how many fitted.
+ * This is what a busy server uses: hits arriving together are summed per key, so a hot key (a user
+ * with many players) is updated once per batch instead of once per request.
+ */
+export async function hitBatch(sql: Queryable, entries: readonly BatchEntry[], windowSeconds = 60): Promise<BatchResult> {
+  const keys = entries.map((e) => e.key);
+  const limits = entries.map((e) => e.limit);
+  const ns = entries.map((e) => e.n);
+  const rows = await sql<{ key: string; count: number; granted: number; window_start: Date; retry_after: number }[]>`
+    with clock as materialized (select clock_timestamp() as now),
+    win as materialized (
+      select clock.now, to_timestamp(floor(extract(epoch from clock.now) / ${windowSeconds}) * ${windowSeconds}) as start
+      from clock
+    ),
+    req as (select k.key, k.lim, k.n from unnest(${keys}::text[], ${limits}::int[], ${ns}::int[]) as k(key, lim, n))
+    insert into rate_limit_counters as c (key, window_start, count, last_granted, expires_at)
+    select req.key, win.start, least(req.n, req.lim), least(req.n, req.lim), win.start + make_interval(secs => ${windowSeconds})
+    from req cross join win
+    on conflict (key, window_start) do update
+      set count = c.count + least(excluded.last_granted, greatest(0, (select req.lim from req where req.key = excluded.key) - c.count)),
+          last_granted = least(excluded.last_granted, greatest(0, (select req.lim from req where req.key = excluded.key) - c.count))
+    returning c.key, c.count, c.last_granted as granted, c.window_start,
+      greatest(1, ceil(extract(epoch from (c.window_start + make_interval(secs => ${windowSeconds}) - clock_timestamp()))))::int as retry_after`;
+  const granted = new Map<string, number>();
+  const counts = new Map<string, number>();
+  for (const r of rows) {
+    granted.set(r.key, r.granted);
+    counts.set(r.key, r.count);
+  }
+  return { granted, counts, windowStart: rows[0]?.window_start ?? new Date(), retryAfterSeconds: rows[0]?.retry_after ?? windowSeconds };
+}
+
+/** Gives back hits that were counted for a request refused by another of its keys. */
+export async function refund(sql: Queryable, windowStart: Date, entries: readonly { key: string; n: number }[]): Promise<void> {
+  if (entries.length === 0) return;
+  await sql`
+    update rate_limit_counters c set count = greatest(0, c.count - r.n)
+    from unnest(${entries.map((e) => e.key)}::text[], ${entries.map((e) => e.n)}::int[]) as r(key, n)
+    where c.key = r.key and c.window_start = ${windowStart}`;
+}
+
 /** Deletes counters of windows that have ended. Returns how many rows went. */
 export async function purgeExpiredRateLimits(sql: Queryable): Promise<number> {
   const res = await sql`delete from rate_limit_counters where expires_at < clock_timestamp()`;

@@ -21,7 +21,7 @@ import {
 } from '../../../generated/asyncapi/channels.js';
 import { publishPlayerResponse, requestOperations } from '../../../generated/asyncapi/operations.js';
 import type { AppContext } from '../context.js';
-import { idempotency, rateLimit, type Queryable } from '../db/index.js';
+import { idempotency, type Queryable } from '../db/index.js';
 import { rateLimitKeys } from '../db/rate-limit.js';
 import { findPlayerAuth } from '../db/player-session.js';
 import {
@@ -108,7 +108,7 @@ export async function startRequestPipeline(ctx: AppContext, keys: ServerKeys): P
 
     const limits = ctx.config.rateLimits;
     const playerLimitKey = rateLimitKeys.player(params.player_key.toLowerCase());
-    const verdict = await rateLimit.hit(ctx.sql, [
+    const verdict = await ctx.rateLimiter.hit([
       { key: playerLimitKey, limit: limits.perPlayerPerMinute },
       { key: rateLimitKeys.user(found.ownerUserId), limit: limits.perUserPerMinute },
     ]);

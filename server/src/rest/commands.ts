@@ -8,7 +8,6 @@ import type { Handlers } from '../../../generated/openapi/routes.js';
 import type { PlayerCommandRequest } from '../../../generated/openapi/schemas.js';
 import type { AppContext } from '../context.js';
 import { findShowablePost, logCommands } from '../db/commands.js';
-import { rateLimit } from '../db/index.js';
 import { rateLimitKeys } from '../db/rate-limit.js';
 import { findPlayerOfOwner, listPlayerTargets, type OwnerRow } from '../db/players.js';
 import { ownerIsModerator, resolveOwner } from './owner.js';
@@ -39,7 +38,7 @@ export function commandHandlers(ctx: AppContext): Pick<Handlers, Ops> {
 
   /** One hit on every player's limit and on the owner's; all or nothing (429 with Retry-After). */
   async function checkRateLimits(owner: OwnerRow, targets: readonly Target[]): Promise<void> {
-    const limit = await rateLimit.hit(ctx.sql, [
+    const limit = await ctx.rateLimiter.hit([
       ...targets.map((t) => ({ key: rateLimitKeys.player(t.player_key), limit: config.rateLimits.perPlayerPerMinute })),
       { key: rateLimitKeys.user(owner.user_id), limit: config.rateLimits.perUserPerMinute },
     ]);

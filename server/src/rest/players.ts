@@ -23,7 +23,6 @@ type Ops = 'provisionPlayer' | 'registerPlayer' | 'getPlayerCredentials' | 'list
 /** At most this many players per user (CONTRACT_NOTES 6). */
 export const MAX_PLAYERS_PER_USER = 128;
 /** Provisioning calls per client address per minute. */
-export const PROVISION_PER_MINUTE = 30;
 /** Pending players whose code expired this long ago are deleted (opportunistically, while provisioning). */
 const STALE_PENDING_GRACE_SECONDS = 3600;
 const CODE_ATTEMPTS = 10;
@@ -77,9 +76,9 @@ export function playerHandlers(ctx: AppContext): Pick<Handlers, Ops> {
 
   return {
     async provisionPlayer(req) {
-      const limit = await rateLimit.hit(ctx.sql, [{ key: `provision:${req.ip}`, limit: PROVISION_PER_MINUTE }]);
+      const limit = await rateLimit.hit(ctx.sql, [{ key: `provision:${req.ip}`, limit: ctx.config.rateLimits.provisionPerAddressPerMinute }]);
       if (!limit.allowed) {
-        throw new HttpError(429, 'rate_limit_exceeded', `Rate limit exceeded; retry in ${limit.retryAfterSeconds} seconds (at most ${PROVISION_PER_MINUTE} provisioning requests per minute from one address)`, {
+        throw new HttpError(429, 'rate_limit_exceeded', `Rate limit exceeded; retry in ${limit.retryAfterSeconds} seconds (at most ${ctx.config.rateLimits.provisionPerAddressPerMinute} provisioning requests per minute from one address)`, {
           'Retry-After': String(limit.retryAfterSeconds),
         });
       }

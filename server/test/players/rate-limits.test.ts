@@ -2,7 +2,7 @@
 // minute, from RATE_LIMIT_PLAYER_PER_MINUTE) and provisioning per client address.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rateLimitKeys } from '../../src/db/rate-limit.js';
-import { PROVISION_PER_MINUTE } from '../../src/rest/players.js';
+const PROVISION_PER_MINUTE = 30; // the default of RATE_LIMIT_PROVISION_PER_MINUTE
 import { provisionPlayer, registerUser, startStack, uniqueHandle, type Stack } from '../support/stack.js';
 import { expectError } from './helpers.js';
 

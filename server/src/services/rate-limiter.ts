@@ -1,0 +1,85 @@
+// Rate limits for busy paths (MQTT requests, REST commands), counted in PostgreSQL so they hold
+// across instances, with hits batched: while one statement is in flight, the hits that arrive are
+// gathered and sent together (one upsert per batch, summed per key). No fixed delay is added: an
+// idle server sends each hit at once. A request is allowed when each of its keys has room; hits
+// counted for a request that another key refused are given back.
+import { rateLimit, type Sql } from '../db/index.js';
+import type { RateLimitKey, RateLimitResult } from '../db/rate-limit.js';
+
+interface Pending {
+  keys: RateLimitKey[];
+  resolve: (r: RateLimitResult) => void;
+  reject: (err: unknown) => void;
+}
+
+export class RateLimiter {
+  private queue: Pending[] = [];
+  private inFlight = false;
+
+  constructor(
+    private readonly sql: Sql,
+    private readonly windowSeconds = 60,
+    private readonly onError: (err: unknown) => void = () => {},
+  ) {}
+
+  hit(keys: RateLimitKey[]): Promise<RateLimitResult> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ keys, resolve, reject });
+      if (!this.inFlight) void this.flush();
+    });
+  }
+
+  private async flush(): Promise<void> {
+    this.inFlight = true;
+    while (this.queue.length > 0) {
+      const batch = this.queue;
+      this.queue = [];
+      try {
+        await this.run(batch);
+      } catch (err) {
+        for (const p of batch) p.reject(err);
+      }
+    }
+    this.inFlight = false;
+  }
+
+  private async run(batch: Pending[]): Promise<void> {
+    const totals = new Map<string, { limit: number; n: number }>();
+    for (const p of batch) {
+      for (const k of dedupe(p.keys)) {
+        const t = totals.get(k.key);
+        if (t) {
+          t.n += 1;
+          t.limit = Math.min(t.limit, k.limit);
+        } else totals.set(k.key, { limit: k.limit, n: 1 });
+      }
+    }
+    const res = await rateLimit.hitBatch(this.sql, [...totals].map(([key, t]) => ({ key, limit: t.limit, n: t.n })), this.windowSeconds);
+    const left = new Map(res.granted);
+    const refunds = new Map<string, number>();
+    for (const p of batch) {
+      const keys = dedupe(p.keys);
+      const exceeded = keys.filter((k) => (left.get(k.key) ?? 0) <= 0).map((k) => k.key);
+      for (const k of keys) {
+        const n = left.get(k.key) ?? 0;
+        if (n > 0) left.set(k.key, n - 1);
+        // a slot taken on this key by a request that another key refuses goes back
+        if (n > 0 && exceeded.length > 0) refunds.set(k.key, (refunds.get(k.key) ?? 0) + 1);
+      }
+      const counts = Object.fromEntries(keys.map((k) => [k.key, res.counts.get(k.key) ?? 0]));
+      p.resolve({ allowed: exceeded.length === 0, retryAfterSeconds: res.retryAfterSeconds, counts, exceeded });
+    }
+    if (refunds.size > 0) {
+      rateLimit.refund(this.sql, res.windowStart, [...refunds].map(([key, n]) => ({ key, n }))).catch(this.onError);
+    }
+  }
+}
+
+function dedupe(keys: RateLimitKey[]): RateLimitKey[] {
+  const m = new Map<string, RateLimitKey>();
+  for (const k of keys) {
+    const e = m.get(k.key);
+    if (!e || k.limit < e.limit) m.set(k.key, k);
+  }
+  return [...m.values()];
+}
