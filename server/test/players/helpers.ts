@@ -5,23 +5,7 @@ import { expect } from 'vitest';
 import { restExamples } from '../../../generated/openapi/examples.js';
 import type { Sql } from '../../src/db/index.js';
 
-type AnyResult = { status: number; body: unknown; headers?: Headers };
-
-/** Asserts the status and returns the body typed for it. */
-export function expectStatus<R extends AnyResult, S extends R['status']>(r: R, status: S): Extract<R, { status: S }>['body'] {
-  expect({ status: r.status, body: r.body }).toMatchObject({ status });
-  return r.body as Extract<R, { status: S }>['body'];
-}
-
-/** Asserts a `{error_code, error}` answer; `message` checks the text too. */
-export function expectError(r: AnyResult, status: number, code: string, message?: string | RegExp): void {
-  expect(r.status, JSON.stringify(r.body)).toBe(status);
-  const body = r.body as { error_code: string; error: string };
-  expect(Object.keys(body).sort()).toEqual(['error', 'error_code']);
-  expect(body.error_code).toBe(code);
-  if (typeof message === 'string') expect(body.error).toBe(message);
-  else if (message) expect(body.error).toMatch(message);
-}
+export { expectError, expectStatus } from '../support/assertions.js';
 
 export interface Received {
   topic: string;
@@ -76,28 +60,7 @@ export function closed(c: MqttClient, timeoutMs = 5_000): Promise<void> {
   });
 }
 
-/** The error a connect attempt fails with (fails the test if it connects). */
-export async function connectError(p: Promise<MqttClient>): Promise<Error & { code?: number | string }> {
-  let client: MqttClient;
-  try {
-    client = await p;
-  } catch (err) {
-    return err as Error & { code?: number | string };
-  }
-  client.end(true);
-  throw new Error('expected the connection to be refused, but it was accepted');
-}
-
-/** Reason code of a QoS 1 publish (0 = accepted; mqtt.js rejects codes >= 0x80). */
-export async function publishReason(c: MqttClient, topic: string, payload: string): Promise<number> {
-  try {
-    const packet = await c.publishAsync(topic, payload, { qos: 1 });
-    return (packet as { reasonCode?: number } | undefined)?.reasonCode ?? 0;
-  } catch (err) {
-    if (err instanceof ErrorWithReasonCode) return err.code;
-    throw err;
-  }
-}
+export { connectError, publishReason } from '../support/mqtt-results.js';
 
 export function connectWeb(url: string, username: string, password: string): Promise<MqttClient> {
   return mqtt.connectAsync(url, { protocolVersion: 5, username, password, reconnectPeriod: 0, connectTimeout: 5_000 });

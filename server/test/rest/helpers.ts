@@ -7,23 +7,9 @@ import type { Client } from '../../../generated/openapi/client.js';
 import type { Sql } from '../../src/db/index.js';
 import type { TestUser } from '../support/stack.js';
 
-type AnyResult = { status: number; body: unknown };
+import { expectStatus } from '../support/assertions.js';
 
-/** Asserts the status and returns the body typed for it. */
-export function expectStatus<R extends AnyResult, S extends R['status']>(r: R, status: S): Extract<R, { status: S }>['body'] {
-  expect({ status: r.status, body: r.body }).toMatchObject({ status });
-  return r.body as Extract<R, { status: S }>['body'];
-}
-
-/** Asserts a `{error_code, error}` answer; `message` (string or RegExp) checks the text too. */
-export function expectError(r: AnyResult, status: number, code: string, message?: string | RegExp): void {
-  expect(r.status, JSON.stringify(r.body)).toBe(status);
-  const body = r.body as { error_code: string; error: string };
-  expect(Object.keys(body).sort()).toEqual(['error', 'error_code']);
-  expect(body.error_code).toBe(code);
-  if (typeof message === 'string') expect(body.error).toBe(message);
-  else if (message) expect(body.error).toMatch(message);
-}
+export { expectError, expectStatus } from '../support/assertions.js';
 
 /** A post body from the spec's example, optionally changed. */
 export function postBody(overrides: Partial<CreatePostRequest> = {}): CreatePostRequest {
