@@ -133,6 +133,7 @@ async function main(): Promise<void> {
       if (r.status !== 201) throw new Error(`register player: ${r.status} ${JSON.stringify(r.body)}`);
       const c = await api.getPlayerCredentials({ params: { player_key: p.body.player_key } });
       if (c.status !== 200) throw new Error(`credentials: ${c.status}`);
+      if (c.body.key_pem === undefined) throw new Error('credentials: no key_pem for a player provisioned without csr_pem');
       players.push({ key: p.body.player_key, cert: c.body.cert_pem, key_pem: c.body.key_pem, ca: c.body.ca_pem });
     }
     console.log(`round trips over mTLS: ${PLAYERS} players x ${INFLIGHT} in flight, ${SECONDS} s each run`);

@@ -88,10 +88,14 @@ export function checkModel(model: Model, index: SchemaIndex, ds: Diagnostics): v
   // every message, request body and response with content has a named example, and every example validates
   const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: true });
   addFormats(ajv);
+  const compiled = new Map<string, ReturnType<Ajv['compile']>>(); // many responses share one schema (RestError)
   const validateExamples = (schema: Loc, examples: Example[], what: string) => {
     let validate;
     try {
-      validate = ajv.compile(index.bundle(schema) as object);
+      const bundled = index.bundle(schema) as object;
+      const key = JSON.stringify(bundled);
+      validate = compiled.get(key) ?? ajv.compile(bundled);
+      compiled.set(key, validate);
     } catch (e) {
       problem(schema, 'schema-invalid', `${what}: schema does not compile: ${(e as Error).message}`, 'fix the schema keywords');
       return;

@@ -9,14 +9,15 @@ import { emitIndex } from './barrel.js';
 import { GeneratedFile } from './file.js';
 
 /** model -> every generated file, by path relative to generated/. Deterministic: same spec, same bytes. */
-export async function emitAll(c: Checked, outDir = 'generated'): Promise<Map<string, string>> {
+export async function emitAll(c: Checked, outDir = 'generated', restTypes?: Promise<string>): Promise<Map<string, string>> {
   GeneratedFile.outDir = outDir;
+  const types = restTypes ?? emitRestTypes(resolve(c.specs.root, c.model.sources.openapi), c.model.sources.openapi);
   const files = new Map<string, string>();
   const add = (path: string, text: string) => files.set(path, text);
   for (const f of emitSchemaModules(c.index, c.model.schemas).values()) add(f.path, f.toString());
   for (const f of emitAsyncApi(c.model, c.index)) add(f.path, f.toString());
   for (const f of emitOpenApi(c.model, c.index)) add(f.path, f.toString());
-  add('openapi/types.ts', await emitRestTypes(resolve(c.specs.root, c.model.sources.openapi), c.model.sources.openapi));
+  add('openapi/types.ts', await types);
   add('index.ts', emitIndex([...files.keys()]));
   return new Map([...files.entries()].sort(([a], [b]) => a.localeCompare(b)));
 }

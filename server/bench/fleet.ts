@@ -1,0 +1,583 @@
+// Benchmark: does ONE server process keep up with thousands of players?
+//   1. starts its own broker + database (server/devenv) and one server in this process;
+//   2. provisions, registers and fetches credentials for N players through the REST API
+//      (bounded concurrency; owners hold at most MAX_PLAYERS_PER_USER players each, so there are
+//      ceil(N / 128) owners) and creates a few posts;
+//   3. a CHILD process (so the load generator does not take the server's CPU) runs the players with
+//      the reference simulator (SimFleet): mTLS connects (bounded and staggered), heartbeats every
+//      --heartbeat-ms (accelerated: real players send one every 30-60 s) and one query_posts every
+//      --request-ms per player, for --seconds;
+//   4. meanwhile this process samples the server: event-loop delay, CPU, RSS and heap; after the
+//      window it counts in the database the players online and seen within two heartbeat periods.
+// Prints numbers; asserts nothing. Exits non-zero when the run itself fails (including when not
+// every player could connect: the summary is printed first).
+//   npx tsx server/bench/fleet.ts [--players 2000] [--seconds 30] [--heartbeat-ms 5000] [--request-ms 10000]
+//     [--timeout-ms 10000] [--provision-concurrency 16] [--connect-concurrency 32] [--stagger-ms 2] [--posts 50]
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { monitorEventLoopDelay, performance, type IntervalHistogram } from 'node:perf_hooks';
+import { createInterface } from 'node:readline';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { pino } from 'pino';
+import { RequestTimeoutError } from '../../codegen/runtime/index.js';
+import { createClient } from '../../generated/openapi/client.js';
+import { DEFAULT_QUERY, SimFleet, type SimCredentials, type SimPlayer } from '../../conformance/src/sim/index.js';
+import { startServices } from '../devenv/index.js';
+import { loadConfig } from '../src/config.js';
+import { startServer } from '../src/main.js';
+import { MAX_PLAYERS_PER_USER } from '../src/rest/players.js';
+
+// ---------------------------------------------------------------- options
+
+const USAGE = `usage: npx tsx server/bench/fleet.ts [--players 2000] [--seconds 30] [--heartbeat-ms 5000]
+  [--request-ms 10000] [--timeout-ms 10000] [--provision-concurrency 16] [--connect-concurrency 32]
+  [--stagger-ms 2] [--posts 50]`;
+
+interface Options {
+  players: number;
+  seconds: number;
+  heartbeatMs: number;
+  requestMs: number;
+  timeoutMs: number;
+  provisionConcurrency: number;
+  connectConcurrency: number;
+  staggerMs: number;
+  posts: number;
+}
+
+function options(argv: string[]): Options {
+  const known: Record<string, keyof Options> = {
+    players: 'players', seconds: 'seconds', 'heartbeat-ms': 'heartbeatMs', 'request-ms': 'requestMs', 'timeout-ms': 'timeoutMs',
+    'provision-concurrency': 'provisionConcurrency', 'connect-concurrency': 'connectConcurrency', 'stagger-ms': 'staggerMs', posts: 'posts',
+  };
+  const o: Options = {
+    players: 2000, seconds: 30, heartbeatMs: 5000, requestMs: 10_000, timeoutMs: 10_000,
+    provisionConcurrency: 16, connectConcurrency: 32, staggerMs: 2, posts: 50,
+  };
+  for (let i = 0; i < argv.length; i += 2) {
+    const name = argv[i].replace(/^--/, '');
+    const field = known[name];
+    if (!argv[i].startsWith('--') || field === undefined) throw new UsageError(`unknown option ${argv[i]}`);
+    const value = Number(argv[i + 1]);
+    const min = field === 'staggerMs' || field === 'posts' ? 0 : 1;
+    if (!Number.isInteger(value) || value < min) throw new UsageError(`--${name} needs an integer >= ${min} (got ${JSON.stringify(argv[i + 1])})`);
+    o[field] = value;
+  }
+  return o;
+}
+
+class UsageError extends Error {}
+
+// ---------------------------------------------------------------- parent <-> child messages
+
+interface ChildInput {
+  players: SimCredentials[];
+  seconds: number;
+  heartbeatMs: number;
+  requestMs: number;
+  timeoutMs: number;
+  connectConcurrency: number;
+  staggerMs: number;
+}
+
+interface ChildResult {
+  type: 'result';
+  /** Heartbeats (online statuses) published during the window. */
+  heartbeats: number;
+  requests: number;
+  answers: number;
+  byCode: Record<string, number>;
+  /** No answer within timeoutMs (no retries). */
+  timeouts: number;
+  /** The request could not be published (player not connected). */
+  sendFailed: number;
+  p50: number;
+  p99: number;
+  max: number;
+  /** p99 latency of the requests sent in each tenth of the window (warm-up, GC pauses, periodic work show here). */
+  sliceP99: number[];
+  /** Connections closed during the window. */
+  closed: number;
+  windowMs: number;
+  /** The load generator's own health: CPU (% of one core) and event-loop delay during the window. */
+  cpuPercent: number;
+  eldP99: number;
+  eldMax: number;
+}
+
+type ChildMessage =
+  | { type: 'connected'; ready: number; failed: number; errors: string[]; connectMs: number }
+  | { type: 'window-end' }
+  | ChildResult
+  | { type: 'stopped' };
+
+// ---------------------------------------------------------------- child: the players
+
+async function child(): Promise<void> {
+  const lines = createInterface({ input: process.stdin, crlfDelay: Infinity })[Symbol.asyncIterator]();
+  const first = await lines.next();
+  if (first.done) throw new Error('no input on stdin');
+  const input = JSON.parse(first.value as string) as ChildInput;
+  const send = (m: ChildMessage) => process.stdout.write(JSON.stringify(m) + '\n');
+
+  const fleet = new SimFleet({
+    count: input.players.length,
+    credentials: input.players,
+    player: { heartbeatMs: input.heartbeatMs, requestTimeoutMs: input.timeoutMs, requestRetries: 0 },
+    concurrency: input.connectConcurrency,
+    staggerMs: input.staggerMs,
+  });
+  let inWindow = false;
+  let heartbeats = 0;
+  let closed = 0;
+  for (const p of fleet.players) {
+    p.on('status', (s) => {
+      if (inWindow && s.status === 'online') heartbeats++;
+    });
+    p.on('close', () => {
+      if (inWindow) closed++;
+    });
+  }
+
+  const c0 = performance.now();
+  const { ready, failed } = await fleet.start();
+  const errors = [...new Set(failed.map((f) => f.error.message))].slice(0, 3);
+  send({ type: 'connected', ready, failed: failed.length, errors, connectMs: performance.now() - c0 });
+
+  // the window: one query_posts every requestMs per player, phases spread at random
+  const latencies: number[] = [];
+  const slices: number[][] = Array.from({ length: 10 }, () => []);
+  const byCode: Record<string, number> = {};
+  let requests = 0;
+  let answers = 0;
+  let timeouts = 0;
+  let sendFailed = 0;
+  const outstanding = new Set<Promise<void>>();
+  const fire = (p: SimPlayer) => {
+    requests++;
+    const t0 = performance.now();
+    const pending: Promise<void> = p.requestQueryPosts({ ...DEFAULT_QUERY }, { retries: 0 }).then(
+      (reply) => {
+        answers++;
+        const latency = performance.now() - t0;
+        latencies.push(latency);
+        slices[Math.min(9, Math.floor(((t0 - w0) / (input.seconds * 1000)) * 10))].push(latency);
+        const code = reply.success ? 'success' : reply.error_code;
+        byCode[code] = (byCode[code] ?? 0) + 1;
+      },
+      (err: unknown) => {
+        if (err instanceof RequestTimeoutError) timeouts++;
+        else sendFailed++;
+      },
+    ).finally(() => outstanding.delete(pending));
+    outstanding.add(pending);
+  };
+  const eld = monitorEventLoopDelay({ resolution: ELD_RESOLUTION_MS });
+  eld.enable();
+  const cpu0 = process.cpuUsage();
+  const w0 = performance.now();
+  inWindow = true;
+  const jobs = fleet.players
+    .filter((p) => p.connected)
+    .map((p) => fleet.scheduler.every(input.requestMs, () => fire(p), { firstDelayMs: Math.random() * input.requestMs }));
+  await sleep(input.seconds * 1000);
+  inWindow = false;
+  for (const j of jobs) j.cancel();
+  const windowMs = performance.now() - w0;
+  const cpu = process.cpuUsage(cpu0);
+  eld.disable();
+  send({ type: 'window-end' });
+  // every outstanding request settles within timeoutMs (answer or RequestTimeoutError)
+  await Promise.allSettled([...outstanding]);
+
+  latencies.sort((a, b) => a - b);
+  send({
+    type: 'result', heartbeats, requests, answers, byCode, timeouts, sendFailed,
+    p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99), max: latencies[latencies.length - 1] ?? NaN,
+    sliceP99: slices.map((l) => percentile(l.sort((a, b) => a - b), 0.99)),
+    closed, windowMs, cpuPercent: ((cpu.user + cpu.system) / 1000 / windowMs) * 100,
+    eldP99: delayMs(eld.percentile(99)), eldMax: delayMs(eld.max),
+  });
+  // players stay connected (and heartbeating) until the parent has looked at the database
+  await lines.next();
+  await fleet.stop({ graceful: true });
+  fleet.scheduler.stop();
+  send({ type: 'stopped' });
+}
+
+/**
+ * monitorEventLoopDelay (Node 20) records the whole interval between its samples, resolution
+ * included: an idle loop reads ~1 ms at resolution 1. The delay is what exceeds the resolution.
+ */
+const ELD_RESOLUTION_MS = 1;
+function delayMs(ns: number): number {
+  return Math.max(0, ns / 1e6 - ELD_RESOLUTION_MS);
+}
+
+function percentile(sorted: number[], q: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
+}
+
+// ---------------------------------------------------------------- parent: services, server, sampling
+
+/** Reads the child's stdout as one JSON message a line; rejects when the child exits or a phase takes too long. */
+class ChildLines {
+  private readonly queue: ChildMessage[] = [];
+  private waiter: { resolve: (m: ChildMessage) => void; reject: (e: Error) => void } | null = null;
+  private ended: Error | null = null;
+
+  constructor(proc: ChildProcess) {
+    if (!proc.stdout) throw new Error('the player process has no stdout pipe');
+    createInterface({ input: proc.stdout, crlfDelay: Infinity }).on('line', (line) => {
+      let m: ChildMessage;
+      try {
+        m = JSON.parse(line) as ChildMessage;
+      } catch {
+        process.stderr.write(`[players] ${line}\n`);
+        return;
+      }
+      if (this.waiter) {
+        this.waiter.resolve(m);
+        this.waiter = null;
+      } else this.queue.push(m);
+    });
+    const end = (e: Error) => {
+      this.ended ??= e;
+      this.waiter?.reject(this.ended);
+      this.waiter = null;
+    };
+    proc.on('error', (err) => end(new Error(`player process: ${err.message}`)));
+    proc.on('exit', (code, signal) => end(new Error(`the player process exited early (code ${code}, signal ${signal}); see its stderr above`)));
+  }
+
+  async next<T extends ChildMessage['type']>(type: T, timeoutMs: number): Promise<Extract<ChildMessage, { type: T }>> {
+    const queued = this.queue.shift();
+    let timer: NodeJS.Timeout | undefined;
+    const m = queued ?? await new Promise<ChildMessage>((resolve, reject) => {
+      if (this.ended) return reject(this.ended);
+      this.waiter = { resolve, reject };
+      timer = setTimeout(() => {
+        this.waiter = null;
+        reject(new Error(`the player process did not report '${type}' within ${Math.round(timeoutMs / 1000)} s`));
+      }, timeoutMs);
+    }).finally(() => clearTimeout(timer));
+    if (m.type !== type) throw new Error(`the player process reported '${m.type}' where '${type}' was expected`);
+    return m as Extract<ChildMessage, { type: T }>;
+  }
+}
+
+/** Cleanup steps, run once, last added first; a failing step is reported and the others still run. */
+class Cleanup {
+  private readonly steps: { name: string; run: () => unknown }[] = [];
+  private running: Promise<void> | null = null;
+
+  add(name: string, run: () => unknown): void {
+    this.steps.push({ name, run });
+  }
+
+  run(): Promise<void> {
+    this.running ??= (async () => {
+      for (const s of this.steps.reverse()) {
+        try {
+          await s.run();
+        } catch (err) {
+          console.error(`cleanup: ${s.name} failed: ${err instanceof Error ? err.message : String(err)}`);
+        }
+      }
+    })();
+    return this.running;
+  }
+}
+
+/** Runs task(0..n-1), at most `concurrency` at once; the first failure stops handing out work and rejects. */
+async function pool<T>(n: number, concurrency: number, task: (i: number) => Promise<T>): Promise<T[]> {
+  const out: T[] = new Array<T>(n);
+  let next = 0;
+  let failed = false;
+  await Promise.all(Array.from({ length: Math.min(concurrency, n) }, async () => {
+    while (!failed && next < n) {
+      const i = next++;
+      try {
+        out[i] = await task(i);
+      } catch (err) {
+        failed = true;
+        throw err;
+      }
+    }
+  }));
+  return out;
+}
+
+const CLK_TCK = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+/** utime+stime (and, with children, cutime+cstime) of a process in seconds, from /proc; null when unreadable. */
+function procStat(pid: number): { ppid: number; self: number; reaped: number } | null {
+  try {
+    const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = s.slice(s.lastIndexOf(')') + 2).split(' '); // f[0] is field 3 (state)
+    return { ppid: Number(f[1]), self: (Number(f[11]) + Number(f[12])) / CLK_TCK, reaped: (Number(f[13]) + Number(f[14])) / CLK_TCK };
+  } catch {
+    return null;
+  }
+}
+
+/** CPU seconds of a process and its live children (plus the children it already reaped); null when unknown. */
+function treeCpuSeconds(pid: number | undefined): number | null {
+  if (pid === undefined) return null;
+  const root = procStat(pid);
+  if (!root) return null;
+  let total = root.self + root.reaped;
+  try {
+    for (const d of readdirSync('/proc')) {
+      if (!/^[0-9]+$/.test(d)) continue;
+      const st = procStat(Number(d));
+      if (st && st.ppid === pid) total += st.self;
+    }
+  } catch {
+    // no /proc: the root alone
+  }
+  return total;
+}
+
+interface MemSample { rss: number; heapUsed: number }
+
+/** Samples RSS and heap used of this process (the server) every second. */
+class MemorySampler {
+  readonly samples: MemSample[] = [];
+  private readonly timer: NodeJS.Timeout;
+
+  constructor() {
+    this.take();
+    this.timer = setInterval(() => this.take(), 1000);
+  }
+
+  take(): MemSample {
+    const m = process.memoryUsage();
+    const s = { rss: m.rss, heapUsed: m.heapUsed };
+    this.samples.push(s);
+    return s;
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+}
+
+interface Phase { cpuS: number; wallS: number; eldP99: number; eldMax: number; broker: number | null; postgres: number | null }
+
+/** CPU, event-loop delay and service CPU of one phase (from `begin` to `end`). */
+function phaseMeter(eld: IntervalHistogram, brokerPid: number, postgresPid: number | undefined) {
+  eld.reset();
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  const b0 = treeCpuSeconds(brokerPid);
+  const p0 = treeCpuSeconds(postgresPid);
+  return (): Phase => {
+    const cpu = process.cpuUsage(cpu0);
+    const wallS = (performance.now() - t0) / 1000;
+    const b1 = treeCpuSeconds(brokerPid);
+    const p1 = treeCpuSeconds(postgresPid);
+    return {
+      cpuS: (cpu.user + cpu.system) / 1e6, wallS,
+      eldP99: delayMs(eld.percentile(99)), eldMax: delayMs(eld.max),
+      broker: b0 !== null && b1 !== null ? b1 - b0 : null,
+      postgres: p0 !== null && p1 !== null ? p1 - p0 : null,
+    };
+  };
+}
+
+const mb = (n: number) => `${Math.round(n / 1024 / 1024)} MB`;
+const ms = (n: number) => (Number.isFinite(n) ? `${n < 10 ? n.toFixed(1) : Math.round(n)} ms` : 'n/a');
+const pct = (cpuS: number | null, wallS: number) => (cpuS === null ? 'n/a' : `${Math.round((cpuS / wallS) * 100)} %`);
+
+async function main(o: Options): Promise<void> {
+  const cleanup = new Cleanup();
+  const onSignal = (signal: string) => {
+    console.error(`\n${signal}: stopping players, server and services`);
+    void cleanup.run().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', () => onSignal('SIGINT'));
+  process.once('SIGTERM', () => onSignal('SIGTERM'));
+  let failure: Error | null = null;
+  try {
+    const dataDir = mkdtempSync(join(tmpdir(), 'makapix-fleet-'));
+    cleanup.add('remove the data directory', () => rmSync(dataDir, { recursive: true, force: true }));
+    const services = await startServices({ dataDir, forTests: true });
+    cleanup.add('stop broker and database', () => services.stop());
+    const log = pino({ level: process.env.LOG_LEVEL ?? 'warn' });
+    // presence settings (PRESENCE_SWEEP_SECONDS, PRESENCE_TIMEOUT_SECONDS) stay at their defaults
+    const server = await startServer(loadConfig({
+      DATA_DIR: dataDir, HTTP_PORT: '0', DATABASE_URL: services.urls.database, DATABASE_POOL_MAX: '10',
+      MQTT_INTERNAL_URL: services.urls.mqttInternal, MQTT_INTERNAL_USERNAME: services.serverAccount.username,
+      MQTT_INTERNAL_PASSWORD: services.serverAccount.password, MQTT_MTLS_URL: services.urls.mqttMtls,
+      MQTT_WEBSOCKET_URL: services.urls.mqttWebsocket, CA_DIR: join(dataDir, 'pki'), SCRYPT_N: '1024',
+      RATE_LIMIT_PLAYER_PER_MINUTE: '1000000', RATE_LIMIT_USER_PER_MINUTE: '1000000', RATE_LIMIT_PROVISION_PER_MINUTE: '1000000',
+      MQTT_DYNSEC_ADMIN_USERNAME: services.dynsecAdmin.username, MQTT_DYNSEC_ADMIN_PASSWORD: services.dynsecAdmin.password,
+      BROKER_CRL_FILE: services.pki.crl, BROKER_PID_FILE: services.broker.files.pid,
+    }), { log });
+    cleanup.add('stop the server', () => server.stop());
+    const api = createClient(server.url);
+
+    console.log(`fleet: ${o.players} players, heartbeat every ${o.heartbeatMs} ms, one query_posts every ${o.requestMs} ms per player, ${o.seconds} s window`);
+    // owners: a user may hold at most MAX_PLAYERS_PER_USER players
+    const ownerCount = Math.ceil(o.players / MAX_PLAYERS_PER_USER);
+    const tokens = await pool(ownerCount, 4, async (i) => {
+      const r = await api.authRegister({ body: { handle: `fleet-owner-${i}`, email: `fleet-owner-${i}@example.test`, password: 'fleet bench password' } });
+      if (r.status !== 201) throw new Error(`registering owner ${i}: HTTP ${r.status} ${JSON.stringify(r.body)}`);
+      return r.body.token;
+    });
+    await pool(o.posts, 8, async (i) => {
+      const r = await api.createPost({ body: { title: `Fleet ${i}`, art_url: `https://example.test/fleet/${i}.png`, canvas: '64x64', width: 64, height: 64 } }, { token: tokens[0] });
+      if (r.status !== 201) throw new Error(`creating post ${i}: HTTP ${r.status} ${JSON.stringify(r.body)}`);
+    });
+
+    const p0 = performance.now();
+    let done = 0;
+    const progress = setInterval(() => console.log(`  provisioning: ${done}/${o.players}`), 10_000);
+    let players: SimCredentials[];
+    try {
+      players = await pool(o.players, o.provisionConcurrency, async (i) => {
+        const p = await api.provisionPlayer({ body: {} });
+        if (p.status !== 201) throw new Error(`provisioning player ${i}: HTTP ${p.status} ${JSON.stringify(p.body)}`);
+        const r = await api.registerPlayer({ body: { registration_code: p.body.registration_code, name: `fleet ${i}` } }, { token: tokens[i % ownerCount] });
+        if (r.status !== 201) throw new Error(`registering player ${i}: HTTP ${r.status} ${JSON.stringify(r.body)}`);
+        const c = await api.getPlayerCredentials({ params: { player_key: p.body.player_key } });
+        if (c.status !== 200) throw new Error(`credentials of player ${i}: HTTP ${c.status} ${JSON.stringify(c.body)}`);
+        done++;
+        return { player_key: p.body.player_key, ...c.body };
+      });
+    } finally {
+      clearInterval(progress);
+    }
+    const provisionS = (performance.now() - p0) / 1000;
+    console.log(`  provisioned ${o.players} players (${ownerCount} owners) in ${provisionS.toFixed(1)} s; connecting`);
+
+    // the players, in their own process
+    const proc = spawn(process.execPath, ['--import', 'tsx', new URL(import.meta.url).pathname, '--child'], { stdio: ['pipe', 'pipe', 'inherit'] });
+    let childExited = false;
+    const childExit = new Promise<void>((resolve) => proc.on('exit', () => { childExited = true; resolve(); }));
+    cleanup.add('stop the player process', async () => {
+      if (childExited) return;
+      proc.kill('SIGTERM');
+      await Promise.race([childExit, sleep(5000)]);
+      if (!childExited) proc.kill('SIGKILL');
+    });
+    const lines = new ChildLines(proc);
+    proc.stdin.on('error', () => undefined); // a dead child is reported by ChildLines
+    const input: ChildInput = {
+      players, seconds: o.seconds, heartbeatMs: o.heartbeatMs, requestMs: o.requestMs, timeoutMs: o.timeoutMs,
+      connectConcurrency: o.connectConcurrency, staggerMs: o.staggerMs,
+    };
+    proc.stdin.write(JSON.stringify(input) + '\n');
+
+    const mem = new MemorySampler();
+    cleanup.add('stop sampling', () => mem.stop());
+    const eld = monitorEventLoopDelay({ resolution: ELD_RESOLUTION_MS });
+    eld.enable();
+    const brokerPid = services.broker.pid;
+    const postgresPid = services.database.postgres?.pid;
+
+    const endConnect = phaseMeter(eld, brokerPid, postgresPid);
+    const connected = await lines.next('connected', Math.max(120_000, o.players * 100));
+    const connectPhase = endConnect();
+    if (connected.ready === 0) throw new Error(`no player could connect: ${connected.errors.join('; ')}`);
+    const metrics0 = server.ctx.metrics.snapshot();
+    const memStart = mem.take();
+    const endWindow = phaseMeter(eld, brokerPid, postgresPid);
+    await lines.next('window-end', o.seconds * 1000 + 60_000);
+    const windowPhase = endWindow();
+    const memEnd = mem.take();
+    const metrics1 = server.ctx.metrics.snapshot();
+    const result = await lines.next('result', o.timeoutMs + 60_000);
+
+    // who the database thinks is there (players are still connected and heartbeating)
+    const freshSeconds = (2 * o.heartbeatMs) / 1000;
+    const [db] = await server.ctx.sql<{ registered: number; online: number; fresh: number; oldest: number | null }[]>`
+      select count(*) filter (where registration_status = 'registered')::int as registered,
+             count(*) filter (where connection_status = 'online')::int as online,
+             count(*) filter (where connection_status = 'online'
+                                and last_seen_at > now() - make_interval(secs => ${freshSeconds}))::int as fresh,
+             extract(epoch from max(now() - last_seen_at) filter (where connection_status = 'online'))::float8 as oldest
+      from players`;
+    mem.stop();
+
+    proc.stdin.end('disconnect\n');
+    await lines.next('stopped', 120_000);
+    await childExit;
+
+    // ---- summary
+    const delta = (name: string) => (metrics1[name] ?? 0) - (metrics0[name] ?? 0);
+    const answeredByServer = Object.keys(metrics1).filter((k) => k.startsWith('mqtt_requests_answered_')).reduce((n, k) => n + delta(k), 0);
+    const peak = mem.samples.reduce((a, s) => ({ rss: Math.max(a.rss, s.rss), heapUsed: Math.max(a.heapUsed, s.heapUsed) }), { rss: 0, heapUsed: 0 });
+    const w = windowPhase.wallS;
+    const rows: [string, string][] = [
+      ['provisioning (REST)', `${o.players} players in ${provisionS.toFixed(1)} s (${Math.round(o.players / provisionS)}/s, ${o.provisionConcurrency} at a time)`],
+      ['connect (mTLS)', `${connected.ready}/${o.players} in ${(connected.connectMs / 1000).toFixed(1)} s (${o.connectConcurrency} at a time, ${o.staggerMs} ms apart)${connected.failed ? `; ${connected.failed} failed: ${connected.errors.join('; ')}` : ''}`],
+      ['  server during connect', `event loop p99 ${ms(connectPhase.eldP99)} max ${ms(connectPhase.eldMax)}; CPU ${pct(connectPhase.cpuS, connectPhase.wallS)}`],
+      [`window (${w.toFixed(1)} s)`, ''],
+      ['  heartbeats sent', `${result.heartbeats} (${Math.round(result.heartbeats / w)}/s)`],
+      ['  statuses received / applied', `${delta('mqtt_status_received')} / ${delta('mqtt_status_applied')} (server counters; ignored ${delta('mqtt_status_ignored')}, write failed ${delta('mqtt_status_write_failed')})`],
+      ['  requests sent / answered', `${result.requests} / ${result.answers} (${Math.round(result.answers / w)}/s; timed out ${result.timeouts}, not sent ${result.sendFailed})`],
+      ['  server requests in / out', `${delta('mqtt_requests_received')} / ${answeredByServer}`],
+      ['  answers by code', Object.entries(result.byCode).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'],
+      ['  request latency', `p50 ${ms(result.p50)}  p99 ${ms(result.p99)}  max ${ms(result.max)}`],
+      ['  latency p99 by tenth', result.sliceP99.map((v) => (Number.isFinite(v) ? String(Math.round(v)) : '-')).join(' ') + ' ms'],
+      ['  server event loop delay', `p99 ${ms(windowPhase.eldP99)}  max ${ms(windowPhase.eldMax)}`],
+      ['  server CPU', `${pct(windowPhase.cpuS, w)} of one core`],
+      ['  server RSS', `${mb(memStart.rss)} -> ${mb(memEnd.rss)} (peak ${mb(peak.rss)})`],
+      ['  server heap used', `${mb(memStart.heapUsed)} -> ${mb(memEnd.heapUsed)} (peak ${mb(peak.heapUsed)})`],
+      ['  broker / postgres CPU', `${pct(windowPhase.broker, w)} / ${pct(windowPhase.postgres, w)}`],
+      ['  player process', `CPU ${Math.round(result.cpuPercent)} %, event loop p99 ${ms(result.eldP99)} max ${ms(result.eldMax)}; connections lost ${result.closed}`],
+      ['database after the window', `online ${db.online}/${db.registered}, seen within ${freshSeconds} s: ${db.fresh}; oldest online last_seen ${db.oldest === null ? 'n/a' : `${db.oldest.toFixed(1)} s`} ago`],
+    ];
+    const width = Math.max(...rows.map(([k]) => k.length));
+    console.log('');
+    for (const [k, v] of rows) console.log(`${k.padEnd(width)}  ${v}`);
+    if (connected.ready < o.players) {
+      failure = new Error(`only ${connected.ready} of ${o.players} players connected (${connected.errors.join('; ')})`);
+    }
+  } finally {
+    await cleanup.run();
+  }
+  if (failure) throw failure;
+}
+
+// ---------------------------------------------------------------- entry
+
+const isChild = process.argv.includes('--child');
+let run: () => Promise<void>;
+if (isChild) {
+  run = child;
+} else {
+  let o: Options | null = null;
+  run = async () => {
+    try {
+      o = options(process.argv.slice(2).filter((a) => a !== '--help' && a !== '-h'));
+    } catch (err) {
+      if (err instanceof UsageError) {
+        console.error(`${err.message}\n${USAGE}`);
+        process.exit(2);
+      }
+      throw err;
+    }
+    if (process.argv.includes('--help') || process.argv.includes('-h')) {
+      console.log(USAGE);
+      return;
+    }
+    await main(o);
+  };
+}
+run().then(() => process.exit(0), (err: unknown) => {
+  const what = isChild ? 'fleet bench player process failed' : 'fleet bench failed';
+  console.error(`${what}: ${err instanceof Error ? err.message : String(err)}`);
+  if (err instanceof Error && err.stack && process.env.DEBUG) console.error(err.stack);
+  process.exit(1);
+});
