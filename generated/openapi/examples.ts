@@ -517,6 +517,11 @@ export const restExamples = {
         "device_model": "ESP32-P4-Function-EV-Board",
         "firmware_version": "1.0.0"
       } satisfies ProvisionPlayerRequest as ProvisionPlayerRequest,
+      esp32_p4_with_csr: {
+        "device_model": "ESP32-P4-Function-EV-Board",
+        "firmware_version": "1.0.0",
+        "csr_pem": "-----BEGIN CERTIFICATE REQUEST-----\nMIHSMHsCAQAwGTEXMBUGA1UEAwwObWFrYXBpeC1wbGF5ZXIwWTATBgcqhkjOPQIB\nBggqhkjOPQMBBwNCAASMMe8DULoilx28rKG9VGJ3fSCU7gDBO4Xg8PNT1I6iaHia\nI6KMQ902RZexOtvzUYG76MN9QCkmiZH8mEi7s+eYoAAwCgYIKoZIzj0EAwIDRwAw\nRAIgFLrnxJZ6/N9NHoyh7E/Ud3UtZcIsipy86csEnGn4XwcCIFuoyhU/5Atq6kmZ\nFERo47WtrC3gGxprEyawvV1xKmek\n-----END CERTIFICATE REQUEST-----\n"
+      } satisfies ProvisionPlayerRequest as ProvisionPlayerRequest,
     },
     responses: {
       201: {
@@ -529,8 +534,21 @@ export const restExamples = {
             "port": 8883
           }
         } satisfies ProvisionPlayerResponse as ProvisionPlayerResponse,
+        esp32_p4_with_csr: {
+          "player_key": "550e8400-e29b-41d4-a716-446655440000",
+          "registration_code": "ABC123",
+          "registration_code_expires_at": "2025-12-09T02:00:00Z",
+          "mqtt_broker": {
+            "host": "dev.makapix.club",
+            "port": 8883
+          }
+        } satisfies ProvisionPlayerResponse as ProvisionPlayerResponse,
       },
       400: {
+        invalid_csr: {
+          "error_code": "invalid_request",
+          "error": "csr_pem: the certificate signing request is not signed by the key it contains"
+        } satisfies RestError as RestError,
         invalid_request: {
           "error_code": "invalid_request",
           "error": "body/title: must NOT have fewer than 1 characters"
@@ -626,6 +644,14 @@ export const restExamples = {
           "ca_pem": "-----BEGIN CERTIFICATE-----\n...",
           "cert_pem": "-----BEGIN CERTIFICATE-----\n...",
           "key_pem": "-----BEGIN PRIVATE KEY-----\n...",
+          "broker": {
+            "host": "dev.makapix.club",
+            "port": 8883
+          }
+        } satisfies PlayerCredentials as PlayerCredentials,
+        registered_player_with_csr: {
+          "ca_pem": "-----BEGIN CERTIFICATE-----\n...",
+          "cert_pem": "-----BEGIN CERTIFICATE-----\n...",
           "broker": {
             "host": "dev.makapix.club",
             "port": 8883

@@ -242,6 +242,16 @@ export interface paths {
          *     `ABCDEFGHJKMNPQRSTUVWXYZ23456789`, valid 15 minutes) that the owner enters in
          *     `registerPlayer`. The device then polls `getPlayerCredentials`. Rate limited per client
          *     address (429 with `Retry-After`).
+         *
+         *     Optionally the device keeps its private key to itself: it generates a key pair, sends a
+         *     PKCS#10 certificate signing request in `csr_pem`, and later receives only a certificate
+         *     for that key (no `key_pem` in `getPlayerCredentials`). The device does not know its
+         *     `player_key` yet, so the CSR's subject (and any extension it asks for) is ignored: the
+         *     server checks the CSR's signature with the key it contains (proof of possession) and
+         *     that the key is EC P-256 (recommended), EC P-384 or RSA of at least 2048 bits, stores
+         *     that public key with the pending player, and at registration issues the certificate
+         *     with subject `CN=<player_key>` for it. A CSR that cannot be read, whose signature does
+         *     not verify or whose key is not accepted is a 400 `invalid_request` naming `csr_pem`.
          */
         post: operations["provisionPlayer"];
         delete?: never;
@@ -262,8 +272,9 @@ export interface paths {
         /**
          * Register a provisioned player to the caller
          * @description The caller enters the code shown by a provisioned device (case-insensitive). The player
-         *     becomes the caller's, its client certificate (CN = player_key, valid 365 days) is issued,
-         *     and `getPlayerCredentials` starts answering. An unknown, used or expired code is a 404; a
+         *     becomes the caller's, its client certificate (CN = player_key, valid 365 days) is issued
+         *     (for a new server-generated key, or for the key of the CSR the device sent at
+         *     provisioning), and `getPlayerCredentials` starts answering. An unknown, used or expired code is a 404; a
          *     user has at most 128 players (409 beyond).
          */
         post: operations["registerPlayer"];
@@ -287,7 +298,9 @@ export interface paths {
          * Download a registered player's TLS credentials
          * @description Polled by the device (every 3 s) after provisioning: 404 until the player is registered,
          *     then the CA certificate, the player's client certificate and private key (PEM), and the
-         *     mTLS broker address. The player_key is the device's secret, so no other authentication.
+         *     mTLS broker address. A device that sent `csr_pem` at provisioning gets no `key_pem`: its
+         *     certificate is for the key it already holds, and the server never had the private key.
+         *     The player_key is the device's secret, so no other authentication.
          */
         get: operations["getPlayerCredentials"];
         put?: never;
@@ -426,8 +439,10 @@ export interface paths {
         /**
          * Renew a player's TLS certificate
          * @description Issues a new client certificate valid 365 days, which the device downloads from
-         *     `getPlayerCredentials`. Only within the last 30 days before the current certificate
-         *     expires; earlier is a 400. Allowed to the owner and to moderators.
+         *     `getPlayerCredentials`: with a new server-generated key, or, for a player that sent a CSR
+         *     at provisioning, for the same public key again (the device keeps its key). Only within
+         *     the last 30 days before the current certificate expires; earlier is a 400. Allowed to the
+         *     owner and to moderators.
          */
         post: operations["renewPlayerCert"];
         delete?: never;
@@ -697,13 +712,24 @@ export interface components {
         };
         /**
          * ProvisionPlayerRequest
-         * @description Body of provisionPlayer; both fields are optional (`{}` is valid).
+         * @description Body of provisionPlayer; every field is optional (`{}` is valid).
          */
         ProvisionPlayerRequest: {
             /** @description The device's hardware model. */
             device_model?: components["schemas"]["DeviceModel"];
             /** @description The device's firmware version. */
             firmware_version?: components["schemas"]["FirmwareVersion"];
+            /**
+             * @description Optional PKCS#10 certificate signing request (PEM, "CERTIFICATE REQUEST") for a key
+             *     pair the device generated and keeps; the private key never leaves the device. Its
+             *     subject and requested extensions are ignored (the device does not know its player_key
+             *     yet): the server only verifies the CSR's signature with the key it contains (proof of
+             *     possession) and that the key is EC P-256 (recommended), EC P-384 or RSA >= 2048 bits,
+             *     then issues the certificate with subject `CN=<player_key>`, EKU clientAuth, for that
+             *     public key at registration and again at every renewal. Without it the server
+             *     generates the key pair and hands out the private key in `getPlayerCredentials`.
+             */
+            csr_pem?: string;
         };
         /**
          * ProvisionPlayerResponse
@@ -782,15 +808,19 @@ export interface components {
         };
         /**
          * PlayerCredentials
-         * @description A registered player's TLS credentials and broker address.
+         * @description A registered player's TLS credentials (private key only when the server generated it) and broker address.
          */
         PlayerCredentials: {
             /** @description The deployment's CA certificate (PEM). */
             ca_pem: string;
             /** @description The player's client certificate (PEM), CN = player_key. */
             cert_pem: string;
-            /** @description The player's private key (PEM). */
-            key_pem: string;
+            /**
+             * @description The player's private key (PEM), generated by the server. Present when the device
+             *     provisioned without `csr_pem`; absent when it sent a CSR (the certificate is then for
+             *     the key the device holds, which the server never had).
+             */
+            key_pem?: string;
             /** @description The mTLS broker listener. */
             broker: components["schemas"]["BrokerAddress"];
         };
@@ -1572,7 +1602,15 @@ export interface operations {
                     "application/json": components["schemas"]["ProvisionPlayerResponse"];
                 };
             };
-            400: components["responses"]["BadRequest"];
+            /** @description The body fails its schema, or `csr_pem` is not a usable certificate signing request. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RestError"];
+                };
+            };
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
         };

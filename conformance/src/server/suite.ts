@@ -83,7 +83,10 @@ export async function runServerSuite(
       if (err instanceof SetupError) throw new TargetError(`setup through REST failed: ${err.message}`);
       throw err;
     }
-    ({ cert_pem: cert, key_pem: key } = setup.credentials);
+    cert = setup.credentials.cert_pem;
+    // The setup player is provisioned without a CSR, so the server hands out its key.
+    if (setup.credentials.key_pem === undefined) throw new TargetError('setup through REST failed: getPlayerCredentials returned no key_pem for a player provisioned without csr_pem');
+    key = setup.credentials.key_pem;
     ca ??= setup.credentials.ca_pem;
     playerKey = setup.playerKey;
     const dir = mkdtempSync(join(tmpdir(), 'makapix-conformance-'));

@@ -50,7 +50,7 @@ afterAll(async () => {
   rmSync(tmp, { recursive: true, force: true });
 });
 
-async function credentials(): Promise<SimCredentials> {
+async function credentials(): Promise<SimCredentials & { key_pem: string }> {
   const key = randomUUID();
   const cert = await issueClientCert(pki.dir, key);
   const url = new URL(broker.urls.mtls);

@@ -19,6 +19,8 @@ export interface PlayerRow {
   cert_expires_at: Date;
   registered_at: Date;
   created_at: Date;
+  /** SPKI PEM of the key the device keeps (it sent a CSR at provisioning), or null when the server generated the key. */
+  device_public_key: string | null;
 }
 
 /** The owner of /u/{sqid}/... routes (the number behind the sqid). */
@@ -44,6 +46,8 @@ export interface NewPendingPlayer {
   ttlSeconds: number;
   deviceModel: string | null;
   firmwareVersion: string | null;
+  /** SPKI PEM of the verified CSR's key, or null (the server will generate the key at registration). */
+  devicePublicKey: string | null;
 }
 
 export interface PendingPlayer {
@@ -58,8 +62,8 @@ export interface PendingPlayer {
  */
 export async function insertPendingPlayer(sql: Queryable, p: NewPendingPlayer): Promise<PendingPlayer> {
   const [row] = await sql<PendingPlayer[]>`
-    insert into players (registration_code, registration_code_expires_at, device_model, firmware_version)
-    values (${p.code}, now() + make_interval(secs => ${p.ttlSeconds}), ${p.deviceModel}, ${p.firmwareVersion})
+    insert into players (registration_code, registration_code_expires_at, device_model, firmware_version, device_public_key)
+    values (${p.code}, now() + make_interval(secs => ${p.ttlSeconds}), ${p.deviceModel}, ${p.firmwareVersion}, ${p.devicePublicKey})
     returning player_key, registration_code, registration_code_expires_at`;
   return row!;
 }
@@ -93,9 +97,16 @@ export async function lockUserForRegistration(tx: Queryable, ownerId: number): P
 }
 
 /** The pending player whose unexpired code is `code` (normalised), locked for the registration. */
-export async function findPendingByCodeForUpdate(tx: Queryable, code: string): Promise<{ id: string; player_key: string } | null> {
-  const rows = await tx<{ id: string; player_key: string }[]>`
-    select id, player_key from players
+export interface PendingForRegistration {
+  id: string;
+  player_key: string;
+  /** SPKI PEM of the device's own key (CSR sent at provisioning), or null. */
+  device_public_key: string | null;
+}
+
+export async function findPendingByCodeForUpdate(tx: Queryable, code: string): Promise<PendingForRegistration | null> {
+  const rows = await tx<PendingForRegistration[]>`
+    select id, player_key, device_public_key from players
     where registration_code = ${code} and registration_status = 'pending' and registration_code_expires_at > now()
     for update`;
   return rows[0] ?? null;
@@ -108,7 +119,8 @@ export async function countPlayersOfOwner(sql: Queryable, ownerId: number): Prom
 
 export interface Certificate {
   certPem: string;
-  keyPem: string;
+  /** The server-generated private key, or null when the device keeps its own (players.device_public_key). */
+  keyPem: string | null;
   serialHex: string;
   notAfter: Date;
 }
@@ -141,11 +153,12 @@ export async function completeRegistration(
 // credentials (the device's poll)
 // ---------------------------------------------------------------------------------------------
 
-export async function findCredentials(sql: Queryable, playerKey: string): Promise<{ cert_pem: string; key_pem: string } | null> {
-  const rows = await sql<{ cert_pem: string; key_pem: string }[]>`
+/** The current certificate and, when the server generated it, the private key (null for a device that keeps its key). */
+export async function findCredentials(sql: Queryable, playerKey: string): Promise<{ cert_pem: string; key_pem: string | null } | null> {
+  const rows = await sql<{ cert_pem: string; key_pem: string | null }[]>`
     select cert_pem, key_pem from players
     where player_key = ${playerKey} and registration_status = 'registered'
-      and cert_pem is not null and key_pem is not null`;
+      and cert_pem is not null and (key_pem is not null or device_public_key is not null)`;
   return rows[0] ?? null;
 }
 
@@ -157,7 +170,7 @@ function playerColumns(sql: Queryable) {
   return sql`
     p.id, p.player_key, u.user_id as owner_user_id, p.name, p.device_model, p.firmware_version,
     p.registration_status, p.connection_status, p.last_seen_at, p.current_post_id,
-    p.cert_serial, p.cert_expires_at, p.registered_at, p.created_at`;
+    p.cert_serial, p.cert_expires_at, p.registered_at, p.created_at, p.device_public_key`;
 }
 
 /** The owner's registered players, oldest registration first. */

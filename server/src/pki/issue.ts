@@ -1,7 +1,8 @@
 // Device (client) certificates: CN = player_key, EKU clientAuth, signed by the deployment CA.
 // Either the server generates the device key (issueClientCertificate: the device downloads key
 // and certificate from /player/{key}/credentials), or the device keeps its key and sends a CSR
-// (issueFromCsr).
+// (issueFromCsr when the CSR already names the player_key; csrPublicKey at provisioning, then
+// issueForPublicKey at registration and renewal, when it cannot).
 import type { CertificateAuthority } from './ca.js';
 import {
   assertSimpleCommonName, DAY_MS, EC_P256, exportPrivateKeyPem, PkiError, randomSerialHex, subtle, truncateToSecond, x509,
@@ -87,18 +88,8 @@ function assertAcceptableKey(key: x509.PublicKey): void {
   if (!ok) throw new PkiError('unsupported_key', `CSR key ${describeKey(a)} is not accepted; use EC P-256 (or P-384, or RSA >= 2048 bits)`);
 }
 
-/**
- * Signs a device's PKCS#10 request. The CSR's signature must verify (the device holds the key) and
- * its subject CN must be `expectedCn` (the player_key; compared case-insensitively). The issued
- * certificate's subject is exactly `CN=<expectedCn>`, whatever else the CSR asked for.
- */
-export async function issueFromCsr(
-  ca: CertificateAuthority,
-  csrPem: string,
-  expectedCn: string,
-  opts: IssueOptions = {},
-): Promise<IssuedCertificate> {
-  assertSimpleCommonName(expectedCn);
+/** Reads a PEM PKCS#10 request and checks its signature with the key it contains (proof of possession). */
+async function readVerifiedCsr(csrPem: string): Promise<x509.Pkcs10CertificateRequest> {
   let csr: x509.Pkcs10CertificateRequest;
   try {
     csr = new x509.Pkcs10CertificateRequest(csrPem.trim());
@@ -112,6 +103,22 @@ export async function issueFromCsr(
     throw new PkiError('invalid_csr', `the certificate signing request could not be checked: ${(err as Error).message}`, { cause: err });
   }
   if (!verified) throw new PkiError('csr_signature_invalid', 'the certificate signing request is not signed by the key it contains');
+  return csr;
+}
+
+/**
+ * Signs a device's PKCS#10 request. The CSR's signature must verify (the device holds the key) and
+ * its subject CN must be `expectedCn` (the player_key; compared case-insensitively). The issued
+ * certificate's subject is exactly `CN=<expectedCn>`, whatever else the CSR asked for.
+ */
+export async function issueFromCsr(
+  ca: CertificateAuthority,
+  csrPem: string,
+  expectedCn: string,
+  opts: IssueOptions = {},
+): Promise<IssuedCertificate> {
+  assertSimpleCommonName(expectedCn);
+  const csr = await readVerifiedCsr(csrPem);
   const cns = csr.subjectName.getField('CN');
   if (cns.length !== 1 || cns[0]!.toLowerCase() !== expectedCn.toLowerCase()) {
     throw new PkiError(
@@ -121,4 +128,47 @@ export async function issueFromCsr(
   }
   assertAcceptableKey(csr.publicKey);
   return sign(ca, expectedCn, csr.publicKey, opts);
+}
+
+/**
+ * The public key of a device's PKCS#10 request, as SPKI PEM ("PUBLIC KEY"), once the CSR's
+ * signature verifies with it (proof of possession) and the key is accepted (EC P-256 / P-384,
+ * RSA >= 2048 bits). The CSR's subject and requested extensions are ignored: at provisioning the
+ * device does not know its player_key yet (issueForPublicKey sets CN = player_key later).
+ */
+export async function csrPublicKey(csrPem: string): Promise<string> {
+  const csr = await readVerifiedCsr(csrPem);
+  assertAcceptableKey(csr.publicKey);
+  return csr.publicKey.toString('pem') + '\n';
+}
+
+/**
+ * A certificate (CN = `cn`) for a public key the device holds the private half of: the SPKI PEM
+ * returned by csrPublicKey (at registration, and again at every renewal). No key is generated.
+ */
+export async function issueForPublicKey(
+  ca: CertificateAuthority,
+  publicKeyPem: string,
+  cn: string,
+  opts: IssueOptions = {},
+): Promise<IssuedCertificate> {
+  assertSimpleCommonName(cn);
+  let key: x509.PublicKey;
+  try {
+    key = new x509.PublicKey(publicKeyPem.trim());
+  } catch (err) {
+    throw new PkiError('invalid_public_key', `not a readable PEM public key: ${(err as Error).message}`, { cause: err });
+  }
+  assertAcceptableKey(key);
+  return sign(ca, cn, key, opts);
+}
+
+/** issueForPublicKey for the key of a CSR (verified by csrPublicKey), whatever the CSR's subject. */
+export async function issueForCsrKey(
+  ca: CertificateAuthority,
+  csrPem: string,
+  cn: string,
+  opts: IssueOptions = {},
+): Promise<IssuedCertificate> {
+  return issueForPublicKey(ca, await csrPublicKey(csrPem), cn, opts);
 }

@@ -27,6 +27,7 @@ export class PkiError extends Error {
       | 'csr_signature_invalid'
       | 'csr_cn_mismatch'
       | 'unsupported_key'
+      | 'invalid_public_key'
       | 'invalid_certificate'
       | 'invalid_common_name'
       | 'ca_invalid',

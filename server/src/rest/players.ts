@@ -1,7 +1,8 @@
-// Players over REST: a device provisions itself (pending player + registration code), its owner
-// registers it with the code (the device certificate is issued), the device downloads its
-// credentials; the owner (or a moderator) lists, reads, renames, deletes (the certificate is
-// revoked and the live session ended) and renews the certificate.
+// Players over REST: a device provisions itself (pending player + registration code; optionally a
+// CSR, so that its private key never leaves it), its owner registers it with the code (the device
+// certificate is issued), the device downloads its credentials; the owner (or a moderator) lists,
+// reads, renames, deletes (the certificate is revoked and the live session ended) and renews the
+// certificate.
 import { HttpError } from '../../../codegen/runtime/index.js';
 import type { Handlers } from '../../../generated/openapi/routes.js';
 import type { Player } from '../../../generated/openapi/schemas.js';
@@ -11,10 +12,12 @@ import { Constraints, isUniqueViolation, rateLimit } from '../db/index.js';
 import {
   completeRegistration, countPlayersOfOwner, deletePlayerOfOwner, deleteStalePendingPlayers, findCredentials,
   findPendingByCodeForUpdate, findPlayerOfOwner, insertPendingPlayer, listPlayersOfOwner, lockUserForRegistration,
-  releaseExpiredCode, renamePlayer, replaceCertificate, type PendingPlayer, type PlayerRow,
+  releaseExpiredCode, renamePlayer, replaceCertificate, type Certificate, type PendingPlayer, type PlayerRow,
 } from '../db/players.js';
 import { recordRevocations, type Revocation } from '../db/revocations.js';
-import { canRenew, issueClientCertificate, renewalOpensAt } from '../pki/index.js';
+import {
+  canRenew, csrPublicKey, issueClientCertificate, issueForPublicKey, PkiError, renewalOpensAt, type IssueOptions,
+} from '../pki/index.js';
 import { currentUser } from './auth-hook.js';
 import { resolveOwner } from './owner.js';
 
@@ -56,15 +59,25 @@ function notFoundPlayer(): HttpError {
   return new HttpError(404, 'not_found', 'no such player');
 }
 
+/** The verified public key (SPKI PEM) of a provisioning CSR; a 400 naming csr_pem when it is unusable. */
+async function verifiedCsrKey(csrPem: string): Promise<string> {
+  try {
+    return await csrPublicKey(csrPem);
+  } catch (err) {
+    if (err instanceof PkiError) throw new HttpError(400, 'invalid_request', `csr_pem: ${err.message}`);
+    throw err;
+  }
+}
+
 export function playerHandlers(ctx: AppContext): Pick<Handlers, Ops> {
   const { config } = ctx;
   const broker = { host: config.broker.publicHost, port: config.broker.publicPort };
 
-  async function provision(deviceModel: string | null, firmwareVersion: string | null): Promise<PendingPlayer> {
+  async function provision(deviceModel: string | null, firmwareVersion: string | null, devicePublicKey: string | null): Promise<PendingPlayer> {
     for (let attempt = 0; attempt < CODE_ATTEMPTS; attempt++) {
       const code = generateRegistrationCode();
       try {
-        return await insertPendingPlayer(ctx.sql, { code, ttlSeconds: config.registrationCodeTtlSeconds, deviceModel, firmwareVersion });
+        return await insertPendingPlayer(ctx.sql, { code, ttlSeconds: config.registrationCodeTtlSeconds, deviceModel, firmwareVersion, devicePublicKey });
       } catch (err) {
         if (!isUniqueViolation(err, Constraints.playersRegistrationCodeUnique)) throw err;
         // Held by another pending player: free it if its code has expired, then draw again.
@@ -72,6 +85,12 @@ export function playerHandlers(ctx: AppContext): Pick<Handlers, Ops> {
       }
     }
     throw new Error(`no free registration code after ${CODE_ATTEMPTS} attempts`);
+  }
+
+  /** A certificate for the player: for the device's own key when it sent a CSR, else for a new key the server generates. */
+  async function issueFor(playerKey: string, devicePublicKey: string | null, opts: IssueOptions): Promise<Certificate> {
+    if (devicePublicKey !== null) return { ...(await issueForPublicKey(ctx.ca, devicePublicKey, playerKey, opts)), keyPem: null };
+    return issueClientCertificate(ctx.ca, playerKey, opts);
   }
 
   return {
@@ -85,7 +104,8 @@ export function playerHandlers(ctx: AppContext): Pick<Handlers, Ops> {
       await deleteStalePendingPlayers(ctx.sql, STALE_PENDING_GRACE_SECONDS).catch((err) =>
         ctx.log.warn({ err: (err as Error).message }, 'stale pending players cleanup failed'),
       );
-      const p = await provision(req.body.device_model ?? null, req.body.firmware_version ?? null);
+      const devicePublicKey = req.body.csr_pem === undefined ? null : await verifiedCsrKey(req.body.csr_pem);
+      const p = await provision(req.body.device_model ?? null, req.body.firmware_version ?? null, devicePublicKey);
       return {
         status: 201,
         body: {
@@ -109,7 +129,7 @@ export function playerHandlers(ctx: AppContext): Pick<Handlers, Ops> {
         if ((await countPlayersOfOwner(tx, user.id)) >= MAX_PLAYERS_PER_USER) {
           throw new HttpError(409, 'conflict', `a user may register at most ${MAX_PLAYERS_PER_USER} players; delete one first`);
         }
-        const cert = await issueClientCertificate(ctx.ca, pending.player_key, { days: config.pki.certValidityDays, now: ctx.now() });
+        const cert = await issueFor(pending.player_key, pending.device_public_key, { days: config.pki.certValidityDays, now: ctx.now() });
         return completeRegistration(tx, { playerId: pending.id, ownerId: user.id, name, cert });
       });
       return { status: 201, body: toPlayer(row) };
@@ -118,7 +138,9 @@ export function playerHandlers(ctx: AppContext): Pick<Handlers, Ops> {
     async getPlayerCredentials(req) {
       const creds = await findCredentials(ctx.sql, req.params.player_key);
       if (!creds) throw new HttpError(404, 'not_found', 'Player not registered yet');
-      return { status: 200, body: { ca_pem: ctx.ca.certPem, cert_pem: creds.cert_pem, key_pem: creds.key_pem, broker } };
+      // A device that sent a CSR keeps its key: no key_pem (the server never had it).
+      const key = creds.key_pem === null ? {} : { key_pem: creds.key_pem };
+      return { status: 200, body: { ca_pem: ctx.ca.certPem, cert_pem: creds.cert_pem, ...key, broker } };
     },
 
     async listPlayers(req) {
@@ -172,7 +194,8 @@ export function playerHandlers(ctx: AppContext): Pick<Handlers, Ops> {
           `The certificate expires at ${player.cert_expires_at.toISOString()}; it can be renewed from ${renewalOpensAt(player.cert_expires_at, windowDays).toISOString()}`,
         );
       }
-      const cert = await issueClientCertificate(ctx.ca, player.player_key, { days: config.pki.certValidityDays, now });
+      // Same public key again for a device that keeps its key; a new server-generated key otherwise.
+      const cert = await issueFor(player.player_key, player.device_public_key, { days: config.pki.certValidityDays, now });
       const expiresAt = await replaceCertificate(ctx.sql, { ownerId: owner.id, playerId: player.id, expectedSerial: player.cert_serial, cert });
       if (!expiresAt) {
         // Deleted or renewed by a concurrent request meanwhile.

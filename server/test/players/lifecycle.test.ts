@@ -287,6 +287,7 @@ describe('owner routes', () => {
     expect(renewed.message).toContain(`/player/${p.player_key}/credentials`);
     const creds = expectStatus(await stack.api.getPlayerCredentials({ params: { player_key: p.player_key } }), 200);
     const next = certificateInfo(creds.cert_pem);
+    expect(creds.key_pem).toMatch(/^-----BEGIN PRIVATE KEY-----/);
     expect(next.serialHex).not.toBe(current.serialHex);
     expect(next.commonName).toBe(p.player_key);
     expect(next.notAfter.toISOString()).toBe(renewed.cert_expires_at);
@@ -295,7 +296,7 @@ describe('owner routes', () => {
     expect(row).toEqual({ cert_serial: next.serialHex, previous_cert_serial: current.serialHex });
 
     // both certificates work until the player is deleted (the old one is not revoked by a renewal)
-    await track(await connectPlayer(stack, { ...p, cert_pem: creds.cert_pem, key_pem: creds.key_pem })).endAsync();
+    await track(await connectPlayer(stack, { ...p, cert_pem: creds.cert_pem, key_pem: creds.key_pem! })).endAsync();
     await track(await connectPlayer(stack, p)).endAsync();
   });
 });

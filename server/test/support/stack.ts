@@ -111,7 +111,9 @@ export async function provisionPlayer(api: Client, owner: TestUser, name = 'Test
   if (reg.status !== 201) throw new Error(`registerPlayer: ${reg.status} ${JSON.stringify(reg.body)}`);
   const c = await api.getPlayerCredentials({ params: { player_key: p.body.player_key } });
   if (c.status !== 200) throw new Error(`getPlayerCredentials: ${c.status} ${JSON.stringify(c.body)}`);
-  return { id: reg.body.id, player_key: p.body.player_key, ...c.body };
+  const { key_pem, ...rest } = c.body;
+  if (key_pem === undefined) throw new Error('getPlayerCredentials: no key_pem for a player provisioned without csr_pem');
+  return { id: reg.body.id, player_key: p.body.player_key, ...rest, key_pem };
 }
 
 /** Connects as the player over mTLS with its issued certificate (MQTT 5 unless told otherwise). */
