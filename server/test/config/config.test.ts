@@ -15,7 +15,7 @@ describe('loadConfig', () => {
     expect(c.environment).toBe('development');
     expect(c.demoEnabled).toBe(true);
     expect(c.http.port).toBe(8000);
-    expect(c.rateLimits).toEqual({ perPlayerPerMinute: 300, perUserPerMinute: 1000 });
+    expect(c.rateLimits).toEqual({ perPlayerPerMinute: 300, perUserPerMinute: 1000, provisionPerAddressPerMinute: 30 });
     expect(c.broker.publicHost).toBe('127.0.0.1');
     expect(c.broker.publicPort).toBe(8883);
     expect(c.broker.publicWebsocketUrl).toBe('ws://127.0.0.1:9001');
@@ -57,5 +57,19 @@ describe('loadConfig', () => {
     const msg = (err as Error).message;
     for (const name of ['HTTP_PORT', 'MAKAPIX_ENV', 'DATABASE_URL', 'JWT_SECRET', 'MAKAPIX_MODERATORS', 'SCRYPT_N']) expect(msg).toContain(name);
     expect(() => loadConfig({ DATA_DIR: dir, MAKAPIX_ENV: 'production' })).toThrow(/MQTT_INTERNAL_PASSWORD must be set in production/);
+  });
+
+  it('reads the broker administration settings and refuses half of a credential pair', () => {
+    const c = loadConfig({
+      DATA_DIR: dir, HTTP_PORT: '0', MQTT_DYNSEC_ADMIN_USERNAME: 'admin', MQTT_DYNSEC_ADMIN_PASSWORD: 'pw',
+      BROKER_CRL_FILE: '/srv/pki/crl.pem', BROKER_PID_FILE: 'run/mosquitto.pid', RATE_LIMIT_PROVISION_PER_MINUTE: '5',
+    }, '/srv');
+    expect(c.http.port).toBe(0);
+    expect(c.broker).toMatchObject({ dynsecAdmin: { username: 'admin', password: 'pw' }, crlFile: '/srv/pki/crl.pem', pidFile: '/srv/run/mosquitto.pid' });
+    expect(c.rateLimits.provisionPerAddressPerMinute).toBe(5);
+    expect(loadConfig({ DATA_DIR: dir }).broker).toMatchObject({ dynsecAdmin: null, crlFile: null, pidFile: null });
+    expect(() => loadConfig({ DATA_DIR: dir, MQTT_DYNSEC_ADMIN_USERNAME: 'admin' }))
+      .toThrow(/MQTT_DYNSEC_ADMIN_USERNAME and MQTT_DYNSEC_ADMIN_PASSWORD must be set together/);
+    expect(() => loadConfig({ DATA_DIR: dir, RATE_LIMIT_PROVISION_PER_MINUTE: '0' })).toThrow(/RATE_LIMIT_PROVISION_PER_MINUTE must be an integer between 1 and/);
   });
 });
