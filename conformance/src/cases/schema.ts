@@ -2,6 +2,8 @@
 // data). It describes the suite's own test data, not a protocol shape: payloads come from the
 // spec's examples (`example: QueryPostsRequest.first_page`) with small, explicit changes.
 import { type Static, Type } from 'typebox';
+import { ErrorCode } from '../../../generated/components/errors.js';
+import { ConnectionStatus, PostId } from '../../../generated/components/identifiers.js';
 
 const Name = Type.String({ pattern: '^[a-z0-9_]+$', minLength: 1, maxLength: 80, description: 'A name segment: lower-case letters, digits, _.' });
 const Feature = Type.String({ pattern: '^[a-z0-9_]+$', minLength: 1, maxLength: 40 });
@@ -19,7 +21,7 @@ export type MessageSpec = Static<typeof MessageSpec>;
 
 export const Expect = Type.Object({
   success: Type.Optional(Type.Boolean()),
-  error_code: Type.Optional(Type.String({ minLength: 1 })),
+  error_code: Type.Optional(ErrorCode),
   same_as: Type.Optional(Name),
 }, { additionalProperties: false, description: 'Explicit expectation; without it the answer example paired with the request example decides.' });
 export type Expect = Static<typeof Expect>;
@@ -53,8 +55,8 @@ export type PaginateStep = Static<typeof PaginateStep>;
 export const CommandStep = Type.Object({
   command: MessageSpec,
   expect_status: Type.Optional(Type.Object({
-    current_post_id: Type.Optional(Type.Union([Type.Integer({ minimum: 1 }), Type.Null(), Type.Literal('from_command')])),
-    status: Type.Optional(Type.Union([Type.Literal('online'), Type.Literal('offline')])),
+    current_post_id: Type.Optional(Type.Union([PostId, Type.Null(), Type.Literal('from_command')])),
+    status: Type.Optional(ConnectionStatus),
   }, { additionalProperties: false })),
   ...Common,
 }, { additionalProperties: false, description: 'Player mode: publish on the command topic, optionally wait for the status that follows.' });
