@@ -11,6 +11,7 @@ import {
   publishPlayerStatus, requestGetComments, requestQueryPosts, requestRevokeReaction, requestSubmitReaction, requestSubmitView,
 } from '../../../generated/asyncapi/operations.js';
 import { expectStatus } from '../support/assertions.js';
+import { publishReason } from '../support/mqtt-results.js';
 import { connectPlayer, provisionPlayer, registerUser, startStack, uniqueHandle, type Stack, type TestPlayer, type TestUser } from '../support/stack.js';
 
 let stack: Stack;
@@ -75,6 +76,13 @@ describe('the player lifecycle', () => {
     expect(postNewForFollowerTopic.parse(topic)).toEqual({ follower_id: follower.user_id, post_id: postId });
     expect(PostNotificationValidator.explain(payload)).toBe('');
     expect(payload).toMatchObject({ post_id: postId, owner_id: artist.user_id, owner_handle: artist.handle, promoted_category: null });
+  });
+
+  it('the web user can publish nothing and cannot read another user\'s notifications', async () => {
+    const own = postNewForFollowerTopic.format({ follower_id: follower.user_id, post_id: postId });
+    expect(await publishReason(web, own, '{}')).toBe(135);
+    expect(await publishReason(web, playerCommandTopic.format({ player_key: player.player_key }), '{}')).toBe(135);
+    await expect(web.subscribeAsync(postNewForFollowerTopic.filterRest({ follower_id: artist.user_id }), { qos: 1 })).rejects.toMatchObject({ packet: { granted: [135] } });
   });
 
   it('every request type answers over mTLS', async () => {
