@@ -47,6 +47,32 @@ export async function remember(
   throw new Error(`idempotency record for ${playerKey}/${requestId} vanished while being read`);
 }
 
+/**
+ * `remember` for many requests in one statement (answers computed outside a transaction, e.g.
+ * reads). Returns the stored answer per item, in order; an item whose request was answered
+ * meanwhile gets the earlier answer, as with `remember`.
+ */
+export async function rememberBatch(
+  sql: Queryable,
+  items: readonly { playerKey: string; requestId: string; response: StoredResponse }[],
+): Promise<StoredResponse[]> {
+  // postgres.js serialises each element with the parameter's type (jsonb): pass the objects themselves
+  const inserted = await sql<{ player_key: string; request_id: string }[]>`
+    insert into mqtt_requests (player_key, request_id, response)
+    select * from unnest(${items.map((x) => x.playerKey)}::uuid[], ${items.map((x) => x.requestId)}::text[],
+                         ${items.map((x) => x.response) as never}::jsonb[])
+    on conflict (player_key, request_id) do nothing
+    returning player_key, request_id`;
+  const done = new Set(inserted.map((r) => `${r.player_key}|${r.request_id}`));
+  // the first item of an inserted key is the stored answer; any other (a duplicate in the same
+  // batch, or a request answered before) gets what is stored
+  return Promise.all(items.map((x) => {
+    const key = `${x.playerKey.toLowerCase()}|${x.requestId}`;
+    if (done.delete(key)) return x.response;
+    return remember(sql, x.playerKey, x.requestId, x.response);
+  }));
+}
+
 /** Deletes records older than `maxAgeSeconds` (default 1 day; redeliveries stop after ~40 s). */
 export async function purgeOldRequests(sql: Queryable, maxAgeSeconds = 86_400): Promise<number> {
   const res = await sql`

@@ -40,6 +40,35 @@ export async function findPlayerAuth(sql: Queryable, playerKey: string, requestI
   };
 }
 
+/** `findPlayerAuth` for many requests in one statement; results in the order of `items`. */
+export async function findPlayerAuthBatch(sql: Queryable, items: readonly { playerKey: string; requestId: string }[]): Promise<(PlayerAuth | null)[]> {
+  const rows = await sql<{
+    i: number;
+    registration_status: string;
+    owner_id: number | null;
+    owner_user_id: string | null;
+    is_moderator: boolean | null;
+    stored: Record<string, unknown> | null;
+  }[]>`
+    select q.i::int as i, pl.registration_status, u.id as owner_id, u.user_id as owner_user_id,
+           'moderator' = any(u.roles) as is_moderator, r.response as stored
+    from unnest(${items.map((x) => x.playerKey)}::uuid[], ${items.map((x) => x.requestId)}::text[]) with ordinality as q(player_key, request_id, i)
+    join players pl on pl.player_key = q.player_key
+    left join users u on u.id = pl.owner_id
+    left join mqtt_requests r on r.player_key = pl.player_key and r.request_id = q.request_id`;
+  const out: (PlayerAuth | null)[] = items.map(() => null);
+  for (const row of rows) {
+    out[row.i - 1] = {
+      registered: row.registration_status === 'registered',
+      ownerId: row.owner_id,
+      ownerUserId: row.owner_user_id,
+      isModerator: row.is_moderator === true,
+      stored: row.stored,
+    };
+  }
+  return out;
+}
+
 export interface StatusUpdate {
   playerKey: string;
   status: 'online' | 'offline';

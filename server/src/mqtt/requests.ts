@@ -23,7 +23,8 @@ import { publishPlayerResponse, requestOperations } from '../../../generated/asy
 import type { AppContext } from '../context.js';
 import { idempotency, type Queryable } from '../db/index.js';
 import { rateLimitKeys } from '../db/rate-limit.js';
-import { findPlayerAuth } from '../db/player-session.js';
+import { findPlayerAuthBatch } from '../db/player-session.js';
+import { Batcher } from '../services/batcher.js';
 import {
   handleGetComments, handleQueryPosts, handleRevokeReaction, handleSubmitReaction, handleSubmitView,
 } from './handlers/index.js';
@@ -50,6 +51,10 @@ export interface RequestPipeline {
 
 export async function startRequestPipeline(ctx: AppContext, keys: ServerKeys): Promise<RequestPipeline> {
   const inFlight = new Set<Promise<void>>();
+  // requests arriving together share one player look-up and one idempotency insert
+  const authBatcher = new Batcher((items: { playerKey: string; requestId: string }[]) => findPlayerAuthBatch(ctx.sql, items));
+  const rememberBatcher = new Batcher((items: { playerKey: string; requestId: string; response: PlayerResponseMessage }[]) =>
+    idempotency.rememberBatch(ctx.sql, items) as Promise<PlayerResponseMessage[]>);
   const count = (name: string) => ctx.metrics.inc(`mqtt_requests_${name}`);
 
   const send = async (params: PlayerRequestParams, response: PlayerResponseMessage): Promise<void> => {
@@ -96,7 +101,7 @@ export async function startRequestPipeline(ctx: AppContext, keys: ServerKeys): P
       return fail(params, 'invalid_request', 'request_id: does not match the last segment of the request topic');
     }
 
-    const found = await findPlayerAuth(ctx.sql, params.player_key, params.request_id);
+    const found = await authBatcher.add({ playerKey: params.player_key, requestId: params.request_id });
     if (found === null || !found.registered || found.ownerId === null || found.ownerUserId === null) {
       return fail(params, 'authentication_failed', `Player ${params.player_key} is not registered`);
     }
@@ -134,7 +139,9 @@ export async function startRequestPipeline(ctx: AppContext, keys: ServerKeys): P
       if (!PlayerResponseMessageValidator.check(response)) {
         throw new Error(`${request.request_type} built an invalid response: ${PlayerResponseMessageValidator.explain(response)}`);
       }
-      const stored = await idempotency.remember(q, session.playerKey, session.requestId, response);
+      const stored = q === ctx.sql
+        ? await rememberBatcher.add({ playerKey: session.playerKey, requestId: session.requestId, response })
+        : await idempotency.remember(q, session.playerKey, session.requestId, response);
       // Send our own object when it is the stored one (jsonb does not keep the key order).
       return sameJson(stored, response) ? response : (stored as PlayerResponseMessage);
     };

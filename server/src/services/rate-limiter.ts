@@ -5,45 +5,28 @@
 // counted for a request that another key refused are given back.
 import { rateLimit, type Sql } from '../db/index.js';
 import type { RateLimitKey, RateLimitResult } from '../db/rate-limit.js';
+import { Batcher } from './batcher.js';
 
-interface Pending {
+interface Hit {
   keys: RateLimitKey[];
-  resolve: (r: RateLimitResult) => void;
-  reject: (err: unknown) => void;
 }
 
 export class RateLimiter {
-  private queue: Pending[] = [];
-  private inFlight = false;
+  private readonly batcher: Batcher<Hit, RateLimitResult>;
 
   constructor(
     private readonly sql: Sql,
     private readonly windowSeconds = 60,
     private readonly onError: (err: unknown) => void = () => {},
-  ) {}
+  ) {
+    this.batcher = new Batcher((hits) => this.run(hits));
+  }
 
   hit(keys: RateLimitKey[]): Promise<RateLimitResult> {
-    return new Promise((resolve, reject) => {
-      this.queue.push({ keys, resolve, reject });
-      if (!this.inFlight) void this.flush();
-    });
+    return this.batcher.add({ keys });
   }
 
-  private async flush(): Promise<void> {
-    this.inFlight = true;
-    while (this.queue.length > 0) {
-      const batch = this.queue;
-      this.queue = [];
-      try {
-        await this.run(batch);
-      } catch (err) {
-        for (const p of batch) p.reject(err);
-      }
-    }
-    this.inFlight = false;
-  }
-
-  private async run(batch: Pending[]): Promise<void> {
+  private async run(batch: Hit[]): Promise<RateLimitResult[]> {
     const totals = new Map<string, { limit: number; n: number }>();
     for (const p of batch) {
       for (const k of dedupe(p.keys)) {
@@ -57,6 +40,7 @@ export class RateLimiter {
     const res = await rateLimit.hitBatch(this.sql, [...totals].map(([key, t]) => ({ key, limit: t.limit, n: t.n })), this.windowSeconds);
     const left = new Map(res.granted);
     const refunds = new Map<string, number>();
+    const results: RateLimitResult[] = [];
     for (const p of batch) {
       const keys = dedupe(p.keys);
       const exceeded = keys.filter((k) => (left.get(k.key) ?? 0) <= 0).map((k) => k.key);
@@ -67,11 +51,12 @@ export class RateLimiter {
         if (n > 0 && exceeded.length > 0) refunds.set(k.key, (refunds.get(k.key) ?? 0) + 1);
       }
       const counts = Object.fromEntries(keys.map((k) => [k.key, res.counts.get(k.key) ?? 0]));
-      p.resolve({ allowed: exceeded.length === 0, retryAfterSeconds: res.retryAfterSeconds, counts, exceeded });
+      results.push({ allowed: exceeded.length === 0, retryAfterSeconds: res.retryAfterSeconds, counts, exceeded });
     }
     if (refunds.size > 0) {
       rateLimit.refund(this.sql, res.windowStart, [...refunds].map(([key, n]) => ({ key, n }))).catch(this.onError);
     }
+    return results;
   }
 }
 

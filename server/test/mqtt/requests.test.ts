@@ -648,7 +648,7 @@ describe('the request pipeline', () => {
     await createPost(sql, u.id);
     await me.client.publishAsync(playerRequestTopic.format({ player_key: key(), request_id: id }), JSON.stringify(payload), { qos: 1 });
     const [, second] = await me.responses.wait(id, 2);
-    expect(second!.body).toEqual(first);
+    expect(second!.body, JSON.stringify(second!.body)).toEqual(first);
     expect((first.posts as unknown[]).length).toBe(2);
   });
 
