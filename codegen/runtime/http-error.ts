@@ -48,9 +48,12 @@ export function toRestError(error: unknown): RestErrorResponse {
   if (e && Array.isArray(e.validation)) {
     return { status: 400, body: { error_code: 'invalid_request', error: String(e.message) } };
   }
-  // Fastify's own client errors (bad JSON, empty body, unsupported media type, body too large).
+  // Fastify's own client errors (bad JSON, empty body, unsupported media type, body too large):
+  // answered as the spec documents them, 400 invalid_request with Fastify's reason (a 413 or 415
+  // would be a status no operation lists).
   if (e && typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
-    return { status: e.statusCode, body: { error_code: errorCodeForStatus(e.statusCode), error: String(e.message) } };
+    const status = CODE_BY_STATUS[e.statusCode] ? e.statusCode : 400;
+    return { status, body: { error_code: errorCodeForStatus(status), error: `body: ${String(e.message)}` } };
   }
   return { status: 500, body: { error_code: 'internal_error', error: 'internal server error' } };
 }

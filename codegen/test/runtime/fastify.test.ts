@@ -141,6 +141,20 @@ describe('registerRoutes', () => {
     expect(res.json()).toEqual({ error_code: 'invalid_request', error: 'body: must be object' });
   });
 
+  it('answers an unsupported media type and an oversize body with 400 invalid_request naming the body', async () => {
+    await build();
+    let res = await app.inject({ method: 'POST', url: '/items', headers: { 'content-type': 'application/xml' }, payload: '<name>x</name>' });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().error_code).toBe('invalid_request');
+    expect(res.json().error).toMatch(/^body: Unsupported Media Type/);
+    const small = Fastify({ bodyLimit: 100 });
+    registerRoutes(small, routes, handlers);
+    res = await small.inject({ method: 'POST', url: '/items', payload: { name: 'x'.repeat(200) } });
+    expect(res.statusCode).toBe(400);
+    expect(res.json()).toEqual({ error_code: 'invalid_request', error: 'body: Request body is too large' });
+    await small.close();
+  });
+
   it('converts an integer path parameter, and only a real integer', async () => {
     await build();
     const ok = await app.inject({ method: 'GET', url: '/items/12' });
