@@ -26,7 +26,7 @@ export const PostId = Type.Integer({"title":"PostId","description":"A post's int
 export type PostId = Static<typeof PostId>;
 
 /** Client-chosen correlation id of an MQTT request; it is also the last topic segment, so it cannot contain '/', '+' or '#' (the firmware sends 32 hex characters). */
-export const RequestId = Type.String({"title":"RequestId","description":"Client-chosen correlation id of an MQTT request; it is also the last topic segment, so it cannot contain '/', '+' or '#' (the firmware sends 32 hex characters).","pattern":"^[^/+#]+$","minLength":1,"maxLength":128});
+export const RequestId = Type.String({"title":"RequestId","description":"Client-chosen correlation id of an MQTT request; it is also the last topic segment, so it cannot contain '/', '+' or '#' (the firmware sends 32 hex characters).","pattern":"^[^/+#\\u0000]+$","minLength":1,"maxLength":128});
 export type RequestId = Static<typeof RequestId>;
 
 /** Unique id (UUID) of a command sent by the server to a player. */
@@ -66,15 +66,15 @@ export const RegistrationCode = Type.String({"title":"RegistrationCode","descrip
 export type RegistrationCode = Static<typeof RegistrationCode>;
 
 /** Firmware version string reported by a device. */
-export const FirmwareVersion = Type.String({"title":"FirmwareVersion","description":"Firmware version string reported by a device.","minLength":1,"maxLength":64});
+export const FirmwareVersion = Type.String({"title":"FirmwareVersion","description":"Firmware version string reported by a device.","pattern":"^[^\\u0000-\\u001f\\u007f]*$","minLength":1,"maxLength":64});
 export type FirmwareVersion = Static<typeof FirmwareVersion>;
 
 /** Hardware model string reported by a device. */
-export const DeviceModel = Type.String({"title":"DeviceModel","description":"Hardware model string reported by a device.","minLength":1,"maxLength":100});
+export const DeviceModel = Type.String({"title":"DeviceModel","description":"Hardware model string reported by a device.","pattern":"^[^\\u0000-\\u001f\\u007f]*$","minLength":1,"maxLength":100});
 export type DeviceModel = Static<typeof DeviceModel>;
 
 /** Owner-given display name of a player. */
-export const PlayerName = Type.String({"title":"PlayerName","description":"Owner-given display name of a player.","minLength":1,"maxLength":100});
+export const PlayerName = Type.String({"title":"PlayerName","description":"Owner-given display name of a player.","pattern":"^[^\\u0000-\\u001f\\u007f]*$","minLength":1,"maxLength":100});
 export type PlayerName = Static<typeof PlayerName>;
 
 /** A reaction emoji (one emoji or ZWJ/flag/keycap sequence); the server trims it and then requires 1..20 characters of emoji only, else invalid_emoji. */
@@ -109,7 +109,7 @@ export const ViewIntent = Type.Union([Type.Literal("automated"), Type.Literal("i
 export type ViewIntent = Static<typeof ViewIntent>;
 
 /** A post's title. */
-export const PostTitle = Type.String({"title":"PostTitle","description":"A post's title.","minLength":1,"maxLength":200});
+export const PostTitle = Type.String({"title":"PostTitle","description":"A post's title.","pattern":"^[^\\u0000-\\u001f\\u007f]*$","minLength":1,"maxLength":200});
 export type PostTitle = Static<typeof PostTitle>;
 
 /** Absolute URL of a post's artwork file. */

@@ -105,7 +105,7 @@ export type PromotePostRequest = Static<typeof PromotePostRequest>;
 
 /** Body of createComment. */
 export const CreateCommentRequest = Type.Object({
-  body: Type.String({"description":"The comment text.","minLength":1,"maxLength":2000}),
+  body: Type.String({"description":"The comment text (line breaks allowed; no NUL character).","pattern":"^[^\\u0000]*$","minLength":1,"maxLength":2000}),
   parent_id: Type.Optional(Type.Union([Type.String({"format":"uuid"}), Type.Null()], {"description":"The comment this one replies to, or null (or absent) for a top-level comment."})),
 }, {"title":"CreateCommentRequest","description":"Body of createComment.","additionalProperties":false});
 export type CreateCommentRequest = Static<typeof CreateCommentRequest>;

@@ -702,7 +702,7 @@ export interface components {
          * @description Body of createComment.
          */
         CreateCommentRequest: {
-            /** @description The comment text. */
+            /** @description The comment text (line breaks allowed; no NUL character). */
             body: string;
             /**
              * Format: uuid

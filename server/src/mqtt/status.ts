@@ -33,6 +33,12 @@ export async function startStatusWorker(ctx: AppContext, opts: { batchMs: number
         return;
       } catch (err) {
         if (pgErrorCode(err) === DEADLOCK && attempt < 3) continue;
+        // a value the database refuses (data exception, class 22) must not sink the other players'
+        // updates: write them one by one and drop only the bad ones
+        if (pgErrorCode(err)?.startsWith('22') && batch.length > 1) {
+          for (const one of batch) await write([one]);
+          return;
+        }
         ctx.metrics.inc('mqtt_status_write_failed', batch.length);
         ctx.log.error({ err, players: batch.length }, 'could not write player status updates');
         return;

@@ -152,6 +152,21 @@ describe('player status', () => {
     await eventually(async () => (await playerRow(c.player.player_key)).current_post_id === null);
   });
 
+  it('a status with a control character in firmware_version is refused and does not hold up another player\'s status', async () => {
+    const bad = await connected();
+    const good = await connected();
+    const dropped = metric('mqtt_status_dropped_schema');
+    // raw publishes: the generated publisher would refuse the invalid payload before sending it
+    await bad.client.publishAsync(playerStatusTopic.format({ player_key: bad.player.player_key }),
+      JSON.stringify({ player_key: bad.player.player_key, status: 'online', firmware_version: 'a\u0000b' }), { qos: 1 });
+    await good.client.publishAsync(playerStatusTopic.format({ player_key: good.player.player_key }),
+      JSON.stringify({ player_key: good.player.player_key, status: 'online', firmware_version: '3.0.0' }), { qos: 1 });
+    await eventually(async () => (await playerRow(good.player.player_key)).firmware_version === '3.0.0');
+    await eventually(async () => metric('mqtt_status_dropped_schema') === dropped + 1);
+    // unchanged: still the version it provisioned with
+    expect((await playerRow(bad.player.player_key))).toMatchObject({ connection_status: 'offline', firmware_version: '1.0.0' });
+  });
+
   it('a payload key other than the topic key is dropped and counted; an unregistered player changes nothing', async () => {
     const c = await connected();
     const other = await connected();
