@@ -52,6 +52,12 @@ export const restExamples = {
           "error": "A user can have at most 128 players"
         } satisfies RestError as RestError,
       },
+      429: {
+        rate_limit_exceeded: {
+          "error_code": "rate_limit_exceeded",
+          "error": "Rate limit exceeded; retry in 12 seconds"
+        } satisfies RestError as RestError,
+      },
       500: {
         internal_error: {
           "error_code": "internal_error",
@@ -91,6 +97,12 @@ export const restExamples = {
         wrong_password: {
           "error_code": "authentication_failed",
           "error": "Invalid email or password"
+        } satisfies RestError as RestError,
+      },
+      429: {
+        rate_limit_exceeded: {
+          "error_code": "rate_limit_exceeded",
+          "error": "Rate limit exceeded; retry in 12 seconds"
         } satisfies RestError as RestError,
       },
       500: {
@@ -629,6 +641,12 @@ export const restExamples = {
           "error": "A user can have at most 128 players"
         } satisfies RestError as RestError,
       },
+      429: {
+        rate_limit_exceeded: {
+          "error_code": "rate_limit_exceeded",
+          "error": "Rate limit exceeded; retry in 12 seconds"
+        } satisfies RestError as RestError,
+      },
       500: {
         internal_error: {
           "error_code": "internal_error",
@@ -1089,6 +1107,12 @@ export const restExamples = {
         authentication_failed: {
           "error_code": "authentication_failed",
           "error": "Missing or invalid bearer token"
+        } satisfies RestError as RestError,
+      },
+      429: {
+        rate_limit_exceeded: {
+          "error_code": "rate_limit_exceeded",
+          "error": "Rate limit exceeded; retry in 12 seconds"
         } satisfies RestError as RestError,
       },
       500: {

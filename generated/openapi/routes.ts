@@ -99,9 +99,9 @@ export type RenewPlayerCertParams = Static<typeof RenewPlayerCertParams>;
 /** Every REST operation: method, URL, security and the schema of the body, params, query and every response status. */
 export const routes = {
   /** POST /auth/register: Create an account */
-  authRegister: { operationId: "authRegister", method: 'POST', url: "/auth/register", security: 'none', schema: { body: AuthRegisterRequest, response: { 201: AuthRegisterResponse, 400: RestError, 409: RestError, 500: RestError } } },
+  authRegister: { operationId: "authRegister", method: 'POST', url: "/auth/register", security: 'none', schema: { body: AuthRegisterRequest, response: { 201: AuthRegisterResponse, 400: RestError, 409: RestError, 429: RestError, 500: RestError } } },
   /** POST /auth/login: Log in */
-  authLogin: { operationId: "authLogin", method: 'POST', url: "/auth/login", security: 'none', schema: { body: AuthLoginRequest, response: { 200: AuthLoginResponse, 400: RestError, 401: RestError, 500: RestError } } },
+  authLogin: { operationId: "authLogin", method: 'POST', url: "/auth/login", security: 'none', schema: { body: AuthLoginRequest, response: { 200: AuthLoginResponse, 400: RestError, 401: RestError, 429: RestError, 500: RestError } } },
   /** GET /auth/me: Get the current user */
   authMe: { operationId: "authMe", method: 'GET', url: "/auth/me", security: 'bearer', schema: { response: { 200: User, 401: RestError, 500: RestError } } },
   /** POST /post: Create a post */
@@ -125,7 +125,7 @@ export const routes = {
   /** POST /player/provision: Provision a new player (device) */
   provisionPlayer: { operationId: "provisionPlayer", method: 'POST', url: "/player/provision", security: 'none', schema: { body: ProvisionPlayerRequest, response: { 201: ProvisionPlayerResponse, 400: RestError, 429: RestError, 500: RestError } } },
   /** POST /player/register: Register a provisioned player to the caller */
-  registerPlayer: { operationId: "registerPlayer", method: 'POST', url: "/player/register", security: 'bearer', schema: { body: RegisterPlayerRequest, response: { 201: Player, 400: RestError, 401: RestError, 404: RestError, 409: RestError, 500: RestError } } },
+  registerPlayer: { operationId: "registerPlayer", method: 'POST', url: "/player/register", security: 'bearer', schema: { body: RegisterPlayerRequest, response: { 201: Player, 400: RestError, 401: RestError, 404: RestError, 409: RestError, 429: RestError, 500: RestError } } },
   /** GET /player/{player_key}/credentials: Download a registered player's TLS credentials */
   getPlayerCredentials: { operationId: "getPlayerCredentials", method: 'GET', url: "/player/{player_key}/credentials", security: 'none', schema: { params: GetPlayerCredentialsParams, response: { 200: PlayerCredentials, 400: RestError, 404: RestError, 500: RestError } } },
   /** GET /u/{sqid}/player: List a user's players */
@@ -143,7 +143,7 @@ export const routes = {
   /** POST /u/{sqid}/player/{player_id}/renew-cert: Renew a player's TLS certificate */
   renewPlayerCert: { operationId: "renewPlayerCert", method: 'POST', url: "/u/{sqid}/player/{player_id}/renew-cert", security: 'bearer', schema: { params: RenewPlayerCertParams, response: { 200: RenewCertResult, 400: RestError, 401: RestError, 403: RestError, 404: RestError, 500: RestError } } },
   /** GET /mqtt/bootstrap: Get WebSocket MQTT connection details */
-  getMqttBootstrap: { operationId: "getMqttBootstrap", method: 'GET', url: "/mqtt/bootstrap", security: 'bearer', schema: { response: { 200: MqttBootstrap, 401: RestError, 500: RestError } } },
+  getMqttBootstrap: { operationId: "getMqttBootstrap", method: 'GET', url: "/mqtt/bootstrap", security: 'bearer', schema: { response: { 200: MqttBootstrap, 401: RestError, 429: RestError, 500: RestError } } },
   /** POST /mqtt/demo: Publish a demo notification */
   publishMqttDemo: { operationId: "publishMqttDemo", method: 'POST', url: "/mqtt/demo", security: 'bearer', schema: { response: { 202: MqttDemoResult, 401: RestError, 403: RestError, 500: RestError } } },
   /** GET /healthz: Liveness probe */
@@ -157,9 +157,9 @@ export type OperationId = keyof typeof routes;
 /** One handler per operationId; the compiler rejects a missing handler or a reply the spec does not allow. */
 export interface Handlers {
   /** POST /auth/register */
-  authRegister(req: TypedRequest<AuthRegisterRequest, {}, {}>): Promise<Reply<201, AuthRegisterResponse> | Reply<400, RestError> | Reply<409, RestError> | Reply<500, RestError>>;
+  authRegister(req: TypedRequest<AuthRegisterRequest, {}, {}>): Promise<Reply<201, AuthRegisterResponse> | Reply<400, RestError> | Reply<409, RestError> | Reply<429, RestError> | Reply<500, RestError>>;
   /** POST /auth/login */
-  authLogin(req: TypedRequest<AuthLoginRequest, {}, {}>): Promise<Reply<200, AuthLoginResponse> | Reply<400, RestError> | Reply<401, RestError> | Reply<500, RestError>>;
+  authLogin(req: TypedRequest<AuthLoginRequest, {}, {}>): Promise<Reply<200, AuthLoginResponse> | Reply<400, RestError> | Reply<401, RestError> | Reply<429, RestError> | Reply<500, RestError>>;
   /** GET /auth/me */
   authMe(req: TypedRequest<undefined, {}, {}>): Promise<Reply<200, User> | Reply<401, RestError> | Reply<500, RestError>>;
   /** POST /post */
@@ -183,7 +183,7 @@ export interface Handlers {
   /** POST /player/provision */
   provisionPlayer(req: TypedRequest<ProvisionPlayerRequest, {}, {}>): Promise<Reply<201, ProvisionPlayerResponse> | Reply<400, RestError> | Reply<429, RestError> | Reply<500, RestError>>;
   /** POST /player/register */
-  registerPlayer(req: TypedRequest<RegisterPlayerRequest, {}, {}>): Promise<Reply<201, Player> | Reply<400, RestError> | Reply<401, RestError> | Reply<404, RestError> | Reply<409, RestError> | Reply<500, RestError>>;
+  registerPlayer(req: TypedRequest<RegisterPlayerRequest, {}, {}>): Promise<Reply<201, Player> | Reply<400, RestError> | Reply<401, RestError> | Reply<404, RestError> | Reply<409, RestError> | Reply<429, RestError> | Reply<500, RestError>>;
   /** GET /player/{player_key}/credentials */
   getPlayerCredentials(req: TypedRequest<undefined, GetPlayerCredentialsParams, {}>): Promise<Reply<200, PlayerCredentials> | Reply<400, RestError> | Reply<404, RestError> | Reply<500, RestError>>;
   /** GET /u/{sqid}/player */
@@ -201,7 +201,7 @@ export interface Handlers {
   /** POST /u/{sqid}/player/{player_id}/renew-cert */
   renewPlayerCert(req: TypedRequest<undefined, RenewPlayerCertParams, {}>): Promise<Reply<200, RenewCertResult> | Reply<400, RestError> | Reply<401, RestError> | Reply<403, RestError> | Reply<404, RestError> | Reply<500, RestError>>;
   /** GET /mqtt/bootstrap */
-  getMqttBootstrap(req: TypedRequest<undefined, {}, {}>): Promise<Reply<200, MqttBootstrap> | Reply<401, RestError> | Reply<500, RestError>>;
+  getMqttBootstrap(req: TypedRequest<undefined, {}, {}>): Promise<Reply<200, MqttBootstrap> | Reply<401, RestError> | Reply<429, RestError> | Reply<500, RestError>>;
   /** POST /mqtt/demo */
   publishMqttDemo(req: TypedRequest<undefined, {}, {}>): Promise<Reply<202, MqttDemoResult> | Reply<401, RestError> | Reply<403, RestError> | Reply<500, RestError>>;
   /** GET /healthz */

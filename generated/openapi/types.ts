@@ -16,6 +16,7 @@ export interface paths {
          * Create an account
          * @description Creates a user with the `user` role and returns a bearer token for it. Handles and emails
          *     are unique case-insensitively; the password is stored with a slow hash, never in clear.
+         *     By default at most 20 sign-ups per minute from one client address (429 with Retry-After beyond).
          */
         post: operations["authRegister"];
         delete?: never;
@@ -35,7 +36,7 @@ export interface paths {
         put?: never;
         /**
          * Log in
-         * @description Exchanges an email and password for a bearer token that expires at `expires_at`.
+         * @description Exchanges an email and password for a bearer token that expires at `expires_at`. By default at most 10 attempts per minute for one email (429 with Retry-After beyond), so passwords cannot be guessed online.
          */
         post: operations["authLogin"];
         delete?: never;
@@ -276,6 +277,7 @@ export interface paths {
          *     (for a new server-generated key, or for the key of the CSR the device sent at
          *     provisioning), and `getPlayerCredentials` starts answering. An unknown, used or expired code is a 404; a
          *     user has at most 128 players (409 beyond).
+         *     By default at most 10 attempts per minute per user (429 with Retry-After beyond), so registration codes cannot be guessed.
          */
         post: operations["registerPlayer"];
         delete?: never;
@@ -464,6 +466,7 @@ export interface paths {
          *     username (the caller's user_id), a password the broker accepts until `expires_at`, and the
          *     topics the caller may subscribe to (its own follow notifications and the category
          *     promotions).
+         *     By default at most 10 calls per minute per user (429 with Retry-After beyond).
          */
         get: operations["getMqttBootstrap"];
         put?: never;
@@ -1263,6 +1266,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
         };
     };
@@ -1298,6 +1302,7 @@ export interface operations {
                     "application/json": components["schemas"]["RestError"];
                 };
             };
+            429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
         };
     };
@@ -1649,6 +1654,7 @@ export interface operations {
                 };
             };
             409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
         };
     };
@@ -1931,6 +1937,7 @@ export interface operations {
                 };
             };
             401: components["responses"]["Unauthorized"];
+            429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
         };
     };

@@ -54,7 +54,17 @@ export interface Config {
     renewWindowDays: number;
   };
   registrationCodeTtlSeconds: number;
-  rateLimits: { perPlayerPerMinute: number; perUserPerMinute: number; provisionPerAddressPerMinute: number };
+  rateLimits: {
+    perPlayerPerMinute: number;
+    perUserPerMinute: number;
+    provisionPerAddressPerMinute: number;
+    signupPerAddressPerMinute: number;
+    loginPerEmailPerMinute: number;
+    registerPlayerPerUserPerMinute: number;
+    bootstrapPerUserPerMinute: number;
+    /** Length of a rate-limit window in seconds (60: the limits are per minute). */
+    windowSeconds: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -182,7 +192,10 @@ function resolveJwtSecret(r: Reader, dataDir: string): Buffer {
  * MQTT_PUBLIC_WEBSOCKET_URL (default: MQTT_WEBSOCKET_URL), MQTT_SHARE_GROUP (makapix-api),
  * JWT_SECRET, TOKEN_TTL_SECONDS (604800), MAKAPIX_MODERATORS (comma-separated handles),
  * SCRYPT_N (32768), CA_DIR (<DATA_DIR>/certs), RATE_LIMIT_PLAYER_PER_MINUTE (300),
- * RATE_LIMIT_USER_PER_MINUTE (1000), RATE_LIMIT_PROVISION_PER_MINUTE (30, per client address), MQTT_DYNSEC_ADMIN_USERNAME / MQTT_DYNSEC_ADMIN_PASSWORD,
+ * RATE_LIMIT_USER_PER_MINUTE (1000), RATE_LIMIT_PROVISION_PER_MINUTE (30, per client address),
+ * RATE_LIMIT_SIGNUP_PER_MINUTE (20, per client address), RATE_LIMIT_LOGIN_PER_MINUTE (10, per email),
+ * RATE_LIMIT_REGISTER_PLAYER_PER_MINUTE (10, per user), RATE_LIMIT_BOOTSTRAP_PER_MINUTE (10, per user),
+ * RATE_LIMIT_WINDOW_SECONDS (60; the "per minute" limits count per window of this length), MQTT_DYNSEC_ADMIN_USERNAME / MQTT_DYNSEC_ADMIN_PASSWORD,
  * BROKER_CRL_FILE, BROKER_PID_FILE.
  * Side effect: may create DATA_DIR and DATA_DIR/jwt-secret. Throws ConfigError.
  */
@@ -250,6 +263,11 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
   const perPlayerPerMinute = r.int('RATE_LIMIT_PLAYER_PER_MINUTE', 300, 1, 1_000_000);
   const perUserPerMinute = r.int('RATE_LIMIT_USER_PER_MINUTE', 1000, 1, 1_000_000);
   const provisionPerAddressPerMinute = r.int('RATE_LIMIT_PROVISION_PER_MINUTE', 30, 1, 1_000_000);
+  const signupPerAddressPerMinute = r.int('RATE_LIMIT_SIGNUP_PER_MINUTE', 20, 1, 1_000_000);
+  const loginPerEmailPerMinute = r.int('RATE_LIMIT_LOGIN_PER_MINUTE', 10, 1, 1_000_000);
+  const registerPlayerPerUserPerMinute = r.int('RATE_LIMIT_REGISTER_PLAYER_PER_MINUTE', 10, 1, 1_000_000);
+  const bootstrapPerUserPerMinute = r.int('RATE_LIMIT_BOOTSTRAP_PER_MINUTE', 10, 1, 1_000_000);
+  const windowSeconds = r.int('RATE_LIMIT_WINDOW_SECONDS', 60, 1, 86_400);
 
   // The secret file is only created once everything else is known to be valid.
   const jwtSecret = r.raw('JWT_SECRET') !== undefined || r.problems.length === 0 ? resolveJwtSecret(r, dataDir) : Buffer.alloc(0);
@@ -279,6 +297,9 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     auth: { jwtSecret, tokenTtlSeconds, moderators, scryptN },
     pki: { caDir, certValidityDays: 365, renewWindowDays: 30 },
     registrationCodeTtlSeconds: 15 * 60,
-    rateLimits: { perPlayerPerMinute, perUserPerMinute, provisionPerAddressPerMinute },
+    rateLimits: {
+      perPlayerPerMinute, perUserPerMinute, provisionPerAddressPerMinute,
+      signupPerAddressPerMinute, loginPerEmailPerMinute, registerPlayerPerUserPerMinute, bootstrapPerUserPerMinute, windowSeconds,
+    },
   };
 }

@@ -65,7 +65,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     let workers: Workers | null = null;
     const ctx: AppContext = {
       config, sql, log, mqtt: client, router, ca, metrics, broker,
-      rateLimiter: new RateLimiter(sql, 60, (err) => log.warn({ err }, 'rate-limit refund failed')),
+      rateLimiter: new RateLimiter(sql, config.rateLimits.windowSeconds, (err) => log.warn({ err }, 'rate-limit refund failed')),
       wakePublisher: () => workers?.wakePublisher(),
       now: () => new Date(),
     };

@@ -1,9 +1,13 @@
-// Periodic purges of the shared state the MQTT side leaves behind: idempotency records (a day is
-// far beyond the firmware's ~40 s of redeliveries), rate-limit counters of ended windows, and
+// Periodic purges of the shared state the MQTT side leaves behind: idempotency records (kept 10
+// minutes: far beyond the firmware's ~40 s of redeliveries, and a stored page can be 128 KiB),
+// rate-limit counters of ended windows, and
 // outbox rows published more than a day ago. Idempotent; every instance may run it.
 import type { AppContext } from '../context.js';
 import { idempotency, outbox } from '../db/index.js';
 import { purgeExpiredRateLimits } from '../db/rate-limit.js';
+
+/** How long an answer is kept for redeliveries of its request. */
+export const IDEMPOTENCY_RETENTION_SECONDS = 600;
 
 export interface Housekeeping {
   run(): Promise<void>;
@@ -15,7 +19,7 @@ export function startHousekeeping(ctx: AppContext, opts: { intervalSeconds: numb
   const run = (): Promise<void> => {
     running ??= (async () => {
       const [requests, counters, published] = await Promise.all([
-        idempotency.purgeOldRequests(ctx.sql),
+        idempotency.purgeOldRequests(ctx.sql, IDEMPOTENCY_RETENTION_SECONDS),
         purgeExpiredRateLimits(ctx.sql),
         outbox.purgePublished(ctx.sql),
       ]);

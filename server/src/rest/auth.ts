@@ -8,6 +8,7 @@ import type { Handlers } from '../../../generated/openapi/routes.js';
 import type { User } from '../../../generated/openapi/schemas.js';
 import { hashPassword, needsRehash, signToken, verifyNothing, verifyPassword, type ScryptParams } from '../auth/index.js';
 import type { AppContext } from '../context.js';
+import { throttle } from './throttle.js';
 import { Constraints, isUniqueViolation } from '../db/index.js';
 import { findUserForLogin, grantRole, insertUser, updatePasswordHash, type StoredRole, type UserRow } from '../db/users.js';
 import { encodeUserId } from '../ids/sqid.js';
@@ -31,6 +32,7 @@ export function authHandlers(ctx: AppContext): Pick<Handlers, Ops> {
   return {
     async authRegister(req) {
       const { handle, email, password } = req.body;
+      await throttle(ctx, `signup:ip:${req.ip}`, ctx.config.rateLimits.signupPerAddressPerMinute, 'sign-ups from one address');
       const roles: StoredRole[] = isConfiguredModerator(handle) ? ['moderator'] : [];
       const passwordHash = await hashPassword(password, scrypt);
       let user: UserRow;
@@ -50,6 +52,7 @@ export function authHandlers(ctx: AppContext): Pick<Handlers, Ops> {
 
     async authLogin(req) {
       const { email, password } = req.body;
+      await throttle(ctx, `login:email:${email.toLowerCase()}`, ctx.config.rateLimits.loginPerEmailPerMinute, 'login attempts for one email');
       const user = await findUserForLogin(ctx.sql, email);
       // An unknown email costs the same hash as a wrong password and gets the same answer.
       const ok = user ? await verifyPassword(password, user.password_hash) : await verifyNothing(password, scrypt);

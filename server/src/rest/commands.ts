@@ -54,6 +54,8 @@ export function commandHandlers(ctx: AppContext): Pick<Handlers, Ops> {
 
   /** Logs then publishes one command per target; returns their ids in target order. */
   async function send(callerId: number, body: PlayerCommandRequest, payload: Payload, targets: readonly Target[]): Promise<string[]> {
+    // mqtt.js would queue the publish until the broker is back and deliver a stale command later
+    if (!ctx.mqtt.connected) throw new HttpError(500, 'internal_error', 'The MQTT broker is unreachable; no command was sent');
     const timestamp = ctx.now().toISOString();
     const commands = targets.map((t) => ({
       target: t,

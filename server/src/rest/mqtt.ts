@@ -8,6 +8,7 @@ import { publishPostNewForFollower } from '../../../generated/asyncapi/operation
 import type { PostNotification } from '../../../generated/asyncapi/schemas.js';
 import type { Handlers } from '../../../generated/openapi/routes.js';
 import type { AppContext } from '../context.js';
+import { throttle } from './throttle.js';
 import { webUserTopics } from '../services/broker-admin.js';
 import { currentUser } from './auth-hook.js';
 
@@ -20,6 +21,7 @@ export function mqttHandlers(ctx: AppContext): Pick<Handlers, Ops> {
   return {
     async getMqttBootstrap(req) {
       const user = currentUser(req);
+      await throttle(ctx, `bootstrap:user:${user.user_id}`, ctx.config.rateLimits.bootstrapPerUserPerMinute, 'broker credentials per user');
       if (!ctx.broker.webUsersEnabled) {
         throw new HttpError(
           500,

@@ -8,6 +8,7 @@ import type { Handlers } from '../../../generated/openapi/routes.js';
 import type { Player } from '../../../generated/openapi/schemas.js';
 import { generateRegistrationCode, normalizeRegistrationCode } from '../auth/index.js';
 import type { AppContext } from '../context.js';
+import { throttle } from './throttle.js';
 import { Constraints, isUniqueViolation, rateLimit } from '../db/index.js';
 import {
   completeRegistration, countPlayersOfOwner, deletePlayerOfOwner, deleteStalePendingPlayers, findCredentials,
@@ -119,6 +120,7 @@ export function playerHandlers(ctx: AppContext): Pick<Handlers, Ops> {
 
     async registerPlayer(req) {
       const user = currentUser(req);
+      await throttle(ctx, `register:user:${user.user_id}`, ctx.config.rateLimits.registerPlayerPerUserPerMinute, 'registration attempts per user');
       const code = normalizeRegistrationCode(req.body.registration_code);
       if (code === null) throw new HttpError(404, 'not_found', 'Invalid or expired registration code');
       const name = playerName(req.body.name);

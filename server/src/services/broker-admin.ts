@@ -239,6 +239,8 @@ export class BrokerAdmin {
       connectTimeout: 10_000,
       properties: { sessionExpiryInterval: 0 },
     });
+    // a socket error after connecting must not become an unhandled 'error' event
+    kicker.on('error', (err) => this.log.warn({ err: err.message, clientId }, 'kick connection error'));
     // The CONNACK comes after the broker has closed the old connection.
     await kicker.endAsync();
   }

@@ -15,7 +15,10 @@ describe('loadConfig', () => {
     expect(c.environment).toBe('development');
     expect(c.demoEnabled).toBe(true);
     expect(c.http.port).toBe(8000);
-    expect(c.rateLimits).toEqual({ perPlayerPerMinute: 300, perUserPerMinute: 1000, provisionPerAddressPerMinute: 30 });
+    expect(c.rateLimits).toEqual({
+      perPlayerPerMinute: 300, perUserPerMinute: 1000, provisionPerAddressPerMinute: 30, signupPerAddressPerMinute: 20,
+      loginPerEmailPerMinute: 10, registerPlayerPerUserPerMinute: 10, bootstrapPerUserPerMinute: 10, windowSeconds: 60,
+    });
     expect(c.broker.publicHost).toBe('127.0.0.1');
     expect(c.broker.publicPort).toBe(8883);
     expect(c.broker.publicWebsocketUrl).toBe('ws://127.0.0.1:9001');

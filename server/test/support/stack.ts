@@ -46,6 +46,12 @@ export async function startStack(opts: { env?: Record<string, string>; workers?:
     JWT_SECRET: 'test-secret-test-secret-test-secret-0123456789',
     SCRYPT_N: '1024',
     MAKAPIX_MODERATORS: 'moderator',
+    // tests register many users and players from one address within a minute; the limits
+    // themselves are tested in server/test/rest/throttling.test.ts
+    RATE_LIMIT_SIGNUP_PER_MINUTE: '100000',
+    RATE_LIMIT_LOGIN_PER_MINUTE: '100000',
+    RATE_LIMIT_REGISTER_PLAYER_PER_MINUTE: '100000',
+    RATE_LIMIT_BOOTSTRAP_PER_MINUTE: '100000',
     ...opts.env,
   };
   const servers: ServerHandle[] = [];
