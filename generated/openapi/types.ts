@@ -135,6 +135,7 @@ export interface paths {
          * @description Sets the post's `promoted_category` (replacing an earlier one) and publishes one
          *     notification on `makapix/post/new/category/{category}/{post_id}`. Promoting a post to
          *     the category it already has answers 200 and publishes nothing. Needs the `moderator` role.
+         *     A post that is hidden or not listed cannot be promoted (400), so it is never announced.
          */
         post: operations["promotePost"];
         delete?: never;

@@ -80,7 +80,8 @@ export async function promotePost(sql: Queryable, postId: number, category: Prom
   const rows = await sql<PostRow[]>`
     with p as (
       update posts set promoted_category = ${category}, promoted_at = now()
-      where post_id = ${postId} and not deleted and promoted_category is distinct from ${category}
+      where post_id = ${postId} and not deleted and visible and not hidden_by_mod and not non_conformant
+        and promoted_category is distinct from ${category}
       returning *
     )
     select p.*, u.user_id as owner_user_id, u.handle as owner_handle

@@ -125,8 +125,12 @@ export function postHandlers(ctx: AppContext): Pick<Handlers, Ops> {
         ctx.wakePublisher();
         return { status: 200, body: toApiPost(promoted) };
       }
-      // Nothing changed: the post is unknown or deleted (404), or already in this category (200, no notification).
+      // Nothing changed: the post is unknown or deleted (404), not listed (400: promoting would announce
+      // a hidden post to every category subscriber), or already in this category (200, no notification).
       const post = await visiblePost(postId, user);
+      if (!post.visible || post.hidden_by_mod || post.non_conformant) {
+        throw new HttpError(400, 'invalid_request', `Post ${postId} is hidden or not listed; only listed posts can be promoted`);
+      }
       return { status: 200, body: toApiPost(post) };
     },
 

@@ -237,6 +237,14 @@ describe('promotePost', () => {
     expect(rows.map((x) => x.topic)).toEqual([`makapix/post/new/category/editor-pick/${post.post_id}`]);
   });
 
+  it('refuses (400) to promote a hidden post, so nothing hidden is announced to category subscribers', async () => {
+    const post = await createPostAs(stack.api, author);
+    await sql()`update posts set hidden_by_mod = true where post_id = ${post.post_id}`;
+    const r = await stack.api.promotePost({ params: { post_id: post.post_id }, body: { category: 'frontpage' } }, { token: moderator.token });
+    expectError(r, 400, 'invalid_request', /only listed posts can be promoted/);
+    expect((await outboxRowsForPost(sql(), post.post_id)).filter((x) => postNewInCategoryTopic.matches(x.topic))).toEqual([]);
+  });
+
   it('answers 404 for an unknown or deleted post, 400 for an unknown category', async () => {
     expectError(await stack.api.promotePost({ params: { post_id: 999_997 }, body: { category: 'frontpage' } }, { token: moderator.token }), 404, 'not_found');
     const post = await createPostAs(stack.api, author);
