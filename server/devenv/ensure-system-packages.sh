@@ -34,3 +34,9 @@ echo "ensure-system-packages: installing:$missing" >&2
 # (the devenv uses free ports, so it does not matter).
 apt-get -o DPkg::Lock::Timeout=300 update -qq
 DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -qq $missing
+# The package may have started a system broker on 1883 (where services start on install); `make run`
+# brings its own broker, so stop the one this install just started.
+case "$missing" in
+  *" mosquitto "*|*" mosquitto") if command -v systemctl >/dev/null 2>&1; then systemctl disable --now mosquitto >/dev/null 2>&1 || true; fi ;;
+esac
+exit 0
