@@ -31,7 +31,7 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: ctx.log,
     bodyLimit: BODY_LIMIT_BYTES,
-    trustProxy: false,
+    trustProxy: ctx.config.http.trustProxy,
   });
   app.decorateRequest('user', null);
   app.setNotFoundHandler(restNotFoundHandler);

@@ -11,7 +11,8 @@ export interface Config {
   environment: Environment;
   /** POST /mqtt/demo is served only outside production. */
   demoEnabled: boolean;
-  http: { host: string; port: number };
+  /** trustProxy: false, true, or addresses/CIDRs of the proxies whose X-Forwarded-For is believed. */
+  http: { host: string; port: number; trustProxy: boolean | string };
   database: { url: string; poolMax: number };
   /** Absolute path of the data directory (broker files, database cluster, CA, generated secrets). */
   dataDir: string;
@@ -185,7 +186,7 @@ function resolveJwtSecret(r: Reader, dataDir: string): Buffer {
 /**
  * Reads the configuration. Variables:
  * MAKAPIX_ENV (production|development; default: production when NODE_ENV=production, else development),
- * HTTP_HOST (127.0.0.1), HTTP_PORT (8000), DATABASE_URL, DATABASE_POOL_MAX (10), DATA_DIR (.data),
+ * HTTP_HOST (127.0.0.1), HTTP_PORT (8000), HTTP_TRUST_PROXY (false; per-address limits use X-Forwarded-For only from trusted proxies), DATABASE_URL, DATABASE_POOL_MAX (10), DATA_DIR (.data),
  * MQTT_INTERNAL_URL (mqtt://127.0.0.1:1883), MQTT_INTERNAL_USERNAME (api), MQTT_INTERNAL_PASSWORD,
  * MQTT_MTLS_URL (mqtts://127.0.0.1:8883), MQTT_WEBSOCKET_URL (ws://127.0.0.1:9001),
  * MQTT_PUBLIC_HOST / MQTT_PUBLIC_PORT (default: host/port of MQTT_MTLS_URL),
@@ -210,6 +211,13 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
 
   const httpHost = r.string('HTTP_HOST', '127.0.0.1');
   const httpPort = r.int('HTTP_PORT', 8000, 0, 65535); // 0: any free port (tests)
+  const trustRaw = r.raw('HTTP_TRUST_PROXY');
+  let trustProxy: boolean | string = false;
+  if (trustRaw === 'true' || trustRaw === 'false') trustProxy = trustRaw === 'true';
+  else if (trustRaw !== undefined && /^[0-9A-Fa-f.:/]+(,[0-9A-Fa-f.:/]+)*$/.test(trustRaw)) trustProxy = trustRaw;
+  else if (trustRaw !== undefined) {
+    r.problems.push(`HTTP_TRUST_PROXY must be true, false or a comma-separated list of proxy addresses/CIDRs (got ${JSON.stringify(trustRaw)})`);
+  }
 
   const databaseUrl = r.url('DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/makapix', ['postgres:', 'postgresql:']);
   const poolMax = r.int('DATABASE_POOL_MAX', 10, 1, 1000);
@@ -277,7 +285,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
   return {
     environment,
     demoEnabled: environment !== 'production',
-    http: { host: httpHost, port: httpPort },
+    http: { host: httpHost, port: httpPort, trustProxy },
     database: { url: databaseUrl, poolMax },
     dataDir,
     broker: {

@@ -67,7 +67,10 @@ describe('loadConfig', () => {
       DATA_DIR: dir, HTTP_PORT: '0', MQTT_DYNSEC_ADMIN_USERNAME: 'admin', MQTT_DYNSEC_ADMIN_PASSWORD: 'pw',
       BROKER_CRL_FILE: '/srv/pki/crl.pem', BROKER_PID_FILE: 'run/mosquitto.pid', RATE_LIMIT_PROVISION_PER_MINUTE: '5',
     }, '/srv');
-    expect(c.http.port).toBe(0);
+    expect(c.http).toMatchObject({ port: 0, trustProxy: false });
+    expect(loadConfig({ DATA_DIR: dir, HTTP_TRUST_PROXY: '10.0.0.0/8,127.0.0.1' }).http.trustProxy).toBe('10.0.0.0/8,127.0.0.1');
+    expect(loadConfig({ DATA_DIR: dir, HTTP_TRUST_PROXY: 'true' }).http.trustProxy).toBe(true);
+    expect(() => loadConfig({ DATA_DIR: dir, HTTP_TRUST_PROXY: 'yes please' })).toThrow(/HTTP_TRUST_PROXY must be/);
     expect(c.broker).toMatchObject({ dynsecAdmin: { username: 'admin', password: 'pw' }, crlFile: '/srv/pki/crl.pem', pidFile: '/srv/run/mosquitto.pid' });
     expect(c.rateLimits.provisionPerAddressPerMinute).toBe(5);
     expect(loadConfig({ DATA_DIR: dir }).broker).toMatchObject({ dynsecAdmin: null, crlFile: null, pidFile: null });
