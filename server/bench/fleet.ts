@@ -24,7 +24,7 @@ import { pino } from 'pino';
 import { RequestTimeoutError } from '../../codegen/runtime/index.js';
 import { createClient } from '../../generated/openapi/client.js';
 import { DEFAULT_QUERY, SimFleet, type SimCredentials, type SimPlayer } from '../../conformance/src/sim/index.js';
-import { startServices } from '../devenv/index.js';
+import { serverEnv, startServices } from '../devenv/index.js';
 import { loadConfig } from '../src/config.js';
 import { startServer } from '../src/main.js';
 import { MAX_PLAYERS_PER_USER } from '../src/rest/players.js';
@@ -415,13 +415,8 @@ async function main(o: Options): Promise<void> {
     const log = pino({ level: process.env.LOG_LEVEL ?? 'warn' });
     // presence settings (PRESENCE_SWEEP_SECONDS, PRESENCE_TIMEOUT_SECONDS) stay at their defaults
     const server = await startServer(loadConfig({
-      DATA_DIR: dataDir, HTTP_PORT: '0', DATABASE_URL: services.urls.database, DATABASE_POOL_MAX: '10',
-      MQTT_INTERNAL_URL: services.urls.mqttInternal, MQTT_INTERNAL_USERNAME: services.serverAccount.username,
-      MQTT_INTERNAL_PASSWORD: services.serverAccount.password, MQTT_MTLS_URL: services.urls.mqttMtls,
-      MQTT_WEBSOCKET_URL: services.urls.mqttWebsocket, CA_DIR: join(dataDir, 'pki'), SCRYPT_N: '1024',
+      ...serverEnv(services), HTTP_PORT: '0', DATABASE_POOL_MAX: '10', SCRYPT_N: '1024',
       RATE_LIMIT_PLAYER_PER_MINUTE: '1000000', RATE_LIMIT_USER_PER_MINUTE: '1000000', RATE_LIMIT_REGISTER_PLAYER_PER_MINUTE: '1000000', RATE_LIMIT_SIGNUP_PER_MINUTE: '1000000', RATE_LIMIT_PROVISION_PER_MINUTE: '1000000',
-      MQTT_DYNSEC_ADMIN_USERNAME: services.dynsecAdmin.username, MQTT_DYNSEC_ADMIN_PASSWORD: services.dynsecAdmin.password,
-      BROKER_CRL_FILE: services.pki.crl, BROKER_PID_FILE: services.broker.files.pid,
     }), { log });
     cleanup.add('stop the server', () => server.stop());
     const api = createClient(server.url);

@@ -14,7 +14,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { pino } from 'pino';
 import { playerRequestTopic, playerResponseTopic } from '../../generated/asyncapi/channels.js';
 import { createClient } from '../../generated/openapi/client.js';
-import { startServices } from '../devenv/index.js';
+import { serverEnv, startServices } from '../devenv/index.js';
 import { loadConfig } from '../src/config.js';
 import { startServer } from '../src/main.js';
 
@@ -111,12 +111,8 @@ async function main(): Promise<void> {
   const log = pino({ level: 'warn' });
   try {
     const server = await startServer(loadConfig({
-      DATA_DIR: dataDir, HTTP_PORT: '0', DATABASE_URL: services.urls.database, DATABASE_POOL_MAX: '10',
-      MQTT_INTERNAL_URL: services.urls.mqttInternal, MQTT_INTERNAL_USERNAME: services.serverAccount.username,
-      MQTT_INTERNAL_PASSWORD: services.serverAccount.password, MQTT_MTLS_URL: services.urls.mqttMtls,
-      MQTT_WEBSOCKET_URL: services.urls.mqttWebsocket, CA_DIR: join(dataDir, 'pki'), SCRYPT_N: '1024',
+      ...serverEnv(services), HTTP_PORT: '0', DATABASE_POOL_MAX: '10', SCRYPT_N: '1024',
       RATE_LIMIT_PLAYER_PER_MINUTE: '1000000', RATE_LIMIT_USER_PER_MINUTE: '1000000', RATE_LIMIT_REGISTER_PLAYER_PER_MINUTE: '1000000', RATE_LIMIT_SIGNUP_PER_MINUTE: '1000000', RATE_LIMIT_PROVISION_PER_MINUTE: '100000',
-      MQTT_DYNSEC_ADMIN_USERNAME: services.dynsecAdmin.username, MQTT_DYNSEC_ADMIN_PASSWORD: services.dynsecAdmin.password,
     }), { log });
     const api = createClient(server.url);
     // players registered through the REST API, each with its issued certificate

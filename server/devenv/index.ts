@@ -9,3 +9,4 @@ export { WEB_USER_BASE_ROLE, CATEGORY_TOPIC_FILTER, SERVER_USERNAME, DYNSEC_ADMI
 export { ensureSystemPackages, missingSystemPackages, binaries } from './system-packages.js';
 export { freePort, freePorts } from './free-port.js';
 export { stopPid, isAlive } from './process-control.js';
+export { serverEnv } from './server-env.js';

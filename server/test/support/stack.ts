@@ -9,7 +9,7 @@ import { pino } from 'pino';
 import { createClient, type Client } from '../../../generated/openapi/client.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { startServer, type ServerHandle, type StartOptions } from '../../src/main.js';
-import { startServices, type Services } from '../../devenv/index.js';
+import { serverEnv, startServices, type Services } from '../../devenv/index.js';
 
 export interface Stack {
   services: Services;
@@ -27,22 +27,11 @@ export async function startStack(opts: { env?: Record<string, string>; workers?:
   const dataDir = mkdtempSync(join(tmpdir(), 'makapix-stack-'));
   const services = await startServices({ dataDir, forTests: true });
   const env: Record<string, string> = {
+    ...serverEnv(services),
     MAKAPIX_ENV: 'development',
-    DATA_DIR: dataDir,
     HTTP_HOST: '127.0.0.1',
     HTTP_PORT: '0',
-    DATABASE_URL: services.urls.database,
     DATABASE_POOL_MAX: '8',
-    MQTT_INTERNAL_URL: services.urls.mqttInternal,
-    MQTT_INTERNAL_USERNAME: services.serverAccount.username,
-    MQTT_INTERNAL_PASSWORD: services.serverAccount.password,
-    MQTT_MTLS_URL: services.urls.mqttMtls,
-    MQTT_WEBSOCKET_URL: services.urls.mqttWebsocket,
-    MQTT_DYNSEC_ADMIN_USERNAME: services.dynsecAdmin.username,
-    MQTT_DYNSEC_ADMIN_PASSWORD: services.dynsecAdmin.password,
-    CA_DIR: join(dataDir, 'pki'),
-    BROKER_CRL_FILE: services.pki.crl,
-    BROKER_PID_FILE: services.broker.files.pid,
     JWT_SECRET: 'test-secret-test-secret-test-secret-0123456789',
     SCRYPT_N: '1024',
     MAKAPIX_MODERATORS: 'moderator',
