@@ -46,13 +46,31 @@ function options(playerKey: string, extra: Partial<PlayerRunOptions> = {}): Play
   };
 }
 
-/** Runs the suite; `start` launches the player once the suite watches it; returns the result and a stop function. */
+/**
+ * Runs the suite; `start` launches the player once the suite watches it; returns the result and
+ * stops the player. Each stage is bounded and named, so a hang fails with the stage and the
+ * suite's MQTT log instead of a bare test timeout.
+ */
 async function run(playerKey: string, start: () => Promise<{ stop(): Promise<void> }>, run: string[] = []): Promise<SuiteResult> {
+  const log: string[] = [];
+  const t0 = Date.now();
+  const stage = async <T>(name: string, ms: number, p: Promise<T>): Promise<T> => {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${name} did not finish within ${ms} ms; suite log:\n${log.join('\n')}`)), ms);
+    });
+    try {
+      return await Promise.race([p, late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
   let started: Promise<{ stop(): Promise<void> }> | undefined;
-  const result = await runPlayerSuite(options(playerKey), files, { run }, () => {
+  const result = await stage('runPlayerSuite', 20_000, runPlayerSuite({ ...options(playerKey), log: (l) => log.push(`${Date.now() - t0} ms ${l}`) }, files, { run }, () => {
     started = start();
-  });
-  await (await started!).stop();
+  }));
+  const player = await stage('starting the player', 5_000, started!);
+  await stage('stopping the player', 5_000, player.stop());
   return result;
 }
 

@@ -153,6 +153,15 @@ describe('runner, known-failing lists and reports', () => {
     expect(s.totals).toEqual({ passed: 0, failed: 1, skipped: 2, knownFailing: 1 });
   });
 
+  it('fails a case that outlives its budget and goes on with the next one', async () => {
+    const s = await runCases([
+      { name: 't/hangs', features: [], source: 'x', run: () => new Promise<void>(() => undefined) },
+      { name: 't/quick', features: [], source: 'x', run: async () => undefined },
+    ], {}, { mode: 'player', target: 'test' }, { features: new Set(), caseBudgetMs: 50 });
+    expect(s.results.map((r) => [r.name, r.status])).toEqual([['t/hangs', 'failed'], ['t/quick', 'passed']]);
+    expect(s.results[0].mismatches).toEqual([{ topic: '', pointer: '', expected: 'the case to finish within 50 ms', got: 'still waiting on a step that never completed' }]);
+  });
+
   it('prints FAILED with every mismatch and the reproduce command, then totals; JUnit and JSON for CI', () => {
     const failed: CaseResult = { ...result('server/mqtt/query_posts/by_user', 'failed'), mismatches: [{ topic: 'a/response/1', pointer: '/success', expected: 'true', got: 'false' }], reproduce: ['mosquitto_rr -t a/request/1 -e a/response/1 -m \'{}\''] };
     const suite: SuiteResult = { mode: 'server', target: 't', features: ['mqtt'], results: [result('server/x/ok', 'passed'), failed], stale: [], totals: { passed: 1, failed: 1, skipped: 0, knownFailing: 0 }, durationMs: 1234 };

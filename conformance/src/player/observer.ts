@@ -54,6 +54,7 @@ export class PlayerObserver {
   constructor(
     private readonly client: MqttClient,
     readonly playerKey: string,
+    private readonly ackTimeoutMs: number,
     private readonly log?: (line: string) => void,
   ) {
     this.router = new MessageRouter(client, { onError: (e) => log?.(`dropped ${e.topic}: ${e.message}`) });
@@ -80,10 +81,14 @@ export class PlayerObserver {
     await this.router.close();
   }
 
-  /** Publishes QoS 1 and resolves with the PUBACK reason code (0 on MQTT 3.1.1). */
+  /** Publishes QoS 1 and resolves with the PUBACK reason code (0 on MQTT 3.1.1); rejects when no PUBACK comes within ackTimeoutMs. */
   async publish(topic: string, text: string): Promise<number> {
     this.log?.(`> ${topic} ${text}`);
-    const packet = (await this.client.publishAsync(topic, text, { qos: 1, retain: false })) as { messageId?: number } | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    const noAck = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`the broker did not acknowledge the publish on ${topic} within ${this.ackTimeoutMs} ms`)), this.ackTimeoutMs);
+    });
+    const packet = (await Promise.race([this.client.publishAsync(topic, text, { qos: 1, retain: false }), noAck]).finally(() => clearTimeout(timer))) as { messageId?: number } | undefined;
     const id = packet?.messageId;
     if (id === undefined) return 0;
     const rc = this.pubacks.get(id) ?? 0;

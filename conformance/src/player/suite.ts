@@ -68,7 +68,7 @@ export async function runPlayerSuite(
     throw new TargetError(`cannot connect to ${o.brokerUrl} as ${o.username}: ${(err as Error).message}`);
   }
   client.on('error', (err) => o.log?.(`mqtt error: ${err.message}`));
-  const observer = new PlayerObserver(client, o.playerKey, o.log);
+  const observer = new PlayerObserver(client, o.playerKey, o.timeoutMs, o.log);
   try {
     try {
       await observer.start();
@@ -91,9 +91,11 @@ export async function runPlayerSuite(
     const target = `player ${o.playerKey} on ${o.brokerUrl}`;
     const notes = observer.brokerReportsNoSubscribers ? [] : ['the broker did not answer an unmatched publish with PUBACK 0x10, so "subscribes before it requests" cannot be observed'];
     onStart?.({ mode: 'player', target, features: [...features].sort(), notes });
-    return await runCases(playerCases(files), ctx, { mode: 'player', target }, { ...suite, features });
+    // A case waits for at most two heartbeats and a few exchanges, each bounded.
+    const caseBudgetMs = 2 * (ctx.heartbeatMs + ctx.toleranceMs) + 3 * o.timeoutMs + 2 * ctx.graceMs;
+    return await runCases(playerCases(files), ctx, { mode: 'player', target }, { caseBudgetMs, ...suite, features });
   } finally {
-    await observer.close().catch(() => undefined);
+    await Promise.race([observer.close().catch(() => undefined), new Promise((r) => setTimeout(r, 2000).unref())]);
     await closeClient(client);
   }
 }

@@ -10,6 +10,11 @@ export interface SuiteOptions {
   /** --run patterns; empty runs every case. */
   run?: readonly string[];
   knownFailing?: readonly KnownFailingEntry[];
+  /**
+   * The most a case may take. A case still running then is failed with that finding and the run
+   * goes on (a target that never answers some step cannot hang the run). Default: no limit.
+   */
+  caseBudgetMs?: number;
   /** Called after each case (the human report prints as the run goes). */
   onResult?: (r: CaseResult) => void;
 }
@@ -68,7 +73,7 @@ async function runOne<Ctx>(c: CaseDef<Ctx>, ctx: Ctx, opts: SuiteOptions): Promi
   const rec = new CaseRecorder();
   const t0 = Date.now();
   try {
-    await c.run(ctx, rec);
+    await withBudget(c.run(ctx, rec), opts.caseBudgetMs, rec);
   } catch (err) {
     if (err instanceof SkipCase) return { ...base, status: 'skipped', durationMs: Date.now() - t0, skipReason: err.message };
     if (!(err instanceof StopCase)) {
@@ -82,4 +87,21 @@ async function runOne<Ctx>(c: CaseDef<Ctx>, ctx: Ctx, opts: SuiteOptions): Promi
     if (kf) return { ...result, status: 'known_failing', knownFailing: kf.comment };
   }
   return result;
+}
+
+/** Resolves when `run` settles or, with a budget, when the budget is spent (recording that). */
+async function withBudget(run: Promise<void>, budgetMs: number | undefined, rec: CaseRecorder): Promise<void> {
+  if (budgetMs === undefined) return run;
+  let timer: NodeJS.Timeout | undefined;
+  const spent = new Promise<void>((resolve) => {
+    timer = setTimeout(() => {
+      rec.mismatch({ topic: '', pointer: '', expected: `the case to finish within ${budgetMs} ms`, got: 'still waiting on a step that never completed' });
+      resolve();
+    }, budgetMs);
+  });
+  try {
+    await Promise.race([run, spent]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

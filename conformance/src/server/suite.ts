@@ -127,7 +127,8 @@ export async function runServerSuite(
     const features = new Set(o.features ?? found);
     const target = `${o.apiUrl ? `${o.apiUrl} + ` : ''}${o.brokerUrl}`;
     onStart?.({ mode: 'server', target, features: [...features].sort(), notes });
-    return await runCases(serverCases(files), ctx, { mode: 'server', target }, { ...suite, features });
+    // A case makes a few exchanges (a pagination walk up to 20), each bounded by timeoutMs.
+    return await runCases(serverCases(files), ctx, { mode: 'server', target }, { caseBudgetMs: o.timeoutMs * 20, ...suite, features });
   } finally {
     await session.close();
   }

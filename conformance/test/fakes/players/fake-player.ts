@@ -45,14 +45,19 @@ export async function startFakePlayer(o: { brokerUrl: string; creds: FakePlayerC
   const statusTopic = playerStatusTopic.format({ player_key: key });
   const client: MqttClient = await mqtt.connectAsync(o.brokerUrl, {
     protocolVersion: 5, clientId: `p3a-${key}`, ca: o.creds.ca_pem, cert: o.creds.cert_pem, key: o.creds.key_pem,
-    rejectUnauthorized: true, reconnectPeriod: 0, keepalive: 60,
+    rejectUnauthorized: true, reconnectPeriod: 0, keepalive: 60, connectTimeout: 5000,
     ...(f.will ? { will: { topic: statusTopic, payload: Buffer.from(JSON.stringify({ player_key: key, status: 'offline' })), qos: 1 as const, retain: false } } : {}),
   });
   const router = new MessageRouter(client, { onError: () => undefined });
+  // A QoS 1 publish in flight when the connection goes (the suite takes the session over for its
+  // last-will case, possibly while this player is still starting) never completes without a
+  // reconnect: startup steps end with the connection instead.
+  const closed = new Promise<void>((resolve) => client.once('close', () => resolve()));
+  const untilClosed = (p: Promise<unknown>) => Promise.race([p.then(() => undefined), closed]);
   let current: number | null = null;
   const status = async () => {
     const payload: PlayerStatus = { player_key: f.ownKeyInStatus ? key : '00000000-0000-4000-8000-000000000000', status: 'online', current_post_id: current, firmware_version: 'fake-1.0', timestamp: new Date().toISOString() };
-    if (client.connected) await publishPlayerStatus(client, { player_key: key }, payload).catch(() => undefined);
+    if (client.connected) await untilClosed(publishPlayerStatus(client, { player_key: key }, payload)).catch(() => undefined);
   };
   const subscribe = async () => {
     await router.subscribeRaw(playerResponseTopic.filterRest({ player_key: key }), () => undefined, { qos: 1 });
@@ -68,20 +73,21 @@ export async function startFakePlayer(o: { brokerUrl: string; creds: FakePlayerC
       await status();
     }, { qos: 1 });
   };
-  if (f.subscribeFirst) await subscribe();
+  if (f.subscribeFirst) await untilClosed(subscribe());
   await status();
   const requestId = newRequestId();
   const request = { ...messageExamples.QueryPostsRequest.firmware_limit_32, request_id: requestId, player_key: key, ...(f.validRequests ? {} : { limit: 500 }) };
-  await client.publishAsync(playerRequestTopic.format({ player_key: key, request_id: requestId }), JSON.stringify(request), { qos: 1 });
+  await untilClosed(client.publishAsync(playerRequestTopic.format({ player_key: key, request_id: requestId }), JSON.stringify(request), { qos: 1 }));
   if (!f.subscribeFirst) {
     await new Promise((r) => setTimeout(r, 300));
-    await subscribe();
+    await untilClosed(subscribe());
   }
   const timer = f.heartbeat ? setInterval(() => void status(), o.heartbeatMs) : undefined;
   return {
     stop: async () => {
       if (timer) clearInterval(timer);
-      await router.close().catch(() => undefined);
+      // A kicked client may never see an UNSUBACK: bounded, then the client is ended anyway.
+      await Promise.race([router.close().catch(() => undefined), new Promise((r) => setTimeout(r, 1000).unref())]);
       await closeClient(client);
     },
   };
