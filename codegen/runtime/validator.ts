@@ -2,7 +2,7 @@
 // field. TypeBox 1.x checks the standard formats (uuid, date-time, uri, email, ...) itself.
 import type { TSchema } from 'typebox';
 import { Compile } from 'typebox/compile';
-import { Value } from 'typebox/value';
+import { compileCleaner, type Cleaner } from './clean.js';
 import { formatIssues, toIssues, type ValidationIssue, type RawValidationError } from './validation-issues.js';
 
 export type { ValidationIssue } from './validation-issues.js';
@@ -23,11 +23,12 @@ export function compileValidator<T>(schema: TSchema): Validator<T> {
   const compiled = Compile(schema);
   const issues = (value: unknown): ValidationIssue[] =>
     compiled.Check(value) ? [] : toIssues(compiled.Errors(value) as RawValidationError[], schema, value);
+  let cleaner: Cleaner | undefined; // compiled on first use: most validators never clean
   return {
     schema,
     check: (value: unknown): value is T => compiled.Check(value),
     issues,
     explain: (value, prefix) => formatIssues(issues(value), prefix),
-    clean: (value) => compiled.Clean(Value.Clone(value)),
+    clean: (value) => (cleaner ??= compileCleaner(schema))(value),
   };
 }

@@ -56,11 +56,12 @@ export async function rememberBatch(
   sql: Queryable,
   items: readonly { playerKey: string; requestId: string; response: StoredResponse }[],
 ): Promise<StoredResponse[]> {
-  // postgres.js serialises each element with the parameter's type (jsonb): pass the objects themselves
+  // One jsonb parameter (one JSON.stringify) instead of a jsonb[] array literal, whose escaping
+  // of every quote in every answer was a visible part of the server's CPU profile.
+  const rows = items.map((x) => [x.playerKey, x.requestId, x.response]);
   const inserted = await sql<{ player_key: string; request_id: string }[]>`
     insert into mqtt_requests (player_key, request_id, response)
-    select * from unnest(${items.map((x) => x.playerKey)}::uuid[], ${items.map((x) => x.requestId)}::text[],
-                         ${items.map((x) => x.response) as never}::jsonb[])
+    select (e->>0)::uuid, e->>1, e->2 from jsonb_array_elements(${sql.json(rows as never)}) as e
     on conflict (player_key, request_id) do nothing
     returning player_key, request_id`;
   const done = new Set(inserted.map((r) => `${r.player_key}|${r.request_id}`));
