@@ -14,6 +14,8 @@ export interface Config {
   /** trustProxy: false, true, or addresses/CIDRs of the proxies whose X-Forwarded-For is believed. */
   http: { host: string; port: number; trustProxy: boolean | string };
   database: { url: string; poolMax: number };
+  /** How long, in total, startup keeps retrying an unreachable database or broker (0: one attempt each). */
+  startupWaitSeconds: number;
   /** Absolute path of the data directory (broker files, database cluster, CA, generated secrets). */
   dataDir: string;
   broker: {
@@ -197,7 +199,8 @@ function resolveJwtSecret(r: Reader, dataDir: string): Buffer {
  * RATE_LIMIT_SIGNUP_PER_MINUTE (20, per client address), RATE_LIMIT_LOGIN_PER_MINUTE (10, per email),
  * RATE_LIMIT_REGISTER_PLAYER_PER_MINUTE (10, per user), RATE_LIMIT_BOOTSTRAP_PER_MINUTE (10, per user),
  * RATE_LIMIT_WINDOW_SECONDS (60; the "per minute" limits count per window of this length), MQTT_DYNSEC_ADMIN_USERNAME / MQTT_DYNSEC_ADMIN_PASSWORD,
- * BROKER_CRL_FILE, BROKER_PID_FILE.
+ * BROKER_CRL_FILE, BROKER_PID_FILE,
+ * STARTUP_WAIT_SECONDS (60; how long startup retries an unreachable PostgreSQL or broker, 0: fail at once).
  * Side effect: may create DATA_DIR and DATA_DIR/jwt-secret. Throws ConfigError.
  */
 export function loadConfig(env: Env = process.env, cwd: string = process.cwd()): Config {
@@ -221,6 +224,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
 
   const databaseUrl = r.url('DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/makapix', ['postgres:', 'postgresql:']);
   const poolMax = r.int('DATABASE_POOL_MAX', 10, 1, 1000);
+  const startupWaitSeconds = r.int('STARTUP_WAIT_SECONDS', 60, 0, 86_400);
 
   const internalUrl = r.url('MQTT_INTERNAL_URL', 'mqtt://127.0.0.1:1883', ['mqtt:', 'mqtts:', 'tcp:', 'tls:']);
   const internalUsername = r.string('MQTT_INTERNAL_USERNAME', 'api');
@@ -287,6 +291,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     demoEnabled: environment !== 'production',
     http: { host: httpHost, port: httpPort, trustProxy },
     database: { url: databaseUrl, poolMax },
+    startupWaitSeconds,
     dataDir,
     broker: {
       internalUrl,

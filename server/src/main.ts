@@ -1,19 +1,20 @@
 // The server process: config -> database (migrations) -> CA -> broker connection -> REST app and
 // MQTT workers. `startServer` is used by main (below), by `make run` (run.ts) and by the tests.
+// A database or broker that is not reachable yet is waited for (startup/, STARTUP_WAIT_SECONDS).
 import { randomUUID } from 'node:crypto';
-import mqtt from 'mqtt';
 import { pino, type Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
 import { MessageRouter } from '../../codegen/runtime/index.js';
 import { buildApp } from './app.js';
 import { loadConfig, type Config } from './config.js';
 import type { AppContext } from './context.js';
-import { createSqlFromConfig, migrate } from './db/index.js';
+import { createSqlFromConfig } from './db/index.js';
 import { Metrics } from './metrics.js';
 import { loadOrCreateCa } from './pki/index.js';
 import { BrokerAdmin } from './services/broker-admin.js';
 import { RateLimiter } from './services/rate-limiter.js';
 import { startWorkers, type Workers } from './mqtt/workers.js';
+import { StartupBudget, connectBrokerWhenReachable, migrateWhenReachable } from './startup/index.js';
 
 export interface ServerHandle {
   ctx: AppContext;
@@ -31,17 +32,22 @@ export interface StartOptions {
   workers?: boolean;
 }
 
+/**
+ * Starts the server. An unreachable database or broker is retried until config.startupWaitSeconds
+ * are spent (startup/); rejected credentials fail at once. Throws StartupError naming what failed.
+ */
 export async function startServer(config: Config, opts: StartOptions = {}): Promise<ServerHandle> {
   const log = opts.log ?? pino({ level: process.env.LOG_LEVEL ?? 'info' });
+  const budget = new StartupBudget(config.startupWaitSeconds);
   const sql = createSqlFromConfig(config);
   const cleanups: (() => Promise<unknown>)[] = [() => sql.end({ timeout: 5 })];
   const cleanup = async () => {
     for (const c of cleanups.reverse()) await c().catch((err) => log.warn({ err }, 'shutdown step failed'));
   };
   try {
-    await migrate(sql, { log: (line) => log.info(line) });
+    await migrateWhenReachable(sql, { url: config.database.url, budget, log });
     const ca = await loadOrCreateCa(config.pki.caDir);
-    const client = await mqtt.connectAsync(config.broker.internalUrl, {
+    const client = await connectBrokerWhenReachable(config.broker.internalUrl, {
       protocolVersion: 5,
       clientId: `makapix-server-${randomUUID()}`,
       username: config.broker.internalUsername,
@@ -50,7 +56,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
       reconnectPeriod: 1000,
       connectTimeout: 10_000,
       keepalive: 30,
-    });
+    }, { budget, log });
     cleanups.push(() => client.endAsync());
     client.on('error', (err) => log.warn({ err: err.message }, 'mqtt client error'));
     const metrics = new Metrics();
