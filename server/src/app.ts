@@ -4,6 +4,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { restNotFoundHandler } from '../../codegen/runtime/index.js';
 import { registerRoutes, type Handlers } from '../../generated/openapi/routes.js';
 import type { AppContext } from './context.js';
+import { withSecretRedaction } from './logging/index.js';
 import { bearerAuthenticator } from './rest/auth-hook.js';
 import { authHandlers } from './rest/auth.js';
 import { commandHandlers } from './rest/commands.js';
@@ -29,7 +30,8 @@ export function handlers(ctx: AppContext): Handlers {
 
 export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
   const app = Fastify({
-    loggerInstance: ctx.log,
+    // request logs show /player/<redacted>/credentials and no headers (logging/redacting-logger.ts)
+    loggerInstance: withSecretRedaction(ctx.log),
     bodyLimit: BODY_LIMIT_BYTES,
     trustProxy: ctx.config.http.trustProxy,
   });

@@ -1,6 +1,7 @@
 // The server process: config -> database (migrations) -> CA -> broker connection -> REST app and
 // MQTT workers. `startServer` is used by main (below), by `make run` (run.ts) and by the tests.
-// A database or broker that is not reachable yet is waited for (startup/, STARTUP_WAIT_SECONDS).
+// A database or broker that is not reachable yet is waited for (startup/, STARTUP_WAIT_SECONDS);
+// the logger is wrapped so that secrets stay out of the logs (logging/).
 import { randomUUID } from 'node:crypto';
 import { pino, type Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
@@ -9,6 +10,7 @@ import { buildApp } from './app.js';
 import { loadConfig, type Config } from './config.js';
 import type { AppContext } from './context.js';
 import { createSqlFromConfig } from './db/index.js';
+import { withSecretRedaction } from './logging/index.js';
 import { Metrics } from './metrics.js';
 import { loadOrCreateCa } from './pki/index.js';
 import { BrokerAdmin } from './services/broker-admin.js';
@@ -25,6 +27,7 @@ export interface ServerHandle {
 }
 
 export interface StartOptions {
+  /** Wrapped so that secrets stay out of it (logging/redacting-logger.ts). */
   log?: Logger;
   /** Listen on config.http (default true); tests may pass port 0 in the config instead. */
   listen?: boolean;
@@ -37,7 +40,7 @@ export interface StartOptions {
  * are spent (startup/); rejected credentials fail at once. Throws StartupError naming what failed.
  */
 export async function startServer(config: Config, opts: StartOptions = {}): Promise<ServerHandle> {
-  const log = opts.log ?? pino({ level: process.env.LOG_LEVEL ?? 'info' });
+  const log = withSecretRedaction(opts.log ?? pino({ level: process.env.LOG_LEVEL ?? 'info' }));
   const budget = new StartupBudget(config.startupWaitSeconds);
   const sql = createSqlFromConfig(config);
   const cleanups: (() => Promise<unknown>)[] = [() => sql.end({ timeout: 5 })];

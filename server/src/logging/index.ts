@@ -1,0 +1,2 @@
+export * from './secret-levels.js';
+export * from './redacting-logger.js';
