@@ -42,7 +42,9 @@ function noDelay(c: MqttClient): void {
 }
 
 /** Each player keeps INFLIGHT requests outstanding for SECONDS; returns round trips/s and latency percentiles. */
-async function drive(clients: MqttClient[], players: Player[], payloadFor: (key: string, requestId: string) => string): Promise<{ rate: number; p50: number; p99: number; errors: number }> {
+interface DriveResult { rate: number; count: number; p50: number; p99: number; errors: number }
+
+async function drive(clients: MqttClient[], players: Player[], payloadFor: (key: string, requestId: string) => string): Promise<DriveResult> {
   const latencies: number[] = [];
   let errors = 0;
   let running = true;
@@ -78,11 +80,13 @@ async function drive(clients: MqttClient[], players: Player[], payloadFor: (key:
   const elapsed = (performance.now() - start) / 1000;
   latencies.sort((a, b) => a - b);
   const pct = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? NaN;
-  return { rate: latencies.length / elapsed, p50: pct(0.5), p99: pct(0.99), errors };
+  return { rate: latencies.length / elapsed, count: latencies.length, p50: pct(0.5), p99: pct(0.99), errors };
 }
 
 /** Runs the players in a child process, so the server under test does not share its CPU with them. */
-async function driveInChild(mtlsUrl: string, players: Player[], mode: 'echo' | 'query_posts'): Promise<{ rate: number; p50: number; p99: number; errors: number }> {
+/** Also measures the CPU time this process (the responder: echo or server) spent per round trip. */
+async function driveInChild(mtlsUrl: string, players: Player[], mode: 'echo' | 'query_posts'): Promise<DriveResult & { cpuUsPerRoundTrip: number }> {
+  const cpu0 = process.cpuUsage();
   const child = spawn(process.execPath, ['--import', 'tsx', new URL(import.meta.url).pathname, '--child', mode,
     '--players', String(PLAYERS), '--inflight', String(INFLIGHT), '--seconds', String(SECONDS)], { stdio: ['pipe', 'pipe', 'inherit'] });
   child.stdin.end(JSON.stringify({ mtlsUrl, players }));
@@ -90,7 +94,9 @@ async function driveInChild(mtlsUrl: string, players: Player[], mode: 'echo' | '
   child.stdout.on('data', (d) => (out += d));
   const code = await new Promise<number | null>((r) => child.on('close', r));
   if (code !== 0) throw new Error(`player process exited with ${code}`);
-  return JSON.parse(out.trim().split('\n').pop()!);
+  const cpu = process.cpuUsage(cpu0);
+  const result = JSON.parse(out.trim().split('\n').pop()!) as DriveResult;
+  return { ...result, cpuUsPerRoundTrip: (cpu.user + cpu.system) / Math.max(1, result.count) };
 }
 
 async function child(mode: string): Promise<void> {
@@ -149,13 +155,19 @@ async function main(): Promise<void> {
     await server.ctx.router.close();
     const raw = await driveInChild(services.urls.mqttMtls, players, 'echo');
     await echo.endAsync();
-    console.log(`raw echo      ${Math.round(raw.rate).toString().padStart(7)} round trips/s   p50 ${raw.p50.toFixed(2)} ms   p99 ${raw.p99.toFixed(2)} ms`);
+    console.log(`raw echo      ${Math.round(raw.rate).toString().padStart(7)} round trips/s   p50 ${raw.p50.toFixed(2)} ms   p99 ${raw.p99.toFixed(2)} ms   responder CPU ${raw.cpuUsPerRoundTrip.toFixed(0)} us/round trip`);
     await server.stop();
 
     // 2. the Makapix server (fresh instance, workers on)
     const server2 = await startServer(server.ctx.config, { log });
+    // transactions committed in the database (each statement outside a transaction is one)
+    const commits = async () => Number((await server2.ctx.sql<{ n: string }[]>`select xact_commit::text as n from pg_stat_database where datname = current_database()`)[0]!.n);
+    const commits0 = await commits();
     const srv = await driveInChild(services.urls.mqttMtls, players, 'query_posts');
-    console.log(`query_posts   ${Math.round(srv.rate).toString().padStart(7)} round trips/s   p50 ${srv.p50.toFixed(2)} ms   p99 ${srv.p99.toFixed(2)} ms   (${srv.errors} error answers)`);
+    await new Promise((r) => setTimeout(r, 600)); // the statistics collector reports every 500 ms
+    const txPerRoundTrip = (await commits() - commits0) / Math.max(1, srv.count);
+    console.log(`query_posts   ${Math.round(srv.rate).toString().padStart(7)} round trips/s   p50 ${srv.p50.toFixed(2)} ms   p99 ${srv.p99.toFixed(2)} ms   server CPU ${srv.cpuUsPerRoundTrip.toFixed(0)} us/round trip   (${srv.errors} error answers)`);
+    console.log(`database transactions per round trip: ${txPerRoundTrip.toFixed(2)}`);
     console.log(`server / raw echo: ${(srv.rate / raw.rate).toFixed(2)}`);
     await server2.stop();
   } finally {
