@@ -4,6 +4,14 @@
 // published ones with one statement and gives failed ones back for a later retry.
 // Woken by ctx.wakePublisher() (after an insert in this process), by LISTEN makapix_outbox
 // (inserts anywhere), and by a slow poll (retries, expired leases, missed notifications).
+//
+// It also expands fan-out jobs (a new post's one-row-per-follower messages, db/outbox.ts): each
+// round of the drain expands one chunk of one job (its own transaction: the chunk's rows and the
+// job's progress commit together; a job is leased to this publisher, so other instances work on
+// other jobs, and resume this one only if its lease runs out), then publishes about a chunk's worth
+// of rows, so publishing keeps pace with the expansion. Every expanded chunk signals makapix_outbox,
+// which brings the other instances in to help publish.
+import { randomUUID } from 'node:crypto';
 import type { MqttClient } from 'mqtt';
 import { PayloadValidationError } from '../../../codegen/runtime/index.js';
 import { postNewForFollowerTopic, postNewInCategoryTopic, postNewTopic } from '../../../generated/asyncapi/channels.js';
@@ -11,10 +19,14 @@ import { publishPostNew, publishPostNewForFollower, publishPostNewInCategory } f
 import type { PostNotification } from '../../../generated/asyncapi/schemas.js';
 import type { AppContext } from '../context.js';
 import { outbox } from '../db/index.js';
-import type { ClaimedMessage } from '../db/outbox.js';
+import type { ClaimedMessage, FanoutStep } from '../db/outbox.js';
 
 const BATCH = 200;
 const LEASE_SECONDS = 30;
+/** Followers expanded per fan-out chunk (one INSERT ... SELECT each). */
+const FANOUT_CHUNK = outbox.FANOUT_CHUNK;
+/** Batches published between two fan-out chunks at most. */
+const BATCHES_PER_ROUND = Math.ceil(FANOUT_CHUNK / BATCH);
 const PUBLISH_TIMEOUT_MS = 10_000;
 /** A row no channel accepts will not get better by retrying soon. */
 const INVALID_ROW_RETRY_SECONDS = 24 * 3600;
@@ -114,11 +126,38 @@ export async function startOutboxPublisher(ctx: AppContext, opts: { pollSeconds:
     return rows.length;
   };
 
+  /** This publisher's name on the fan-out jobs it leases. */
+  const owner = `publisher-${randomUUID()}`;
+
+  /** Expands one chunk of one fan-out job. False when there is no job to work on (or it failed). */
+  const expandOnce = async (): Promise<boolean> => {
+    let step: FanoutStep | null;
+    try {
+      step = await outbox.expandFanout(ctx.sql, { owner, chunkSize: FANOUT_CHUNK, leaseSeconds: LEASE_SECONDS });
+    } catch (err) {
+      // Rolled back whole: the job is as it was, and the next wake-up (or another instance) retries.
+      ctx.metrics.inc('outbox_fanout_failed');
+      ctx.log.warn({ err }, 'expanding a fan-out job failed; will retry');
+      return false;
+    }
+    if (!step) return false;
+    ctx.metrics.inc('outbox_fanout_rows', step.inserted);
+    if (step.done) ctx.log.debug({ job: step.jobId, post_id: step.postId }, 'fan-out job expanded');
+    return true;
+  };
+
   const drain = async (): Promise<void> => {
     do {
       again = false;
-      while (!stopped && (await drainOnce()) === BATCH) {
-        // a full batch: there may be more
+      for (;;) {
+        if (stopped) return;
+        const expanding = await expandOnce();
+        let full = false;
+        for (let i = 0; i < BATCHES_PER_ROUND && !stopped; i++) {
+          full = (await drainOnce()) === BATCH;
+          if (!full) break; // nothing more to publish now
+        }
+        if (!expanding && !full) break;
       }
     } while (again && !stopped);
   };
@@ -154,6 +193,8 @@ export async function startOutboxPublisher(ctx: AppContext, opts: { pollSeconds:
       ctx.mqtt.removeListener('connect', onConnect);
       await listener.unlisten().catch(() => {});
       while (draining) await draining;
+      // Jobs this publisher was expanding go to the other instances now rather than after the lease.
+      await outbox.releaseFanoutJobs(ctx.sql, owner).catch((err: unknown) => ctx.log.warn({ err }, 'releasing fan-out jobs failed'));
     },
   };
 }

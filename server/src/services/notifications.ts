@@ -2,12 +2,18 @@
 // the generated PostNotification schema, checked, and written to the outbox inside the caller's
 // transaction (so they exist if and only if the change that causes them commits). The MQTT
 // publisher (mqtt/workers.ts) publishes outbox rows; callers call ctx.wakePublisher() after commit.
+//
+// A new post's per-follower messages are not written by the request: it queues one fan-out job
+// (db/outbox.ts, enqueueFollowerFanout), and the publisher of any instance expands the job into one
+// outbox row per follower, a chunk at a time, after the request has answered. The followers who get
+// the notification are those following the author when the job is expanded (a few moments after
+// the post is created), not necessarily those following at the instant of the post. Messages have
+// no order: a follower's message may be published before or after the generic one.
 import {
   postNewForFollowerTopic, postNewInCategoryTopic, postNewTopic, PostNotificationValidator,
 } from '../../../generated/asyncapi/channels.js';
 import type { PostNotification } from '../../../generated/asyncapi/schemas.js';
 import type { Queryable } from '../db/client.js';
-import { followerUserIds } from '../db/follows.js';
 import * as outbox from '../db/outbox.js';
 import type { PostRow, PromotionCategory } from '../db/posts.js';
 
@@ -30,16 +36,31 @@ export function postNotification(post: PostRow): PostNotification {
   return payload;
 }
 
-/** New post: one message on makapix/post/new/{post_id}, then one per follower. */
-export function newPostMessages(post: PostRow, followerIds: readonly string[]): outbox.OutboxMessage[] {
-  const payload = postNotification(post);
-  return [
-    { topic: postNewTopic.format({ post_id: post.post_id }), payload },
-    ...followerIds.map((follower_id) => ({
-      topic: postNewForFollowerTopic.format({ follower_id, post_id: post.post_id }),
-      payload,
-    })),
-  ];
+/** New post: the one message on makapix/post/new/{post_id}. */
+export function newPostMessage(post: PostRow, payload: PostNotification = postNotification(post)): outbox.OutboxMessage {
+  return { topic: postNewTopic.format({ post_id: post.post_id }), payload };
+}
+
+/**
+ * New post: the job that becomes one message per follower on
+ * makapix/post/new/user/{follower_id}/{post_id}. The topic parts around {follower_id} come from
+ * the generated template (its subscription filter with only follower_id left open).
+ */
+export function newPostFanout(post: PostRow, payload: PostNotification = postNotification(post)): outbox.FollowerFanoutJob {
+  const levels = postNewForFollowerTopic.filter({ post_id: post.post_id }).split('/');
+  const open = levels.indexOf('+');
+  if (open < 0 || levels.lastIndexOf('+') !== open) {
+    throw new Error(`topic ${postNewForFollowerTopic.address}: expected exactly one open level for follower_id`);
+  }
+  const topicPrefix = `${levels.slice(0, open).join('/')}/`;
+  const topicSuffix = levels.slice(open + 1).map((l) => `/${l}`).join('');
+  // The expansion writes these parts around each follower's UUID: check that they make a topic of
+  // the channel, with any UUID (the author's serves) in the follower_id place.
+  const sample = postNewForFollowerTopic.parse(`${topicPrefix}${post.owner_user_id}${topicSuffix}`);
+  if (sample?.follower_id !== post.owner_user_id || sample.post_id !== post.post_id) {
+    throw new Error(`post ${post.post_id}: follower topic parts ${topicPrefix} ... ${topicSuffix} do not make a ${postNewForFollowerTopic.address} topic`);
+  }
+  return { postId: post.post_id, followeeId: post.owner_id, topicPrefix, topicSuffix, payload };
 }
 
 /** Promotion: one message on makapix/post/new/category/{category}/{post_id} (never one per category follower). */
@@ -48,11 +69,22 @@ export function promotionMessage(post: PostRow, category: PromotionCategory): ou
   return { topic: postNewInCategoryTopic.format({ category, post_id: post.post_id }), payload };
 }
 
-/** Enqueues the new-post notifications with one multi-row insert. Returns how many were enqueued. */
-export async function enqueueNewPost(tx: Queryable, post: PostRow): Promise<number> {
-  const followers = await followerUserIds(tx, post.owner_id);
-  const ids = await outbox.enqueue(tx, newPostMessages(post, followers));
-  return ids.length;
+export interface NewPostEnqueued {
+  /** Outbox rows written now: the generic message. */
+  messages: number;
+  /** The fan-out job for the followers, or null when the author has no followers. */
+  fanoutJob: number | null;
+}
+
+/**
+ * Enqueues the new-post notifications: the generic message and one fan-out job (two rows, however
+ * many followers the author has). The payload is validated once, here.
+ */
+export async function enqueueNewPost(tx: Queryable, post: PostRow): Promise<NewPostEnqueued> {
+  const payload = postNotification(post);
+  const ids = await outbox.enqueue(tx, [newPostMessage(post, payload)]);
+  const fanoutJob = await outbox.enqueueFollowerFanout(tx, newPostFanout(post, payload));
+  return { messages: ids.length, fanoutJob };
 }
 
 /** Enqueues the one promotion notification. */

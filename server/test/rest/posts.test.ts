@@ -1,6 +1,8 @@
 // createPost / getPost / deletePost / promotePost and the notifications they cause, against a real
-// stack. Notifications are asserted twice: as outbox rows (written in the post's transaction) and,
-// end to end, as MQTT messages published by the outbox publisher of mqtt/workers.ts.
+// stack. Notifications are asserted twice: as outbox rows (the generic and category messages written
+// in the post's transaction, the per-follower ones expanded from its fan-out job by the publisher)
+// and, end to end, as MQTT messages published by the outbox publisher of mqtt/workers.ts.
+// The request's own writes with many followers: post-fanout.test.ts.
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -9,7 +11,7 @@ import {
 import { messageExamples } from '../../../generated/asyncapi/examples.js';
 import { restExamples } from '../../../generated/openapi/examples.js';
 import { connectInternal, registerUser, startStack, uniqueHandle, type Stack, type TestUser } from '../support/stack.js';
-import { collect, createPostAs, expectError, expectStatus, outboxRowsForPost, postBody } from './helpers.js';
+import { collect, createPostAs, expectError, expectStatus, outboxRowsAfterFanout, outboxRowsForPost, postBody } from './helpers.js';
 
 let stack: Stack;
 let author: TestUser;
@@ -67,14 +69,14 @@ describe('createPost', () => {
 });
 
 describe('new-post notifications (outbox)', () => {
-  it('enqueues one generic message and one per follower, with the PostNotification payload, in the same transaction', async () => {
+  it('enqueues one generic message and, through the fan-out job, one per follower, with the PostNotification payload', async () => {
     const followers = await Promise.all([1, 2, 3].map(() => registerUser(stack.api, uniqueHandle('fan'))));
     for (const f of followers) expect((await stack.api.followUser({ params: { sqid: author.sqid } }, { token: f.token })).status).toBe(204);
     // An unfollowed user gets nothing.
     expect((await stack.api.unfollowUser({ params: { sqid: author.sqid } }, { token: followers[2]!.token })).status).toBe(204);
 
     const post = await createPostAs(stack.api, author, { title: 'Fan-out test' });
-    const rows = await outboxRowsForPost(sql(), post.post_id);
+    const rows = await outboxRowsAfterFanout(sql(), post.post_id);
     const expectedTopics = [
       postNewTopic.format({ post_id: post.post_id }),
       ...followers.slice(0, 2).map((f) => postNewForFollowerTopic.format({ follower_id: f.user_id, post_id: post.post_id })),
@@ -98,12 +100,12 @@ describe('new-post notifications (outbox)', () => {
     expect(Object.keys(expectedPayload).sort()).toEqual(Object.keys(messageExamples.PostNotification.new_post).sort());
   });
 
-  it('fans out to many followers without failing the request (one row per follower)', async () => {
+  it('fans out to many followers without failing the request (one row per follower, after the job is expanded)', async () => {
     const star = await registerUser(stack.api, uniqueHandle('star'));
     const fans = await Promise.all(Array.from({ length: 40 }, () => registerUser(stack.api, uniqueHandle('crowd'))));
     await Promise.all(fans.map(async (f) => expect((await stack.api.followUser({ params: { sqid: star.sqid } }, { token: f.token })).status).toBe(204)));
     const post = await createPostAs(stack.api, star);
-    const rows = await outboxRowsForPost(sql(), post.post_id);
+    const rows = await outboxRowsAfterFanout(sql(), post.post_id);
     expect(rows).toHaveLength(41);
     expect(new Set(rows.map((r) => r.topic)).size).toBe(41);
     const perFollower = new Set(rows.map((r) => postNewForFollowerTopic.parse(r.topic)?.follower_id).filter(Boolean));
@@ -111,10 +113,11 @@ describe('new-post notifications (outbox)', () => {
   });
 
   it('enqueues nothing when the post is not created', async () => {
-    const [before] = await sql()<{ n: number }[]>`select count(*) as n from outbox`;
+    const count = async () => (await sql()<{ n: number }[]>`
+      select (select count(*) from outbox) + (select count(*) from outbox_fanout) as n`)[0]!.n;
+    const before = await count();
     expectError(await stack.api.createPost({ body: postBody({ canvas: '1x1' }) }, { token: author.token }), 400, 'invalid_request');
-    const [after] = await sql()<{ n: number }[]>`select count(*) as n from outbox`;
-    expect(after!.n).toBe(before!.n);
+    expect(await count()).toBe(before);
   });
 });
 
