@@ -14,15 +14,6 @@ export async function unfollowUser(sql: Queryable, followerId: number, followeeI
   await sql`delete from follows where follower_id = ${followerId} and followee_id = ${followeeId}`;
 }
 
-/** Public user ids (UUIDs) of everyone who follows the user, in a stable order. */
-export async function followerUserIds(sql: Queryable, followeeId: number): Promise<string[]> {
-  const rows = await sql<{ user_id: string }[]>`
-    select u.user_id from follows f join users u on u.id = f.follower_id
-    where f.followee_id = ${followeeId}
-    order by f.follower_id`;
-  return rows.map((r) => r.user_id);
-}
-
 export async function followCategory(sql: Queryable, userId: number, category: PromotionCategory): Promise<void> {
   await sql`
     insert into category_follows (user_id, category) values (${userId}, ${category})

@@ -7,7 +7,7 @@
 // STATUS_BATCH_MS (20): status messages arriving within this window are written with one statement.
 // OUTBOX_POLL_SECONDS (5): the slow poll of the notification publisher (it is also woken on insert).
 // HOUSEKEEPING_SECONDS (600): how often old idempotency records, rate-limit counters and
-//   published outbox rows are purged.
+//   published outbox rows and finished follower fan-out jobs are purged.
 
 export interface MqttSettings {
   presenceSweepSeconds: number;

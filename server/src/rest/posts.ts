@@ -1,5 +1,5 @@
 // Posts and comments over REST (CONTRACT_NOTES sections 5 and 6): create (with the new-post
-// notifications enqueued in the same transaction), read, soft-delete, promote (one category
+// notification and one follower fan-out job enqueued in the same transaction), read, soft-delete, promote (one category
 // notification), comment.
 //
 // Visibility: a post hidden by a moderator, non-conformant or not visible is seen only by its owner
