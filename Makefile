@@ -12,7 +12,7 @@ help:
 	@echo "make check-generated  fail when generated/ differs from what spec/ produces"
 	@echo "make lint             parse both spec documents and validate every example"
 	@echo "make conformance      run the conformance suite against a fresh server and simulator"
-	@echo "make bench            print validator and request/response round-trip numbers"
+	@echo "make bench            print validator, round-trip, fleet and follower fan-out numbers"
 	@echo "make clean            remove .data/ (broker, database, certificates)"
 
 $(NPM_STAMP): package.json package-lock.json
@@ -51,6 +51,7 @@ bench: install system-packages
 	npx tsx codegen/bench/validators.ts
 	@if [ -f server/bench/round-trip.ts ]; then npx tsx server/bench/round-trip.ts; fi
 	npx tsx server/bench/fleet.ts
+	npx tsx server/bench/fanout.ts
 
 conformance: install system-packages
 	npx tsx conformance/src/cli/local.ts

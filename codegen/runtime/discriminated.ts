@@ -1,7 +1,7 @@
 // A validator for a union of objects told apart by one `const` property (request_type, command_type,
 // success): the tag picks the branch, so errors name the branch's fields instead of "no union member".
 import { Type, type TSchema } from 'typebox';
-import type { ValidationIssue, Validator } from './validator.js';
+import type { Checked, ValidationIssue, Validator } from './validator.js';
 
 export function discriminated<T>(property: string, branches: Record<string, Validator<unknown>>): Validator<T> {
   const schema: TSchema = Type.Union(Object.values(branches).map((b) => b.schema));
@@ -25,6 +25,7 @@ export function discriminated<T>(property: string, branches: Record<string, Vali
   return {
     schema,
     check: (value: unknown): value is T => branchOf(value)?.check(value) ?? false,
+    checked: (value) => (branchOf(value)?.check(value) ? (value as Checked<T>) : undefined),
     issues,
     explain: (value, prefix) => {
       const b = branchOf(value);

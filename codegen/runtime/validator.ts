@@ -7,10 +7,20 @@ import { formatIssues, toIssues, type ValidationIssue, type RawValidationError }
 
 export type { ValidationIssue } from './validation-issues.js';
 
+declare const checkedBrand: unique symbol;
+
+/**
+ * A value a validator accepted (from `Validator.checked`). Publishing one with `publishChecked`
+ * skips the second check: a value is validated once on its way out. Do not change it afterwards.
+ */
+export type Checked<T> = T & { readonly [checkedBrand]: true };
+
 export interface Validator<T> {
   readonly schema: TSchema;
   /** True when the value matches the schema exactly (unknown fields fail only where the schema forbids them). */
   check(value: unknown): value is T;
+  /** The value, marked as checked, when it matches; undefined otherwise. */
+  checked(value: unknown): Checked<T> | undefined;
   /** Every problem, one per field; empty when the value is valid. */
   issues(value: unknown): ValidationIssue[];
   /** One line naming the fields, e.g. "limit: must be <= 50; request_id: is required"; `prefix` gives "body/limit: ...". */
@@ -27,6 +37,7 @@ export function compileValidator<T>(schema: TSchema): Validator<T> {
   return {
     schema,
     check: (value: unknown): value is T => compiled.Check(value),
+    checked: (value) => (compiled.Check(value) ? (value as Checked<T>) : undefined),
     issues,
     explain: (value, prefix) => formatIssues(issues(value), prefix),
     clean: (value) => (cleaner ??= compileCleaner(schema))(value),

@@ -1,6 +1,6 @@
 import type { IPublishPacket, MqttClient } from 'mqtt';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { PayloadValidationError, publish } from '../../runtime/publish.js';
+import { PayloadValidationError, publish, publishChecked } from '../../runtime/publish.js';
 import { TopicParamError } from '../../runtime/topic.js';
 import { startBroker, type TestBroker } from '../support/broker.js';
 import { connect, KEY, note, pingRequest, until } from './fixtures.js';
@@ -65,5 +65,17 @@ describe('publish', () => {
     await until(() => seen.length === 1, 3000, 'the message');
     expect(seen[0].properties?.userProperties).toEqual({ trace: 'abc' });
     expect(seen[0].properties?.contentType).toBe('application/json');
+  });
+
+  it('publishChecked sends what the channel validator marked as checked, and the validator marks nothing invalid', async () => {
+    expect(pingRequest.message.checked({ request_id: 'r3', n: 11 })).toBeUndefined();
+    const ok = pingRequest.message.checked({ request_id: 'r3', n: 4 });
+    expect(ok).toEqual({ request_id: 'r3', n: 4 });
+    await publishChecked(pub, pingRequest, { player_key: KEY, request_id: 'r3' }, ok!);
+    await until(() => seen.length === 1, 3000, 'the message');
+    expect(seen[0].topic).toBe(`test/player/${KEY}/request/r3`);
+    expect(JSON.parse(seen[0].payload.toString())).toEqual({ request_id: 'r3', n: 4 });
+    // topic parameters are still checked
+    await expect(publishChecked(pub, pingRequest, { player_key: KEY, request_id: 'a/b' }, ok!)).rejects.toBeInstanceOf(TopicParamError);
   });
 });

@@ -1,6 +1,7 @@
 import { Type, type Static } from 'typebox';
 import { describe, expect, it } from 'vitest';
 import { compileValidator } from '../../runtime/validator.js';
+import { discriminated } from '../../runtime/discriminated.js';
 
 const Request = Type.Object(
   {
@@ -80,6 +81,18 @@ describe('compileValidator', () => {
     );
     expect(Cmd.explain({ command_type: 'show_artwork', post_id: 'x' })).toBe('post_id: must be integer');
     expect(Cmd.explain({ command_type: 'nope' })).toBe('value: does not match any of the allowed forms');
+  });
+
+  it('checked() returns the value only when it matches, for plain and discriminated validators', () => {
+    const Show = compileValidator(Type.Object({ command_type: Type.Literal('show_artwork'), post_id: Type.Integer() }));
+    const Swap = compileValidator(Type.Object({ command_type: Type.Literal('swap_next') }));
+    const Cmd = discriminated('command_type', { show_artwork: Show, swap_next: Swap });
+    const good = { command_type: 'show_artwork', post_id: 3 };
+    expect(Show.checked(good)).toBe(good);
+    expect(Cmd.checked(good)).toBe(good);
+    expect(Cmd.checked({ command_type: 'show_artwork', post_id: 'x' })).toBeUndefined();
+    expect(Cmd.checked({ command_type: 'nope' })).toBeUndefined();
+    expect(Cmd.checked(null)).toBeUndefined();
   });
 
   it('names the fields an if/then rule requires', () => {

@@ -2,6 +2,7 @@
 // stores the answer for (player_key, request_id) and returns the answer to send (the first stored
 // answer wins when a duplicate raced this one). Handlers that write call it inside their
 // transaction, so effects and answer commit together.
+import type { Checked } from '../../../codegen/runtime/index.js';
 import type { PlayerRequestMessage, PlayerResponseMessage } from '../../../generated/asyncapi/channels.js';
 import type { AppContext } from '../context.js';
 import type { Queryable } from '../db/index.js';
@@ -21,14 +22,15 @@ export interface HandlerEnv {
   ctx: AppContext;
   keys: ServerKeys;
   session: RequestSession;
-  remember(q: Queryable, response: PlayerResponseMessage): Promise<PlayerResponseMessage>;
+  /** Checks the answer against the response schema (once: it is published as checked), stores it and returns what to send. */
+  remember(q: Queryable, response: PlayerResponseMessage): Promise<Checked<PlayerResponseMessage>>;
 }
 
 export type RequestType = PlayerRequestMessage['request_type'];
 export type RequestOf<T extends RequestType> = Extract<PlayerRequestMessage, { request_type: T }>;
 
 /** Handles one validated, authenticated, rate-limited request; returns the answer to send (already remembered). */
-export type RequestHandler<T extends RequestType> = (env: HandlerEnv, request: RequestOf<T>) => Promise<PlayerResponseMessage>;
+export type RequestHandler<T extends RequestType> = (env: HandlerEnv, request: RequestOf<T>) => Promise<Checked<PlayerResponseMessage>>;
 
 /** `{request_id, success: true, error: null}` + fields. */
 export function success<F extends object>(requestId: string, fields: F): { request_id: string; success: true; error: null } & F {

@@ -14,12 +14,12 @@
 //  11. the handler; its answer is stored (with its writes, in one transaction) and sent.
 // Errors a handler expects (RequestError) are stored like any answer; anything else is a real
 // fault: logged, answered internal_error, and not stored (a redelivery may succeed).
-import { isUnknownTag, type InboundError } from '../../../codegen/runtime/index.js';
+import { isUnknownTag, publishChecked, type Checked, type InboundError } from '../../../codegen/runtime/index.js';
 import {
-  PlayerRequestMessageValidator, PlayerResponseMessageValidator, playerRequestTopic,
+  PlayerRequestMessageValidator, playerResponse, PlayerResponseMessageValidator, playerRequestTopic,
   type PlayerRequestParams, type PlayerResponseMessage,
 } from '../../../generated/asyncapi/channels.js';
-import { publishPlayerResponse, requestOperations } from '../../../generated/asyncapi/operations.js';
+import { requestOperations } from '../../../generated/asyncapi/operations.js';
 import type { AppContext } from '../context.js';
 import { idempotency, type Queryable } from '../db/index.js';
 import { rateLimitKeys } from '../db/rate-limit.js';
@@ -57,18 +57,25 @@ export async function startRequestPipeline(ctx: AppContext, keys: ServerKeys): P
     idempotency.rememberBatch(ctx.sql, items) as Promise<PlayerResponseMessage[]>);
   const count = (name: string) => ctx.metrics.inc(`mqtt_requests_${name}`);
 
-  const send = async (params: PlayerRequestParams, response: PlayerResponseMessage): Promise<void> => {
+  /** The answer as checked against the response schema (each answer is validated once, here or in remember). */
+  const checked = (response: PlayerResponseMessage, what: string): Checked<PlayerResponseMessage> => {
+    const ok = PlayerResponseMessageValidator.checked(response);
+    if (ok === undefined) throw new Error(`${what} does not match the response schema: ${PlayerResponseMessageValidator.explain(response)}`);
+    return ok;
+  };
+
+  const send = async (params: PlayerRequestParams, response: Checked<PlayerResponseMessage>): Promise<void> => {
     count(response.success ? 'answered_success' : `answered_${response.error_code}`);
     try {
-      await publishPlayerResponse(ctx.mqtt, params, response);
+      await publishChecked(ctx.mqtt, playerResponse, params, response);
     } catch (err) {
       count('publish_failed');
       ctx.log.error({ err, topic_key: params.player_key, request_id: params.request_id }, 'could not publish an MQTT response');
     }
   };
 
-  const fail = (params: PlayerRequestParams, code: RequestError['code'], message: string) =>
-    send(params, errorResponse(params.request_id, code, message));
+  const fail = async (params: PlayerRequestParams, code: RequestError['code'], message: string): Promise<void> =>
+    send(params, checked(errorResponse(params.request_id, code, message), `the ${code} answer`));
 
   const handle = async (topic: string, bytes: Buffer): Promise<void> => {
     const params = playerRequestTopic.parse(topic);
@@ -107,8 +114,7 @@ export async function startRequestPipeline(ctx: AppContext, keys: ServerKeys): P
     }
     if (found.stored !== null) {
       count('replayed');
-      if (PlayerResponseMessageValidator.check(found.stored)) return send(params, found.stored);
-      throw new Error(`the stored answer to ${params.player_key}/${params.request_id} no longer matches the response schema`);
+      return send(params, checked(found.stored as PlayerResponseMessage, `the stored answer to ${params.player_key}/${params.request_id}`));
     }
 
     const limits = ctx.config.rateLimits;
@@ -135,18 +141,16 @@ export async function startRequestPipeline(ctx: AppContext, keys: ServerKeys): P
       ownerUserId: found.ownerUserId,
       isModerator: found.isModerator,
     };
-    const remember = async (q: Queryable, response: PlayerResponseMessage): Promise<PlayerResponseMessage> => {
-      if (!PlayerResponseMessageValidator.check(response)) {
-        throw new Error(`${request.request_type} built an invalid response: ${PlayerResponseMessageValidator.explain(response)}`);
-      }
+    const remember = async (q: Queryable, response: PlayerResponseMessage): Promise<Checked<PlayerResponseMessage>> => {
+      const ours = checked(response, `the ${request.request_type} answer`);
       const stored = q === ctx.sql
         ? await rememberBatcher.add({ playerKey: session.playerKey, requestId: session.requestId, response })
         : await idempotency.remember(q, session.playerKey, session.requestId, response);
       // Send our own object when it is the stored one (jsonb does not keep the key order).
-      return sameJson(stored, response) ? response : (stored as PlayerResponseMessage);
+      return sameJson(stored, response) ? ours : checked(stored as PlayerResponseMessage, `the stored answer to ${session.playerKey}/${session.requestId}`);
     };
     const env: HandlerEnv = { ctx, keys, session, remember };
-    let answer: PlayerResponseMessage;
+    let answer: Checked<PlayerResponseMessage>;
     try {
       answer = await (handlers[request.request_type] as RequestHandler<RequestType>)(env, request as never);
     } catch (err) {
@@ -161,7 +165,7 @@ export async function startRequestPipeline(ctx: AppContext, keys: ServerKeys): P
       count('internal_error');
       ctx.log.error({ err, topic }, 'MQTT request failed with an internal error');
       const params = playerRequestTopic.parse(topic);
-      if (params) await send(params, errorResponse(params.request_id, 'internal_error', 'Internal server error'));
+      if (params) await send(params, checked(errorResponse(params.request_id, 'internal_error', 'Internal server error'), 'the internal_error answer'));
     });
     inFlight.add(job);
     void job.finally(() => inFlight.delete(job));
@@ -173,7 +177,7 @@ export async function startRequestPipeline(ctx: AppContext, keys: ServerKeys): P
     ctx.log.warn({ topic: e.topic, reason: e.reason, detail: e.message }, 'MQTT request not handled');
     if (e.reason === 'too_large') {
       const params = playerRequestTopic.parse(e.topic);
-      if (params) void fail(params, 'invalid_request', `payload: larger than the 131072-byte limit`);
+      if (params) fail(params, 'invalid_request', `payload: larger than the 131072-byte limit`).catch((err: unknown) => ctx.log.error({ err }, 'could not answer an oversize request'));
     }
   };
 

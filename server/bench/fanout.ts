@@ -1,0 +1,71 @@
+// Benchmark: a new post by a user with many followers.
+//   1. starts its own broker + database and one server (with its outbox publisher) in this process;
+//   2. signs up an author through the REST API and inserts --followers followers in SQL;
+//   3. creates --posts posts one after the other and, for each, measures the POST /post latency
+//      and the time until every notification (the generic one and one per follower) is published.
+// Prints numbers; asserts nothing.
+//   npx tsx server/bench/fanout.ts [--followers 20000] [--posts 3]
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { pino } from 'pino';
+import { createClient } from '../../generated/openapi/client.js';
+import { serverEnv, startServices } from '../devenv/index.js';
+import { loadConfig } from '../src/config.js';
+import { startServer } from '../src/main.js';
+
+function arg(name: string, fallback: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  const v = i >= 0 ? Number(process.argv[i + 1]) : fallback;
+  if (!Number.isInteger(v) || v < 1) throw new Error(`--${name} must be a positive integer (got ${process.argv[i + 1]})`);
+  return v;
+}
+const FOLLOWERS = arg('followers', 20_000);
+const POSTS = arg('posts', 3);
+
+async function main(): Promise<void> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'makapix-bench-fanout-'));
+  const services = await startServices({ dataDir, forTests: true });
+  try {
+    const server = await startServer(loadConfig({ ...serverEnv(services), HTTP_PORT: '0', SCRYPT_N: '1024' }), { log: pino({ level: 'warn' }) });
+    const sql = server.ctx.sql;
+    const api = createClient(server.url);
+    const author = await api.authRegister({ body: { handle: 'fanout', email: 'fanout@example.test', password: 'fanout fanout fanout' } });
+    if (author.status !== 201) throw new Error(`register: ${author.status} ${JSON.stringify(author.body)}`);
+    const [me] = await sql<{ id: number }[]>`select id from users where handle = 'fanout'`;
+    await sql`
+      with fans as (
+        insert into users (handle, email, password_hash)
+        select 'fan' || g, 'fan' || g || '@fanout.test', 'bench:no-login' from generate_series(1, ${FOLLOWERS}::int) g
+        returning id)
+      insert into follows (follower_id, followee_id) select id, ${me!.id} from fans`;
+    console.log(`new post by a user with ${FOLLOWERS} followers (${POSTS} posts, one after the other)`);
+    for (let i = 0; i < POSTS; i++) {
+      const t0 = performance.now();
+      const post = await api.createPost({ body: { title: `Fan-out ${i}`, art_url: `https://example.test/f${i}.png`, canvas: '64x64', width: 64, height: 64 } }, { token: author.body.token });
+      const answered = performance.now() - t0;
+      if (post.status !== 201) throw new Error(`createPost: ${post.status} ${JSON.stringify(post.body)}`);
+      let published = 0;
+      const deadline = Date.now() + 120_000;
+      while (published < FOLLOWERS + 1 && Date.now() < deadline) {
+        await sleep(20);
+        const [row] = await sql<{ n: number }[]>`
+          select count(*)::int as n from outbox where payload ->> 'post_id' = ${String(post.body.post_id)} and published_at is not null`;
+        published = row!.n;
+      }
+      const all = performance.now() - t0;
+      console.log(`post ${i + 1}: POST /post answered in ${answered.toFixed(0)} ms; ${published} of ${FOLLOWERS + 1} notifications published after ${(all / 1000).toFixed(2)} s (${Math.round(published / (all / 1000))}/s)`);
+    }
+    await server.stop();
+  } finally {
+    await services.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+main().then(() => process.exit(0), (err) => {
+  console.error(err instanceof Error ? err.stack : err);
+  process.exit(1);
+});
