@@ -11,6 +11,7 @@
 //
 // Visibility: the "listable" predicate is written out literally so the planner can use the
 // partial indexes posts_listable_*; moderators see every post that is not deleted.
+import { Coalescer } from '../services/coalescer.js';
 import type { Queryable } from './client.js';
 
 export type FeedChannel = 'all' | 'promoted' | 'user' | 'by_user';
@@ -110,4 +111,18 @@ export async function queryFeed(sql: Queryable, q: FeedQuery): Promise<FeedRow[]
     join posts p on p.post_id = page.post_id
     join users u on u.id = p.owner_id
     ${outerOrder}`;
+}
+
+const coalescers = new WeakMap<object, Coalescer<readonly FeedRow[]>>();
+
+/**
+ * queryFeed where identical queries arriving together (many players asking for the same first page)
+ * share one statement (see Coalescer: each caller still sees the writes committed before it asked).
+ * The rows are shared between callers: read-only.
+ */
+export function queryFeedCoalesced(sql: Queryable, q: FeedQuery): Promise<readonly FeedRow[]> {
+  let c = coalescers.get(sql);
+  if (!c) coalescers.set(sql, (c = new Coalescer()));
+  const key = JSON.stringify(q); // every field of the query: equal keys, equal statements
+  return c.run(key, () => queryFeed(sql, q));
 }

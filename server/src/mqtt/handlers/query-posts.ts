@@ -2,7 +2,7 @@
 import { randomInt } from 'node:crypto';
 import { compileValidator } from '../../../../codegen/runtime/index.js';
 import { PostSummary } from '../../../../generated/asyncapi/schemas.js';
-import { findUserIdByHandle, queryFeed, type FeedChannel, type FeedPosition, type FeedRow, type FeedSort } from '../../db/feed.js';
+import { findUserIdByHandle, queryFeedCoalesced, type FeedChannel, type FeedPosition, type FeedRow, type FeedSort } from '../../db/feed.js';
 import { decodeCursor, encodeCursor, type CursorPosition } from '../cursor.js';
 import { PageFitter } from '../page-fit.js';
 import { RequestError } from '../request-error.js';
@@ -70,7 +70,7 @@ export const handleQueryPosts: RequestHandler<'query_posts'> = async (env, req) 
     ownerId = id;
   }
 
-  const rows = await queryFeed(ctx.sql, { channel, ownerId, sort, seed, after, limit: limit + 1, moderator: session.isModerator });
+  const rows = await queryFeedCoalesced(ctx.sql, { channel, ownerId, sort, seed, after, limit: limit + 1, moderator: session.isModerator });
   const page = rows.slice(0, limit);
   let hasMore = rows.length > limit;
   const fitter = new PageFitter(success(session.requestId, { posts: [], next_cursor: null, has_more: false }));
