@@ -1,7 +1,8 @@
 // Benchmark: request/response round trips per second through the same Mosquitto over mTLS,
 //   1. against a raw echo responder (the broker's ceiling on this machine), and
 //   2. against the Makapix server answering query_posts (a real read with validation, auth,
-//      rate limiting and idempotency).
+//      rate limiting and idempotency): every player asking for the same first page, then every
+//      request a different query (so that no two reads can share a statement).
 // Prints numbers; asserts nothing. Starts its own broker, database and server on free ports; the
 // players run in a child process so that they do not take the server's CPU.
 //   npx tsx server/bench/round-trip.ts [--players 32] [--inflight 4] [--seconds 5]
@@ -85,7 +86,7 @@ async function drive(clients: MqttClient[], players: Player[], payloadFor: (key:
 
 /** Runs the players in a child process, so the server under test does not share its CPU with them. */
 /** Also measures the CPU time this process (the responder: echo or server) spent per round trip. */
-async function driveInChild(mtlsUrl: string, players: Player[], mode: 'echo' | 'query_posts'): Promise<DriveResult & { cpuUsPerRoundTrip: number }> {
+async function driveInChild(mtlsUrl: string, players: Player[], mode: 'echo' | 'query_posts' | 'query_posts_distinct'): Promise<DriveResult & { cpuUsPerRoundTrip: number }> {
   const cpu0 = process.cpuUsage();
   const child = spawn(process.execPath, ['--import', 'tsx', new URL(import.meta.url).pathname, '--child', mode,
     '--players', String(PLAYERS), '--inflight', String(INFLIGHT), '--seconds', String(SECONDS)], { stdio: ['pipe', 'pipe', 'inherit'] });
@@ -106,7 +107,10 @@ async function child(mode: string): Promise<void> {
   const clients = await connectPlayers(mtlsUrl, players);
   const result = await drive(clients, players, mode === 'echo'
     ? (key, id) => JSON.stringify({ request_id: id, request_type: 'echo', player_key: key, success: true })
-    : (key, id) => JSON.stringify({ request_id: id, request_type: 'query_posts', player_key: key, limit: 10 }));
+    : mode === 'query_posts'
+      ? (key, id) => JSON.stringify({ request_id: id, request_type: 'query_posts', player_key: key, limit: 10 })
+      // a different query each time (a random order with its own seed): no two reads can be shared
+      : (key, id) => JSON.stringify({ request_id: id, request_type: 'query_posts', player_key: key, limit: 10, sort: 'random', random_seed: Math.floor(Math.random() * 2 ** 32) }));
   await Promise.all(clients.map((c) => c.endAsync()));
   process.stdout.write(JSON.stringify(result) + '\n');
 }
@@ -167,7 +171,14 @@ async function main(): Promise<void> {
     await new Promise((r) => setTimeout(r, 600)); // the statistics collector reports every 500 ms
     const txPerRoundTrip = (await commits() - commits0) / Math.max(1, srv.count);
     console.log(`query_posts   ${Math.round(srv.rate).toString().padStart(7)} round trips/s   p50 ${srv.p50.toFixed(2)} ms   p99 ${srv.p99.toFixed(2)} ms   server CPU ${srv.cpuUsPerRoundTrip.toFixed(0)} us/round trip   (${srv.errors} error answers)`);
-    console.log(`database transactions per round trip: ${txPerRoundTrip.toFixed(2)}`);
+    console.log(`database transactions per round trip: ${txPerRoundTrip.toFixed(2)} (every player asks for the same first page: identical reads arriving together share a statement)`);
+    const distinct0 = await commits();
+    const dist = await driveInChild(services.urls.mqttMtls, players, 'query_posts_distinct');
+    await new Promise((r) => setTimeout(r, 600));
+    const distinctTx = (await commits() - distinct0) / Math.max(1, dist.count);
+    console.log(`query_posts, each a different query (random order, own seed)`);
+    console.log(`              ${Math.round(dist.rate).toString().padStart(7)} round trips/s   p50 ${dist.p50.toFixed(2)} ms   p99 ${dist.p99.toFixed(2)} ms   server CPU ${dist.cpuUsPerRoundTrip.toFixed(0)} us/round trip   (${dist.errors} error answers)`);
+    console.log(`database transactions per round trip: ${distinctTx.toFixed(2)}`);
     console.log(`server / raw echo: ${(srv.rate / raw.rate).toFixed(2)}`);
     await server2.stop();
   } finally {
