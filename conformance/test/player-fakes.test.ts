@@ -69,7 +69,8 @@ async function run(playerKey: string, start: () => Promise<{ stop(): Promise<voi
   const result = await stage('runPlayerSuite', 20_000, runPlayerSuite({ ...options(playerKey), log: (l) => log.push(`${Date.now() - t0} ms ${l}`) }, files, { run }, () => {
     started = start();
   }));
-  const player = await stage('starting the player', 5_000, started!);
+  if (!started) throw new Error(`the suite ended before it started the player; suite log:\n${log.join('\n')}`);
+  const player = await stage('starting the player', 5_000, started);
   await stage('stopping the player', 5_000, player.stop());
   return result;
 }

@@ -155,10 +155,15 @@ describe('runner, known-failing lists and reports', () => {
 
   it('fails a case that outlives its budget and goes on with the next one', async () => {
     const s = await runCases([
-      { name: 't/hangs', features: [], source: 'x', run: () => new Promise<void>(() => undefined) },
+      { name: 't/hangs', features: [], source: 'x', run: async (_c, rec) => {
+        await new Promise((r) => setTimeout(r, 150));
+        rec.mismatch({ topic: 'late', pointer: '', expected: 'x', got: 'y' }); // after its result was taken: ignored
+        await new Promise<void>(() => undefined);
+      } },
       { name: 't/quick', features: [], source: 'x', run: async () => undefined },
     ], {}, { mode: 'player', target: 'test' }, { features: new Set(), caseBudgetMs: 50 });
     expect(s.results.map((r) => [r.name, r.status])).toEqual([['t/hangs', 'failed'], ['t/quick', 'passed']]);
+    await new Promise((r) => setTimeout(r, 250)); // the late mismatch has happened by now
     expect(s.results[0].mismatches).toEqual([{ topic: '', pointer: '', expected: 'the case to finish within 50 ms', got: 'still waiting on a step that never completed' }]);
   });
 

@@ -30,13 +30,19 @@ export interface CaseResult {
 export class CaseRecorder {
   readonly mismatches: Mismatch[] = [];
   readonly reproduce: string[] = [];
+  private closed = false;
 
   mismatch(m: Mismatch): void {
-    this.mismatches.push(m);
+    if (!this.closed) this.mismatches.push(m);
   }
 
   addReproduce(command: string): void {
-    if (!this.reproduce.includes(command)) this.reproduce.push(command);
+    if (!this.closed && !this.reproduce.includes(command)) this.reproduce.push(command);
+  }
+
+  /** Ends recording: a case body still running after its result was taken (over budget) changes nothing. */
+  close(): void {
+    this.closed = true;
   }
 
   get failed(): boolean {

@@ -80,8 +80,9 @@ async function runOne<Ctx>(c: CaseDef<Ctx>, ctx: Ctx, opts: SuiteOptions): Promi
       rec.mismatch({ topic: '', pointer: '', expected: 'the case to run to its end', got: `error: ${err instanceof Error ? err.message : String(err)}` });
     }
   }
+  rec.close();
   const durationMs = Date.now() - t0;
-  const result: CaseResult = { name: c.name, status: rec.failed ? 'failed' : 'passed', durationMs, mismatches: rec.mismatches, reproduce: rec.reproduce };
+  const result: CaseResult = { name: c.name, status: rec.failed ? 'failed' : 'passed', durationMs, mismatches: [...rec.mismatches], reproduce: [...rec.reproduce] };
   if (result.status === 'failed') {
     const kf = knownFailingFor(opts.knownFailing ?? [], c.name);
     if (kf) return { ...result, status: 'known_failing', knownFailing: kf.comment };

@@ -127,7 +127,8 @@ export async function runServerSuite(
     const features = new Set(o.features ?? found);
     const target = `${o.apiUrl ? `${o.apiUrl} + ` : ''}${o.brokerUrl}`;
     onStart?.({ mode: 'server', target, features: [...features].sort(), notes });
-    // A case makes a few exchanges (a pagination walk up to 20), each bounded by timeoutMs.
+    // A case makes a few exchanges, each bounded by timeoutMs; a pagination walk makes one per page
+    // (fast ones: 20 exchanges at the full timeout would already mean a broken server).
     return await runCases(serverCases(files), ctx, { mode: 'server', target }, { caseBudgetMs: o.timeoutMs * 20, ...suite, features });
   } finally {
     await session.close();

@@ -44,7 +44,7 @@ export async function remember(
   }
   const stored = await lookup(sql, playerKey, requestId);
   if (stored) return stored;
-  throw new Error(`idempotency record for ${playerKey}/${requestId} vanished while being read`);
+  throw new Error(`idempotency record for request ${requestId} vanished while being read`);
 }
 
 /**

@@ -30,7 +30,7 @@ export const REDACTED_FIELDS = [
   'password', '*.password', 'internalPassword', '*.internalPassword',
   'token', '*.token', 'jwtSecret', '*.jwtSecret',
   'authorization', 'headers.authorization', 'headers.cookie', 'req.headers.authorization', 'req.headers.cookie',
-  'player_key', 'playerKey', 'topic_key',
+  'player_key', 'playerKey', 'topic_key', 'clientId',
 ];
 
 const redacting = new WeakSet<object>();

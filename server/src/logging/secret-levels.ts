@@ -31,9 +31,17 @@ export class SecretLevelRedactor {
 
   redact(path: string): string {
     const levels = path.split('/');
+    // The router matches percent-decoded levels (`%63redentials` is `credentials`): so does this.
+    const decoded = levels.map((level) => {
+      try {
+        return decodeURIComponent(level);
+      } catch {
+        return level;
+      }
+    });
     for (const pattern of this.patterns) {
       if (levels.length < pattern.length) continue;
-      const matches = pattern.every((l, i) => ('literal' in l ? l.literal === levels[i] : levels[i] !== ''));
+      const matches = pattern.every((l, i) => ('literal' in l ? l.literal === decoded[i] : levels[i] !== ''));
       if (!matches) continue;
       pattern.forEach((l, i) => {
         if ('secret' in l && l.secret) levels[i] = REDACTED;

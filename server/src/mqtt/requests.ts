@@ -114,7 +114,7 @@ export async function startRequestPipeline(ctx: AppContext, keys: ServerKeys): P
     }
     if (found.stored !== null) {
       count('replayed');
-      return send(params, checked(found.stored as PlayerResponseMessage, `the stored answer to ${params.player_key}/${params.request_id}`));
+      return send(params, checked(found.stored as PlayerResponseMessage, `the stored answer to request ${params.request_id}`));
     }
 
     const limits = ctx.config.rateLimits;
@@ -147,7 +147,7 @@ export async function startRequestPipeline(ctx: AppContext, keys: ServerKeys): P
         ? await rememberBatcher.add({ playerKey: session.playerKey, requestId: session.requestId, response })
         : await idempotency.remember(q, session.playerKey, session.requestId, response);
       // Send our own object when it is the stored one (jsonb does not keep the key order).
-      return sameJson(stored, response) ? ours : checked(stored as PlayerResponseMessage, `the stored answer to ${session.playerKey}/${session.requestId}`);
+      return sameJson(stored, response) ? ours : checked(stored as PlayerResponseMessage, `the stored answer to request ${session.requestId}`);
     };
     const env: HandlerEnv = { ctx, keys, session, remember };
     let answer: Checked<PlayerResponseMessage>;

@@ -11,6 +11,12 @@ describe('redactUrl', () => {
     expect(redactUrl(`/player/${KEY}/credentials/`)).toBe('/player/<redacted>/credentials/');
   });
 
+  it('matches percent-encoded levels as the router does', () => {
+    expect(redactUrl(`/player/${KEY}/%63redentials`)).toBe('/player/<redacted>/%63redentials');
+    expect(redactUrl(`/%70layer/${KEY}/credentials`)).toBe('/%70layer/<redacted>/credentials');
+    expect(redactUrl(`/player/${KEY}/%E0%A4%A`)).toBe(`/player/${KEY}/%E0%A4%A`);
+  });
+
   it('leaves paths without a secret alone', () => {
     for (const path of ['/player/provision', '/player/register', '/u/abc/player/12', '/post/5?limit=3', '/readyz', '/player//credentials']) {
       expect(redactUrl(path)).toBe(path);
