@@ -12,7 +12,7 @@
 // not written by the request that causes it. The request writes one job (followee, topic parts,
 // payload); publishers expand jobs into outbox rows in chunks, see expandFanoutChunk.
 import type postgres from 'postgres';
-import type { Queryable, Sql } from './client.js';
+import type { Queryable, Sql, Tx } from './client.js';
 
 /** LISTEN/NOTIFY channel that wakes publishers when rows are enqueued. */
 export const OUTBOX_CHANNEL = 'makapix_outbox';
@@ -162,7 +162,14 @@ export interface FanoutStep {
   inserted: number;
   /** The job has no followers left (it is marked done). */
   done: boolean;
+  /** The chunk failed: it was rolled back and the job set aside for FANOUT_RETRY_SECONDS. */
+  error?: string;
 }
+
+/** How long a job whose chunk failed is left alone, so that newer jobs are not held up behind it. */
+export const FANOUT_RETRY_SECONDS = 60;
+/** The claimed_by of a job set aside after a failed chunk (no publisher has this name). */
+export const FANOUT_PARKED = 'parked after a failed chunk';
 
 /** Followers per chunk: one INSERT ... SELECT of this many rows per transaction. */
 export const FANOUT_CHUNK = 1000;
@@ -187,8 +194,8 @@ export const FANOUT_CHUNK = 1000;
  * Returns null when there is no job to expand. Signals OUTBOX_CHANNEL when rows were written.
  */
 export async function expandFanoutChunk(
-  tx: Queryable,
-  opts: { owner: string; chunkSize?: number; leaseSeconds?: number },
+  tx: Tx,
+  opts: { owner: string; chunkSize?: number; leaseSeconds?: number; retrySeconds?: number },
 ): Promise<FanoutStep | null> {
   const chunk = opts.chunkSize ?? FANOUT_CHUNK;
   const lease = opts.leaseSeconds ?? 30;
@@ -204,6 +211,26 @@ export async function expandFanoutChunk(
     limit 1
     for update skip locked`;
   if (!job) return null;
+  // The chunk runs in a savepoint: when it fails, it is undone, the job (still locked) is set aside
+  // for a while, and the caller goes on with other jobs instead of retrying this one first forever.
+  try {
+    return await tx.savepoint((sp) => expandLockedJob(sp, job, chunk, opts.owner, lease));
+  } catch (err) {
+    const error = err instanceof Error ? err.message : String(err);
+    await tx`
+      update outbox_fanout set claimed_by = ${FANOUT_PARKED}, claimed_until = now() + make_interval(secs => ${opts.retrySeconds ?? FANOUT_RETRY_SECONDS})
+      where id = ${job.id}`;
+    return { jobId: job.id, postId: job.post_id, inserted: 0, done: false, error };
+  }
+}
+
+async function expandLockedJob(
+  tx: Queryable,
+  job: { id: number; post_id: number; followee_id: number; after_follower_id: number },
+  chunk: number,
+  owner: string,
+  lease: number,
+): Promise<FanoutStep> {
   const [got] = await tx<{ n: number; last: number | null }[]>`
     with chunk as (
       select f.follower_id, u.user_id
@@ -228,7 +255,7 @@ export async function expandFanoutChunk(
       after_follower_id = ${got!.last ?? job.after_follower_id},
       expanded = expanded + ${inserted},
       done_at = case when ${done}::boolean then now() end,
-      claimed_by = case when ${done}::boolean then null else ${opts.owner}::text end,
+      claimed_by = case when ${done}::boolean then null else ${owner}::text end,
       claimed_until = case when ${done}::boolean then null else now() + make_interval(secs => ${lease}) end
     where id = ${job.id}`;
   if (inserted > 0) await tx`select pg_notify(${OUTBOX_CHANNEL}, '')`;
@@ -236,7 +263,7 @@ export async function expandFanoutChunk(
 }
 
 /** expandFanoutChunk in a transaction of its own. */
-export function expandFanout(sql: Sql, opts: { owner: string; chunkSize?: number; leaseSeconds?: number }): Promise<FanoutStep | null> {
+export function expandFanout(sql: Sql, opts: { owner: string; chunkSize?: number; leaseSeconds?: number; retrySeconds?: number }): Promise<FanoutStep | null> {
   return sql.begin((tx) => expandFanoutChunk(tx, opts));
 }
 

@@ -141,6 +141,11 @@ export async function startOutboxPublisher(ctx: AppContext, opts: { pollSeconds:
       return false;
     }
     if (!step) return false;
+    if (step.error !== undefined) {
+      ctx.metrics.inc('outbox_fanout_failed');
+      ctx.log.warn({ job: step.jobId, post_id: step.postId, error: step.error }, 'a fan-out chunk failed; the job is set aside and retried later');
+      return true; // other jobs go on
+    }
     ctx.metrics.inc('outbox_fanout_rows', step.inserted);
     if (step.done) ctx.log.debug({ job: step.jobId, post_id: step.postId }, 'fan-out job expanded');
     return true;

@@ -6,7 +6,7 @@ import { postNewForFollowerTopic, postNewTopic, PostNotificationValidator } from
 import type { Sql } from '../../src/db/client.js';
 import { migrate } from '../../src/db/migrate.js';
 import {
-  expandFanout, expandFanoutChunk, listenForOutbox, markPublished, pendingFanoutCount, purgePublished, releaseFanoutJobs,
+  expandFanout, expandFanoutChunk, FANOUT_PARKED, listenForOutbox, markPublished, pendingFanoutCount, purgePublished, releaseFanoutJobs,
   type FanoutStep,
 } from '../../src/db/outbox.js';
 import { insertPost, type PostRow } from '../../src/db/posts.js';
@@ -231,6 +231,36 @@ describe('fan-out jobs', () => {
     expect(await job(id!)).toMatchObject({ expanded: 1000, done_at: null, after_follower_id: fans[999]!.id });
     expect((await expandAll(sql, 'x')).map((s) => s.inserted)).toEqual([500]);
     expect((await followerRows(post.post_id)).map((r) => r.topic).sort()).toEqual(followerTopics(post.post_id, fans));
+  });
+
+  it('set a job aside when its chunk fails, go on with newer jobs, and retry it once the pause is over', async () => {
+    // A trigger refuses outbox rows of one post: every chunk of its job fails.
+    const bad = await followee(3);
+    const good = await followee(2);
+    const poisoned = await newPost(bad.star);
+    const healthy = await newPost(good.star);
+    await sql.unsafe(`
+      create function refuse_poisoned_rows() returns trigger language plpgsql as $$
+      begin
+        if new.payload ->> 'post_id' = '${poisoned.post.post_id}' then raise exception 'poisoned row'; end if;
+        return new;
+      end $$;
+      create trigger refuse_poisoned_rows before insert on outbox for each row execute function refuse_poisoned_rows();`);
+    try {
+      const first = await expandFanout(sql, { owner: 'x', retrySeconds: 60 });
+      expect(first).toMatchObject({ jobId: poisoned.job, inserted: 0, done: false, error: expect.stringContaining('poisoned row') });
+      expect(await job(poisoned.job!)).toMatchObject({ expanded: 0, done_at: null, claimed_by: FANOUT_PARKED });
+      // the next call (any expander, this one included) goes on with the newer job
+      expect(await expandFanout(sql, { owner: 'x' })).toMatchObject({ jobId: healthy.job, inserted: 2, done: true });
+      expect(await expandFanout(sql, { owner: 'x' })).toBeNull();
+      expect(await followerRows(poisoned.post.post_id)).toEqual([]);
+    } finally {
+      await sql.unsafe('drop trigger refuse_poisoned_rows on outbox; drop function refuse_poisoned_rows();');
+    }
+    // once the pause is over, the job is expanded
+    await sql`update outbox_fanout set claimed_until = now() - interval '1 second' where id = ${poisoned.job}`;
+    expect(await expandFanout(sql, { owner: 'y' })).toMatchObject({ jobId: poisoned.job, inserted: 3, done: true });
+    expect((await followerRows(poisoned.post.post_id)).map((r) => r.topic).sort()).toEqual(followerTopics(poisoned.post.post_id, bad.fans));
   });
 
   it('let a stopping expander hand its jobs over at once', async () => {
