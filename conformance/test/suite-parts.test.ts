@@ -11,7 +11,7 @@ import { render, type TemplateScope } from '../src/cases/template.js';
 import { requestExamples } from '../src/examples/catalog.js';
 import { MAX_POST_ID, substitute, type DataMap } from '../src/examples/substitute.js';
 import { exampleWorld } from '../src/examples/world.js';
-import { SkipCase, type CaseResult } from '../src/model/case.js';
+import { SkipCase, StopCase, type CaseResult } from '../src/model/case.js';
 import { playerCases } from '../src/player/suite.js';
 import { formatCaseResult, formatHuman } from '../src/report/human.js';
 import { formatJunit } from '../src/report/junit.js';
@@ -154,16 +154,23 @@ describe('runner, known-failing lists and reports', () => {
   });
 
   it('fails a case that outlives its budget and goes on with the next one', async () => {
+    let stoppedBetweenSteps = false;
     const s = await runCases([
       { name: 't/hangs', features: [], source: 'x', run: async (_c, rec) => {
         await new Promise((r) => setTimeout(r, 150));
         rec.mismatch({ topic: 'late', pointer: '', expected: 'x', got: 'y' }); // after its result was taken: ignored
+        try {
+          rec.throwIfClosed(); // what step loops call before each step
+        } catch (err) {
+          stoppedBetweenSteps = err instanceof StopCase;
+        }
         await new Promise<void>(() => undefined);
       } },
       { name: 't/quick', features: [], source: 'x', run: async () => undefined },
     ], {}, { mode: 'player', target: 'test' }, { features: new Set(), caseBudgetMs: 50 });
     expect(s.results.map((r) => [r.name, r.status])).toEqual([['t/hangs', 'failed'], ['t/quick', 'passed']]);
     await new Promise((r) => setTimeout(r, 250)); // the late mismatch has happened by now
+    expect(stoppedBetweenSteps).toBe(true);
     expect(s.results[0].mismatches).toEqual([{ topic: '', pointer: '', expected: 'the case to finish within 50 ms', got: 'still waiting on a step that never completed' }]);
   });
 

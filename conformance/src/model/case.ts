@@ -45,6 +45,11 @@ export class CaseRecorder {
     this.closed = true;
   }
 
+  /** Stops a case body whose result was already taken, between its steps (no step of it runs during a later case). */
+  throwIfClosed(): void {
+    if (this.closed) throw new StopCase('the case ran out of its time budget');
+  }
+
   get failed(): boolean {
     return this.mismatches.length > 0;
   }

@@ -57,6 +57,7 @@ function fromSpec(f: LoadedCaseFile, c: CaseSpec): CaseDef<PlayerContext> {
     run: async (ctx, rec) => {
       for (const step of [...c.steps, ...(c.cleanup ?? [])]) {
         for (const item of step.each ?? [undefined]) {
+          rec.throwIfClosed();
           if ('command' in step) await runCommand(ctx, rec, step, scopeFor(ctx, item));
         }
       }

@@ -80,6 +80,7 @@ async function runPaginate(ctx: ServerContext, rec: CaseRecorder, step: Paginate
   const walk: Json[] = [];
   let cursor: Json | undefined;
   for (let page = 1; page <= 200; page++) {
+    rec.throwIfClosed();
     const pageScope = { ...scope, vars: { ...scope.vars, request_id: newRequestId() } };
     const req = buildRequest(p.first, pageScope, ctx);
     if (page > 1) {
@@ -138,6 +139,7 @@ async function runSteps(ctx: ServerContext, rec: CaseRecorder, steps: readonly S
   for (const step of steps) {
     const items = step.each ?? [undefined];
     for (const item of items) {
+      rec.throwIfClosed();
       const scope = scopeFor(ctx, saved, otherKey, item);
       if ('send' in step) await runSend(ctx, rec, step, scope, saved);
       else if ('paginate' in step) await runPaginate(ctx, rec, step, scope);
