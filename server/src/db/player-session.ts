@@ -1,6 +1,6 @@
-// Players as the MQTT side sees them: who is asking (one query per request: the player, its owner,
-// the owner's moderator flag and any stored answer to this request id), status updates written in
-// batches, and the presence sweep.
+// Players as the MQTT side sees them: who is asking (one query for the requests arriving
+// together: the player, its owner, the owner's moderator flag and any stored answer to each
+// request id), status updates written in batches, and the presence sweep.
 import type { Queryable } from './client.js';
 
 export interface PlayerAuth {
@@ -14,33 +14,11 @@ export interface PlayerAuth {
   stored: Record<string, unknown> | null;
 }
 
-/** The player with key `playerKey` and the stored answer to `requestId`, or null when no such player exists. */
-export async function findPlayerAuth(sql: Queryable, playerKey: string, requestId: string): Promise<PlayerAuth | null> {
-  const rows = await sql<{
-    registration_status: string;
-    owner_id: number | null;
-    owner_user_id: string | null;
-    is_moderator: boolean | null;
-    stored: Record<string, unknown> | null;
-  }[]>`
-    select pl.registration_status, u.id as owner_id, u.user_id as owner_user_id,
-           'moderator' = any(u.roles) as is_moderator, r.response as stored
-    from players pl
-    left join users u on u.id = pl.owner_id
-    left join mqtt_requests r on r.player_key = pl.player_key and r.request_id = ${requestId}
-    where pl.player_key = ${playerKey}`;
-  const row = rows[0];
-  if (!row) return null;
-  return {
-    registered: row.registration_status === 'registered',
-    ownerId: row.owner_id,
-    ownerUserId: row.owner_user_id,
-    isModerator: row.is_moderator === true,
-    stored: row.stored,
-  };
-}
-
-/** `findPlayerAuth` for many requests in one statement; results in the order of `items`. */
+/**
+ * For each (playerKey, requestId): the player, its owner, the owner's moderator flag and the answer
+ * already stored for that request; null where no such player exists. One statement for all items,
+ * results in the order of `items`.
+ */
 export async function findPlayerAuthBatch(sql: Queryable, items: readonly { playerKey: string; requestId: string }[]): Promise<(PlayerAuth | null)[]> {
   const rows = await sql<{
     i: number;
