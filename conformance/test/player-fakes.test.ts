@@ -13,6 +13,7 @@ import { loadCaseFiles } from '../src/cases/load.js';
 import { runPlayerSuite, type PlayerRunOptions } from '../src/player/suite.js';
 import { formatHuman } from '../src/report/human.js';
 import type { SuiteResult } from '../src/run/execute.js';
+import { rejectAfter } from '../src/run/wait.js';
 import { SimPlayer } from '../src/sim/index.js';
 import { startFakePlayer, type FakePlayerCredentials } from './fakes/players/fake-player.js';
 import * as broken from './fakes/players/index.js';
@@ -54,17 +55,8 @@ function options(playerKey: string, extra: Partial<PlayerRunOptions> = {}): Play
 async function run(playerKey: string, start: () => Promise<{ stop(): Promise<void> }>, run: string[] = []): Promise<SuiteResult> {
   const log: string[] = [];
   const t0 = Date.now();
-  const stage = async <T>(name: string, ms: number, p: Promise<T>): Promise<T> => {
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`${name} did not finish within ${ms} ms; suite log:\n${log.join('\n')}`)), ms);
-    });
-    try {
-      return await Promise.race([p, late]);
-    } finally {
-      clearTimeout(timer);
-    }
-  };
+  const stage = <T>(name: string, ms: number, p: Promise<T>): Promise<T> =>
+    rejectAfter(p, ms, () => `${name} did not finish within ${ms} ms; suite log:\n${log.join('\n')}`);
   let started: Promise<{ stop(): Promise<void> }> | undefined;
   const result = await stage('runPlayerSuite', 20_000, runPlayerSuite({ ...options(playerKey), log: (l) => log.push(`${Date.now() - t0} ms ${l}`) }, files, { run }, () => {
     started = start();

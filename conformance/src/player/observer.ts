@@ -16,6 +16,7 @@ import { PlayerRequestMessageValidator, playerRequestTopic, playerResponseTopic,
 import { errorAnswerWithCode, successAnswerOf, type JsonObject } from '../examples/catalog.js';
 import type { Mismatch } from '../model/case.js';
 import { describeValue, expectationOf, valueAt } from '../model/describe.js';
+import { rejectAfter, waitForFind } from '../run/wait.js';
 
 export const RC_NO_MATCHING_SUBSCRIBERS = 0x10;
 
@@ -84,11 +85,8 @@ export class PlayerObserver {
   /** Publishes QoS 1 and resolves with the PUBACK reason code (0 on MQTT 3.1.1); rejects when no PUBACK comes within ackTimeoutMs. */
   async publish(topic: string, text: string): Promise<number> {
     this.log?.(`> ${topic} ${text}`);
-    let timer: NodeJS.Timeout | undefined;
-    const noAck = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`the broker did not acknowledge the publish on ${topic} within ${this.ackTimeoutMs} ms`)), this.ackTimeoutMs);
-    });
-    const packet = (await Promise.race([this.client.publishAsync(topic, text, { qos: 1, retain: false }), noAck]).finally(() => clearTimeout(timer))) as { messageId?: number } | undefined;
+    const packet = (await rejectAfter(this.client.publishAsync(topic, text, { qos: 1, retain: false }), this.ackTimeoutMs,
+      () => `the broker did not acknowledge the publish on ${topic} within ${this.ackTimeoutMs} ms`)) as { messageId?: number } | undefined;
     const id = packet?.messageId;
     if (id === undefined) return 0;
     const rc = this.pubacks.get(id) ?? 0;
@@ -108,40 +106,13 @@ export class PlayerObserver {
   }
 
   /** Statuses from `from` on, waiting until one satisfies `pred` or `deadline` (epoch ms) passes. */
-  async waitStatus(from: number, pred: (s: ObservedStatus) => boolean, deadline: number): Promise<ObservedStatus | undefined> {
-    const find = () => this.statuses.find((s) => s.seq >= from && pred(s));
-    const found = find();
-    if (found || Date.now() >= deadline) return found;
-    return new Promise((resolve) => {
-      const check = () => {
-        const s = find();
-        if (s) done(s);
-      };
-      const done = (s: ObservedStatus | undefined) => {
-        clearTimeout(timer);
-        this.waiters.delete(check);
-        resolve(s);
-      };
-      const timer = setTimeout(() => done(undefined), Math.max(0, deadline - Date.now()));
-      this.waiters.add(check);
-    });
+  waitStatus(from: number, pred: (s: ObservedStatus) => boolean, deadline: number): Promise<ObservedStatus | undefined> {
+    return waitForFind(() => this.statuses.find((s) => s.seq >= from && pred(s)), this.waiters, deadline);
   }
 
   /** Resolves when at least `n` requests were seen, or at `deadline`. */
   async waitRequests(n: number, deadline: number): Promise<void> {
-    while (this.requests.length < n && Date.now() < deadline) {
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(done, Math.max(0, deadline - Date.now()));
-        const check = () => {
-          if (this.requests.length >= n) done();
-        };
-        function done() {
-          clearTimeout(t);
-          resolve();
-        }
-        this.waiters.add(check);
-      });
-    }
+    await waitForFind(() => (this.requests.length >= n ? true : undefined), this.waiters, deadline);
     // Let answers that are on their way get their PUBACK.
     const end = Date.now() + 2000;
     while (this.requests.some((r) => r.answerTopic && r.answerRc === undefined) && Date.now() < end) await new Promise((r) => setTimeout(r, 20));

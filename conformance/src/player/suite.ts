@@ -10,6 +10,7 @@ import { hostPortOf } from '../report/repro.js';
 import { runCases, type SuiteOptions, type SuiteResult } from '../run/execute.js';
 import { TargetError } from '../run/target-error.js';
 import { closeClient } from '../run/close-client.js';
+import { settleWithin } from '../run/wait.js';
 import type { RunStart } from '../server/suite.js';
 import { derivedPlayerCommandCases, heartbeatCase, lastWillCase, requestCases, statusesValidCase } from './cases.js';
 import type { PlayerContext } from './context.js';
@@ -95,7 +96,7 @@ export async function runPlayerSuite(
     const caseBudgetMs = 2 * (ctx.heartbeatMs + ctx.toleranceMs) + 3 * o.timeoutMs + 2 * ctx.graceMs;
     return await runCases(playerCases(files), ctx, { mode: 'player', target }, { caseBudgetMs, ...suite, features });
   } finally {
-    await Promise.race([observer.close().catch(() => undefined), new Promise((r) => setTimeout(r, 2000).unref())]);
+    await settleWithin(observer.close(), 2000);
     await closeClient(client);
   }
 }

@@ -5,6 +5,7 @@ import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { MessageRouter, type InboundError } from '../../../codegen/runtime/index.js';
 import { playerCommandTopic, playerResponseTopic } from '../../../generated/asyncapi/channels.js';
 import { closeClient } from '../run/close-client.js';
+import { waitForFind } from '../run/wait.js';
 
 export interface Inbound {
   seq: number;
@@ -86,23 +87,8 @@ export class PlayerSession {
   }
 
   /** The first message after `from` that satisfies `pred`, or undefined after `timeoutMs`. */
-  async waitFor(pred: (m: Inbound) => boolean, from: number, timeoutMs: number): Promise<Inbound | undefined> {
-    const find = () => this.inbound.find((m) => m.seq >= from && pred(m));
-    const found = find();
-    if (found) return found;
-    return new Promise((resolve) => {
-      const check = () => {
-        const m = find();
-        if (m) done(m);
-      };
-      const done = (m: Inbound | undefined) => {
-        clearTimeout(timer);
-        this.waiters.delete(check);
-        resolve(m);
-      };
-      const timer = setTimeout(() => done(undefined), timeoutMs);
-      this.waiters.add(check);
-    });
+  waitFor(pred: (m: Inbound) => boolean, from: number, timeoutMs: number): Promise<Inbound | undefined> {
+    return waitForFind(() => this.inbound.find((m) => m.seq >= from && pred(m)), this.waiters, Date.now() + timeoutMs);
   }
 
   /** Every message after `from` that satisfies `pred`. */

@@ -10,6 +10,7 @@ import { messageExamples } from '../../../../generated/asyncapi/examples.js';
 import type { PlayerStatus } from '../../../../generated/asyncapi/schemas.js';
 import { newRequestId } from '../../../src/examples/substitute.js';
 import { closeClient } from '../../../src/run/close-client.js';
+import { settleWithin } from '../../../src/run/wait.js';
 
 export interface PlayerFlaws {
   /** Send statuses every heartbeatMs (false: only the one on connect). */
@@ -87,7 +88,7 @@ export async function startFakePlayer(o: { brokerUrl: string; creds: FakePlayerC
     stop: async () => {
       if (timer) clearInterval(timer);
       // A kicked client may never see an UNSUBACK: bounded, then the client is ended anyway.
-      await Promise.race([router.close().catch(() => undefined), new Promise((r) => setTimeout(r, 1000).unref())]);
+      await settleWithin(router.close(), 1000);
       await closeClient(client);
     },
   };
