@@ -3,7 +3,8 @@
 // Regenerate with `make generate`; `make check-generated` fails when this file drifts.
 /* eslint-disable */
 
-import { discriminated, type InboundMessage, type MessageRouter, publish, type PublishOptions, type Requester, type RequestSpec, type SubscribeOptions, type Validator } from '../../codegen/runtime/index.js';
+import { discriminated, type InboundMessage, type MessageRouter, pipelineErrorCodes, publish, type PublishOptions, type Requester, RequestFailure, type RequestSpec, type ServedRequests, serveRequests as index_serveRequests, type ServeRequestsOptions, type SubscribeOptions, type Validator } from '../../codegen/runtime/index.js';
+import { type ErrorCode } from '../components/errors.js';
 import { ErrorResponseValidator, GetCommentsRequestValidator, GetCommentsResponseValidator, playerCommand, type PlayerCommandMessage, type PlayerCommandParams, playerRequest, type PlayerRequestMessage, type PlayerRequestParams, playerResponse, type PlayerResponseMessage, type PlayerResponseParams, playerStatus, type PlayerStatusMessage, type PlayerStatusParams, postNew, postNewForFollower, type PostNewForFollowerMessage, type PostNewForFollowerParams, postNewInCategory, type PostNewInCategoryMessage, type PostNewInCategoryParams, type PostNewMessage, type PostNewParams, QueryPostsRequestValidator, QueryPostsResponseValidator, RevokeReactionRequestValidator, RevokeReactionResponseValidator, SubmitReactionRequestValidator, SubmitReactionResponseValidator, SubmitViewRequestValidator, SubmitViewResponseValidator } from './channels.js';
 import { ErrorResponse, GetCommentsRequest, GetCommentsResponse, QueryPostsRequest, QueryPostsResponse, RevokeReactionRequest, RevokeReactionResponse, SubmitReactionRequest, SubmitReactionResponse, SubmitViewRequest, SubmitViewResponse } from './schemas.js';
 import { type MqttClient } from 'mqtt';
@@ -84,6 +85,8 @@ export const queryPostsRequest: RequestSpec<QueryPostsRequest, QueryPostsReply> 
 export function requestQueryPosts(requester: Requester, payload: QueryPostsRequest, opts?: { timeoutMs?: number }): Promise<QueryPostsReply> {
   return requester.request(queryPostsRequest, payload, opts);
 }
+/** What the query_posts handler may return: its success reply, or an error with a code x-error-codes lists (invalid_request, not_found). */
+export type QueryPostsHandlerReply = QueryPostsResponse | (ErrorResponse & { error_code: "invalid_request" | "not_found" });
 
 /** receiveSubmitView: Record that a player showed a post. */
 export type SubmitViewReply = SubmitViewResponse | ErrorResponse;
@@ -96,6 +99,8 @@ export const submitViewRequest: RequestSpec<SubmitViewRequest, SubmitViewReply> 
 export function requestSubmitView(requester: Requester, payload: SubmitViewRequest, opts?: { timeoutMs?: number }): Promise<SubmitViewReply> {
   return requester.request(submitViewRequest, payload, opts);
 }
+/** What the submit_view handler may return: its success reply, or an error with a code x-error-codes lists (not_found). */
+export type SubmitViewHandlerReply = SubmitViewResponse | (ErrorResponse & { error_code: "not_found" });
 
 /** receiveSubmitReaction: Add an emoji reaction of the player's owner to a post. */
 export type SubmitReactionReply = SubmitReactionResponse | ErrorResponse;
@@ -108,6 +113,8 @@ export const submitReactionRequest: RequestSpec<SubmitReactionRequest, SubmitRea
 export function requestSubmitReaction(requester: Requester, payload: SubmitReactionRequest, opts?: { timeoutMs?: number }): Promise<SubmitReactionReply> {
   return requester.request(submitReactionRequest, payload, opts);
 }
+/** What the submit_reaction handler may return: its success reply, or an error with a code x-error-codes lists (invalid_emoji, not_found, reaction_limit_exceeded). */
+export type SubmitReactionHandlerReply = SubmitReactionResponse | (ErrorResponse & { error_code: "invalid_emoji" | "not_found" | "reaction_limit_exceeded" });
 
 /** receiveRevokeReaction: Remove an emoji reaction of the player's owner from a post. */
 export type RevokeReactionReply = RevokeReactionResponse | ErrorResponse;
@@ -120,6 +127,8 @@ export const revokeReactionRequest: RequestSpec<RevokeReactionRequest, RevokeRea
 export function requestRevokeReaction(requester: Requester, payload: RevokeReactionRequest, opts?: { timeoutMs?: number }): Promise<RevokeReactionReply> {
   return requester.request(revokeReactionRequest, payload, opts);
 }
+/** What the revoke_reaction handler may return: its success reply, or an error with a code x-error-codes lists (invalid_emoji). */
+export type RevokeReactionHandlerReply = RevokeReactionResponse | (ErrorResponse & { error_code: "invalid_emoji" });
 
 /** receiveGetComments: Answer a player's get_comments request with a page of threaded comments. */
 export type GetCommentsReply = GetCommentsResponse | ErrorResponse;
@@ -132,16 +141,61 @@ export const getCommentsRequest: RequestSpec<GetCommentsRequest, GetCommentsRepl
 export function requestGetComments(requester: Requester, payload: GetCommentsRequest, opts?: { timeoutMs?: number }): Promise<GetCommentsReply> {
   return requester.request(getCommentsRequest, payload, opts);
 }
+/** What the get_comments handler may return: its success reply, or an error with a code x-error-codes lists (invalid_request, not_found). */
+export type GetCommentsHandlerReply = GetCommentsResponse | (ErrorResponse & { error_code: "invalid_request" | "not_found" });
 
-/** Every request operation by its discriminator value (e.g. request_type). */
+/** Every request operation by its discriminator value (e.g. request_type), with the error codes its handler may answer. */
 export const requestOperations = {
-  query_posts: { operationId: "receiveQueryPosts", spec: queryPostsRequest },
-  submit_view: { operationId: "receiveSubmitView", spec: submitViewRequest },
-  submit_reaction: { operationId: "receiveSubmitReaction", spec: submitReactionRequest },
-  revoke_reaction: { operationId: "receiveRevokeReaction", spec: revokeReactionRequest },
-  get_comments: { operationId: "receiveGetComments", spec: getCommentsRequest },
+  query_posts: { operationId: "receiveQueryPosts", spec: queryPostsRequest, errorCodes: ["invalid_request", "not_found"] },
+  submit_view: { operationId: "receiveSubmitView", spec: submitViewRequest, errorCodes: ["not_found"] },
+  submit_reaction: { operationId: "receiveSubmitReaction", spec: submitReactionRequest, errorCodes: ["invalid_emoji", "not_found", "reaction_limit_exceeded"] },
+  revoke_reaction: { operationId: "receiveRevokeReaction", spec: revokeReactionRequest, errorCodes: ["invalid_emoji"] },
+  get_comments: { operationId: "receiveGetComments", spec: getCommentsRequest, errorCodes: ["invalid_request", "not_found"] },
 } as const;
 export type RequestOperations = typeof requestOperations;
+
+/** The request types, by their request_type. */
+export type RequestType = keyof RequestOperations;
+
+/** The error codes the handler of request type T may answer (its x-error-codes). */
+export type HandlerErrorCode<T extends RequestType> = RequestOperations[T]['errorCodes'][number];
+
+/**
+ * The server side: one handler per request type, taking that request and returning that request's
+ * own reply (success, or an error with a code its operation documents). `S` is what the hooks
+ * make of the caller (the session). A missing handler or another type's reply does not compile.
+ */
+export interface RequestHandlers<S> {
+  /** receiveQueryPosts: Answer a player's query_posts request with a page of post summaries. */
+  query_posts(request: QueryPostsRequest, session: S): Promise<QueryPostsHandlerReply>;
+  /** receiveSubmitView: Record that a player showed a post. */
+  submit_view(request: SubmitViewRequest, session: S): Promise<SubmitViewHandlerReply>;
+  /** receiveSubmitReaction: Add an emoji reaction of the player's owner to a post. */
+  submit_reaction(request: SubmitReactionRequest, session: S): Promise<SubmitReactionHandlerReply>;
+  /** receiveRevokeReaction: Remove an emoji reaction of the player's owner from a post. */
+  revoke_reaction(request: RevokeReactionRequest, session: S): Promise<RevokeReactionHandlerReply>;
+  /** receiveGetComments: Answer a player's get_comments request with a page of threaded comments. */
+  get_comments(request: GetCommentsRequest, session: S): Promise<GetCommentsHandlerReply>;
+}
+
+/** Names a code the request types do not all document, so a wrong code fails to compile with this text. */
+type DocumentedCode<T extends RequestType, C extends string> = [C] extends [HandlerErrorCode<T>] ? C : `${T} does not document the error code ${C} (x-error-codes)`;
+
+/** An expected failure of request type(s) T, answered as `{success: false, error_code, error}`; throw it from the handler. */
+export function requestFailure<T extends RequestType, const C extends string>(requestType: T | readonly T[], code: DocumentedCode<T, C>, message: string): RequestFailure {
+  return new RequestFailure(typeof requestType === 'string' ? [requestType] : requestType, code, message);
+}
+
+/** The codes the request pipeline answers itself are error codes of the spec (a compile-time check). */
+export const pipelineCodes: readonly ErrorCode[] = pipelineErrorCodes;
+
+/**
+ * Answers every request on `playerRequest` (see codegen/runtime/serve-requests.ts for the checks, in order):
+ * the handlers get validated requests of their own type; answers are checked against each operation's reply schema.
+ */
+export function serveRequests<S>(opts: Omit<ServeRequestsOptions<S>, 'request' | 'response' | 'tag' | 'operations' | 'handlers'> & { handlers: RequestHandlers<S> }): Promise<ServedRequests> {
+  return index_serveRequests<S>({ ...opts, request: playerRequest, response: playerResponse, tag: "request_type", operations: requestOperations, handlers: { query_posts: (request, session) => opts.handlers["query_posts"](request, session), submit_view: (request, session) => opts.handlers["submit_view"](request, session), submit_reaction: (request, session) => opts.handlers["submit_reaction"](request, session), revoke_reaction: (request, session) => opts.handlers["revoke_reaction"](request, session), get_comments: (request, session) => opts.handlers["get_comments"](request, session) } });
+}
 
 /** Every operation of the document, from the server's viewpoint. */
 export const operations = {

@@ -85,6 +85,46 @@ export function checkModel(model: Model, index: SchemaIndex, ds: Diagnostics): v
     }
   }
 
+  // every request operation lists the error codes its handler may answer (x-error-codes), from ErrorCode
+  const enumOf = (name: string): string[] => {
+    const s = model.schemas.find((x) => x.name === name);
+    const v = s && (index.specs.value(s.loc) as Obj | undefined);
+    return Array.isArray(v?.enum) ? (v.enum as unknown[]).map(String) : [];
+  };
+  const errorCodes = enumOf('ErrorCode');
+  for (const op of model.operations) {
+    if (!op.reply) continue;
+    const at = joinLoc(op.loc, 'x-error-codes');
+    if (op.errorCodes === undefined) {
+      problem(op.loc, 'request-error-codes', `operation '${op.id}' does not list the error codes its handler may answer`,
+        "add x-error-codes: {<error_code>: <when it is answered>} (an empty map {} when the handler never fails)");
+      continue;
+    }
+    for (const { code, when } of op.errorCodes) {
+      if (!errorCodes.includes(code)) {
+        problem(joinLoc(at, code), 'request-error-codes', `operation '${op.id}': x-error-codes lists '${code}', which is not an ErrorCode`,
+          `use one of ${errorCodes.join(', ')}, or add the code to ErrorCode in spec/components/errors.yaml`);
+      } else if (when.trim() === '') {
+        problem(joinLoc(at, code), 'request-error-codes', `operation '${op.id}': x-error-codes '${code}' does not say when it is answered`, 'give a short sentence: when does the handler answer this code');
+      }
+    }
+  }
+
+  // every REST error answer shows its error codes by example; a secured operation documents 401
+  for (const op of model.rest) {
+    for (const r of op.responses) {
+      if (r.status < 400 || !r.schema || index.refTarget(r.schema)?.named?.name !== 'RestError') continue;
+      if (!r.examples.some((ex) => typeof (ex.value as Obj | null)?.error_code === 'string')) {
+        problem(r.schema, 'rest-error-codes', `${op.operationId}: error response ${r.status} shows no error_code in its examples, so no handler could answer it`,
+          'add a named example {error_code, error} for every code this status is answered with');
+      }
+    }
+    if (op.security !== 'none' && !op.responses.some((r) => r.status === 401 && r.examples.some((ex) => (ex.value as Obj | null)?.error_code === 'authentication_failed'))) {
+      problem(op.loc, 'rest-error-codes', `${op.operationId}: needs a bearer token but documents no 401 authentication_failed answer`,
+        "add '401': {$ref: '#/components/responses/Unauthorized'}");
+    }
+  }
+
   // every message, request body and response with content has a named example, and every example validates
   const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: true });
   addFormats(ajv);

@@ -1,5 +1,5 @@
 import type { SchemaIndex } from '../model/schema-index.js';
-import type { ChannelModel, MessageModel, Model } from '../model/types.js';
+import type { ChannelModel, MessageModel, Model, OperationModel } from '../model/types.js';
 import { findDiscriminator } from './discriminator.js';
 import { GeneratedFile } from './file.js';
 import { camel, docComment, literal, pascal, propKey } from './names.js';
@@ -134,6 +134,7 @@ function emitOperations(model: Model, index: SchemaIndex, src: string[]): Genera
   const RequestSpec = f.runtime('RequestSpec', { type: true });
   const Requester = f.runtime('Requester', { type: true });
   const entries: string[] = [];
+  const served: Served[] = [];
   for (const op of requestOps) {
     const reqMsg = model.messages.find((m) => m.name === op.messages[0]);
     const replyMsgs = op.reply!.messages.map((name) => model.messages.find((m) => m.name === name)!).filter(Boolean);
@@ -173,15 +174,26 @@ function emitOperations(model: Model, index: SchemaIndex, src: string[]): Genera
     void reqP;
     const tag = findDiscriminator(index, model.messages.filter((m) => reqChannel.messages.includes(m)));
     const tagValue = tag ? tag.values[reqChannel.messages.indexOf(reqMsg)] : op.id;
-    entries.push(`  ${propKey(String(tagValue))}: { operationId: ${JSON.stringify(op.id)}, spec: ${spec} },`);
+    const codes = (op.errorCodes ?? []).map((c) => c.code);
+    // the handler's own reply: the success message(s) and the error message narrowed to x-error-codes
+    const errorIdx = disc ? disc.values.findIndex((v) => v === false) : -1;
+    const handlerReply = `${base}HandlerReply`;
+    f.declare(handlerReply);
+    const own = replyTypes.filter((_, i) => i !== errorIdx);
+    if (errorIdx >= 0 && codes.length > 0) own.push(`(${replyTypes[errorIdx]} & { error_code: ${codes.map((c) => JSON.stringify(c)).join(' | ')} })`);
+    f.lines(docComment(`What the ${String(tagValue)} handler may return: its success reply, or an error with a code x-error-codes lists (${codes.join(', ') || 'none'}).`));
+    f.line(`export type ${handlerReply} = ${own.join(' | ') || 'never'};`);
+    served.push({ op, tagValue: String(tagValue), Req, handlerReply, codes, spec, requestChannel: camel(reqChannel.id), replyChannel: camel(replyChannel.id), tagProperty: tag?.property });
+    entries.push(`  ${propKey(String(tagValue))}: { operationId: ${JSON.stringify(op.id)}, spec: ${spec}, errorCodes: [${codes.map((c) => JSON.stringify(c)).join(', ')}] },`);
     f.line();
   }
-  f.line('/** Every request operation by its discriminator value (e.g. request_type). */');
+  f.line('/** Every request operation by its discriminator value (e.g. request_type), with the error codes its handler may answer. */');
   f.line('export const requestOperations = {');
   f.lines(entries);
   f.line('} as const;');
   f.line('export type RequestOperations = typeof requestOperations;');
   f.line();
+  if (served.length > 0) emitRequestServing(model, f, served);
   f.line('/** Every operation of the document, from the server\'s viewpoint. */');
   f.line('export const operations = {');
   for (const op of model.operations) {
@@ -189,6 +201,74 @@ function emitOperations(model: Model, index: SchemaIndex, src: string[]): Genera
   }
   f.line('} as const;');
   return f;
+}
+
+interface Served {
+  op: OperationModel;
+  tagValue: string;
+  Req: string;
+  handlerReply: string;
+  codes: string[];
+  spec: string;
+  requestChannel: string;
+  replyChannel: string;
+  tagProperty?: string;
+}
+
+/** `RequestHandlers<S>`, `requestFailure` and `serveRequests` over the runtime's request server. */
+function emitRequestServing(model: Model, f: GeneratedFile, served: Served[]): void {
+  const tagProperty = served[0].tagProperty ?? 'request_type';
+  const sameChannels = served.every((s) => s.requestChannel === served[0].requestChannel && s.replyChannel === served[0].replyChannel);
+  if (!sameChannels) throw new Error('request operations on more than one request/reply channel pair are not supported by serveRequests');
+  f.line(`/** The request types, by their ${tagProperty}. */`);
+  f.line('export type RequestType = keyof RequestOperations;');
+  f.line();
+  f.line('/** The error codes the handler of request type T may answer (its x-error-codes). */');
+  f.line("export type HandlerErrorCode<T extends RequestType> = RequestOperations[T]['errorCodes'][number];");
+  f.line();
+  f.line('/**');
+  f.line(' * The server side: one handler per request type, taking that request and returning that request\'s');
+  f.line(' * own reply (success, or an error with a code its operation documents). `S` is what the hooks');
+  f.line(' * make of the caller (the session). A missing handler or another type\'s reply does not compile.');
+  f.line(' */');
+  f.line('export interface RequestHandlers<S> {');
+  for (const s of served) {
+    f.lines(docComment(`${s.op.id}: ${s.op.summary ?? ''}`, '  '));
+    f.line(`  ${propKey(s.tagValue)}(request: ${s.Req}, session: S): Promise<${s.handlerReply}>;`);
+  }
+  f.line('}');
+  f.line();
+  const RequestFailure = f.runtime('RequestFailure');
+  f.line('/** Names a code the request types do not all document, so a wrong code fails to compile with this text. */');
+  f.line('type DocumentedCode<T extends RequestType, C extends string> = [C] extends [HandlerErrorCode<T>] ? C : `${T} does not document the error code ${C} (x-error-codes)`;');
+  f.line();
+  f.line('/** An expected failure of request type(s) T, answered as `{success: false, error_code, error}`; throw it from the handler. */');
+  f.line(`export function requestFailure<T extends RequestType, const C extends string>(requestType: T | readonly T[], code: DocumentedCode<T, C>, message: string): ${RequestFailure} {`);
+  f.line(`  return new ${RequestFailure}(typeof requestType === 'string' ? [requestType] : requestType, code, message);`);
+  f.line('}');
+  f.line();
+  const errorCode = model.schemas.find((x) => x.name === 'ErrorCode');
+  if (errorCode) {
+    const ErrorCode = f.local(errorCode.module, 'ErrorCode', { type: true });
+    const pipeline = f.runtime('pipelineErrorCodes');
+    f.line('/** The codes the request pipeline answers itself are error codes of the spec (a compile-time check). */');
+    f.line(`export const pipelineCodes: readonly ${ErrorCode}[] = ${pipeline};`);
+    f.line();
+  }
+  const ServeRequestsOptions = f.runtime('ServeRequestsOptions', { type: true });
+  const ServedRequests = f.runtime('ServedRequests', { type: true });
+  f.declare('serveRequests');
+  const serve = f.runtime('serveRequests');
+  const reqCh = f.local('asyncapi/channels', served[0].requestChannel);
+  const resCh = f.local('asyncapi/channels', served[0].replyChannel);
+  f.line('/**');
+  f.line(` * Answers every request on \`${served[0].requestChannel}\` (see codegen/runtime/serve-requests.ts for the checks, in order):`);
+  f.line(' * the handlers get validated requests of their own type; answers are checked against each operation\'s reply schema.');
+  f.line(' */');
+  f.line(`export function serveRequests<S>(opts: Omit<${ServeRequestsOptions}<S>, 'request' | 'response' | 'tag' | 'operations' | 'handlers'> & { handlers: RequestHandlers<S> }): Promise<${ServedRequests}> {`);
+  f.line(`  return ${serve}<S>({ ...opts, request: ${reqCh}, response: ${resCh}, tag: ${JSON.stringify(tagProperty)}, operations: requestOperations, handlers: { ${served.map((s) => `${propKey(s.tagValue)}: (request, session) => opts.handlers[${JSON.stringify(s.tagValue)}](request, session)`).join(', ')} } });`);
+  f.line('}');
+  f.line();
 }
 
 function emitExamples(model: Model, index: SchemaIndex, src: string[]): GeneratedFile {

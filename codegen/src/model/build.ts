@@ -110,7 +110,10 @@ class Builder {
         reply = { channel: this.refName(this.at(rl, 'channel'), '/channels/'), messages: rmsgs.map((_, i) => this.messageName(this.at(rl, 'messages', i))) };
       }
       const action = raw.action === 'send' ? 'send' : 'receive';
-      this.model.operations.push({ id, loc, action, channel, messages: messages.filter(Boolean) as string[], reply, qos, retain, summary: raw.summary as string | undefined });
+      const errorCodes = isObj(raw['x-error-codes'])
+        ? Object.entries(raw['x-error-codes']).map(([code, when]) => ({ code, when: typeof when === 'string' ? when : '' }))
+        : undefined;
+      this.model.operations.push({ id, loc, action, channel, messages: messages.filter(Boolean) as string[], reply, errorCodes, qos, retain, summary: raw.summary as string | undefined });
       const ch = this.model.channels.find((c) => c.id === channel);
       if (ch) {
         ch.qos = Math.max(ch.qos, qos) as 0 | 1 | 2;

@@ -50,6 +50,8 @@ export interface OperationModel {
   channel: string;
   messages: string[];
   reply?: { channel: string; messages: string[] };
+  /** `x-error-codes`: the error codes the operation's handler may answer, each with when (the pipeline's own codes aside). */
+  errorCodes?: { code: string; when: string }[];
   qos: 0 | 1 | 2;
   retain: boolean;
   summary?: string;

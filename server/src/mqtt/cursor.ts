@@ -4,7 +4,8 @@
 // not the scope of the query it is used with, is refused: the player gets invalid_request instead
 // of a silent restart at page one.
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { RequestError } from './request-error.js';
+import type { RequestFailure } from '../../../codegen/runtime/index.js';
+import { requestFailure } from '../../../generated/asyncapi/operations.js';
 
 const VERSION = 1;
 const SIG_BYTES = 16;
@@ -26,11 +27,11 @@ export function encodeCursor(key: Buffer, scope: string, position: CursorPositio
 }
 
 /**
- * The position of a cursor made for `scope`; throws RequestError(invalid_request) naming `cursor`
+ * The position of a cursor made for `scope`; throws invalid_request naming `cursor` (for either paged request)
  * when it is malformed, tampered with, or made for another query.
  */
 export function decodeCursor(key: Buffer, scope: string, cursor: string): CursorPosition {
-  const bad = (why: string) => new RequestError('invalid_request', `cursor: ${why}`);
+  const bad = (why: string): RequestFailure => requestFailure(['query_posts', 'get_comments'], 'invalid_request', `cursor: ${why}`);
   const m = /^([A-Za-z0-9_-]{1,500})\.([A-Za-z0-9_-]{22})$/.exec(cursor);
   if (!m) throw bad('invalid or expired cursor');
   // Compare the signature TEXT: base64url decoding ignores the last character's spare bits, so

@@ -1,20 +1,21 @@
 // Opaque cursors: round trip, scope binding, and refusal of anything not made by this key.
 import { describe, expect, it } from 'vitest';
+import { RequestFailure } from '../../../codegen/runtime/index.js';
 import { decodeCursor, encodeCursor, MAX_CURSOR_LENGTH } from '../../src/mqtt/cursor.js';
-import { RequestError } from '../../src/mqtt/request-error.js';
 import { deriveServerKeys } from '../../src/mqtt/server-keys.js';
 
 const keys = deriveServerKeys(Buffer.from('a-server-secret-of-at-least-32-bytes!!'));
 const other = deriveServerKeys(Buffer.from('another-server-secret-of-32-bytes-or-more'));
 
-function refused(f: () => unknown): RequestError {
+function refused(f: () => unknown): RequestFailure {
   try {
     f();
   } catch (err) {
-    expect(err).toBeInstanceOf(RequestError);
-    expect((err as RequestError).code).toBe('invalid_request');
-    expect((err as RequestError).message).toMatch(/^cursor: /);
-    return err as RequestError;
+    expect(err).toBeInstanceOf(RequestFailure);
+    expect((err as RequestFailure).code).toBe('invalid_request');
+    expect((err as RequestFailure).requestTypes).toEqual(['query_posts', 'get_comments']);
+    expect((err as RequestFailure).message).toMatch(/^cursor: /);
+    return err as RequestFailure;
   }
   throw new Error('expected the cursor to be refused');
 }

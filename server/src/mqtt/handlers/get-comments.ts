@@ -3,13 +3,13 @@ import type { Comment } from '../../../../generated/asyncapi/schemas.js';
 import { threadPage, type ThreadRow } from '../../db/comment-threads.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
 import { PageFitter } from '../page-fit.js';
-import { RequestError } from '../request-error.js';
-import { success, type RequestHandler } from '../request-session.js';
+import { requestFailure, type RequestHandlers } from '../../../../generated/asyncapi/operations.js';
+import { success, type HandlerEnv } from '../request-session.js';
 
 const DEFAULT_LIMIT = 50;
 const PATH = /^(?:[0-9]{20}[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}){1,3}$/;
 
-export const handleGetComments: RequestHandler<'get_comments'> = async (env, req) => {
+export const handleGetComments: RequestHandlers<HandlerEnv>['get_comments'] = async (req, env) => {
   const { ctx, keys, session } = env;
   const limit = req.limit ?? DEFAULT_LIMIT;
   const scope = `comments|${req.post_id}`;
@@ -17,14 +17,14 @@ export const handleGetComments: RequestHandler<'get_comments'> = async (env, req
   if (req.cursor !== undefined && req.cursor !== null) {
     const k = decodeCursor(keys.cursor, scope, req.cursor);
     if (k.length !== 1 || typeof k[0] !== 'string' || !PATH.test(k[0])) {
-      throw new RequestError('invalid_request', 'cursor: invalid or expired cursor');
+      throw requestFailure('get_comments', 'invalid_request', 'cursor: invalid or expired cursor');
     }
     afterPath = k[0];
   }
   const rows = await threadPage(ctx.sql, {
     postId: req.post_id, afterPath, limit: limit + 1, moderator: session.isModerator, viewerId: session.ownerId,
   });
-  if (rows === null) throw new RequestError('not_found', `post_id: post ${req.post_id} not found`);
+  if (rows === null) throw requestFailure('get_comments', 'not_found', `post_id: post ${req.post_id} not found`);
   const page = rows.slice(0, limit);
   let hasMore = rows.length > limit;
   const fitter = new PageFitter(success(session.requestId, { comments: [], next_cursor: null, has_more: false }));

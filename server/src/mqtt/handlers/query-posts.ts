@@ -1,12 +1,12 @@
 // query_posts: a page of post summaries from a channel, in a sort, after an opaque cursor.
 import { randomInt } from 'node:crypto';
-import { compileValidator } from '../../../../codegen/runtime/index.js';
+import { compileValidator, type RequestFailure } from '../../../../codegen/runtime/index.js';
 import { PostSummary } from '../../../../generated/asyncapi/schemas.js';
 import { findUserIdByHandle, queryFeedCoalesced, type FeedChannel, type FeedPosition, type FeedRow, type FeedSort } from '../../db/feed.js';
 import { decodeCursor, encodeCursor, type CursorPosition } from '../cursor.js';
 import { PageFitter } from '../page-fit.js';
-import { RequestError } from '../request-error.js';
-import { success, type RequestHandler } from '../request-session.js';
+import { requestFailure, type RequestHandlers } from '../../../../generated/asyncapi/operations.js';
+import { success, type HandlerEnv } from '../request-session.js';
 
 const DEFAULT_LIMIT = 50;
 const MAX_SEED = 2 ** 32 - 1;
@@ -17,8 +17,8 @@ const RANK = /^-?[0-9]{1,19}$/;
 const isPostId = (x: unknown): x is number => typeof x === 'number' && Number.isSafeInteger(x) && x >= 1;
 const isSeed = (x: unknown): x is number => typeof x === 'number' && Number.isInteger(x) && x >= 0 && x <= MAX_SEED;
 
-function badCursor(): RequestError {
-  return new RequestError('invalid_request', 'cursor: invalid or expired cursor');
+function badCursor(): RequestFailure {
+  return requestFailure('query_posts', 'invalid_request', 'cursor: invalid or expired cursor');
 }
 
 /** The feed position and seed of a cursor position (already verified as ours, for this scope). */
@@ -39,13 +39,13 @@ function positionOf(sort: FeedSort, seed: number, row: FeedRow): CursorPosition 
   return [seed, row.rank!, row.post_id];
 }
 
-export const handleQueryPosts: RequestHandler<'query_posts'> = async (env, req) => {
+export const handleQueryPosts: RequestHandlers<HandlerEnv>['query_posts'] = async (req, env) => {
   const { ctx, keys, session } = env;
   const channel: FeedChannel = req.channel ?? 'all';
   const sort: FeedSort = req.sort ?? 'server_order';
   const limit = req.limit ?? DEFAULT_LIMIT;
   if (channel === 'by_user' && req.user_handle === undefined) {
-    throw new RequestError('invalid_request', 'user_handle: required when channel is by_user');
+    throw requestFailure('query_posts', 'invalid_request', 'user_handle: required when channel is by_user');
   }
   const handle = channel === 'by_user' ? req.user_handle!.toLowerCase() : '';
   const scope = `posts|${channel}|${sort}|${handle}`;
@@ -55,7 +55,7 @@ export const handleQueryPosts: RequestHandler<'query_posts'> = async (env, req) 
   if (req.cursor !== undefined && req.cursor !== null) {
     const pos = readPosition(sort, decodeCursor(keys.cursor, scope, req.cursor));
     if (pos.seed !== undefined && seed !== undefined && pos.seed !== seed) {
-      throw new RequestError('invalid_request', 'cursor: belongs to a different query (random_seed changed)');
+      throw requestFailure('query_posts', 'invalid_request', 'cursor: belongs to a different query (random_seed changed)');
     }
     after = pos.after;
     seed ??= pos.seed;
@@ -66,7 +66,7 @@ export const handleQueryPosts: RequestHandler<'query_posts'> = async (env, req) 
   if (channel === 'user') ownerId = session.ownerId;
   if (channel === 'by_user') {
     const id = await findUserIdByHandle(ctx.sql, req.user_handle!);
-    if (id === null) throw new RequestError('not_found', `user_handle: no user with handle ${req.user_handle}`);
+    if (id === null) throw requestFailure('query_posts', 'not_found', `user_handle: no user with handle ${req.user_handle}`);
     ownerId = id;
   }
 

@@ -1,10 +1,10 @@
 // submit_view: one view event per request, never for one's own post, never twice for a redelivery.
 import { recordPlayerView } from '../../db/views.js';
-import { RequestError } from '../request-error.js';
-import { success, type RequestHandler } from '../request-session.js';
+import { requestFailure, type RequestHandlers } from '../../../../generated/asyncapi/operations.js';
+import { success, type HandlerEnv } from '../request-session.js';
 import { keyedHash } from '../server-keys.js';
 
-export const handleSubmitView: RequestHandler<'submit_view'> = async (env, req) => {
+export const handleSubmitView: RequestHandlers<HandlerEnv>['submit_view'] = async (req, env) => {
   const { ctx, keys, session } = env;
   return ctx.sql.begin(async (tx) => {
     const outcome = await recordPlayerView(tx, {
@@ -15,7 +15,7 @@ export const handleSubmitView: RequestHandler<'submit_view'> = async (env, req) 
       dedupeKey: keyedHash(keys.dedupe, session.playerKey.toLowerCase(), session.requestId),
       moderator: session.isModerator,
     });
-    if (outcome === 'not_found') throw new RequestError('not_found', `post_id: post ${req.post_id} not found`);
+    if (outcome === 'not_found') throw requestFailure('submit_view', 'not_found', `post_id: post ${req.post_id} not found`);
     return env.remember(tx, success(session.requestId, {}));
   });
 };
