@@ -3,11 +3,11 @@
 // against their schema, and the `{error_code, error}` error shape.
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteHandlerMethod } from 'fastify';
 import type { TSchema } from 'typebox';
-import { restErrorHandler } from './http-error.js';
+import { restErrorHandler, type ErrorTable } from './http-error.js';
 import { restSchemaErrorFormatter, restValidatorCompiler, strictSerializerCompiler } from './rest-validation.js';
 
-export { HttpError, restErrorHandler, restNotFoundHandler, toRestError, errorCodeForStatus } from './http-error.js';
-export type { RestErrorBody, RestErrorResponse } from './http-error.js';
+export { HttpError, restErrorHandler, restNotFoundHandler, toRestError } from './http-error.js';
+export type { ErrorTable, RestErrorBody, RestErrorResponse } from './http-error.js';
 export { RequestValidationError, ResponseSchemaError, restValidatorCompiler, restSchemaErrorFormatter, strictSerializerCompiler } from './rest-validation.js';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -27,6 +27,8 @@ export interface RouteDef {
     response: Record<number, TSchema | null>;
   };
   security: RouteSecurity;
+  /** The documented error answers: status -> error codes (the route answers no other error). */
+  errors: ErrorTable;
 }
 
 /** Route config attached to every registered route (`request.routeOptions.config`). */
@@ -55,7 +57,7 @@ export interface RegisterRoutesOptions {
   authenticate?: Authenticate;
   /** Check every response against its schema before sending (default true); a mismatch is a 500. */
   checkResponses?: boolean;
-  /** Default restErrorHandler. */
+  /** Default restErrorHandler(route.errors). */
   errorHandler?: (error: unknown, request: FastifyRequest, reply: FastifyReply) => unknown;
 }
 
@@ -84,7 +86,6 @@ export function registerRoutes(
   }
   const unknown = Object.keys(handlers).filter((k) => !ids.has(k));
   if (unknown.length) throw new Error(`registerRoutes: handlers for unknown operations: ${unknown.join(', ')}`);
-  const errorHandler = opts.errorHandler ?? restErrorHandler;
 
   for (const route of routes) {
     const handler = handlers[route.operationId];
@@ -105,7 +106,7 @@ export function registerRoutes(
       validatorCompiler: restValidatorCompiler,
       schemaErrorFormatter: restSchemaErrorFormatter,
       ...(opts.checkResponses === false ? {} : { serializerCompiler: strictSerializerCompiler(route.operationId) }),
-      errorHandler: errorHandler as never,
+      errorHandler: (opts.errorHandler ?? restErrorHandler(route.errors)) as never,
       ...(security !== 'none' && authenticate
         ? { onRequest: async (request: FastifyRequest, reply: FastifyReply) => authenticate(request, reply, security) }
         : {}),

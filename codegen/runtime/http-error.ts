@@ -1,4 +1,7 @@
-// The one REST error shape, `{error_code, error}`, and the Fastify handlers that produce it.
+// The one REST error shape, `{error_code, error}`, and the Fastify handlers that produce it. Each
+// route answers only the errors its operation documents (the generated route table's `errors`:
+// status -> error codes); anything else (an undocumented HttpError, a library's own error) is
+// mapped to a documented shape, never sent raw.
 import type { FastifyReply, FastifyRequest } from 'fastify';
 
 export interface RestErrorBody {
@@ -6,7 +9,14 @@ export interface RestErrorBody {
   error: string;
 }
 
-/** Throw from a handler to answer `status` with `{error_code: code, error: message}` (and `headers`, e.g. Retry-After). */
+/** The documented error answers of one operation: status -> the error codes it may carry (first: the default). */
+export type ErrorTable = Readonly<Record<number, readonly string[]>>;
+
+/**
+ * Thrown to answer `status` with `{error_code: code, error: message}` (and `headers`, e.g.
+ * Retry-After). Build it with the generated `restError(operationId, status, code, message)`, which
+ * only compiles for a status and code the operation documents.
+ */
 export class HttpError extends Error {
   override readonly name = 'HttpError';
   constructor(
@@ -19,54 +29,61 @@ export class HttpError extends Error {
   }
 }
 
-const CODE_BY_STATUS: Record<number, string> = {
-  400: 'invalid_request',
-  401: 'authentication_failed',
-  403: 'forbidden',
-  404: 'not_found',
-  409: 'conflict',
-  429: 'rate_limit_exceeded',
-};
-
-/** The error code a bare HTTP status stands for (other 4xx: invalid_request; 5xx: internal_error). */
-export function errorCodeForStatus(status: number): string {
-  return CODE_BY_STATUS[status] ?? (status >= 400 && status < 500 ? 'invalid_request' : 'internal_error');
-}
-
 export interface RestErrorResponse {
   status: number;
   body: RestErrorBody;
   headers?: Record<string, string>;
+  /** Why a thrown error was not answered as it asked (an undocumented status or code): logged as a fault. */
+  undocumented?: string;
 }
 
-/** Maps anything thrown to the REST error response; unknown errors become 500 internal_error without details. */
-export function toRestError(error: unknown): RestErrorResponse {
+const INTERNAL = 'internal_error';
+
+/** The documented answer for a failure of `status`: that status when documented, else 400 for client errors, else 500. */
+function documentedFor(errors: ErrorTable, status: number): { status: number; code: string } {
+  if (errors[status]?.length) return { status, code: errors[status][0] };
+  if (status >= 400 && status < 500 && errors[400]?.length) return { status: 400, code: errors[400][0] };
+  return { status: 500, code: errors[500]?.[0] ?? INTERNAL };
+}
+
+/** Maps anything thrown to a documented REST error response; unknown errors become 500 without details. */
+export function toRestError(error: unknown, errors: ErrorTable): RestErrorResponse {
+  const internal = (undocumented?: string): RestErrorResponse => {
+    const d = documentedFor(errors, 500);
+    return { status: d.status, body: { error_code: d.code, error: 'internal server error' }, ...(undocumented ? { undocumented } : {}) };
+  };
   if (error instanceof HttpError) {
-    return { status: error.status, body: { error_code: error.code, error: error.message }, headers: error.headers };
+    if (errors[error.status]?.includes(error.code)) {
+      return { status: error.status, body: { error_code: error.code, error: error.message }, headers: error.headers };
+    }
+    return internal(`an answer ${error.status} ${error.code} that the operation does not document (${error.message})`);
   }
   const e = error as { statusCode?: unknown; validation?: unknown; message?: unknown } | null;
   if (e && Array.isArray(e.validation)) {
-    return { status: 400, body: { error_code: 'invalid_request', error: String(e.message) } };
+    const d = documentedFor(errors, 400);
+    return { status: d.status, body: { error_code: d.code, error: String(e.message) } };
   }
   // Fastify's own client errors (bad JSON, empty body, unsupported media type, body too large):
-  // answered as the spec documents them, 400 invalid_request with Fastify's reason (a 413 or 415
-  // would be a status no operation lists).
+  // answered with the operation's documented status for them (usually 400, with Fastify's reason).
   if (e && typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
-    const status = CODE_BY_STATUS[e.statusCode] ? e.statusCode : 400;
-    return { status, body: { error_code: errorCodeForStatus(status), error: `body: ${String(e.message)}` } };
+    const d = documentedFor(errors, e.statusCode);
+    if (d.status < 500) return { status: d.status, body: { error_code: d.code, error: `body: ${String(e.message)}` } };
   }
-  return { status: 500, body: { error_code: 'internal_error', error: 'internal server error' } };
+  return internal();
 }
 
-/** A Fastify error handler answering `{error_code, error}`; 5xx are logged, never leaked. */
-export function restErrorHandler(error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
-  const { status, body, headers } = toRestError(error);
-  if (status >= 500) request.log.error({ err: error }, 'request failed');
-  if (headers) reply.headers(headers);
-  return reply.code(status).send(body);
+/** A Fastify error handler answering `{error_code, error}` with the errors `errors` documents; 5xx are logged, never leaked. */
+export function restErrorHandler(errors: ErrorTable) {
+  return function handleRestError(error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+    const { status, body, headers, undocumented } = toRestError(error, errors);
+    if (undocumented) request.log.error({ err: error }, `request failed: ${undocumented}`);
+    else if (status >= 500) request.log.error({ err: error }, 'request failed');
+    if (headers) reply.headers(headers);
+    return reply.code(status).send(body);
+  };
 }
 
-/** A Fastify not-found handler answering 404 `{error_code: "not_found", error}`. */
+/** A Fastify not-found handler answering 404 `{error_code: "not_found", error}` (a URL no operation serves). */
 export function restNotFoundHandler(request: FastifyRequest, reply: FastifyReply): FastifyReply {
   const path = request.url.split('?')[0];
   return reply.code(404).send({ error_code: 'not_found', error: `no route for ${request.method} ${path}` });

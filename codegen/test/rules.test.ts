@@ -30,6 +30,7 @@ operations:
 ${parts.operations ?? `  receivePing:
     action: receive
     channel: {$ref: '#/channels/req'}
+    x-error-codes: {}
     messages: [{$ref: '#/channels/req/messages/Ping'}]
     reply:
       channel: {$ref: '#/channels/req'}
@@ -61,11 +62,11 @@ function pos(doc: string, lineText: string, token: string): string {
   return `${i + 1}:${lines[i].indexOf(token, lines[i].indexOf(lineText)) + 1}`;
 }
 
-async function check(doc: string, files: Record<string, string> = {}) {
+async function check(doc: string, files: Record<string, string> = {}, openapi = OPENAPI) {
   const root = mkdtempSync(join(tmpdir(), 'makapix-rules-'));
   mkdirSync(join(root, 'spec/components'), { recursive: true });
   writeFileSync(join(root, 'spec/asyncapi.yaml'), doc);
-  writeFileSync(join(root, 'spec/openapi.yaml'), OPENAPI);
+  writeFileSync(join(root, 'spec/openapi.yaml'), openapi);
   writeFileSync(join(root, 'spec/components/ids.yaml'), files['ids.yaml'] ?? 'Key:\n  title: Key\n  type: string\n  format: uuid\n');
   const c = await loadAndCheck({ root, asyncapi: 'spec/asyncapi.yaml', openapi: 'spec/openapi.yaml' }, { parsers: false });
   return c.diagnostics.sorted().map(formatDiagnostic);
@@ -131,6 +132,56 @@ describe('spec rules', () => {
       `spec/asyncapi.yaml:${pos(doc, '    action: receive', 'action')} error` + " [request-reply] operation 'receivePing' receives a request but declares no reply\n" +
         '    at /operations/receivePing\n' +
         '    hint: add reply: {channel: {$ref: ...}, messages: [...]}',
+    ]);
+  });
+
+  it('request-error-codes: a request operation that does not list its error codes, or lists one ErrorCode lacks', async () => {
+    const withCodes = (codes: string) => `  receivePing:\n    action: receive\n    channel: {$ref: '#/channels/req'}\n${codes}    messages: [{$ref: '#/channels/req/messages/Ping'}]\n    reply:\n      channel: {$ref: '#/channels/req'}\n      messages: [{$ref: '#/channels/req/messages/Ping'}]`;
+    const missing = asyncapi({ operations: withCodes('') });
+    expect(await check(missing)).toEqual([
+      `spec/asyncapi.yaml:${pos(missing, '    action: receive', 'action')} error` + " [request-error-codes] operation 'receivePing' does not list the error codes its handler may answer\n" +
+        '    at /operations/receivePing\n' +
+        '    hint: add x-error-codes: {<error_code>: <when it is answered>} (an empty map {} when the handler never fails)',
+    ]);
+    const ids = 'Key:\n  title: Key\n  type: string\n  format: uuid\nErrorCode:\n  title: ErrorCode\n  type: string\n  enum: [not_found, invalid_request]\n';
+    const unknown = asyncapi({ operations: withCodes('    x-error-codes:\n      not_found: no such post\n      teapot: never\n') });
+    expect(await check(unknown, { 'ids.yaml': ids })).toEqual([
+      `spec/asyncapi.yaml:${pos(unknown, '      teapot: never', 'never')} error` + " [request-error-codes] operation 'receivePing': x-error-codes lists 'teapot', which is not an ErrorCode\n" +
+        '    at /operations/receivePing/x-error-codes/teapot\n' +
+        '    hint: use one of not_found, invalid_request, or add the code to ErrorCode in spec/components/errors.yaml',
+    ]);
+  });
+
+  it('rest-error-codes: an error response without an error_code example, a secured operation without 401', async () => {
+    const openapi = `openapi: 3.1.0
+info: {title: t, version: '1'}
+paths:
+  /thing:
+    get:
+      operationId: getThing
+      security: [{bearerAuth: []}]
+      responses:
+        '204': {description: none}
+        '404':
+          description: no thing
+          content:
+            application/json:
+              schema: {$ref: '#/components/schemas/RestError'}
+              examples: {none: {summary: empty, value: {error: gone}}}
+components:
+  securitySchemes:
+    bearerAuth: {type: http, scheme: bearer}
+  schemas:
+    RestError:
+      title: RestError
+      type: object
+      properties: {error_code: {type: string}, error: {type: string}}
+      required: [error]
+`;
+    const out = (await check(asyncapi({}), {}, openapi)).map((l) => l.split('\n')[0]);
+    expect(out).toEqual([
+      `spec/openapi.yaml:${pos(openapi, '      operationId: getThing', 'operationId')} error [rest-error-codes] getThing: needs a bearer token but documents no 401 authentication_failed answer`,
+      `spec/openapi.yaml:${pos(openapi, "schema: {$ref: '#/components/schemas/RestError'}", '{')} error [rest-error-codes] getThing: error response 404 shows no error_code in its examples, so no handler could answer it`,
     ]);
   });
 

@@ -3,7 +3,7 @@
 // Regenerate with `make generate`; `make check-generated` fails when this file drifts.
 /* eslint-disable */
 
-import { type RegisterOptions, registerTypedRoutes, type Reply, type RouteDef, type TypedRequest } from '../../codegen/runtime/index.js';
+import { HttpError, type RegisterOptions, registerTypedRoutes, type Reply, type RouteDef, type TypedRequest } from '../../codegen/runtime/index.js';
 import { RestError } from '../components/errors.js';
 import { PlayerId, PlayerKey, PostId, PromotionCategory, Sqid } from '../components/identifiers.js';
 import { Comment } from '../components/post.js';
@@ -96,118 +96,146 @@ export const RenewPlayerCertParams = Type.Object({
 }, { additionalProperties: false });
 export type RenewPlayerCertParams = Static<typeof RenewPlayerCertParams>;
 
-/** Every REST operation: method, URL, security and the schema of the body, params, query and every response status. */
+/** The REST error body with its error_code narrowed to the codes an operation documents for a status. */
+export type RestErrorWith<C extends string> = RestError & { error_code: C };
+
+/** Every REST operation: method, URL, security, the schema of the body, params, query and every response status, and its documented errors (status -> codes, from the examples). */
 export const routes = {
   /** POST /auth/register: Create an account */
-  authRegister: { operationId: "authRegister", method: 'POST', url: "/auth/register", security: 'none', schema: { body: AuthRegisterRequest, response: { 201: AuthRegisterResponse, 400: RestError, 409: RestError, 429: RestError, 500: RestError } } },
+  authRegister: { operationId: "authRegister", method: 'POST', url: "/auth/register", security: 'none', schema: { body: AuthRegisterRequest, response: { 201: AuthRegisterResponse, 400: RestError, 409: RestError, 429: RestError, 500: RestError } }, errors: { 400: ["invalid_request"], 409: ["conflict"], 429: ["rate_limit_exceeded"], 500: ["internal_error"] } },
   /** POST /auth/login: Log in */
-  authLogin: { operationId: "authLogin", method: 'POST', url: "/auth/login", security: 'none', schema: { body: AuthLoginRequest, response: { 200: AuthLoginResponse, 400: RestError, 401: RestError, 429: RestError, 500: RestError } } },
+  authLogin: { operationId: "authLogin", method: 'POST', url: "/auth/login", security: 'none', schema: { body: AuthLoginRequest, response: { 200: AuthLoginResponse, 400: RestError, 401: RestError, 429: RestError, 500: RestError } }, errors: { 400: ["invalid_request"], 401: ["authentication_failed"], 429: ["rate_limit_exceeded"], 500: ["internal_error"] } },
   /** GET /auth/me: Get the current user */
-  authMe: { operationId: "authMe", method: 'GET', url: "/auth/me", security: 'bearer', schema: { response: { 200: User, 401: RestError, 500: RestError } } },
+  authMe: { operationId: "authMe", method: 'GET', url: "/auth/me", security: 'bearer', schema: { response: { 200: User, 401: RestError, 500: RestError } }, errors: { 401: ["authentication_failed"], 500: ["internal_error"] } },
   /** POST /post: Create a post */
-  createPost: { operationId: "createPost", method: 'POST', url: "/post", security: 'bearer', schema: { body: CreatePostRequest, response: { 201: Post, 400: RestError, 401: RestError, 500: RestError } } },
+  createPost: { operationId: "createPost", method: 'POST', url: "/post", security: 'bearer', schema: { body: CreatePostRequest, response: { 201: Post, 400: RestError, 401: RestError, 500: RestError } }, errors: { 400: ["invalid_request"], 401: ["authentication_failed"], 500: ["internal_error"] } },
   /** GET /post/{post_id}: Get a post */
-  getPost: { operationId: "getPost", method: 'GET', url: "/post/{post_id}", security: 'optional-bearer', schema: { params: GetPostParams, response: { 200: Post, 400: RestError, 401: RestError, 404: RestError, 500: RestError } } },
+  getPost: { operationId: "getPost", method: 'GET', url: "/post/{post_id}", security: 'optional-bearer', schema: { params: GetPostParams, response: { 200: Post, 400: RestError, 401: RestError, 404: RestError, 500: RestError } }, errors: { 400: ["invalid_request"], 401: ["authentication_failed"], 404: ["not_found"], 500: ["internal_error"] } },
   /** DELETE /post/{post_id}: Delete a post */
-  deletePost: { operationId: "deletePost", method: 'DELETE', url: "/post/{post_id}", security: 'bearer', schema: { params: DeletePostParams, response: { 204: null, 400: RestError, 401: RestError, 403: RestError, 404: RestError, 500: RestError } } },
+  deletePost: { operationId: "deletePost", method: 'DELETE', url: "/post/{post_id}", security: 'bearer', schema: { params: DeletePostParams, response: { 204: null, 400: RestError, 401: RestError, 403: RestError, 404: RestError, 500: RestError } }, errors: { 400: ["invalid_request"], 401: ["authentication_failed"], 403: ["forbidden"], 404: ["not_found"], 500: ["internal_error"] } },
   /** POST /post/{post_id}/promote: Promote a post to a category */
-  promotePost: { operationId: "promotePost", method: 'POST', url: "/post/{post_id}/promote", security: 'bearer', schema: { body: PromotePostRequest, params: PromotePostParams, response: { 200: Post, 400: RestError, 401: RestError, 403: RestError, 404: RestError, 500: RestError } } },
+  promotePost: { operationId: "promotePost", method: 'POST', url: "/post/{post_id}/promote", security: 'bearer', schema: { body: PromotePostRequest, params: PromotePostParams, response: { 200: Post, 400: RestError, 401: RestError, 403: RestError, 404: RestError, 500: RestError } }, errors: { 400: ["invalid_request"], 401: ["authentication_failed"], 403: ["forbidden"], 404: ["not_found"], 500: ["internal_error"] } },
   /** POST /post/{post_id}/comments: Comment on a post */
-  createComment: { operationId: "createComment", method: 'POST', url: "/post/{post_id}/comments", security: 'bearer', schema: { body: CreateCommentRequest, params: CreateCommentParams, response: { 201: Comment, 400: RestError, 401: RestError, 404: RestError, 500: RestError } } },
+  createComment: { operationId: "createComment", method: 'POST', url: "/post/{post_id}/comments", security: 'bearer', schema: { body: CreateCommentRequest, params: CreateCommentParams, response: { 201: Comment, 400: RestError, 401: RestError, 404: RestError, 500: RestError } }, errors: { 400: ["invalid_request"], 401: ["authentication_failed"], 404: ["not_found"], 500: ["internal_error"] } },
   /** POST /u/{sqid}/follow: Follow a user */
-  followUser: { operationId: "followUser", method: 'POST', url: "/u/{sqid}/follow", security: 'bearer', schema: { params: FollowUserParams, response: { 204: null, 400: RestError, 401: RestError, 404: RestError, 500: RestError } } },
+  followUser: { operationId: "followUser", method: 'POST', url: "/u/{sqid}/follow", security: 'bearer', schema: { params: FollowUserParams, response: { 204: null, 400: RestError, 401: RestError, 404: RestError, 500: RestError } }, errors: { 400: ["invalid_request"], 401: ["authentication_failed"], 404: ["not_found"], 500: ["internal_error"] } },
   /** DELETE /u/{sqid}/follow: Unfollow a user */
-  unfollowUser: { operationId: "unfollowUser", method: 'DELETE', url: "/u/{sqid}/follow", security: 'bearer', schema: { params: UnfollowUserParams, response: { 204: null, 400: RestError, 401: RestError, 404: RestError, 500: RestError } } },
+  unfollowUser: { operationId: "unfollowUser", method: 'DELETE', url: "/u/{sqid}/follow", security: 'bearer', schema: { params: UnfollowUserParams, response: { 204: null, 400: RestError, 401: RestError, 404: RestError, 500: RestError } }, errors: { 400: ["invalid_request"], 401: ["authentication_failed"], 404: ["not_found"], 500: ["internal_error"] } },
   /** POST /category/{category}/follow: Follow a promotion category */
-  followCategory: { operationId: "followCategory", method: 'POST', url: "/category/{category}/follow", security: 'bearer', schema: { params: FollowCategoryParams, response: { 204: null, 400: RestError, 401: RestError, 500: RestError } } },
+  followCategory: { operationId: "followCategory", method: 'POST', url: "/category/{category}/follow", security: 'bearer', schema: { params: FollowCategoryParams, response: { 204: null, 400: RestError, 401: RestError, 500: RestError } }, errors: { 400: ["invalid_request"], 401: ["authentication_failed"], 500: ["internal_error"] } },
   /** DELETE /category/{category}/follow: Unfollow a promotion category */
-  unfollowCategory: { operationId: "unfollowCategory", method: 'DELETE', url: "/category/{category}/follow", security: 'bearer', schema: { params: UnfollowCategoryParams, response: { 204: null, 400: RestError, 401: RestError, 500: RestError } } },
+  unfollowCategory: { operationId: "unfollowCategory", method: 'DELETE', url: "/category/{category}/follow", security: 'bearer', schema: { params: UnfollowCategoryParams, response: { 204: null, 400: RestError, 401: RestError, 500: RestError } }, errors: { 400: ["invalid_request"], 401: ["authentication_failed"], 500: ["internal_error"] } },
   /** POST /player/provision: Provision a new player (device) */
-  provisionPlayer: { operationId: "provisionPlayer", method: 'POST', url: "/player/provision", security: 'none', schema: { body: ProvisionPlayerRequest, response: { 201: ProvisionPlayerResponse, 400: RestError, 429: RestError, 500: RestError } } },
+  provisionPlayer: { operationId: "provisionPlayer", method: 'POST', url: "/player/provision", security: 'none', schema: { body: ProvisionPlayerRequest, response: { 201: ProvisionPlayerResponse, 400: RestError, 429: RestError, 500: RestError } }, errors: { 400: ["invalid_request"], 429: ["rate_limit_exceeded"], 500: ["internal_error"] } },
   /** POST /player/register: Register a provisioned player to the caller */
-  registerPlayer: { operationId: "registerPlayer", method: 'POST', url: "/player/register", security: 'bearer', schema: { body: RegisterPlayerRequest, response: { 201: Player, 400: RestError, 401: RestError, 404: RestError, 409: RestError, 429: RestError, 500: RestError } } },
+  registerPlayer: { operationId: "registerPlayer", method: 'POST', url: "/player/register", security: 'bearer', schema: { body: RegisterPlayerRequest, response: { 201: Player, 400: RestError, 401: RestError, 404: RestError, 409: RestError, 429: RestError, 500: RestError } }, errors: { 400: ["invalid_request"], 401: ["authentication_failed"], 404: ["not_found"], 409: ["conflict"], 429: ["rate_limit_exceeded"], 500: ["internal_error"] } },
   /** GET /player/{player_key}/credentials: Download a registered player's TLS credentials */
-  getPlayerCredentials: { operationId: "getPlayerCredentials", method: 'GET', url: "/player/{player_key}/credentials", security: 'none', schema: { params: GetPlayerCredentialsParams, response: { 200: PlayerCredentials, 400: RestError, 404: RestError, 500: RestError } } },
+  getPlayerCredentials: { operationId: "getPlayerCredentials", method: 'GET', url: "/player/{player_key}/credentials", security: 'none', schema: { params: GetPlayerCredentialsParams, response: { 200: PlayerCredentials, 400: RestError, 404: RestError, 500: RestError } }, errors: { 400: ["invalid_request"], 404: ["not_found"], 500: ["internal_error"] } },
   /** GET /u/{sqid}/player: List a user's players */
-  listPlayers: { operationId: "listPlayers", method: 'GET', url: "/u/{sqid}/player", security: 'bearer', schema: { params: ListPlayersParams, response: { 200: PlayerList, 400: RestError, 401: RestError, 403: RestError, 404: RestError, 500: RestError } } },
+  listPlayers: { operationId: "listPlayers", method: 'GET', url: "/u/{sqid}/player", security: 'bearer', schema: { params: ListPlayersParams, response: { 200: PlayerList, 400: RestError, 401: RestError, 403: RestError, 404: RestError, 500: RestError } }, errors: { 400: ["invalid_request"], 401: ["authentication_failed"], 403: ["forbidden"], 404: ["not_found"], 500: ["internal_error"] } },
   /** GET /u/{sqid}/player/{player_id}: Get one of a user's players */
-  getPlayer: { operationId: "getPlayer", method: 'GET', url: "/u/{sqid}/player/{player_id}", security: 'bearer', schema: { params: GetPlayerParams, response: { 200: Player, 400: RestError, 401: RestError, 403: RestError, 404: RestError, 500: RestError } } },
+  getPlayer: { operationId: "getPlayer", method: 'GET', url: "/u/{sqid}/player/{player_id}", security: 'bearer', schema: { params: GetPlayerParams, response: { 200: Player, 400: RestError, 401: RestError, 403: RestError, 404: RestError, 500: RestError } }, errors: { 400: ["invalid_request"], 401: ["authentication_failed"], 403: ["forbidden"], 404: ["not_found"], 500: ["internal_error"] } },
   /** PATCH /u/{sqid}/player/{player_id}: Rename a player */
-  updatePlayer: { operationId: "updatePlayer", method: 'PATCH', url: "/u/{sqid}/player/{player_id}", security: 'bearer', schema: { body: UpdatePlayerRequest, params: UpdatePlayerParams, response: { 200: Player, 400: RestError, 401: RestError, 403: RestError, 404: RestError, 500: RestError } } },
+  updatePlayer: { operationId: "updatePlayer", method: 'PATCH', url: "/u/{sqid}/player/{player_id}", security: 'bearer', schema: { body: UpdatePlayerRequest, params: UpdatePlayerParams, response: { 200: Player, 400: RestError, 401: RestError, 403: RestError, 404: RestError, 500: RestError } }, errors: { 400: ["invalid_request"], 401: ["authentication_failed"], 403: ["forbidden"], 404: ["not_found"], 500: ["internal_error"] } },
   /** DELETE /u/{sqid}/player/{player_id}: Remove a player */
-  deletePlayer: { operationId: "deletePlayer", method: 'DELETE', url: "/u/{sqid}/player/{player_id}", security: 'bearer', schema: { params: DeletePlayerParams, response: { 204: null, 400: RestError, 401: RestError, 403: RestError, 404: RestError, 500: RestError } } },
+  deletePlayer: { operationId: "deletePlayer", method: 'DELETE', url: "/u/{sqid}/player/{player_id}", security: 'bearer', schema: { params: DeletePlayerParams, response: { 204: null, 400: RestError, 401: RestError, 403: RestError, 404: RestError, 500: RestError } }, errors: { 400: ["invalid_request"], 401: ["authentication_failed"], 403: ["forbidden"], 404: ["not_found"], 500: ["internal_error"] } },
   /** POST /u/{sqid}/player/{player_id}/command: Send a command to a player */
-  sendPlayerCommand: { operationId: "sendPlayerCommand", method: 'POST', url: "/u/{sqid}/player/{player_id}/command", security: 'bearer', schema: { body: PlayerCommandRequest, params: SendPlayerCommandParams, response: { 200: PlayerCommandResult, 400: RestError, 401: RestError, 403: RestError, 404: RestError, 429: RestError, 500: RestError } } },
+  sendPlayerCommand: { operationId: "sendPlayerCommand", method: 'POST', url: "/u/{sqid}/player/{player_id}/command", security: 'bearer', schema: { body: PlayerCommandRequest, params: SendPlayerCommandParams, response: { 200: PlayerCommandResult, 400: RestError, 401: RestError, 403: RestError, 404: RestError, 429: RestError, 500: RestError } }, errors: { 400: ["invalid_request"], 401: ["authentication_failed"], 403: ["forbidden"], 404: ["not_found"], 429: ["rate_limit_exceeded"], 500: ["internal_error"] } },
   /** POST /u/{sqid}/player/command/all: Send a command to all of a user's players */
-  sendCommandToAllPlayers: { operationId: "sendCommandToAllPlayers", method: 'POST', url: "/u/{sqid}/player/command/all", security: 'bearer', schema: { body: PlayerCommandRequest, params: SendCommandToAllPlayersParams, response: { 200: PlayerCommandBatchResult, 400: RestError, 401: RestError, 403: RestError, 404: RestError, 429: RestError, 500: RestError } } },
+  sendCommandToAllPlayers: { operationId: "sendCommandToAllPlayers", method: 'POST', url: "/u/{sqid}/player/command/all", security: 'bearer', schema: { body: PlayerCommandRequest, params: SendCommandToAllPlayersParams, response: { 200: PlayerCommandBatchResult, 400: RestError, 401: RestError, 403: RestError, 404: RestError, 429: RestError, 500: RestError } }, errors: { 400: ["invalid_request"], 401: ["authentication_failed"], 403: ["forbidden"], 404: ["not_found"], 429: ["rate_limit_exceeded"], 500: ["internal_error"] } },
   /** POST /u/{sqid}/player/{player_id}/renew-cert: Renew a player's TLS certificate */
-  renewPlayerCert: { operationId: "renewPlayerCert", method: 'POST', url: "/u/{sqid}/player/{player_id}/renew-cert", security: 'bearer', schema: { params: RenewPlayerCertParams, response: { 200: RenewCertResult, 400: RestError, 401: RestError, 403: RestError, 404: RestError, 500: RestError } } },
+  renewPlayerCert: { operationId: "renewPlayerCert", method: 'POST', url: "/u/{sqid}/player/{player_id}/renew-cert", security: 'bearer', schema: { params: RenewPlayerCertParams, response: { 200: RenewCertResult, 400: RestError, 401: RestError, 403: RestError, 404: RestError, 500: RestError } }, errors: { 400: ["invalid_request"], 401: ["authentication_failed"], 403: ["forbidden"], 404: ["not_found"], 500: ["internal_error"] } },
   /** GET /mqtt/bootstrap: Get WebSocket MQTT connection details */
-  getMqttBootstrap: { operationId: "getMqttBootstrap", method: 'GET', url: "/mqtt/bootstrap", security: 'bearer', schema: { response: { 200: MqttBootstrap, 401: RestError, 429: RestError, 500: RestError } } },
+  getMqttBootstrap: { operationId: "getMqttBootstrap", method: 'GET', url: "/mqtt/bootstrap", security: 'bearer', schema: { response: { 200: MqttBootstrap, 401: RestError, 429: RestError, 500: RestError } }, errors: { 401: ["authentication_failed"], 429: ["rate_limit_exceeded"], 500: ["internal_error"] } },
   /** POST /mqtt/demo: Publish a demo notification */
-  publishMqttDemo: { operationId: "publishMqttDemo", method: 'POST', url: "/mqtt/demo", security: 'bearer', schema: { response: { 202: MqttDemoResult, 401: RestError, 403: RestError, 500: RestError } } },
+  publishMqttDemo: { operationId: "publishMqttDemo", method: 'POST', url: "/mqtt/demo", security: 'bearer', schema: { response: { 202: MqttDemoResult, 401: RestError, 403: RestError, 500: RestError } }, errors: { 401: ["authentication_failed"], 403: ["forbidden"], 500: ["internal_error"] } },
   /** GET /healthz: Liveness probe */
-  getHealth: { operationId: "getHealth", method: 'GET', url: "/healthz", security: 'none', schema: { response: { 200: HealthStatus, 500: RestError } } },
+  getHealth: { operationId: "getHealth", method: 'GET', url: "/healthz", security: 'none', schema: { response: { 200: HealthStatus, 500: RestError } }, errors: { 500: ["internal_error"] } },
   /** GET /readyz: Readiness probe */
-  getReadiness: { operationId: "getReadiness", method: 'GET', url: "/readyz", security: 'none', schema: { response: { 200: ReadinessStatus, 500: RestError, 503: ReadinessStatus } } },
+  getReadiness: { operationId: "getReadiness", method: 'GET', url: "/readyz", security: 'none', schema: { response: { 200: ReadinessStatus, 500: RestError, 503: ReadinessStatus } }, errors: { 500: ["internal_error"] } },
 } as const satisfies Record<string, RouteDef>;
 
 export type OperationId = keyof typeof routes;
 
+type Routes = typeof routes;
+/** The statuses of the error answers operation(s) Op document (for several: those all of them document). */
+export type ErrorStatus<Op extends OperationId> = keyof Routes[Op]['errors'] & number;
+/** The error codes operation(s) Op document with status S. */
+export type ErrorCodeOf<Op extends OperationId, S> = S extends ErrorStatus<Op> ? (Routes[Op]['errors'][S] extends readonly (infer C)[] ? C : never) : never;
+/** The operations that document error code C with status S (for helpers shared by several operations). */
+export type OperationsDocumenting<S extends number, C extends string> = { [Op in OperationId]: [C] extends [ErrorCodeOf<Op, S>] ? Op : never }[OperationId];
+type DocumentedStatus<Op extends OperationId, S extends number> = [S] extends [ErrorStatus<Op>] ? S : `${Op} documents no error answer with status ${S}`;
+type DocumentedCode<Op extends OperationId, S extends number, C extends string> = [C] extends [ErrorCodeOf<Op, S>] ? C : `${Op} documents no error_code ${C} with status ${S}`;
+
+/**
+ * The error to throw from the handler of operation(s) `op`: answered `status` with `{error_code: code, error: message}`.
+ * Only a status and code the operation documents compile; a helper shared by several operations names them all.
+ */
+export function restError<Op extends OperationId, const S extends number, const C extends string>(op: Op | readonly Op[], status: DocumentedStatus<Op, S>, code: DocumentedCode<Op, S, C>, message: string, headers?: Record<string, string>): HttpError {
+  return new HttpError(status as number, code, message, headers);
+}
+
+/** The operations that take a bearer token (each documents 401 authentication_failed). */
+export const securedOperations = ["authMe", "createPost", "getPost", "deletePost", "promotePost", "createComment", "followUser", "unfollowUser", "followCategory", "unfollowCategory", "registerPlayer", "listPlayers", "getPlayer", "updatePlayer", "deletePlayer", "sendPlayerCommand", "sendCommandToAllPlayers", "renewPlayerCert", "getMqttBootstrap", "publishMqttDemo"] as const;
+/** The 401 answer of a secured operation (no token, a bad or expired one, an unknown user). */
+export function authenticationFailed(message: string): HttpError {
+  return restError(securedOperations, 401, 'authentication_failed', message);
+}
+
 /** One handler per operationId; the compiler rejects a missing handler or a reply the spec does not allow. */
 export interface Handlers {
   /** POST /auth/register */
-  authRegister(req: TypedRequest<AuthRegisterRequest, {}, {}>): Promise<Reply<201, AuthRegisterResponse> | Reply<400, RestError> | Reply<409, RestError> | Reply<429, RestError> | Reply<500, RestError>>;
+  authRegister(req: TypedRequest<AuthRegisterRequest, {}, {}>): Promise<Reply<201, AuthRegisterResponse> | Reply<400, RestErrorWith<"invalid_request">> | Reply<409, RestErrorWith<"conflict">> | Reply<429, RestErrorWith<"rate_limit_exceeded">> | Reply<500, RestErrorWith<"internal_error">>>;
   /** POST /auth/login */
-  authLogin(req: TypedRequest<AuthLoginRequest, {}, {}>): Promise<Reply<200, AuthLoginResponse> | Reply<400, RestError> | Reply<401, RestError> | Reply<429, RestError> | Reply<500, RestError>>;
+  authLogin(req: TypedRequest<AuthLoginRequest, {}, {}>): Promise<Reply<200, AuthLoginResponse> | Reply<400, RestErrorWith<"invalid_request">> | Reply<401, RestErrorWith<"authentication_failed">> | Reply<429, RestErrorWith<"rate_limit_exceeded">> | Reply<500, RestErrorWith<"internal_error">>>;
   /** GET /auth/me */
-  authMe(req: TypedRequest<undefined, {}, {}>): Promise<Reply<200, User> | Reply<401, RestError> | Reply<500, RestError>>;
+  authMe(req: TypedRequest<undefined, {}, {}>): Promise<Reply<200, User> | Reply<401, RestErrorWith<"authentication_failed">> | Reply<500, RestErrorWith<"internal_error">>>;
   /** POST /post */
-  createPost(req: TypedRequest<CreatePostRequest, {}, {}>): Promise<Reply<201, Post> | Reply<400, RestError> | Reply<401, RestError> | Reply<500, RestError>>;
+  createPost(req: TypedRequest<CreatePostRequest, {}, {}>): Promise<Reply<201, Post> | Reply<400, RestErrorWith<"invalid_request">> | Reply<401, RestErrorWith<"authentication_failed">> | Reply<500, RestErrorWith<"internal_error">>>;
   /** GET /post/{post_id} */
-  getPost(req: TypedRequest<undefined, GetPostParams, {}>): Promise<Reply<200, Post> | Reply<400, RestError> | Reply<401, RestError> | Reply<404, RestError> | Reply<500, RestError>>;
+  getPost(req: TypedRequest<undefined, GetPostParams, {}>): Promise<Reply<200, Post> | Reply<400, RestErrorWith<"invalid_request">> | Reply<401, RestErrorWith<"authentication_failed">> | Reply<404, RestErrorWith<"not_found">> | Reply<500, RestErrorWith<"internal_error">>>;
   /** DELETE /post/{post_id} */
-  deletePost(req: TypedRequest<undefined, DeletePostParams, {}>): Promise<Reply<204, null> | Reply<400, RestError> | Reply<401, RestError> | Reply<403, RestError> | Reply<404, RestError> | Reply<500, RestError>>;
+  deletePost(req: TypedRequest<undefined, DeletePostParams, {}>): Promise<Reply<204, null> | Reply<400, RestErrorWith<"invalid_request">> | Reply<401, RestErrorWith<"authentication_failed">> | Reply<403, RestErrorWith<"forbidden">> | Reply<404, RestErrorWith<"not_found">> | Reply<500, RestErrorWith<"internal_error">>>;
   /** POST /post/{post_id}/promote */
-  promotePost(req: TypedRequest<PromotePostRequest, PromotePostParams, {}>): Promise<Reply<200, Post> | Reply<400, RestError> | Reply<401, RestError> | Reply<403, RestError> | Reply<404, RestError> | Reply<500, RestError>>;
+  promotePost(req: TypedRequest<PromotePostRequest, PromotePostParams, {}>): Promise<Reply<200, Post> | Reply<400, RestErrorWith<"invalid_request">> | Reply<401, RestErrorWith<"authentication_failed">> | Reply<403, RestErrorWith<"forbidden">> | Reply<404, RestErrorWith<"not_found">> | Reply<500, RestErrorWith<"internal_error">>>;
   /** POST /post/{post_id}/comments */
-  createComment(req: TypedRequest<CreateCommentRequest, CreateCommentParams, {}>): Promise<Reply<201, Comment> | Reply<400, RestError> | Reply<401, RestError> | Reply<404, RestError> | Reply<500, RestError>>;
+  createComment(req: TypedRequest<CreateCommentRequest, CreateCommentParams, {}>): Promise<Reply<201, Comment> | Reply<400, RestErrorWith<"invalid_request">> | Reply<401, RestErrorWith<"authentication_failed">> | Reply<404, RestErrorWith<"not_found">> | Reply<500, RestErrorWith<"internal_error">>>;
   /** POST /u/{sqid}/follow */
-  followUser(req: TypedRequest<undefined, FollowUserParams, {}>): Promise<Reply<204, null> | Reply<400, RestError> | Reply<401, RestError> | Reply<404, RestError> | Reply<500, RestError>>;
+  followUser(req: TypedRequest<undefined, FollowUserParams, {}>): Promise<Reply<204, null> | Reply<400, RestErrorWith<"invalid_request">> | Reply<401, RestErrorWith<"authentication_failed">> | Reply<404, RestErrorWith<"not_found">> | Reply<500, RestErrorWith<"internal_error">>>;
   /** DELETE /u/{sqid}/follow */
-  unfollowUser(req: TypedRequest<undefined, UnfollowUserParams, {}>): Promise<Reply<204, null> | Reply<400, RestError> | Reply<401, RestError> | Reply<404, RestError> | Reply<500, RestError>>;
+  unfollowUser(req: TypedRequest<undefined, UnfollowUserParams, {}>): Promise<Reply<204, null> | Reply<400, RestErrorWith<"invalid_request">> | Reply<401, RestErrorWith<"authentication_failed">> | Reply<404, RestErrorWith<"not_found">> | Reply<500, RestErrorWith<"internal_error">>>;
   /** POST /category/{category}/follow */
-  followCategory(req: TypedRequest<undefined, FollowCategoryParams, {}>): Promise<Reply<204, null> | Reply<400, RestError> | Reply<401, RestError> | Reply<500, RestError>>;
+  followCategory(req: TypedRequest<undefined, FollowCategoryParams, {}>): Promise<Reply<204, null> | Reply<400, RestErrorWith<"invalid_request">> | Reply<401, RestErrorWith<"authentication_failed">> | Reply<500, RestErrorWith<"internal_error">>>;
   /** DELETE /category/{category}/follow */
-  unfollowCategory(req: TypedRequest<undefined, UnfollowCategoryParams, {}>): Promise<Reply<204, null> | Reply<400, RestError> | Reply<401, RestError> | Reply<500, RestError>>;
+  unfollowCategory(req: TypedRequest<undefined, UnfollowCategoryParams, {}>): Promise<Reply<204, null> | Reply<400, RestErrorWith<"invalid_request">> | Reply<401, RestErrorWith<"authentication_failed">> | Reply<500, RestErrorWith<"internal_error">>>;
   /** POST /player/provision */
-  provisionPlayer(req: TypedRequest<ProvisionPlayerRequest, {}, {}>): Promise<Reply<201, ProvisionPlayerResponse> | Reply<400, RestError> | Reply<429, RestError> | Reply<500, RestError>>;
+  provisionPlayer(req: TypedRequest<ProvisionPlayerRequest, {}, {}>): Promise<Reply<201, ProvisionPlayerResponse> | Reply<400, RestErrorWith<"invalid_request">> | Reply<429, RestErrorWith<"rate_limit_exceeded">> | Reply<500, RestErrorWith<"internal_error">>>;
   /** POST /player/register */
-  registerPlayer(req: TypedRequest<RegisterPlayerRequest, {}, {}>): Promise<Reply<201, Player> | Reply<400, RestError> | Reply<401, RestError> | Reply<404, RestError> | Reply<409, RestError> | Reply<429, RestError> | Reply<500, RestError>>;
+  registerPlayer(req: TypedRequest<RegisterPlayerRequest, {}, {}>): Promise<Reply<201, Player> | Reply<400, RestErrorWith<"invalid_request">> | Reply<401, RestErrorWith<"authentication_failed">> | Reply<404, RestErrorWith<"not_found">> | Reply<409, RestErrorWith<"conflict">> | Reply<429, RestErrorWith<"rate_limit_exceeded">> | Reply<500, RestErrorWith<"internal_error">>>;
   /** GET /player/{player_key}/credentials */
-  getPlayerCredentials(req: TypedRequest<undefined, GetPlayerCredentialsParams, {}>): Promise<Reply<200, PlayerCredentials> | Reply<400, RestError> | Reply<404, RestError> | Reply<500, RestError>>;
+  getPlayerCredentials(req: TypedRequest<undefined, GetPlayerCredentialsParams, {}>): Promise<Reply<200, PlayerCredentials> | Reply<400, RestErrorWith<"invalid_request">> | Reply<404, RestErrorWith<"not_found">> | Reply<500, RestErrorWith<"internal_error">>>;
   /** GET /u/{sqid}/player */
-  listPlayers(req: TypedRequest<undefined, ListPlayersParams, {}>): Promise<Reply<200, PlayerList> | Reply<400, RestError> | Reply<401, RestError> | Reply<403, RestError> | Reply<404, RestError> | Reply<500, RestError>>;
+  listPlayers(req: TypedRequest<undefined, ListPlayersParams, {}>): Promise<Reply<200, PlayerList> | Reply<400, RestErrorWith<"invalid_request">> | Reply<401, RestErrorWith<"authentication_failed">> | Reply<403, RestErrorWith<"forbidden">> | Reply<404, RestErrorWith<"not_found">> | Reply<500, RestErrorWith<"internal_error">>>;
   /** GET /u/{sqid}/player/{player_id} */
-  getPlayer(req: TypedRequest<undefined, GetPlayerParams, {}>): Promise<Reply<200, Player> | Reply<400, RestError> | Reply<401, RestError> | Reply<403, RestError> | Reply<404, RestError> | Reply<500, RestError>>;
+  getPlayer(req: TypedRequest<undefined, GetPlayerParams, {}>): Promise<Reply<200, Player> | Reply<400, RestErrorWith<"invalid_request">> | Reply<401, RestErrorWith<"authentication_failed">> | Reply<403, RestErrorWith<"forbidden">> | Reply<404, RestErrorWith<"not_found">> | Reply<500, RestErrorWith<"internal_error">>>;
   /** PATCH /u/{sqid}/player/{player_id} */
-  updatePlayer(req: TypedRequest<UpdatePlayerRequest, UpdatePlayerParams, {}>): Promise<Reply<200, Player> | Reply<400, RestError> | Reply<401, RestError> | Reply<403, RestError> | Reply<404, RestError> | Reply<500, RestError>>;
+  updatePlayer(req: TypedRequest<UpdatePlayerRequest, UpdatePlayerParams, {}>): Promise<Reply<200, Player> | Reply<400, RestErrorWith<"invalid_request">> | Reply<401, RestErrorWith<"authentication_failed">> | Reply<403, RestErrorWith<"forbidden">> | Reply<404, RestErrorWith<"not_found">> | Reply<500, RestErrorWith<"internal_error">>>;
   /** DELETE /u/{sqid}/player/{player_id} */
-  deletePlayer(req: TypedRequest<undefined, DeletePlayerParams, {}>): Promise<Reply<204, null> | Reply<400, RestError> | Reply<401, RestError> | Reply<403, RestError> | Reply<404, RestError> | Reply<500, RestError>>;
+  deletePlayer(req: TypedRequest<undefined, DeletePlayerParams, {}>): Promise<Reply<204, null> | Reply<400, RestErrorWith<"invalid_request">> | Reply<401, RestErrorWith<"authentication_failed">> | Reply<403, RestErrorWith<"forbidden">> | Reply<404, RestErrorWith<"not_found">> | Reply<500, RestErrorWith<"internal_error">>>;
   /** POST /u/{sqid}/player/{player_id}/command */
-  sendPlayerCommand(req: TypedRequest<PlayerCommandRequest, SendPlayerCommandParams, {}>): Promise<Reply<200, PlayerCommandResult> | Reply<400, RestError> | Reply<401, RestError> | Reply<403, RestError> | Reply<404, RestError> | Reply<429, RestError> | Reply<500, RestError>>;
+  sendPlayerCommand(req: TypedRequest<PlayerCommandRequest, SendPlayerCommandParams, {}>): Promise<Reply<200, PlayerCommandResult> | Reply<400, RestErrorWith<"invalid_request">> | Reply<401, RestErrorWith<"authentication_failed">> | Reply<403, RestErrorWith<"forbidden">> | Reply<404, RestErrorWith<"not_found">> | Reply<429, RestErrorWith<"rate_limit_exceeded">> | Reply<500, RestErrorWith<"internal_error">>>;
   /** POST /u/{sqid}/player/command/all */
-  sendCommandToAllPlayers(req: TypedRequest<PlayerCommandRequest, SendCommandToAllPlayersParams, {}>): Promise<Reply<200, PlayerCommandBatchResult> | Reply<400, RestError> | Reply<401, RestError> | Reply<403, RestError> | Reply<404, RestError> | Reply<429, RestError> | Reply<500, RestError>>;
+  sendCommandToAllPlayers(req: TypedRequest<PlayerCommandRequest, SendCommandToAllPlayersParams, {}>): Promise<Reply<200, PlayerCommandBatchResult> | Reply<400, RestErrorWith<"invalid_request">> | Reply<401, RestErrorWith<"authentication_failed">> | Reply<403, RestErrorWith<"forbidden">> | Reply<404, RestErrorWith<"not_found">> | Reply<429, RestErrorWith<"rate_limit_exceeded">> | Reply<500, RestErrorWith<"internal_error">>>;
   /** POST /u/{sqid}/player/{player_id}/renew-cert */
-  renewPlayerCert(req: TypedRequest<undefined, RenewPlayerCertParams, {}>): Promise<Reply<200, RenewCertResult> | Reply<400, RestError> | Reply<401, RestError> | Reply<403, RestError> | Reply<404, RestError> | Reply<500, RestError>>;
+  renewPlayerCert(req: TypedRequest<undefined, RenewPlayerCertParams, {}>): Promise<Reply<200, RenewCertResult> | Reply<400, RestErrorWith<"invalid_request">> | Reply<401, RestErrorWith<"authentication_failed">> | Reply<403, RestErrorWith<"forbidden">> | Reply<404, RestErrorWith<"not_found">> | Reply<500, RestErrorWith<"internal_error">>>;
   /** GET /mqtt/bootstrap */
-  getMqttBootstrap(req: TypedRequest<undefined, {}, {}>): Promise<Reply<200, MqttBootstrap> | Reply<401, RestError> | Reply<429, RestError> | Reply<500, RestError>>;
+  getMqttBootstrap(req: TypedRequest<undefined, {}, {}>): Promise<Reply<200, MqttBootstrap> | Reply<401, RestErrorWith<"authentication_failed">> | Reply<429, RestErrorWith<"rate_limit_exceeded">> | Reply<500, RestErrorWith<"internal_error">>>;
   /** POST /mqtt/demo */
-  publishMqttDemo(req: TypedRequest<undefined, {}, {}>): Promise<Reply<202, MqttDemoResult> | Reply<401, RestError> | Reply<403, RestError> | Reply<500, RestError>>;
+  publishMqttDemo(req: TypedRequest<undefined, {}, {}>): Promise<Reply<202, MqttDemoResult> | Reply<401, RestErrorWith<"authentication_failed">> | Reply<403, RestErrorWith<"forbidden">> | Reply<500, RestErrorWith<"internal_error">>>;
   /** GET /healthz */
-  getHealth(req: TypedRequest<undefined, {}, {}>): Promise<Reply<200, HealthStatus> | Reply<500, RestError>>;
+  getHealth(req: TypedRequest<undefined, {}, {}>): Promise<Reply<200, HealthStatus> | Reply<500, RestErrorWith<"internal_error">>>;
   /** GET /readyz */
-  getReadiness(req: TypedRequest<undefined, {}, {}>): Promise<Reply<200, ReadinessStatus> | Reply<500, RestError> | Reply<503, ReadinessStatus>>;
+  getReadiness(req: TypedRequest<undefined, {}, {}>): Promise<Reply<200, ReadinessStatus> | Reply<500, RestErrorWith<"internal_error">> | Reply<503, ReadinessStatus>>;
 }
 
 /** Registers every route with TypeBox validation (no coercion of bodies, no stripping, no defaults). */

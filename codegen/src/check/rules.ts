@@ -101,7 +101,7 @@ export function checkModel(model: Model, index: SchemaIndex, ds: Diagnostics): v
       continue;
     }
     for (const { code, when } of op.errorCodes) {
-      if (!errorCodes.includes(code)) {
+      if (errorCodes.length > 0 && !errorCodes.includes(code)) {
         problem(joinLoc(at, code), 'request-error-codes', `operation '${op.id}': x-error-codes lists '${code}', which is not an ErrorCode`,
           `use one of ${errorCodes.join(', ')}, or add the code to ErrorCode in spec/components/errors.yaml`);
       } else if (when.trim() === '') {

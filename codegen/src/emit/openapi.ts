@@ -63,8 +63,12 @@ function emitRoutes(model: Model, index: SchemaIndex, src: string[]): GeneratedF
   const decls: string[] = [];
   const routeLines: string[] = [];
   const handlerLines: string[] = [];
+  const errorsOf = new Map<string, { status: number; codes: string[] }[]>();
+  const RestErrorT = model.schemas.find((x) => x.name === 'RestError');
   for (const op of model.rest) {
     const t = operationTypes(index, op, f, decls);
+    const errors = restErrors(index, op);
+    errorsOf.set(op.operationId, errors);
     const schema = [
       t.body ? `body: ${t.body}` : '',
       t.params ? `params: ${t.params}` : '',
@@ -72,20 +76,33 @@ function emitRoutes(model: Model, index: SchemaIndex, src: string[]): GeneratedF
       `response: { ${t.responses.map((r) => `${r.status}: ${r.type ?? 'null'}`).join(', ')} }`,
     ].filter(Boolean);
     routeLines.push(...docComment(`${op.method} ${op.path}${op.summary ? `: ${op.summary}` : ''}`, '  '));
-    routeLines.push(`  ${op.operationId}: { operationId: ${JSON.stringify(op.operationId)}, method: '${op.method}', url: ${JSON.stringify(op.path)}, security: '${op.security}', schema: { ${schema.join(', ')} } },`);
-    const replies = t.responses.map((r) => `${Reply}<${r.status}, ${r.type ?? 'null'}>`).join(' | ');
+    const errorTable = errors.map((e) => `${e.status}: [${e.codes.map((c) => JSON.stringify(c)).join(', ')}]`).join(', ');
+    routeLines.push(`  ${op.operationId}: { operationId: ${JSON.stringify(op.operationId)}, method: '${op.method}', url: ${JSON.stringify(op.path)}, security: '${op.security}', schema: { ${schema.join(', ')} }, errors: { ${errorTable} } },`);
+    const replies = t.responses.map((r) => {
+      const e = errors.find((x) => x.status === r.status);
+      const body = e ? `RestErrorWith<${e.codes.map((c) => JSON.stringify(c)).join(' | ')}>` : r.type ?? 'null';
+      return `${Reply}<${r.status}, ${body}>`;
+    }).join(' | ');
     const reqT = `${TypedRequest}<${t.body ?? 'undefined'}, ${t.params ?? '{}'}, ${t.query ?? '{}'}>`;
     handlerLines.push(...docComment(`${op.method} ${op.path}`, '  '));
     handlerLines.push(`  ${op.operationId}(req: ${reqT}): Promise<${replies}>;`);
   }
   f.lines(decls);
-  f.line('/** Every REST operation: method, URL, security and the schema of the body, params, query and every response status. */');
+  if (RestErrorT) {
+    const RE = f.local(RestErrorT.module, 'RestError', { type: true });
+    f.declare('RestErrorWith');
+    f.line('/** The REST error body with its error_code narrowed to the codes an operation documents for a status. */');
+    f.line(`export type RestErrorWith<C extends string> = ${RE} & { error_code: C };`);
+    f.line();
+  }
+  f.line('/** Every REST operation: method, URL, security, the schema of the body, params, query and every response status, and its documented errors (status -> codes, from the examples). */');
   f.line('export const routes = {');
   f.lines(routeLines);
   f.line(`} as const satisfies Record<string, ${RouteDef}>;`);
   f.line();
   f.line('export type OperationId = keyof typeof routes;');
   f.line();
+  emitRestErrors(model, f, errorsOf);
   f.line('/** One handler per operationId; the compiler rejects a missing handler or a reply the spec does not allow. */');
   f.line('export interface Handlers {');
   f.lines(handlerLines);
@@ -96,6 +113,54 @@ function emitRoutes(model: Model, index: SchemaIndex, src: string[]): GeneratedF
   f.line(`  ${registerTypedRoutes}(app, Object.values(routes), handlers as unknown as Record<string, (req: never) => Promise<${Reply}<number, unknown>>>, opts);`);
   f.line('}');
   return f;
+}
+
+/** The error answers an operation documents: every RestError response, with the error codes its examples show. */
+function restErrors(index: SchemaIndex, op: RestOperation): { status: number; codes: string[] }[] {
+  const out: { status: number; codes: string[] }[] = [];
+  for (const r of op.responses) {
+    if (r.status < 400 || !r.schema || index.refTarget(r.schema)?.named?.name !== 'RestError') continue;
+    const codes: string[] = [];
+    for (const ex of r.examples) {
+      const c = (ex.value as { error_code?: unknown } | null)?.error_code;
+      if (typeof c === 'string' && !codes.includes(c)) codes.push(c);
+    }
+    if (codes.length) out.push({ status: r.status, codes });
+  }
+  return out;
+}
+
+/** Typed throws: `restError(op, status, code, message)` compiles only for a documented status and code. */
+function emitRestErrors(model: Model, f: GeneratedFile, errorsOf: Map<string, { status: number; codes: string[] }[]>): void {
+  const HttpError = f.runtime('HttpError');
+  f.line('type Routes = typeof routes;');
+  f.line('/** The statuses of the error answers operation(s) Op document (for several: those all of them document). */');
+  f.line("export type ErrorStatus<Op extends OperationId> = keyof Routes[Op]['errors'] & number;");
+  f.line('/** The error codes operation(s) Op document with status S. */');
+  f.line("export type ErrorCodeOf<Op extends OperationId, S> = S extends ErrorStatus<Op> ? (Routes[Op]['errors'][S] extends readonly (infer C)[] ? C : never) : never;");
+  f.line('/** The operations that document error code C with status S (for helpers shared by several operations). */');
+  f.line('export type OperationsDocumenting<S extends number, C extends string> = { [Op in OperationId]: [C] extends [ErrorCodeOf<Op, S>] ? Op : never }[OperationId];');
+  f.line('type DocumentedStatus<Op extends OperationId, S extends number> = [S] extends [ErrorStatus<Op>] ? S : `${Op} documents no error answer with status ${S}`;');
+  f.line('type DocumentedCode<Op extends OperationId, S extends number, C extends string> = [C] extends [ErrorCodeOf<Op, S>] ? C : `${Op} documents no error_code ${C} with status ${S}`;');
+  f.line();
+  f.line('/**');
+  f.line(' * The error to throw from the handler of operation(s) `op`: answered `status` with `{error_code: code, error: message}`.');
+  f.line(' * Only a status and code the operation documents compile; a helper shared by several operations names them all.');
+  f.line(' */');
+  f.line(`export function restError<Op extends OperationId, const S extends number, const C extends string>(op: Op | readonly Op[], status: DocumentedStatus<Op, S>, code: DocumentedCode<Op, S, C>, message: string, headers?: Record<string, string>): ${HttpError} {`);
+  f.line(`  return new ${HttpError}(status as number, code, message, headers);`);
+  f.line('}');
+  f.line();
+  const secured = model.rest.filter((op) => op.security !== 'none' && errorsOf.get(op.operationId)?.some((e) => e.status === 401 && e.codes.includes('authentication_failed')));
+  if (secured.length) {
+    f.line('/** The operations that take a bearer token (each documents 401 authentication_failed). */');
+    f.line(`export const securedOperations = [${secured.map((op) => JSON.stringify(op.operationId)).join(', ')}] as const;`);
+    f.line('/** The 401 answer of a secured operation (no token, a bad or expired one, an unknown user). */');
+    f.line(`export function authenticationFailed(message: string): ${HttpError} {`);
+    f.line("  return restError(securedOperations, 401, 'authentication_failed', message);");
+    f.line('}');
+    f.line();
+  }
 }
 
 function emitClient(model: Model, index: SchemaIndex, src: string[]): GeneratedFile {

@@ -18,6 +18,7 @@ const routes: RouteDef[] = [
       response: { 201: Item, 400: ErrorBody },
     },
     security: 'none',
+    errors: { 400: ['invalid_request'] },
   },
   {
     operationId: 'getItem',
@@ -25,6 +26,7 @@ const routes: RouteDef[] = [
     url: '/items/{item_id}',
     schema: { params: ItemId, response: { 200: Item, 400: ErrorBody, 404: ErrorBody, 429: ErrorBody } },
     security: 'none',
+    errors: { 400: ['invalid_request'], 404: ['not_found'], 429: ['rate_limit_exceeded'] },
   },
   {
     operationId: 'deleteItem',
@@ -32,6 +34,7 @@ const routes: RouteDef[] = [
     url: '/items/{item_id}',
     schema: { params: ItemId, response: { 204: null, 401: ErrorBody } },
     security: 'bearer',
+    errors: { 401: ['authentication_failed'] },
   },
   {
     operationId: 'searchItems',
@@ -39,16 +42,18 @@ const routes: RouteDef[] = [
     url: '/search',
     schema: {
       querystring: Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 50 })), q: Type.Optional(Type.String()), exact: Type.Optional(Type.Boolean()) }),
-      response: { 200: Type.Object({ limit: Type.Integer(), q: Type.Union([Type.String(), Type.Null()]), exact: Type.Boolean() }) },
+      response: { 200: Type.Object({ limit: Type.Integer(), q: Type.Union([Type.String(), Type.Null()]), exact: Type.Boolean() }), 400: ErrorBody, 401: ErrorBody },
     },
     security: 'optional-bearer',
+    errors: { 400: ['invalid_request'], 401: ['authentication_failed'] },
   },
   {
     operationId: 'brokenItem',
     method: 'GET',
     url: '/broken/{mode}',
-    schema: { params: Type.Object({ mode: Type.String() }), response: { 200: Item, 500: ErrorBody } },
+    schema: { params: Type.Object({ mode: Type.String() }), response: { 200: Item, 400: ErrorBody, 500: ErrorBody } },
     security: 'none',
+    errors: { 400: ['invalid_request', 'invalid_emoji'], 500: ['internal_error'] },
   },
 ];
 
@@ -72,6 +77,9 @@ const handlers = {
   }),
   brokenItem: async (req: FastifyRequest<{ Params: { mode: string } }>) => {
     if (req.params.mode === 'shape') return { id: 'one', name: 'x', secret: 'leak' };
+    if (req.params.mode === 'teapot') throw new HttpError(418, 'teapot', 'short and stout');
+    if (req.params.mode === 'code') throw new HttpError(400, 'forbidden', 'a code 400 does not carry here');
+    if (req.params.mode === 'emoji') throw new HttpError(400, 'invalid_emoji', 'the second documented code');
     throw new Error('database password is hunter2');
   },
 };
@@ -217,6 +225,26 @@ describe('registerRoutes', () => {
       expect(res.json(), mode).toEqual({ error_code: 'internal_error', error: 'internal server error' });
       expect(res.body).not.toMatch(/hunter2|leak/);
     }
+  });
+
+  it('answers only the errors the operation documents: an undocumented status or code becomes 500 internal_error', async () => {
+    await build();
+    for (const mode of ['teapot', 'code']) {
+      const res = await app.inject({ method: 'GET', url: `/broken/${mode}` });
+      expect(res.statusCode, mode).toBe(500);
+      expect(res.json(), mode).toEqual({ error_code: 'internal_error', error: 'internal server error' });
+    }
+    const ok = await app.inject({ method: 'GET', url: '/broken/emoji' });
+    expect(ok.statusCode).toBe(400);
+    expect(ok.json()).toEqual({ error_code: 'invalid_emoji', error: 'the second documented code' });
+  });
+
+  it("maps a library's client error to the route's documented 400, or to 500 when the route has none", async () => {
+    await build();
+    // DELETE /items/{id} documents only 401: a bad content type there is not answered 415 or 400
+    const res = await app.inject({ method: 'DELETE', url: '/items/3', headers: { authorization: 'Bearer good', 'content-type': 'application/xml' }, payload: '<x/>' });
+    expect(res.statusCode).toBe(500);
+    expect(res.json()).toEqual({ error_code: 'internal_error', error: 'internal server error' });
   });
 
   it('answers unknown routes with 404 not_found', async () => {

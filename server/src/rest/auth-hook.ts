@@ -1,7 +1,8 @@
 // Bearer authentication for routes whose security is 'bearer' or 'optional-bearer': verifies the
 // token, loads the user once, and attaches it as `request.user`.
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { HttpError, type Authenticate } from '../../../codegen/runtime/index.js';
+import type { Authenticate } from '../../../codegen/runtime/index.js';
+import { authenticationFailed } from '../../../generated/openapi/routes.js';
 import { TokenError, verifyToken } from '../auth/index.js';
 import type { AppContext } from '../context.js';
 import { findUserById, type UserRow } from '../db/users.js';
@@ -18,26 +19,26 @@ export function bearerAuthenticator(ctx: AppContext): Authenticate {
     const header = request.headers.authorization;
     if (header === undefined) {
       if (security === 'optional-bearer') return;
-      throw new HttpError(401, 'authentication_failed', 'missing Authorization: Bearer <token> header');
+      throw authenticationFailed('missing Authorization: Bearer <token> header');
     }
     const m = /^Bearer\s+(\S+)$/i.exec(header);
-    if (!m) throw new HttpError(401, 'authentication_failed', 'Authorization header must be "Bearer <token>"');
+    if (!m) throw authenticationFailed('Authorization header must be "Bearer <token>"');
     let userId: string;
     try {
       userId = verifyToken(ctx.config.auth.jwtSecret, m[1], { now: ctx.now() }).sub;
     } catch (err) {
-      if (err instanceof TokenError) throw new HttpError(401, 'authentication_failed', err.message);
+      if (err instanceof TokenError) throw authenticationFailed(err.message);
       throw err;
     }
     const user = await findUserById(ctx.sql, userId);
-    if (!user) throw new HttpError(401, 'authentication_failed', 'the token names a user that no longer exists');
+    if (!user) throw authenticationFailed('the token names a user that no longer exists');
     request.user = user;
   };
 }
 
 /** The authenticated user of a 'bearer' route (the hook guarantees it). */
 export function currentUser(request: FastifyRequest): UserRow {
-  if (!request.user) throw new HttpError(401, 'authentication_failed', 'authentication required');
+  if (!request.user) throw authenticationFailed('authentication required');
   return request.user;
 }
 

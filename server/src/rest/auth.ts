@@ -3,8 +3,7 @@
 // concurrent sign-ups cannot both win). Handles listed in config.auth.moderators get the
 // moderator role at sign-up, and at login if they were listed later: the first moderator of a
 // deployment comes from its configuration.
-import { HttpError } from '../../../codegen/runtime/index.js';
-import type { Handlers } from '../../../generated/openapi/routes.js';
+import { restError, type Handlers } from '../../../generated/openapi/routes.js';
 import type { User } from '../../../generated/openapi/schemas.js';
 import { hashPassword, needsRehash, signToken, verifyNothing, verifyPassword, type ScryptParams } from '../auth/index.js';
 import type { AppContext } from '../context.js';
@@ -32,15 +31,15 @@ export function authHandlers(ctx: AppContext): Pick<Handlers, Ops> {
   return {
     async authRegister(req) {
       const { handle, email, password } = req.body;
-      await throttle(ctx, `signup:ip:${req.ip}`, ctx.config.rateLimits.signupPerAddressPerMinute, 'sign-ups from one address');
+      await throttle(ctx, 'authRegister', `signup:ip:${req.ip}`, ctx.config.rateLimits.signupPerAddressPerMinute, 'sign-ups from one address');
       const roles: StoredRole[] = isConfiguredModerator(handle) ? ['moderator'] : [];
       const passwordHash = await hashPassword(password, scrypt);
       let user: UserRow;
       try {
         user = await insertUser(ctx.sql, { handle, email, passwordHash, roles });
       } catch (err) {
-        if (isUniqueViolation(err, Constraints.usersHandleUnique)) throw new HttpError(409, 'conflict', 'Handle already taken');
-        if (isUniqueViolation(err, Constraints.usersEmailUnique)) throw new HttpError(409, 'conflict', 'Email already registered');
+        if (isUniqueViolation(err, Constraints.usersHandleUnique)) throw restError('authRegister', 409, 'conflict', 'Handle already taken');
+        if (isUniqueViolation(err, Constraints.usersEmailUnique)) throw restError('authRegister', 409, 'conflict', 'Email already registered');
         throw err;
       }
       if (roles.length) ctx.log.info({ handle: user.handle }, 'user registered with the moderator role (from MAKAPIX_MODERATORS)');
@@ -52,11 +51,11 @@ export function authHandlers(ctx: AppContext): Pick<Handlers, Ops> {
 
     async authLogin(req) {
       const { email, password } = req.body;
-      await throttle(ctx, `login:email:${email.toLowerCase()}`, ctx.config.rateLimits.loginPerEmailPerMinute, 'login attempts for one email');
+      await throttle(ctx, 'authLogin', `login:email:${email.toLowerCase()}`, ctx.config.rateLimits.loginPerEmailPerMinute, 'login attempts for one email');
       const user = await findUserForLogin(ctx.sql, email);
       // An unknown email costs the same hash as a wrong password and gets the same answer.
       const ok = user ? await verifyPassword(password, user.password_hash) : await verifyNothing(password, scrypt);
-      if (!user || !ok) throw new HttpError(401, 'authentication_failed', LOGIN_FAILED);
+      if (!user || !ok) throw restError('authLogin', 401, 'authentication_failed', LOGIN_FAILED);
       if (needsRehash(user.password_hash, scrypt)) {
         await updatePasswordHash(ctx.sql, user.id, await hashPassword(password, scrypt));
       }

@@ -1,12 +1,11 @@
 // MQTT for web clients: WebSocket credentials (a fresh password per call, checked by the broker's
 // dynamic-security plugin until it expires) and a demo notification to check a connection.
 import { createHash, randomBytes } from 'node:crypto';
-import { HttpError } from '../../../codegen/runtime/index.js';
 import { postNewForFollowerTopic } from '../../../generated/asyncapi/channels.js';
 import { messageExamples } from '../../../generated/asyncapi/examples.js';
 import { publishPostNewForFollower } from '../../../generated/asyncapi/operations.js';
 import type { PostNotification } from '../../../generated/asyncapi/schemas.js';
-import type { Handlers } from '../../../generated/openapi/routes.js';
+import { restError, type Handlers } from '../../../generated/openapi/routes.js';
 import type { AppContext } from '../context.js';
 import { throttle } from './throttle.js';
 import { webUserTopics } from '../services/broker-admin.js';
@@ -21,9 +20,10 @@ export function mqttHandlers(ctx: AppContext): Pick<Handlers, Ops> {
   return {
     async getMqttBootstrap(req) {
       const user = currentUser(req);
-      await throttle(ctx, `bootstrap:user:${user.user_id}`, ctx.config.rateLimits.bootstrapPerUserPerMinute, 'broker credentials per user');
+      await throttle(ctx, 'getMqttBootstrap', `bootstrap:user:${user.user_id}`, ctx.config.rateLimits.bootstrapPerUserPerMinute, 'broker credentials per user');
       if (!ctx.broker.webUsersEnabled) {
-        throw new HttpError(
+        throw restError(
+          'getMqttBootstrap',
           500,
           'internal_error',
           'WebSocket MQTT credentials are unavailable: the server has no dynamic-security admin account (set MQTT_DYNSEC_ADMIN_USERNAME and MQTT_DYNSEC_ADMIN_PASSWORD)',
@@ -53,7 +53,7 @@ export function mqttHandlers(ctx: AppContext): Pick<Handlers, Ops> {
 
     async publishMqttDemo(req) {
       const user = currentUser(req);
-      if (!ctx.config.demoEnabled) throw new HttpError(403, 'forbidden', 'The MQTT demo is disabled in production');
+      if (!ctx.config.demoEnabled) throw restError('publishMqttDemo', 403, 'forbidden', 'The MQTT demo is disabled in production');
       const notification: PostNotification = {
         ...messageExamples.PostNotification.new_post,
         owner_id: user.user_id,

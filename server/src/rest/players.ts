@@ -3,8 +3,8 @@
 // certificate is issued), the device downloads its credentials; the owner (or a moderator) lists,
 // reads, renames, deletes (the certificate is revoked and the live session ended) and renews the
 // certificate.
-import { HttpError } from '../../../codegen/runtime/index.js';
-import type { Handlers } from '../../../generated/openapi/routes.js';
+import type { HttpError } from '../../../codegen/runtime/index.js';
+import { restError, type Handlers } from '../../../generated/openapi/routes.js';
 import type { Player } from '../../../generated/openapi/schemas.js';
 import { generateRegistrationCode, normalizeRegistrationCode } from '../auth/index.js';
 import type { AppContext } from '../context.js';
@@ -20,7 +20,7 @@ import {
   canRenew, csrPublicKey, issueClientCertificate, issueForPublicKey, PkiError, renewalOpensAt, type IssueOptions,
 } from '../pki/index.js';
 import { currentUser } from './auth-hook.js';
-import { resolveOwner } from './owner.js';
+import { resolveOwner, type OwnerOperation } from './owner.js';
 
 type Ops = 'provisionPlayer' | 'registerPlayer' | 'getPlayerCredentials' | 'listPlayers' | 'getPlayer' | 'updatePlayer' | 'deletePlayer' | 'renewPlayerCert';
 
@@ -50,14 +50,14 @@ export function toPlayer(row: PlayerRow): Player {
 }
 
 /** A player name as stored: trimmed, 1..100 characters. */
-function playerName(raw: string): string {
+function playerName(op: 'registerPlayer' | 'updatePlayer', raw: string): string {
   const name = raw.trim();
-  if (name.length < 1 || name.length > 100) throw new HttpError(400, 'invalid_request', 'name: must be 1..100 characters (after trimming spaces)');
+  if (name.length < 1 || name.length > 100) throw restError(op, 400, 'invalid_request', 'name: must be 1..100 characters (after trimming spaces)');
   return name;
 }
 
-function notFoundPlayer(): HttpError {
-  return new HttpError(404, 'not_found', 'no such player');
+function notFoundPlayer(op: OwnerOperation): HttpError {
+  return restError(op, 404, 'not_found', 'no such player');
 }
 
 /** The verified public key (SPKI PEM) of a provisioning CSR; a 400 naming csr_pem when it is unusable. */
@@ -65,7 +65,7 @@ async function verifiedCsrKey(csrPem: string): Promise<string> {
   try {
     return await csrPublicKey(csrPem);
   } catch (err) {
-    if (err instanceof PkiError) throw new HttpError(400, 'invalid_request', `csr_pem: ${err.message}`);
+    if (err instanceof PkiError) throw restError('provisionPlayer', 400, 'invalid_request', `csr_pem: ${err.message}`);
     throw err;
   }
 }
@@ -98,7 +98,7 @@ export function playerHandlers(ctx: AppContext): Pick<Handlers, Ops> {
     async provisionPlayer(req) {
       const limit = await rateLimit.hit(ctx.sql, [{ key: `provision:${req.ip}`, limit: ctx.config.rateLimits.provisionPerAddressPerMinute }]);
       if (!limit.allowed) {
-        throw new HttpError(429, 'rate_limit_exceeded', `Rate limit exceeded; retry in ${limit.retryAfterSeconds} seconds (at most ${ctx.config.rateLimits.provisionPerAddressPerMinute} provisioning requests per minute from one address)`, {
+        throw restError('provisionPlayer', 429, 'rate_limit_exceeded', `Rate limit exceeded; retry in ${limit.retryAfterSeconds} seconds (at most ${ctx.config.rateLimits.provisionPerAddressPerMinute} provisioning requests per minute from one address)`, {
           'Retry-After': String(limit.retryAfterSeconds),
         });
       }
@@ -120,16 +120,16 @@ export function playerHandlers(ctx: AppContext): Pick<Handlers, Ops> {
 
     async registerPlayer(req) {
       const user = currentUser(req);
-      await throttle(ctx, `register:user:${user.user_id}`, ctx.config.rateLimits.registerPlayerPerUserPerMinute, 'registration attempts per user');
+      await throttle(ctx, 'registerPlayer', `register:user:${user.user_id}`, ctx.config.rateLimits.registerPlayerPerUserPerMinute, 'registration attempts per user');
       const code = normalizeRegistrationCode(req.body.registration_code);
-      if (code === null) throw new HttpError(404, 'not_found', 'Invalid or expired registration code');
-      const name = playerName(req.body.name);
+      if (code === null) throw restError('registerPlayer', 404, 'not_found', 'Invalid or expired registration code');
+      const name = playerName('registerPlayer', req.body.name);
       const row = await ctx.sql.begin(async (tx) => {
         await lockUserForRegistration(tx, user.id);
         const pending = await findPendingByCodeForUpdate(tx, code);
-        if (!pending) throw new HttpError(404, 'not_found', 'Invalid or expired registration code');
+        if (!pending) throw restError('registerPlayer', 404, 'not_found', 'Invalid or expired registration code');
         if ((await countPlayersOfOwner(tx, user.id)) >= MAX_PLAYERS_PER_USER) {
-          throw new HttpError(409, 'conflict', `a user may register at most ${MAX_PLAYERS_PER_USER} players; delete one first`);
+          throw restError('registerPlayer', 409, 'conflict', `a user may register at most ${MAX_PLAYERS_PER_USER} players; delete one first`);
         }
         const cert = await issueFor(pending.player_key, pending.device_public_key, { days: config.pki.certValidityDays, now: ctx.now() });
         return completeRegistration(tx, { playerId: pending.id, ownerId: user.id, name, cert });
@@ -139,34 +139,34 @@ export function playerHandlers(ctx: AppContext): Pick<Handlers, Ops> {
 
     async getPlayerCredentials(req) {
       const creds = await findCredentials(ctx.sql, req.params.player_key);
-      if (!creds) throw new HttpError(404, 'not_found', 'Player not registered yet');
+      if (!creds) throw restError('getPlayerCredentials', 404, 'not_found', 'Player not registered yet');
       // A device that sent a CSR keeps its key: no key_pem (the server never had it).
       const key = creds.key_pem === null ? {} : { key_pem: creds.key_pem };
       return { status: 200, body: { ca_pem: ctx.ca.certPem, cert_pem: creds.cert_pem, ...key, broker } };
     },
 
     async listPlayers(req) {
-      const { owner } = await resolveOwner(ctx, req, req.params.sqid);
+      const { owner } = await resolveOwner(ctx, 'listPlayers', req, req.params.sqid);
       const rows = await listPlayersOfOwner(ctx.sql, owner.id);
       return { status: 200, body: { players: rows.map(toPlayer) } };
     },
 
     async getPlayer(req) {
-      const { owner } = await resolveOwner(ctx, req, req.params.sqid);
+      const { owner } = await resolveOwner(ctx, 'getPlayer', req, req.params.sqid);
       const row = await findPlayerOfOwner(ctx.sql, owner.id, req.params.player_id);
-      if (!row) throw notFoundPlayer();
+      if (!row) throw notFoundPlayer('getPlayer');
       return { status: 200, body: toPlayer(row) };
     },
 
     async updatePlayer(req) {
-      const { owner } = await resolveOwner(ctx, req, req.params.sqid);
-      const row = await renamePlayer(ctx.sql, owner.id, req.params.player_id, playerName(req.body.name));
-      if (!row) throw notFoundPlayer();
+      const { owner } = await resolveOwner(ctx, 'updatePlayer', req, req.params.sqid);
+      const row = await renamePlayer(ctx.sql, owner.id, req.params.player_id, playerName('updatePlayer', req.body.name));
+      if (!row) throw notFoundPlayer('updatePlayer');
       return { status: 200, body: toPlayer(row) };
     },
 
     async deletePlayer(req) {
-      const { owner } = await resolveOwner(ctx, req, req.params.sqid);
+      const { owner } = await resolveOwner(ctx, 'deletePlayer', req, req.params.sqid);
       const deleted = await ctx.sql.begin(async (tx) => {
         const d = await deletePlayerOfOwner(tx, owner.id, req.params.player_id);
         if (!d) return null;
@@ -178,19 +178,20 @@ export function playerHandlers(ctx: AppContext): Pick<Handlers, Ops> {
         await recordRevocations(tx, revoked);
         return d;
       });
-      if (!deleted) throw notFoundPlayer();
+      if (!deleted) throw notFoundPlayer('deletePlayer');
       await ctx.broker.revokePlayer(deleted.player_key);
       return { status: 204, body: null };
     },
 
     async renewPlayerCert(req) {
-      const { owner } = await resolveOwner(ctx, req, req.params.sqid);
+      const { owner } = await resolveOwner(ctx, 'renewPlayerCert', req, req.params.sqid);
       const player = await findPlayerOfOwner(ctx.sql, owner.id, req.params.player_id);
-      if (!player) throw notFoundPlayer();
+      if (!player) throw notFoundPlayer('renewPlayerCert');
       const now = ctx.now();
       const windowDays = config.pki.renewWindowDays;
       if (!canRenew(player.cert_expires_at, now, windowDays)) {
-        throw new HttpError(
+        throw restError(
+          'renewPlayerCert',
           400,
           'invalid_request',
           `The certificate expires at ${player.cert_expires_at.toISOString()}; it can be renewed from ${renewalOpensAt(player.cert_expires_at, windowDays).toISOString()}`,
@@ -202,8 +203,8 @@ export function playerHandlers(ctx: AppContext): Pick<Handlers, Ops> {
       if (!expiresAt) {
         // Deleted or renewed by a concurrent request meanwhile.
         const again = await findPlayerOfOwner(ctx.sql, owner.id, player.id);
-        if (!again) throw notFoundPlayer();
-        throw new HttpError(400, 'invalid_request', `The certificate was just renewed; it expires at ${again.cert_expires_at.toISOString()}`);
+        if (!again) throw notFoundPlayer('renewPlayerCert');
+        throw restError('renewPlayerCert', 400, 'invalid_request', `The certificate was just renewed; it expires at ${again.cert_expires_at.toISOString()}`);
       }
       return {
         status: 200,

@@ -5,9 +5,8 @@
 // Visibility: a post hidden by a moderator, non-conformant or not visible is seen only by its owner
 // and by moderators (404 for anyone else, so that its existence is not revealed). A deleted post
 // is gone for everybody (404), including its owner.
-import { HttpError } from '../../../codegen/runtime/index.js';
 import type { Comment } from '../../../generated/components/post.js';
-import type { Handlers } from '../../../generated/openapi/routes.js';
+import { restError, type Handlers } from '../../../generated/openapi/routes.js';
 import type { Post } from '../../../generated/openapi/schemas.js';
 import type { AppContext } from '../context.js';
 import { Constraints, pgConstraint, pgErrorCode } from '../db/index.js';
@@ -57,13 +56,15 @@ export function canSeePost(post: PostRow, user: UserRow | null): boolean {
   return !!user && (user.id === post.owner_id || isModerator(user));
 }
 
-const postNotFound = (postId: number) => new HttpError(404, 'not_found', `Post ${postId} not found`);
+/** The operations that look a post up by id (404 for an unknown or invisible post). */
+type PostOperation = 'getPost' | 'deletePost' | 'promotePost' | 'createComment';
+const postNotFound = (op: PostOperation, postId: number) => restError(op, 404, 'not_found', `Post ${postId} not found`);
 
 export function postHandlers(ctx: AppContext): Pick<Handlers, Ops> {
   /** The post if the caller may see it, else 404. */
-  const visiblePost = async (postId: number, user: UserRow | null): Promise<PostRow> => {
+  const visiblePost = async (op: PostOperation, postId: number, user: UserRow | null): Promise<PostRow> => {
     const post = await findPost(ctx.sql, postId);
-    if (!post || !canSeePost(post, user)) throw postNotFound(postId);
+    if (!post || !canSeePost(post, user)) throw postNotFound(op, postId);
     return post;
   };
 
@@ -73,7 +74,7 @@ export function postHandlers(ctx: AppContext): Pick<Handlers, Ops> {
       const b = req.body;
       const expected = `${b.width}x${b.height}`;
       if (b.canvas !== expected) {
-        throw new HttpError(400, 'invalid_request', `body/canvas: must equal '<width>x<height>' (${expected}), got '${b.canvas}'`);
+        throw restError('createPost', 400, 'invalid_request', `body/canvas: must equal '<width>x<height>' (${expected}), got '${b.canvas}'`);
       }
       const { post, notifications } = await ctx.sql.begin(async (tx) => {
         const post = await insertPost(tx, {
@@ -95,25 +96,25 @@ export function postHandlers(ctx: AppContext): Pick<Handlers, Ops> {
     },
 
     async getPost(req) {
-      const post = await visiblePost(req.params.post_id, req.user);
+      const post = await visiblePost('getPost', req.params.post_id, req.user);
       return { status: 200, body: toApiPost(post) };
     },
 
     async deletePost(req) {
       const user = currentUser(req);
       const postId = req.params.post_id;
-      const post = await visiblePost(postId, user);
+      const post = await visiblePost('deletePost', postId, user);
       if (post.owner_id !== user.id && !isModerator(user)) {
-        throw new HttpError(403, 'forbidden', 'Only the owner or a moderator may delete this post');
+        throw restError('deletePost', 403, 'forbidden', 'Only the owner or a moderator may delete this post');
       }
       // A concurrent delete may have won: the post is gone either way.
-      if (!(await softDeletePost(ctx.sql, postId))) throw postNotFound(postId);
+      if (!(await softDeletePost(ctx.sql, postId))) throw postNotFound('deletePost', postId);
       return { status: 204, body: null };
     },
 
     async promotePost(req) {
       const user = currentUser(req);
-      if (!isModerator(user)) throw new HttpError(403, 'forbidden', 'Promoting a post needs the moderator role');
+      if (!isModerator(user)) throw restError('promotePost', 403, 'forbidden', 'Promoting a post needs the moderator role');
       const postId = req.params.post_id;
       const { category } = req.body;
       const promoted = await ctx.sql.begin(async (tx) => {
@@ -127,9 +128,9 @@ export function postHandlers(ctx: AppContext): Pick<Handlers, Ops> {
       }
       // Nothing changed: the post is unknown or deleted (404), not listed (400: promoting would announce
       // a hidden post to every category subscriber), or already in this category (200, no notification).
-      const post = await visiblePost(postId, user);
+      const post = await visiblePost('promotePost', postId, user);
       if (!post.visible || post.hidden_by_mod || post.non_conformant) {
-        throw new HttpError(400, 'invalid_request', `Post ${postId} is hidden or not listed; only listed posts can be promoted`);
+        throw restError('promotePost', 400, 'invalid_request', `Post ${postId} is hidden or not listed; only listed posts can be promoted`);
       }
       return { status: 200, body: toApiPost(post) };
     },
@@ -139,18 +140,18 @@ export function postHandlers(ctx: AppContext): Pick<Handlers, Ops> {
       const postId = req.params.post_id;
       const { body } = req.body;
       const parentId = req.body.parent_id ?? null;
-      await visiblePost(postId, user);
+      await visiblePost('createComment', postId, user);
       let depth = 0;
       if (parentId !== null) {
         const parent = await findComment(ctx.sql, parentId);
         if (!parent || parent.deleted || (parent.hidden_by_mod && !isModerator(user))) {
-          throw new HttpError(404, 'not_found', `Comment ${parentId} not found`);
+          throw restError('createComment', 404, 'not_found', `Comment ${parentId} not found`);
         }
         if (parent.post_id !== postId) {
-          throw new HttpError(400, 'invalid_request', `parent_id: comment ${parentId} belongs to another post`);
+          throw restError('createComment', 400, 'invalid_request', `parent_id: comment ${parentId} belongs to another post`);
         }
         if (parent.depth >= MAX_COMMENT_DEPTH) {
-          throw new HttpError(400, 'invalid_request', `parent_id: comments are threaded at most to depth ${MAX_COMMENT_DEPTH}`);
+          throw restError('createComment', 400, 'invalid_request', `parent_id: comments are threaded at most to depth ${MAX_COMMENT_DEPTH}`);
         }
         depth = parent.depth + 1;
       }
@@ -160,8 +161,8 @@ export function postHandlers(ctx: AppContext): Pick<Handlers, Ops> {
       } catch (err) {
         // The post or the parent vanished between the checks and the insert.
         if (pgErrorCode(err) === '23503') {
-          if (pgConstraint(err) === Constraints.commentsParent) throw new HttpError(404, 'not_found', `Comment ${parentId} not found`);
-          throw postNotFound(postId);
+          if (pgConstraint(err) === Constraints.commentsParent) throw restError('createComment', 404, 'not_found', `Comment ${parentId} not found`);
+          throw postNotFound('createComment', postId);
         }
         throw err;
       }

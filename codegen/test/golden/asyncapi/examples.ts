@@ -31,7 +31,8 @@ export const messageExamples = {
     bad: {
       "request_id": "r1",
       "success": false,
-      "error": "nope"
+      "error": "nope",
+      "error_code": "out_of_range"
     } satisfies MiniError as MiniError,
   },
   LevelChanged: {

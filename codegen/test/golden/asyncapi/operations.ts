@@ -3,7 +3,7 @@
 // Regenerate with `make generate`; `make check-generated` fails when this file drifts.
 /* eslint-disable */
 
-import { discriminated, type InboundMessage, type MessageRouter, publish, type PublishOptions, type Requester, type RequestSpec, type SubscribeOptions, type Validator } from '../../../runtime/index.js';
+import { discriminated, type InboundMessage, type MessageRouter, publish, type PublishOptions, type Requester, RequestFailure, type RequestSpec, type ServedRequests, serveRequests as index_serveRequests, type ServeRequestsOptions, type SubscribeOptions, type Validator } from '../../../runtime/index.js';
 import { deviceRequest, type DeviceRequestMessage, type DeviceRequestParams, deviceResponse, type DeviceResponseMessage, type DeviceResponseParams, GetLevelRequestValidator, levelChanged, type LevelChangedMessage, type LevelChangedParams, LevelResponseValidator, MiniErrorValidator, SetLevelRequestValidator } from './channels.js';
 import { GetLevelRequest, LevelResponse, MiniError, SetLevelRequest } from './schemas.js';
 import { type MqttClient } from 'mqtt';
@@ -48,6 +48,8 @@ export const getLevelRequest: RequestSpec<GetLevelRequest, GetLevelReply> = {
 export function requestGetLevel(requester: Requester, payload: GetLevelRequest, opts?: { timeoutMs?: number }): Promise<GetLevelReply> {
   return requester.request(getLevelRequest, payload, opts);
 }
+/** What the get_level handler may return: its success reply, or an error with a code x-error-codes lists (none). */
+export type GetLevelHandlerReply = LevelResponse;
 
 /** receiveSetLevel: */
 export type SetLevelReply = LevelResponse | MiniError;
@@ -60,13 +62,49 @@ export const setLevelRequest: RequestSpec<SetLevelRequest, SetLevelReply> = {
 export function requestSetLevel(requester: Requester, payload: SetLevelRequest, opts?: { timeoutMs?: number }): Promise<SetLevelReply> {
   return requester.request(setLevelRequest, payload, opts);
 }
+/** What the set_level handler may return: its success reply, or an error with a code x-error-codes lists (out_of_range). */
+export type SetLevelHandlerReply = LevelResponse | (MiniError & { error_code: "out_of_range" });
 
-/** Every request operation by its discriminator value (e.g. request_type). */
+/** Every request operation by its discriminator value (e.g. request_type), with the error codes its handler may answer. */
 export const requestOperations = {
-  get_level: { operationId: "receiveGetLevel", spec: getLevelRequest },
-  set_level: { operationId: "receiveSetLevel", spec: setLevelRequest },
+  get_level: { operationId: "receiveGetLevel", spec: getLevelRequest, errorCodes: [] },
+  set_level: { operationId: "receiveSetLevel", spec: setLevelRequest, errorCodes: ["out_of_range"] },
 } as const;
 export type RequestOperations = typeof requestOperations;
+
+/** The request types, by their request_type. */
+export type RequestType = keyof RequestOperations;
+
+/** The error codes the handler of request type T may answer (its x-error-codes). */
+export type HandlerErrorCode<T extends RequestType> = RequestOperations[T]['errorCodes'][number];
+
+/**
+ * The server side: one handler per request type, taking that request and returning that request's
+ * own reply (success, or an error with a code its operation documents). `S` is what the hooks
+ * make of the caller (the session). A missing handler or another type's reply does not compile.
+ */
+export interface RequestHandlers<S> {
+  /** receiveGetLevel: */
+  get_level(request: GetLevelRequest, session: S): Promise<GetLevelHandlerReply>;
+  /** receiveSetLevel: */
+  set_level(request: SetLevelRequest, session: S): Promise<SetLevelHandlerReply>;
+}
+
+/** Names a code the request types do not all document, so a wrong code fails to compile with this text. */
+type DocumentedCode<T extends RequestType, C extends string> = [C] extends [HandlerErrorCode<T>] ? C : `${T} does not document the error code ${C} (x-error-codes)`;
+
+/** An expected failure of request type(s) T, answered as `{success: false, error_code, error}`; throw it from the handler. */
+export function requestFailure<T extends RequestType, const C extends string>(requestType: T | readonly T[], code: DocumentedCode<T, C>, message: string): RequestFailure {
+  return new RequestFailure(typeof requestType === 'string' ? [requestType] : requestType, code, message);
+}
+
+/**
+ * Answers every request on `deviceRequest` (see codegen/runtime/serve-requests.ts for the checks, in order):
+ * the handlers get validated requests of their own type; answers are checked against each operation's reply schema.
+ */
+export function serveRequests<S>(opts: Omit<ServeRequestsOptions<S>, 'request' | 'response' | 'tag' | 'operations' | 'handlers'> & { handlers: RequestHandlers<S> }): Promise<ServedRequests> {
+  return index_serveRequests<S>({ ...opts, request: deviceRequest, response: deviceResponse, tag: "request_type", operations: requestOperations, handlers: { get_level: (request, session) => opts.handlers["get_level"](request, session), set_level: (request, session) => opts.handlers["set_level"](request, session) } });
+}
 
 /** Every operation of the document, from the server's viewpoint. */
 export const operations = {

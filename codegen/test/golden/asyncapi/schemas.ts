@@ -30,6 +30,7 @@ export const MiniError = Type.Object({
   request_id: RequestId,
   success: Type.Literal(false),
   error: Type.String(),
+  error_code: Type.Union([Type.Literal("out_of_range"), Type.Literal("internal_error")], {"title":"MiniErrorCode"}),
 }, {"title":"MiniError","additionalProperties":false});
 export type MiniError = Static<typeof MiniError>;
 

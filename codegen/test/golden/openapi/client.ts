@@ -5,7 +5,7 @@
 
 import { restCall, type RestCallOptions } from '../../../runtime/index.js';
 import { type Handlers, type PutLevelParams, type PutLevelQuery, routes } from './routes.js';
-import { LevelBody } from './schemas.js';
+import { LevelBody, RestError } from './schemas.js';
 
 type Result<K extends keyof Handlers> = Awaited<ReturnType<Handlers[K]>> & { headers: Headers };
 

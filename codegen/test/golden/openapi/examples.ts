@@ -4,7 +4,7 @@
 /* eslint-disable */
 
 import { type PutLevelParams, type PutLevelQuery } from './routes.js';
-import { LevelBody } from './schemas.js';
+import { LevelBody, RestError } from './schemas.js';
 
 /** Every named example of every request body and response, by operationId, then status, then name. */
 export const restExamples = {
@@ -19,6 +19,12 @@ export const restExamples = {
         three: {
           "level": 3
         } satisfies LevelBody as LevelBody,
+      },
+      401: {
+        no_token: {
+          "error_code": "authentication_failed",
+          "error": "no token"
+        } satisfies RestError as RestError,
       },
     },
   },

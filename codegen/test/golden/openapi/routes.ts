@@ -3,9 +3,9 @@
 // Regenerate with `make generate`; `make check-generated` fails when this file drifts.
 /* eslint-disable */
 
-import { type RegisterOptions, registerTypedRoutes, type Reply, type RouteDef, type TypedRequest } from '../../../runtime/index.js';
+import { HttpError, type RegisterOptions, registerTypedRoutes, type Reply, type RouteDef, type TypedRequest } from '../../../runtime/index.js';
 import { PlayerKey } from '../components/ids.js';
-import { LevelBody } from './schemas.js';
+import { LevelBody, RestError } from './schemas.js';
 import { type FastifyInstance } from 'fastify';
 import { type Static, Type } from 'typebox';
 
@@ -22,18 +22,44 @@ export const PutLevelQuery = Type.Object({
 }, { additionalProperties: false });
 export type PutLevelQuery = Static<typeof PutLevelQuery>;
 
-/** Every REST operation: method, URL, security and the schema of the body, params, query and every response status. */
+/** The REST error body with its error_code narrowed to the codes an operation documents for a status. */
+export type RestErrorWith<C extends string> = RestError & { error_code: C };
+
+/** Every REST operation: method, URL, security, the schema of the body, params, query and every response status, and its documented errors (status -> codes, from the examples). */
 export const routes = {
   /** PUT /device/{player_key}/level */
-  putLevel: { operationId: "putLevel", method: 'PUT', url: "/device/{player_key}/level", security: 'bearer', schema: { body: LevelBody, params: PutLevelParams, querystring: PutLevelQuery, response: { 200: LevelBody, 204: null } } },
+  putLevel: { operationId: "putLevel", method: 'PUT', url: "/device/{player_key}/level", security: 'bearer', schema: { body: LevelBody, params: PutLevelParams, querystring: PutLevelQuery, response: { 200: LevelBody, 204: null, 401: RestError } }, errors: { 401: ["authentication_failed"] } },
 } as const satisfies Record<string, RouteDef>;
 
 export type OperationId = keyof typeof routes;
 
+type Routes = typeof routes;
+/** The statuses of the error answers operation(s) Op document (for several: those all of them document). */
+export type ErrorStatus<Op extends OperationId> = keyof Routes[Op]['errors'] & number;
+/** The error codes operation(s) Op document with status S. */
+export type ErrorCodeOf<Op extends OperationId, S> = S extends ErrorStatus<Op> ? (Routes[Op]['errors'][S] extends readonly (infer C)[] ? C : never) : never;
+type DocumentedStatus<Op extends OperationId, S extends number> = [S] extends [ErrorStatus<Op>] ? S : `${Op} documents no error answer with status ${S}`;
+type DocumentedCode<Op extends OperationId, S extends number, C extends string> = [C] extends [ErrorCodeOf<Op, S>] ? C : `${Op} documents no error_code ${C} with status ${S}`;
+
+/**
+ * The error to throw from the handler of operation(s) `op`: answered `status` with `{error_code: code, error: message}`.
+ * Only a status and code the operation documents compile; a helper shared by several operations names them all.
+ */
+export function restError<Op extends OperationId, const S extends number, const C extends string>(op: Op | readonly Op[], status: DocumentedStatus<Op, S>, code: DocumentedCode<Op, S, C>, message: string, headers?: Record<string, string>): HttpError {
+  return new HttpError(status as number, code, message, headers);
+}
+
+/** The operations that take a bearer token (each documents 401 authentication_failed). */
+export const securedOperations = ["putLevel"] as const;
+/** The 401 answer of a secured operation (no token, a bad or expired one, an unknown user). */
+export function authenticationFailed(message: string): HttpError {
+  return restError(securedOperations, 401, 'authentication_failed', message);
+}
+
 /** One handler per operationId; the compiler rejects a missing handler or a reply the spec does not allow. */
 export interface Handlers {
   /** PUT /device/{player_key}/level */
-  putLevel(req: TypedRequest<LevelBody, PutLevelParams, PutLevelQuery>): Promise<Reply<200, LevelBody> | Reply<204, null>>;
+  putLevel(req: TypedRequest<LevelBody, PutLevelParams, PutLevelQuery>): Promise<Reply<200, LevelBody> | Reply<204, null> | Reply<401, RestErrorWith<"authentication_failed">>>;
 }
 
 /** Registers every route with TypeBox validation (no coercion of bodies, no stripping, no defaults). */

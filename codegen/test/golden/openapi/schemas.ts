@@ -6,6 +6,12 @@
 import { Level } from '../components/ids.js';
 import { type Static, Type } from 'typebox';
 
+export const RestError = Type.Object({
+  error_code: Type.String(),
+  error: Type.String(),
+}, {"title":"RestError","additionalProperties":false});
+export type RestError = Static<typeof RestError>;
+
 export const LevelBody = Type.Object({
   level: Level,
 }, {"title":"LevelBody","additionalProperties":false});

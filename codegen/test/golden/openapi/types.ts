@@ -23,6 +23,11 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** RestError */
+        RestError: {
+            error_code: string;
+            error: string;
+        };
         /** LevelBody */
         LevelBody: {
             level: components["schemas"]["Level"];
@@ -76,6 +81,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description no valid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RestError"];
+                };
             };
         };
     };
