@@ -1,0 +1,7 @@
+// expect: get_comments
+// A request type without a handler does not compile.
+import type { RequestHandlers } from '../../../generated/asyncapi/operations.js';
+import { ok } from './support.js';
+
+const { get_comments: _left_out, ...rest } = ok;
+export const handlers: RequestHandlers<null> = rest;

@@ -1,0 +1,9 @@
+// expect: followCategory
+// A REST handler returning an error status its operation does not document does not compile.
+import type { Handlers } from '../../../generated/openapi/routes.js';
+
+export const h: Pick<Handlers, 'followCategory'> = {
+  async followCategory() {
+    return { status: 404, body: { error_code: 'not_found', error: 'no such category' } };
+  },
+};

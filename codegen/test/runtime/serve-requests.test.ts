@@ -1,0 +1,187 @@
+// The runtime's request server against a real broker, with test-only channels: every check of the
+// documented order answers the spec's error, hooks run in order, and an answer is checked against
+// its own operation's reply schema (another operation's reply or an undocumented code is a fault).
+import type { MqttClient } from 'mqtt';
+import { Type, type Static } from 'typebox';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { ChannelDef } from '../../runtime/channel.js';
+import { discriminated } from '../../runtime/discriminated.js';
+import type { RequestSpec } from '../../runtime/request.js';
+import { RequestFailure, serveRequests, type ErrorAnswer, type Refusal, type ServedRequests } from '../../runtime/serve-requests.js';
+import { MessageRouter } from '../../runtime/subscribe.js';
+import { compileValidator } from '../../runtime/validator.js';
+import { startBroker, type TestBroker } from '../support/broker.js';
+import { connect, KEY, OTHER_KEY, requestTopic, responseTopic, until, type RequestParams } from './fixtures.js';
+
+const Base = { request_id: Type.String({ minLength: 1 }), player_key: Type.String() };
+const Double = Type.Object({ ...Base, request_type: Type.Literal('double'), n: Type.Integer({ minimum: 0, maximum: 10 }) });
+const Shout = Type.Object({ ...Base, request_type: Type.Literal('shout'), text: Type.String() });
+const Doubled = Type.Object({ request_id: Type.String(), success: Type.Literal(true), doubled: Type.Integer() }, { additionalProperties: false });
+const Shouted = Type.Object({ request_id: Type.String(), success: Type.Literal(true), text: Type.String() }, { additionalProperties: false });
+const Failed = Type.Object({ request_id: Type.String(), success: Type.Literal(false), error: Type.String({ maxLength: 1000 }), error_code: Type.String() }, { additionalProperties: false });
+type Double = Static<typeof Double>;
+type Shout = Static<typeof Shout>;
+
+const v = { Double: compileValidator(Double), Shout: compileValidator(Shout), Doubled: compileValidator(Doubled), Shouted: compileValidator(Shouted), Failed: compileValidator(Failed) };
+const requestChannel: ChannelDef<RequestParams, unknown> = { id: 'req', topic: requestTopic, qos: 1, retain: false, message: discriminated('request_type', { double: v.Double, shout: v.Shout }) };
+const responseChannel: ChannelDef<RequestParams, unknown> = { id: 'res', topic: responseTopic, qos: 1, retain: false, message: compileValidator(Type.Union([Doubled, Shouted, Failed])) };
+const spec = (req: ChannelDef<RequestParams, unknown>['message'], ok: ChannelDef<RequestParams, unknown>['message']): RequestSpec<unknown, unknown> => ({
+  request: { ...requestChannel, message: req },
+  response: { ...responseChannel, message: discriminated('success', { true: ok, false: v.Failed }) },
+});
+const operations = {
+  double: { operationId: 'receiveDouble', spec: spec(v.Double, v.Doubled), errorCodes: ['too_big'] },
+  shout: { operationId: 'receiveShout', spec: spec(v.Shout, v.Shouted), errorCodes: [] },
+};
+
+interface Session { key: string; requestId: string }
+
+let broker: TestBroker;
+let server: MqttClient;
+let router: MessageRouter;
+let player: MqttClient;
+let served: ServedRequests;
+const answers = new Map<string, Record<string, unknown>>();
+const calls: string[] = [];
+let refuseAuth = false;
+let refuseAdmit = false;
+let stored: Record<string, unknown> | undefined;
+const remembered: ErrorAnswer[] = [];
+
+beforeAll(async () => {
+  broker = await startBroker();
+  server = await connect(broker.url);
+  router = new MessageRouter(server, { maxPayloadBytes: 4096 });
+  served = await serveRequests<Session>({
+    client: server,
+    router,
+    request: requestChannel,
+    response: responseChannel,
+    tag: 'request_type',
+    operations,
+    share: 'api',
+    maxPayloadBytes: 2048,
+    handlers: {
+      double: async (req: Double, s: Session) => {
+        calls.push(`double:${s.requestId}`);
+        if (req.n === 10) throw new RequestFailure(['double'], 'too_big', 'n: 10 is too big');
+        if (req.n === 9) throw new RequestFailure(['double'], 'not_documented', 'n: 9');
+        if (req.n === 8) return { request_id: req.request_id, success: true, text: 'the reply of shout' };
+        if (req.n === 7) throw new Error('database password is hunter2');
+        return { request_id: req.request_id, success: true, doubled: req.n * 2 };
+      },
+      shout: async (req: Shout) => ({ request_id: req.request_id, success: true, text: req.text.toUpperCase() }),
+    },
+    hooks: {
+      authenticate: async (params): Promise<Session | Refusal> => {
+        calls.push('authenticate');
+        return refuseAuth ? { refuse: 'authentication_failed', message: 'unknown player' } : { key: params.player_key, requestId: params.request_id };
+      },
+      replay: () => {
+        calls.push('replay');
+        return stored;
+      },
+      admit: async () => {
+        calls.push('admit');
+        return refuseAdmit ? { refuse: 'rate_limit_exceeded', message: 'slow down' } : undefined;
+      },
+      remember: async (_s, answer) => {
+        calls.push('remember');
+        remembered.push(answer);
+        return answer;
+      },
+    },
+  });
+  player = await connect(broker.url);
+  player.on('message', (topic, payload) => {
+    const p = responseTopic.parse(topic);
+    if (p) answers.set(p.request_id, JSON.parse(payload.toString()) as Record<string, unknown>);
+  });
+  await player.subscribeAsync(responseTopic.filterRest({ player_key: KEY }), { qos: 1 });
+});
+
+afterAll(async () => {
+  await served?.stop();
+  await router?.close();
+  await server?.endAsync();
+  await player?.endAsync();
+  await broker?.stop();
+});
+
+beforeEach(() => {
+  calls.length = 0;
+  remembered.length = 0;
+  refuseAuth = false;
+  refuseAdmit = false;
+  stored = undefined;
+});
+
+let seq = 0;
+/** Publishes raw bytes on a request topic of KEY and waits for the answer. */
+async function ask(body: unknown, opts: { id?: string; raw?: Buffer | string } = {}): Promise<Record<string, unknown>> {
+  const named = (body as { request_id?: unknown } | null)?.request_id;
+  const id = opts.id ?? (typeof named === 'string' ? named : `r${++seq}`);
+  const payload = opts.raw ?? JSON.stringify(body);
+  await player.publishAsync(requestTopic.format({ player_key: KEY, request_id: id }), payload, { qos: 1 });
+  await until(() => answers.has(id), 5000, `the answer to ${id}`);
+  return answers.get(id)!;
+}
+const dbl = (n: number, extra: Record<string, unknown> = {}) => ({ request_type: 'double', request_id: `d${++seq}`, player_key: KEY, n, ...extra });
+
+describe('serveRequests', () => {
+  it('answers a valid request with its handler, after authenticate, replay and admit in that order', async () => {
+    const r = dbl(3);
+    expect(await ask(r, { id: r.request_id })).toEqual({ request_id: r.request_id, success: true, doubled: 6 });
+    expect(calls).toEqual(['authenticate', 'replay', 'admit', `double:${r.request_id}`]);
+  });
+
+  it('answers each failing check with its code, and never calls a hook for the first seven', async () => {
+    expect(await ask(null, { raw: Buffer.from([0xff, 0xfe]) })).toMatchObject({ success: false, error_code: 'invalid_request', error: 'payload: not valid UTF-8 JSON' });
+    expect(await ask({ request_type: 'triple', request_id: `x${++seq}`, player_key: KEY })).toMatchObject({ error_code: 'unknown_request_type', error: 'request_type: unknown request type triple' });
+    expect(await ask(dbl(11))).toMatchObject({ error_code: 'invalid_request', error: 'n: must be <= 10' });
+    expect(await ask(dbl(1, { player_key: OTHER_KEY }))).toMatchObject({ error_code: 'authentication_failed' });
+    expect(await ask(dbl(1, { request_id: 'another' }), { id: `t${++seq}` })).toMatchObject({ error_code: 'invalid_request', error: 'request_id: does not match the last segment of the request topic' });
+    expect(await ask(null, { id: `p${++seq}`, raw: JSON.stringify({ ...dbl(1), pad: 'x'.repeat(2100) }) })).toMatchObject({ error_code: 'invalid_request', error: 'payload: larger than the 2048-byte limit' });
+    expect(await ask(null, { id: `p${++seq}`, raw: JSON.stringify({ ...dbl(1), pad: 'x'.repeat(5000) }) })).toMatchObject({ error_code: 'invalid_request', error: 'payload: larger than the 2048-byte limit' });
+    expect(calls).toEqual([]);
+  });
+
+  it('answers refusals of authenticate and admit, and sends a stored answer again without handling', async () => {
+    refuseAuth = true;
+    expect(await ask(dbl(1))).toMatchObject({ error_code: 'authentication_failed', error: 'unknown player' });
+    expect(calls).toEqual(['authenticate']);
+    refuseAuth = false;
+    calls.length = 0;
+    refuseAdmit = true;
+    expect(await ask(dbl(1))).toMatchObject({ error_code: 'rate_limit_exceeded', error: 'slow down' });
+    expect(calls).toEqual(['authenticate', 'replay', 'admit']);
+    refuseAdmit = false;
+    calls.length = 0;
+    const r = dbl(2);
+    stored = { request_id: r.request_id, success: true, doubled: 100 };
+    expect(await ask(r, { id: r.request_id })).toEqual(stored);
+    expect(calls).toEqual(['authenticate', 'replay']);
+  });
+
+  it('answers a documented failure of the handler, stored through remember', async () => {
+    const r = dbl(10);
+    expect(await ask(r, { id: r.request_id })).toEqual({ request_id: r.request_id, success: false, error: 'n: 10 is too big', error_code: 'too_big' });
+    expect(remembered).toEqual([{ request_id: r.request_id, success: false, error: 'n: 10 is too big', error_code: 'too_big' }]);
+  });
+
+  it('answers internal_error, storing nothing and leaking nothing, for an undocumented code, another operation\'s reply, or a throw', async () => {
+    for (const n of [9, 8, 7]) {
+      const a = await ask(dbl(n));
+      expect(a, `n=${n}`).toMatchObject({ success: false, error_code: 'internal_error', error: 'Internal server error' });
+    }
+    expect(remembered).toEqual([]);
+  });
+
+  it('refuses to start without a handler for every operation', async () => {
+    await expect(serveRequests<Session>({
+      client: server, router, request: requestChannel, response: responseChannel, tag: 'request_type', operations,
+      maxPayloadBytes: 2048, handlers: { double: async () => ({}) },
+      hooks: { authenticate: async () => ({ key: '', requestId: '' }), replay: () => undefined, admit: async () => undefined, remember: async (_s, a) => a },
+    })).rejects.toThrow(/no handler for request type shout/);
+  });
+});
