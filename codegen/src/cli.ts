@@ -3,7 +3,7 @@
  * makapix codegen: `lint` (load + check), `generate` (load + check + emit into generated/),
  * `check-generated` (emit into a temporary folder and compare with generated/).
  */
-import { relative, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadAndCheck } from './check/index.js';
 import { formatDiagnostic, formatSummary } from './diagnostics.js';
@@ -40,7 +40,7 @@ async function main(argv: string[]): Promise<number> {
     console.log(`spec ok: ${checked.model.channels.length} channels, ${checked.model.messages.length} messages, ${checked.model.rest.length} REST operations, ${n} examples valid (${formatSummary(ds)}, ${Date.now() - started} ms)`);
     return 0;
   }
-  const files = await emitAll(checked, relative(ROOT, cmd === 'generate' ? out : resolve(ROOT, 'generated')) || 'generated', restTypes);
+  const files = await emitAll(checked, restTypes);
   if (cmd === 'generate') {
     writeTree(out, files);
     console.log(`generated ${files.size} files into ${out} in ${Date.now() - started} ms`);

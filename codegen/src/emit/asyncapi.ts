@@ -41,6 +41,7 @@ function emitChannels(model: Model, index: SchemaIndex, src: string[]): Generate
       f.line(`export type ${m.name}Payload = ${Static}<typeof ${m.name}Payload>;`);
     }
     const T = payloadType(index, m, f);
+    f.from(m.loc);
     f.lines(docComment(m.summary));
     f.line(`export const ${m.name}Validator: ${ValidatorT}<${T}> = ${compile}<${T}>(${T});`);
   }
@@ -63,6 +64,7 @@ function emitChannels(model: Model, index: SchemaIndex, src: string[]): Generate
     const n = channelTypes(ch);
     const types = ch.messages.map((m) => payloadType(index, m, f));
     f.line(`// ---- channel ${ch.id}: ${ch.address} ----`);
+    f.from(ch.loc);
     f.line(`export type ${n.params} = { ${ch.params.map((p) => `${propKey(p.name)}: ${paramType(index, p, f)}`).join('; ')} };`);
     f.line(`export type ${n.message} = ${types.join(' | ') || 'never'};`);
     const disc = findDiscriminator(index, ch.messages);
@@ -118,6 +120,7 @@ function emitOperations(model: Model, index: SchemaIndex, src: string[]): Genera
     const P = f.local('asyncapi/channels', n.params, { type: true });
     const M = f.local('asyncapi/channels', n.message, { type: true });
     const def = ch(camel(c.id));
+    f.from(c.loc);
     f.line(`/** Publishes on \`${c.address}\` (QoS ${c.qos}${c.retain ? ', retained' : ''}) after validating the payload. */`);
     f.line(`export function publish${pascal(c.id)}(client: ${MqttClient}, params: ${P}, payload: ${M}, opts?: ${PublishOptions}): Promise<void> {`);
     f.line(`  return ${publish}(client, ${def}, params, payload, opts);`);
@@ -146,6 +149,7 @@ function emitOperations(model: Model, index: SchemaIndex, src: string[]): Genera
     const replyTypes = replyMsgs.map((m) => payloadType(index, m, f));
     const replyType = `${base}Reply`;
     f.declare(replyType);
+    f.from(op.loc);
     f.lines(docComment(`${op.id}: ${op.summary ?? ''}`));
     f.line(`export type ${replyType} = ${replyTypes.join(' | ')};`);
     const disc = findDiscriminator(index, replyMsgs);
@@ -197,6 +201,7 @@ function emitOperations(model: Model, index: SchemaIndex, src: string[]): Genera
   f.line('/** Every operation of the document, from the server\'s viewpoint. */');
   f.line('export const operations = {');
   for (const op of model.operations) {
+    f.from(op.loc, '  ');
     f.line(`  ${op.id}: { action: '${op.action}', channel: ${JSON.stringify(op.channel)}, messages: ${JSON.stringify(op.messages)}${op.reply ? `, reply: ${JSON.stringify(op.reply)}` : ''} },`);
   }
   f.line('} as const;');
@@ -233,6 +238,7 @@ function emitRequestServing(model: Model, f: GeneratedFile, served: Served[]): v
   f.line(' */');
   f.line('export interface RequestHandlers<S> {');
   for (const s of served) {
+    f.from(s.op.loc, '  ');
     f.lines(docComment(`${s.op.id}: ${s.op.summary ?? ''}`, '  '));
     f.line(`  ${propKey(s.tagValue)}(request: ${s.Req}, session: S): Promise<${s.handlerReply}>;`);
   }
@@ -277,6 +283,7 @@ function emitExamples(model: Model, index: SchemaIndex, src: string[]): Generate
   f.line('export const messageExamples = {');
   for (const m of model.messages) {
     const T = payloadType(index, m, f);
+    f.from(m.loc, '  ');
     f.line(`  ${m.name}: {`);
     for (const ex of m.examples) f.line(`    ${propKey(ex.name)}: ${literal(ex.value, '    ')} satisfies ${T} as ${T},`);
     f.line('  },');

@@ -6,11 +6,9 @@ import { emitOpenApi } from './openapi.js';
 import { emitRestTypes } from './rest-types.js';
 import { emitSchemaModules } from './schemas.js';
 import { emitIndex } from './barrel.js';
-import { GeneratedFile } from './file.js';
 
 /** model -> every generated file, by path relative to generated/. Deterministic: same spec, same bytes. */
-export async function emitAll(c: Checked, outDir = 'generated', restTypes?: Promise<string>): Promise<Map<string, string>> {
-  GeneratedFile.outDir = outDir;
+export async function emitAll(c: Checked, restTypes?: Promise<string>): Promise<Map<string, string>> {
   const types = restTypes ?? emitRestTypes(resolve(c.specs.root, c.model.sources.openapi), c.model.sources.openapi);
   const files = new Map<string, string>();
   const add = (path: string, text: string) => files.set(path, text);

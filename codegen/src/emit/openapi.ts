@@ -1,7 +1,7 @@
 import type { Loc } from '../load/spec-set.js';
 import type { SchemaIndex } from '../model/schema-index.js';
 import type { Model, RestOperation } from '../model/types.js';
-import { GeneratedFile } from './file.js';
+import { GeneratedFile, provenance } from './file.js';
 import { docComment, literal, pascal, propKey } from './names.js';
 import { typeboxExpr } from './typebox.js';
 
@@ -18,7 +18,7 @@ function schemaRef(index: SchemaIndex, loc: Loc, f: GeneratedFile, fallbackName:
   if (decls === null) return f.local('openapi/routes', fallbackName, { type: true });
   f.declare(fallbackName);
   const Static = f.import('typebox', 'Static', { type: true });
-  decls.push(`export const ${fallbackName} = ${typeboxExpr(index, loc, f)};`, `export type ${fallbackName} = ${Static}<typeof ${fallbackName}>;`, '');
+  decls.push(`// from ${provenance(loc)}`, `export const ${fallbackName} = ${typeboxExpr(index, loc, f)};`, `export type ${fallbackName} = ${Static}<typeof ${fallbackName}>;`, '');
   return fallbackName;
 }
 
@@ -41,7 +41,7 @@ function operationTypes(index: SchemaIndex, op: RestOperation, f: GeneratedFile,
       const e = schemaRef(index, p.schema, f, `${name}${pascal(p.name)}`, decls);
       return `  ${propKey(p.name)}: ${p.required ? e : `${T}.Optional(${e})`},`;
     });
-    decls.push(`export const ${name} = ${T}.Object({\n${props.join('\n')}\n}, { additionalProperties: false });`, `export type ${name} = ${Static}<typeof ${name}>;`, '');
+    decls.push(`// from ${provenance(op.loc)}`, `export const ${name} = ${T}.Object({\n${props.join('\n')}\n}, { additionalProperties: false });`, `export type ${name} = ${Static}<typeof ${name}>;`, '');
     return name;
   };
   return {
@@ -75,6 +75,7 @@ function emitRoutes(model: Model, index: SchemaIndex, src: string[]): GeneratedF
       t.query ? `querystring: ${t.query}` : '',
       `response: { ${t.responses.map((r) => `${r.status}: ${r.type ?? 'null'}`).join(', ')} }`,
     ].filter(Boolean);
+    routeLines.push(`  // from ${provenance(op.loc)}`);
     routeLines.push(...docComment(`${op.method} ${op.path}${op.summary ? `: ${op.summary}` : ''}`, '  '));
     const errorTable = errors.map((e) => `${e.status}: [${e.codes.map((c) => JSON.stringify(c)).join(', ')}]`).join(', ');
     routeLines.push(`  ${op.operationId}: { operationId: ${JSON.stringify(op.operationId)}, method: '${op.method}', url: ${JSON.stringify(op.path)}, security: '${op.security}', schema: { ${schema.join(', ')} }, errors: { ${errorTable} } },`);
@@ -84,6 +85,7 @@ function emitRoutes(model: Model, index: SchemaIndex, src: string[]): GeneratedF
       return `${Reply}<${r.status}, ${body}>`;
     }).join(' | ');
     const reqT = `${TypedRequest}<${t.body ?? 'undefined'}, ${t.params ?? '{}'}, ${t.query ?? '{}'}>`;
+    handlerLines.push(`  // from ${provenance(op.loc)}`);
     handlerLines.push(...docComment(`${op.method} ${op.path}`, '  '));
     handlerLines.push(`  ${op.operationId}(req: ${reqT}): Promise<${replies}>;`);
   }
@@ -182,6 +184,7 @@ function emitClient(model: Model, index: SchemaIndex, src: string[]): GeneratedF
       t.query ? `query?: ${t.query}` : '',
     ].filter(Boolean);
     const input = fields.length ? `input: { ${fields.join('; ')} }` : 'input: {} = {}';
+    f.from(op.loc, '    ');
     f.line(`    ${op.operationId}: (${input}, opts?: ${RestCallOptions}) => ${restCall}(baseUrl, ${routes}.${op.operationId}, input, { ...defaults, ...opts }) as Promise<Result<'${op.operationId}'>>,`);
   }
   f.line('  };');
@@ -196,6 +199,7 @@ function emitExamples(model: Model, index: SchemaIndex, src: string[]): Generate
   f.line('export const restExamples = {');
   for (const op of model.rest) {
     const t = operationTypes(index, op, f, null);
+    f.from(op.loc, '  ');
     f.line(`  ${op.operationId}: {`);
     if (op.body) {
       f.line('    request: {');
