@@ -3,6 +3,7 @@
 // calls this with the spec's channels, operations and error codes; the server brings the handlers
 // (generated `RequestHandlers`: each returns its own operation's reply) and the hooks. In order:
 //   1. the topic parses (player_key a UUID, request_id a valid segment)   else dropped (observe.dropped 'topic')
+//      (a request refused at steps 2-7 counts against the topic player's limit: hooks.limitRefused)
 //   2. payload size <= maxPayloadBytes                                    else invalid_request
 //   3. the payload is UTF-8 JSON                                          else invalid_request
 //   4. the tag (request_type) names a request operation                   else unknown_request_type
@@ -85,6 +86,11 @@ export interface RequestHooks<S> {
   admit(session: S): Promise<Refusal | undefined>;
   /** 11. Stores an expected failure like any answer; returns what to send (a stored answer may win a race). */
   remember(session: S, answer: ErrorAnswer): Promise<unknown>;
+  /**
+   * Steps 2-7: counts a malformed request against the topic's player (only that player may publish
+   * there); a refusal is answered instead of the malformed request's own error.
+   */
+  limitRefused?(params: RequestTopicParams): Promise<Refusal | undefined>;
 }
 
 /** Events for counters and logs; all optional. */
@@ -155,6 +161,17 @@ export async function serveRequests<S>(opts: ServeRequestsOptions<S>): Promise<S
     return send(params, requestType, answer);
   };
 
+  /**
+   * Steps 2-7 refuse a request before anyone knows who sent it: each refusal still counts against
+   * the sender's limit (hooks.limitRefused), so malformed requests cannot be sent without bound;
+   * over the limit they are answered like any request over it.
+   */
+  const malformed = async (params: RequestTopicParams, requestType: string | undefined, code: string, message: string): Promise<void> => {
+    const over = hooks.limitRefused ? await hooks.limitRefused(params) : undefined;
+    if (over) return fail(params, requestType, over.refuse, over.message);
+    return fail(params, requestType, code, message);
+  };
+
   /** The answer as checked against the operation's reply schema; a mismatch is a fault. */
   const checkReply = (op: ServedOperation, requestType: string, answer: unknown, what: string): Checked<unknown> => {
     const v = op.spec.response.message;
@@ -167,25 +184,25 @@ export async function serveRequests<S>(opts: ServeRequestsOptions<S>): Promise<S
   const handle = async (params: RequestTopicParams, bytes: Buffer, known: { type?: string }): Promise<void> => {
     observe.received?.(params);
     if (bytes.length > opts.maxPayloadBytes) {
-      await fail(params, undefined, 'invalid_request', `payload: larger than the ${opts.maxPayloadBytes}-byte limit`);
+      await malformed(params, undefined, 'invalid_request', `payload: larger than the ${opts.maxPayloadBytes}-byte limit`);
       return;
     }
     let raw: unknown;
     try {
       raw = JSON.parse(utf8.decode(bytes));
     } catch {
-      await fail(params, undefined, 'invalid_request', 'payload: not valid UTF-8 JSON');
+      await malformed(params, undefined, 'invalid_request', 'payload: not valid UTF-8 JSON');
       return;
     }
     const tagValue = typeof raw === 'object' && raw !== null ? (raw as Record<string, unknown>)[tag] : undefined;
     if (typeof tagValue === 'string' && isUnknownTag(tag, requestTypes, raw)) {
-      await fail(params, undefined, 'unknown_request_type', `${tag}: unknown request type ${tagValue.slice(0, 100)}`);
+      await malformed(params, undefined, 'unknown_request_type', `${tag}: unknown request type ${tagValue.slice(0, 100)}`);
       return;
     }
     const v = requestChannel.message;
     const payload = v.clean(raw);
     if (!v.check(payload)) {
-      await fail(params, undefined, 'invalid_request', v.explain(payload) || 'payload: does not match the request schema');
+      await malformed(params, undefined, 'invalid_request', v.explain(payload) || 'payload: does not match the request schema');
       return;
     }
     const req = payload as Record<string, unknown> & RequestTopicParams;
@@ -193,11 +210,11 @@ export async function serveRequests<S>(opts: ServeRequestsOptions<S>): Promise<S
     known.type = requestType;
     const op = operations[requestType];
     if (String(req.player_key).toLowerCase() !== params.player_key.toLowerCase()) {
-      await fail(params, requestType, 'authentication_failed', 'player_key in the payload does not match the topic');
+      await malformed(params, requestType, 'authentication_failed', 'player_key in the payload does not match the topic');
       return;
     }
     if (req.request_id !== params.request_id) {
-      await fail(params, requestType, 'invalid_request', 'request_id: does not match the last segment of the request topic');
+      await malformed(params, requestType, 'invalid_request', 'request_id: does not match the last segment of the request topic');
       return;
     }
 
@@ -260,7 +277,7 @@ export async function serveRequests<S>(opts: ServeRequestsOptions<S>): Promise<S
       return;
     }
     observe.received?.(params);
-    fail(params, undefined, 'invalid_request', `payload: larger than the ${opts.maxPayloadBytes}-byte limit`).catch((err: unknown) => observe.fault?.(err, { topic: e.topic }));
+    malformed(params, undefined, 'invalid_request', `payload: larger than the ${opts.maxPayloadBytes}-byte limit`).catch((err: unknown) => observe.fault?.(err, { topic: e.topic }));
   };
 
   const filter = opts.share !== undefined ? requestChannel.topic.shared(opts.share) : requestChannel.topic.filter();

@@ -80,6 +80,17 @@ export async function startRequestPipeline(ctx: AppContext, keys: ServerKeys): P
     };
   };
 
+  /** A malformed request counts against its topic player's limit like any other request. */
+  const limitRefused = async (params: RequestTopicParams): Promise<Refusal | undefined> => {
+    const limits = ctx.config.rateLimits;
+    const verdict = await ctx.rateLimiter.hit([{ key: rateLimitKeys.player(params.player_key.toLowerCase()), limit: limits.perPlayerPerMinute }]);
+    if (verdict.allowed) return undefined;
+    return {
+      refuse: 'rate_limit_exceeded',
+      message: `Rate limit exceeded (${limits.perPlayerPerMinute} requests per minute per player, malformed ones included); retry in ${verdict.retryAfterSeconds} s`,
+    };
+  };
+
   return serveRequests<HandlerEnv>({
     client: ctx.mqtt,
     router: ctx.router,
@@ -91,6 +102,7 @@ export async function startRequestPipeline(ctx: AppContext, keys: ServerKeys): P
       replay: (env) => env.stored,
       admit,
       remember: (env, answer: ErrorAnswer) => env.remember(ctx.sql, answer as PlayerResponseMessage),
+      limitRefused,
     },
     observe: {
       received: () => count('received'),

@@ -69,3 +69,20 @@ it('refuses the 6th request of a player and the 9th of a user with rate_limit_ex
   expect(await views()).toBe(8);
   expect(messageExamples.ErrorResponse.submit_view_rate_limit_exceeded.error_code).toBe(refused.error_code);
 });
+
+it('counts malformed requests against the player limit: the 6th is refused, and so is a valid one after', async () => {
+  await freshWindow();
+  const c = await connectTestPlayer(stack, await createUser(stack));
+  connections.push(c);
+  const key = c.player.player_key;
+  const codes: string[] = [];
+  for (let i = 0; i < 6; i++) {
+    const id = rid();
+    await c.client.publishAsync(playerRequestTopic.format({ player_key: key, request_id: id }), i % 2 ? '{"not json' : '{"request_type":"query_posts"}', { qos: 1 });
+    const [answer] = await c.responses.wait(id, 1);
+    codes.push((answer!.body as ErrorResponse).error_code);
+  }
+  expect(codes).toEqual(['invalid_request', 'invalid_request', 'invalid_request', 'invalid_request', 'invalid_request', 'rate_limit_exceeded']);
+  const valid = await requestQueryPosts(c.requester, { request_id: rid(), request_type: 'query_posts', player_key: key });
+  expect(valid).toMatchObject({ success: false, error_code: 'rate_limit_exceeded' });
+});
