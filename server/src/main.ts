@@ -13,8 +13,10 @@ import { createSqlFromConfig } from './db/index.js';
 import { withSecretRedaction } from './logging/index.js';
 import { Metrics } from './metrics.js';
 import { loadOrCreateCa } from './pki/index.js';
-import { BrokerAdmin } from './services/broker-admin.js';
+import { DynsecClient } from './broker/dynsec-client.js';
 import { RateLimiter } from './services/rate-limiter.js';
+import { RevocationPublisher } from './services/revocation-publisher.js';
+import { WebUserAccounts } from './services/web-users.js';
 import { startWorkers, type Workers } from './mqtt/workers.js';
 import { StartupBudget, connectBrokerWhenReachable, migrateWhenReachable } from './startup/index.js';
 
@@ -69,16 +71,32 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
         log.warn({ topic: e.topic, reason: e.reason, detail: e.message }, 'inbound MQTT message dropped');
       },
     });
-    const broker = new BrokerAdmin(config, log, client);
-    cleanups.push(() => broker.close());
+    const now = () => new Date();
+    const revocations = new RevocationPublisher({ broker: config.broker, sql, ca, router, log, now });
+    cleanups.push(() => revocations.close());
+    await revocations.start();
+    let webUsers: WebUserAccounts | null = null;
+    const admin = config.broker.dynsecAdmin;
+    if (admin === null) {
+      log.warn('MQTT_DYNSEC_ADMIN_USERNAME/PASSWORD are not set: GET /mqtt/bootstrap cannot issue WebSocket credentials');
+    } else {
+      const dynsec = new DynsecClient({
+        url: config.broker.websocketUrl, username: admin.username, password: admin.password,
+        onConnectionError: (err) => log.warn({ err: err.message }, 'dynamic-security admin connection error'),
+      });
+      cleanups.push(() => dynsec.close());
+      const accounts = new WebUserAccounts({ sql, dynsec, log });
+      cleanups.push(() => accounts.close());
+      accounts.start();
+      webUsers = accounts;
+    }
     let workers: Workers | null = null;
     const ctx: AppContext = {
-      config, sql, log, mqtt: client, router, ca, metrics, broker,
+      config, sql, log, mqtt: client, router, ca, metrics, revocations, webUsers,
       rateLimiter: new RateLimiter(sql, config.rateLimits.windowSeconds, (err) => log.warn({ err }, 'rate-limit refund failed')),
       wakePublisher: () => workers?.wakePublisher(),
-      now: () => new Date(),
+      now,
     };
-    await broker.start(ctx);
     if (opts.workers !== false) {
       workers = await startWorkers(ctx);
       cleanups.push(() => workers!.stop());
