@@ -42,7 +42,7 @@ export interface StartOptions {
  * are spent (startup/); rejected credentials fail at once. Throws StartupError naming what failed.
  */
 export async function startServer(config: Config, opts: StartOptions = {}): Promise<ServerHandle> {
-  const log = withSecretRedaction(opts.log ?? pino({ level: process.env.LOG_LEVEL ?? 'info' }));
+  const log = withSecretRedaction(opts.log ?? pino({ level: config.logLevel }));
   const budget = new StartupBudget(config.startupWaitSeconds);
   const sql = createSqlFromConfig(config);
   const cleanups: (() => Promise<unknown>)[] = [() => sql.end({ timeout: 5 })];
@@ -118,8 +118,9 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
 
 /** `tsx server/src/main.ts`: configuration from the environment; SIGINT/SIGTERM stop gracefully. */
 async function main(): Promise<void> {
-  const log = pino({ level: process.env.LOG_LEVEL ?? 'info' });
-  const server = await startServer(loadConfig(), { log });
+  const config = loadConfig();
+  const log = pino({ level: config.logLevel });
+  const server = await startServer(config, { log });
   log.info({ url: server.url }, 'makapix server listening');
   let stopping = false;
   const stop = async (signal: string) => {
