@@ -1,5 +1,5 @@
 // The server process: config -> database (migrations) -> CA -> broker connection -> REST app and
-// MQTT workers. `startServer` is used by main (below), by `make run` (run.ts) and by the tests.
+// MQTT workers. `startServer` is used by main (below), by `make run` (server/devenv/run.ts) and by the tests.
 // A database or broker that is not reachable yet is waited for (startup/, STARTUP_WAIT_SECONDS);
 // the logger is wrapped so that secrets stay out of the logs (logging/).
 import { randomUUID } from 'node:crypto';
