@@ -1,6 +1,7 @@
-// `make run` (dev tooling; the server itself is server/src/main.ts): the whole system on one machine. Starts what is not provided from outside — the dev
-// CA, Mosquitto (1883 internal, 8883 mTLS, 9001 WebSocket) and a PostgreSQL cluster under .data/ —
-// applies the migrations, starts the server on :8000 and prints a walkthrough. Ctrl-C stops every child.
+// `make run` (dev tooling; the server itself is server/src/main.ts): the whole system on one
+// machine. Starts what is not provided from outside — the dev CA, Mosquitto (1883 internal, 8883
+// mTLS, 9001 WebSocket) and a PostgreSQL cluster under .data/ — applies the migrations, starts the
+// server on :8000 and prints a walkthrough. Ctrl-C stops every child.
 // Overrides: DATA_DIR, HTTP_PORT, MQTT_PORT, MQTTS_PORT, MQTT_WS_PORT, PG_PORT, DATABASE_URL (use your own
 // PostgreSQL), MQTT_INTERNAL_URL + MQTT_INTERNAL_USERNAME/PASSWORD (use your own broker; then also set
 // MQTT_MTLS_URL, MQTT_WEBSOCKET_URL and CA_DIR as your broker is set up).
