@@ -45,7 +45,7 @@ test: install system-packages
 	@bash .ci/test.sh
 
 run: install system-packages
-	npx tsx server/src/run.ts
+	npx tsx server/devenv/run.ts
 
 bench: install system-packages
 	npx tsx codegen/bench/validators.ts

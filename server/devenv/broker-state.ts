@@ -8,6 +8,8 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { run } from './process-control.js';
 import { binaries } from './system-packages.js';
 import type { BrokerFiles } from './broker-config.js';
+import { postNewInCategoryTopic } from '../../generated/asyncapi/channels.js';
+import { WEB_USER_BASE_ROLE } from '../src/services/web-users.js';
 
 export interface Account {
   username: string;
@@ -21,9 +23,9 @@ export interface BrokerSecrets {
 
 export const SERVER_USERNAME = 'makapix-server';
 export const DYNSEC_ADMIN_USERNAME = 'dynsec-admin';
-/** Role every web user gets: receive the public category notifications. */
-export const WEB_USER_BASE_ROLE = 'web-user-base';
-export const CATEGORY_TOPIC_FILTER = 'makapix/post/new/category/#';
+export { WEB_USER_BASE_ROLE };
+/** What the base role (the server's, services/web-users.ts) may receive: the public category notifications. */
+export const CATEGORY_TOPIC_FILTER = postNewInCategoryTopic.filterRest();
 
 const randomPassword = () => randomBytes(24).toString('base64url');
 

@@ -1,13 +1,11 @@
-// Certificate revocation list of the dev CA: `revoked.json` (the list of revoked serials) and
-// `crl.pem` (signed by ca.key, nextUpdate far ahead: an expired CRL makes OpenSSL refuse *every*
-// client certificate on a listener that has `crlfile`). See README.md for how the broker uses it.
-import 'reflect-metadata';
-import * as x509 from '@peculiar/x509';
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+// Certificate revocation list of the dev CA: `revoked.json` (the list of revoked serials, the dev
+// environment's stand-in for the server's revoked_certificates table) and `crl.pem`, built and
+// written by the server's PKI (server/src/pki/crl.ts: signed by ca.key, nextUpdate far ahead,
+// the "X509 CRL" label OpenSSL reads, replaced atomically). See README.md for how the broker uses it.
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { EC_ALG, loadCa } from './pki.js';
-
-const DAY_MS = 86_400_000;
+import { buildCrl, normalizeSerialHex, writeCrlFile } from '../src/pki/index.js';
+import { loadCa } from './pki.js';
 
 interface RevokedEntry { serial: string; revokedAt: string }
 
@@ -21,26 +19,9 @@ export function revokedSerials(caDir: string): RevokedEntry[] {
 
 /** (Re)write crl.pem from revoked.json. */
 export async function writeCrl(caDir: string): Promise<string> {
-  const ca = await loadCa(caDir);
-  const now = Date.now();
-  const crl = await x509.X509CrlGenerator.create({
-    issuer: ca.cert.subject,
-    thisUpdate: new Date(now - 60_000),
-    nextUpdate: new Date(now + 3650 * DAY_MS),
-    signingAlgorithm: EC_ALG,
-    signingKey: ca.key,
-    extensions: [await x509.AuthorityKeyIdentifierExtension.create(ca.cert)],
-    entries: revokedSerials(caDir).map((e) => ({
-      serialNumber: e.serial,
-      revocationDate: new Date(e.revokedAt),
-      reason: x509.X509CrlReason.cessationOfOperation,
-    })),
-  });
+  const entries = revokedSerials(caDir).map((e) => ({ serialHex: e.serial, revokedAt: new Date(e.revokedAt) }));
   const out = crlPath(caDir);
-  // @peculiar/x509 labels it "CRL"; OpenSSL (and so Mosquitto) only reads "X509 CRL".
-  const pem = x509.PemConverter.encode(crl.rawData, 'X509 CRL');
-  writeFileSync(`${out}.tmp`, pem);
-  renameSync(`${out}.tmp`, out); // atomic: the broker never reads a half-written CRL
+  writeCrlFile(out, await buildCrl(await loadCa(caDir), entries));
   return out;
 }
 
@@ -53,7 +34,7 @@ export async function ensureCrl(caDir: string, opts: { reset?: boolean } = {}): 
 
 /** Add `serialHex` to the revoked list and rewrite crl.pem. Idempotent. */
 export async function revokeSerial(caDir: string, serialHex: string): Promise<string> {
-  const serial = serialHex.toLowerCase();
+  const serial = normalizeSerialHex(serialHex);
   const list = revokedSerials(caDir);
   if (!list.some((e) => e.serial === serial)) {
     list.push({ serial, revokedAt: new Date().toISOString() });

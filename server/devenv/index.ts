@@ -4,7 +4,7 @@ export { startPostgres, useOrStartPostgres, type Postgres, type DatabaseChoice, 
 export { ensureDevPki, issueClientCert, loadCa, pkiPaths, type DevPki, type IssuedCert } from './pki.js';
 export { revokeSerial, revokedSerials, writeCrl, crlPath } from './crl.js';
 export { revokeAndKick, kickClient, denyPlayer, type RevokeAndKickOptions } from './revoke.js';
-export { connectDynsecAdmin, dynsecCommands, DYNSEC_TOPIC, DYNSEC_RESPONSE_TOPIC, type DynsecCommand, type DynsecResponse } from './dynsec.js';
+export { DynsecClient, DynsecError, DYNSEC_TOPIC, DYNSEC_RESPONSE_TOPIC, type DynsecCommand, type DynsecResponse } from '../src/broker/dynsec-client.js';
 export { WEB_USER_BASE_ROLE, CATEGORY_TOPIC_FILTER, SERVER_USERNAME, DYNSEC_ADMIN_USERNAME } from './broker-state.js';
 export { ensureSystemPackages, missingSystemPackages, binaries } from './system-packages.js';
 export { freePort, freePorts } from './free-port.js';

@@ -2,29 +2,19 @@
 //   1. add the certificate's serial to the CA's CRL (crl.pem, the mTLS listener's `crlfile`);
 //   2. SIGHUP the broker and wait for the reload: new TLS handshakes with that certificate now
 //      fail ("certificate revoked"), but a live session is NOT ended by the reload;
-//   3. kick the live session by session takeover: connect on the internal listener as the
-//      server account with client id = player_key (mTLS clients' client id is their CN), then
-//      disconnect. The broker closes the player's connection ("already connected, closing old
-//      connection") and publishes its will. The player's reconnect is refused by step 2.
+//   3. kick the live session by session takeover (server/src/broker/kick.ts, the server's own):
+//      the broker closes the player's connection and publishes its will. The player's reconnect
+//      is refused by step 2.
 // Order matters: kicking before the CRL reload would let the player reconnect at once.
-import mqtt from 'mqtt';
+// The server does the same from its database (server/src/services/revocation-publisher.ts).
+import { kickClient as kickSession } from '../src/broker/kick.js';
 import type { Broker } from './broker.js';
 import { revokeSerial } from './crl.js';
 import { readDeniedPlayers, writeDeniedPlayers, type Account } from './broker-state.js';
 
 /** End the session whose client id is `clientId` by taking it over from the internal listener. */
 export async function kickClient(internalUrl: string, account: Account, clientId: string): Promise<void> {
-  const kicker = await mqtt.connectAsync(internalUrl, {
-    protocolVersion: 5,
-    clientId,
-    clean: true,
-    username: account.username,
-    password: account.password,
-    reconnectPeriod: 0,
-    properties: { sessionExpiryInterval: 0 },
-  });
-  // CONNACK comes after the broker has closed the old connection.
-  await kicker.endAsync();
+  await kickSession({ url: internalUrl, username: account.username, password: account.password, clientId });
 }
 
 export interface RevokeAndKickOptions {

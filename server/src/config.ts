@@ -7,8 +7,27 @@ import { isAbsolute, join, resolve } from 'node:path';
 
 export type Environment = 'production' | 'development';
 
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** Tuning of the MQTT workers (mqtt/workers.ts). */
+export interface WorkerSettings {
+  /** How often an instance marks silent players offline. */
+  presenceSweepSeconds: number;
+  /** Silence after which an online player is marked offline. */
+  presenceTimeoutSeconds: number;
+  /** Status messages arriving within this window are written with one statement. */
+  statusBatchMs: number;
+  /** The slow poll of the notification publisher (it is also woken on insert). */
+  outboxPollSeconds: number;
+  /** How often old idempotency records, rate-limit counters, published outbox rows and finished fan-out jobs are purged. */
+  housekeepingSeconds: number;
+}
+
 export interface Config {
   environment: Environment;
+  /** The server's log level (pino). */
+  logLevel: LogLevel;
   /** POST /mqtt/demo is served only outside production. */
   demoEnabled: boolean;
   /** trustProxy: false, true, or addresses/CIDRs of the proxies whose X-Forwarded-For is believed. */
@@ -57,6 +76,7 @@ export interface Config {
     renewWindowDays: number;
   };
   registrationCodeTtlSeconds: number;
+  workers: WorkerSettings;
   rateLimits: {
     perPlayerPerMinute: number;
     perUserPerMinute: number;
@@ -185,9 +205,23 @@ function resolveJwtSecret(r: Reader, dataDir: string): Buffer {
   }
 }
 
+const readLogLevel = (r: Reader): LogLevel => r.oneOf('LOG_LEVEL', LOG_LEVELS, 'info');
+
+/**
+ * LOG_LEVEL alone (for a logger needed before the rest of the configuration can be read, as
+ * `make run` has while it starts the broker and the database). Throws ConfigError.
+ */
+export function loadLogLevel(env: Env = process.env): LogLevel {
+  const r = new Reader(env);
+  const level = readLogLevel(r);
+  if (r.problems.length > 0) throw new ConfigError(r.problems);
+  return level;
+}
+
 /**
  * Reads the configuration. Variables:
  * MAKAPIX_ENV (production|development; default: production when NODE_ENV=production, else development),
+ * LOG_LEVEL (info; fatal, error, warn, info, debug, trace or silent),
  * HTTP_HOST (127.0.0.1), HTTP_PORT (8000), HTTP_TRUST_PROXY (false; per-address limits use X-Forwarded-For only from trusted proxies), DATABASE_URL, DATABASE_POOL_MAX (10), DATA_DIR (.data),
  * MQTT_INTERNAL_URL (mqtt://127.0.0.1:1883), MQTT_INTERNAL_USERNAME (api), MQTT_INTERNAL_PASSWORD,
  * MQTT_MTLS_URL (mqtts://127.0.0.1:8883), MQTT_WEBSOCKET_URL (ws://127.0.0.1:9001),
@@ -200,7 +234,13 @@ function resolveJwtSecret(r: Reader, dataDir: string): Buffer {
  * RATE_LIMIT_REGISTER_PLAYER_PER_MINUTE (10, per user), RATE_LIMIT_BOOTSTRAP_PER_MINUTE (10, per user),
  * RATE_LIMIT_WINDOW_SECONDS (60; the "per minute" limits count per window of this length), MQTT_DYNSEC_ADMIN_USERNAME / MQTT_DYNSEC_ADMIN_PASSWORD,
  * BROKER_CRL_FILE, BROKER_PID_FILE,
- * STARTUP_WAIT_SECONDS (60; how long startup retries an unreachable PostgreSQL or broker, 0: fail at once).
+ * STARTUP_WAIT_SECONDS (60; how long startup retries an unreachable PostgreSQL or broker, 0: fail at once),
+ * and the MQTT workers' tuning: PRESENCE_SWEEP_SECONDS (30; how often an instance marks silent players
+ * offline), PRESENCE_TIMEOUT_SECONDS (180; silence after which an online player is marked offline),
+ * STATUS_BATCH_MS (20; status messages within this window are written with one statement),
+ * OUTBOX_POLL_SECONDS (5; the notification publisher's slow poll, it is also woken on insert),
+ * HOUSEKEEPING_SECONDS (600; how often old idempotency records, rate-limit counters, published outbox
+ * rows and finished follower fan-out jobs are purged).
  * Side effect: may create DATA_DIR and DATA_DIR/jwt-secret. Throws ConfigError.
  */
 export function loadConfig(env: Env = process.env, cwd: string = process.cwd()): Config {
@@ -208,6 +248,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
 
   const nodeEnvDefault: Environment = env.NODE_ENV === 'production' ? 'production' : 'development';
   const environment = r.oneOf('MAKAPIX_ENV', ['production', 'development'] as const, nodeEnvDefault);
+  const logLevel = readLogLevel(r);
 
   const dataDirRaw = r.string('DATA_DIR', '.data');
   const dataDir = isAbsolute(dataDirRaw) ? dataDirRaw : resolve(cwd, dataDirRaw);
@@ -281,6 +322,14 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
   const bootstrapPerUserPerMinute = r.int('RATE_LIMIT_BOOTSTRAP_PER_MINUTE', 10, 1, 1_000_000);
   const windowSeconds = r.int('RATE_LIMIT_WINDOW_SECONDS', 60, 1, 86_400);
 
+  const workers: WorkerSettings = {
+    presenceSweepSeconds: r.int('PRESENCE_SWEEP_SECONDS', 30, 1, 3600),
+    presenceTimeoutSeconds: r.int('PRESENCE_TIMEOUT_SECONDS', 180, 1, 86_400),
+    statusBatchMs: r.int('STATUS_BATCH_MS', 20, 0, 5000),
+    outboxPollSeconds: r.int('OUTBOX_POLL_SECONDS', 5, 1, 3600),
+    housekeepingSeconds: r.int('HOUSEKEEPING_SECONDS', 600, 10, 86_400),
+  };
+
   // The secret file is only created once everything else is known to be valid.
   const jwtSecret = r.raw('JWT_SECRET') !== undefined || r.problems.length === 0 ? resolveJwtSecret(r, dataDir) : Buffer.alloc(0);
 
@@ -288,6 +337,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
 
   return {
     environment,
+    logLevel,
     demoEnabled: environment !== 'production',
     http: { host: httpHost, port: httpPort, trustProxy },
     database: { url: databaseUrl, poolMax },
@@ -310,6 +360,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     auth: { jwtSecret, tokenTtlSeconds, moderators, scryptN },
     pki: { caDir, certValidityDays: 365, renewWindowDays: 30 },
     registrationCodeTtlSeconds: 15 * 60,
+    workers,
     rateLimits: {
       perPlayerPerMinute, perUserPerMinute, provisionPerAddressPerMinute,
       signupPerAddressPerMinute, loginPerEmailPerMinute, registerPlayerPerUserPerMinute, bootstrapPerUserPerMinute, windowSeconds,

@@ -6,8 +6,9 @@ import type { Config } from './config.js';
 import type { Sql } from './db/index.js';
 import type { CertificateAuthority } from './pki/index.js';
 import type { Metrics } from './metrics.js';
-import type { BrokerAdmin } from './services/broker-admin.js';
 import type { RateLimiter } from './services/rate-limiter.js';
+import type { RevocationPublisher } from './services/revocation-publisher.js';
+import type { WebUserAccounts } from './services/web-users.js';
 
 export interface AppContext {
   config: Config;
@@ -18,7 +19,10 @@ export interface AppContext {
   router: MessageRouter;
   ca: CertificateAuthority;
   metrics: Metrics;
-  broker: BrokerAdmin;
+  /** Ends a deleted player's access on the broker (CRL, reload, kick). */
+  revocations: RevocationPublisher;
+  /** Web users' broker accounts; null when no dynamic-security admin account is configured. */
+  webUsers: WebUserAccounts | null;
   /** Batched rate-limit hits (MQTT requests, REST commands). */
   rateLimiter: RateLimiter;
   /** Wakes the notification publisher after an outbox insert (it also polls). */

@@ -1,5 +1,5 @@
 // The server process: config -> database (migrations) -> CA -> broker connection -> REST app and
-// MQTT workers. `startServer` is used by main (below), by `make run` (run.ts) and by the tests.
+// MQTT workers. `startServer` is used by main (below), by `make run` (server/devenv/run.ts) and by the tests.
 // A database or broker that is not reachable yet is waited for (startup/, STARTUP_WAIT_SECONDS);
 // the logger is wrapped so that secrets stay out of the logs (logging/).
 import { randomUUID } from 'node:crypto';
@@ -13,8 +13,10 @@ import { createSqlFromConfig } from './db/index.js';
 import { withSecretRedaction } from './logging/index.js';
 import { Metrics } from './metrics.js';
 import { loadOrCreateCa } from './pki/index.js';
-import { BrokerAdmin } from './services/broker-admin.js';
+import { DynsecClient } from './broker/dynsec-client.js';
 import { RateLimiter } from './services/rate-limiter.js';
+import { RevocationPublisher } from './services/revocation-publisher.js';
+import { WebUserAccounts } from './services/web-users.js';
 import { startWorkers, type Workers } from './mqtt/workers.js';
 import { StartupBudget, connectBrokerWhenReachable, migrateWhenReachable } from './startup/index.js';
 
@@ -40,7 +42,7 @@ export interface StartOptions {
  * are spent (startup/); rejected credentials fail at once. Throws StartupError naming what failed.
  */
 export async function startServer(config: Config, opts: StartOptions = {}): Promise<ServerHandle> {
-  const log = withSecretRedaction(opts.log ?? pino({ level: process.env.LOG_LEVEL ?? 'info' }));
+  const log = withSecretRedaction(opts.log ?? pino({ level: config.logLevel }));
   const budget = new StartupBudget(config.startupWaitSeconds);
   const sql = createSqlFromConfig(config);
   const cleanups: (() => Promise<unknown>)[] = [() => sql.end({ timeout: 5 })];
@@ -69,16 +71,32 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
         log.warn({ topic: e.topic, reason: e.reason, detail: e.message }, 'inbound MQTT message dropped');
       },
     });
-    const broker = new BrokerAdmin(config, log, client);
-    cleanups.push(() => broker.close());
+    const now = () => new Date();
+    const revocations = new RevocationPublisher({ broker: config.broker, sql, ca, router, log, now });
+    cleanups.push(() => revocations.close());
+    await revocations.start();
+    let webUsers: WebUserAccounts | null = null;
+    const admin = config.broker.dynsecAdmin;
+    if (admin === null) {
+      log.warn('MQTT_DYNSEC_ADMIN_USERNAME/PASSWORD are not set: GET /mqtt/bootstrap cannot issue WebSocket credentials');
+    } else {
+      const dynsec = new DynsecClient({
+        url: config.broker.websocketUrl, username: admin.username, password: admin.password,
+        onConnectionError: (err) => log.warn({ err: err.message }, 'dynamic-security admin connection error'),
+      });
+      cleanups.push(() => dynsec.close());
+      const accounts = new WebUserAccounts({ sql, dynsec, log });
+      cleanups.push(() => accounts.close());
+      accounts.start();
+      webUsers = accounts;
+    }
     let workers: Workers | null = null;
     const ctx: AppContext = {
-      config, sql, log, mqtt: client, router, ca, metrics, broker,
+      config, sql, log, mqtt: client, router, ca, metrics, revocations, webUsers,
       rateLimiter: new RateLimiter(sql, config.rateLimits.windowSeconds, (err) => log.warn({ err }, 'rate-limit refund failed')),
       wakePublisher: () => workers?.wakePublisher(),
-      now: () => new Date(),
+      now,
     };
-    await broker.start(ctx);
     if (opts.workers !== false) {
       workers = await startWorkers(ctx);
       cleanups.push(() => workers!.stop());
@@ -100,8 +118,9 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
 
 /** `tsx server/src/main.ts`: configuration from the environment; SIGINT/SIGTERM stop gracefully. */
 async function main(): Promise<void> {
-  const log = pino({ level: process.env.LOG_LEVEL ?? 'info' });
-  const server = await startServer(loadConfig(), { log });
+  const config = loadConfig();
+  const log = pino({ level: config.logLevel });
+  const server = await startServer(config, { log });
   log.info({ url: server.url }, 'makapix server listening');
   let stopping = false;
   const stop = async (signal: string) => {

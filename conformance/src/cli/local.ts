@@ -6,7 +6,7 @@
 // (written as FILE with .server/.player before the extension).
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import { registerUser, startStack, type Stack } from '../../../server/test/support/stack.js';
+import { registerUser, startStack, type Stack } from '../../../server/devenv/stack.js';
 import { loadCaseFiles } from '../cases/load.js';
 import { runPlayerSuite } from '../player/suite.js';
 import { formatCaseResult, formatHeader, formatTotals } from '../report/human.js';

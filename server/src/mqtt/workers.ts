@@ -8,7 +8,6 @@ import { startOutboxPublisher } from './outbox-publisher.js';
 import { startPresenceSweeper } from './presence.js';
 import { startRequestPipeline } from './requests.js';
 import { deriveServerKeys } from './server-keys.js';
-import { loadMqttSettings } from './settings.js';
 import { startStatusWorker } from './status.js';
 
 export interface Workers {
@@ -17,7 +16,7 @@ export interface Workers {
 }
 
 export async function startWorkers(ctx: AppContext): Promise<Workers> {
-  const settings = loadMqttSettings();
+  const settings = ctx.config.workers;
   // Responses are small QoS 1 publishes: without TCP_NODELAY on the server's socket each one can
   // wait for a delayed ACK (~40 ms). Set on every (re)connect, as mqtt.js makes a new socket.
   const noDelay = () => (ctx.mqtt.stream as unknown as { setNoDelay?: (on: boolean) => void }).setNoDelay?.(true);

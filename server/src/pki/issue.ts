@@ -2,7 +2,9 @@
 // Either the server generates the device key (issueClientCertificate: the device downloads key
 // and certificate from /player/{key}/credentials), or the device keeps its key and sends a CSR
 // (issueFromCsr when the CSR already names the player_key; csrPublicKey at provisioning, then
-// issueForPublicKey at registration and renewal, when it cannot).
+// issueForPublicKey at registration and renewal, when it cannot). A TLS server certificate for the
+// broker's mTLS listener can come from the same CA (issueServerCertificate; the dev environment does).
+import { isIP } from 'node:net';
 import type { CertificateAuthority } from './ca.js';
 import {
   assertSimpleCommonName, DAY_MS, EC_P256, exportPrivateKeyPem, PkiError, randomSerialHex, subtle, truncateToSecond, x509,
@@ -29,13 +31,23 @@ export interface IssuedCertificateWithKey extends IssuedCertificate {
   keyPem: string;
 }
 
+/** A subject alternative name of a server certificate. */
+export interface SubjectAltName {
+  type: 'dns' | 'ip';
+  value: string;
+}
+
 const BACKDATE_MS = 60_000;
+
+/** What the certificate is for: a device (clientAuth) or a TLS server (serverAuth, with its names). */
+type Profile = { usage: 'client' } | { usage: 'server'; sans: readonly SubjectAltName[] };
 
 async function sign(
   ca: CertificateAuthority,
   cn: string,
   publicKey: CryptoKey | x509.PublicKey,
   opts: IssueOptions,
+  profile: Profile = { usage: 'client' },
 ): Promise<IssuedCertificate> {
   const days = opts.days ?? 365;
   if (!Number.isInteger(days) || days < 1 || days > 3650) throw new RangeError(`certificate validity must be 1..3650 days (got ${days})`);
@@ -46,6 +58,16 @@ async function sign(
     throw new PkiError('ca_invalid', `the CA expires on ${ca.cert.notAfter.toISOString()}, before the requested certificate would (${notAfter.toISOString()})`);
   }
   const serialHex = randomSerialHex();
+  const extensions: x509.Extension[] = [
+    new x509.BasicConstraintsExtension(false, undefined, true),
+    new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+    new x509.ExtendedKeyUsageExtension([profile.usage === 'server' ? x509.ExtendedKeyUsage.serverAuth : x509.ExtendedKeyUsage.clientAuth]),
+    await x509.AuthorityKeyIdentifierExtension.create(ca.cert),
+    await x509.SubjectKeyIdentifierExtension.create(publicKey),
+  ];
+  if (profile.usage === 'server' && profile.sans.length > 0) {
+    extensions.push(new x509.SubjectAlternativeNameExtension(profile.sans.map((n) => ({ type: n.type, value: n.value }))));
+  }
   const cert = await x509.X509CertificateGenerator.create({
     serialNumber: serialHex,
     subject: `CN=${cn}`,
@@ -55,13 +77,7 @@ async function sign(
     signingAlgorithm: EC_P256,
     publicKey,
     signingKey: ca.signingKey,
-    extensions: [
-      new x509.BasicConstraintsExtension(false, undefined, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth]),
-      await x509.AuthorityKeyIdentifierExtension.create(ca.cert),
-      await x509.SubjectKeyIdentifierExtension.create(publicKey),
-    ],
+    extensions,
   });
   return { certPem: cert.toString('pem') + '\n', serialHex, notBefore, notAfter };
 }
@@ -71,6 +87,26 @@ export async function issueClientCertificate(ca: CertificateAuthority, cn: strin
   assertSimpleCommonName(cn);
   const keys = (await subtle.generateKey(EC_P256, true, ['sign', 'verify'])) as CryptoKeyPair;
   const issued = await sign(ca, cn, keys.publicKey, opts);
+  return { ...issued, keyPem: await exportPrivateKeyPem(keys.privateKey) };
+}
+
+/**
+ * Generates a P-256 key pair and a TLS server certificate for it (CN = `cn`, EKU serverAuth,
+ * subject alternative names `sans`): the broker's certificate for its mTLS listener.
+ */
+export async function issueServerCertificate(
+  ca: CertificateAuthority,
+  cn: string,
+  sans: readonly SubjectAltName[],
+  opts: IssueOptions = {},
+): Promise<IssuedCertificateWithKey> {
+  assertSimpleCommonName(cn);
+  for (const n of sans) {
+    const ok = n.type === 'ip' ? isIP(n.value) !== 0 : /^[A-Za-z0-9*]([A-Za-z0-9.-]{0,252})$/.test(n.value);
+    if (!ok) throw new PkiError('invalid_common_name', `subject alternative name ${n.type}:${JSON.stringify(n.value)} is not a valid ${n.type === 'ip' ? 'IP address' : 'DNS name'}`);
+  }
+  const keys = (await subtle.generateKey(EC_P256, true, ['sign', 'verify'])) as CryptoKeyPair;
+  const issued = await sign(ca, cn, keys.publicKey, opts, { usage: 'server', sans });
   return { ...issued, keyPem: await exportPrivateKeyPem(keys.privateKey) };
 }
 

@@ -8,7 +8,7 @@ import type { PostNotification } from '../../../generated/asyncapi/schemas.js';
 import { restError, type Handlers } from '../../../generated/openapi/routes.js';
 import type { AppContext } from '../context.js';
 import { throttle } from './throttle.js';
-import { webUserTopics } from '../services/broker-admin.js';
+import { webUserTopics } from '../services/web-users.js';
 import { currentUser } from './auth-hook.js';
 
 type Ops = 'getMqttBootstrap' | 'publishMqttDemo';
@@ -21,7 +21,7 @@ export function mqttHandlers(ctx: AppContext): Pick<Handlers, Ops> {
     async getMqttBootstrap(req) {
       const user = currentUser(req);
       await throttle(ctx, 'getMqttBootstrap', `bootstrap:user:${user.user_id}`, ctx.config.rateLimits.bootstrapPerUserPerMinute, 'broker credentials per user');
-      if (!ctx.broker.webUsersEnabled) {
+      if (!ctx.webUsers) {
         throw restError(
           'getMqttBootstrap',
           500,
@@ -31,7 +31,7 @@ export function mqttHandlers(ctx: AppContext): Pick<Handlers, Ops> {
       }
       const password = randomBytes(32).toString('base64url');
       const expiresAt = new Date(ctx.now().getTime() + WEB_MQTT_CREDENTIAL_TTL_SECONDS * 1000);
-      await ctx.broker.issueWebCredential({
+      await ctx.webUsers.issueWebCredential({
         userInternalId: user.id,
         userId: user.user_id,
         password,

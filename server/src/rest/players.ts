@@ -179,7 +179,7 @@ export function playerHandlers(ctx: AppContext): Pick<Handlers, Ops> {
         return d;
       });
       if (!deleted) throw notFoundPlayer('deletePlayer');
-      await ctx.broker.revokePlayer(deleted.player_key);
+      await ctx.revocations.revokePlayer(deleted.player_key);
       return { status: 204, body: null };
     },
 

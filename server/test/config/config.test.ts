@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../src/config.js';
+import { ConfigError, loadConfig, loadLogLevel } from '../../src/config.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mkp-cfg-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -77,5 +77,46 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ DATA_DIR: dir, MQTT_DYNSEC_ADMIN_USERNAME: 'admin' }))
       .toThrow(/MQTT_DYNSEC_ADMIN_USERNAME and MQTT_DYNSEC_ADMIN_PASSWORD must be set together/);
     expect(() => loadConfig({ DATA_DIR: dir, RATE_LIMIT_PROVISION_PER_MINUTE: '0' })).toThrow(/RATE_LIMIT_PROVISION_PER_MINUTE must be an integer between 1 and/);
+  });
+
+  it('reads the log level and the MQTT workers\' tuning, with defaults', () => {
+    const c = loadConfig({ DATA_DIR: dir });
+    expect(c.logLevel).toBe('info');
+    expect(c.workers).toEqual({
+      presenceSweepSeconds: 30, presenceTimeoutSeconds: 180, statusBatchMs: 20, outboxPollSeconds: 5, housekeepingSeconds: 600,
+    });
+    const o = loadConfig({
+      DATA_DIR: dir, LOG_LEVEL: 'debug', PRESENCE_SWEEP_SECONDS: '2', PRESENCE_TIMEOUT_SECONDS: ' 5 ', STATUS_BATCH_MS: '0',
+      OUTBOX_POLL_SECONDS: '7', HOUSEKEEPING_SECONDS: '10',
+    });
+    expect(o.logLevel).toBe('debug');
+    expect(o.workers).toEqual({ presenceSweepSeconds: 2, presenceTimeoutSeconds: 5, statusBatchMs: 0, outboxPollSeconds: 7, housekeepingSeconds: 10 });
+  });
+
+  it('names each bad log level or worker setting', () => {
+    let err: unknown;
+    try {
+      loadConfig({
+        DATA_DIR: dir, LOG_LEVEL: 'loud', PRESENCE_SWEEP_SECONDS: 'soon', PRESENCE_TIMEOUT_SECONDS: '0', STATUS_BATCH_MS: '5001',
+        OUTBOX_POLL_SECONDS: '-1', HOUSEKEEPING_SECONDS: '9',
+      });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).problems).toEqual([
+      'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent (got "loud")',
+      'PRESENCE_SWEEP_SECONDS must be an integer between 1 and 3600 (got "soon")',
+      'PRESENCE_TIMEOUT_SECONDS must be an integer between 1 and 86400 (got "0")',
+      'STATUS_BATCH_MS must be an integer between 0 and 5000 (got "5001")',
+      'OUTBOX_POLL_SECONDS must be an integer between 1 and 3600 (got "-1")',
+      'HOUSEKEEPING_SECONDS must be an integer between 10 and 86400 (got "9")',
+    ]);
+  });
+
+  it('reads LOG_LEVEL alone for a logger needed before the rest (loadLogLevel)', () => {
+    expect(loadLogLevel({})).toBe('info');
+    expect(loadLogLevel({ LOG_LEVEL: 'warn' })).toBe('warn');
+    expect(() => loadLogLevel({ LOG_LEVEL: 'verbose' })).toThrow(/LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent \(got "verbose"\)/);
   });
 });

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import type { MqttClient } from 'mqtt';
 import { ensureDevPki, issueClientCert, type DevPki, type IssuedCert } from '../../devenv/pki.js';
 import { startBroker, type Broker } from '../../devenv/broker.js';
-import { connectDynsecAdmin, dynsecCommands } from '../../devenv/dynsec.js';
+import { DynsecClient } from '../../src/broker/dynsec-client.js';
 import { WEB_USER_BASE_ROLE } from '../../devenv/broker-state.js';
 import {
   closed, collect, connectDevice, connectError, connectServer, connectWeb, endAll, publishReason, subscribeReason, tempDir,
@@ -145,14 +145,14 @@ describe('WebSocket listener (dynamic security)', () => {
   const userId = randomUUID();
   const otherUserId = randomUUID();
   const token = `token-${randomUUID()}`;
-  let admin: MqttClient;
+  let admin: DynsecClient;
   let server: MqttClient;
   let web: MqttClient;
 
   beforeAll(async () => {
-    admin = track(await connectDynsecAdmin(broker.urls.websocket, broker.dynsecAdmin));
+    admin = new DynsecClient({ url: broker.urls.websocket, ...broker.dynsecAdmin });
     server = track(await connectServer(broker));
-    await dynsecCommands(admin, [
+    await admin.run([
       { command: 'createRole', rolename: `web-user-${userId}`, acls: [
         { acltype: 'subscribePattern', topic: `makapix/post/new/user/${userId}/#`, allow: true },
         { acltype: 'publishClientReceive', topic: `makapix/post/new/user/${userId}/#`, allow: true },
@@ -162,8 +162,10 @@ describe('WebSocket listener (dynamic security)', () => {
     ]);
   });
 
+  afterAll(() => admin?.close());
+
   it('has tightened default ACL access', async () => {
-    const [res] = await dynsecCommands(admin, [{ command: 'getDefaultACLAccess' }]);
+    const [res] = await admin.run([{ command: 'getDefaultACLAccess' }]);
     const acls = (res!.data as { acls: { acltype: string; allow: boolean }[] }).acls;
     const allow = Object.fromEntries(acls.map((a) => [a.acltype, a.allow]));
     expect(allow).toMatchObject({ publishClientSend: false, publishClientReceive: false, subscribe: false });
@@ -198,7 +200,7 @@ describe('WebSocket listener (dynamic security)', () => {
 
   it('ends the live session when the client is deleted', async () => {
     const gone = closed(web);
-    await dynsecCommands(admin, [{ command: 'deleteClient', username: userId }]);
+    await admin.run([{ command: 'deleteClient', username: userId }]);
     await gone;
     const err = await connectError(connectWeb(broker, userId, token));
     expect([134, 135]).toContain(err.code);

@@ -5,7 +5,7 @@ import { statSync } from 'node:fs';
 import postgres from 'postgres';
 import { startServices, type Services } from '../../devenv/services.js';
 import { issueClientCert } from '../../devenv/pki.js';
-import { connectDynsecAdmin, dynsecCommands } from '../../devenv/dynsec.js';
+import { DynsecClient } from '../../src/broker/dynsec-client.js';
 import { WEB_USER_BASE_ROLE } from '../../devenv/broker-state.js';
 import { isAlive } from '../../devenv/process-control.js';
 import { collect, connectDevice, connectServer, connectWeb, endAll } from './helpers.js';
@@ -50,9 +50,9 @@ describe('startServices', () => {
     await srv.subscribeAsync('makapix/player/+/status', { qos: 1 });
     await dev.publishAsync(`makapix/player/${device.cn}/status`, 'up', { qos: 1 });
     await got.next((m) => m.payload === 'up');
-    const admin = await connectDynsecAdmin(first.urls.mqttWebsocket, first.dynsecAdmin);
-    await dynsecCommands(admin, [{ command: 'createClient', username: webUser, password: 'tok', roles: [{ rolename: WEB_USER_BASE_ROLE }] }]);
-    await endAll([srv, dev, admin]);
+    const admin = new DynsecClient({ url: first.urls.mqttWebsocket, ...first.dynsecAdmin });
+    await admin.run([{ command: 'createClient', username: webUser, password: 'tok', roles: [{ rolename: WEB_USER_BASE_ROLE }] }]);
+    await Promise.all([endAll([srv, dev]), admin.close()]);
   });
 
   it('stops by PID and restarts with the same dir keeping passwords, certificates, dynsec clients and data', async () => {

@@ -1,7 +1,7 @@
 // The MQTT workers on a real stack with TWO server instances sharing the broker's $share groups and
 // the database: each request answered exactly once, player status (heartbeats, last will, key
 // mismatch, MQTT 3.1.1), the presence sweep (small interval and silence threshold from the
-// environment), and the outbox publisher (each notification published once).
+// configuration), and the outbox publisher (each notification published once).
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { playerStatusTopic, postNewForFollowerTopic, postNewInCategoryTopic, postNewTopic } from '../../../generated/asyncapi/channels.js';
@@ -13,17 +13,6 @@ import { createPost, createUser, type FixtureUser } from '../support/fixtures.js
 import { connectInternal, connectPlayer, provisionPlayer, startStack, type Stack } from '../support/stack.js';
 import { eventually, rid, wirePlayer, type TestConnection } from './helpers.js';
 
-// Read by the workers when they start; put back afterwards.
-const savedEnv = { sweep: process.env.PRESENCE_SWEEP_SECONDS, timeout: process.env.PRESENCE_TIMEOUT_SECONDS };
-process.env.PRESENCE_SWEEP_SECONDS = '1';
-process.env.PRESENCE_TIMEOUT_SECONDS = '2';
-const restoreEnv = () => {
-  for (const [name, value] of [['PRESENCE_SWEEP_SECONDS', savedEnv.sweep], ['PRESENCE_TIMEOUT_SECONDS', savedEnv.timeout]] as const) {
-    if (value === undefined) delete process.env[name];
-    else process.env[name] = value;
-  }
-};
-
 let stack: Stack;
 let sql: Sql;
 let owner: FixtureUser;
@@ -31,12 +20,9 @@ const clients: MqttClient[] = [];
 const track = <T extends MqttClient>(c: T): T => (clients.push(c), c);
 
 beforeAll(async () => {
-  try {
-    stack = await startStack();
-    await stack.addServer();
-  } finally {
-    restoreEnv();
-  }
+  // both instances: a sweep every second, offline after 2 s of silence
+  stack = await startStack({ env: { PRESENCE_SWEEP_SECONDS: '1', PRESENCE_TIMEOUT_SECONDS: '2' } });
+  await stack.addServer();
   sql = stack.server.ctx.sql;
   owner = await createUser(stack);
 });

@@ -1,9 +1,9 @@
-import { randomUUID } from 'node:crypto';
+import { createPrivateKey, randomUUID, X509Certificate } from 'node:crypto';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadOrCreateCa, type CertificateAuthority } from '../../src/pki/ca.js';
 import { certificateInfo } from '../../src/pki/info.js';
-import { issueClientCertificate, issueFromCsr } from '../../src/pki/issue.js';
+import { issueClientCertificate, issueFromCsr, issueServerCertificate } from '../../src/pki/issue.js';
 import { canRenew, renewalOpensAt } from '../../src/pki/renewal.js';
 import { PkiError } from '../../src/pki/x509.js';
 import { openssl, opensslOk, scratch } from './openssl.js';
@@ -31,6 +31,24 @@ async function rejection(p: Promise<unknown>): Promise<PkiError> {
   expect(err).toBeInstanceOf(PkiError);
   return err as PkiError;
 }
+
+describe('issueServerCertificate', () => {
+  it('issues a serverAuth certificate with the given names and its key; openssl verifies it for the purpose', async () => {
+    const issued = await issueServerCertificate(ca, 'localhost', [{ type: 'dns', value: 'localhost' }, { type: 'ip', value: '127.0.0.1' }], { days: 825 });
+    const cert = new X509Certificate(issued.certPem);
+    expect(cert.subject).toBe('CN=localhost');
+    expect(cert.subjectAltName).toBe('DNS:localhost, IP Address:127.0.0.1');
+    expect(cert.keyUsage).toEqual(['1.3.6.1.5.5.7.3.1']);
+    expect(cert.checkPrivateKey(createPrivateKey(issued.keyPem))).toBe(true);
+    expect(Math.round((issued.notAfter.getTime() - issued.notBefore.getTime()) / DAY)).toBe(825);
+    expect(opensslOk(['verify', '-purpose', 'sslserver', '-CAfile', caFile, s.file('server.crt', issued.certPem)])).toMatch(/: OK/);
+  });
+
+  it('refuses a name that is not a DNS name or an IP address', async () => {
+    expect((await rejection(issueServerCertificate(ca, 'localhost', [{ type: 'ip', value: 'not-an-ip' }]))).message).toMatch(/ip:"not-an-ip" is not a valid IP address/);
+    expect((await rejection(issueServerCertificate(ca, 'localhost', [{ type: 'dns', value: 'a b' }]))).message).toMatch(/dns:"a b" is not a valid DNS name/);
+  });
+});
 
 describe('issueClientCertificate', () => {
   it('issues a 365-day clientAuth certificate with CN = player_key that openssl verifies', async () => {

@@ -95,7 +95,7 @@ describe('GET /mqtt/bootstrap', () => {
     const carolId = await internalId(sql(), carol.user_id);
     await sql()`update web_mqtt_credentials set expires_at = now() - interval '1 second' where user_id = ${carolId}`;
 
-    const deleted = await stack.server.ctx.broker.sweepWebCredentials();
+    const deleted = await stack.server.ctx.webUsers!.sweepWebCredentials();
     expect(deleted).toEqual([carol.user_id]);
     await gone;
     expect((await connectError(connectWeb(wsUrl(), b.username, b.password))).code).toBe(NOT_AUTHORIZED);

@@ -1,15 +1,18 @@
-// `make run`: the whole system on one machine. Starts what is not provided from outside — the dev
-// CA, Mosquitto (1883 internal, 8883 mTLS, 9001 WebSocket) and a PostgreSQL cluster under .data/ —
-// applies the migrations, starts the server on :8000 and prints a walkthrough. Ctrl-C stops every child.
+// `make run` (dev tooling; the server itself is server/src/main.ts): the whole system on one
+// machine. Starts what is not provided from outside — the dev CA, Mosquitto (1883 internal, 8883
+// mTLS, 9001 WebSocket) and a PostgreSQL cluster under .data/ — applies the migrations, starts the
+// server on :8000 and prints a walkthrough. Ctrl-C stops every child.
 // Overrides: DATA_DIR, HTTP_PORT, MQTT_PORT, MQTTS_PORT, MQTT_WS_PORT, PG_PORT, DATABASE_URL (use your own
 // PostgreSQL), MQTT_INTERNAL_URL + MQTT_INTERNAL_USERNAME/PASSWORD (use your own broker; then also set
 // MQTT_MTLS_URL, MQTT_WEBSOCKET_URL and CA_DIR as your broker is set up).
 import { chmodSync, mkdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pino } from 'pino';
-import { ensureDevPki, startBroker, useOrStartPostgres, type Broker } from '../devenv/index.js';
-import { loadConfig } from './config.js';
-import { startServer } from './main.js';
+import { ConfigError, loadConfig, loadLogLevel } from '../src/config.js';
+import { startServer } from '../src/main.js';
+import { startBroker, type Broker } from './broker.js';
+import { ensureDevPki } from './pki.js';
+import { useOrStartPostgres } from './postgres.js';
 
 function port(name: string, fallback: number): number {
   const v = process.env[name];
@@ -25,7 +28,14 @@ async function main(): Promise<void> {
   const dataDir = resolve(process.env.DATA_DIR ?? '.data');
   mkdirSync(dataDir, { recursive: true });
   chmodSync(dataDir, statSync(dataDir).mode | 0o711); // the postgres user must traverse it
-  const log = pino({ level: process.env.LOG_LEVEL ?? 'info' });
+  let level;
+  try {
+    level = loadLogLevel(); // the server's setting, read where every server setting is (config.ts)
+  } catch (err) {
+    console.error(err instanceof ConfigError ? err.message : err);
+    process.exit(2);
+  }
+  const log = pino({ level });
   const stops: (() => Promise<void>)[] = [];
   const stopAll = async () => {
     for (const s of stops.reverse()) await s().catch((err) => log.warn({ err }, 'stop failed'));
