@@ -41,6 +41,7 @@ export async function startStack(opts: { env?: Record<string, string>; workers?:
     // themselves are tested in server/test/rest/throttling.test.ts
     RATE_LIMIT_SIGNUP_PER_MINUTE: '100000',
     RATE_LIMIT_LOGIN_PER_MINUTE: '100000',
+    RATE_LIMIT_LOGIN_PER_ADDRESS_PER_MINUTE: '100000',
     RATE_LIMIT_REGISTER_PLAYER_PER_MINUTE: '100000',
     RATE_LIMIT_BOOTSTRAP_PER_MINUTE: '100000',
     ...opts.env,

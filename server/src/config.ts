@@ -82,7 +82,10 @@ export interface Config {
     perUserPerMinute: number;
     provisionPerAddressPerMinute: number;
     signupPerAddressPerMinute: number;
-    loginPerEmailPerMinute: number;
+    /** Login attempts for one email from one client address (a guesser elsewhere never locks the owner out). */
+    loginPerEmailPerAddressPerMinute: number;
+    /** Login attempts from one client address, any email (bounds guessing and password-hash work per address). */
+    loginPerAddressPerMinute: number;
     registerPlayerPerUserPerMinute: number;
     bootstrapPerUserPerMinute: number;
     /** Length of a rate-limit window in seconds (60: the limits are per minute). */
@@ -230,7 +233,8 @@ export function loadLogLevel(env: Env = process.env): LogLevel {
  * JWT_SECRET, TOKEN_TTL_SECONDS (604800), MAKAPIX_MODERATORS (comma-separated handles),
  * SCRYPT_N (32768), CA_DIR (<DATA_DIR>/certs), RATE_LIMIT_PLAYER_PER_MINUTE (300),
  * RATE_LIMIT_USER_PER_MINUTE (1000), RATE_LIMIT_PROVISION_PER_MINUTE (30, per client address),
- * RATE_LIMIT_SIGNUP_PER_MINUTE (20, per client address), RATE_LIMIT_LOGIN_PER_MINUTE (10, per email),
+ * RATE_LIMIT_SIGNUP_PER_MINUTE (20, per client address), RATE_LIMIT_LOGIN_PER_MINUTE (10, per email and client
+ * address), RATE_LIMIT_LOGIN_PER_ADDRESS_PER_MINUTE (30, per client address, any email),
  * RATE_LIMIT_REGISTER_PLAYER_PER_MINUTE (10, per user), RATE_LIMIT_BOOTSTRAP_PER_MINUTE (10, per user),
  * RATE_LIMIT_WINDOW_SECONDS (60; the "per minute" limits count per window of this length), MQTT_DYNSEC_ADMIN_USERNAME / MQTT_DYNSEC_ADMIN_PASSWORD,
  * BROKER_CRL_FILE, BROKER_PID_FILE,
@@ -317,7 +321,8 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
   const perUserPerMinute = r.int('RATE_LIMIT_USER_PER_MINUTE', 1000, 1, 1_000_000);
   const provisionPerAddressPerMinute = r.int('RATE_LIMIT_PROVISION_PER_MINUTE', 30, 1, 1_000_000);
   const signupPerAddressPerMinute = r.int('RATE_LIMIT_SIGNUP_PER_MINUTE', 20, 1, 1_000_000);
-  const loginPerEmailPerMinute = r.int('RATE_LIMIT_LOGIN_PER_MINUTE', 10, 1, 1_000_000);
+  const loginPerEmailPerAddressPerMinute = r.int('RATE_LIMIT_LOGIN_PER_MINUTE', 10, 1, 1_000_000);
+  const loginPerAddressPerMinute = r.int('RATE_LIMIT_LOGIN_PER_ADDRESS_PER_MINUTE', 30, 1, 1_000_000);
   const registerPlayerPerUserPerMinute = r.int('RATE_LIMIT_REGISTER_PLAYER_PER_MINUTE', 10, 1, 1_000_000);
   const bootstrapPerUserPerMinute = r.int('RATE_LIMIT_BOOTSTRAP_PER_MINUTE', 10, 1, 1_000_000);
   const windowSeconds = r.int('RATE_LIMIT_WINDOW_SECONDS', 60, 1, 86_400);
@@ -363,7 +368,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     workers,
     rateLimits: {
       perPlayerPerMinute, perUserPerMinute, provisionPerAddressPerMinute,
-      signupPerAddressPerMinute, loginPerEmailPerMinute, registerPlayerPerUserPerMinute, bootstrapPerUserPerMinute, windowSeconds,
+      signupPerAddressPerMinute, loginPerEmailPerAddressPerMinute, loginPerAddressPerMinute, registerPlayerPerUserPerMinute, bootstrapPerUserPerMinute, windowSeconds,
     },
   };
 }

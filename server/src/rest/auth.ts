@@ -51,7 +51,11 @@ export function authHandlers(ctx: AppContext): Pick<Handlers, Ops> {
 
     async authLogin(req) {
       const { email, password } = req.body;
-      await throttle(ctx, 'authLogin', `login:email:${email.toLowerCase()}`, ctx.config.rateLimits.loginPerEmailPerMinute, 'login attempts for one email');
+      // Limits per client address only: failures elsewhere never refuse the owner's right password,
+      // and each address can guess only so often (and cost only so much password hashing).
+      const limits = ctx.config.rateLimits;
+      await throttle(ctx, 'authLogin', `login:addr:${req.ip}`, limits.loginPerAddressPerMinute, 'login attempts from one address');
+      await throttle(ctx, 'authLogin', `login:email-addr:${email.toLowerCase()}|${req.ip}`, limits.loginPerEmailPerAddressPerMinute, 'login attempts for one email from one address');
       const user = await findUserForLogin(ctx.sql, email);
       // An unknown email costs the same hash as a wrong password and gets the same answer.
       const ok = user ? await verifyPassword(password, user.password_hash) : await verifyNothing(password, scrypt);

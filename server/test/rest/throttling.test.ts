@@ -1,5 +1,5 @@
 // Limits on the operations that could be used to guess secrets or load the server: logins per
-// email (password guessing), player registrations per user (registration-code guessing), sign-ups
+// email and client address and per address (password guessing, never a lock-out of the owner), player registrations per user (registration-code guessing), sign-ups
 // per address and broker credentials per user. Each answers 429 rate_limit_exceeded with Retry-After.
 // Hour-long windows, so that no test straddles a window boundary.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,7 +11,7 @@ let user: TestUser;
 
 beforeAll(async () => {
   stack = await startStack({
-    env: { RATE_LIMIT_WINDOW_SECONDS: '3600', RATE_LIMIT_LOGIN_PER_MINUTE: '3', RATE_LIMIT_SIGNUP_PER_MINUTE: '4', RATE_LIMIT_REGISTER_PLAYER_PER_MINUTE: '3', RATE_LIMIT_BOOTSTRAP_PER_MINUTE: '2' },
+    env: { RATE_LIMIT_WINDOW_SECONDS: '3600', RATE_LIMIT_LOGIN_PER_MINUTE: '3', RATE_LIMIT_LOGIN_PER_ADDRESS_PER_MINUTE: '8', HTTP_TRUST_PROXY: '127.0.0.1', RATE_LIMIT_SIGNUP_PER_MINUTE: '4', RATE_LIMIT_REGISTER_PLAYER_PER_MINUTE: '3', RATE_LIMIT_BOOTSTRAP_PER_MINUTE: '2' },
   });
   user = await registerUser(stack.api, uniqueHandle('limited'));
 });
@@ -23,12 +23,23 @@ function expectLimited(r: { status: number; body: unknown; headers: Headers }): 
 }
 
 describe('REST throttling', () => {
-  it('refuses the 4th login attempt for one email, even with the right password; another email is not affected', async () => {
+  it("refuses a guesser's 4th login for one email, even with the right password, but never the owner at another address", async () => {
     const email = `${user.handle}@example.test`;
-    for (let i = 0; i < 3; i++) expectError(await stack.api.authLogin({ body: { email, password: 'wrong guess' } }), 401, 'authentication_failed');
-    expectLimited(await stack.api.authLogin({ body: { email, password: 'correct horse battery' } }));
+    const from = (ip: string) => ({ headers: { 'x-forwarded-for': ip } });
+    for (let i = 0; i < 3; i++) expectError(await stack.api.authLogin({ body: { email, password: 'wrong guess' } }, from('10.0.0.66')), 401, 'authentication_failed');
+    expectLimited(await stack.api.authLogin({ body: { email, password: 'correct horse battery' } }, from('10.0.0.66')));
+    // the owner, elsewhere, is not locked out by the guesser's failures
+    expectStatus(await stack.api.authLogin({ body: { email, password: 'correct horse battery' } }, from('10.0.0.7')), 200);
+    // another email from the guesser's address has its own budget
     const other = await registerUser(stack.api, uniqueHandle('other'));
-    expectStatus(await stack.api.authLogin({ body: { email: `${other.handle}@example.test`, password: 'correct horse battery' } }), 200);
+    expectStatus(await stack.api.authLogin({ body: { email: `${other.handle}@example.test`, password: 'correct horse battery' } }, from('10.0.0.66')), 200);
+  });
+
+  it('bounds guessing from one address across emails', async () => {
+    const from = { headers: { 'x-forwarded-for': '10.0.0.99' } };
+    const answers: number[] = [];
+    for (let i = 0; i < 9; i++) answers.push((await stack.api.authLogin({ body: { email: `nobody${i}@example.test`, password: 'wrong guess' } }, from)).status);
+    expect(answers).toEqual([401, 401, 401, 401, 401, 401, 401, 401, 429]);
   });
 
   it('refuses the 4th player registration attempt of a user (registration codes cannot be guessed)', async () => {
