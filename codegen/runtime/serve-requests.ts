@@ -10,6 +10,8 @@
 //   5. the payload matches its schema (unknown fields are removed first)  else invalid_request naming the field
 //   6. payload player_key = topic key (case-insensitive)                  else authentication_failed
 //   7. payload request_id = topic segment                                 else invalid_request
+//      then: while the breaker is open (the hooks' store failing)          internal_error at once, no hook called
+//      and: a copy of a request still being handled (same key and id)      not handled, not counted; the first answers
 //   8. hooks.authenticate: who is asking                                  else its refusal (authentication_failed)
 //   9. hooks.replay: an answer already stored for this request            -> sent again, nothing re-done
 //  10. hooks.admit: rate limits                                           else its refusal (rate_limit_exceeded)
@@ -17,7 +19,9 @@
 //      (x-error-codes) becomes the error answer, given to hooks.remember (stored like any answer).
 //      The answer is checked against the operation's own reply schema, then published.
 // Anything else thrown (by a hook or a handler), an undocumented code or an answer that fails its
-// reply schema is a fault: observe.fault, answered internal_error, and nothing stored.
+// reply schema is a fault: observe.fault, answered internal_error, and nothing stored. A request not
+// answered within deadlineMs is answered internal_error then (fail fast: the firmware retries after
+// 10 s); hook faults and missed deadlines in a row open the breaker for a cooldown.
 import type { MqttClient } from 'mqtt';
 import type { ChannelDef } from './channel.js';
 import { isUnknownTag } from './discriminated.js';
@@ -101,6 +105,10 @@ export interface RequestObserver {
   /** Each answer published: the request type when known, and `success` or the error code. */
   answered?(requestType: string | undefined, outcome: string): void;
   replayed?(requestType: string): void;
+  /** A copy of a request still being handled arrived (a redelivery or a device retry): not handled, not counted again. */
+  joined?(requestType: string): void;
+  /** The circuit breaker opened (the hooks' store is failing) or closed again. */
+  breaker?(state: 'open' | 'closed'): void;
   /** A fault: answered internal_error, not stored. */
   fault?(error: unknown, detail: { topic: string; requestType?: string }): void;
 }
@@ -121,6 +129,18 @@ export interface ServeRequestsOptions<S> {
   observe?: RequestObserver;
   /** How long stop() waits for requests in flight, in ms (default 5000). */
   stopTimeoutMs?: number;
+  /**
+   * A request not answered within this many ms is answered internal_error (nothing stored; its
+   * late answer, if any, is stored by the handler and sent only to a redelivery). Default 5000:
+   * well inside the firmware's 10 s, so an outage does not turn into a storm of retries.
+   */
+  deadlineMs?: number;
+  /**
+   * Fail fast while the hooks' store is down: after `failures` hook faults or missed deadlines in
+   * a row, requests are answered internal_error at once (no hook called) for `cooldownMs`, then one
+   * is let through to probe. Default { failures: 5, cooldownMs: 2000 }.
+   */
+  breaker?: { failures: number; cooldownMs: number };
 }
 
 export interface ServedRequests {
@@ -131,6 +151,13 @@ export interface ServedRequests {
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 class Fault extends Error {}
+
+/** One arrival of a request: its topic parameters, its type once known, whether it has been answered. */
+interface Call {
+  params: RequestTopicParams;
+  type?: string;
+  answered: boolean;
+}
 
 function isRefusal(x: unknown): x is Refusal {
   return typeof x === 'object' && x !== null && typeof (x as Refusal).refuse === 'string' && typeof (x as Refusal).message === 'string';
@@ -143,9 +170,14 @@ export async function serveRequests<S>(opts: ServeRequestsOptions<S>): Promise<S
     if (typeof handlers[t] !== 'function') throw new Error(`serveRequests: no handler for request type ${t}`);
   }
   const inFlight = new Set<Promise<void>>();
+  const deadlineMs = opts.deadlineMs ?? 5000;
   const responseValidator = response.message as Validator<unknown>;
 
-  const send = async (params: RequestTopicParams, requestType: string | undefined, answer: Checked<unknown>): Promise<void> => {
+  const send = async (call: Call, requestType: string | undefined, answer: Checked<unknown>): Promise<void> => {
+    // one answer per arrival: a request answered at its deadline does not get a second, late one
+    if (call.answered) return;
+    call.answered = true;
+    const params = call.params;
     const a = answer as { success?: unknown; error_code?: unknown };
     observe.answered?.(requestType, a.success === true ? 'success' : String(a.error_code));
     try {
@@ -155,21 +187,55 @@ export async function serveRequests<S>(opts: ServeRequestsOptions<S>): Promise<S
     }
   };
 
-  const fail = (params: RequestTopicParams, requestType: string | undefined, code: string, message: string): Promise<void> => {
-    const answer = responseValidator.checked(errorAnswer(params.request_id, code, message));
+  const fail = (call: Call, requestType: string | undefined, code: string, message: string): Promise<void> => {
+    const answer = responseValidator.checked(errorAnswer(call.params.request_id, code, message));
     if (answer === undefined) throw new Fault(`the ${code} answer does not match the response schema`);
-    return send(params, requestType, answer);
+    return send(call, requestType, answer);
   };
+
+  // ---- fail fast: the circuit breaker over the hooks (their store) ----
+  const breakerOpts = opts.breaker ?? { failures: 5, cooldownMs: 2000 };
+  let failuresInARow = 0;
+  let openUntil = 0;
+  const tripped = (): void => {
+    failuresInARow += 1;
+    if (failuresInARow >= breakerOpts.failures && openUntil <= Date.now()) {
+      if (openUntil === 0) observe.breaker?.('open');
+      openUntil = Date.now() + breakerOpts.cooldownMs;
+    }
+  };
+  const recovered = (): void => {
+    failuresInARow = 0;
+    if (openUntil !== 0) {
+      openUntil = 0;
+      observe.breaker?.('closed');
+    }
+  };
+  /** A hook call: its failure counts toward opening the breaker, its success closes it. */
+  const hook = async <T>(f: () => Promise<T>): Promise<T> => {
+    try {
+      const r = await f();
+      recovered();
+      return r;
+    } catch (err) {
+      tripped();
+      throw err;
+    }
+  };
+
+  // ---- one handling per (player, request_id) at a time ----
+  const handling = new Set<string>();
 
   /**
    * Steps 2-7 refuse a request before anyone knows who sent it: each refusal still counts against
    * the sender's limit (hooks.limitRefused), so malformed requests cannot be sent without bound;
    * over the limit they are answered like any request over it.
    */
-  const malformed = async (params: RequestTopicParams, requestType: string | undefined, code: string, message: string): Promise<void> => {
-    const over = hooks.limitRefused ? await hooks.limitRefused(params) : undefined;
-    if (over) return fail(params, requestType, over.refuse, over.message);
-    return fail(params, requestType, code, message);
+  const malformed = async (call: Call, requestType: string | undefined, code: string, message: string): Promise<void> => {
+    const limit = hooks.limitRefused;
+    const over = limit && openUntil <= Date.now() ? await hook(() => limit(call.params)) : undefined;
+    if (over) return fail(call, requestType, over.refuse, over.message);
+    return fail(call, requestType, code, message);
   };
 
   /** The answer as checked against the operation's reply schema; a mismatch is a fault. */
@@ -180,47 +246,71 @@ export async function serveRequests<S>(opts: ServeRequestsOptions<S>): Promise<S
     return ok;
   };
 
-  /** Handles one request; `known.type` is set as soon as the request type is known (for fault reports). */
-  const handle = async (params: RequestTopicParams, bytes: Buffer, known: { type?: string }): Promise<void> => {
+  /** Handles one request; `call.type` is set as soon as the request type is known (for fault reports). */
+  const handle = async (call: Call, bytes: Buffer): Promise<void> => {
+    const params = call.params;
     observe.received?.(params);
     if (bytes.length > opts.maxPayloadBytes) {
-      await malformed(params, undefined, 'invalid_request', `payload: larger than the ${opts.maxPayloadBytes}-byte limit`);
+      await malformed(call, undefined, 'invalid_request', `payload: larger than the ${opts.maxPayloadBytes}-byte limit`);
       return;
     }
     let raw: unknown;
     try {
       raw = JSON.parse(utf8.decode(bytes));
     } catch {
-      await malformed(params, undefined, 'invalid_request', 'payload: not valid UTF-8 JSON');
+      await malformed(call, undefined, 'invalid_request', 'payload: not valid UTF-8 JSON');
       return;
     }
     const tagValue = typeof raw === 'object' && raw !== null ? (raw as Record<string, unknown>)[tag] : undefined;
     if (typeof tagValue === 'string' && isUnknownTag(tag, requestTypes, raw)) {
-      await malformed(params, undefined, 'unknown_request_type', `${tag}: unknown request type ${tagValue.slice(0, 100)}`);
+      await malformed(call, undefined, 'unknown_request_type', `${tag}: unknown request type ${tagValue.slice(0, 100)}`);
       return;
     }
     const v = requestChannel.message;
     const payload = v.clean(raw);
     if (!v.check(payload)) {
-      await malformed(params, undefined, 'invalid_request', v.explain(payload) || 'payload: does not match the request schema');
+      await malformed(call, undefined, 'invalid_request', v.explain(payload) || 'payload: does not match the request schema');
       return;
     }
     const req = payload as Record<string, unknown> & RequestTopicParams;
     const requestType = String(req[tag]);
-    known.type = requestType;
+    call.type = requestType;
     const op = operations[requestType];
     if (String(req.player_key).toLowerCase() !== params.player_key.toLowerCase()) {
-      await malformed(params, requestType, 'authentication_failed', 'player_key in the payload does not match the topic');
+      await malformed(call, requestType, 'authentication_failed', 'player_key in the payload does not match the topic');
       return;
     }
     if (req.request_id !== params.request_id) {
-      await malformed(params, requestType, 'invalid_request', 'request_id: does not match the last segment of the request topic');
+      await malformed(call, requestType, 'invalid_request', 'request_id: does not match the last segment of the request topic');
       return;
     }
 
-    const who = await hooks.authenticate(params, requestType);
+    if (openUntil > Date.now()) {
+      await fail(call, requestType, 'internal_error', 'The server cannot reach its database; retry later');
+      return;
+    }
+    const key = `${params.player_key.toLowerCase()}|${params.request_id}`;
+    if (handling.has(key)) {
+      // the first copy will answer (same request_id, same response topic); this one is neither
+      // handled nor counted against the rate limit again
+      call.answered = true;
+      observe.joined?.(requestType);
+      return;
+    }
+    handling.add(key);
+    try {
+      await handleValid(call, op, requestType, payload);
+    } finally {
+      handling.delete(key);
+    }
+  };
+
+  /** Steps 8-11 for a valid request no other copy of which is being handled. */
+  const handleValid = async (call: Call, op: ServedOperation, requestType: string, payload: unknown): Promise<void> => {
+    const params = call.params;
+    const who = await hook(() => hooks.authenticate(params, requestType));
     if (isRefusal(who)) {
-      await fail(params, requestType, who.refuse, who.message);
+      await fail(call, requestType, who.refuse, who.message);
       return;
     }
     const session = who;
@@ -229,12 +319,12 @@ export async function serveRequests<S>(opts: ServeRequestsOptions<S>): Promise<S
       observe.replayed?.(requestType);
       const again = responseValidator.checked(stored);
       if (again === undefined) throw new Fault(`the stored answer to request ${params.request_id} does not match the response schema`);
-      await send(params, requestType, again);
+      await send(call, requestType, again);
       return;
     }
-    const refusal = await hooks.admit(session);
+    const refusal = await hook(() => hooks.admit(session));
     if (refusal) {
-      await fail(params, requestType, refusal.refuse, refusal.message);
+      await fail(call, requestType, refusal.refuse, refusal.message);
       return;
     }
 
@@ -246,10 +336,10 @@ export async function serveRequests<S>(opts: ServeRequestsOptions<S>): Promise<S
       if (!err.requestTypes.includes(requestType) || !op.errorCodes.includes(err.code)) {
         throw new Fault(`the ${requestType} handler failed with ${err.code}, which its operation does not document (x-error-codes: ${op.errorCodes.join(', ') || 'none'}): ${err.message}`);
       }
-      const kept = await hooks.remember(session, errorAnswer(params.request_id, err.code, err.message));
+      const kept = await hook(() => hooks.remember(session, errorAnswer(params.request_id, err.code, err.message)));
       answer = checkReply(op, requestType, kept, 'the error answer');
     }
-    await send(params, requestType, answer);
+    await send(call, requestType, answer);
   };
 
   const run = (topic: string, bytes: Buffer): Promise<void> => {
@@ -258,11 +348,20 @@ export async function serveRequests<S>(opts: ServeRequestsOptions<S>): Promise<S
       observe.dropped?.('topic', { topic });
       return Promise.resolve();
     }
-    const known: { type?: string } = {};
-    const job = handle(params, bytes, known).catch(async (err: unknown) => {
-      observe.fault?.(err, { topic, requestType: known.type });
-      await fail(params, known.type, 'internal_error', 'Internal server error').catch((e: unknown) => observe.fault?.(e, { topic, requestType: known.type }));
-    });
+    const call: Call = { params, answered: false };
+    const internal = (err: unknown, message: string): Promise<void> => {
+      observe.fault?.(err, { topic, requestType: call.type });
+      return fail(call, call.type, 'internal_error', message).catch((e: unknown) => observe.fault?.(e, { topic, requestType: call.type }));
+    };
+    // the deadline answers for a request still waiting (e.g. on an unreachable database)
+    const timer = setTimeout(() => {
+      if (call.answered) return;
+      tripped();
+      void internal(new Error(`no answer to ${call.type ?? 'a request'} within ${deadlineMs} ms`), 'The server could not answer in time; retry later');
+    }, deadlineMs);
+    const job = handle(call, bytes)
+      .catch((err: unknown) => internal(err, 'Internal server error'))
+      .finally(() => clearTimeout(timer));
     inFlight.add(job);
     void job.finally(() => inFlight.delete(job));
     return job;
@@ -277,7 +376,7 @@ export async function serveRequests<S>(opts: ServeRequestsOptions<S>): Promise<S
       return;
     }
     observe.received?.(params);
-    malformed(params, undefined, 'invalid_request', `payload: larger than the ${opts.maxPayloadBytes}-byte limit`).catch((err: unknown) => observe.fault?.(err, { topic: e.topic }));
+    malformed({ params, answered: false }, undefined, 'invalid_request', `payload: larger than the ${opts.maxPayloadBytes}-byte limit`).catch((err: unknown) => observe.fault?.(err, { topic: e.topic }));
   };
 
   const filter = opts.share !== undefined ? requestChannel.topic.shared(opts.share) : requestChannel.topic.filter();

@@ -11,7 +11,8 @@ import { RequestFailure, serveRequests, type ErrorAnswer, type Refusal, type Ser
 import { MessageRouter } from '../../runtime/subscribe.js';
 import { compileValidator } from '../../runtime/validator.js';
 import { startBroker, type TestBroker } from '../support/broker.js';
-import { connect, KEY, OTHER_KEY, requestTopic, responseTopic, until, type RequestParams } from './fixtures.js';
+import { topicTemplate } from '../../runtime/topic.js';
+import { connect, gate, KEY, OTHER_KEY, requestTopic, responseTopic, until, type RequestParams } from './fixtures.js';
 
 const Base = { request_id: Type.String({ minLength: 1 }), player_key: Type.String() };
 const Double = Type.Object({ ...Base, request_type: Type.Literal('double'), n: Type.Integer({ minimum: 0, maximum: 10 }) });
@@ -183,5 +184,111 @@ describe('serveRequests', () => {
       maxPayloadBytes: 2048, handlers: { double: async () => ({}) },
       hooks: { authenticate: async () => ({ key: '', requestId: '' }), replay: () => undefined, admit: async () => undefined, remember: async (_s, a) => a },
     })).rejects.toThrow(/no handler for request type shout/);
+  });
+});
+
+describe('serveRequests under faults (a second server with a short deadline, on its own topics)', () => {
+  const kinds = { player_key: { kind: 'string' as const }, request_id: { kind: 'string' as const } };
+  const reqTopic = topicTemplate<RequestParams>('faults/player/{player_key}/request/{request_id}', kinds);
+  const resTopic = topicTemplate<RequestParams>('faults/player/{player_key}/response/{request_id}', kinds);
+  const req2: ChannelDef<RequestParams, unknown> = { ...requestChannel, topic: reqTopic };
+  const res2: ChannelDef<RequestParams, unknown> = { ...responseChannel, topic: resTopic };
+  const ops2 = {
+    double: { ...operations.double, spec: { request: { ...operations.double.spec.request, topic: reqTopic }, response: { ...operations.double.spec.response, topic: resTopic } } },
+    shout: { ...operations.shout, spec: { request: { ...operations.shout.spec.request, topic: reqTopic }, response: { ...operations.shout.spec.response, topic: resTopic } } },
+  };
+  let mode: 'ok' | 'hang' | 'throw' = 'ok';
+  let held = gate();
+  const seen: string[] = [];
+  const events: string[] = [];
+  const got = new Map<string, Record<string, unknown>[]>();
+  let faults: ServedRequests;
+
+  beforeAll(async () => {
+    faults = await serveRequests<Session>({
+      client: server, router, request: req2, response: res2, tag: 'request_type', operations: ops2,
+      maxPayloadBytes: 2048, deadlineMs: 2000, breaker: { failures: 3, cooldownMs: 800 },
+      handlers: { double: async (r: Double) => ({ request_id: r.request_id, success: true, doubled: r.n * 2 }), shout: async (r: Shout) => ({ request_id: r.request_id, success: true, text: r.text }) },
+      hooks: {
+        authenticate: async (params) => {
+          seen.push(`authenticate:${params.request_id}`);
+          if (mode === 'hang') await held.promise;
+          if (mode === 'throw') throw new Error('connection refused');
+          return { key: params.player_key, requestId: params.request_id };
+        },
+        replay: () => undefined,
+        admit: async (s) => {
+          seen.push(`admit:${s.requestId}`);
+          return undefined;
+        },
+        remember: async (_s, a) => a,
+      },
+      observe: { joined: (t) => events.push(`joined:${t}`), breaker: (state) => events.push(`breaker:${state}`) },
+    });
+    player.on('message', (topic, payload) => {
+      const p = resTopic.parse(topic);
+      if (p) got.set(p.request_id, [...(got.get(p.request_id) ?? []), JSON.parse(payload.toString()) as Record<string, unknown>]);
+    });
+    await player.subscribeAsync(resTopic.filterRest({ player_key: KEY }), { qos: 1 });
+  });
+  afterAll(async () => faults?.stop());
+  beforeEach(() => {
+    mode = 'ok';
+    held = gate();
+    seen.length = 0;
+    events.length = 0;
+  });
+
+  const send = (id: string, n = 2) => player.publishAsync(reqTopic.format({ player_key: KEY, request_id: id }), JSON.stringify({ request_type: 'double', request_id: id, player_key: KEY, n }), { qos: 1 });
+  const answersTo = async (id: string, count = 1) => {
+    await until(() => (got.get(id)?.length ?? 0) >= count, 5000, `${count} answer(s) to ${id}`);
+    return got.get(id)!;
+  };
+
+  it('answers internal_error at the deadline for a request stuck on its store, and never a second, late answer', async () => {
+    mode = 'hang';
+    await send('stuck');
+    expect(await answersTo('stuck')).toEqual([{ request_id: 'stuck', success: false, error_code: 'internal_error', error: 'The server could not answer in time; retry later' }]);
+    held.open();
+    await until(() => seen.includes('admit:stuck'), 3000, 'the held request to go on');
+    // a control request proves the late answer would have arrived by now if it were sent
+    mode = 'ok';
+    await send('after-stuck');
+    await answersTo('after-stuck');
+    expect(got.get('stuck')).toHaveLength(1);
+  });
+
+  it('handles a copy of a request still being handled once: one answer, one admit', async () => {
+    mode = 'hang';
+    await send('twice');
+    await until(() => seen.includes('authenticate:twice'), 3000, 'the first copy to arrive');
+    await send('twice');
+    await until(() => events.includes('joined:double'), 3000, 'the second copy to join');
+    held.open();
+    expect(await answersTo('twice')).toEqual([{ request_id: 'twice', success: true, doubled: 4 }]);
+    expect(seen.filter((x) => x === 'admit:twice')).toHaveLength(1);
+  });
+
+  it('opens the breaker after 3 store failures in a row (answers at once, calls no hook), and closes it when the store is back', async () => {
+    mode = 'throw';
+    for (const id of ['down1', 'down2', 'down3']) {
+      await send(id);
+      expect(await answersTo(id)).toMatchObject([{ success: false, error_code: 'internal_error', error: 'Internal server error' }]);
+    }
+    expect(events).toContain('breaker:open');
+    seen.length = 0;
+    await send('fast');
+    expect(await answersTo('fast')).toMatchObject([{ success: false, error_code: 'internal_error', error: 'The server cannot reach its database; retry later' }]);
+    expect(seen).toEqual([]);
+    mode = 'ok';
+    // after the cooldown one request probes the store; it succeeds and the breaker closes
+    let n = 0;
+    await until(() => {
+      const last = got.get(`probe${n}`);
+      if (last?.[0]?.success === true) return true;
+      if (last || n === 0) void send(`probe${++n}`);
+      return false;
+    }, 5000, 'a request to succeed after the cooldown');
+    expect(events).toContain('breaker:closed');
   });
 });
