@@ -11,7 +11,7 @@
 //   6. payload player_key = topic key (case-insensitive)                  else authentication_failed
 //   7. payload request_id = topic segment                                 else invalid_request
 //      then: while the breaker is open (the hooks' store failing)          internal_error at once, no hook called
-//      and: a copy of a request still being handled (same key and id)      not handled, not counted; the first answers
+//      and: a copy of a request still being handled (same key and id)      not handled, not counted: gets the first's answer
 //   8. hooks.authenticate: who is asking                                  else its refusal (authentication_failed)
 //   9. hooks.replay: an answer already stored for this request            -> sent again, nothing re-done
 //  10. hooks.admit: rate limits                                           else its refusal (rate_limit_exceeded)
@@ -157,6 +157,8 @@ interface Call {
   params: RequestTopicParams;
   type?: string;
   answered: boolean;
+  /** The answer sent (for copies of the request arriving meanwhile). */
+  answer?: Checked<unknown>;
 }
 
 function isRefusal(x: unknown): x is Refusal {
@@ -177,6 +179,7 @@ export async function serveRequests<S>(opts: ServeRequestsOptions<S>): Promise<S
     // one answer per arrival: a request answered at its deadline does not get a second, late one
     if (call.answered) return;
     call.answered = true;
+    call.answer = answer;
     const params = call.params;
     const a = answer as { success?: unknown; error_code?: unknown };
     observe.answered?.(requestType, a.success === true ? 'success' : String(a.error_code));
@@ -223,8 +226,8 @@ export async function serveRequests<S>(opts: ServeRequestsOptions<S>): Promise<S
     }
   };
 
-  // ---- one handling per (player, request_id) at a time ----
-  const handling = new Set<string>();
+  // ---- one handling per (player, request_id) at a time; copies get the first one's answer ----
+  const handling = new Map<string, Promise<Checked<unknown> | undefined>>();
 
   /**
    * Steps 2-7 refuse a request before anyone knows who sent it: each refusal still counts against
@@ -290,16 +293,20 @@ export async function serveRequests<S>(opts: ServeRequestsOptions<S>): Promise<S
       return;
     }
     const key = `${params.player_key.toLowerCase()}|${params.request_id}`;
-    if (handling.has(key)) {
-      // the first copy will answer (same request_id, same response topic); this one is neither
-      // handled nor counted against the rate limit again
-      call.answered = true;
+    const first = handling.get(key);
+    if (first) {
+      // a copy (redelivery or device retry) of a request being handled: neither handled nor counted
+      // against the rate limit again; it is answered with the first copy's answer
       observe.joined?.(requestType);
+      const answer = await first;
+      if (answer === undefined) throw new Fault(`the first copy of request ${params.request_id} was not answered`);
+      await send(call, requestType, answer);
       return;
     }
-    handling.add(key);
+    const done = handleValid(call, op, requestType, payload).then(() => call.answer);
+    handling.set(key, done.catch(() => undefined));
     try {
-      await handleValid(call, op, requestType, payload);
+      await done;
     } finally {
       handling.delete(key);
     }
