@@ -11,3 +11,4 @@ export * from './fastify.js';
 export * from './typed-routes.js';
 export * from './rest-client.js';
 export * from './serve-requests.js';
+export * from './rest-transport.js';

@@ -1,7 +1,7 @@
 // Builds the Fastify app: every generated route with its handler, bearer auth, the one error shape.
 // Only main.ts listens; tests use app.inject or listen on a free port.
 import Fastify, { type FastifyInstance } from 'fastify';
-import { restNotFoundHandler } from '../../codegen/runtime/index.js';
+import { restClientErrorHandler, restFrameworkErrors, restNotFoundHandler, useStrictJsonBodies } from '../../codegen/runtime/index.js';
 import { registerRoutes, type Handlers } from '../../generated/openapi/routes.js';
 import type { AppContext } from './context.js';
 import { withSecretRedaction } from './logging/index.js';
@@ -34,7 +34,11 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
     loggerInstance: withSecretRedaction(ctx.log),
     bodyLimit: BODY_LIMIT_BYTES,
     trustProxy: ctx.config.http.trustProxy,
+    // what fails before any route runs still gets the one error shape and a documented status
+    frameworkErrors: restFrameworkErrors,
+    clientErrorHandler: restClientErrorHandler,
   });
+  useStrictJsonBodies(app);
   app.decorateRequest('user', null);
   app.setNotFoundHandler(restNotFoundHandler);
   registerRoutes(app as unknown as FastifyInstance, handlers(ctx), { authenticate: bearerAuthenticator(ctx) });
