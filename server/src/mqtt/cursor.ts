@@ -4,12 +4,13 @@
 // not the scope of the query it is used with, is refused: the player gets invalid_request instead
 // of a silent restart at page one.
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { CursorBounds } from '../../../generated/components/identifiers.js';
 import { RequestError } from './request-error.js';
 
 const VERSION = 1;
 const SIG_BYTES = 16;
-/** The Cursor schema allows 512 characters. */
-export const MAX_CURSOR_LENGTH = 512;
+/** The longest cursor the Cursor schema allows. */
+export const MAX_CURSOR_LENGTH = CursorBounds.maxLength;
 
 export type CursorPosition = readonly (string | number)[];
 

@@ -2,7 +2,7 @@
 // makapix/player/{player_key}/response/{request_id}, whichever instance of the shared
 // subscription receives it. Checks, in order:
 //   1. the topic parses (player_key a UUID, request_id a valid segment)   else drop + count
-//   2. payload size <= 128 KiB (the router drops larger ones)             else invalid_request
+//   2. payload size <= limits.maxPayloadBytes (the router drops larger)   else invalid_request
 //   3. the payload is UTF-8 JSON                                          else invalid_request
 //   4. request_type is known                                              else unknown_request_type
 //   5. the payload matches its schema (unknown fields are ignored)        else invalid_request naming the field
@@ -19,6 +19,7 @@ import {
   PlayerRequestMessageValidator, playerResponse, PlayerResponseMessageValidator, playerRequestTopic,
   type PlayerRequestParams, type PlayerResponseMessage,
 } from '../../../generated/asyncapi/channels.js';
+import { limits } from '../../../generated/asyncapi/limits.js';
 import { requestOperations } from '../../../generated/asyncapi/operations.js';
 import type { AppContext } from '../context.js';
 import { idempotency, type Queryable } from '../db/index.js';
@@ -177,7 +178,7 @@ export async function startRequestPipeline(ctx: AppContext, keys: ServerKeys): P
     ctx.log.warn({ topic: e.topic, reason: e.reason, detail: e.message }, 'MQTT request not handled');
     if (e.reason === 'too_large') {
       const params = playerRequestTopic.parse(e.topic);
-      if (params) fail(params, 'invalid_request', `payload: larger than the 131072-byte limit`).catch((err: unknown) => ctx.log.error({ err }, 'could not answer an oversize request'));
+      if (params) fail(params, 'invalid_request', `payload: larger than the ${limits.maxPayloadBytes}-byte limit`).catch((err: unknown) => ctx.log.error({ err }, 'could not answer an oversize request'));
     }
   };
 

@@ -8,7 +8,7 @@
 import { HttpError } from '../../../codegen/runtime/index.js';
 import type { Comment } from '../../../generated/components/post.js';
 import type { Handlers } from '../../../generated/openapi/routes.js';
-import type { Post } from '../../../generated/openapi/schemas.js';
+import { CreatePostRequestDefaults, type Post } from '../../../generated/openapi/schemas.js';
 import type { AppContext } from '../context.js';
 import { Constraints, pgConstraint, pgErrorCode } from '../db/index.js';
 import { findComment, insertComment, MAX_COMMENT_DEPTH, type CommentRow } from '../db/comments.js';
@@ -83,8 +83,8 @@ export function postHandlers(ctx: AppContext): Pick<Handlers, Ops> {
           canvas: b.canvas,
           width: b.width,
           height: b.height,
-          frameCount: b.frame_count ?? 1,
-          hasTransparency: b.has_transparency ?? false,
+          frameCount: b.frame_count ?? CreatePostRequestDefaults.frame_count,
+          hasTransparency: b.has_transparency ?? CreatePostRequestDefaults.has_transparency,
         });
         const notifications = await enqueueNewPost(tx, post);
         return { post, notifications };
