@@ -294,7 +294,7 @@ describe('query_posts pagination', () => {
     expect(ok(await requestQueryPosts(me.requester, { ...env(me), ...base, cursor })).posts).toHaveLength(1);
   });
 
-  it('keeps a response under limits.maxPayloadBytes (128 KiB): trims the page and sets has_more/next_cursor so nothing is skipped', async () => {
+  it('keeps a response under limits.maxPayloadBytes: trims the page and sets has_more/next_cursor so nothing is skipped', async () => {
     const u = await createUser(stack);
     const posts = await createPosts(sql, u.id, 50, (i) => ({
       title: '𝕏'.repeat(200),
