@@ -8,7 +8,7 @@ import { PostNotificationValidator, postNewForFollowerTopic, postNewInCategoryTo
 import { StopCase, type CaseDef, type CaseRecorder } from '../model/case.js';
 import { describeValue, expectationOf, valueAt } from '../model/describe.js';
 import { PromotionCategoryValues } from '../../../generated/components/identifiers.js';
-import { examplesOf, isOneOf, messagesOnChannel, type JsonObject } from '../examples/catalog.js';
+import { examplesOf, isOneOf, messagesOnChannel } from '../examples/catalog.js';
 import { mapPostId } from '../examples/substitute.js';
 import type { ServerContext } from './context.js';
 import { createPostBody } from './rest-bodies.js';

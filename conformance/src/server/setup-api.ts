@@ -6,7 +6,6 @@ import { randomBytes } from 'node:crypto';
 import { createClient } from '../../../generated/openapi/client.js';
 import { HandleBounds } from '../../../generated/components/identifiers.js';
 import type { Post, PlayerCredentials } from '../../../generated/openapi/schemas.js';
-import type { JsonObject } from '../examples/catalog.js';
 import { MAX_POST_ID, type DataMap } from '../examples/substitute.js';
 import { exampleWorld } from '../examples/world.js';
 import { createCommentBody, createPostBody } from './rest-bodies.js';
