@@ -2,8 +2,10 @@
 // Source: spec/
 // Regenerate with `make generate`; `make check-generated` fails when this file drifts.
 
+export * as asyncapiCatalog from './asyncapi/catalog.js';
 export * as asyncapiChannels from './asyncapi/channels.js';
 export * as asyncapiExamples from './asyncapi/examples.js';
+export * as asyncapiLimits from './asyncapi/limits.js';
 export * as asyncapiOperations from './asyncapi/operations.js';
 export * as asyncapiSchemas from './asyncapi/schemas.js';
 export * as componentsErrors from './components/errors.js';

@@ -39,7 +39,7 @@ describe('typebox emitter', () => {
   const file = specs.file(join(root, 'spec/schemas.yaml'))!;
   const model: Model = {
     schemas: ['Named', 'Other'].map((name) => ({ name, loc: { file, pointer: `/${name}` }, module: 'test/named' })),
-    channels: [], messages: [], operations: [], rest: [], sources: { asyncapi: '', openapi: '', components: [] },
+    channels: [], messages: [], operations: [], rest: [], limits: [], sources: { asyncapi: '', openapi: '', components: [] },
   };
   const index = new SchemaIndex(specs, model);
 

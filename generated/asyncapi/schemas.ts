@@ -21,6 +21,18 @@ export const QueryPostsRequest = Type.Object({
   limit: Type.Optional(Type.Integer({"description":"Maximum number of posts in the page.","default":50,"minimum":1,"maximum":50})),
 }, {"title":"QueryPostsRequest","description":"A player asks for a page of post summaries."});
 export type QueryPostsRequest = Static<typeof QueryPostsRequest>;
+/** Every value of the inline enum QueryPostsChannel (in QueryPostsRequest), in spec order. */
+export const QueryPostsChannelValues = ["all", "promoted", "user", "by_user"] as const;
+/** Which posts to list; all, promoted (any category), user (the player's owner) or by_user (the user with user_handle). */
+export type QueryPostsChannel = (typeof QueryPostsChannelValues)[number];
+/** Every value of the inline enum QueryPostsSort (in QueryPostsRequest), in spec order. */
+export const QueryPostsSortValues = ["server_order", "created_at", "random"] as const;
+/** Order of the list; server_order (newest id first), created_at (newest first) or random (stable shuffle per seed). */
+export type QueryPostsSort = (typeof QueryPostsSortValues)[number];
+/** What the receiver assumes for an absent property of QueryPostsRequest (the spec's `default`s). */
+export const QueryPostsRequestDefaults = { channel: "all", sort: "server_order", limit: 50 } as const satisfies Partial<QueryPostsRequest>;
+/** The bound keywords of QueryPostsRequest (inline properties), by property. */
+export const QueryPostsRequestBounds = {"random_seed":{"minimum":0,"maximum":4294967295},"limit":{"minimum":1,"maximum":50}} as const;
 
 /** A player reports that it showed a post. */
 export const SubmitViewRequest = Type.Object({
@@ -31,6 +43,8 @@ export const SubmitViewRequest = Type.Object({
   view_intent: Type.Optional(ViewIntent),
 }, {"title":"SubmitViewRequest","description":"A player reports that it showed a post."});
 export type SubmitViewRequest = Static<typeof SubmitViewRequest>;
+/** What the receiver assumes for an absent property of SubmitViewRequest (the spec's `default`s). */
+export const SubmitViewRequestDefaults = { view_intent: "automated" } as const satisfies Partial<SubmitViewRequest>;
 
 /** A player adds an emoji reaction of its owner to a post. */
 export const SubmitReactionRequest = Type.Object({
@@ -62,6 +76,10 @@ export const GetCommentsRequest = Type.Object({
   limit: Type.Optional(Type.Integer({"description":"Maximum number of comments in the page.","default":50,"minimum":1,"maximum":200})),
 }, {"title":"GetCommentsRequest","description":"A player asks for a page of a post's comments."});
 export type GetCommentsRequest = Static<typeof GetCommentsRequest>;
+/** What the receiver assumes for an absent property of GetCommentsRequest (the spec's `default`s). */
+export const GetCommentsRequestDefaults = { limit: 50 } as const satisfies Partial<GetCommentsRequest>;
+/** The bound keywords of GetCommentsRequest (inline properties), by property. */
+export const GetCommentsRequestBounds = {"limit":{"minimum":1,"maximum":200}} as const;
 
 export const PostSummary = post_PostSummary;
 export type PostSummary = Static<typeof PostSummary>;
@@ -76,6 +94,8 @@ export const QueryPostsResponse = Type.Object({
   has_more: Type.Boolean({"description":"Whether more posts follow this page."}),
 }, {"title":"QueryPostsResponse","description":"Successful answer to query_posts.","additionalProperties":false});
 export type QueryPostsResponse = Static<typeof QueryPostsResponse>;
+/** The bound keywords of QueryPostsResponse (inline properties), by property. */
+export const QueryPostsResponseBounds = {"posts":{"maxItems":50}} as const;
 
 /** Successful answer to submit_view. */
 export const SubmitViewResponse = Type.Object({
@@ -114,6 +134,8 @@ export const GetCommentsResponse = Type.Object({
   has_more: Type.Boolean({"description":"Whether more comments follow this page."}),
 }, {"title":"GetCommentsResponse","description":"Successful answer to get_comments.","additionalProperties":false});
 export type GetCommentsResponse = Static<typeof GetCommentsResponse>;
+/** The bound keywords of GetCommentsResponse (inline properties), by property. */
+export const GetCommentsResponseBounds = {"comments":{"maxItems":200}} as const;
 
 /** The one error answer to any request. */
 export const ErrorResponse = Type.Object({
@@ -123,6 +145,8 @@ export const ErrorResponse = Type.Object({
   error_code: ErrorCode,
 }, {"title":"ErrorResponse","description":"The one error answer to any request.","additionalProperties":false});
 export type ErrorResponse = Static<typeof ErrorResponse>;
+/** The bound keywords of ErrorResponse (inline properties), by property. */
+export const ErrorResponseBounds = {"error":{"minLength":1,"maxLength":1000}} as const;
 
 /** What a player needs to download and show one artwork. */
 export const ShowArtworkPayload = Type.Object({
@@ -173,6 +197,8 @@ export const PlayerStatus = Type.Object({
   timestamp: Type.Optional(Timestamp),
 }, {"title":"PlayerStatus","description":"A player's status update, heartbeat or last will."});
 export type PlayerStatus = Static<typeof PlayerStatus>;
+/** The bound keywords of PlayerStatus (inline properties), by property. */
+export const PlayerStatusBounds = {"current_post_id":{"minimum":1,"maximum":2147483647}} as const;
 
 export const PostNotification = post_PostNotification;
 export type PostNotification = Static<typeof PostNotification>;

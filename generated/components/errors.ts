@@ -8,10 +8,14 @@ import { type Static, Type } from 'typebox';
 /** Machine-readable error code of an MQTT error response (closed list). */
 export const ErrorCode = Type.Union([Type.Literal("authentication_failed"), Type.Literal("not_found"), Type.Literal("invalid_request"), Type.Literal("invalid_emoji"), Type.Literal("reaction_limit_exceeded"), Type.Literal("rate_limit_exceeded"), Type.Literal("internal_error"), Type.Literal("unknown_request_type")], {"title":"ErrorCode","description":"Machine-readable error code of an MQTT error response (closed list)."});
 export type ErrorCode = Static<typeof ErrorCode>;
+/** Every value of ErrorCode, in spec order. */
+export const ErrorCodeValues = ["authentication_failed", "not_found", "invalid_request", "invalid_emoji", "reaction_limit_exceeded", "rate_limit_exceeded", "internal_error", "unknown_request_type"] as const satisfies readonly ErrorCode[];
 
 /** Machine-readable error code of a REST error body; the MQTT codes plus forbidden and conflict. */
 export const RestErrorCode = Type.Union([Type.Literal("authentication_failed"), Type.Literal("not_found"), Type.Literal("invalid_request"), Type.Literal("invalid_emoji"), Type.Literal("reaction_limit_exceeded"), Type.Literal("rate_limit_exceeded"), Type.Literal("internal_error"), Type.Literal("unknown_request_type"), Type.Literal("forbidden"), Type.Literal("conflict")], {"title":"RestErrorCode","description":"Machine-readable error code of a REST error body; the MQTT codes plus forbidden and conflict."});
 export type RestErrorCode = Static<typeof RestErrorCode>;
+/** Every value of RestErrorCode, in spec order. */
+export const RestErrorCodeValues = ["authentication_failed", "not_found", "invalid_request", "invalid_emoji", "reaction_limit_exceeded", "rate_limit_exceeded", "internal_error", "unknown_request_type", "forbidden", "conflict"] as const satisfies readonly RestErrorCode[];
 
 /** The one error body of every REST error response. */
 export const RestError = Type.Object({
@@ -19,3 +23,5 @@ export const RestError = Type.Object({
   error: Type.String({"description":"Human-readable error message (names the offending field for invalid_request).","minLength":1,"maxLength":1000}),
 }, {"title":"RestError","description":"The one error body of every REST error response.","additionalProperties":false});
 export type RestError = Static<typeof RestError>;
+/** The bound keywords of RestError (inline properties), by property. */
+export const RestErrorBounds = {"error":{"minLength":1,"maxLength":1000}} as const;

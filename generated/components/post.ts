@@ -21,6 +21,8 @@ export const PostSummary = Type.Object({
   created_at: Timestamp,
 }, {"title":"PostSummary","description":"A post as listed to a player by query_posts.","additionalProperties":false});
 export type PostSummary = Static<typeof PostSummary>;
+/** The bound keywords of PostSummary (inline properties), by property. */
+export const PostSummaryBounds = {"width":{"minimum":1,"maximum":4096},"height":{"minimum":1,"maximum":4096},"frame_count":{"minimum":1}} as const;
 
 /** Notification published by the server when a post is created or promoted to a category. */
 export const PostNotification = Type.Object({
@@ -47,3 +49,5 @@ export const Comment = Type.Object({
   deleted: Type.Boolean({"description":"True for a deleted comment kept as a placeholder because it still has live replies."}),
 }, {"title":"Comment","description":"One comment of a post as returned by get_comments; threaded to depth 2, oldest first.","additionalProperties":false});
 export type Comment = Static<typeof Comment>;
+/** The bound keywords of Comment (inline properties), by property. */
+export const CommentBounds = {"author_handle":{"minLength":2,"maxLength":50},"body":{"maxLength":2000},"depth":{"minimum":0,"maximum":2}} as const;

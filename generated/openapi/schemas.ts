@@ -9,18 +9,26 @@ import { type Static, Type } from 'typebox';
 /** An email address (compared case-insensitively). */
 export const Email = Type.String({"title":"Email","description":"An email address (compared case-insensitively).","pattern":"^[^\\s@]+@[^\\s@]+\\.[^\\s@]+$","minLength":3,"maxLength":254});
 export type Email = Static<typeof Email>;
+/** The bound keywords of Email. */
+export const EmailBounds = {"minLength":3,"maxLength":254} as const;
 
 /** A new account's password, 8..200 characters. */
 export const Password = Type.String({"title":"Password","description":"A new account's password, 8..200 characters.","minLength":8,"maxLength":200});
 export type Password = Static<typeof Password>;
+/** The bound keywords of Password. */
+export const PasswordBounds = {"minLength":8,"maxLength":200} as const;
 
 /** A signed JWT (compact serialization) carrying the user_id; sent as `Authorization: Bearer <token>`. */
 export const BearerToken = Type.String({"title":"BearerToken","description":"A signed JWT (compact serialization) carrying the user_id; sent as `Authorization: Bearer <token>`.","pattern":"^[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+$","minLength":5,"maxLength":4096});
 export type BearerToken = Static<typeof BearerToken>;
+/** The bound keywords of BearerToken. */
+export const BearerTokenBounds = {"minLength":5,"maxLength":4096} as const;
 
 /** A role of a user; every user has `user`, moderators also `moderator`. */
 export const UserRole = Type.Union([Type.Literal("user"), Type.Literal("moderator")], {"title":"UserRole","description":"A role of a user; every user has `user`, moderators also `moderator`."});
 export type UserRole = Static<typeof UserRole>;
+/** Every value of UserRole, in spec order. */
+export const UserRoleValues = ["user", "moderator"] as const satisfies readonly UserRole[];
 
 /** Body of authRegister. */
 export const AuthRegisterRequest = Type.Object({
@@ -45,6 +53,8 @@ export const AuthLoginRequest = Type.Object({
   password: Type.String({"description":"The account's password (any length up to 200; a wrong one is a 401, not a 400).","minLength":1,"maxLength":200}),
 }, {"title":"AuthLoginRequest","description":"Body of authLogin.","additionalProperties":false});
 export type AuthLoginRequest = Static<typeof AuthLoginRequest>;
+/** The bound keywords of AuthLoginRequest (inline properties), by property. */
+export const AuthLoginRequestBounds = {"password":{"minLength":1,"maxLength":200}} as const;
 
 /** A bearer token and who it belongs to. */
 export const AuthLoginResponse = Type.Object({
@@ -66,6 +76,8 @@ export const User = Type.Object({
   created_at: Timestamp,
 }, {"title":"User","description":"The current user, as returned by authMe.","additionalProperties":false});
 export type User = Static<typeof User>;
+/** The bound keywords of User (inline properties), by property. */
+export const UserBounds = {"roles":{"minItems":1,"maxItems":2}} as const;
 
 /** Body of createPost. */
 export const CreatePostRequest = Type.Object({
@@ -78,6 +90,10 @@ export const CreatePostRequest = Type.Object({
   has_transparency: Type.Optional(Type.Boolean({"description":"Whether the artwork has transparent pixels.","default":false})),
 }, {"title":"CreatePostRequest","description":"Body of createPost.","additionalProperties":false});
 export type CreatePostRequest = Static<typeof CreatePostRequest>;
+/** What the receiver assumes for an absent property of CreatePostRequest (the spec's `default`s). */
+export const CreatePostRequestDefaults = { frame_count: 1, has_transparency: false } as const satisfies Partial<CreatePostRequest>;
+/** The bound keywords of CreatePostRequest (inline properties), by property. */
+export const CreatePostRequestBounds = {"width":{"minimum":1,"maximum":4096},"height":{"minimum":1,"maximum":4096},"frame_count":{"minimum":1}} as const;
 
 /** A post as returned by the REST API. */
 export const Post = Type.Object({
@@ -96,6 +112,8 @@ export const Post = Type.Object({
   created_at: Timestamp,
 }, {"title":"Post","description":"A post as returned by the REST API.","additionalProperties":false});
 export type Post = Static<typeof Post>;
+/** The bound keywords of Post (inline properties), by property. */
+export const PostBounds = {"width":{"minimum":1,"maximum":4096},"height":{"minimum":1,"maximum":4096},"frame_count":{"minimum":1}} as const;
 
 /** Body of promotePost. */
 export const PromotePostRequest = Type.Object({
@@ -109,6 +127,8 @@ export const CreateCommentRequest = Type.Object({
   parent_id: Type.Optional(Type.Union([Type.String({"format":"uuid"}), Type.Null()], {"description":"The comment this one replies to, or null (or absent) for a top-level comment."})),
 }, {"title":"CreateCommentRequest","description":"Body of createComment.","additionalProperties":false});
 export type CreateCommentRequest = Static<typeof CreateCommentRequest>;
+/** The bound keywords of CreateCommentRequest (inline properties), by property. */
+export const CreateCommentRequestBounds = {"body":{"minLength":1,"maxLength":2000}} as const;
 
 /** Body of provisionPlayer; every field is optional (`{}` is valid). */
 export const ProvisionPlayerRequest = Type.Object({
@@ -117,6 +137,8 @@ export const ProvisionPlayerRequest = Type.Object({
   csr_pem: Type.Optional(Type.String({"description":"Optional PKCS#10 certificate signing request (PEM, \"CERTIFICATE REQUEST\") for a key\npair the device generated and keeps; the private key never leaves the device. Its\nsubject and requested extensions are ignored (the device does not know its player_key\nyet): the server only verifies the CSR's signature with the key it contains (proof of\npossession) and that the key is EC P-256 (recommended), EC P-384 or RSA >= 2048 bits,\nthen issues the certificate with subject `CN=<player_key>`, EKU clientAuth, for that\npublic key at registration and again at every renewal. Without it the server\ngenerates the key pair and hands out the private key in `getPlayerCredentials`.\n","pattern":"^-----BEGIN CERTIFICATE REQUEST-----","minLength":100,"maxLength":8192})),
 }, {"title":"ProvisionPlayerRequest","description":"Body of provisionPlayer; every field is optional (`{}` is valid).","additionalProperties":false});
 export type ProvisionPlayerRequest = Static<typeof ProvisionPlayerRequest>;
+/** The bound keywords of ProvisionPlayerRequest (inline properties), by property. */
+export const ProvisionPlayerRequestBounds = {"csr_pem":{"minLength":100,"maxLength":8192}} as const;
 
 /** The new pending player's key and registration code. */
 export const ProvisionPlayerResponse = Type.Object({
@@ -151,12 +173,16 @@ export const Player = Type.Object({
   created_at: Timestamp,
 }, {"title":"Player","description":"A registered player as its owner sees it.","additionalProperties":false});
 export type Player = Static<typeof Player>;
+/** The bound keywords of Player (inline properties), by property. */
+export const PlayerBounds = {"device_model":{"minLength":1,"maxLength":100},"firmware_version":{"minLength":1,"maxLength":64},"current_post_id":{"minimum":1,"maximum":2147483647}} as const;
 
 /** A user's players. */
 export const PlayerList = Type.Object({
   players: Type.Array(Player, {"description":"The players, oldest registration first.","maxItems":128}),
 }, {"title":"PlayerList","description":"A user's players.","additionalProperties":false});
 export type PlayerList = Static<typeof PlayerList>;
+/** The bound keywords of PlayerList (inline properties), by property. */
+export const PlayerListBounds = {"players":{"maxItems":128}} as const;
 
 /** Body of updatePlayer. */
 export const UpdatePlayerRequest = Type.Object({
@@ -172,6 +198,8 @@ export const PlayerCredentials = Type.Object({
   broker: BrokerAddress,
 }, {"title":"PlayerCredentials","description":"A registered player's TLS credentials (private key only when the server generated it) and broker address.","additionalProperties":false});
 export type PlayerCredentials = Static<typeof PlayerCredentials>;
+/** The bound keywords of PlayerCredentials (inline properties), by property. */
+export const PlayerCredentialsBounds = {"ca_pem":{"maxLength":65536},"cert_pem":{"maxLength":65536},"key_pem":{"maxLength":65536}} as const;
 
 /** Body of sendPlayerCommand and sendCommandToAllPlayers. */
 export const PlayerCommandRequest = Type.Object({
@@ -193,6 +221,8 @@ export const PlayerCommandBatchResult = Type.Object({
   commands: Type.Array(PlayerCommandResult, {"description":"One entry per player.","maxItems":128}),
 }, {"title":"PlayerCommandBatchResult","description":"The commands published by sendCommandToAllPlayers.","additionalProperties":false});
 export type PlayerCommandBatchResult = Static<typeof PlayerCommandBatchResult>;
+/** The bound keywords of PlayerCommandBatchResult (inline properties), by property. */
+export const PlayerCommandBatchResultBounds = {"sent_count":{"minimum":0,"maximum":128},"commands":{"maxItems":128}} as const;
 
 /** The outcome of renewPlayerCert. */
 export const RenewCertResult = Type.Object({
@@ -200,12 +230,16 @@ export const RenewCertResult = Type.Object({
   message: Type.String({"description":"A human-readable note on what to do next.","minLength":1,"maxLength":500}),
 }, {"title":"RenewCertResult","description":"The outcome of renewPlayerCert.","additionalProperties":false});
 export type RenewCertResult = Static<typeof RenewCertResult>;
+/** The bound keywords of RenewCertResult (inline properties), by property. */
+export const RenewCertResultBounds = {"message":{"minLength":1,"maxLength":500}} as const;
 
 /** Topic filters a web client may subscribe to. */
 export const MqttBootstrapTopics = Type.Object({
   subscribe: Type.Array(Type.String({"minLength":1,"maxLength":256}), {"description":"Topic filters (may contain MQTT wildcards).","minItems":1}),
 }, {"title":"MqttBootstrapTopics","description":"Topic filters a web client may subscribe to.","additionalProperties":false});
 export type MqttBootstrapTopics = Static<typeof MqttBootstrapTopics>;
+/** The bound keywords of MqttBootstrapTopics (inline properties), by property. */
+export const MqttBootstrapTopicsBounds = {"subscribe":{"minItems":1}} as const;
 
 /** What a web client needs to connect to the broker over WebSocket. */
 export const MqttBootstrap = Type.Object({
@@ -216,12 +250,16 @@ export const MqttBootstrap = Type.Object({
   topics: MqttBootstrapTopics,
 }, {"title":"MqttBootstrap","description":"What a web client needs to connect to the broker over WebSocket.","additionalProperties":false});
 export type MqttBootstrap = Static<typeof MqttBootstrap>;
+/** The bound keywords of MqttBootstrap (inline properties), by property. */
+export const MqttBootstrapBounds = {"websocket_url":{"maxLength":2048},"password":{"minLength":1,"maxLength":4096}} as const;
 
 /** The topics the demo notification was published on. */
 export const MqttDemoResult = Type.Object({
   published_topics: Type.Array(Type.String({"minLength":1,"maxLength":256}), {"description":"Topic names published to.","minItems":1}),
 }, {"title":"MqttDemoResult","description":"The topics the demo notification was published on.","additionalProperties":false});
 export type MqttDemoResult = Static<typeof MqttDemoResult>;
+/** The bound keywords of MqttDemoResult (inline properties), by property. */
+export const MqttDemoResultBounds = {"published_topics":{"minItems":1}} as const;
 
 /** Liveness answer. */
 export const HealthStatus = Type.Object({
@@ -232,6 +270,8 @@ export type HealthStatus = Static<typeof HealthStatus>;
 /** Overall readiness; `ok` only when the database and the broker are both up. */
 export const ReadinessState = Type.Union([Type.Literal("ok"), Type.Literal("unavailable")], {"title":"ReadinessState","description":"Overall readiness; `ok` only when the database and the broker are both up."});
 export type ReadinessState = Static<typeof ReadinessState>;
+/** Every value of ReadinessState, in spec order. */
+export const ReadinessStateValues = ["ok", "unavailable"] as const satisfies readonly ReadinessState[];
 
 /** Readiness answer; `ok` only when every dependency is up. */
 export const ReadinessStatus = Type.Object({

@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { pino, type Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
 import { MessageRouter } from '../../codegen/runtime/index.js';
+import { limits } from '../../generated/asyncapi/limits.js';
 import { buildApp } from './app.js';
 import { loadConfig, type Config } from './config.js';
 import type { AppContext } from './context.js';
@@ -66,6 +67,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     client.on('error', (err) => log.warn({ err: err.message }, 'mqtt client error'));
     const metrics = new Metrics();
     const router = new MessageRouter(client, {
+      maxPayloadBytes: limits.maxPayloadBytes,
       onError: (e) => {
         metrics.inc(`mqtt_dropped_${e.reason}`);
         log.warn({ topic: e.topic, reason: e.reason, detail: e.message }, 'inbound MQTT message dropped');

@@ -2,6 +2,7 @@ import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync, existsSync
 import { dirname, join, relative, resolve } from 'node:path';
 import type { Checked } from '../check/index.js';
 import { emitAsyncApi } from './asyncapi.js';
+import { emitCatalog } from './catalog.js';
 import { emitOpenApi } from './openapi.js';
 import { emitRestTypes } from './rest-types.js';
 import { emitSchemaModules } from './schemas.js';
@@ -14,6 +15,7 @@ export async function emitAll(c: Checked, restTypes?: Promise<string>): Promise<
   const add = (path: string, text: string) => files.set(path, text);
   for (const f of emitSchemaModules(c.index, c.model.schemas).values()) add(f.path, f.toString());
   for (const f of emitAsyncApi(c.model, c.index)) add(f.path, f.toString());
+  for (const f of emitCatalog(c.model, c.index)) add(f.path, f.toString());
   for (const f of emitOpenApi(c.model, c.index)) add(f.path, f.toString());
   add('openapi/types.ts', await types);
   add('index.ts', emitIndex([...files.keys()]));

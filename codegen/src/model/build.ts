@@ -25,7 +25,7 @@ export function buildModel(input: BuildInput, diagnostics: Diagnostics): { model
   const asyncFile = specs.file(resolve(input.root, input.asyncapi));
   const openFile = specs.file(resolve(input.root, input.openapi));
   const model: Model = {
-    schemas: [], channels: [], messages: [], operations: [], rest: [],
+    schemas: [], channels: [], messages: [], operations: [], rest: [], limits: [],
     sources: { asyncapi: input.asyncapi, openapi: input.openapi, components: [] },
   };
   const b = new Builder(specs, diagnostics, model);
@@ -119,6 +119,14 @@ class Builder {
         ch.qos = Math.max(ch.qos, qos) as 0 | 1 | 2;
         ch.retain = ch.retain || retain;
       }
+    }
+    for (const [name, raw] of entries(doc['x-limits'])) {
+      const loc = this.at(root, 'x-limits', name);
+      if (!/^[a-z][A-Za-z0-9]*$/.test(name) || !isObj(raw) || !Number.isSafeInteger(raw.value)) {
+        this.problem(loc, 'limit', `x-limits entry '${name}' is not {value: <integer>, description}`, 'name it in camelCase and give it an integer value and a description');
+        continue;
+      }
+      this.model.limits.push({ name, value: raw.value as number, description: typeof raw.description === 'string' ? raw.description : undefined, loc });
     }
     // reply channels take the QoS of the operation that replies on them
     for (const op of this.model.operations) {

@@ -85,11 +85,20 @@ export interface RestOperation {
   responses: RestResponse[];
 }
 
+/** A protocol number the AsyncAPI document states under its root `x-limits` (e.g. maxPayloadBytes). */
+export interface LimitModel {
+  name: string;
+  value: number;
+  description?: string;
+  loc: Loc;
+}
+
 export interface Model {
   schemas: NamedSchema[];
   channels: ChannelModel[];
   messages: MessageModel[];
   operations: OperationModel[];
   rest: RestOperation[];
+  limits: LimitModel[];
   sources: { asyncapi: string; openapi: string; components: string[] };
 }

@@ -2,7 +2,7 @@
 // real key, request_id a fresh id, example post ids and handles the real ones playing their role
 // (posts the target lacks skip the case), ids absent from the example world an id that does not exist.
 import { randomBytes, randomUUID } from 'node:crypto';
-import { PostId } from '../../../generated/components/identifiers.js';
+import { PostIdBounds } from '../../../generated/components/identifiers.js';
 import { SkipCase } from '../model/case.js';
 import { clone, type Json, type JsonObject } from './catalog.js';
 import { exampleWorld } from './world.js';
@@ -19,7 +19,7 @@ export interface DataMap {
   runToken: string;
 }
 
-export const MAX_POST_ID: number = (PostId as unknown as { maximum: number }).maximum;
+export const MAX_POST_ID: number = PostIdBounds.maximum;
 
 /** A request id as the firmware makes them: 32 hex characters. */
 export function newRequestId(): string {

@@ -1,7 +1,7 @@
 // The "example world": the posts, users and comments the spec's examples talk about (post 123 of
 // artist123, the placeholder player_key, ...). Cases map it onto real data of the target.
-import { messageExamples } from '../../../generated/asyncapi/examples.js';
-import { requestExamples, type Json, type JsonObject } from './catalog.js';
+import { messageCatalog } from '../../../generated/asyncapi/catalog.js';
+import { examplesOf, requestExamples, type Json, type JsonObject } from './catalog.js';
 
 export interface ExampleWorld {
   /** The player_key most examples use (550e8400-...); replaced by the real key. */
@@ -31,7 +31,7 @@ export function exampleWorld(): ExampleWorld {
     if (typeof v.player_key === 'string') keys.set(v.player_key, (keys.get(v.player_key) ?? 0) + 1);
     Object.values(v).forEach(visit);
   };
-  for (const byName of Object.values(messageExamples as unknown as Record<string, Record<string, Json>>)) Object.values(byName).forEach(visit);
+  for (const m of Object.keys(messageCatalog)) for (const ex of examplesOf(m)) visit(ex.payload);
 
   const placeholderPlayerKey = [...keys.entries()].sort((a, b) => b[1] - a[1])[0]?.[0] ?? '';
   const userChannel = requestExamples().find((r) => r.payload.channel === 'user' && r.answer?.success);

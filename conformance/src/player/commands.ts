@@ -1,5 +1,6 @@
 // Sending commands to a player and checking the status that follows.
 import { PlayerCommandMessageValidator } from '../../../generated/asyncapi/channels.js';
+import type { ConnectionStatus } from '../../../generated/components/identifiers.js';
 import type { CaseRecorder } from '../model/case.js';
 import { describeValue } from '../model/describe.js';
 import type { JsonObject } from '../examples/catalog.js';
@@ -29,7 +30,7 @@ export function isValidCommand(payload: unknown): boolean {
 
 export interface StatusWant {
   current_post_id?: number | null;
-  status?: 'online' | 'offline';
+  status?: ConnectionStatus;
 }
 
 /**

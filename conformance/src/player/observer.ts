@@ -13,6 +13,7 @@ import { randomUUID } from 'node:crypto';
 import type { MqttClient, Packet } from 'mqtt';
 import { MessageRouter } from '../../../codegen/runtime/index.js';
 import { PlayerRequestMessageValidator, playerRequestTopic, playerResponseTopic, PlayerStatusValidator, playerStatusTopic, playerCommandTopic } from '../../../generated/asyncapi/channels.js';
+import { limits } from '../../../generated/asyncapi/limits.js';
 import { errorAnswerWithCode, successAnswerOf, type JsonObject } from '../examples/catalog.js';
 import type { Mismatch } from '../model/case.js';
 import { describeValue, expectationOf, valueAt } from '../model/describe.js';
@@ -58,7 +59,7 @@ export class PlayerObserver {
     private readonly ackTimeoutMs: number,
     private readonly log?: (line: string) => void,
   ) {
-    this.router = new MessageRouter(client, { onError: (e) => log?.(`dropped ${e.topic}: ${e.message}`) });
+    this.router = new MessageRouter(client, { maxPayloadBytes: limits.maxPayloadBytes, onError: (e) => log?.(`dropped ${e.topic}: ${e.message}`) });
     client.on('packetreceive', (p: Packet) => {
       if (p.cmd === 'puback' && p.messageId !== undefined) this.pubacks.set(p.messageId, (p as { reasonCode?: number }).reasonCode ?? 0);
     });

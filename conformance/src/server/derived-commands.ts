@@ -4,7 +4,8 @@
 import { PlayerCommandMessageValidator, playerCommandTopic } from '../../../generated/asyncapi/channels.js';
 import { StopCase, type CaseDef } from '../model/case.js';
 import { describeValue, expectationOf, valueAt } from '../model/describe.js';
-import { examplesOf, messagesOnChannel, type JsonObject } from '../examples/catalog.js';
+import { CommandTypeValues } from '../../../generated/components/identifiers.js';
+import { examplesOf, isOneOf, messagesOnChannel, type JsonObject } from '../examples/catalog.js';
 import { mapPostId } from '../examples/substitute.js';
 import type { ServerContext } from './context.js';
 import { curlRepro, restOk } from './rest-checks.js';
@@ -21,7 +22,9 @@ export function derivedCommandCases(): CaseDef<ServerContext>[] {
           const rest = ctx.rest!;
           const examplePost = valueAt(ex.payload, '/payload/post_id');
           const postId = typeof examplePost === 'number' ? mapPostId(examplePost, ctx.map) : undefined;
-          const body = { command_type: ex.payload.command_type as 'show_artwork' | 'swap_next' | 'swap_back', ...(postId !== undefined ? { post_id: postId } : {}) };
+          const commandType = ex.payload.command_type;
+          if (!isOneOf(CommandTypeValues, commandType)) throw new Error(`${ex.ref}: command_type ${describeValue(commandType)} is not a CommandType`);
+          const body = { command_type: commandType, ...(postId !== undefined ? { post_id: postId } : {}) };
           const path = `/u/${rest.owner.sqid}/player/${rest.playerId}/command`;
           rec.addReproduce(curlRepro(rest, 'POST', path, rest.owner.token, body));
           const topic = playerCommandTopic.format({ player_key: ctx.session.playerKey });

@@ -5,12 +5,13 @@
 // notification must arrive on its topic, valid, describing the real post, exactly once.
 import mqtt, { type MqttClient } from 'mqtt';
 import { PostNotificationValidator, postNewForFollowerTopic, postNewInCategoryTopic } from '../../../generated/asyncapi/channels.js';
-import { CreatePostRequest } from '../../../generated/openapi/schemas.js';
 import { StopCase, type CaseDef, type CaseRecorder } from '../model/case.js';
 import { describeValue, expectationOf, valueAt } from '../model/describe.js';
-import { examplesOf, messagesOnChannel, type JsonObject } from '../examples/catalog.js';
+import { PromotionCategoryValues } from '../../../generated/components/identifiers.js';
+import { examplesOf, isOneOf, messagesOnChannel } from '../examples/catalog.js';
 import { mapPostId } from '../examples/substitute.js';
 import type { ServerContext } from './context.js';
+import { createPostBody } from './rest-bodies.js';
 import { curlRepro, restOk } from './rest-checks.js';
 import { closeClient } from '../run/close-client.js';
 
@@ -67,8 +68,8 @@ export function derivedNotificationCases(): CaseDef<ServerContext>[] {
   const out: CaseDef<ServerContext>[] = [];
   const messages = [...new Set([...messagesOnChannel('postNewForFollower'), ...messagesOnChannel('postNewInCategory')])];
   for (const ex of messages.flatMap((m) => examplesOf(m))) {
-    const category = ex.payload.promoted_category;
-    const promoted = typeof category === 'string';
+    const category = isOneOf(PromotionCategoryValues, ex.payload.promoted_category) ? ex.payload.promoted_category : undefined;
+    const promoted = category !== undefined;
     out.push({
       name: `server/mqtt/notification/${ex.name}`,
       features: ['mqtt', 'rest', 'notifications', ...(promoted ? ['moderator'] : [])],
@@ -77,17 +78,14 @@ export function derivedNotificationCases(): CaseDef<ServerContext>[] {
         const rest = ctx.rest!;
         const { client, received } = await connectWeb(ctx, rec);
         try {
-          if (!promoted) {
+          if (category === undefined) {
             const author = rest.followed;
             if (!author) throw new StopCase();
             await client.subscribeAsync(postNewForFollowerTopic.filterRest({ follower_id: rest.owner.user_id }), { qos: 1 });
-            const body: JsonObject = {};
-            for (const k of Object.keys((CreatePostRequest as unknown as { properties: object }).properties)) if (ex.payload[k] !== undefined) body[k] = ex.payload[k];
             const [w, h] = String(ex.payload.canvas).split('x').map(Number);
-            body.width ??= w;
-            body.height ??= h;
+            const body = createPostBody(ex.payload, { width: ex.payload.width ?? w, height: ex.payload.height ?? h });
             rec.addReproduce(curlRepro(rest, 'POST', '/post', author.token, body));
-            const r = await rest.api.createPost({ body: body as unknown as CreatePostRequest }, { token: author.token });
+            const r = await rest.api.createPost({ body }, { token: author.token });
             if (!restOk(rec, 'createPost', r, 201)) throw new StopCase();
             const post = r.body as { post_id: number; created_at: string; title: string; art_url: string; canvas: string };
             rest.posts.set(post.post_id, r.body as never);
@@ -108,11 +106,11 @@ export function derivedNotificationCases(): CaseDef<ServerContext>[] {
           const examplePost = ex.payload.post_id;
           const postId = typeof examplePost === 'number' ? mapPostId(examplePost, ctx.map) : [...rest.posts.keys()][0];
           await client.subscribeAsync(postNewInCategoryTopic.filterRest({}), { qos: 1 });
-          const body = { category: category as 'frontpage' };
+          const body = { category };
           rec.addReproduce(curlRepro(rest, 'POST', `/post/${postId}/promote`, moderator.token, body));
           const r = await rest.api.promotePost({ params: { post_id: postId }, body }, { token: moderator.token });
           if (!restOk(rec, 'promotePost', r, 200)) throw new StopCase();
-          const topic = postNewInCategoryTopic.format({ category: category as 'frontpage', post_id: postId });
+          const topic = postNewInCategoryTopic.format({ category, post_id: postId });
           const m = await waitForTopic(received, topic, ctx.timeoutMs);
           if (!m) {
             rec.mismatch({ topic, pointer: '', expected: `the notification within ${ctx.timeoutMs} ms`, got: received.length ? `nothing there; messages on ${received.map((x) => x.topic).join(', ')}` : 'nothing' });

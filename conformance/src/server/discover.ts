@@ -6,6 +6,7 @@ import { requestExamples, type JsonObject } from '../examples/catalog.js';
 import { MAX_POST_ID, newRequestId, type DataMap } from '../examples/substitute.js';
 import { exampleWorld } from '../examples/world.js';
 import { playerCommandTopic, playerRequestTopic } from '../../../generated/asyncapi/channels.js';
+import { QueryPostsRequestBounds, type QueryPostsChannel } from '../../../generated/asyncapi/schemas.js';
 import { exchange, type ExchangeContext } from './exchange.js';
 
 export interface Discovery {
@@ -13,11 +14,11 @@ export interface Discovery {
   notes: string[];
 }
 
-async function listPosts(ctx: ExchangeContext, channel: string, notes: string[]): Promise<JsonObject[]> {
+async function listPosts(ctx: ExchangeContext, channel: QueryPostsChannel, notes: string[]): Promise<JsonObject[]> {
   const base = requestExamples().find((r) => r.payload.channel === channel && r.answer?.success) ?? requestExamples().find((r) => r.requestType === 'query_posts');
   if (!base) return [];
   const requestId = newRequestId();
-  const payload: JsonObject = { ...base.payload, request_id: requestId, player_key: ctx.session.playerKey, channel, limit: 50 };
+  const payload: JsonObject = { ...base.payload, request_id: requestId, player_key: ctx.session.playerKey, channel, limit: QueryPostsRequestBounds.limit.maximum };
   delete payload.cursor;
   delete payload.user_handle;
   const rec = new CaseRecorder();

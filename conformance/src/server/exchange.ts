@@ -3,7 +3,9 @@
 // exactly (no cleaning of unknown fields), carries the same request_id, and meets the expectation.
 import { type Validator } from '../../../codegen/runtime/index.js';
 import { ErrorResponseValidator, playerCommandTopic, playerRequestTopic, playerResponseTopic, PlayerResponseMessageValidator } from '../../../generated/asyncapi/channels.js';
-import { requestOperations } from '../../../generated/asyncapi/operations.js';
+import { requestCatalog } from '../../../generated/asyncapi/catalog.js';
+import { limits } from '../../../generated/asyncapi/limits.js';
+import { isRequestType } from '../examples/catalog.js';
 import { describeValue, diffPointers, expectationOf, valueAt } from '../model/describe.js';
 import { StopCase, type CaseRecorder } from '../model/case.js';
 import { reproRequest, type ReproConnection } from '../report/repro.js';
@@ -35,8 +37,7 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** The reply validator of a request_type; for unknown types, the error answer or any response. */
 export function replyValidatorFor(requestType: unknown, raw: unknown): Validator<unknown> {
-  const op = typeof requestType === 'string' ? (requestOperations as unknown as Record<string, { spec: { response: { message: Validator<unknown> } } }>)[requestType] : undefined;
-  if (op) return op.spec.response.message;
+  if (isRequestType(requestType)) return requestCatalog[requestType].replyValidator;
   const success = raw !== null && typeof raw === 'object' ? (raw as Record<string, unknown>).success : undefined;
   return (success === false ? ErrorResponseValidator : PlayerResponseMessageValidator) as Validator<unknown>;
 }
@@ -112,7 +113,7 @@ export async function exchange(
 
 function parse(m: Inbound, rec: CaseRecorder, topic: string): unknown {
   if (m.refused) {
-    rec.mismatch({ topic, pointer: '', expected: 'a payload of at most 131072 bytes (the firmware buffer)', got: m.refused });
+    rec.mismatch({ topic, pointer: '', expected: `a payload of at most ${limits.maxPayloadBytes} bytes (the firmware buffer)`, got: m.refused });
     return undefined;
   }
   try {

@@ -4,6 +4,7 @@
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { MessageRouter, type InboundError } from '../../../codegen/runtime/index.js';
 import { playerCommandTopic, playerResponseTopic } from '../../../generated/asyncapi/channels.js';
+import { limits } from '../../../generated/asyncapi/limits.js';
 import { closeClient } from '../run/close-client.js';
 import { waitForFind } from '../run/wait.js';
 
@@ -12,7 +13,7 @@ export interface Inbound {
   at: number;
   topic: string;
   bytes: Buffer;
-  /** Set when the router refused the message before any handler (e.g. over 128 KiB). */
+  /** Set when the router refused the message before any handler (e.g. over limits.maxPayloadBytes). */
   refused?: string;
 }
 
@@ -67,7 +68,7 @@ export class PlayerSession {
     if (will) options.will = { topic: will.topic, payload: Buffer.from(will.payload), qos: 1, retain: false };
     const client = await mqtt.connectAsync(o.brokerUrl, options);
     client.on('error', (err) => o.log?.(`mqtt error: ${err.message}`));
-    const router = new MessageRouter(client, { onError: (e) => this.onRefused(e) });
+    const router = new MessageRouter(client, { maxPayloadBytes: limits.maxPayloadBytes, onError: (e) => this.onRefused(e) });
     this.client = client;
     this.router = router;
     const keep = (topic: string, bytes: Buffer) => this.push({ topic, bytes });

@@ -4,10 +4,11 @@
 // registered player with its certificate, and optionally a moderator.
 import { randomBytes } from 'node:crypto';
 import { createClient } from '../../../generated/openapi/client.js';
-import { CreateCommentRequest, CreatePostRequest, type Post, type PlayerCredentials } from '../../../generated/openapi/schemas.js';
-import type { JsonObject } from '../examples/catalog.js';
+import { HandleBounds } from '../../../generated/components/identifiers.js';
+import type { Post, PlayerCredentials } from '../../../generated/openapi/schemas.js';
 import { MAX_POST_ID, type DataMap } from '../examples/substitute.js';
 import { exampleWorld } from '../examples/world.js';
+import { createCommentBody, createPostBody } from './rest-bodies.js';
 import { expectStatus, SetupError, type RestAccount, type RestContext } from './context.js';
 
 export interface ApiSetup {
@@ -23,12 +24,6 @@ export interface ApiSetupOptions {
   /** Register this handle too; the target makes it a moderator when its configuration says so. */
   moderatorHandle?: string;
   log?: (line: string) => void;
-}
-
-function pick(from: JsonObject, schema: { properties: Record<string, unknown> }): JsonObject {
-  const out: JsonObject = {};
-  for (const k of Object.keys(schema.properties)) if (from[k] !== undefined) out[k] = from[k];
-  return out;
 }
 
 export async function setupThroughApi(o: ApiSetupOptions): Promise<ApiSetup> {
@@ -50,7 +45,7 @@ export async function setupThroughApi(o: ApiSetupOptions): Promise<ApiSetup> {
     return body;
   };
   const accounts = new Map<string, RestAccount>();
-  for (const h of world.handles) accounts.set(h, await register(`cf${o.runToken}_${h}`.slice(0, 50)));
+  for (const h of world.handles) accounts.set(h, await register(`cf${o.runToken}_${h}`.slice(0, HandleBounds.maxLength)));
   const ownerHandle = world.ownerHandle ?? world.handles[0];
   const owner = accounts.get(ownerHandle)!;
 
@@ -58,7 +53,7 @@ export async function setupThroughApi(o: ApiSetupOptions): Promise<ApiSetup> {
   const postMap = new Map<number, number>();
   for (const ex of [...world.posts.values()].sort((a, b) => Number(a.post_id) - Number(b.post_id))) {
     const author = accounts.get(String(ex.owner_handle)) ?? owner;
-    const body = pick(ex, CreatePostRequest as unknown as { properties: Record<string, unknown> }) as unknown as CreatePostRequest;
+    const body = createPostBody(ex);
     const post = expectStatus(`createPost (example post ${ex.post_id})`, await api.createPost({ body }, { token: author.token }), 201);
     posts.set(post.post_id, post);
     postMap.set(Number(ex.post_id), post.post_id);
@@ -69,7 +64,7 @@ export async function setupThroughApi(o: ApiSetupOptions): Promise<ApiSetup> {
     if (postId === undefined) continue;
     const author = (typeof c.author_handle === 'string' ? accounts.get(c.author_handle) : undefined) ?? owner;
     const parent = typeof c.parent_id === 'string' ? commentIds.get(c.parent_id) : undefined;
-    const body = { ...pick(c, CreateCommentRequest as unknown as { properties: Record<string, unknown> }), body: String(c.body || 'placeholder'), parent_id: parent ?? null } as CreateCommentRequest;
+    const body = createCommentBody(c, { body: String(c.body || 'placeholder'), parent_id: parent ?? null });
     const made = expectStatus(`createComment (example comment ${c.comment_id})`, await api.createComment({ params: { post_id: postId }, body }, { token: author.token }), 201);
     commentIds.set(String(c.comment_id), made.comment_id);
   }

@@ -18,7 +18,9 @@ import {
 import type {
   GetCommentsRequest, PlayerStatus, QueryPostsRequest, RevokeReactionRequest, SubmitReactionRequest, SubmitViewRequest,
 } from '../../../generated/asyncapi/schemas.js';
-import type { PostId } from '../../../generated/components/identifiers.js';
+import type { RequestType } from '../../../generated/asyncapi/catalog.js';
+import { limits } from '../../../generated/asyncapi/limits.js';
+import type { PostId, ViewIntent } from '../../../generated/components/identifiers.js';
 import type { ProvisionPlayerResponse } from '../../../generated/openapi/schemas.js';
 import { ArtworkQueue } from './artwork-queue.js';
 import { brokerUrlOf, type SimCredentials } from './credentials.js';
@@ -76,7 +78,8 @@ export interface SimRequestOptions {
   retries?: number;
 }
 
-export type RequestType = 'query_posts' | 'submit_view' | 'submit_reaction' | 'revoke_reaction' | 'get_comments';
+/** The request types, from the spec (generated/asyncapi/catalog.ts). */
+export type { RequestType };
 
 export interface SimPlayerEvents {
   /** Connected, subscribed and the first status sent; `reconnect` after an automatic reconnect. */
@@ -208,7 +211,7 @@ export class SimPlayer extends EventEmitter<SimPlayerEvents> {
     const client = await mqtt.connectAsync(url, options, false);
     this.client = client;
     try {
-      const router = new MessageRouter(client, { onError: (e) => this.log('warn', `${this.tag()} dropped a message on ${e.topic} (${e.reason}): ${e.message}`) });
+      const router = new MessageRouter(client, { maxPayloadBytes: limits.maxPayloadBytes, onError: (e) => this.log('warn', `${this.tag()} dropped a message on ${e.topic} (${e.reason}): ${e.message}`) });
       const requester = new Requester(client, router, key, { timeoutMs: this.requestTimeoutMs, responseTopic: playerResponse.topic });
       this.requester = requester;
       // Both subscriptions are granted before the first publish of any kind.
@@ -338,7 +341,7 @@ export class SimPlayer extends EventEmitter<SimPlayerEvents> {
     const cmd = m.payload;
     this.log('info', `${this.tag()} command ${cmd.command_type} ${cmd.command_id}`);
     this.emit('command', cmd);
-    let viewIntent: 'intentional' | 'automated' | undefined;
+    let viewIntent: ViewIntent | undefined;
     switch (cmd.command_type) {
       case 'show_artwork':
         this.queue.show(cmd.payload.post_id);

@@ -3,12 +3,14 @@
 // player. The suite must pass against it; each broken fake in this folder changes one behaviour.
 import { createHmac } from 'node:crypto';
 import mqtt, { type MqttClient } from 'mqtt';
-import { isUnknownTag, MessageRouter, type Validator } from '../../../codegen/runtime/index.js';
-import { playerRequestTopic, playerResponseTopic } from '../../../generated/asyncapi/channels.js';
-import { publishPlayerResponse, requestOperations } from '../../../generated/asyncapi/operations.js';
-import type { PlayerResponseMessage } from '../../../generated/asyncapi/channels.js';
+import { isUnknownTag, MessageRouter } from '../../../codegen/runtime/index.js';
+import { messageCatalog, requestCatalog, requestTypes } from '../../../generated/asyncapi/catalog.js';
+import { playerRequestTopic, playerResponseTopic, PlayerResponseMessageValidator } from '../../../generated/asyncapi/channels.js';
+import { limits } from '../../../generated/asyncapi/limits.js';
+import { publishPlayerResponse } from '../../../generated/asyncapi/operations.js';
+import { GetCommentsRequestDefaults, QueryPostsRequestDefaults } from '../../../generated/asyncapi/schemas.js';
 import { exampleWorld } from '../../src/examples/world.js';
-import { requestExamples, type JsonObject } from '../../src/examples/catalog.js';
+import { isRequestType, requestExamples, type JsonObject } from '../../src/examples/catalog.js';
 import { closeClient } from '../../src/run/close-client.js';
 
 export type Answer = JsonObject;
@@ -22,7 +24,7 @@ export interface FakeBehaviour {
   ignore: string[];
   /** The error code of schema failures (the spec: invalid_request). */
   schemaErrorCode: string;
-  /** Different reactions per user and post (the spec: 5). */
+  /** Different reactions per user and post (the spec: limits.maxReactionsPerUserPerPost). */
   reactionLimit: number;
   /** Drop the first item of every page after the first (a pagination gap). */
   gapAtPageBoundary: boolean;
@@ -35,7 +37,7 @@ export const correctBehaviour: FakeBehaviour = {
   mutate: (a) => a,
   ignore: [],
   schemaErrorCode: 'invalid_request',
-  reactionLimit: 5,
+  reactionLimit: limits.maxReactionsPerUserPerPost,
   gapAtPageBoundary: false,
   lenientCursor: false,
 };
@@ -101,7 +103,7 @@ export async function startFakeServer(o: { brokerUrl: string; username: string; 
 
   const handlers: Record<string, (r: JsonObject) => Answer> = {
     query_posts: (r) => {
-      const channel = (r.channel as string | undefined) ?? 'all';
+      const channel = (r.channel as string | undefined) ?? QueryPostsRequestDefaults.channel;
       let list = posts;
       if (channel === 'by_user') {
         if (typeof r.user_handle !== 'string') throw new Refusal('invalid_request', 'user_handle: required when channel is by_user');
@@ -109,13 +111,13 @@ export async function startFakeServer(o: { brokerUrl: string; username: string; 
         list = posts.filter((p) => p.owner_handle === r.user_handle);
       } else if (channel === 'user') list = posts.filter((p) => p.owner_handle === world.ownerHandle);
       else if (channel === 'promoted') list = posts.filter((p) => promoted.has(p.post_id));
-      const sort = (r.sort as string | undefined) ?? 'server_order';
+      const sort = (r.sort as string | undefined) ?? QueryPostsRequestDefaults.sort;
       const seed = Number(r.random_seed ?? 0);
       list = [...list].sort((x, y) =>
         sort === 'random' ? shuffleKey(seed, Number(x.post_id)) - shuffleKey(seed, Number(y.post_id))
         : sort === 'created_at' ? String(y.created_at).localeCompare(String(x.created_at))
         : Number(y.post_id) - Number(x.post_id));
-      const p = page(list, 'posts', { channel, sort, seed, h: r.user_handle ?? null }, r.cursor, Number(r.limit ?? 50));
+      const p = page(list, 'posts', { channel, sort, seed, h: r.user_handle ?? null }, r.cursor, Number(r.limit ?? QueryPostsRequestDefaults.limit));
       return { posts: p.items, next_cursor: p.next_cursor, has_more: p.has_more };
     },
     submit_view: (r) => {
@@ -126,7 +128,7 @@ export async function startFakeServer(o: { brokerUrl: string; username: string; 
       const emoji = emojiOf(r);
       if (!world.posts.has(Number(r.post_id))) throw new Refusal('not_found', `post_id: post ${r.post_id} not found`);
       const set = reactions.get(Number(r.post_id)) ?? new Set<string>();
-      if (!set.has(emoji) && set.size >= b.reactionLimit) throw new Refusal('reaction_limit_exceeded', 'At most 5 different reactions per user per post');
+      if (!set.has(emoji) && set.size >= b.reactionLimit) throw new Refusal('reaction_limit_exceeded', `At most ${b.reactionLimit} different reactions per user per post`);
       set.add(emoji);
       reactions.set(Number(r.post_id), set);
       return {};
@@ -139,7 +141,7 @@ export async function startFakeServer(o: { brokerUrl: string; username: string; 
     get_comments: (r) => {
       if (!world.posts.has(Number(r.post_id))) throw new Refusal('not_found', `post_id: post ${r.post_id} not found`);
       const list = world.comments.filter((c) => c.post_id === r.post_id);
-      const p = page(list, 'comments', { post: r.post_id }, r.cursor, Number(r.limit ?? 50));
+      const p = page(list, 'comments', { post: r.post_id }, r.cursor, Number(r.limit ?? GetCommentsRequestDefaults.limit));
       return { comments: p.items, next_cursor: p.next_cursor, has_more: p.has_more };
     },
   };
@@ -151,10 +153,9 @@ export async function startFakeServer(o: { brokerUrl: string; username: string; 
     const r = raw as JsonObject;
     if (r.player_key !== params.player_key || params.player_key !== o.playerKey) return fail('authentication_failed', 'player_key in the payload does not match the topic');
     if (r.request_id !== params.request_id) return fail(b.schemaErrorCode, 'request_id: does not match the topic');
-    if (isUnknownTag('request_type', Object.keys(requestOperations), r)) return fail('unknown_request_type', `request_type: unknown request type ${String(r.request_type)}`);
-    const op = (requestOperations as unknown as Record<string, { spec: { request: { message: Validator<unknown> } } }>)[String(r.request_type)];
-    if (!op) return fail(b.schemaErrorCode, 'request_type: is required');
-    const v = op.spec.request.message;
+    if (isUnknownTag('request_type', requestTypes, r)) return fail('unknown_request_type', `request_type: unknown request type ${String(r.request_type)}`);
+    if (!isRequestType(r.request_type)) return fail(b.schemaErrorCode, 'request_type: is required');
+    const v = messageCatalog[requestCatalog[r.request_type].request].validator;
     const clean = v.clean(r);
     if (!v.check(clean)) return fail(b.schemaErrorCode, v.explain(clean));
     try {
@@ -182,7 +183,8 @@ export async function startFakeServer(o: { brokerUrl: string; username: string; 
     const out = b.mutate(structuredClone(a), raw as JsonObject | undefined);
     const outTopic = b.responseTopic(params);
     if (out === a || (JSON.stringify(out) === JSON.stringify(a) && outTopic === playerResponseTopic.format(params))) {
-      await publishPlayerResponse(client, params, a as unknown as PlayerResponseMessage);
+      if (!PlayerResponseMessageValidator.check(a)) throw new Error(`fake server: its answer is not a valid response: ${PlayerResponseMessageValidator.explain(a)}`);
+      await publishPlayerResponse(client, params, a);
     } else {
       await client.publishAsync(outTopic, JSON.stringify(out), { qos: 1 });
     }

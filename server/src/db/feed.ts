@@ -11,23 +11,24 @@
 //
 // Visibility: the "listable" predicate is written out literally so the planner can use the
 // partial indexes posts_listable_*; moderators see every post that is not deleted.
+import type { QueryPostsChannel, QueryPostsSort } from '../../../generated/asyncapi/schemas.js';
 import { Coalescer } from '../services/coalescer.js';
 import type { Queryable } from './client.js';
 
-export type FeedChannel = 'all' | 'promoted' | 'user' | 'by_user';
-export type FeedSort = 'server_order' | 'created_at' | 'random';
-
 /** Where the previous page ended (from a validated cursor). */
-export type FeedPosition =
-  | { sort: 'server_order'; postId: number }
-  | { sort: 'created_at'; createdAt: string; postId: number }
-  | { sort: 'random'; rank: string; postId: number };
+/** What a position holds for each sort (a sort the spec adds fails to compile until it has one). */
+interface PositionFields {
+  server_order: { postId: number };
+  created_at: { createdAt: string; postId: number };
+  random: { rank: string; postId: number };
+}
+export type FeedPosition = { [S in QueryPostsSort]: { sort: S } & PositionFields[S] }[QueryPostsSort];
 
 export interface FeedQuery {
-  channel: FeedChannel;
+  channel: QueryPostsChannel;
   /** users.id whose posts to list (channels user and by_user). */
   ownerId?: number;
-  sort: FeedSort;
+  sort: QueryPostsSort;
   /** Seed of the random order (0..2^32-1). */
   seed?: number;
   after?: FeedPosition;

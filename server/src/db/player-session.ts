@@ -1,6 +1,7 @@
 // Players as the MQTT side sees them: who is asking (one query for the requests arriving
 // together: the player, its owner, the owner's moderator flag and any stored answer to each
 // request id), status updates written in batches, and the presence sweep.
+import type { ConnectionStatus } from '../../../generated/components/identifiers.js';
 import type { Queryable } from './client.js';
 
 export interface PlayerAuth {
@@ -49,7 +50,7 @@ export async function findPlayerAuthBatch(sql: Queryable, items: readonly { play
 
 export interface StatusUpdate {
   playerKey: string;
-  status: 'online' | 'offline';
+  status: ConnectionStatus;
   /** undefined: keep the stored value; null: nothing shown. */
   currentPostId?: number | null;
   /** undefined: keep the stored value. */

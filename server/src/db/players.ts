@@ -1,6 +1,7 @@
 // SQL about players: provisioning (pending players and their registration codes), registration
 // (owner + device certificate), the owner's view of its players, renaming, deleting, renewal.
 // Only registered players are visible to owners; pending players have no owner.
+import type { ConnectionStatus, RegistrationStatus } from '../../../generated/components/identifiers.js';
 import type { Queryable } from './client.js';
 
 /** A registered player joined with its owner's public user_id: what the REST Player is built from. */
@@ -11,8 +12,8 @@ export interface PlayerRow {
   name: string;
   device_model: string | null;
   firmware_version: string | null;
-  registration_status: 'registered';
-  connection_status: 'online' | 'offline';
+  registration_status: Extract<RegistrationStatus, 'registered'>;
+  connection_status: ConnectionStatus;
   last_seen_at: Date | null;
   current_post_id: number | null;
   cert_serial: string;

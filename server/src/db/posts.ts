@@ -1,8 +1,7 @@
 // SQL about posts (create, read, soft-delete, promote). Rows carry the owner's public identity
 // (user_id, handle) so that handlers and notifications need no second query.
+import type { PromotionCategory } from '../../../generated/components/identifiers.js';
 import type { Queryable } from './client.js';
-
-export type PromotionCategory = 'frontpage' | 'editor-pick' | 'weekly-pack' | "daily's-best";
 
 export interface PostRow {
   post_id: number;

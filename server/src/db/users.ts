@@ -1,6 +1,7 @@
 // SQL about users. Look-ups by handle/email use lower() to hit the case-insensitive indexes.
 // `roles` holds only the extra roles (today 'moderator'); every user also has the 'user' role,
 // which is implicit (see apiRoles in rest/auth.ts).
+import type { UserRole } from '../../../generated/openapi/schemas.js';
 import type { Queryable } from './client.js';
 
 export interface UserRow {
@@ -17,7 +18,8 @@ export interface UserWithPassword extends UserRow {
   password_hash: string;
 }
 
-export type StoredRole = 'moderator';
+/** The roles stored in users.roles: every API role but the implicit 'user'. */
+export type StoredRole = Exclude<UserRole, 'user'>;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 

@@ -6,11 +6,12 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { RequestFailure } from '../../../codegen/runtime/index.js';
 import { requestFailure } from '../../../generated/asyncapi/operations.js';
+import { CursorBounds } from '../../../generated/components/identifiers.js';
 
 const VERSION = 1;
 const SIG_BYTES = 16;
-/** The Cursor schema allows 512 characters. */
-export const MAX_CURSOR_LENGTH = 512;
+/** The longest cursor the Cursor schema allows. */
+export const MAX_CURSOR_LENGTH = CursorBounds.maxLength;
 
 export type CursorPosition = readonly (string | number)[];
 

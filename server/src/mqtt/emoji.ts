@@ -1,4 +1,4 @@
-// Reaction emoji: trimmed, then 1..20 Unicode code points made only of emoji.
+// Reaction emoji: trimmed, then 1..limits.maxEmojiCodePoints (20) Unicode code points made only of emoji.
 //
 // Length is counted in CODE POINTS (not UTF-16 units, not grapheme clusters), the same unit as
 // PostgreSQL's char_length: 👍 is 1, ❤️ 2, 🇫🇷 2, 1️⃣ 3, 👍🏽 2, 👩‍💻 3. Grapheme clusters would let
@@ -12,6 +12,8 @@
 // Everything else fails: letters, digits or #/* alone, whitespace inside, control characters,
 // a lone modifier, joiner, variation selector or regional indicator.
 
+import { limits } from '../../../generated/asyncapi/limits.js';
+
 const PICTOGRAPH = String.raw`\p{Extended_Pictographic}(?:\uFE0F|\p{Emoji_Modifier})*`;
 const ZWJ_SEQUENCE = String.raw`${PICTOGRAPH}(?:\u200D${PICTOGRAPH})*`;
 const FLAG = String.raw`\p{Regional_Indicator}\p{Regional_Indicator}`;
@@ -19,7 +21,7 @@ const TAG_SEQUENCE = String.raw`\u{1F3F4}[\u{E0020}-\u{E007E}]+\u{E007F}`;
 const KEYCAP = String.raw`[0-9#*]\uFE0F?\u20E3`;
 const EMOJI_ONLY = new RegExp(String.raw`^(?:${TAG_SEQUENCE}|${FLAG}|${KEYCAP}|${ZWJ_SEQUENCE})+$`, 'u');
 
-export const MAX_EMOJI_CODE_POINTS = 20;
+export const MAX_EMOJI_CODE_POINTS = limits.maxEmojiCodePoints;
 
 /** The trimmed emoji when it is acceptable, else null. */
 export function normalizeEmoji(input: string): string | null {

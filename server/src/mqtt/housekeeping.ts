@@ -1,5 +1,5 @@
 // Periodic purges of the shared state the MQTT side leaves behind: idempotency records (kept 10
-// minutes: far beyond the firmware's ~40 s of redeliveries, and a stored page can be 128 KiB),
+// minutes: far beyond the firmware's ~40 s of redeliveries, and a stored page can be up to limits.maxPayloadBytes),
 // rate-limit counters of ended windows, and
 // outbox rows published (and follower fan-out jobs finished) more than a day ago. Idempotent; every instance may run it.
 import type { AppContext } from '../context.js';

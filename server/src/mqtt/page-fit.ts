@@ -1,9 +1,12 @@
-// Keeps a response under the firmware's 128 KiB inbound buffer: items are taken in order while the
-// serialized page (envelope, items and a cursor of the largest size) stays within the budget.
+// Keeps a response under the firmware's inbound buffer (limits.maxPayloadBytes): items are taken in
+// order while the serialized page (envelope, items and a cursor of the largest size) stays within the budget.
+import { limits } from '../../../generated/asyncapi/limits.js';
 import { MAX_CURSOR_LENGTH } from './cursor.js';
 
-/** Payload budget: 128 KiB minus room for the topic and packet header. */
-export const RESPONSE_BUDGET_BYTES = 128 * 1024 - 1024;
+/** Room kept for the topic and the packet header (ours, not the protocol's). */
+const PACKET_HEADROOM_BYTES = 1024;
+/** Payload budget: the protocol's payload limit minus room for the topic and packet header. */
+export const RESPONSE_BUDGET_BYTES = limits.maxPayloadBytes - PACKET_HEADROOM_BYTES;
 
 export class PageFitter {
   private used: number;

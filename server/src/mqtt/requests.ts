@@ -4,6 +4,7 @@
 // for expected failures. The handlers (./handlers/) implement the generated RequestHandlers.
 import { type ErrorAnswer, type Refusal, type RequestTopicParams } from '../../../codegen/runtime/index.js';
 import type { PlayerResponseMessage } from '../../../generated/asyncapi/channels.js';
+import { limits as protocolLimits } from '../../../generated/asyncapi/limits.js';
 import { serveRequests, type RequestHandlers } from '../../../generated/asyncapi/operations.js';
 import type { AppContext } from '../context.js';
 import { idempotency, type Queryable } from '../db/index.js';
@@ -24,9 +25,6 @@ const handlers: RequestHandlers<HandlerEnv> = {
   revoke_reaction: handleRevokeReaction,
   get_comments: handleGetComments,
 };
-
-/** The limit of an inbound request payload (the firmware's 128 KiB buffer). */
-export const MAX_REQUEST_BYTES = 128 * 1024;
 
 export interface RequestPipeline {
   /** Unsubscribes, then waits (bounded) for the requests being handled. */
@@ -95,7 +93,7 @@ export async function startRequestPipeline(ctx: AppContext, keys: ServerKeys): P
     client: ctx.mqtt,
     router: ctx.router,
     share: ctx.config.broker.shareGroup,
-    maxPayloadBytes: MAX_REQUEST_BYTES,
+    maxPayloadBytes: protocolLimits.maxPayloadBytes,
     handlers,
     hooks: {
       authenticate,

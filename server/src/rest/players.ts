@@ -5,6 +5,7 @@
 // certificate.
 import type { HttpError } from '../../../codegen/runtime/index.js';
 import { restError, type Handlers } from '../../../generated/openapi/routes.js';
+import { PlayerNameBounds } from '../../../generated/components/identifiers.js';
 import type { Player } from '../../../generated/openapi/schemas.js';
 import { generateRegistrationCode, normalizeRegistrationCode } from '../auth/index.js';
 import type { AppContext } from '../context.js';
@@ -49,10 +50,11 @@ export function toPlayer(row: PlayerRow): Player {
   };
 }
 
-/** A player name as stored: trimmed, 1..100 characters. */
+/** A player name as stored: trimmed, within PlayerName's length bounds (1..100). */
 function playerName(op: 'registerPlayer' | 'updatePlayer', raw: string): string {
   const name = raw.trim();
-  if (name.length < 1 || name.length > 100) throw restError(op, 400, 'invalid_request', 'name: must be 1..100 characters (after trimming spaces)');
+  const { minLength: min, maxLength: max } = PlayerNameBounds;
+  if (name.length < min || name.length > max) throw restError(op, 400, 'invalid_request', `name: must be ${min}..${max} characters (after trimming spaces)`);
   return name;
 }
 

@@ -7,7 +7,7 @@
 // is gone for everybody (404), including its owner.
 import type { Comment } from '../../../generated/components/post.js';
 import { restError, type Handlers } from '../../../generated/openapi/routes.js';
-import type { Post } from '../../../generated/openapi/schemas.js';
+import { CreatePostRequestDefaults, type Post } from '../../../generated/openapi/schemas.js';
 import type { AppContext } from '../context.js';
 import { Constraints, pgConstraint, pgErrorCode } from '../db/index.js';
 import { findComment, insertComment, MAX_COMMENT_DEPTH, type CommentRow } from '../db/comments.js';
@@ -84,8 +84,8 @@ export function postHandlers(ctx: AppContext): Pick<Handlers, Ops> {
           canvas: b.canvas,
           width: b.width,
           height: b.height,
-          frameCount: b.frame_count ?? 1,
-          hasTransparency: b.has_transparency ?? false,
+          frameCount: b.frame_count ?? CreatePostRequestDefaults.frame_count,
+          hasTransparency: b.has_transparency ?? CreatePostRequestDefaults.has_transparency,
         });
         const notifications = await enqueueNewPost(tx, post);
         return { post, notifications };

@@ -15,7 +15,8 @@ import {
 import type { PostNotification } from '../../../generated/asyncapi/schemas.js';
 import type { Queryable } from '../db/client.js';
 import * as outbox from '../db/outbox.js';
-import type { PostRow, PromotionCategory } from '../db/posts.js';
+import type { PromotionCategory } from '../../../generated/components/identifiers.js';
+import type { PostRow } from '../db/posts.js';
 
 /** The notification payload of a post (promoted_category as the post has it now). */
 export function postNotification(post: PostRow): PostNotification {

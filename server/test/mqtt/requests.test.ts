@@ -6,6 +6,7 @@ import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { playerRequestTopic } from '../../../generated/asyncapi/channels.js';
 import { messageExamples } from '../../../generated/asyncapi/examples.js';
+import { limits } from '../../../generated/asyncapi/limits.js';
 import {
   requestGetComments, requestQueryPosts, requestRevokeReaction, requestSubmitReaction, requestSubmitView,
 } from '../../../generated/asyncapi/operations.js';
@@ -293,7 +294,7 @@ describe('query_posts pagination', () => {
     expect(ok(await requestQueryPosts(me.requester, { ...env(me), ...base, cursor })).posts).toHaveLength(1);
   });
 
-  it('keeps a response under 128 KiB: trims the page and sets has_more/next_cursor so nothing is skipped', async () => {
+  it('keeps a response under limits.maxPayloadBytes: trims the page and sets has_more/next_cursor so nothing is skipped', async () => {
     const u = await createUser(stack);
     const posts = await createPosts(sql, u.id, 50, (i) => ({
       title: '𝕏'.repeat(200),
@@ -305,7 +306,7 @@ describe('query_posts pagination', () => {
     expect(r.posts.length).toBeLessThan(50);
     expect(r.has_more).toBe(true);
     const [raw] = await me.responses.wait(requestId);
-    expect(raw!.bytes).toBeLessThan(128 * 1024);
+    expect(raw!.bytes).toBeLessThan(limits.maxPayloadBytes);
     const all = await walk(me, { channel: 'by_user', user_handle: u.handle }, 50);
     expect(all.all).toEqual(posts.map((p) => p.post_id).reverse());
   });
@@ -652,10 +653,10 @@ describe('the request pipeline', () => {
     expect((first.posts as unknown[]).length).toBe(2);
   });
 
-  it('an oversize payload (> 128 KiB) is refused with invalid_request', async () => {
+  it('an oversize payload (> limits.maxPayloadBytes) is refused with invalid_request', async () => {
     const id = rid();
-    const r = await me.raw(id, { request_id: id, request_type: 'query_posts', player_key: key(), pad: 'x'.repeat(130 * 1024) });
-    expectError(r, 'invalid_request', /^payload: larger than/);
+    const r = await me.raw(id, { request_id: id, request_type: 'query_posts', player_key: key(), pad: 'x'.repeat(limits.maxPayloadBytes + 2048) });
+    expectError(r, 'invalid_request', `payload: larger than the ${limits.maxPayloadBytes}-byte limit`);
   });
 
   it('a player that is not registered, or unknown, gets authentication_failed (published on the internal listener)', async () => {

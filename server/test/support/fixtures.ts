@@ -2,6 +2,7 @@
 // so REST calls work for them), posts, comments, follows. Faster than going through REST (no
 // password hashing) and able to create states REST cannot (hidden, non-conformant, old posts).
 import { randomUUID } from 'node:crypto';
+import type { PromotedCategory } from '../../../generated/components/identifiers.js';
 import { signToken } from '../../src/auth/index.js';
 import type { Queryable } from '../../src/db/index.js';
 import { encodeUserId } from '../../src/ids/sqid.js';
@@ -37,7 +38,7 @@ export interface PostInput {
   hidden_by_mod?: boolean;
   non_conformant?: boolean;
   deleted?: boolean;
-  promoted_category?: "frontpage" | "editor-pick" | "weekly-pack" | "daily's-best" | null;
+  promoted_category?: PromotedCategory;
   created_at?: Date;
 }
 

@@ -3,14 +3,21 @@
 // Regenerate with `make generate`; `make check-generated` fails when this file drifts.
 /* eslint-disable */
 
-import { Level, RequestId } from '../components/ids.js';
+import { Level, Mode, RequestId } from '../components/ids.js';
 import { type Static, Type } from 'typebox';
 
 export const GetLevelRequest = Type.Object({
   request_id: RequestId,
   request_type: Type.Literal("get_level"),
+  unit: Type.Optional(Type.Union([Type.Literal("steps"), Type.Literal("percent")], {"title":"LevelUnit","default":"steps"})),
+  mode: Type.Optional(Mode),
 }, {"title":"GetLevelRequest"});
 export type GetLevelRequest = Static<typeof GetLevelRequest>;
+/** Every value of the inline enum LevelUnit (in GetLevelRequest), in spec order. */
+export const LevelUnitValues = ["steps", "percent"] as const;
+export type LevelUnit = (typeof LevelUnitValues)[number];
+/** What the receiver assumes for an absent property of GetLevelRequest (the spec's `default`s). */
+export const GetLevelRequestDefaults = { unit: "steps", mode: "auto" } as const satisfies Partial<GetLevelRequest>;
 
 export const SetLevelRequest = Type.Object({
   request_id: RequestId,
@@ -33,9 +40,14 @@ export const MiniError = Type.Object({
   error_code: Type.Union([Type.Literal("out_of_range"), Type.Literal("internal_error")], {"title":"MiniErrorCode"}),
 }, {"title":"MiniError","additionalProperties":false});
 export type MiniError = Static<typeof MiniError>;
+/** Every value of the inline enum MiniErrorCode (in MiniError), in spec order. */
+export const MiniErrorCodeValues = ["out_of_range", "internal_error"] as const;
+export type MiniErrorCode = (typeof MiniErrorCodeValues)[number];
 
 export const LevelChanged = Type.Object({
   level: Level,
   note: Type.Union([Type.String({"maxLength":20}), Type.Null()]),
 }, {"title":"LevelChanged","additionalProperties":false});
 export type LevelChanged = Static<typeof LevelChanged>;
+/** The bound keywords of LevelChanged (inline properties), by property. */
+export const LevelChangedBounds = {"note":{"maxLength":20}} as const;

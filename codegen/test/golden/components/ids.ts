@@ -11,6 +11,15 @@ export type PlayerKey = Static<typeof PlayerKey>;
 
 export const RequestId = Type.String({"title":"RequestId","pattern":"^[^/+#]+$","minLength":1,"maxLength":64});
 export type RequestId = Static<typeof RequestId>;
+/** The bound keywords of RequestId. */
+export const RequestIdBounds = {"minLength":1,"maxLength":64} as const;
 
 export const Level = Type.Integer({"title":"Level","minimum":0,"maximum":10});
 export type Level = Static<typeof Level>;
+/** The bound keywords of Level. */
+export const LevelBounds = {"minimum":0,"maximum":10} as const;
+
+export const Mode = Type.Union([Type.Literal("auto"), Type.Literal("manual")], {"title":"Mode"});
+export type Mode = Static<typeof Mode>;
+/** Every value of Mode, in spec order. */
+export const ModeValues = ["auto", "manual"] as const satisfies readonly Mode[];

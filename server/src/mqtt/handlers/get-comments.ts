@@ -1,17 +1,16 @@
 // get_comments: a page of a post's threaded comments, after an opaque cursor.
-import type { Comment } from '../../../../generated/asyncapi/schemas.js';
+import { GetCommentsRequestDefaults, type Comment } from '../../../../generated/asyncapi/schemas.js';
 import { threadPage, type ThreadRow } from '../../db/comment-threads.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
 import { PageFitter } from '../page-fit.js';
 import { requestFailure, type RequestHandlers } from '../../../../generated/asyncapi/operations.js';
 import { success, type HandlerEnv } from '../request-session.js';
 
-const DEFAULT_LIMIT = 50;
 const PATH = /^(?:[0-9]{20}[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}){1,3}$/;
 
 export const handleGetComments: RequestHandlers<HandlerEnv>['get_comments'] = async (req, env) => {
   const { ctx, keys, session } = env;
-  const limit = req.limit ?? DEFAULT_LIMIT;
+  const limit = req.limit ?? GetCommentsRequestDefaults.limit;
   const scope = `comments|${req.post_id}`;
   let afterPath: string | undefined;
   if (req.cursor !== undefined && req.cursor !== null) {

@@ -1,15 +1,14 @@
 // query_posts: a page of post summaries from a channel, in a sort, after an opaque cursor.
 import { randomInt } from 'node:crypto';
 import { compileValidator, type RequestFailure } from '../../../../codegen/runtime/index.js';
-import { PostSummary } from '../../../../generated/asyncapi/schemas.js';
-import { findUserIdByHandle, queryFeedCoalesced, type FeedChannel, type FeedPosition, type FeedRow, type FeedSort } from '../../db/feed.js';
+import { PostSummary, QueryPostsRequestBounds, QueryPostsRequestDefaults, type QueryPostsChannel, type QueryPostsSort } from '../../../../generated/asyncapi/schemas.js';
+import { findUserIdByHandle, queryFeedCoalesced, type FeedPosition, type FeedRow } from '../../db/feed.js';
 import { decodeCursor, encodeCursor, type CursorPosition } from '../cursor.js';
 import { PageFitter } from '../page-fit.js';
 import { requestFailure, type RequestHandlers } from '../../../../generated/asyncapi/operations.js';
 import { success, type HandlerEnv } from '../request-session.js';
 
-const DEFAULT_LIMIT = 50;
-const MAX_SEED = 2 ** 32 - 1;
+const MAX_SEED = QueryPostsRequestBounds.random_seed.maximum;
 const postSummaryValidator = compileValidator<PostSummary>(PostSummary);
 
 const CREATED_KEY = /^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z$/;
@@ -22,7 +21,7 @@ function badCursor(): RequestFailure {
 }
 
 /** The feed position and seed of a cursor position (already verified as ours, for this scope). */
-function readPosition(sort: FeedSort, k: CursorPosition): { after: FeedPosition; seed?: number } {
+function readPosition(sort: QueryPostsSort, k: CursorPosition): { after: FeedPosition; seed?: number } {
   if (sort === 'server_order' && k.length === 1 && isPostId(k[0])) return { after: { sort, postId: k[0] } };
   if (sort === 'created_at' && k.length === 2 && typeof k[0] === 'string' && CREATED_KEY.test(k[0]) && isPostId(k[1])) {
     return { after: { sort, createdAt: k[0], postId: k[1] } };
@@ -33,7 +32,7 @@ function readPosition(sort: FeedSort, k: CursorPosition): { after: FeedPosition;
   throw badCursor();
 }
 
-function positionOf(sort: FeedSort, seed: number, row: FeedRow): CursorPosition {
+function positionOf(sort: QueryPostsSort, seed: number, row: FeedRow): CursorPosition {
   if (sort === 'server_order') return [row.post_id];
   if (sort === 'created_at') return [row.created_key, row.post_id];
   return [seed, row.rank!, row.post_id];
@@ -41,9 +40,9 @@ function positionOf(sort: FeedSort, seed: number, row: FeedRow): CursorPosition 
 
 export const handleQueryPosts: RequestHandlers<HandlerEnv>['query_posts'] = async (req, env) => {
   const { ctx, keys, session } = env;
-  const channel: FeedChannel = req.channel ?? 'all';
-  const sort: FeedSort = req.sort ?? 'server_order';
-  const limit = req.limit ?? DEFAULT_LIMIT;
+  const channel: QueryPostsChannel = req.channel ?? QueryPostsRequestDefaults.channel;
+  const sort: QueryPostsSort = req.sort ?? QueryPostsRequestDefaults.sort;
+  const limit = req.limit ?? QueryPostsRequestDefaults.limit;
   if (channel === 'by_user' && req.user_handle === undefined) {
     throw requestFailure('query_posts', 'invalid_request', 'user_handle: required when channel is by_user');
   }

@@ -1,11 +1,12 @@
-// submit_reaction: the owner's reaction on a post (at most 5 different ones per post).
+// submit_reaction: the owner's reaction on a post (at most limits.maxReactionsPerUserPerPost different ones per post).
+import { limits } from '../../../../generated/asyncapi/limits.js';
 import { Constraints, pgConstraint } from '../../db/index.js';
 import { addReaction } from '../../db/reactions.js';
 import { normalizeEmoji } from '../emoji.js';
 import { requestFailure, type RequestHandlers } from '../../../../generated/asyncapi/operations.js';
 import { success, type HandlerEnv } from '../request-session.js';
 
-export const INVALID_EMOJI_MESSAGE = 'emoji: must be 1..20 characters of emoji';
+export const INVALID_EMOJI_MESSAGE = `emoji: must be 1..${limits.maxEmojiCodePoints} characters of emoji`;
 
 export const handleSubmitReaction: RequestHandlers<HandlerEnv>['submit_reaction'] = async (req, env) => {
   const { ctx, session } = env;
@@ -19,7 +20,7 @@ export const handleSubmitReaction: RequestHandlers<HandlerEnv>['submit_reaction'
     });
   } catch (err) {
     if (pgConstraint(err) === Constraints.reactionLimit) {
-      throw requestFailure('submit_reaction', 'reaction_limit_exceeded', 'At most 5 different reactions per user per post');
+      throw requestFailure('submit_reaction', 'reaction_limit_exceeded', `At most ${limits.maxReactionsPerUserPerPost} different reactions per user per post`);
     }
     throw err;
   }

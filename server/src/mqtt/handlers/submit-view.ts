@@ -1,4 +1,5 @@
 // submit_view: one view event per request, never for one's own post, never twice for a redelivery.
+import { SubmitViewRequestDefaults } from '../../../../generated/asyncapi/schemas.js';
 import { recordPlayerView } from '../../db/views.js';
 import { requestFailure, type RequestHandlers } from '../../../../generated/asyncapi/operations.js';
 import { success, type HandlerEnv } from '../request-session.js';
@@ -11,7 +12,7 @@ export const handleSubmitView: RequestHandlers<HandlerEnv>['submit_view'] = asyn
       postId: req.post_id,
       viewerId: session.ownerId,
       viewerHash: keyedHash(keys.viewer, session.ownerUserId),
-      viewType: req.view_intent === 'intentional' ? 'intentional' : 'listing',
+      viewType: (req.view_intent ?? SubmitViewRequestDefaults.view_intent) === 'intentional' ? 'intentional' : 'listing',
       dedupeKey: keyedHash(keys.dedupe, session.playerKey.toLowerCase(), session.requestId),
       moderator: session.isModerator,
     });
