@@ -9,10 +9,12 @@ import { type GetCommentsReply, GetCommentsReplyValidator, type QueryPostsReply,
 import { type ErrorResponse, type GetCommentsRequest, type GetCommentsResponse, type PlayerStatus, type PostNotification, type QueryPostsRequest, type QueryPostsResponse, type RevokeReactionRequest, type RevokeReactionResponse, type ShowArtworkCommand, type SubmitReactionRequest, type SubmitReactionResponse, type SubmitViewRequest, type SubmitViewResponse, type SwapBackCommand, type SwapNextCommand } from './schemas.js';
 import { type Validator } from '#runtime/v1';
 
+// from spec/asyncapi.yaml#/channels
 /** Every channel id of the document, in spec order. */
 export const channelIds = ["playerRequest", "playerResponse", "playerCommand", "playerStatus", "postNew", "postNewForFollower", "postNewInCategory"] as const;
 export type ChannelId = (typeof channelIds)[number];
 
+// from spec/asyncapi.yaml#/components/messages
 /** One named example of a message. */
 export interface MessageExample<T> {
   readonly name: string;
@@ -20,6 +22,7 @@ export interface MessageExample<T> {
   readonly payload: T;
 }
 
+// from spec/asyncapi.yaml#/components/messages
 /** A message: its payload validator, the channels that carry it and its named examples, in spec order. */
 export interface MessageInfo<T> {
   readonly name: string;
@@ -29,8 +32,10 @@ export interface MessageInfo<T> {
   readonly examples: readonly MessageExample<T>[];
 }
 
+// from spec/asyncapi.yaml#/components/messages
 /** Every message of the document by name. */
 export const messageCatalog = {
+  // from spec/asyncapi.yaml#/components/messages/QueryPostsRequest
   QueryPostsRequest: {
     name: "QueryPostsRequest",
     summary: "Ask for a page of post summaries from a channel, sorted and paginated.",
@@ -50,6 +55,7 @@ export const messageCatalog = {
       { name: "query_posts_authentication_failed", summary: "A request from a provisioned but not yet registered player; answered with authentication_failed.", payload: messageExamples.QueryPostsRequest.query_posts_authentication_failed },
     ],
   } satisfies MessageInfo<QueryPostsRequest> as MessageInfo<QueryPostsRequest>,
+  // from spec/asyncapi.yaml#/components/messages/SubmitViewRequest
   SubmitViewRequest: {
     name: "SubmitViewRequest",
     summary: "Report that the player showed a post.",
@@ -62,6 +68,7 @@ export const messageCatalog = {
       { name: "submit_view_not_found", summary: "A view of a post that does not exist; answered with not_found.", payload: messageExamples.SubmitViewRequest.submit_view_not_found },
     ],
   } satisfies MessageInfo<SubmitViewRequest> as MessageInfo<SubmitViewRequest>,
+  // from spec/asyncapi.yaml#/components/messages/SubmitReactionRequest
   SubmitReactionRequest: {
     name: "SubmitReactionRequest",
     summary: "Add an emoji reaction of the player's owner to a post.",
@@ -77,6 +84,7 @@ export const messageCatalog = {
       { name: "submit_reaction_not_found", summary: "A reaction to a post that does not exist; answered with not_found.", payload: messageExamples.SubmitReactionRequest.submit_reaction_not_found },
     ],
   } satisfies MessageInfo<SubmitReactionRequest> as MessageInfo<SubmitReactionRequest>,
+  // from spec/asyncapi.yaml#/components/messages/RevokeReactionRequest
   RevokeReactionRequest: {
     name: "RevokeReactionRequest",
     summary: "Remove an emoji reaction of the player's owner from a post.",
@@ -90,6 +98,7 @@ export const messageCatalog = {
       { name: "revoke_reaction_invalid_emoji", summary: "Digits instead of an emoji; answered with invalid_emoji.", payload: messageExamples.RevokeReactionRequest.revoke_reaction_invalid_emoji },
     ],
   } satisfies MessageInfo<RevokeReactionRequest> as MessageInfo<RevokeReactionRequest>,
+  // from spec/asyncapi.yaml#/components/messages/GetCommentsRequest
   GetCommentsRequest: {
     name: "GetCommentsRequest",
     summary: "Ask for a page of a post's threaded comments.",
@@ -103,6 +112,7 @@ export const messageCatalog = {
       { name: "get_comments_not_found", summary: "Comments of a post that does not exist; answered with not_found.", payload: messageExamples.GetCommentsRequest.get_comments_not_found },
     ],
   } satisfies MessageInfo<GetCommentsRequest> as MessageInfo<GetCommentsRequest>,
+  // from spec/asyncapi.yaml#/components/messages/QueryPostsResponse
   QueryPostsResponse: {
     name: "QueryPostsResponse",
     summary: "A page of post summaries.",
@@ -119,6 +129,7 @@ export const messageCatalog = {
       { name: "user", summary: "The posts of the player's owner (artist123).", payload: messageExamples.QueryPostsResponse.user },
     ],
   } satisfies MessageInfo<QueryPostsResponse> as MessageInfo<QueryPostsResponse>,
+  // from spec/asyncapi.yaml#/components/messages/SubmitViewResponse
   SubmitViewResponse: {
     name: "SubmitViewResponse",
     summary: "The view was recorded (or deliberately not, for one's own post).",
@@ -130,6 +141,7 @@ export const messageCatalog = {
       { name: "own_post", summary: "Success; a view of one's own post records nothing.", payload: messageExamples.SubmitViewResponse.own_post },
     ],
   } satisfies MessageInfo<SubmitViewResponse> as MessageInfo<SubmitViewResponse>,
+  // from spec/asyncapi.yaml#/components/messages/SubmitReactionResponse
   SubmitReactionResponse: {
     name: "SubmitReactionResponse",
     summary: "The reaction is present (added now or already there).",
@@ -142,6 +154,7 @@ export const messageCatalog = {
       { name: "skin_tone_with_spaces", summary: "Trimmed reaction added.", payload: messageExamples.SubmitReactionResponse.skin_tone_with_spaces },
     ],
   } satisfies MessageInfo<SubmitReactionResponse> as MessageInfo<SubmitReactionResponse>,
+  // from spec/asyncapi.yaml#/components/messages/RevokeReactionResponse
   RevokeReactionResponse: {
     name: "RevokeReactionResponse",
     summary: "The reaction is absent (removed now or never there).",
@@ -154,6 +167,7 @@ export const messageCatalog = {
       { name: "absent_reaction", summary: "Nothing to remove; still a success.", payload: messageExamples.RevokeReactionResponse.absent_reaction },
     ],
   } satisfies MessageInfo<RevokeReactionResponse> as MessageInfo<RevokeReactionResponse>,
+  // from spec/asyncapi.yaml#/components/messages/GetCommentsResponse
   GetCommentsResponse: {
     name: "GetCommentsResponse",
     summary: "A page of threaded comments.",
@@ -166,6 +180,7 @@ export const messageCatalog = {
       { name: "no_comments", summary: "An empty page.", payload: messageExamples.GetCommentsResponse.no_comments },
     ],
   } satisfies MessageInfo<GetCommentsResponse> as MessageInfo<GetCommentsResponse>,
+  // from spec/asyncapi.yaml#/components/messages/ErrorResponse
   ErrorResponse: {
     name: "ErrorResponse",
     summary: "The one error answer to any request, with a machine-readable error_code.",
@@ -190,6 +205,7 @@ export const messageCatalog = {
       { name: "unknown_request_type", summary: "A request_type this server does not implement (e.g. get_playset).", payload: messageExamples.ErrorResponse.unknown_request_type },
     ],
   } satisfies MessageInfo<ErrorResponse> as MessageInfo<ErrorResponse>,
+  // from spec/asyncapi.yaml#/components/messages/ShowArtworkCommand
   ShowArtworkCommand: {
     name: "ShowArtworkCommand",
     summary: "Download and show one artwork.",
@@ -200,6 +216,7 @@ export const messageCatalog = {
       { name: "show_animated_artwork", summary: "Show an animated 32x32 artwork.", payload: messageExamples.ShowArtworkCommand.show_animated_artwork },
     ],
   } satisfies MessageInfo<ShowArtworkCommand> as MessageInfo<ShowArtworkCommand>,
+  // from spec/asyncapi.yaml#/components/messages/SwapNextCommand
   SwapNextCommand: {
     name: "SwapNextCommand",
     summary: "Move to the next artwork of the player's queue.",
@@ -209,6 +226,7 @@ export const messageCatalog = {
       { name: "swap_next", summary: "Next artwork; the payload is empty.", payload: messageExamples.SwapNextCommand.swap_next },
     ],
   } satisfies MessageInfo<SwapNextCommand> as MessageInfo<SwapNextCommand>,
+  // from spec/asyncapi.yaml#/components/messages/SwapBackCommand
   SwapBackCommand: {
     name: "SwapBackCommand",
     summary: "Move back to the previous artwork of the player's queue.",
@@ -218,6 +236,7 @@ export const messageCatalog = {
       { name: "swap_back", summary: "Previous artwork; the payload is empty.", payload: messageExamples.SwapBackCommand.swap_back },
     ],
   } satisfies MessageInfo<SwapBackCommand> as MessageInfo<SwapBackCommand>,
+  // from spec/asyncapi.yaml#/components/messages/PlayerStatus
   PlayerStatus: {
     name: "PlayerStatus",
     summary: "A player's status update, heartbeat or last will.",
@@ -231,6 +250,7 @@ export const messageCatalog = {
       { name: "last_will", summary: "The MQTT last will the broker publishes when the player drops off.", payload: messageExamples.PlayerStatus.last_will },
     ],
   } satisfies MessageInfo<PlayerStatus> as MessageInfo<PlayerStatus>,
+  // from spec/asyncapi.yaml#/components/messages/PostNotification
   PostNotification: {
     name: "PostNotification",
     summary: "A post was created or promoted to a category.",
@@ -244,6 +264,7 @@ export const messageCatalog = {
 };
 export type MessageName = keyof typeof messageCatalog;
 
+// from spec/asyncapi.yaml#/operations
 /** A request operation: its request_type, operation id, request message, reply messages (success first) and reply validator. */
 export interface RequestInfo<K extends string, Reply> {
   readonly requestType: K;
@@ -253,8 +274,10 @@ export interface RequestInfo<K extends string, Reply> {
   readonly replyValidator: Validator<Reply>;
 }
 
+// from spec/asyncapi.yaml#/operations
 /** Every request operation by its request_type (the discriminator value of its request message). */
 export const requestCatalog = {
+  // from spec/asyncapi.yaml#/operations/receiveQueryPosts
   /** Answer a player's query_posts request with a page of post summaries. */
   query_posts: {
     requestType: "query_posts",
@@ -263,6 +286,7 @@ export const requestCatalog = {
     replies: ["QueryPostsResponse", "ErrorResponse"],
     replyValidator: QueryPostsReplyValidator,
   } satisfies RequestInfo<"query_posts", QueryPostsReply> as RequestInfo<"query_posts", QueryPostsReply>,
+  // from spec/asyncapi.yaml#/operations/receiveSubmitView
   /** Record that a player showed a post. */
   submit_view: {
     requestType: "submit_view",
@@ -271,6 +295,7 @@ export const requestCatalog = {
     replies: ["SubmitViewResponse", "ErrorResponse"],
     replyValidator: SubmitViewReplyValidator,
   } satisfies RequestInfo<"submit_view", SubmitViewReply> as RequestInfo<"submit_view", SubmitViewReply>,
+  // from spec/asyncapi.yaml#/operations/receiveSubmitReaction
   /** Add an emoji reaction of the player's owner to a post. */
   submit_reaction: {
     requestType: "submit_reaction",
@@ -279,6 +304,7 @@ export const requestCatalog = {
     replies: ["SubmitReactionResponse", "ErrorResponse"],
     replyValidator: SubmitReactionReplyValidator,
   } satisfies RequestInfo<"submit_reaction", SubmitReactionReply> as RequestInfo<"submit_reaction", SubmitReactionReply>,
+  // from spec/asyncapi.yaml#/operations/receiveRevokeReaction
   /** Remove an emoji reaction of the player's owner from a post. */
   revoke_reaction: {
     requestType: "revoke_reaction",
@@ -287,6 +313,7 @@ export const requestCatalog = {
     replies: ["RevokeReactionResponse", "ErrorResponse"],
     replyValidator: RevokeReactionReplyValidator,
   } satisfies RequestInfo<"revoke_reaction", RevokeReactionReply> as RequestInfo<"revoke_reaction", RevokeReactionReply>,
+  // from spec/asyncapi.yaml#/operations/receiveGetComments
   /** Answer a player's get_comments request with a page of threaded comments. */
   get_comments: {
     requestType: "get_comments",
@@ -297,6 +324,7 @@ export const requestCatalog = {
   } satisfies RequestInfo<"get_comments", GetCommentsReply> as RequestInfo<"get_comments", GetCommentsReply>,
 };
 
+// from spec/asyncapi.yaml#/operations
 /** Every request_type, in spec order. */
 export const requestTypes = ["query_posts", "submit_view", "submit_reaction", "revoke_reaction", "get_comments"] as const satisfies readonly (keyof typeof requestCatalog)[];
 export type RequestType = (typeof requestTypes)[number];

@@ -163,4 +163,5 @@ export const postNewInCategory: ChannelDef<PostNewInCategoryParams, PostNewInCat
   message: PostNewInCategoryMessageValidator,
 };
 
+// from spec/asyncapi.yaml#/channels
 export const channels = { playerRequest, playerResponse, playerCommand, playerStatus, postNew, postNewForFollower, postNewInCategory } as const;

@@ -5,6 +5,7 @@
 
 import { ErrorResponse, GetCommentsRequest, GetCommentsResponse, PlayerStatus, PostNotification, QueryPostsRequest, QueryPostsResponse, RevokeReactionRequest, RevokeReactionResponse, ShowArtworkCommand, SubmitReactionRequest, SubmitReactionResponse, SubmitViewRequest, SubmitViewResponse, SwapBackCommand, SwapNextCommand } from './schemas.js';
 
+// from spec/asyncapi.yaml#/components/messages
 /** Every named example of every message, typed by the message payload. */
 export const messageExamples = {
   // from spec/asyncapi.yaml#/components/messages/QueryPostsRequest
@@ -1001,6 +1002,7 @@ export const messageExamples = {
   },
 } as const;
 
+// from spec/asyncapi.yaml#/components/messages
 /** One line about each example, by message and example name. */
 export const messageExampleSummaries: Record<string, Record<string, string>> = {
   QueryPostsRequest: { all_default: "Only the envelope; every field takes its default (all, server_order, first page, 50).", firmware_limit_32: "As the firmware sends it, with a 32-hex request id and a limit of 32.", first_page: "First page of two posts in server order.", next_page: "The following page, passing the previous response's next_cursor.", promoted: "Posts promoted to any category.", by_user: "Posts of another user by handle, newest first.", random_with_seed: "A stable random order for seed 42.", user: "Posts of the player's owner.", query_posts_not_found: "by_user with a handle that no user has; answered with not_found.", query_posts_invalid_request: "by_user without user_handle; answered with invalid_request.", query_posts_authentication_failed: "A request from a provisioned but not yet registered player; answered with authentication_failed." },

@@ -3,12 +3,16 @@
 // Regenerate with `make generate`; `make check-generated` fails when this file drifts.
 /* eslint-disable */
 
+// from spec/asyncapi.yaml#/x-limits
 /** The protocol numbers the spec states under `x-limits`. */
 export const limits = {
+  // from spec/asyncapi.yaml#/x-limits/maxPayloadBytes
   /** Largest MQTT payload in either direction, in bytes (128 KiB, the firmware's inbound buffer). A larger request is answered invalid_request; responses trim their lists to stay under it. */
   maxPayloadBytes: 131072,
+  // from spec/asyncapi.yaml#/x-limits/maxEmojiCodePoints
   /** A reaction emoji, once trimmed, has at most this many Unicode code points (and at least 1), all of them emoji, else invalid_emoji. */
   maxEmojiCodePoints: 20,
+  // from spec/asyncapi.yaml#/x-limits/maxReactionsPerUserPerPost
   /** At most this many different reaction emoji per user per post, else reaction_limit_exceeded. */
   maxReactionsPerUserPerPost: 5,
 } as const;

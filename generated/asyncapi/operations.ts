@@ -156,6 +156,7 @@ export function requestGetComments(requester: Requester, payload: GetCommentsReq
 /** What the get_comments handler may return: its success reply, or an error with a code x-error-codes lists (invalid_request, not_found). */
 export type GetCommentsHandlerReply = GetCommentsResponse | (ErrorResponse & { error_code: "invalid_request" | "not_found" });
 
+// from spec/asyncapi.yaml#/operations
 /** Every request operation by its discriminator value (e.g. request_type), with the error codes its handler may answer. */
 export const requestOperations = {
   query_posts: { operationId: "receiveQueryPosts", spec: queryPostsRequest, errorCodes: ["invalid_request", "not_found"] },
@@ -166,12 +167,15 @@ export const requestOperations = {
 } as const;
 export type RequestOperations = typeof requestOperations;
 
+// from spec/asyncapi.yaml#/operations
 /** The request types, by their request_type. */
 export type RequestType = keyof RequestOperations;
 
+// from spec/asyncapi.yaml#/operations
 /** The error codes the handler of request type T may answer (its x-error-codes). */
 export type HandlerErrorCode<T extends RequestType> = RequestOperations[T]['errorCodes'][number];
 
+// from spec/asyncapi.yaml#/operations
 /**
  * The server side: one handler per request type, taking that request and returning that request's
  * own reply (success, or an error with a code its operation documents). `S` is what the hooks
@@ -195,17 +199,21 @@ export interface RequestHandlers<S> {
   get_comments(request: GetCommentsRequest, session: S): Promise<GetCommentsHandlerReply>;
 }
 
+// from spec/asyncapi.yaml#/operations
 /** Names a code the request types do not all document, so a wrong code fails to compile with this text. */
 type DocumentedCode<T extends RequestType, C extends string> = [C] extends [HandlerErrorCode<T>] ? C : `${T} does not document the error code ${C} (x-error-codes)`;
 
+// from spec/asyncapi.yaml#/operations
 /** An expected failure of request type(s) T, answered as `{success: false, error_code, error}`; throw it from the handler. */
 export function requestFailure<T extends RequestType, const C extends string>(requestType: T | readonly T[], code: DocumentedCode<T, C>, message: string): RequestFailure {
   return new RequestFailure(typeof requestType === 'string' ? [requestType] : requestType, code, message);
 }
 
+// from spec/asyncapi.yaml#/components/messages/ErrorResponse
 /** The codes the request pipeline answers itself are error codes of the spec (a compile-time check). */
 export const pipelineCodes: readonly ErrorCode[] = pipelineErrorCodes;
 
+// from spec/asyncapi.yaml#/operations
 /**
  * Answers every request on `playerRequest` (see codegen/runtime/serve-requests.ts for the checks, in order):
  * the handlers get validated requests of their own type; answers are checked against each operation's reply schema.
@@ -214,6 +222,7 @@ export function serveRequests<S>(opts: Omit<ServeRequestsOptions<S>, 'request' |
   return v1_serveRequests<S>({ ...opts, request: playerRequest, response: playerResponse, tag: "request_type", operations: requestOperations, handlers: { query_posts: (request, session) => opts.handlers["query_posts"](request, session), submit_view: (request, session) => opts.handlers["submit_view"](request, session), submit_reaction: (request, session) => opts.handlers["submit_reaction"](request, session), revoke_reaction: (request, session) => opts.handlers["revoke_reaction"](request, session), get_comments: (request, session) => opts.handlers["get_comments"](request, session) } });
 }
 
+// from spec/asyncapi.yaml#/operations
 /** Every operation of the document, from the server's viewpoint. */
 export const operations = {
   // from spec/asyncapi.yaml#/operations/receiveQueryPosts

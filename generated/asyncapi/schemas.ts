@@ -8,6 +8,7 @@ import { ArtUrl, Canvas, CommandId, ConnectionStatus, Cursor, Emoji, FirmwareVer
 import { Comment as post_Comment, PostNotification as post_PostNotification, PostSummary as post_PostSummary } from '../components/post.js';
 import { type Static, Type } from 'typebox';
 
+// from spec/asyncapi.yaml#/components/schemas/QueryPostsRequest
 /** A player asks for a page of post summaries. */
 export const QueryPostsRequest = Type.Object({
   request_id: RequestId,
@@ -34,6 +35,7 @@ export const QueryPostsRequestDefaults = { channel: "all", sort: "server_order",
 /** The bound keywords of QueryPostsRequest (inline properties), by property. */
 export const QueryPostsRequestBounds = {"random_seed":{"minimum":0,"maximum":4294967295},"limit":{"minimum":1,"maximum":50}} as const;
 
+// from spec/asyncapi.yaml#/components/schemas/SubmitViewRequest
 /** A player reports that it showed a post. */
 export const SubmitViewRequest = Type.Object({
   request_id: RequestId,
@@ -46,6 +48,7 @@ export type SubmitViewRequest = Static<typeof SubmitViewRequest>;
 /** What the receiver assumes for an absent property of SubmitViewRequest (the spec's `default`s). */
 export const SubmitViewRequestDefaults = { view_intent: "automated" } as const satisfies Partial<SubmitViewRequest>;
 
+// from spec/asyncapi.yaml#/components/schemas/SubmitReactionRequest
 /** A player adds an emoji reaction of its owner to a post. */
 export const SubmitReactionRequest = Type.Object({
   request_id: RequestId,
@@ -56,6 +59,7 @@ export const SubmitReactionRequest = Type.Object({
 }, {"title":"SubmitReactionRequest","description":"A player adds an emoji reaction of its owner to a post."});
 export type SubmitReactionRequest = Static<typeof SubmitReactionRequest>;
 
+// from spec/asyncapi.yaml#/components/schemas/RevokeReactionRequest
 /** A player removes an emoji reaction of its owner from a post. */
 export const RevokeReactionRequest = Type.Object({
   request_id: RequestId,
@@ -66,6 +70,7 @@ export const RevokeReactionRequest = Type.Object({
 }, {"title":"RevokeReactionRequest","description":"A player removes an emoji reaction of its owner from a post."});
 export type RevokeReactionRequest = Static<typeof RevokeReactionRequest>;
 
+// from spec/asyncapi.yaml#/components/schemas/GetCommentsRequest
 /** A player asks for a page of a post's comments. */
 export const GetCommentsRequest = Type.Object({
   request_id: RequestId,
@@ -81,9 +86,11 @@ export const GetCommentsRequestDefaults = { limit: 50 } as const satisfies Parti
 /** The bound keywords of GetCommentsRequest (inline properties), by property. */
 export const GetCommentsRequestBounds = {"limit":{"minimum":1,"maximum":200}} as const;
 
+// from spec/asyncapi.yaml#/components/schemas/PostSummary
 export const PostSummary = post_PostSummary;
 export type PostSummary = Static<typeof PostSummary>;
 
+// from spec/asyncapi.yaml#/components/schemas/QueryPostsResponse
 /** Successful answer to query_posts. */
 export const QueryPostsResponse = Type.Object({
   request_id: RequestId,
@@ -97,6 +104,7 @@ export type QueryPostsResponse = Static<typeof QueryPostsResponse>;
 /** The bound keywords of QueryPostsResponse (inline properties), by property. */
 export const QueryPostsResponseBounds = {"posts":{"maxItems":50}} as const;
 
+// from spec/asyncapi.yaml#/components/schemas/SubmitViewResponse
 /** Successful answer to submit_view. */
 export const SubmitViewResponse = Type.Object({
   request_id: RequestId,
@@ -105,6 +113,7 @@ export const SubmitViewResponse = Type.Object({
 }, {"title":"SubmitViewResponse","description":"Successful answer to submit_view.","additionalProperties":false});
 export type SubmitViewResponse = Static<typeof SubmitViewResponse>;
 
+// from spec/asyncapi.yaml#/components/schemas/SubmitReactionResponse
 /** Successful answer to submit_reaction. */
 export const SubmitReactionResponse = Type.Object({
   request_id: RequestId,
@@ -113,6 +122,7 @@ export const SubmitReactionResponse = Type.Object({
 }, {"title":"SubmitReactionResponse","description":"Successful answer to submit_reaction.","additionalProperties":false});
 export type SubmitReactionResponse = Static<typeof SubmitReactionResponse>;
 
+// from spec/asyncapi.yaml#/components/schemas/RevokeReactionResponse
 /** Successful answer to revoke_reaction. */
 export const RevokeReactionResponse = Type.Object({
   request_id: RequestId,
@@ -121,9 +131,11 @@ export const RevokeReactionResponse = Type.Object({
 }, {"title":"RevokeReactionResponse","description":"Successful answer to revoke_reaction.","additionalProperties":false});
 export type RevokeReactionResponse = Static<typeof RevokeReactionResponse>;
 
+// from spec/asyncapi.yaml#/components/schemas/Comment
 export const Comment = post_Comment;
 export type Comment = Static<typeof Comment>;
 
+// from spec/asyncapi.yaml#/components/schemas/GetCommentsResponse
 /** Successful answer to get_comments. */
 export const GetCommentsResponse = Type.Object({
   request_id: RequestId,
@@ -137,6 +149,7 @@ export type GetCommentsResponse = Static<typeof GetCommentsResponse>;
 /** The bound keywords of GetCommentsResponse (inline properties), by property. */
 export const GetCommentsResponseBounds = {"comments":{"maxItems":200}} as const;
 
+// from spec/asyncapi.yaml#/components/schemas/ErrorResponse
 /** The one error answer to any request. */
 export const ErrorResponse = Type.Object({
   request_id: RequestId,
@@ -148,6 +161,7 @@ export type ErrorResponse = Static<typeof ErrorResponse>;
 /** The bound keywords of ErrorResponse (inline properties), by property. */
 export const ErrorResponseBounds = {"error":{"minLength":1,"maxLength":1000}} as const;
 
+// from spec/asyncapi.yaml#/components/schemas/ShowArtworkPayload
 /** What a player needs to download and show one artwork. */
 export const ShowArtworkPayload = Type.Object({
   post_id: PostId,
@@ -157,10 +171,12 @@ export const ShowArtworkPayload = Type.Object({
 }, {"title":"ShowArtworkPayload","description":"What a player needs to download and show one artwork.","additionalProperties":false});
 export type ShowArtworkPayload = Static<typeof ShowArtworkPayload>;
 
+// from spec/asyncapi.yaml#/components/schemas/EmptyCommandPayload
 /** The empty payload of commands that take no arguments. */
 export const EmptyCommandPayload = Type.Object({}, {"title":"EmptyCommandPayload","description":"The empty payload of commands that take no arguments.","additionalProperties":false});
 export type EmptyCommandPayload = Static<typeof EmptyCommandPayload>;
 
+// from spec/asyncapi.yaml#/components/schemas/ShowArtworkCommand
 /** Ask a player to download and show one artwork. */
 export const ShowArtworkCommand = Type.Object({
   command_id: CommandId,
@@ -170,6 +186,7 @@ export const ShowArtworkCommand = Type.Object({
 }, {"title":"ShowArtworkCommand","description":"Ask a player to download and show one artwork.","additionalProperties":false});
 export type ShowArtworkCommand = Static<typeof ShowArtworkCommand>;
 
+// from spec/asyncapi.yaml#/components/schemas/SwapNextCommand
 /** Ask a player to move to the next artwork of its queue. */
 export const SwapNextCommand = Type.Object({
   command_id: CommandId,
@@ -179,6 +196,7 @@ export const SwapNextCommand = Type.Object({
 }, {"title":"SwapNextCommand","description":"Ask a player to move to the next artwork of its queue.","additionalProperties":false});
 export type SwapNextCommand = Static<typeof SwapNextCommand>;
 
+// from spec/asyncapi.yaml#/components/schemas/SwapBackCommand
 /** Ask a player to move back to the previous artwork of its queue. */
 export const SwapBackCommand = Type.Object({
   command_id: CommandId,
@@ -188,6 +206,7 @@ export const SwapBackCommand = Type.Object({
 }, {"title":"SwapBackCommand","description":"Ask a player to move back to the previous artwork of its queue.","additionalProperties":false});
 export type SwapBackCommand = Static<typeof SwapBackCommand>;
 
+// from spec/asyncapi.yaml#/components/schemas/PlayerStatus
 /** A player's status update, heartbeat or last will. */
 export const PlayerStatus = Type.Object({
   player_key: PlayerKey,
@@ -200,5 +219,6 @@ export type PlayerStatus = Static<typeof PlayerStatus>;
 /** The bound keywords of PlayerStatus (inline properties), by property. */
 export const PlayerStatusBounds = {"current_post_id":{"minimum":1,"maximum":2147483647}} as const;
 
+// from spec/asyncapi.yaml#/components/schemas/PostNotification
 export const PostNotification = post_PostNotification;
 export type PostNotification = Static<typeof PostNotification>;

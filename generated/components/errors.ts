@@ -5,18 +5,21 @@
 
 import { type Static, Type } from 'typebox';
 
+// from spec/components/errors.yaml#/ErrorCode
 /** Machine-readable error code of an MQTT error response (closed list). */
 export const ErrorCode = Type.Union([Type.Literal("authentication_failed"), Type.Literal("not_found"), Type.Literal("invalid_request"), Type.Literal("invalid_emoji"), Type.Literal("reaction_limit_exceeded"), Type.Literal("rate_limit_exceeded"), Type.Literal("internal_error"), Type.Literal("unknown_request_type")], {"title":"ErrorCode","description":"Machine-readable error code of an MQTT error response (closed list)."});
 export type ErrorCode = Static<typeof ErrorCode>;
 /** Every value of ErrorCode, in spec order. */
 export const ErrorCodeValues = ["authentication_failed", "not_found", "invalid_request", "invalid_emoji", "reaction_limit_exceeded", "rate_limit_exceeded", "internal_error", "unknown_request_type"] as const satisfies readonly ErrorCode[];
 
+// from spec/components/errors.yaml#/RestErrorCode
 /** Machine-readable error code of a REST error body; the MQTT codes plus forbidden and conflict. */
 export const RestErrorCode = Type.Union([Type.Literal("authentication_failed"), Type.Literal("not_found"), Type.Literal("invalid_request"), Type.Literal("invalid_emoji"), Type.Literal("reaction_limit_exceeded"), Type.Literal("rate_limit_exceeded"), Type.Literal("internal_error"), Type.Literal("unknown_request_type"), Type.Literal("forbidden"), Type.Literal("conflict")], {"title":"RestErrorCode","description":"Machine-readable error code of a REST error body; the MQTT codes plus forbidden and conflict."});
 export type RestErrorCode = Static<typeof RestErrorCode>;
 /** Every value of RestErrorCode, in spec order. */
 export const RestErrorCodeValues = ["authentication_failed", "not_found", "invalid_request", "invalid_emoji", "reaction_limit_exceeded", "rate_limit_exceeded", "internal_error", "unknown_request_type", "forbidden", "conflict"] as const satisfies readonly RestErrorCode[];
 
+// from spec/components/errors.yaml#/RestError
 /** The one error body of every REST error response. */
 export const RestError = Type.Object({
   error_code: RestErrorCode,

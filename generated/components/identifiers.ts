@@ -5,108 +5,129 @@
 
 import { type Static, Type } from 'typebox';
 
+// from spec/components/identifiers.yaml#/PlayerKey
 /** The player's secret identity (UUID); also the CN of its client certificate and the MQTT username on the mTLS listener. */
 export const PlayerKey = Type.String({"title":"PlayerKey","description":"The player's secret identity (UUID); also the CN of its client certificate and the MQTT username on the mTLS listener.","format":"uuid"});
 export type PlayerKey = Static<typeof PlayerKey>;
 
+// from spec/components/identifiers.yaml#/PlayerId
 /** The player's record id (UUID), used in owner-facing REST paths as {player_id}; distinct from the player_key. */
 export const PlayerId = Type.String({"title":"PlayerId","description":"The player's record id (UUID), used in owner-facing REST paths as {player_id}; distinct from the player_key.","format":"uuid"});
 export type PlayerId = Static<typeof PlayerId>;
 
+// from spec/components/identifiers.yaml#/UserId
 /** A user's id (UUID), used in MQTT topics and notification payloads and as the WebSocket MQTT username. */
 export const UserId = Type.String({"title":"UserId","description":"A user's id (UUID), used in MQTT topics and notification payloads and as the WebSocket MQTT username.","format":"uuid"});
 export type UserId = Static<typeof UserId>;
 
+// from spec/components/identifiers.yaml#/Sqid
 /** A user's public id in REST paths (/u/{sqid}/...), the Sqids encoding of the user's integer id. */
 export const Sqid = Type.String({"title":"Sqid","description":"A user's public id in REST paths (/u/{sqid}/...), the Sqids encoding of the user's integer id.","pattern":"^[A-Za-z0-9]+$","minLength":1,"maxLength":32});
 export type Sqid = Static<typeof Sqid>;
 /** The bound keywords of Sqid. */
 export const SqidBounds = {"minLength":1,"maxLength":32} as const;
 
+// from spec/components/identifiers.yaml#/PostId
 /** A post's integer id. */
 export const PostId = Type.Integer({"title":"PostId","description":"A post's integer id.","minimum":1,"maximum":2147483647});
 export type PostId = Static<typeof PostId>;
 /** The bound keywords of PostId. */
 export const PostIdBounds = {"minimum":1,"maximum":2147483647} as const;
 
+// from spec/components/identifiers.yaml#/RequestId
 /** Client-chosen correlation id of an MQTT request; it is also the last topic segment, so it cannot contain '/', '+' or '#' (the firmware sends 32 hex characters). */
 export const RequestId = Type.String({"title":"RequestId","description":"Client-chosen correlation id of an MQTT request; it is also the last topic segment, so it cannot contain '/', '+' or '#' (the firmware sends 32 hex characters).","pattern":"^[^/+#\\u0000]+$","minLength":1,"maxLength":128});
 export type RequestId = Static<typeof RequestId>;
 /** The bound keywords of RequestId. */
 export const RequestIdBounds = {"minLength":1,"maxLength":128} as const;
 
+// from spec/components/identifiers.yaml#/CommandId
 /** Unique id (UUID) of a command sent by the server to a player. */
 export const CommandId = Type.String({"title":"CommandId","description":"Unique id (UUID) of a command sent by the server to a player.","format":"uuid"});
 export type CommandId = Static<typeof CommandId>;
 
+// from spec/components/identifiers.yaml#/CommentId
 /** A comment's id (UUID). */
 export const CommentId = Type.String({"title":"CommentId","description":"A comment's id (UUID).","format":"uuid"});
 export type CommentId = Static<typeof CommentId>;
 
+// from spec/components/identifiers.yaml#/StorageKey
 /** Storage identifier (UUID) of a post's artwork file. */
 export const StorageKey = Type.String({"title":"StorageKey","description":"Storage identifier (UUID) of a post's artwork file.","format":"uuid"});
 export type StorageKey = Static<typeof StorageKey>;
 
+// from spec/components/identifiers.yaml#/Timestamp
 /** ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed). */
 export const Timestamp = Type.String({"title":"Timestamp","description":"ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed).","format":"date-time","pattern":"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]{1,9})?Z$"});
 export type Timestamp = Static<typeof Timestamp>;
 
+// from spec/components/identifiers.yaml#/Handle
 /** A user's public handle, 2..50 letters, digits, '_' or '-', unique case-insensitively. */
 export const Handle = Type.String({"title":"Handle","description":"A user's public handle, 2..50 letters, digits, '_' or '-', unique case-insensitively.","pattern":"^[A-Za-z0-9_-]+$","minLength":2,"maxLength":50});
 export type Handle = Static<typeof Handle>;
 /** The bound keywords of Handle. */
 export const HandleBounds = {"minLength":2,"maxLength":50} as const;
 
+// from spec/components/identifiers.yaml#/Canvas
 /** Canvas size of an artwork as '<width>x<height>' in pixels. */
 export const Canvas = Type.String({"title":"Canvas","description":"Canvas size of an artwork as '<width>x<height>' in pixels.","pattern":"^[1-9][0-9]{0,3}x[1-9][0-9]{0,3}$"});
 export type Canvas = Static<typeof Canvas>;
 
+// from spec/components/identifiers.yaml#/PromotionCategory
 /** A category a moderator can promote a post to. */
 export const PromotionCategory = Type.Union([Type.Literal("frontpage"), Type.Literal("editor-pick"), Type.Literal("weekly-pack"), Type.Literal("daily's-best")], {"title":"PromotionCategory","description":"A category a moderator can promote a post to."});
 export type PromotionCategory = Static<typeof PromotionCategory>;
 /** Every value of PromotionCategory, in spec order. */
 export const PromotionCategoryValues = ["frontpage", "editor-pick", "weekly-pack", "daily's-best"] as const satisfies readonly PromotionCategory[];
 
+// from spec/components/identifiers.yaml#/PromotedCategory
 /** The category a post has been promoted to, or null when it is not promoted. */
 export const PromotedCategory = Type.Union([Type.Literal("frontpage"), Type.Literal("editor-pick"), Type.Literal("weekly-pack"), Type.Literal("daily's-best"), Type.Null()], {"title":"PromotedCategory","description":"The category a post has been promoted to, or null when it is not promoted."});
 export type PromotedCategory = Static<typeof PromotedCategory>;
 /** Every value of PromotedCategory, in spec order. */
 export const PromotedCategoryValues = ["frontpage", "editor-pick", "weekly-pack", "daily's-best", null] as const satisfies readonly PromotedCategory[];
 
+// from spec/components/identifiers.yaml#/RegistrationCode
 /** 6-character code shown by a provisioned device; issued from 'ABCDEFGHJKMNPQRSTUVWXYZ23456789', valid 15 minutes, case-insensitive on entry. */
 export const RegistrationCode = Type.String({"title":"RegistrationCode","description":"6-character code shown by a provisioned device; issued from 'ABCDEFGHJKMNPQRSTUVWXYZ23456789', valid 15 minutes, case-insensitive on entry.","pattern":"^[A-Za-z0-9]{6}$"});
 export type RegistrationCode = Static<typeof RegistrationCode>;
 
+// from spec/components/identifiers.yaml#/FirmwareVersion
 /** Firmware version string reported by a device. */
 export const FirmwareVersion = Type.String({"title":"FirmwareVersion","description":"Firmware version string reported by a device.","pattern":"^[^\\u0000-\\u001f\\u007f]*$","minLength":1,"maxLength":64});
 export type FirmwareVersion = Static<typeof FirmwareVersion>;
 /** The bound keywords of FirmwareVersion. */
 export const FirmwareVersionBounds = {"minLength":1,"maxLength":64} as const;
 
+// from spec/components/identifiers.yaml#/DeviceModel
 /** Hardware model string reported by a device. */
 export const DeviceModel = Type.String({"title":"DeviceModel","description":"Hardware model string reported by a device.","pattern":"^[^\\u0000-\\u001f\\u007f]*$","minLength":1,"maxLength":100});
 export type DeviceModel = Static<typeof DeviceModel>;
 /** The bound keywords of DeviceModel. */
 export const DeviceModelBounds = {"minLength":1,"maxLength":100} as const;
 
+// from spec/components/identifiers.yaml#/PlayerName
 /** Owner-given display name of a player. */
 export const PlayerName = Type.String({"title":"PlayerName","description":"Owner-given display name of a player.","pattern":"^[^\\u0000-\\u001f\\u007f]*$","minLength":1,"maxLength":100});
 export type PlayerName = Static<typeof PlayerName>;
 /** The bound keywords of PlayerName. */
 export const PlayerNameBounds = {"minLength":1,"maxLength":100} as const;
 
+// from spec/components/identifiers.yaml#/Emoji
 /** A reaction emoji (one emoji or ZWJ/flag/keycap sequence); the server trims it and then requires 1..20 characters of emoji only, else invalid_emoji. */
 export const Emoji = Type.String({"title":"Emoji","description":"A reaction emoji (one emoji or ZWJ/flag/keycap sequence); the server trims it and then requires 1..20 characters of emoji only, else invalid_emoji.","minLength":1,"maxLength":64});
 export type Emoji = Static<typeof Emoji>;
 /** The bound keywords of Emoji. */
 export const EmojiBounds = {"minLength":1,"maxLength":64} as const;
 
+// from spec/components/identifiers.yaml#/Cursor
 /** Opaque pagination cursor returned by the server as next_cursor; null (or absent) asks for the first page. */
 export const Cursor = Type.Union([Type.String({"minLength":1,"maxLength":512}), Type.Null()], {"title":"Cursor","description":"Opaque pagination cursor returned by the server as next_cursor; null (or absent) asks for the first page."});
 export type Cursor = Static<typeof Cursor>;
 /** The bound keywords of Cursor. */
 export const CursorBounds = {"minLength":1,"maxLength":512} as const;
 
+// from spec/components/identifiers.yaml#/BrokerAddress
 /** Host and port of an MQTT broker listener. */
 export const BrokerAddress = Type.Object({
   host: Type.String({"description":"Broker host name or IP address.","minLength":1,"maxLength":255}),
@@ -116,36 +137,42 @@ export type BrokerAddress = Static<typeof BrokerAddress>;
 /** The bound keywords of BrokerAddress (inline properties), by property. */
 export const BrokerAddressBounds = {"host":{"minLength":1,"maxLength":255},"port":{"minimum":1,"maximum":65535}} as const;
 
+// from spec/components/identifiers.yaml#/CommandType
 /** Kind of a command sent by the server to a player. */
 export const CommandType = Type.Union([Type.Literal("show_artwork"), Type.Literal("swap_next"), Type.Literal("swap_back")], {"title":"CommandType","description":"Kind of a command sent by the server to a player."});
 export type CommandType = Static<typeof CommandType>;
 /** Every value of CommandType, in spec order. */
 export const CommandTypeValues = ["show_artwork", "swap_next", "swap_back"] as const satisfies readonly CommandType[];
 
+// from spec/components/identifiers.yaml#/ConnectionStatus
 /** Whether a player is connected (online) or not (offline). */
 export const ConnectionStatus = Type.Union([Type.Literal("online"), Type.Literal("offline")], {"title":"ConnectionStatus","description":"Whether a player is connected (online) or not (offline)."});
 export type ConnectionStatus = Static<typeof ConnectionStatus>;
 /** Every value of ConnectionStatus, in spec order. */
 export const ConnectionStatusValues = ["online", "offline"] as const satisfies readonly ConnectionStatus[];
 
+// from spec/components/identifiers.yaml#/RegistrationStatus
 /** Whether a provisioned player has been registered to an owner. */
 export const RegistrationStatus = Type.Union([Type.Literal("pending"), Type.Literal("registered")], {"title":"RegistrationStatus","description":"Whether a provisioned player has been registered to an owner."});
 export type RegistrationStatus = Static<typeof RegistrationStatus>;
 /** Every value of RegistrationStatus, in spec order. */
 export const RegistrationStatusValues = ["pending", "registered"] as const satisfies readonly RegistrationStatus[];
 
+// from spec/components/identifiers.yaml#/ViewIntent
 /** Why a view happened; automated (playlist rotation, recorded as a listing view) or intentional (the viewer chose the post). */
 export const ViewIntent = Type.Union([Type.Literal("automated"), Type.Literal("intentional")], {"title":"ViewIntent","description":"Why a view happened; automated (playlist rotation, recorded as a listing view) or intentional (the viewer chose the post)."});
 export type ViewIntent = Static<typeof ViewIntent>;
 /** Every value of ViewIntent, in spec order. */
 export const ViewIntentValues = ["automated", "intentional"] as const satisfies readonly ViewIntent[];
 
+// from spec/components/identifiers.yaml#/PostTitle
 /** A post's title. */
 export const PostTitle = Type.String({"title":"PostTitle","description":"A post's title.","pattern":"^[^\\u0000-\\u001f\\u007f]*$","minLength":1,"maxLength":200});
 export type PostTitle = Static<typeof PostTitle>;
 /** The bound keywords of PostTitle. */
 export const PostTitleBounds = {"minLength":1,"maxLength":200} as const;
 
+// from spec/components/identifiers.yaml#/ArtUrl
 /** Absolute URL of a post's artwork file. */
 export const ArtUrl = Type.String({"title":"ArtUrl","description":"Absolute URL of a post's artwork file.","format":"uri","maxLength":2048});
 export type ArtUrl = Static<typeof ArtUrl>;

@@ -6,6 +6,7 @@
 import { ArtUrl, Canvas, CommentId, Handle, PostId, PostTitle, PromotedCategory, StorageKey, Timestamp, UserId } from './identifiers.js';
 import { type Static, Type } from 'typebox';
 
+// from spec/components/post.yaml#/PostSummary
 /** A post as listed to a player by query_posts. */
 export const PostSummary = Type.Object({
   post_id: PostId,
@@ -24,6 +25,7 @@ export type PostSummary = Static<typeof PostSummary>;
 /** The bound keywords of PostSummary (inline properties), by property. */
 export const PostSummaryBounds = {"width":{"minimum":1,"maximum":4096},"height":{"minimum":1,"maximum":4096},"frame_count":{"minimum":1}} as const;
 
+// from spec/components/post.yaml#/PostNotification
 /** Notification published by the server when a post is created or promoted to a category. */
 export const PostNotification = Type.Object({
   post_id: PostId,
@@ -37,6 +39,7 @@ export const PostNotification = Type.Object({
 }, {"title":"PostNotification","description":"Notification published by the server when a post is created or promoted to a category.","additionalProperties":false});
 export type PostNotification = Static<typeof PostNotification>;
 
+// from spec/components/post.yaml#/Comment
 /** One comment of a post as returned by get_comments; threaded to depth 2, oldest first. */
 export const Comment = Type.Object({
   comment_id: CommentId,

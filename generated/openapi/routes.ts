@@ -112,9 +112,11 @@ export const RenewPlayerCertParams = Type.Object({
 }, { additionalProperties: false });
 export type RenewPlayerCertParams = Static<typeof RenewPlayerCertParams>;
 
+// from spec/openapi.yaml#/paths
 /** The REST error body with its error_code narrowed to the codes an operation documents for a status. */
 export type RestErrorWith<C extends string> = RestError & { error_code: C };
 
+// from spec/openapi.yaml#/paths
 /** Every REST operation: method, URL, security, the schema of the body, params, query and every response status, and its documented errors (status -> codes, from the examples). */
 export const routes = {
   // from spec/openapi.yaml#/paths/~1auth~1register/post
@@ -197,8 +199,10 @@ export const routes = {
   getReadiness: { operationId: "getReadiness", method: 'GET', url: "/readyz", security: 'none', schema: { response: { 200: ReadinessStatus, 500: RestError, 503: ReadinessStatus } }, errors: { 500: ["internal_error"] } },
 } as const satisfies Record<string, RouteDef>;
 
+// from spec/openapi.yaml#/paths
 export type OperationId = keyof typeof routes;
 
+// from spec/openapi.yaml#/paths
 type Routes = typeof routes;
 /** The statuses of the error answers operation(s) Op document (for several: those all of them document). */
 export type ErrorStatus<Op extends OperationId> = keyof Routes[Op]['errors'] & number;
@@ -209,6 +213,7 @@ export type OperationsDocumenting<S extends number, C extends string> = { [Op in
 type DocumentedStatus<Op extends OperationId, S extends number> = [S] extends [ErrorStatus<Op>] ? S : `${Op} documents no error answer with status ${S}`;
 type DocumentedCode<Op extends OperationId, S extends number, C extends string> = [C] extends [ErrorCodeOf<Op, S>] ? C : `${Op} documents no error_code ${C} with status ${S}`;
 
+// from spec/openapi.yaml#/paths
 /**
  * The error to throw from the handler of operation(s) `op`: answered `status` with `{error_code: code, error: message}`.
  * Only a status and code the operation documents compile; a helper shared by several operations names them all.
@@ -217,6 +222,7 @@ export function restError<Op extends OperationId, const S extends number, const 
   return new HttpError(status as number, code, message, headers);
 }
 
+// from spec/openapi.yaml#/paths
 /** The operations that take a bearer token (each documents 401 authentication_failed). */
 export const securedOperations = ["authMe", "createPost", "getPost", "deletePost", "promotePost", "createComment", "followUser", "unfollowUser", "followCategory", "unfollowCategory", "registerPlayer", "listPlayers", "getPlayer", "updatePlayer", "deletePlayer", "sendPlayerCommand", "sendCommandToAllPlayers", "renewPlayerCert", "getMqttBootstrap", "publishMqttDemo"] as const;
 /** The 401 answer of a secured operation (no token, a bad or expired one, an unknown user). */
@@ -224,6 +230,7 @@ export function authenticationFailed(message: string): HttpError {
   return restError(securedOperations, 401, 'authentication_failed', message);
 }
 
+// from spec/openapi.yaml#/paths
 /** One handler per operationId; the compiler rejects a missing handler or a reply the spec does not allow. */
 export interface Handlers {
   // from spec/openapi.yaml#/paths/~1auth~1register/post
@@ -306,6 +313,7 @@ export interface Handlers {
   getReadiness(req: TypedRequest<undefined, {}, {}>): Promise<Reply<200, ReadinessStatus> | Reply<500, RestErrorWith<"internal_error">> | Reply<503, ReadinessStatus>>;
 }
 
+// from spec/openapi.yaml#/paths
 /** Registers every route with TypeBox validation (no coercion of bodies, no stripping, no defaults). */
 export function registerRoutes(app: FastifyInstance, handlers: Handlers, opts?: RegisterOptions): void {
   registerTypedRoutes(app, Object.values(routes), handlers as unknown as Record<string, (req: never) => Promise<Reply<number, unknown>>>, opts);

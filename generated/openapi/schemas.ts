@@ -6,30 +6,35 @@
 import { ArtUrl, BrokerAddress, Canvas, CommandId, CommandType, ConnectionStatus, DeviceModel, FirmwareVersion, Handle, PlayerId, PlayerKey, PlayerName, PostId, PostTitle, PromotedCategory, PromotionCategory, RegistrationCode, RegistrationStatus, Sqid, StorageKey, Timestamp, UserId } from '../components/identifiers.js';
 import { type Static, Type } from 'typebox';
 
+// from spec/openapi.yaml#/components/schemas/Email
 /** An email address (compared case-insensitively). */
 export const Email = Type.String({"title":"Email","description":"An email address (compared case-insensitively).","pattern":"^[^\\s@]+@[^\\s@]+\\.[^\\s@]+$","minLength":3,"maxLength":254});
 export type Email = Static<typeof Email>;
 /** The bound keywords of Email. */
 export const EmailBounds = {"minLength":3,"maxLength":254} as const;
 
+// from spec/openapi.yaml#/components/schemas/Password
 /** A new account's password, 8..200 characters. */
 export const Password = Type.String({"title":"Password","description":"A new account's password, 8..200 characters.","minLength":8,"maxLength":200});
 export type Password = Static<typeof Password>;
 /** The bound keywords of Password. */
 export const PasswordBounds = {"minLength":8,"maxLength":200} as const;
 
+// from spec/openapi.yaml#/components/schemas/BearerToken
 /** A signed JWT (compact serialization) carrying the user_id; sent as `Authorization: Bearer <token>`. */
 export const BearerToken = Type.String({"title":"BearerToken","description":"A signed JWT (compact serialization) carrying the user_id; sent as `Authorization: Bearer <token>`.","pattern":"^[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+$","minLength":5,"maxLength":4096});
 export type BearerToken = Static<typeof BearerToken>;
 /** The bound keywords of BearerToken. */
 export const BearerTokenBounds = {"minLength":5,"maxLength":4096} as const;
 
+// from spec/openapi.yaml#/components/schemas/UserRole
 /** A role of a user; every user has `user`, moderators also `moderator`. */
 export const UserRole = Type.Union([Type.Literal("user"), Type.Literal("moderator")], {"title":"UserRole","description":"A role of a user; every user has `user`, moderators also `moderator`."});
 export type UserRole = Static<typeof UserRole>;
 /** Every value of UserRole, in spec order. */
 export const UserRoleValues = ["user", "moderator"] as const satisfies readonly UserRole[];
 
+// from spec/openapi.yaml#/components/schemas/AuthRegisterRequest
 /** Body of authRegister. */
 export const AuthRegisterRequest = Type.Object({
   handle: Handle,
@@ -38,6 +43,7 @@ export const AuthRegisterRequest = Type.Object({
 }, {"title":"AuthRegisterRequest","description":"Body of authRegister.","additionalProperties":false});
 export type AuthRegisterRequest = Static<typeof AuthRegisterRequest>;
 
+// from spec/openapi.yaml#/components/schemas/AuthRegisterResponse
 /** The new account and a bearer token for it. */
 export const AuthRegisterResponse = Type.Object({
   user_id: UserId,
@@ -47,6 +53,7 @@ export const AuthRegisterResponse = Type.Object({
 }, {"title":"AuthRegisterResponse","description":"The new account and a bearer token for it.","additionalProperties":false});
 export type AuthRegisterResponse = Static<typeof AuthRegisterResponse>;
 
+// from spec/openapi.yaml#/components/schemas/AuthLoginRequest
 /** Body of authLogin. */
 export const AuthLoginRequest = Type.Object({
   email: Email,
@@ -56,6 +63,7 @@ export type AuthLoginRequest = Static<typeof AuthLoginRequest>;
 /** The bound keywords of AuthLoginRequest (inline properties), by property. */
 export const AuthLoginRequestBounds = {"password":{"minLength":1,"maxLength":200}} as const;
 
+// from spec/openapi.yaml#/components/schemas/AuthLoginResponse
 /** A bearer token and who it belongs to. */
 export const AuthLoginResponse = Type.Object({
   token: BearerToken,
@@ -66,6 +74,7 @@ export const AuthLoginResponse = Type.Object({
 }, {"title":"AuthLoginResponse","description":"A bearer token and who it belongs to.","additionalProperties":false});
 export type AuthLoginResponse = Static<typeof AuthLoginResponse>;
 
+// from spec/openapi.yaml#/components/schemas/User
 /** The current user, as returned by authMe. */
 export const User = Type.Object({
   user_id: UserId,
@@ -79,6 +88,7 @@ export type User = Static<typeof User>;
 /** The bound keywords of User (inline properties), by property. */
 export const UserBounds = {"roles":{"minItems":1,"maxItems":2}} as const;
 
+// from spec/openapi.yaml#/components/schemas/CreatePostRequest
 /** Body of createPost. */
 export const CreatePostRequest = Type.Object({
   title: PostTitle,
@@ -95,6 +105,7 @@ export const CreatePostRequestDefaults = { frame_count: 1, has_transparency: fal
 /** The bound keywords of CreatePostRequest (inline properties), by property. */
 export const CreatePostRequestBounds = {"width":{"minimum":1,"maximum":4096},"height":{"minimum":1,"maximum":4096},"frame_count":{"minimum":1}} as const;
 
+// from spec/openapi.yaml#/components/schemas/Post
 /** A post as returned by the REST API. */
 export const Post = Type.Object({
   post_id: PostId,
@@ -115,12 +126,14 @@ export type Post = Static<typeof Post>;
 /** The bound keywords of Post (inline properties), by property. */
 export const PostBounds = {"width":{"minimum":1,"maximum":4096},"height":{"minimum":1,"maximum":4096},"frame_count":{"minimum":1}} as const;
 
+// from spec/openapi.yaml#/components/schemas/PromotePostRequest
 /** Body of promotePost. */
 export const PromotePostRequest = Type.Object({
   category: PromotionCategory,
 }, {"title":"PromotePostRequest","description":"Body of promotePost.","additionalProperties":false});
 export type PromotePostRequest = Static<typeof PromotePostRequest>;
 
+// from spec/openapi.yaml#/components/schemas/CreateCommentRequest
 /** Body of createComment. */
 export const CreateCommentRequest = Type.Object({
   body: Type.String({"description":"The comment text (line breaks allowed; no NUL character).","pattern":"^[^\\u0000]*$","minLength":1,"maxLength":2000}),
@@ -130,6 +143,7 @@ export type CreateCommentRequest = Static<typeof CreateCommentRequest>;
 /** The bound keywords of CreateCommentRequest (inline properties), by property. */
 export const CreateCommentRequestBounds = {"body":{"minLength":1,"maxLength":2000}} as const;
 
+// from spec/openapi.yaml#/components/schemas/ProvisionPlayerRequest
 /** Body of provisionPlayer; every field is optional (`{}` is valid). */
 export const ProvisionPlayerRequest = Type.Object({
   device_model: Type.Optional(DeviceModel),
@@ -140,6 +154,7 @@ export type ProvisionPlayerRequest = Static<typeof ProvisionPlayerRequest>;
 /** The bound keywords of ProvisionPlayerRequest (inline properties), by property. */
 export const ProvisionPlayerRequestBounds = {"csr_pem":{"minLength":100,"maxLength":8192}} as const;
 
+// from spec/openapi.yaml#/components/schemas/ProvisionPlayerResponse
 /** The new pending player's key and registration code. */
 export const ProvisionPlayerResponse = Type.Object({
   player_key: PlayerKey,
@@ -149,6 +164,7 @@ export const ProvisionPlayerResponse = Type.Object({
 }, {"title":"ProvisionPlayerResponse","description":"The new pending player's key and registration code.","additionalProperties":false});
 export type ProvisionPlayerResponse = Static<typeof ProvisionPlayerResponse>;
 
+// from spec/openapi.yaml#/components/schemas/RegisterPlayerRequest
 /** Body of registerPlayer. */
 export const RegisterPlayerRequest = Type.Object({
   registration_code: RegistrationCode,
@@ -156,6 +172,7 @@ export const RegisterPlayerRequest = Type.Object({
 }, {"title":"RegisterPlayerRequest","description":"Body of registerPlayer.","additionalProperties":false});
 export type RegisterPlayerRequest = Static<typeof RegisterPlayerRequest>;
 
+// from spec/openapi.yaml#/components/schemas/Player
 /** A registered player as its owner sees it. */
 export const Player = Type.Object({
   id: PlayerId,
@@ -176,6 +193,7 @@ export type Player = Static<typeof Player>;
 /** The bound keywords of Player (inline properties), by property. */
 export const PlayerBounds = {"device_model":{"minLength":1,"maxLength":100},"firmware_version":{"minLength":1,"maxLength":64},"current_post_id":{"minimum":1,"maximum":2147483647}} as const;
 
+// from spec/openapi.yaml#/components/schemas/PlayerList
 /** A user's players. */
 export const PlayerList = Type.Object({
   players: Type.Array(Player, {"description":"The players, oldest registration first.","maxItems":128}),
@@ -184,12 +202,14 @@ export type PlayerList = Static<typeof PlayerList>;
 /** The bound keywords of PlayerList (inline properties), by property. */
 export const PlayerListBounds = {"players":{"maxItems":128}} as const;
 
+// from spec/openapi.yaml#/components/schemas/UpdatePlayerRequest
 /** Body of updatePlayer. */
 export const UpdatePlayerRequest = Type.Object({
   name: PlayerName,
 }, {"title":"UpdatePlayerRequest","description":"Body of updatePlayer.","additionalProperties":false});
 export type UpdatePlayerRequest = Static<typeof UpdatePlayerRequest>;
 
+// from spec/openapi.yaml#/components/schemas/PlayerCredentials
 /** A registered player's TLS credentials (private key only when the server generated it) and broker address. */
 export const PlayerCredentials = Type.Object({
   ca_pem: Type.String({"description":"The deployment's CA certificate (PEM).","pattern":"^-----BEGIN CERTIFICATE-----","maxLength":65536}),
@@ -201,6 +221,7 @@ export type PlayerCredentials = Static<typeof PlayerCredentials>;
 /** The bound keywords of PlayerCredentials (inline properties), by property. */
 export const PlayerCredentialsBounds = {"ca_pem":{"maxLength":65536},"cert_pem":{"maxLength":65536},"key_pem":{"maxLength":65536}} as const;
 
+// from spec/openapi.yaml#/components/schemas/PlayerCommandRequest
 /** Body of sendPlayerCommand and sendCommandToAllPlayers. */
 export const PlayerCommandRequest = Type.Object({
   command_type: CommandType,
@@ -208,6 +229,7 @@ export const PlayerCommandRequest = Type.Object({
 }, {"title":"PlayerCommandRequest","description":"Body of sendPlayerCommand and sendCommandToAllPlayers.","additionalProperties":false});
 export type PlayerCommandRequest = Static<typeof PlayerCommandRequest>;
 
+// from spec/openapi.yaml#/components/schemas/PlayerCommandResult
 /** One command that was published to a player. */
 export const PlayerCommandResult = Type.Object({
   command_id: CommandId,
@@ -215,6 +237,7 @@ export const PlayerCommandResult = Type.Object({
 }, {"title":"PlayerCommandResult","description":"One command that was published to a player.","additionalProperties":false});
 export type PlayerCommandResult = Static<typeof PlayerCommandResult>;
 
+// from spec/openapi.yaml#/components/schemas/PlayerCommandBatchResult
 /** The commands published by sendCommandToAllPlayers. */
 export const PlayerCommandBatchResult = Type.Object({
   sent_count: Type.Integer({"description":"How many commands were published (= the length of commands).","minimum":0,"maximum":128}),
@@ -224,6 +247,7 @@ export type PlayerCommandBatchResult = Static<typeof PlayerCommandBatchResult>;
 /** The bound keywords of PlayerCommandBatchResult (inline properties), by property. */
 export const PlayerCommandBatchResultBounds = {"sent_count":{"minimum":0,"maximum":128},"commands":{"maxItems":128}} as const;
 
+// from spec/openapi.yaml#/components/schemas/RenewCertResult
 /** The outcome of renewPlayerCert. */
 export const RenewCertResult = Type.Object({
   cert_expires_at: Timestamp,
@@ -233,6 +257,7 @@ export type RenewCertResult = Static<typeof RenewCertResult>;
 /** The bound keywords of RenewCertResult (inline properties), by property. */
 export const RenewCertResultBounds = {"message":{"minLength":1,"maxLength":500}} as const;
 
+// from spec/openapi.yaml#/components/schemas/MqttBootstrapTopics
 /** Topic filters a web client may subscribe to. */
 export const MqttBootstrapTopics = Type.Object({
   subscribe: Type.Array(Type.String({"minLength":1,"maxLength":256}), {"description":"Topic filters (may contain MQTT wildcards).","minItems":1}),
@@ -241,6 +266,7 @@ export type MqttBootstrapTopics = Static<typeof MqttBootstrapTopics>;
 /** The bound keywords of MqttBootstrapTopics (inline properties), by property. */
 export const MqttBootstrapTopicsBounds = {"subscribe":{"minItems":1}} as const;
 
+// from spec/openapi.yaml#/components/schemas/MqttBootstrap
 /** What a web client needs to connect to the broker over WebSocket. */
 export const MqttBootstrap = Type.Object({
   websocket_url: Type.String({"description":"URL of the broker's WebSocket listener.","format":"uri","pattern":"^wss?://","maxLength":2048}),
@@ -253,6 +279,7 @@ export type MqttBootstrap = Static<typeof MqttBootstrap>;
 /** The bound keywords of MqttBootstrap (inline properties), by property. */
 export const MqttBootstrapBounds = {"websocket_url":{"maxLength":2048},"password":{"minLength":1,"maxLength":4096}} as const;
 
+// from spec/openapi.yaml#/components/schemas/MqttDemoResult
 /** The topics the demo notification was published on. */
 export const MqttDemoResult = Type.Object({
   published_topics: Type.Array(Type.String({"minLength":1,"maxLength":256}), {"description":"Topic names published to.","minItems":1}),
@@ -261,18 +288,21 @@ export type MqttDemoResult = Static<typeof MqttDemoResult>;
 /** The bound keywords of MqttDemoResult (inline properties), by property. */
 export const MqttDemoResultBounds = {"published_topics":{"minItems":1}} as const;
 
+// from spec/openapi.yaml#/components/schemas/HealthStatus
 /** Liveness answer. */
 export const HealthStatus = Type.Object({
   status: Type.Literal("ok", {"description":"Always `ok`."}),
 }, {"title":"HealthStatus","description":"Liveness answer.","additionalProperties":false});
 export type HealthStatus = Static<typeof HealthStatus>;
 
+// from spec/openapi.yaml#/components/schemas/ReadinessState
 /** Overall readiness; `ok` only when the database and the broker are both up. */
 export const ReadinessState = Type.Union([Type.Literal("ok"), Type.Literal("unavailable")], {"title":"ReadinessState","description":"Overall readiness; `ok` only when the database and the broker are both up."});
 export type ReadinessState = Static<typeof ReadinessState>;
 /** Every value of ReadinessState, in spec order. */
 export const ReadinessStateValues = ["ok", "unavailable"] as const satisfies readonly ReadinessState[];
 
+// from spec/openapi.yaml#/components/schemas/ReadinessStatus
 /** Readiness answer; `ok` only when every dependency is up. */
 export const ReadinessStatus = Type.Object({
   status: ReadinessState,

@@ -21,7 +21,7 @@ import { monitorEventLoopDelay, performance, type IntervalHistogram } from 'node
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pino } from 'pino';
-import { RequestTimeoutError } from '../../codegen/runtime/index.js';
+import { RequestTimeoutError } from '#runtime/v1';
 import { createClient } from '../../generated/openapi/client.js';
 import { DEFAULT_QUERY, SimFleet, type SimCredentials, type SimPlayer } from '../../conformance/src/sim/index.js';
 import { serverEnv, startServices } from '../devenv/index.js';

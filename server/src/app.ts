@@ -1,7 +1,7 @@
 // Builds the Fastify app: every generated route with its handler, bearer auth, the one error shape.
 // Only main.ts listens; tests use app.inject or listen on a free port.
 import Fastify, { type FastifyInstance } from 'fastify';
-import { restClientErrorHandler, restFrameworkErrors, restNotFoundHandler, useStrictJsonBodies } from '../../codegen/runtime/index.js';
+import { restClientErrorHandler, restFrameworkErrors, restNotFoundHandler, useStrictJsonBodies } from '#runtime/v1';
 import { registerRoutes, type Handlers } from '../../generated/openapi/routes.js';
 import type { AppContext } from './context.js';
 import { withSecretRedaction } from './logging/index.js';

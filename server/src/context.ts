@@ -1,7 +1,7 @@
 // What every handler needs, built once by main.ts (and by the test harness).
 import type { FastifyBaseLogger } from 'fastify';
 import type { MqttClient } from 'mqtt';
-import type { MessageRouter } from '../../codegen/runtime/index.js';
+import type { MessageRouter } from '#runtime/v1';
 import type { Config } from './config.js';
 import type { Sql } from './db/index.js';
 import type { CertificateAuthority } from './pki/index.js';

@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { pino, type Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
-import { MessageRouter } from '../../codegen/runtime/index.js';
+import { MessageRouter } from '#runtime/v1';
 import { limits } from '../../generated/asyncapi/limits.js';
 import { buildApp } from './app.js';
 import { loadConfig, type Config } from './config.js';

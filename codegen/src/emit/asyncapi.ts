@@ -93,6 +93,7 @@ function emitChannels(model: Model, index: SchemaIndex, src: string[]): Generate
     f.line('};');
     f.line();
   }
+  f.fromDoc('/channels');
   f.line(`export const channels = { ${model.channels.map((c) => camel(c.id)).join(', ')} } as const;`);
   return f;
 }
@@ -191,6 +192,7 @@ function emitOperations(model: Model, index: SchemaIndex, src: string[]): Genera
     entries.push(`  ${propKey(String(tagValue))}: { operationId: ${JSON.stringify(op.id)}, spec: ${spec}, errorCodes: [${codes.map((c) => JSON.stringify(c)).join(', ')}] },`);
     f.line();
   }
+  f.fromDoc('/operations');
   f.line('/** Every request operation by its discriminator value (e.g. request_type), with the error codes its handler may answer. */');
   f.line('export const requestOperations = {');
   f.lines(entries);
@@ -198,6 +200,7 @@ function emitOperations(model: Model, index: SchemaIndex, src: string[]): Genera
   f.line('export type RequestOperations = typeof requestOperations;');
   f.line();
   if (served.length > 0) emitRequestServing(model, f, served);
+  f.fromDoc('/operations');
   f.line('/** Every operation of the document, from the server\'s viewpoint. */');
   f.line('export const operations = {');
   for (const op of model.operations) {
@@ -225,12 +228,15 @@ function emitRequestServing(model: Model, f: GeneratedFile, served: Served[]): v
   const tagProperty = served[0].tagProperty ?? 'request_type';
   const sameChannels = served.every((s) => s.requestChannel === served[0].requestChannel && s.replyChannel === served[0].replyChannel);
   if (!sameChannels) throw new Error('request operations on more than one request/reply channel pair are not supported by serveRequests');
+  f.fromDoc('/operations');
   f.line(`/** The request types, by their ${tagProperty}. */`);
   f.line('export type RequestType = keyof RequestOperations;');
   f.line();
+  f.fromDoc('/operations');
   f.line('/** The error codes the handler of request type T may answer (its x-error-codes). */');
   f.line("export type HandlerErrorCode<T extends RequestType> = RequestOperations[T]['errorCodes'][number];");
   f.line();
+  f.fromDoc('/operations');
   f.line('/**');
   f.line(' * The server side: one handler per request type, taking that request and returning that request\'s');
   f.line(' * own reply (success, or an error with a code its operation documents). `S` is what the hooks');
@@ -245,9 +251,11 @@ function emitRequestServing(model: Model, f: GeneratedFile, served: Served[]): v
   f.line('}');
   f.line();
   const RequestFailure = f.runtime('RequestFailure');
+  f.fromDoc('/operations');
   f.line('/** Names a code the request types do not all document, so a wrong code fails to compile with this text. */');
   f.line('type DocumentedCode<T extends RequestType, C extends string> = [C] extends [HandlerErrorCode<T>] ? C : `${T} does not document the error code ${C} (x-error-codes)`;');
   f.line();
+  f.fromDoc('/operations');
   f.line('/** An expected failure of request type(s) T, answered as `{success: false, error_code, error}`; throw it from the handler. */');
   f.line(`export function requestFailure<T extends RequestType, const C extends string>(requestType: T | readonly T[], code: DocumentedCode<T, C>, message: string): ${RequestFailure} {`);
   f.line(`  return new ${RequestFailure}(typeof requestType === 'string' ? [requestType] : requestType, code, message);`);
@@ -257,6 +265,7 @@ function emitRequestServing(model: Model, f: GeneratedFile, served: Served[]): v
   if (errorCode) {
     const ErrorCode = f.local(errorCode.module, 'ErrorCode', { type: true });
     const pipeline = f.runtime('pipelineErrorCodes');
+    f.fromDoc('/components/messages/ErrorResponse');
     f.line('/** The codes the request pipeline answers itself are error codes of the spec (a compile-time check). */');
     f.line(`export const pipelineCodes: readonly ${ErrorCode}[] = ${pipeline};`);
     f.line();
@@ -267,6 +276,7 @@ function emitRequestServing(model: Model, f: GeneratedFile, served: Served[]): v
   const serve = f.runtime('serveRequests');
   const reqCh = f.local('asyncapi/channels', served[0].requestChannel);
   const resCh = f.local('asyncapi/channels', served[0].replyChannel);
+  f.fromDoc('/operations');
   f.line('/**');
   f.line(` * Answers every request on \`${served[0].requestChannel}\` (see codegen/runtime/serve-requests.ts for the checks, in order):`);
   f.line(' * the handlers get validated requests of their own type; answers are checked against each operation\'s reply schema.');
@@ -279,6 +289,7 @@ function emitRequestServing(model: Model, f: GeneratedFile, served: Served[]): v
 
 function emitExamples(model: Model, index: SchemaIndex, src: string[]): GeneratedFile {
   const f = new GeneratedFile('asyncapi/examples.ts', src);
+  f.fromDoc('/components/messages');
   f.line('/** Every named example of every message, typed by the message payload. */');
   f.line('export const messageExamples = {');
   for (const m of model.messages) {
@@ -290,6 +301,7 @@ function emitExamples(model: Model, index: SchemaIndex, src: string[]): Generate
   }
   f.line('} as const;');
   f.line();
+  f.fromDoc('/components/messages');
   f.line('/** One line about each example, by message and example name. */');
   f.line('export const messageExampleSummaries: Record<string, Record<string, string>> = {');
   for (const m of model.messages) {

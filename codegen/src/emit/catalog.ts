@@ -30,10 +30,12 @@ function emitMessageCatalog(model: Model, index: SchemaIndex, src: string[]): Ge
   const lit = (v: unknown) => JSON.stringify(v);
   const member = (k: string) => (/^[A-Za-z_$][A-Za-z0-9_$]*$/.test(k) ? `.${k}` : `[${lit(k)}]`);
 
+  f.fromDoc('/channels');
   f.line('/** Every channel id of the document, in spec order. */');
   f.line(`export const channelIds = [${model.channels.map((c) => lit(c.id)).join(', ')}] as const;`);
   f.line('export type ChannelId = (typeof channelIds)[number];');
   f.line();
+  f.fromDoc('/components/messages');
   f.line('/** One named example of a message. */');
   f.line('export interface MessageExample<T> {');
   f.line('  readonly name: string;');
@@ -41,6 +43,7 @@ function emitMessageCatalog(model: Model, index: SchemaIndex, src: string[]): Ge
   f.line('  readonly payload: T;');
   f.line('}');
   f.line();
+  f.fromDoc('/components/messages');
   f.line('/** A message: its payload validator, the channels that carry it and its named examples, in spec order. */');
   f.line('export interface MessageInfo<T> {');
   f.line('  readonly name: string;');
@@ -50,11 +53,13 @@ function emitMessageCatalog(model: Model, index: SchemaIndex, src: string[]): Ge
   f.line('  readonly examples: readonly MessageExample<T>[];');
   f.line('}');
   f.line();
+  f.fromDoc('/components/messages');
   f.line('/** Every message of the document by name. */');
   f.line('export const messageCatalog = {');
   for (const m of model.messages) {
     const T = payloadType(index, m, f);
     const channels = model.channels.filter((c) => c.messages.includes(m)).map((c) => lit(c.id));
+    f.from(m.loc, '  ');
     f.line(`  ${propKey(m.name)}: {`);
     f.line(`    name: ${lit(m.name)},`);
     f.line(`    summary: ${lit(m.summary ?? '')},`);
@@ -71,6 +76,7 @@ function emitMessageCatalog(model: Model, index: SchemaIndex, src: string[]): Ge
   f.line('export type MessageName = keyof typeof messageCatalog;');
   f.line();
 
+  f.fromDoc('/operations');
   f.line('/** A request operation: its request_type, operation id, request message, reply messages (success first) and reply validator. */');
   f.line('export interface RequestInfo<K extends string, Reply> {');
   f.line('  readonly requestType: K;');
@@ -80,6 +86,7 @@ function emitMessageCatalog(model: Model, index: SchemaIndex, src: string[]): Ge
   f.line(`  readonly replyValidator: ${Validator}<Reply>;`);
   f.line('}');
   f.line();
+  f.fromDoc('/operations');
   f.line('/** Every request operation by its request_type (the discriminator value of its request message). */');
   f.line('export const requestCatalog = {');
   const types: string[] = [];
@@ -93,6 +100,7 @@ function emitMessageCatalog(model: Model, index: SchemaIndex, src: string[]): Ge
     const base = pascal(op.id.replace(/^receive/, ''));
     const Reply = f.local('asyncapi/operations', `${base}Reply`, { type: true });
     const info = `RequestInfo<${lit(key)}, ${Reply}>`;
+    f.from(op.loc, '  ');
     f.lines(docComment(op.summary, '  '));
     f.line(`  ${propKey(key)}: {`);
     f.line(`    requestType: ${lit(key)},`);
@@ -104,6 +112,7 @@ function emitMessageCatalog(model: Model, index: SchemaIndex, src: string[]): Ge
   }
   f.line('};');
   f.line();
+  f.fromDoc('/operations');
   f.line('/** Every request_type, in spec order. */');
   f.line(`export const requestTypes = [${types.map(lit).join(', ')}] as const satisfies readonly (keyof typeof requestCatalog)[];`);
   f.line('export type RequestType = (typeof requestTypes)[number];');
@@ -112,9 +121,11 @@ function emitMessageCatalog(model: Model, index: SchemaIndex, src: string[]): Ge
 
 function emitLimits(model: Model, src: string[]): GeneratedFile {
   const f = new GeneratedFile('asyncapi/limits.ts', src);
+  f.fromDoc('/x-limits');
   f.line('/** The protocol numbers the spec states under `x-limits`. */');
   f.line('export const limits = {');
   for (const l of model.limits) {
+    f.from(l.loc, '  ');
     f.lines(docComment(l.description, '  '));
     f.line(`  ${propKey(l.name)}: ${l.value},`);
   }

@@ -57,6 +57,11 @@ export class GeneratedFile {
     return rel + '.js';
   }
 
+  /** The provenance line of a declaration made from a whole part of this file's source (e.g. '/operations'). */
+  fromDoc(pointer: string, indent = ''): void {
+    this.body.push(`${indent}// from ${this.sources[0]}#${pointer}`);
+  }
+
   /** The provenance line of the next declaration: the spec object it came from. */
   from(loc: Loc, indent = ''): void {
     this.body.push(`${indent}// from ${provenance(loc)}`);

@@ -93,23 +93,28 @@ function emitRoutes(model: Model, index: SchemaIndex, src: string[]): GeneratedF
   if (RestErrorT) {
     const RE = f.local(RestErrorT.module, 'RestError', { type: true });
     f.declare('RestErrorWith');
+    f.fromDoc('/paths');
     f.line('/** The REST error body with its error_code narrowed to the codes an operation documents for a status. */');
     f.line(`export type RestErrorWith<C extends string> = ${RE} & { error_code: C };`);
     f.line();
   }
+  f.fromDoc('/paths');
   f.line('/** Every REST operation: method, URL, security, the schema of the body, params, query and every response status, and its documented errors (status -> codes, from the examples). */');
   f.line('export const routes = {');
   f.lines(routeLines);
   f.line(`} as const satisfies Record<string, ${RouteDef}>;`);
   f.line();
+  f.fromDoc('/paths');
   f.line('export type OperationId = keyof typeof routes;');
   f.line();
   emitRestErrors(model, f, errorsOf);
+  f.fromDoc('/paths');
   f.line('/** One handler per operationId; the compiler rejects a missing handler or a reply the spec does not allow. */');
   f.line('export interface Handlers {');
   f.lines(handlerLines);
   f.line('}');
   f.line();
+  f.fromDoc('/paths');
   f.line('/** Registers every route with TypeBox validation (no coercion of bodies, no stripping, no defaults). */');
   f.line(`export function registerRoutes(app: ${FastifyInstance}, handlers: Handlers, opts?: ${RegisterOptions}): void {`);
   f.line(`  ${registerTypedRoutes}(app, Object.values(routes), handlers as unknown as Record<string, (req: never) => Promise<${Reply}<number, unknown>>>, opts);`);
@@ -135,6 +140,7 @@ function restErrors(index: SchemaIndex, op: RestOperation): { status: number; co
 /** Typed throws: `restError(op, status, code, message)` compiles only for a documented status and code. */
 function emitRestErrors(model: Model, f: GeneratedFile, errorsOf: Map<string, { status: number; codes: string[] }[]>): void {
   const HttpError = f.runtime('HttpError');
+  f.fromDoc('/paths');
   f.line('type Routes = typeof routes;');
   f.line('/** The statuses of the error answers operation(s) Op document (for several: those all of them document). */');
   f.line("export type ErrorStatus<Op extends OperationId> = keyof Routes[Op]['errors'] & number;");
@@ -145,6 +151,7 @@ function emitRestErrors(model: Model, f: GeneratedFile, errorsOf: Map<string, { 
   f.line('type DocumentedStatus<Op extends OperationId, S extends number> = [S] extends [ErrorStatus<Op>] ? S : `${Op} documents no error answer with status ${S}`;');
   f.line('type DocumentedCode<Op extends OperationId, S extends number, C extends string> = [C] extends [ErrorCodeOf<Op, S>] ? C : `${Op} documents no error_code ${C} with status ${S}`;');
   f.line();
+  f.fromDoc('/paths');
   f.line('/**');
   f.line(' * The error to throw from the handler of operation(s) `op`: answered `status` with `{error_code: code, error: message}`.');
   f.line(' * Only a status and code the operation documents compile; a helper shared by several operations names them all.');
@@ -155,6 +162,7 @@ function emitRestErrors(model: Model, f: GeneratedFile, errorsOf: Map<string, { 
   f.line();
   const secured = model.rest.filter((op) => op.security !== 'none' && errorsOf.get(op.operationId)?.some((e) => e.status === 401 && e.codes.includes('authentication_failed')));
   if (secured.length) {
+    f.fromDoc('/paths');
     f.line('/** The operations that take a bearer token (each documents 401 authentication_failed). */');
     f.line(`export const securedOperations = [${secured.map((op) => JSON.stringify(op.operationId)).join(', ')}] as const;`);
     f.line('/** The 401 answer of a secured operation (no token, a bad or expired one, an unknown user). */');
@@ -173,6 +181,7 @@ function emitClient(model: Model, index: SchemaIndex, src: string[]): GeneratedF
   const Handlers = f.local('openapi/routes', 'Handlers', { type: true });
   f.line('type Result<K extends keyof Handlers> = Awaited<ReturnType<Handlers[K]>> & { headers: Headers };');
   f.line();
+  f.fromDoc('/paths');
   f.line('/** A typed fetch client: one method per operationId, resolving with `{status, body, headers}` for every documented status. */');
   f.line(`export function createClient(baseUrl: string, defaults: ${RestCallOptions} = {}) {`);
   f.line('  return {');
@@ -195,6 +204,7 @@ function emitClient(model: Model, index: SchemaIndex, src: string[]): GeneratedF
 
 function emitExamples(model: Model, index: SchemaIndex, src: string[]): GeneratedFile {
   const f = new GeneratedFile('openapi/examples.ts', src);
+  f.fromDoc('/paths');
   f.line('/** Every named example of every request body and response, by operationId, then status, then name. */');
   f.line('export const restExamples = {');
   for (const op of model.rest) {

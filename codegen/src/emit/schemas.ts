@@ -41,6 +41,7 @@ export function emitSchemaDecls(file: GeneratedFile, index: SchemaIndex, schemas
   for (const n of ordered) {
     const s = schemas.find((x) => x.name === n)!;
     const desc = (index.specs.value(s.loc) as { description?: string } | undefined)?.description ?? s.doc;
+    file.from(s.loc);
     if (desc) file.line(`/** ${desc.trim().split('\n')[0].replace(/\*\//g, '* /')} */`);
     file.line(`export const ${n} = ${exprs.get(n)};`);
     file.line(`export type ${n} = ${Static}<typeof ${n}>;`);

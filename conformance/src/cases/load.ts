@@ -4,7 +4,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { isMap, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
-import { compileValidator, type ValidationIssue } from '../../../codegen/runtime/index.js';
+import { compileValidator, type ValidationIssue } from '#runtime/v1';
 import { findExample } from '../examples/catalog.js';
 import { CaseFile, CommandStep, PaginateStep, SendStep, type MessageSpec } from './schema.js';
 

@@ -1,6 +1,6 @@
 // Command-line parsing of makapix-conformance. Every problem is a UsageError (exit code 2).
 import { parseArgs } from 'node:util';
-import { compileValidator } from '../../../codegen/runtime/index.js';
+import { compileValidator } from '#runtime/v1';
 import { PlayerKey } from '../../../generated/components/identifiers.js';
 import type { PlayerRunOptions } from '../player/suite.js';
 import type { ServerRunOptions } from '../server/suite.js';

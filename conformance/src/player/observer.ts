@@ -11,7 +11,7 @@
 // responses) and the check is skipped (feature broker_reports_no_subscribers is absent).
 import { randomUUID } from 'node:crypto';
 import type { MqttClient, Packet } from 'mqtt';
-import { MessageRouter } from '../../../codegen/runtime/index.js';
+import { MessageRouter } from '#runtime/v1';
 import { PlayerRequestMessageValidator, playerRequestTopic, playerResponseTopic, PlayerStatusValidator, playerStatusTopic, playerCommandTopic } from '../../../generated/asyncapi/channels.js';
 import { limits } from '../../../generated/asyncapi/limits.js';
 import { errorAnswerWithCode, successAnswerOf, type JsonObject } from '../examples/catalog.js';

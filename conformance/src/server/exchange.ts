@@ -1,7 +1,7 @@
 // One request/response exchange as a player makes it, and the checks every answer gets: it comes
 // on the request's response topic within the timeout, is UTF-8 JSON, matches the reply schema
 // exactly (no cleaning of unknown fields), carries the same request_id, and meets the expectation.
-import { type Validator } from '../../../codegen/runtime/index.js';
+import { type Validator } from '#runtime/v1';
 import { ErrorResponseValidator, playerCommandTopic, playerRequestTopic, playerResponseTopic, PlayerResponseMessageValidator } from '../../../generated/asyncapi/channels.js';
 import { requestCatalog } from '../../../generated/asyncapi/catalog.js';
 import { limits } from '../../../generated/asyncapi/limits.js';

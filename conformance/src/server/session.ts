@@ -2,7 +2,7 @@
 // (before anything is sent) to the player's response topics and command topic. Every inbound
 // message is kept with a sequence number, so an exchange can wait for what arrived after it began.
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
-import { MessageRouter, type InboundError } from '../../../codegen/runtime/index.js';
+import { MessageRouter, type InboundError } from '#runtime/v1';
 import { playerCommandTopic, playerResponseTopic } from '../../../generated/asyncapi/channels.js';
 import { limits } from '../../../generated/asyncapi/limits.js';
 import { closeClient } from '../run/close-client.js';

@@ -1,7 +1,7 @@
 // What a player needs to connect: its key and the TLS material of getPlayerCredentials, either
 // fetched from the REST API or read from files.
 import { readFileSync } from 'node:fs';
-import { compileValidator, type Validator } from '../../../codegen/runtime/index.js';
+import { compileValidator, type Validator } from '#runtime/v1';
 import { PlayerCredentials } from '../../../generated/openapi/schemas.js';
 import { PlayerKey } from '../../../generated/components/identifiers.js';
 

@@ -1,7 +1,7 @@
 // The device side of the REST lifecycle (provision -> the owner registers the code -> credentials),
 // through the generated client, plus a registration helper that plays the owner for load tests.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { compileValidator, type Validator } from '../../../codegen/runtime/index.js';
+import { compileValidator, type Validator } from '#runtime/v1';
 import { createClient, type Client } from '../../../generated/openapi/client.js';
 import { ProvisionPlayerRequest, ProvisionPlayerResponse } from '../../../generated/openapi/schemas.js';
 import { PlayerCredentialsValidator, type SimCredentials } from './credentials.js';

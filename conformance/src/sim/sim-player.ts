@@ -6,7 +6,7 @@ import { EventEmitter } from 'node:events';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import {
   MessageRouter, Requester, RequestTimeoutError, type InboundError, type InboundMessage,
-} from '../../../codegen/runtime/index.js';
+} from '#runtime/v1';
 import {
   playerResponse, playerStatus, PlayerStatusValidator, type PlayerCommandMessage, type PlayerCommandParams,
 } from '../../../generated/asyncapi/channels.js';

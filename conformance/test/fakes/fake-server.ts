@@ -3,7 +3,7 @@
 // player. The suite must pass against it; each broken fake in this folder changes one behaviour.
 import { createHmac } from 'node:crypto';
 import mqtt, { type MqttClient } from 'mqtt';
-import { isUnknownTag, MessageRouter } from '../../../codegen/runtime/index.js';
+import { isUnknownTag, MessageRouter } from '#runtime/v1';
 import { messageCatalog, requestCatalog, requestTypes } from '../../../generated/asyncapi/catalog.js';
 import { playerRequestTopic, playerResponseTopic, PlayerResponseMessageValidator } from '../../../generated/asyncapi/channels.js';
 import { limits } from '../../../generated/asyncapi/limits.js';

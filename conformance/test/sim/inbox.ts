@@ -1,6 +1,6 @@
 // Test helper: collects the raw messages of a topic filter (as the server account sees them) and
 // waits for the next one matching a predicate, with a bounded timeout.
-import type { MessageRouter, Unsubscribe } from '../../../codegen/runtime/index.js';
+import type { MessageRouter, Unsubscribe } from '#runtime/v1';
 
 export interface Received {
   topic: string;

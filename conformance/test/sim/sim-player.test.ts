@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import mqtt, { type MqttClient } from 'mqtt';
-import { MessageRouter, RequestTimeoutError, type InboundError } from '../../../codegen/runtime/index.js';
+import { MessageRouter, RequestTimeoutError, type InboundError } from '#runtime/v1';
 import {
   playerCommand, playerStatus, PlayerStatusValidator, type PlayerRequestMessage,
 } from '../../../generated/asyncapi/channels.js';

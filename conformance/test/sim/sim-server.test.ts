@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { MqttClient } from 'mqtt';
-import { MessageRouter } from '../../../codegen/runtime/index.js';
+import { MessageRouter } from '#runtime/v1';
 import { playerStatus, PlayerStatusValidator } from '../../../generated/asyncapi/channels.js';
 import type { PlayerStatus } from '../../../generated/asyncapi/schemas.js';
 import { connectInternal, registerUser, startStack, type Stack, type TestUser } from '../../../server/test/support/stack.js';

@@ -4,7 +4,7 @@
 // not the scope of the query it is used with, is refused: the player gets invalid_request instead
 // of a silent restart at page one.
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import type { RequestFailure } from '../../../codegen/runtime/index.js';
+import type { RequestFailure } from '#runtime/v1';
 import { requestFailure } from '../../../generated/asyncapi/operations.js';
 import { CursorBounds } from '../../../generated/components/identifiers.js';
 

@@ -13,7 +13,7 @@
 // which brings the other instances in to help publish.
 import { randomUUID } from 'node:crypto';
 import type { MqttClient } from 'mqtt';
-import { PayloadValidationError } from '../../../codegen/runtime/index.js';
+import { PayloadValidationError } from '#runtime/v1';
 import { postNewForFollowerTopic, postNewInCategoryTopic, postNewTopic } from '../../../generated/asyncapi/channels.js';
 import { publishPostNew, publishPostNewForFollower, publishPostNewInCategory } from '../../../generated/asyncapi/operations.js';
 import type { PostNotification } from '../../../generated/asyncapi/schemas.js';

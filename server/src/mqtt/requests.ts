@@ -2,7 +2,7 @@
 // checks in order) with this server's hooks: who is asking and any stored answer (one query for the
 // requests arriving together), rate limits (per player, per owner user), and the idempotency store
 // for expected failures. The handlers (./handlers/) implement the generated RequestHandlers.
-import { type ErrorAnswer, type Refusal, type RequestTopicParams } from '../../../codegen/runtime/index.js';
+import { type ErrorAnswer, type Refusal, type RequestTopicParams } from '#runtime/v1';
 import type { PlayerResponseMessage } from '../../../generated/asyncapi/channels.js';
 import { limits as protocolLimits } from '../../../generated/asyncapi/limits.js';
 import { serveRequests, type RequestHandlers } from '../../../generated/asyncapi/operations.js';

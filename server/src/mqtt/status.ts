@@ -2,7 +2,7 @@
 // A status whose payload key is not the topic's key is dropped and counted. Updates are collected
 // for a few milliseconds and written with one statement (at most one row per player: a later
 // message overrides the fields it carries); unknown and unregistered players change nothing.
-import type { InboundError } from '../../../codegen/runtime/index.js';
+import type { InboundError } from '#runtime/v1';
 import { subscribePlayerStatus } from '../../../generated/asyncapi/operations.js';
 import type { AppContext } from '../context.js';
 import { pgErrorCode } from '../db/index.js';

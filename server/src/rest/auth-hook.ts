@@ -1,7 +1,7 @@
 // Bearer authentication for routes whose security is 'bearer' or 'optional-bearer': verifies the
 // token, loads the user once, and attaches it as `request.user`.
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Authenticate } from '../../../codegen/runtime/index.js';
+import type { Authenticate } from '#runtime/v1';
 import { authenticationFailed } from '../../../generated/openapi/routes.js';
 import { TokenError, verifyToken } from '../auth/index.js';
 import type { AppContext } from '../context.js';

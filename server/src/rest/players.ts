@@ -3,7 +3,7 @@
 // certificate is issued), the device downloads its credentials; the owner (or a moderator) lists,
 // reads, renames, deletes (the certificate is revoked and the live session ended) and renews the
 // certificate.
-import type { HttpError } from '../../../codegen/runtime/index.js';
+import type { HttpError } from '#runtime/v1';
 import { restError, type Handlers } from '../../../generated/openapi/routes.js';
 import { PlayerNameBounds } from '../../../generated/components/identifiers.js';
 import type { Player } from '../../../generated/openapi/schemas.js';

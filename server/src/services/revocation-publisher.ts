@@ -8,7 +8,7 @@
 // rewritten from the database, so a restarted broker keeps every revocation.
 import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
-import type { MessageRouter } from '../../../codegen/runtime/index.js';
+import type { MessageRouter } from '#runtime/v1';
 import { kickClient } from '../broker/kick.js';
 import type { Config } from '../config.js';
 import type { Sql } from '../db/index.js';

@@ -5,7 +5,7 @@
 // artist's new-post notification. Real Mosquitto, PostgreSQL and certificates; no mocks.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import mqtt, { type MqttClient } from 'mqtt';
-import { MessageRouter, Requester } from '../../../codegen/runtime/index.js';
+import { MessageRouter, Requester } from '#runtime/v1';
 import { PlayerCommandMessageValidator, PostNotificationValidator, playerCommandTopic, playerStatusTopic, postNewForFollowerTopic } from '../../../generated/asyncapi/channels.js';
 import {
   publishPlayerStatus, requestGetComments, requestQueryPosts, requestRevokeReaction, requestSubmitReaction, requestSubmitView,

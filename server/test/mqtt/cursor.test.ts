@@ -1,6 +1,6 @@
 // Opaque cursors: round trip, scope binding, and refusal of anything not made by this key.
 import { describe, expect, it } from 'vitest';
-import { RequestFailure } from '../../../codegen/runtime/index.js';
+import { RequestFailure } from '#runtime/v1';
 import { decodeCursor, encodeCursor, MAX_CURSOR_LENGTH } from '../../src/mqtt/cursor.js';
 import { deriveServerKeys } from '../../src/mqtt/server-keys.js';
 

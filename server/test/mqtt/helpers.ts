@@ -2,7 +2,7 @@
 // publish raw bytes on its request topic and collect every response, and small waiting utilities.
 import { randomBytes } from 'node:crypto';
 import type { MqttClient } from 'mqtt';
-import { MessageRouter, Requester } from '../../../codegen/runtime/index.js';
+import { MessageRouter, Requester } from '#runtime/v1';
 import { playerRequestTopic, playerResponseTopic } from '../../../generated/asyncapi/channels.js';
 import { connectPlayer, provisionPlayer, type Stack, type TestPlayer, type TestUser } from '../support/stack.js';
 

@@ -6,7 +6,7 @@
 import { createPublicKey, generateKeyPairSync, webcrypto, X509Certificate, type KeyObject } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MqttClient } from 'mqtt';
-import { compileValidator } from '../../../codegen/runtime/index.js';
+import { compileValidator } from '#runtime/v1';
 import { restExamples } from '../../../generated/openapi/examples.js';
 import { PlayerCredentials } from '../../../generated/openapi/schemas.js';
 import { certificateInfo } from '../../src/pki/index.js';

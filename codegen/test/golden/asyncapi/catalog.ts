@@ -9,10 +9,12 @@ import { type GetLevelReply, GetLevelReplyValidator, type SetLevelReply, SetLeve
 import { type GetLevelRequest, type LevelChanged, type LevelResponse, type MiniError, type SetLevelRequest } from './schemas.js';
 import { type Validator } from '#runtime/v1';
 
+// from spec/asyncapi.yaml#/channels
 /** Every channel id of the document, in spec order. */
 export const channelIds = ["deviceRequest", "deviceResponse", "levelChanged"] as const;
 export type ChannelId = (typeof channelIds)[number];
 
+// from spec/asyncapi.yaml#/components/messages
 /** One named example of a message. */
 export interface MessageExample<T> {
   readonly name: string;
@@ -20,6 +22,7 @@ export interface MessageExample<T> {
   readonly payload: T;
 }
 
+// from spec/asyncapi.yaml#/components/messages
 /** A message: its payload validator, the channels that carry it and its named examples, in spec order. */
 export interface MessageInfo<T> {
   readonly name: string;
@@ -29,8 +32,10 @@ export interface MessageInfo<T> {
   readonly examples: readonly MessageExample<T>[];
 }
 
+// from spec/asyncapi.yaml#/components/messages
 /** Every message of the document by name. */
 export const messageCatalog = {
+  // from spec/asyncapi.yaml#/components/messages/GetLevelRequest
   GetLevelRequest: {
     name: "GetLevelRequest",
     summary: "",
@@ -40,6 +45,7 @@ export const messageCatalog = {
       { name: "get", summary: "", payload: messageExamples.GetLevelRequest.get },
     ],
   } satisfies MessageInfo<GetLevelRequest> as MessageInfo<GetLevelRequest>,
+  // from spec/asyncapi.yaml#/components/messages/SetLevelRequest
   SetLevelRequest: {
     name: "SetLevelRequest",
     summary: "",
@@ -49,6 +55,7 @@ export const messageCatalog = {
       { name: "set", summary: "", payload: messageExamples.SetLevelRequest.set },
     ],
   } satisfies MessageInfo<SetLevelRequest> as MessageInfo<SetLevelRequest>,
+  // from spec/asyncapi.yaml#/components/messages/LevelResponse
   LevelResponse: {
     name: "LevelResponse",
     summary: "",
@@ -58,6 +65,7 @@ export const messageCatalog = {
       { name: "get", summary: "", payload: messageExamples.LevelResponse.get },
     ],
   } satisfies MessageInfo<LevelResponse> as MessageInfo<LevelResponse>,
+  // from spec/asyncapi.yaml#/components/messages/MiniError
   MiniError: {
     name: "MiniError",
     summary: "",
@@ -67,6 +75,7 @@ export const messageCatalog = {
       { name: "bad", summary: "", payload: messageExamples.MiniError.bad },
     ],
   } satisfies MessageInfo<MiniError> as MessageInfo<MiniError>,
+  // from spec/asyncapi.yaml#/components/messages/LevelChanged
   LevelChanged: {
     name: "LevelChanged",
     summary: "",
@@ -79,6 +88,7 @@ export const messageCatalog = {
 };
 export type MessageName = keyof typeof messageCatalog;
 
+// from spec/asyncapi.yaml#/operations
 /** A request operation: its request_type, operation id, request message, reply messages (success first) and reply validator. */
 export interface RequestInfo<K extends string, Reply> {
   readonly requestType: K;
@@ -88,8 +98,10 @@ export interface RequestInfo<K extends string, Reply> {
   readonly replyValidator: Validator<Reply>;
 }
 
+// from spec/asyncapi.yaml#/operations
 /** Every request operation by its request_type (the discriminator value of its request message). */
 export const requestCatalog = {
+  // from spec/asyncapi.yaml#/operations/receiveGetLevel
   get_level: {
     requestType: "get_level",
     operationId: "receiveGetLevel",
@@ -97,6 +109,7 @@ export const requestCatalog = {
     replies: ["LevelResponse", "MiniError"],
     replyValidator: GetLevelReplyValidator,
   } satisfies RequestInfo<"get_level", GetLevelReply> as RequestInfo<"get_level", GetLevelReply>,
+  // from spec/asyncapi.yaml#/operations/receiveSetLevel
   set_level: {
     requestType: "set_level",
     operationId: "receiveSetLevel",
@@ -106,6 +119,7 @@ export const requestCatalog = {
   } satisfies RequestInfo<"set_level", SetLevelReply> as RequestInfo<"set_level", SetLevelReply>,
 };
 
+// from spec/asyncapi.yaml#/operations
 /** Every request_type, in spec order. */
 export const requestTypes = ["get_level", "set_level"] as const satisfies readonly (keyof typeof requestCatalog)[];
 export type RequestType = (typeof requestTypes)[number];

@@ -67,4 +67,5 @@ export const levelChanged: ChannelDef<LevelChangedParams, LevelChangedMessage> =
   message: LevelChangedMessageValidator,
 };
 
+// from spec/asyncapi.yaml#/channels
 export const channels = { deviceRequest, deviceResponse, levelChanged } as const;

@@ -5,6 +5,7 @@
 
 import { GetLevelRequest, LevelChanged, LevelResponse, MiniError, SetLevelRequest } from './schemas.js';
 
+// from spec/asyncapi.yaml#/components/messages
 /** Every named example of every message, typed by the message payload. */
 export const messageExamples = {
   // from spec/asyncapi.yaml#/components/messages/GetLevelRequest
@@ -48,6 +49,7 @@ export const messageExamples = {
   },
 } as const;
 
+// from spec/asyncapi.yaml#/components/messages
 /** One line about each example, by message and example name. */
 export const messageExampleSummaries: Record<string, Record<string, string>> = {
   GetLevelRequest: { get: "" },

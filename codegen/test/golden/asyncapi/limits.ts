@@ -3,8 +3,10 @@
 // Regenerate with `make generate`; `make check-generated` fails when this file drifts.
 /* eslint-disable */
 
+// from spec/asyncapi.yaml#/x-limits
 /** The protocol numbers the spec states under `x-limits`. */
 export const limits = {
+  // from spec/asyncapi.yaml#/x-limits/maxPayloadBytes
   /** Largest payload in bytes. */
   maxPayloadBytes: 1024,
 } as const;

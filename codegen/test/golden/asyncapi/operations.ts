@@ -70,6 +70,7 @@ export function requestSetLevel(requester: Requester, payload: SetLevelRequest, 
 /** What the set_level handler may return: its success reply, or an error with a code x-error-codes lists (out_of_range). */
 export type SetLevelHandlerReply = LevelResponse | (MiniError & { error_code: "out_of_range" });
 
+// from spec/asyncapi.yaml#/operations
 /** Every request operation by its discriminator value (e.g. request_type), with the error codes its handler may answer. */
 export const requestOperations = {
   get_level: { operationId: "receiveGetLevel", spec: getLevelRequest, errorCodes: [] },
@@ -77,12 +78,15 @@ export const requestOperations = {
 } as const;
 export type RequestOperations = typeof requestOperations;
 
+// from spec/asyncapi.yaml#/operations
 /** The request types, by their request_type. */
 export type RequestType = keyof RequestOperations;
 
+// from spec/asyncapi.yaml#/operations
 /** The error codes the handler of request type T may answer (its x-error-codes). */
 export type HandlerErrorCode<T extends RequestType> = RequestOperations[T]['errorCodes'][number];
 
+// from spec/asyncapi.yaml#/operations
 /**
  * The server side: one handler per request type, taking that request and returning that request's
  * own reply (success, or an error with a code its operation documents). `S` is what the hooks
@@ -97,14 +101,17 @@ export interface RequestHandlers<S> {
   set_level(request: SetLevelRequest, session: S): Promise<SetLevelHandlerReply>;
 }
 
+// from spec/asyncapi.yaml#/operations
 /** Names a code the request types do not all document, so a wrong code fails to compile with this text. */
 type DocumentedCode<T extends RequestType, C extends string> = [C] extends [HandlerErrorCode<T>] ? C : `${T} does not document the error code ${C} (x-error-codes)`;
 
+// from spec/asyncapi.yaml#/operations
 /** An expected failure of request type(s) T, answered as `{success: false, error_code, error}`; throw it from the handler. */
 export function requestFailure<T extends RequestType, const C extends string>(requestType: T | readonly T[], code: DocumentedCode<T, C>, message: string): RequestFailure {
   return new RequestFailure(typeof requestType === 'string' ? [requestType] : requestType, code, message);
 }
 
+// from spec/asyncapi.yaml#/operations
 /**
  * Answers every request on `deviceRequest` (see codegen/runtime/serve-requests.ts for the checks, in order):
  * the handlers get validated requests of their own type; answers are checked against each operation's reply schema.
@@ -113,6 +120,7 @@ export function serveRequests<S>(opts: Omit<ServeRequestsOptions<S>, 'request' |
   return v1_serveRequests<S>({ ...opts, request: deviceRequest, response: deviceResponse, tag: "request_type", operations: requestOperations, handlers: { get_level: (request, session) => opts.handlers["get_level"](request, session), set_level: (request, session) => opts.handlers["set_level"](request, session) } });
 }
 
+// from spec/asyncapi.yaml#/operations
 /** Every operation of the document, from the server's viewpoint. */
 export const operations = {
   // from spec/asyncapi.yaml#/operations/receiveGetLevel

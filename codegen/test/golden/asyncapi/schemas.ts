@@ -6,6 +6,7 @@
 import { Level, Mode, RequestId } from '../components/ids.js';
 import { type Static, Type } from 'typebox';
 
+// from spec/asyncapi.yaml#/components/schemas/GetLevelRequest
 export const GetLevelRequest = Type.Object({
   request_id: RequestId,
   request_type: Type.Literal("get_level"),
@@ -19,6 +20,7 @@ export type LevelUnit = (typeof LevelUnitValues)[number];
 /** What the receiver assumes for an absent property of GetLevelRequest (the spec's `default`s). */
 export const GetLevelRequestDefaults = { unit: "steps", mode: "auto" } as const satisfies Partial<GetLevelRequest>;
 
+// from spec/asyncapi.yaml#/components/schemas/SetLevelRequest
 export const SetLevelRequest = Type.Object({
   request_id: RequestId,
   request_type: Type.Literal("set_level"),
@@ -26,6 +28,7 @@ export const SetLevelRequest = Type.Object({
 }, {"title":"SetLevelRequest"});
 export type SetLevelRequest = Static<typeof SetLevelRequest>;
 
+// from spec/asyncapi.yaml#/components/schemas/LevelResponse
 export const LevelResponse = Type.Object({
   request_id: RequestId,
   success: Type.Literal(true),
@@ -33,6 +36,7 @@ export const LevelResponse = Type.Object({
 }, {"title":"LevelResponse","additionalProperties":false});
 export type LevelResponse = Static<typeof LevelResponse>;
 
+// from spec/asyncapi.yaml#/components/schemas/MiniError
 export const MiniError = Type.Object({
   request_id: RequestId,
   success: Type.Literal(false),
@@ -44,6 +48,7 @@ export type MiniError = Static<typeof MiniError>;
 export const MiniErrorCodeValues = ["out_of_range", "internal_error"] as const;
 export type MiniErrorCode = (typeof MiniErrorCodeValues)[number];
 
+// from spec/asyncapi.yaml#/components/schemas/LevelChanged
 export const LevelChanged = Type.Object({
   level: Level,
   note: Type.Union([Type.String({"maxLength":20}), Type.Null()]),

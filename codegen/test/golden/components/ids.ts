@@ -5,20 +5,24 @@
 
 import { type Static, Type } from 'typebox';
 
+// from spec/components/ids.yaml#/PlayerKey
 /** A device's key. */
 export const PlayerKey = Type.String({"title":"PlayerKey","description":"A device's key.","format":"uuid"});
 export type PlayerKey = Static<typeof PlayerKey>;
 
+// from spec/components/ids.yaml#/RequestId
 export const RequestId = Type.String({"title":"RequestId","pattern":"^[^/+#]+$","minLength":1,"maxLength":64});
 export type RequestId = Static<typeof RequestId>;
 /** The bound keywords of RequestId. */
 export const RequestIdBounds = {"minLength":1,"maxLength":64} as const;
 
+// from spec/components/ids.yaml#/Level
 export const Level = Type.Integer({"title":"Level","minimum":0,"maximum":10});
 export type Level = Static<typeof Level>;
 /** The bound keywords of Level. */
 export const LevelBounds = {"minimum":0,"maximum":10} as const;
 
+// from spec/components/ids.yaml#/Mode
 export const Mode = Type.Union([Type.Literal("auto"), Type.Literal("manual")], {"title":"Mode"});
 export type Mode = Static<typeof Mode>;
 /** Every value of Mode, in spec order. */

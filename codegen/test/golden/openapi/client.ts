@@ -9,6 +9,7 @@ import { restCall, type RestCallOptions } from '#runtime/v1';
 
 type Result<K extends keyof Handlers> = Awaited<ReturnType<Handlers[K]>> & { headers: Headers };
 
+// from spec/openapi.yaml#/paths
 /** A typed fetch client: one method per operationId, resolving with `{status, body, headers}` for every documented status. */
 export function createClient(baseUrl: string, defaults: RestCallOptions = {}) {
   return {

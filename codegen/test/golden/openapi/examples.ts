@@ -6,6 +6,7 @@
 import { type PutLevelParams, type PutLevelQuery } from './routes.js';
 import { LevelBody, RestError } from './schemas.js';
 
+// from spec/openapi.yaml#/paths
 /** Every named example of every request body and response, by operationId, then status, then name. */
 export const restExamples = {
   // from spec/openapi.yaml#/paths/~1device~1{player_key}~1level/put

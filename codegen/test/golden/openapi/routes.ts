@@ -25,9 +25,11 @@ export const PutLevelQuery = Type.Object({
 }, { additionalProperties: false });
 export type PutLevelQuery = Static<typeof PutLevelQuery>;
 
+// from spec/openapi.yaml#/paths
 /** The REST error body with its error_code narrowed to the codes an operation documents for a status. */
 export type RestErrorWith<C extends string> = RestError & { error_code: C };
 
+// from spec/openapi.yaml#/paths
 /** Every REST operation: method, URL, security, the schema of the body, params, query and every response status, and its documented errors (status -> codes, from the examples). */
 export const routes = {
   // from spec/openapi.yaml#/paths/~1device~1{player_key}~1level/put
@@ -35,8 +37,10 @@ export const routes = {
   putLevel: { operationId: "putLevel", method: 'PUT', url: "/device/{player_key}/level", security: 'bearer', schema: { body: LevelBody, params: PutLevelParams, querystring: PutLevelQuery, response: { 200: LevelBody, 204: null, 401: RestError } }, errors: { 401: ["authentication_failed"] } },
 } as const satisfies Record<string, RouteDef>;
 
+// from spec/openapi.yaml#/paths
 export type OperationId = keyof typeof routes;
 
+// from spec/openapi.yaml#/paths
 type Routes = typeof routes;
 /** The statuses of the error answers operation(s) Op document (for several: those all of them document). */
 export type ErrorStatus<Op extends OperationId> = keyof Routes[Op]['errors'] & number;
@@ -47,6 +51,7 @@ export type OperationsDocumenting<S extends number, C extends string> = { [Op in
 type DocumentedStatus<Op extends OperationId, S extends number> = [S] extends [ErrorStatus<Op>] ? S : `${Op} documents no error answer with status ${S}`;
 type DocumentedCode<Op extends OperationId, S extends number, C extends string> = [C] extends [ErrorCodeOf<Op, S>] ? C : `${Op} documents no error_code ${C} with status ${S}`;
 
+// from spec/openapi.yaml#/paths
 /**
  * The error to throw from the handler of operation(s) `op`: answered `status` with `{error_code: code, error: message}`.
  * Only a status and code the operation documents compile; a helper shared by several operations names them all.
@@ -55,6 +60,7 @@ export function restError<Op extends OperationId, const S extends number, const 
   return new HttpError(status as number, code, message, headers);
 }
 
+// from spec/openapi.yaml#/paths
 /** The operations that take a bearer token (each documents 401 authentication_failed). */
 export const securedOperations = ["putLevel"] as const;
 /** The 401 answer of a secured operation (no token, a bad or expired one, an unknown user). */
@@ -62,6 +68,7 @@ export function authenticationFailed(message: string): HttpError {
   return restError(securedOperations, 401, 'authentication_failed', message);
 }
 
+// from spec/openapi.yaml#/paths
 /** One handler per operationId; the compiler rejects a missing handler or a reply the spec does not allow. */
 export interface Handlers {
   // from spec/openapi.yaml#/paths/~1device~1{player_key}~1level/put
@@ -69,6 +76,7 @@ export interface Handlers {
   putLevel(req: TypedRequest<LevelBody, PutLevelParams, PutLevelQuery>): Promise<Reply<200, LevelBody> | Reply<204, null> | Reply<401, RestErrorWith<"authentication_failed">>>;
 }
 
+// from spec/openapi.yaml#/paths
 /** Registers every route with TypeBox validation (no coercion of bodies, no stripping, no defaults). */
 export function registerRoutes(app: FastifyInstance, handlers: Handlers, opts?: RegisterOptions): void {
   registerTypedRoutes(app, Object.values(routes), handlers as unknown as Record<string, (req: never) => Promise<Reply<number, unknown>>>, opts);

@@ -6,12 +6,14 @@
 import { Level } from '../components/ids.js';
 import { type Static, Type } from 'typebox';
 
+// from spec/openapi.yaml#/components/schemas/RestError
 export const RestError = Type.Object({
   error_code: Type.String(),
   error: Type.String(),
 }, {"title":"RestError","additionalProperties":false});
 export type RestError = Static<typeof RestError>;
 
+// from spec/openapi.yaml#/components/schemas/LevelBody
 export const LevelBody = Type.Object({
   level: Level,
 }, {"title":"LevelBody","additionalProperties":false});

@@ -3,7 +3,7 @@
 // show_artwork reported in the next status, one query_posts after connecting. Each broken fake in
 // this folder turns one of these off.
 import mqtt, { type MqttClient } from 'mqtt';
-import { MessageRouter } from '../../../../codegen/runtime/index.js';
+import { MessageRouter } from '#runtime/v1';
 import { PlayerCommandMessageValidator, playerCommandTopic, playerRequestTopic, playerResponseTopic, playerStatusTopic } from '../../../../generated/asyncapi/channels.js';
 import { publishPlayerStatus } from '../../../../generated/asyncapi/operations.js';
 import { messageExamples } from '../../../../generated/asyncapi/examples.js';

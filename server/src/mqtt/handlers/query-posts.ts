@@ -1,6 +1,6 @@
 // query_posts: a page of post summaries from a channel, in a sort, after an opaque cursor.
 import { randomInt } from 'node:crypto';
-import { compileValidator, type RequestFailure } from '../../../../codegen/runtime/index.js';
+import { compileValidator, type RequestFailure } from '#runtime/v1';
 import { PostSummary, QueryPostsRequestBounds, QueryPostsRequestDefaults, type QueryPostsChannel, type QueryPostsSort } from '../../../../generated/asyncapi/schemas.js';
 import { findUserIdByHandle, queryFeedCoalesced, type FeedPosition, type FeedRow } from '../../db/feed.js';
 import { decodeCursor, encodeCursor, type CursorPosition } from '../cursor.js';
