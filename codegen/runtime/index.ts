@@ -10,3 +10,4 @@ export * from './request.js';
 export * from './fastify.js';
 export * from './typed-routes.js';
 export * from './rest-client.js';
+export * from './binary.js';

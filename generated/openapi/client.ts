@@ -7,7 +7,7 @@ import { restCall, type RestCallOptions } from '../../codegen/runtime/index.js';
 import { RestError } from '../components/errors.js';
 import { Comment } from '../components/post.js';
 import { type CreateCommentParams, type DeletePlayerParams, type DeletePostParams, type FollowCategoryParams, type FollowUserParams, type GetPlayerCredentialsParams, type GetPlayerParams, type GetPostParams, type Handlers, type ListPlayersParams, type PromotePostParams, type RenewPlayerCertParams, routes, type SendCommandToAllPlayersParams, type SendPlayerCommandParams, type UnfollowCategoryParams, type UnfollowUserParams, type UpdatePlayerParams } from './routes.js';
-import { AuthLoginRequest, AuthLoginResponse, AuthRegisterRequest, AuthRegisterResponse, CreateCommentRequest, CreatePostRequest, HealthStatus, MqttBootstrap, MqttDemoResult, Player, PlayerCommandBatchResult, PlayerCommandRequest, PlayerCommandResult, PlayerCredentials, PlayerList, Post, PromotePostRequest, ProvisionPlayerRequest, ProvisionPlayerResponse, ReadinessStatus, RegisterPlayerRequest, RenewCertResult, UpdatePlayerRequest, User } from './schemas.js';
+import { AuthLoginRequest, AuthLoginResponse, AuthRegisterRequest, AuthRegisterResponse, CreateCommentRequest, CreatePostRequest, CreatePostUpload, HealthStatus, MqttBootstrap, MqttDemoResult, Player, PlayerCommandBatchResult, PlayerCommandRequest, PlayerCommandResult, PlayerCredentials, PlayerList, Post, PromotePostRequest, ProvisionPlayerRequest, ProvisionPlayerResponse, ReadinessStatus, RegisterPlayerRequest, RenewCertResult, UpdatePlayerRequest, User } from './schemas.js';
 
 type Result<K extends keyof Handlers> = Awaited<ReturnType<Handlers[K]>> & { headers: Headers };
 
@@ -17,7 +17,7 @@ export function createClient(baseUrl: string, defaults: RestCallOptions = {}) {
     authRegister: (input: { body: AuthRegisterRequest }, opts?: RestCallOptions) => restCall(baseUrl, routes.authRegister, input, { ...defaults, ...opts }) as Promise<Result<'authRegister'>>,
     authLogin: (input: { body: AuthLoginRequest }, opts?: RestCallOptions) => restCall(baseUrl, routes.authLogin, input, { ...defaults, ...opts }) as Promise<Result<'authLogin'>>,
     authMe: (input: {} = {}, opts?: RestCallOptions) => restCall(baseUrl, routes.authMe, input, { ...defaults, ...opts }) as Promise<Result<'authMe'>>,
-    createPost: (input: { body: CreatePostRequest }, opts?: RestCallOptions) => restCall(baseUrl, routes.createPost, input, { ...defaults, ...opts }) as Promise<Result<'createPost'>>,
+    createPost: (input: { body: CreatePostRequest | CreatePostUpload }, opts?: RestCallOptions) => restCall(baseUrl, routes.createPost, input, { ...defaults, ...opts }) as Promise<Result<'createPost'>>,
     getPost: (input: { params: GetPostParams }, opts?: RestCallOptions) => restCall(baseUrl, routes.getPost, input, { ...defaults, ...opts }) as Promise<Result<'getPost'>>,
     deletePost: (input: { params: DeletePostParams }, opts?: RestCallOptions) => restCall(baseUrl, routes.deletePost, input, { ...defaults, ...opts }) as Promise<Result<'deletePost'>>,
     promotePost: (input: { body: PromotePostRequest; params: PromotePostParams }, opts?: RestCallOptions) => restCall(baseUrl, routes.promotePost, input, { ...defaults, ...opts }) as Promise<Result<'promotePost'>>,

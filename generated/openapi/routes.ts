@@ -7,7 +7,7 @@ import { type RegisterOptions, registerTypedRoutes, type Reply, type RouteDef, t
 import { RestError } from '../components/errors.js';
 import { PlayerId, PlayerKey, PostId, PromotionCategory, Sqid } from '../components/identifiers.js';
 import { Comment } from '../components/post.js';
-import { AuthLoginRequest, AuthLoginResponse, AuthRegisterRequest, AuthRegisterResponse, CreateCommentRequest, CreatePostRequest, HealthStatus, MqttBootstrap, MqttDemoResult, Player, PlayerCommandBatchResult, PlayerCommandRequest, PlayerCommandResult, PlayerCredentials, PlayerList, Post, PromotePostRequest, ProvisionPlayerRequest, ProvisionPlayerResponse, ReadinessStatus, RegisterPlayerRequest, RenewCertResult, UpdatePlayerRequest, User } from './schemas.js';
+import { AuthLoginRequest, AuthLoginResponse, AuthRegisterRequest, AuthRegisterResponse, CreateCommentRequest, CreatePostRequest, CreatePostUpload, HealthStatus, MqttBootstrap, MqttDemoResult, Player, PlayerCommandBatchResult, PlayerCommandRequest, PlayerCommandResult, PlayerCredentials, PlayerList, Post, PromotePostRequest, ProvisionPlayerRequest, ProvisionPlayerResponse, ReadinessStatus, RegisterPlayerRequest, RenewCertResult, UpdatePlayerRequest, User } from './schemas.js';
 import { type FastifyInstance } from 'fastify';
 import { type Static, Type } from 'typebox';
 
@@ -105,7 +105,7 @@ export const routes = {
   /** GET /auth/me: Get the current user */
   authMe: { operationId: "authMe", method: 'GET', url: "/auth/me", security: 'bearer', schema: { response: { 200: User, 401: RestError, 500: RestError } } },
   /** POST /post: Create a post */
-  createPost: { operationId: "createPost", method: 'POST', url: "/post", security: 'bearer', schema: { body: CreatePostRequest, response: { 201: Post, 400: RestError, 401: RestError, 500: RestError } } },
+  createPost: { operationId: "createPost", method: 'POST', url: "/post", security: 'bearer', schema: { body: CreatePostRequest, multipart: CreatePostUpload, response: { 201: Post, 400: RestError, 401: RestError, 500: RestError } } },
   /** GET /post/{post_id}: Get a post */
   getPost: { operationId: "getPost", method: 'GET', url: "/post/{post_id}", security: 'optional-bearer', schema: { params: GetPostParams, response: { 200: Post, 400: RestError, 401: RestError, 404: RestError, 500: RestError } } },
   /** DELETE /post/{post_id}: Delete a post */
@@ -163,7 +163,7 @@ export interface Handlers {
   /** GET /auth/me */
   authMe(req: TypedRequest<undefined, {}, {}>): Promise<Reply<200, User> | Reply<401, RestError> | Reply<500, RestError>>;
   /** POST /post */
-  createPost(req: TypedRequest<CreatePostRequest, {}, {}>): Promise<Reply<201, Post> | Reply<400, RestError> | Reply<401, RestError> | Reply<500, RestError>>;
+  createPost(req: TypedRequest<CreatePostRequest | CreatePostUpload, {}, {}>): Promise<Reply<201, Post> | Reply<400, RestError> | Reply<401, RestError> | Reply<500, RestError>>;
   /** GET /post/{post_id} */
   getPost(req: TypedRequest<undefined, GetPostParams, {}>): Promise<Reply<200, Post> | Reply<400, RestError> | Reply<401, RestError> | Reply<404, RestError> | Reply<500, RestError>>;
   /** DELETE /post/{post_id} */

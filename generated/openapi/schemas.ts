@@ -3,7 +3,8 @@
 // Regenerate with `make generate`; `make check-generated` fails when this file drifts.
 /* eslint-disable */
 
-import { ArtUrl, BrokerAddress, Canvas, CommandId, CommandType, ConnectionStatus, DeviceModel, FirmwareVersion, Handle, PlayerId, PlayerKey, PlayerName, PostId, PostTitle, PromotedCategory, PromotionCategory, RegistrationCode, RegistrationStatus, Sqid, StorageKey, Timestamp, UserId } from '../components/identifiers.js';
+import { Binary } from '../../codegen/runtime/index.js';
+import { ArtUrl, BrokerAddress, Canvas, CommandId, CommandType, ConnectionStatus, DeviceModel, FirmwareVersion, Handle, Hashtag, HashtagInput, PlayerId, PlayerKey, PlayerName, PostDescription, PostId, PostTitle, PromotedCategory, PromotionCategory, RegistrationCode, RegistrationStatus, Sqid, StorageKey, Timestamp, UserId } from '../components/identifiers.js';
 import { type Static, Type } from 'typebox';
 
 /** An email address (compared case-insensitively). */
@@ -67,6 +68,10 @@ export const User = Type.Object({
 }, {"title":"User","description":"The current user, as returned by authMe.","additionalProperties":false});
 export type User = Static<typeof User>;
 
+/** Hashtags sent with a new post, at most 16 (in a multipart upload, one `hashtags` part each). */
+export const PostHashtagsInput = Type.Array(HashtagInput, {"title":"PostHashtagsInput","description":"Hashtags sent with a new post, at most 16 (in a multipart upload, one `hashtags` part each).","maxItems":16});
+export type PostHashtagsInput = Static<typeof PostHashtagsInput>;
+
 /** Body of createPost. */
 export const CreatePostRequest = Type.Object({
   title: PostTitle,
@@ -76,8 +81,23 @@ export const CreatePostRequest = Type.Object({
   height: Type.Integer({"description":"Artwork height in pixels.","minimum":1,"maximum":4096}),
   frame_count: Type.Optional(Type.Integer({"description":"Number of animation frames (1 for a still image).","default":1,"minimum":1})),
   has_transparency: Type.Optional(Type.Boolean({"description":"Whether the artwork has transparent pixels.","default":false})),
+  description: Type.Optional(PostDescription),
+  hashtags: Type.Optional(PostHashtagsInput),
 }, {"title":"CreatePostRequest","description":"Body of createPost.","additionalProperties":false});
 export type CreatePostRequest = Static<typeof CreatePostRequest>;
+
+/** The bytes of an artwork file (PNG, GIF, WebP or BMP), sent or received as they are (no encoding). */
+export const ArtworkFile = Binary({"title":"ArtworkFile","description":"The bytes of an artwork file (PNG, GIF, WebP or BMP), sent or received as they are (no encoding)."});
+export type ArtworkFile = Static<typeof ArtworkFile>;
+
+/** Body of createPost as `multipart/form-data`: the artwork file in the part `image` and the */
+export const CreatePostUpload = Type.Object({
+  title: PostTitle,
+  description: Type.Optional(PostDescription),
+  hashtags: Type.Optional(PostHashtagsInput),
+  image: ArtworkFile,
+}, {"title":"CreatePostUpload","description":"Body of createPost as `multipart/form-data`: the artwork file in the part `image` and the\npost's text fields as text parts. Dimensions, frame count, transparency and format come\nfrom the file, so `art_url`, `canvas`, `width`, `height`, `frame_count`,\n`has_transparency` are not accepted here (400, like any unknown part).\n","additionalProperties":false});
+export type CreatePostUpload = Static<typeof CreatePostUpload>;
 
 /** A post as returned by the REST API. */
 export const Post = Type.Object({
@@ -94,6 +114,9 @@ export const Post = Type.Object({
   has_transparency: Type.Boolean({"description":"Whether the artwork has transparent pixels."}),
   promoted_category: PromotedCategory,
   created_at: Timestamp,
+  description: Type.Optional(Type.Union([Type.String({"maxLength":2000}), Type.Null()], {"description":"The post's description, or null. Sent by this server always (optional for 1.0 servers)."})),
+  hashtags: Type.Optional(Type.Array(Hashtag, {"description":"The post's hashtags, lower-case without '#' (possibly empty). Sent by this server always (optional for 1.0 servers).","maxItems":16})),
+  native_format: Type.Optional(Type.Union([Type.Literal("png"), Type.Literal("gif"), Type.Literal("webp"), Type.Literal("bmp"), Type.Null()], {"title":"PostNativeFormat","description":"The real format of the post's file in the vault (its extension there), or null for a post\ncreated with an external `art_url` (JSON form). Sent by this server always (optional for 1.0 servers).\n"})),
 }, {"title":"Post","description":"A post as returned by the REST API.","additionalProperties":false});
 export type Post = Static<typeof Post>;
 

@@ -57,6 +57,22 @@ export interface Config {
     renewWindowDays: number;
   };
   registrationCodeTtlSeconds: number;
+  /** The artwork vault (server/src/vault/): uploaded files, where they are kept and served, their limits. */
+  vault: {
+    /** Directory of the filesystem store (VAULT_DIR, default <DATA_DIR>/vault). */
+    dir: string;
+    /**
+     * VAULT_PUBLIC_URL: base URL of the vault as players and clients reach it (art_url =
+     * `<base>/<aa>/<bb>/<storage_key>.<ext>`), without a trailing slash; null: the API's own
+     * `/vault` at the address the server listens on.
+     */
+    publicUrl: string | null;
+    /** The path this server serves the vault under: the path of VAULT_PUBLIC_URL ('/vault' by default, '' for a root URL). */
+    routePrefix: string;
+    limits: { maxBytes: number; maxWidth: number; maxHeight: number; maxFrames: number };
+    /** Seconds between orphan sweeps (files without a committed row); 0: never. */
+    sweepIntervalSeconds: number;
+  };
   rateLimits: {
     perPlayerPerMinute: number;
     perUserPerMinute: number;
@@ -150,6 +166,29 @@ function hostOf(url: string, fallback: string): string {
   }
 }
 
+/** VAULT_PUBLIC_URL (http or https, no query, fragment or credentials; trailing slashes dropped) and the path it gives. */
+function readVaultPublicUrl(r: Reader): { publicUrl: string | null; routePrefix: string } {
+  const raw = r.raw('VAULT_PUBLIC_URL');
+  if (raw === undefined) return { publicUrl: null, routePrefix: '/vault' };
+  const problem = (why: string) => {
+    r.problems.push(`VAULT_PUBLIC_URL must be an http:// or https:// URL without query, fragment or credentials, e.g. https://vault.example.com or http://localhost:8000/vault; ${why} (got ${JSON.stringify(raw)})`);
+    return { publicUrl: null, routePrefix: '/vault' };
+  };
+  let u: URL;
+  try {
+    u = new URL(raw);
+  } catch {
+    return problem('it does not parse');
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') return problem(`${u.protocol} is not http: or https:`);
+  if (u.search || u.hash || u.username || u.password || raw.includes('?') || raw.includes('#')) return problem('it has a query, fragment or credentials');
+  const routePrefix = u.pathname.replace(/\/+$/, '');
+  if (!/^(\/[A-Za-z0-9._~-]+)*$/.test(routePrefix) || routePrefix.split('/').some((seg) => seg === '.' || seg === '..')) {
+    return problem('its path must be plain segments (letters, digits, . _ ~ -)');
+  }
+  return { publicUrl: `${u.origin}${routePrefix}`, routePrefix };
+}
+
 /** The JWT secret: JWT_SECRET if set (>= 32 bytes), else `<dataDir>/jwt-secret`, created on first use. */
 function resolveJwtSecret(r: Reader, dataDir: string): Buffer {
   const fromEnv = r.raw('JWT_SECRET');
@@ -200,7 +239,10 @@ function resolveJwtSecret(r: Reader, dataDir: string): Buffer {
  * RATE_LIMIT_REGISTER_PLAYER_PER_MINUTE (10, per user), RATE_LIMIT_BOOTSTRAP_PER_MINUTE (10, per user),
  * RATE_LIMIT_WINDOW_SECONDS (60; the "per minute" limits count per window of this length), MQTT_DYNSEC_ADMIN_USERNAME / MQTT_DYNSEC_ADMIN_PASSWORD,
  * BROKER_CRL_FILE, BROKER_PID_FILE,
- * STARTUP_WAIT_SECONDS (60; how long startup retries an unreachable PostgreSQL or broker, 0: fail at once).
+ * STARTUP_WAIT_SECONDS (60; how long startup retries an unreachable PostgreSQL or broker, 0: fail at once),
+ * VAULT_DIR (<DATA_DIR>/vault), VAULT_PUBLIC_URL (the API's own /vault; http(s), no query or fragment; its path is
+ * where this server serves the vault), VAULT_MAX_BYTES (5242880), VAULT_MAX_WIDTH (256), VAULT_MAX_HEIGHT (256),
+ * VAULT_MAX_FRAMES (1024), VAULT_SWEEP_INTERVAL_SECONDS (3600; 0: no orphan sweep).
  * Side effect: may create DATA_DIR and DATA_DIR/jwt-secret. Throws ConfigError.
  */
 export function loadConfig(env: Env = process.env, cwd: string = process.cwd()): Config {
@@ -281,6 +323,17 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
   const bootstrapPerUserPerMinute = r.int('RATE_LIMIT_BOOTSTRAP_PER_MINUTE', 10, 1, 1_000_000);
   const windowSeconds = r.int('RATE_LIMIT_WINDOW_SECONDS', 60, 1, 86_400);
 
+  const vaultDirRaw = r.raw('VAULT_DIR');
+  const vaultDir = vaultDirRaw === undefined ? join(dataDir, 'vault') : isAbsolute(vaultDirRaw) ? vaultDirRaw : resolve(cwd, vaultDirRaw);
+  const vaultPublic = readVaultPublicUrl(r);
+  const vaultLimits = {
+    maxBytes: r.int('VAULT_MAX_BYTES', 5 * 1024 * 1024, 1, 100 * 1024 * 1024),
+    maxWidth: r.int('VAULT_MAX_WIDTH', 256, 1, 4096),
+    maxHeight: r.int('VAULT_MAX_HEIGHT', 256, 1, 4096),
+    maxFrames: r.int('VAULT_MAX_FRAMES', 1024, 1, 100_000),
+  };
+  const vaultSweepIntervalSeconds = r.int('VAULT_SWEEP_INTERVAL_SECONDS', 3600, 0, 7 * 86_400);
+
   // The secret file is only created once everything else is known to be valid.
   const jwtSecret = r.raw('JWT_SECRET') !== undefined || r.problems.length === 0 ? resolveJwtSecret(r, dataDir) : Buffer.alloc(0);
 
@@ -310,6 +363,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     auth: { jwtSecret, tokenTtlSeconds, moderators, scryptN },
     pki: { caDir, certValidityDays: 365, renewWindowDays: 30 },
     registrationCodeTtlSeconds: 15 * 60,
+    vault: { dir: vaultDir, ...vaultPublic, limits: vaultLimits, sweepIntervalSeconds: vaultSweepIntervalSeconds },
     rateLimits: {
       perPlayerPerMinute, perUserPerMinute, provisionPerAddressPerMinute,
       signupPerAddressPerMinute, loginPerEmailPerMinute, registerPlayerPerUserPerMinute, bootstrapPerUserPerMinute, windowSeconds,

@@ -8,6 +8,7 @@ import type { CertificateAuthority } from './pki/index.js';
 import type { Metrics } from './metrics.js';
 import type { BrokerAdmin } from './services/broker-admin.js';
 import type { RateLimiter } from './services/rate-limiter.js';
+import type { Vault } from './vault/index.js';
 
 export interface AppContext {
   config: Config;
@@ -23,5 +24,7 @@ export interface AppContext {
   rateLimiter: RateLimiter;
   /** Wakes the notification publisher after an outbox insert (it also polls). */
   wakePublisher: () => void;
+  /** The artwork vault: uploaded files, their store and public addresses. */
+  vault: Vault;
   now: () => Date;
 }

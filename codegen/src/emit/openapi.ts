@@ -8,7 +8,9 @@ import { typeboxExpr } from './typebox.js';
 /** generated/openapi/{routes,client,examples}.ts from the OpenAPI document. */
 export function emitOpenApi(model: Model, index: SchemaIndex): GeneratedFile[] {
   const src = [model.sources.openapi];
-  return [emitRoutes(model, index, src), emitClient(model, index, src), emitExamples(model, index, src)];
+  // x-handwritten-route operations are documented and linted, but the server registers them itself.
+  const generated: Model = { ...model, rest: model.rest.filter((op) => !op.handwritten) };
+  return [emitRoutes(generated, index, src), emitClient(generated, index, src), emitExamples(generated, index, src)];
 }
 
 /** The TypeBox constant for a schema place: its named schema, or a declaration made here. */
@@ -24,6 +26,8 @@ function schemaRef(index: SchemaIndex, loc: Loc, f: GeneratedFile, fallbackName:
 
 interface OpTypes {
   body?: string;
+  /** The multipart/form-data alternative of the body (a second content type). */
+  multipart?: string;
   params?: string;
   query?: string;
   responses: { status: number; type: string | null }[];
@@ -48,6 +52,7 @@ function operationTypes(index: SchemaIndex, op: RestOperation, f: GeneratedFile,
     params: obj(`${P}Params`, op.params.filter((p) => p.in === 'path')),
     query: obj(`${P}Query`, op.params.filter((p) => p.in === 'query')),
     body: op.body ? schemaRef(index, op.body.schema, f, `${P}Body`, decls) : undefined,
+    multipart: op.body?.multipart ? schemaRef(index, op.body.multipart.schema, f, `${P}Multipart`, decls) : undefined,
     responses: op.responses.map((r) => ({ status: r.status, type: r.schema ? schemaRef(index, r.schema, f, `${P}Response${r.status}`, decls) : null })),
   };
 }
@@ -67,6 +72,7 @@ function emitRoutes(model: Model, index: SchemaIndex, src: string[]): GeneratedF
     const t = operationTypes(index, op, f, decls);
     const schema = [
       t.body ? `body: ${t.body}` : '',
+      t.multipart ? `multipart: ${t.multipart}` : '',
       t.params ? `params: ${t.params}` : '',
       t.query ? `querystring: ${t.query}` : '',
       `response: { ${t.responses.map((r) => `${r.status}: ${r.type ?? 'null'}`).join(', ')} }`,
@@ -74,7 +80,8 @@ function emitRoutes(model: Model, index: SchemaIndex, src: string[]): GeneratedF
     routeLines.push(...docComment(`${op.method} ${op.path}${op.summary ? `: ${op.summary}` : ''}`, '  '));
     routeLines.push(`  ${op.operationId}: { operationId: ${JSON.stringify(op.operationId)}, method: '${op.method}', url: ${JSON.stringify(op.path)}, security: '${op.security}', schema: { ${schema.join(', ')} } },`);
     const replies = t.responses.map((r) => `${Reply}<${r.status}, ${r.type ?? 'null'}>`).join(' | ');
-    const reqT = `${TypedRequest}<${t.body ?? 'undefined'}, ${t.params ?? '{}'}, ${t.query ?? '{}'}>`;
+    const bodyT = t.body && t.multipart ? `${t.body} | ${t.multipart}` : t.body;
+    const reqT = `${TypedRequest}<${bodyT ?? 'undefined'}, ${t.params ?? '{}'}, ${t.query ?? '{}'}>`;
     handlerLines.push(...docComment(`${op.method} ${op.path}`, '  '));
     handlerLines.push(`  ${op.operationId}(req: ${reqT}): Promise<${replies}>;`);
   }
@@ -112,7 +119,7 @@ function emitClient(model: Model, index: SchemaIndex, src: string[]): GeneratedF
   for (const op of model.rest) {
     const t = operationTypes(index, op, f, null);
     const fields = [
-      t.body ? `body: ${t.body}` : '',
+      t.body ? `body: ${t.multipart ? `${t.body} | ${t.multipart}` : t.body}` : '',
       t.params ? `params: ${t.params}` : '',
       t.query ? `query?: ${t.query}` : '',
     ].filter(Boolean);
@@ -132,6 +139,7 @@ function emitExamples(model: Model, index: SchemaIndex, src: string[]): Generate
   for (const op of model.rest) {
     const t = operationTypes(index, op, f, null);
     f.line(`  ${op.operationId}: {`);
+    // Multipart examples stay in the spec (linted): their file parts are placeholders, not bytes.
     if (op.body) {
       f.line('    request: {');
       for (const ex of op.body.examples) f.line(`      ${propKey(ex.name)}: ${literal(ex.value, '      ')} satisfies ${t.body} as ${t.body},`);
