@@ -78,7 +78,7 @@ export class FsVaultStore implements VaultStore {
   private pathOf(name: string, leftovers: boolean): string {
     if (parseObjectName(name)) return join(this.root, name);
     const [l1, l2, file, ...rest] = name.split('/');
-    if (leftovers && rest.length === 0 && LEVEL.test(l1 ?? '') && LEVEL.test(l2 ?? '') && /^\.tmp-[0-9a-f]{16}-[0-9a-f.-]+$/.test(file ?? '') && !file!.includes('..')) {
+    if (leftovers && rest.length === 0 && LEVEL.test(l1 ?? '') && LEVEL.test(l2 ?? '') && /^\.tmp-[0-9a-f]{16}-[0-9a-f-]{36}\.(png|gif|webp|bmp)$/.test(file ?? '')) {
       return join(this.root, name);
     }
     throw new Error(`not a vault object name: ${JSON.stringify(name)}`);

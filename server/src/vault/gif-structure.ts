@@ -3,7 +3,15 @@
 // frames it could read), so completeness is checked here: every block and sub-block must fit in
 // the file and the trailer (0x3B) must come after the last one. Data after the trailer is ignored.
 
-export type GifStructure = { complete: true; frames: number } | { complete: false; reason: string };
+export type GifStructure =
+  | {
+      complete: true;
+      frames: number;
+      /** The canvas the file declares: the larger of its logical screen and the extent of its frames. */
+      width: number;
+      height: number;
+    }
+  | { complete: false; reason: string };
 
 export function gifStructure(bytes: Uint8Array): GifStructure {
   const n = bytes.length;
@@ -24,6 +32,9 @@ export function gifStructure(bytes: Uint8Array): GifStructure {
   if (header !== 'GIF87a' && header !== 'GIF89a') return { complete: false, reason: 'no GIF signature' };
   p = 6;
   if (!need(7)) return { complete: false, reason: 'truncated in the screen descriptor' };
+  const u16 = (at: number) => bytes[at]! | (bytes[at + 1]! << 8);
+  let width = u16(p);
+  let height = u16(p + 2);
   const screenPacked = bytes[p + 4]!;
   p += 7;
   const globalTable = colorTableSize(screenPacked);
@@ -33,7 +44,7 @@ export function gifStructure(bytes: Uint8Array): GifStructure {
   for (;;) {
     if (!need(1)) return { complete: false, reason: 'no trailer (truncated)' };
     const block = bytes[p++]!;
-    if (block === 0x3b) return frames > 0 ? { complete: true, frames } : { complete: false, reason: 'no image' };
+    if (block === 0x3b) return frames > 0 ? { complete: true, frames, width, height } : { complete: false, reason: 'no image' };
     if (block === 0x21) {
       if (!need(1)) return { complete: false, reason: 'truncated in an extension' };
       p += 1; // label
@@ -41,6 +52,8 @@ export function gifStructure(bytes: Uint8Array): GifStructure {
     } else if (block === 0x2c) {
       if (!need(9)) return { complete: false, reason: 'truncated in an image descriptor' };
       const packed = bytes[p + 8]!;
+      width = Math.max(width, u16(p) + u16(p + 4));
+      height = Math.max(height, u16(p + 2) + u16(p + 6));
       p += 9;
       const localTable = colorTableSize(packed);
       if (!need(localTable + 1)) return { complete: false, reason: 'truncated in an image' };

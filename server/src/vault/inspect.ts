@@ -40,9 +40,11 @@ export async function inspectImage(bytes: Uint8Array, limits: ImageLimits): Prom
   if (meta.format !== format || !meta.width || !meta.height) throw corrupt();
   let frames = meta.pages ?? 1;
   if (format === 'gif') {
+    // a player may allocate the canvas the file declares, which libvips does not report when it is larger than the frames
     const structure = gifStructure(bytes);
     if (!structure.complete) throw corrupt();
     frames = structure.frames;
+    checkDimensions(Math.max(structure.width, meta.width), Math.max(structure.height, meta.height), frames, limits);
   }
   if (format === 'png') frames = 1; // libvips reads an APNG's default image only
   checkDimensions(meta.width, meta.height, frames, limits);
@@ -60,7 +62,7 @@ export async function inspectImage(bytes: Uint8Array, limits: ImageLimits): Prom
 /** The message for a file that is none of the four formats: its format when sharp knows it. */
 async function describeOther(bytes: Uint8Array): Promise<string> {
   try {
-    const { format } = await sharp(bytes, { limitInputPixels: 1 }).metadata();
+    const { format } = await sharp(bytes).metadata();
     if (format) return `the file is ${format.toUpperCase()}; ${ACCEPTED}`;
   } catch {
     // not an image sharp knows either
