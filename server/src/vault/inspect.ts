@@ -1,8 +1,8 @@
 // Reads what an uploaded file really is, from its bytes only: PNG, GIF or WebP through sharp
 // (libvips), BMP through inspect-bmp.ts. Dimensions and frame count come from the headers and are
 // checked against the limits before any pixel is decoded (a tiny file declaring a huge canvas is
-// refused without being decompressed); then every frame is decoded once (sharp's stats()), which
-// both proves the file is complete and tells whether any pixel is not fully opaque.
+// refused without being decompressed); then every frame is decoded once, which both proves the file
+// is complete and tells whether any pixel is not fully opaque.
 import sharp, { type Metadata } from 'sharp';
 import { FORMAT_LABELS, type NativeFormat } from './formats.js';
 import { gifStructure } from './gif-structure.js';
@@ -49,14 +49,20 @@ export async function inspectImage(bytes: Uint8Array, limits: ImageLimits): Prom
   if (format === 'png') frames = 1; // libvips reads an APNG's default image only
   checkDimensions(meta.width, meta.height, frames, limits);
 
-  let opaque: boolean;
+  // Decodes every frame (a truncated or corrupt file fails here), keeping one byte per pixel: the
+  // alpha channel when there is one (at most maxWidth x maxHeight x maxFrames bytes), else the first.
+  let channel: Buffer;
   try {
-    const stats = await sharp(bytes, { animated: true, failOn: 'warning', limitInputPixels: meta.width * meta.height * frames }).stats();
-    opaque = stats.isOpaque;
+    channel = await sharp(bytes, { animated: true, failOn: 'warning', limitInputPixels: meta.width * meta.height * frames })
+      .extractChannel(meta.hasAlpha ? 'alpha' : 0)
+      .raw()
+      .toBuffer();
   } catch {
     throw corrupt();
   }
-  return { format, width: meta.width, height: meta.height, frameCount: frames, hasTransparency: !opaque };
+  if (channel.length !== meta.width * meta.height * frames) throw corrupt();
+  const hasTransparency = meta.hasAlpha === true && channel.some((alpha) => alpha < 255);
+  return { format, width: meta.width, height: meta.height, frameCount: frames, hasTransparency };
 }
 
 /** The message for a file that is none of the four formats: its format when sharp knows it. */
