@@ -231,6 +231,7 @@ export interface paths {
          *     answers the same headers without the body. Anything else is 404: an unknown, deleted or
          *     not yet committed post's file, a shard that does not belong to the storage_key, a wrong
          *     extension, upper-case letters, other paths (no directory listing, no path traversal).
+         *     Only deletion withdraws a file: the file of a post hidden by a moderator is still served.
          */
         get: operations["getVaultArtwork"];
         put?: never;

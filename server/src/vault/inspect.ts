@@ -12,6 +12,10 @@ import { inspectBmp } from './inspect-bmp.js';
 
 const ACCEPTED = 'only PNG, GIF, WebP and BMP are accepted';
 
+// Every upload is a different file: libvips' operation cache (up to 50 MB by default) would only
+// hold decoded images that are never asked for again.
+sharp.cache(false);
+
 /** The format its signature claims, or null. */
 export function sniffFormat(bytes: Uint8Array): NativeFormat | null {
   const ascii = (from: number, to: number) => String.fromCharCode(...bytes.subarray(from, to));
