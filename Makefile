@@ -12,7 +12,7 @@ help:
 	@echo "make check-generated  fail when generated/ differs from what spec/ produces"
 	@echo "make lint             parse both spec documents and validate every example"
 	@echo "make conformance      run the conformance suite against a fresh server and simulator"
-	@echo "make bench            print validator, round-trip, fleet and follower fan-out numbers"
+	@echo "make bench            print validator, round-trip, fleet, follower fan-out and vault numbers"
 	@echo "make clean            remove .data/ (broker, database, certificates)"
 
 $(NPM_STAMP): package.json package-lock.json
@@ -52,6 +52,7 @@ bench: install system-packages
 	@if [ -f server/bench/round-trip.ts ]; then npx tsx server/bench/round-trip.ts; fi
 	npx tsx server/bench/fleet.ts
 	npx tsx server/bench/fanout.ts
+	npx tsx server/bench/vault.ts
 
 conformance: install system-packages
 	npx tsx conformance/src/cli/local.ts

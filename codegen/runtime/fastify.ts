@@ -1,7 +1,7 @@
 // Route registration for the generated REST routes: every route gets the one validator (no
 // coercion of bodies, unknown body fields rejected where the schema says so), responses checked
 // against their schema, and the `{error_code, error}` error shape.
-import type { FastifyInstance, FastifyReply, FastifyRequest, RouteHandlerMethod } from 'fastify';
+import type { FastifyContextConfig, FastifyInstance, FastifyReply, FastifyRequest, RouteHandlerMethod } from 'fastify';
 import type { TSchema } from 'typebox';
 import { restErrorHandler, type ErrorTable } from './http-error.js';
 import { restSchemaErrorFormatter, restValidatorCompiler, strictSerializerCompiler } from './rest-validation.js';
@@ -20,6 +20,13 @@ export interface RouteDef {
   url: string;
   schema: {
     body?: TSchema;
+    /**
+     * The `multipart/form-data` alternative of the body (file uploads), validated like `body`
+     * after its text parts are converted like query strings (a single part for an array field
+     * becomes a one-item array). The app needs a multipart parser that puts the parts on the body
+     * as values and files as Buffers (@fastify/multipart with `attachFieldsToBody: 'keyValues'`).
+     */
+    multipart?: TSchema;
     params?: TSchema;
     querystring?: TSchema;
     headers?: TSchema;
@@ -90,26 +97,52 @@ export function registerRoutes(
   for (const route of routes) {
     const handler = handlers[route.operationId];
     if (typeof handler !== 'function') continue;
-    const { response, ...parts } = route.schema;
+    const { response, multipart, ...parts } = route.schema;
     const responses = Object.fromEntries(Object.entries(response).filter(([, s]) => s !== null)) as Record<string, TSchema>;
     const schema: Record<string, unknown> = { ...parts };
+    if (parts.body && multipart) {
+      schema.body = { content: { 'application/json': { schema: parts.body }, 'multipart/form-data': { schema: multipart } } };
+    }
+    const mediaTypes = parts.body ? ['application/json', ...(multipart ? ['multipart/form-data'] : [])] : null;
     if (Object.keys(responses).length) schema.response = responses;
     const authenticate = opts.authenticate;
     const security = route.security;
     const config: RouteConfig = { operationId: route.operationId, security };
+    const onRequest = [
+      ...(security !== 'none' && authenticate
+        ? [async (request: FastifyRequest, reply: FastifyReply) => authenticate(request, reply, security)]
+        : []),
+      ...(mediaTypes ? [acceptMediaTypes(mediaTypes)] : []),
+    ];
     app.route({
       method: route.method,
       url: toFastifyUrl(route.url),
       schema,
-      config,
+      // (a plugin may augment FastifyContextConfig with optional keys only, e.g. @fastify/multipart)
+      config: config as RouteConfig & FastifyContextConfig,
       handler,
       validatorCompiler: restValidatorCompiler,
       schemaErrorFormatter: restSchemaErrorFormatter,
       ...(opts.checkResponses === false ? {} : { serializerCompiler: strictSerializerCompiler(route.operationId) }),
       errorHandler: (opts.errorHandler ?? restErrorHandler(route.errors)) as never,
-      ...(security !== 'none' && authenticate
-        ? { onRequest: async (request: FastifyRequest, reply: FastifyReply) => authenticate(request, reply, security) }
-        : {}),
+      ...(onRequest.length ? { onRequest } : {}),
     });
   }
+}
+
+/**
+ * Refuses, before the body is read, a body whose media type the operation does not declare (a
+ * parser registered for another route's content type must not open a back door into this one).
+ * Same message shape as Fastify's own 415, answered as 400 like every body problem.
+ */
+function acceptMediaTypes(mediaTypes: readonly string[]) {
+  return async (request: FastifyRequest): Promise<void> => {
+    const header = request.headers['content-type'];
+    if (header === undefined) return;
+    const mediaType = header.split(';')[0]!.trim().toLowerCase();
+    if (!mediaTypes.includes(mediaType)) {
+      // a client error of status 415: answered with the route's documented 400 as `body: <message>`
+      throw Object.assign(new Error(`Unsupported Media Type: ${mediaType} (accepted: ${mediaTypes.join(', ')})`), { statusCode: 415 });
+    }
+  };
 }

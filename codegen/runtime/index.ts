@@ -12,3 +12,4 @@ export * from './typed-routes.js';
 export * from './rest-client.js';
 export * from './serve-requests.js';
 export * from './rest-transport.js';
+export * from './binary.js';

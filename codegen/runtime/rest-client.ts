@@ -1,5 +1,7 @@
 // A small fetch client over the generated route table: fills the path, query and JSON body, sends the
 // bearer token, and resolves with `{status, body, headers}` for every status (it never throws on 4xx/5xx).
+// A body with a file (Uint8Array or Blob) for a route that takes multipart/form-data goes as multipart.
+import { isBinaryValue } from './binary.js';
 import type { RouteDef } from './fastify.js';
 
 export interface RestCallOptions {
@@ -29,8 +31,10 @@ export async function restCall(baseUrl: string, route: RouteDef, input: RestInpu
   if (q.length) url += '?' + new URLSearchParams(q.map(([k, v]): [string, string] => [k, String(v)])).toString();
   const headers: Record<string, string> = { accept: 'application/json', ...opts.headers };
   if (opts.token) headers.authorization = `Bearer ${opts.token}`;
-  let body: string | undefined;
-  if (input.body !== undefined) {
+  let body: string | FormData | undefined;
+  if (route.schema.multipart && hasFile(input.body)) {
+    body = toFormData(input.body); // fetch sets the multipart content type with its boundary
+  } else if (input.body !== undefined) {
     headers['content-type'] = 'application/json';
     body = JSON.stringify(input.body);
   }
@@ -45,4 +49,22 @@ export async function restCall(baseUrl: string, route: RouteDef, input: RestInpu
     }
   }
   return { status: res.status, body: parsed, headers: res.headers };
+}
+
+function hasFile(body: unknown): body is Record<string, unknown> {
+  return typeof body === 'object' && body !== null && Object.values(body).some(isBinaryValue);
+}
+
+/** One part per field, one per array item; a file is a file part (a Blob/File keeps its name and type; bytes are named after the field). */
+function toFormData(body: Record<string, unknown>): FormData {
+  const form = new FormData();
+  for (const [key, value] of Object.entries(body)) {
+    for (const item of Array.isArray(value) ? value : [value]) {
+      if (item === undefined) continue;
+      if (item instanceof Blob) form.append(key, item, (item as { name?: string }).name ?? key);
+      else if (item instanceof Uint8Array) form.append(key, new Blob([item]), key);
+      else form.append(key, typeof item === 'string' ? item : JSON.stringify(item));
+    }
+  }
+  return form;
 }

@@ -1,6 +1,7 @@
 // REST request validation with the one validator: bodies are never coerced, stripped or
-// defaulted; path and query strings are converted only where the schema asks for an integer,
-// number or boolean and the text is exactly one (`12`, `-3`, `1.5`, `true`), never `0x10` or ``.
+// defaulted; path and query strings (and the text parts of a multipart body) are converted only
+// where the schema asks for an integer, number, boolean or array and the text is exactly one
+// (`12`, `-3`, `1.5`, `true`; one part for an array field: a one-item array), never `0x10` or ``.
 // Responses are checked against their schema before they are sent.
 import type { FastifySchemaCompiler, FastifySchemaValidationError, FastifySerializerCompiler } from 'fastify';
 import type { TSchema } from 'typebox';
@@ -32,10 +33,12 @@ export class ResponseSchemaError extends Error {
   }
 }
 
-export const restValidatorCompiler: FastifySchemaCompiler<TSchema> = ({ schema, httpPart }) => {
+export const restValidatorCompiler: FastifySchemaCompiler<TSchema> = ({ schema, httpPart, contentType }) => {
   const validator = compileValidator(schema);
   const part = httpPart ?? 'body';
-  const coerce = part === 'params' || part === 'querystring' ? coerceObject : (_schema: unknown, data: unknown) => data;
+  // multipart text parts are strings, like query strings: converted only where the schema asks
+  const textual = part === 'params' || part === 'querystring' || contentType === 'multipart/form-data';
+  const coerce = textual ? coerceObject : (_schema: unknown, data: unknown) => data;
   return (data: unknown) => {
     const value = coerce(schema, data);
     if (validator.check(value)) return { value };

@@ -36,7 +36,7 @@ async function main(argv: string[]): Promise<number> {
   }
   if (cmd === 'lint') {
     const n = checked.model.messages.reduce((a, m) => a + m.examples.length, 0) +
-      checked.model.rest.reduce((a, op) => a + (op.body?.examples.length ?? 0) + op.responses.reduce((b, r) => b + r.examples.length, 0), 0);
+      checked.model.rest.reduce((a, op) => a + (op.body?.examples.length ?? 0) + (op.body?.multipart?.examples.length ?? 0) + op.responses.reduce((b, r) => b + r.examples.length, 0), 0);
     console.log(`spec ok: ${checked.model.channels.length} channels, ${checked.model.messages.length} messages, ${checked.model.rest.length} REST operations, ${n} examples valid (${formatSummary(ds)}, ${Date.now() - started} ms)`);
     return 0;
   }

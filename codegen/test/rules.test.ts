@@ -62,14 +62,17 @@ function pos(doc: string, lineText: string, token: string): string {
   return `${i + 1}:${lines[i].indexOf(token, lines[i].indexOf(lineText)) + 1}`;
 }
 
-async function check(doc: string, files: Record<string, string> = {}, openapi = OPENAPI) {
+async function checked(doc: string, files: Record<string, string> = {}) {
   const root = mkdtempSync(join(tmpdir(), 'makapix-rules-'));
   mkdirSync(join(root, 'spec/components'), { recursive: true });
   writeFileSync(join(root, 'spec/asyncapi.yaml'), doc);
-  writeFileSync(join(root, 'spec/openapi.yaml'), openapi);
+  writeFileSync(join(root, 'spec/openapi.yaml'), files['openapi.yaml'] ?? OPENAPI);
   writeFileSync(join(root, 'spec/components/ids.yaml'), files['ids.yaml'] ?? 'Key:\n  title: Key\n  type: string\n  format: uuid\n');
-  const c = await loadAndCheck({ root, asyncapi: 'spec/asyncapi.yaml', openapi: 'spec/openapi.yaml' }, { parsers: false });
-  return c.diagnostics.sorted().map(formatDiagnostic);
+  return loadAndCheck({ root, asyncapi: 'spec/asyncapi.yaml', openapi: 'spec/openapi.yaml' }, { parsers: false });
+}
+
+async function check(doc: string, files: Record<string, string> = {}, openapi?: string) {
+  return (await checked(doc, openapi === undefined ? files : { ...files, 'openapi.yaml': openapi })).diagnostics.sorted().map(formatDiagnostic);
 }
 
 describe('spec rules', () => {
@@ -204,6 +207,38 @@ components:
         '    at /channels/req/parameters/player_key\n' +
         "    hint: add x-schema: {$ref: './components/identifiers.yaml#/...'}",
     );
+  });
+
+  it('a multipart/form-data body: its examples are checked, it is modelled beside the JSON body; x-handwritten-route is read', async () => {
+    const openapi = `openapi: 3.1.0
+info: {title: t, version: '1'}
+paths:
+  /up:
+    post:
+      operationId: upload
+      x-handwritten-route: true
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: {title: UpJson, type: object, properties: {t: {type: string}}, additionalProperties: false}
+            examples: {one: {value: {t: a}}}
+          multipart/form-data:
+            schema: {title: UpForm, type: object, properties: {t: {type: string, maxLength: 2}, f: {type: string, contentMediaType: image/png}}, additionalProperties: false}
+            examples: {long: {value: {t: abc, f: (bytes)}}}
+      responses:
+        '204': {description: done}
+`;
+    const c = await checked(asyncapi({}), { 'openapi.yaml': openapi });
+    expect(c.diagnostics.sorted().map(formatDiagnostic)).toEqual([
+      `spec/openapi.yaml:${pos(openapi, 'long:', 'abc')} error` + " [example-invalid] upload multipart request body example 'long': /t must NOT have more than 2 characters\n" +
+        '    at /paths/~1up/post/requestBody/content/multipart~1form-data/examples/long/value/t\n' +
+        '    hint: make the example match the schema, or fix the schema if the example is right',
+    ]);
+    const op = c.model.rest[0]!;
+    expect(op.handwritten).toBe(true);
+    expect(op.body?.multipart?.schema.pointer).toBe('/paths/~1up/post/requestBody/content/multipart~1form-data/schema');
+    expect(op.body?.multipart?.examples.map((e) => e.name)).toEqual(['long']);
   });
 
   it('yaml-syntax: a broken component file', async () => {

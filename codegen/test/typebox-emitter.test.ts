@@ -28,6 +28,8 @@ const rows: [string, string, string][] = [
   ['ref to a named schema', "{$ref: '#/Named'}", 'Named'],
   ['oneOf of named schemas', "{oneOf: [{$ref: '#/Named'}, {$ref: '#/Other'}]}", 'Type.Union([Named, Other])'],
   ['empty schema', '{}', 'Type.Unknown()'],
+  ['raw bytes (a multipart file part)', '{title: F, type: string, contentMediaType: image/png}', 'Binary({"title":"F"})'],
+  ['base64 text is a string', '{type: string, contentMediaType: image/png, contentEncoding: base64}', 'Type.String()'],
 ];
 
 describe('typebox emitter', () => {

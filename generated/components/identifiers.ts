@@ -51,10 +51,39 @@ export type CommandId = Static<typeof CommandId>;
 export const CommentId = Type.String({"title":"CommentId","description":"A comment's id (UUID).","format":"uuid"});
 export type CommentId = Static<typeof CommentId>;
 
+// from spec/components/identifiers.yaml#/NativeFormat
+/** The real format of an artwork file in the vault, read from its bytes (never from its name or */
+export const NativeFormat = Type.Union([Type.Literal("png"), Type.Literal("gif"), Type.Literal("webp"), Type.Literal("bmp")], {"title":"NativeFormat","description":"The real format of an artwork file in the vault, read from its bytes (never from its name or\ndeclared content type); it is also the file's extension in the vault\n(`https://{vault host}/{shard}/{storage_key}.{native_format}`).\n"});
+export type NativeFormat = Static<typeof NativeFormat>;
+/** Every value of NativeFormat, in spec order. */
+export const NativeFormatValues = ["png", "gif", "webp", "bmp"] as const satisfies readonly NativeFormat[];
+
 // from spec/components/identifiers.yaml#/StorageKey
-/** Storage identifier (UUID) of a post's artwork file. */
-export const StorageKey = Type.String({"title":"StorageKey","description":"Storage identifier (UUID) of a post's artwork file.","format":"uuid"});
+/** Storage identifier (UUID) of a post's artwork file. Its lower-case text names the file in the */
+export const StorageKey = Type.String({"title":"StorageKey","description":"Storage identifier (UUID) of a post's artwork file. Its lower-case text names the file in the\nartwork vault: players download `https://{vault host}/{shard}/{storage_key}.{ext}` (see\nStorageShard and NativeFormat).\n","format":"uuid"});
 export type StorageKey = Static<typeof StorageKey>;
+
+// from spec/components/identifiers.yaml#/StorageShard
+/** The two directory levels `aa/bb` in front of an artwork file in the vault, computed from the */
+export const StorageShard = Type.String({"title":"StorageShard","description":"The two directory levels `aa/bb` in front of an artwork file in the vault, computed from the\nstorage_key alone (players compute it themselves; it cannot be chosen): take SHA-256 of the\nstorage_key's lower-case text (its UTF-8 bytes); level i (i = 0, 1) is byte i of the digest\nAND 0x3f, printed as two lower-case hex digits (`00`..`3f`), so there are 64 x 64 shards.\nExample: storage_key `7c9e6679-7425-40de-944b-e07fc1f90ae7` has the digest\n`6316e01c9e1d33de...`; 0x63 AND 0x3f = 0x23 and 0x16 AND 0x3f = 0x16, so the shard is `23/16`\nand a PNG is downloaded from `https://{vault host}/23/16/7c9e6679-7425-40de-944b-e07fc1f90ae7.png`.\n","pattern":"^[0-3][0-9a-f]/[0-3][0-9a-f]$"});
+export type StorageShard = Static<typeof StorageShard>;
+
+// from spec/components/identifiers.yaml#/Hashtag
+/** A hashtag of a post as stored and returned, lower-case and without '#': 1..50 letters a-z, digits or '_'. */
+export const Hashtag = Type.String({"title":"Hashtag","description":"A hashtag of a post as stored and returned, lower-case and without '#': 1..50 letters a-z, digits or '_'.","pattern":"^[a-z0-9_]{1,50}$"});
+export type Hashtag = Static<typeof Hashtag>;
+
+// from spec/components/identifiers.yaml#/HashtagInput
+/** A hashtag as a client sends it, 1..50 letters, digits or '_', with or without a leading '#', any case; the server stores it lower-case without '#' ('#PixelArt' becomes 'pixelart'). */
+export const HashtagInput = Type.String({"title":"HashtagInput","description":"A hashtag as a client sends it, 1..50 letters, digits or '_', with or without a leading '#', any case; the server stores it lower-case without '#' ('#PixelArt' becomes 'pixelart').","pattern":"^#?[A-Za-z0-9_]{1,50}$"});
+export type HashtagInput = Static<typeof HashtagInput>;
+
+// from spec/components/identifiers.yaml#/PostDescription
+/** A post's description, at most 2000 characters (no control characters other than tab and line breaks). */
+export const PostDescription = Type.String({"title":"PostDescription","description":"A post's description, at most 2000 characters (no control characters other than tab and line breaks).","pattern":"^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f]*$","maxLength":2000});
+export type PostDescription = Static<typeof PostDescription>;
+/** The bound keywords of PostDescription. */
+export const PostDescriptionBounds = {"maxLength":2000} as const;
 
 // from spec/components/identifiers.yaml#/Timestamp
 /** ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed). */

@@ -6,7 +6,7 @@
 import { RestError } from '../components/errors.js';
 import { Comment } from '../components/post.js';
 import { type CreateCommentParams, type DeletePlayerParams, type DeletePostParams, type FollowCategoryParams, type FollowUserParams, type GetPlayerCredentialsParams, type GetPlayerParams, type GetPostParams, type Handlers, type ListPlayersParams, type PromotePostParams, type RenewPlayerCertParams, routes, type SendCommandToAllPlayersParams, type SendPlayerCommandParams, type UnfollowCategoryParams, type UnfollowUserParams, type UpdatePlayerParams } from './routes.js';
-import { AuthLoginRequest, AuthLoginResponse, AuthRegisterRequest, AuthRegisterResponse, CreateCommentRequest, CreatePostRequest, HealthStatus, MqttBootstrap, MqttDemoResult, Player, PlayerCommandBatchResult, PlayerCommandRequest, PlayerCommandResult, PlayerCredentials, PlayerList, Post, PromotePostRequest, ProvisionPlayerRequest, ProvisionPlayerResponse, ReadinessStatus, RegisterPlayerRequest, RenewCertResult, UpdatePlayerRequest, User } from './schemas.js';
+import { AuthLoginRequest, AuthLoginResponse, AuthRegisterRequest, AuthRegisterResponse, CreateCommentRequest, CreatePostRequest, CreatePostUpload, HealthStatus, MqttBootstrap, MqttDemoResult, Player, PlayerCommandBatchResult, PlayerCommandRequest, PlayerCommandResult, PlayerCredentials, PlayerList, Post, PromotePostRequest, ProvisionPlayerRequest, ProvisionPlayerResponse, ReadinessStatus, RegisterPlayerRequest, RenewCertResult, UpdatePlayerRequest, User } from './schemas.js';
 import { restCall, type RestCallOptions } from '#runtime/v1';
 
 type Result<K extends keyof Handlers> = Awaited<ReturnType<Handlers[K]>> & { headers: Headers };
@@ -22,7 +22,7 @@ export function createClient(baseUrl: string, defaults: RestCallOptions = {}) {
     // from spec/openapi.yaml#/paths/~1auth~1me/get
     authMe: (input: {} = {}, opts?: RestCallOptions) => restCall(baseUrl, routes.authMe, input, { ...defaults, ...opts }) as Promise<Result<'authMe'>>,
     // from spec/openapi.yaml#/paths/~1post/post
-    createPost: (input: { body: CreatePostRequest }, opts?: RestCallOptions) => restCall(baseUrl, routes.createPost, input, { ...defaults, ...opts }) as Promise<Result<'createPost'>>,
+    createPost: (input: { body: CreatePostRequest | CreatePostUpload }, opts?: RestCallOptions) => restCall(baseUrl, routes.createPost, input, { ...defaults, ...opts }) as Promise<Result<'createPost'>>,
     // from spec/openapi.yaml#/paths/~1post~1{post_id}/get
     getPost: (input: { params: GetPostParams }, opts?: RestCallOptions) => restCall(baseUrl, routes.getPost, input, { ...defaults, ...opts }) as Promise<Result<'getPost'>>,
     // from spec/openapi.yaml#/paths/~1post~1{post_id}/delete

@@ -6,7 +6,7 @@
 import { RestError } from '../components/errors.js';
 import { Comment } from '../components/post.js';
 import { type CreateCommentParams, type DeletePlayerParams, type DeletePostParams, type FollowCategoryParams, type FollowUserParams, type GetPlayerCredentialsParams, type GetPlayerParams, type GetPostParams, type ListPlayersParams, type PromotePostParams, type RenewPlayerCertParams, type SendCommandToAllPlayersParams, type SendPlayerCommandParams, type UnfollowCategoryParams, type UnfollowUserParams, type UpdatePlayerParams } from './routes.js';
-import { AuthLoginRequest, AuthLoginResponse, AuthRegisterRequest, AuthRegisterResponse, CreateCommentRequest, CreatePostRequest, HealthStatus, MqttBootstrap, MqttDemoResult, Player, PlayerCommandBatchResult, PlayerCommandRequest, PlayerCommandResult, PlayerCredentials, PlayerList, Post, PromotePostRequest, ProvisionPlayerRequest, ProvisionPlayerResponse, ReadinessStatus, RegisterPlayerRequest, RenewCertResult, UpdatePlayerRequest, User } from './schemas.js';
+import { AuthLoginRequest, AuthLoginResponse, AuthRegisterRequest, AuthRegisterResponse, CreateCommentRequest, CreatePostRequest, CreatePostUpload, HealthStatus, MqttBootstrap, MqttDemoResult, Player, PlayerCommandBatchResult, PlayerCommandRequest, PlayerCommandResult, PlayerCredentials, PlayerList, Post, PromotePostRequest, ProvisionPlayerRequest, ProvisionPlayerResponse, ReadinessStatus, RegisterPlayerRequest, RenewCertResult, UpdatePlayerRequest, User } from './schemas.js';
 
 // from spec/openapi.yaml#/paths
 /** Every named example of every request body and response, by operationId, then status, then name. */
@@ -180,7 +180,10 @@ export const restExamples = {
           "frame_count": 1,
           "has_transparency": false,
           "promoted_category": null,
-          "created_at": "2025-12-09T01:30:00Z"
+          "created_at": "2025-12-09T01:30:00Z",
+          "description": null,
+          "hashtags": [],
+          "native_format": null
         } satisfies Post as Post,
         animated_sprite: {
           "post_id": 124,
@@ -195,13 +198,79 @@ export const restExamples = {
           "frame_count": 8,
           "has_transparency": true,
           "promoted_category": null,
-          "created_at": "2025-12-09T01:35:00Z"
+          "created_at": "2025-12-09T01:35:00Z",
+          "description": null,
+          "hashtags": [],
+          "native_format": null
+        } satisfies Post as Post,
+        uploaded_png: {
+          "post_id": 125,
+          "storage_key": "0d3b5c1e-7f2a-4e8b-9c6d-5a4f3e2d1c0b",
+          "owner_id": "3fa85f64-5717-4562-b3fc-2c963f66afa6",
+          "owner_handle": "artist123",
+          "title": "Sunset Pixels",
+          "art_url": "https://vault.makapix.club/0e/20/0d3b5c1e-7f2a-4e8b-9c6d-5a4f3e2d1c0b.png",
+          "canvas": "64x64",
+          "width": 64,
+          "height": 64,
+          "frame_count": 1,
+          "has_transparency": false,
+          "promoted_category": null,
+          "created_at": "2025-12-09T01:40:00Z",
+          "description": "A 64x64 sunset in 16 colours.",
+          "hashtags": [
+            "pixelart",
+            "sunset"
+          ],
+          "native_format": "png"
+        } satisfies Post as Post,
+        uploaded_animation: {
+          "post_id": 126,
+          "storage_key": "5b8e2f4a-1c3d-4e6f-8a9b-0c1d2e3f4a5b",
+          "owner_id": "3fa85f64-5717-4562-b3fc-2c963f66afa6",
+          "owner_handle": "artist123",
+          "title": "Walking Cat",
+          "art_url": "https://vault.makapix.club/20/0d/5b8e2f4a-1c3d-4e6f-8a9b-0c1d2e3f4a5b.gif",
+          "canvas": "32x32",
+          "width": 32,
+          "height": 32,
+          "frame_count": 8,
+          "has_transparency": true,
+          "promoted_category": null,
+          "created_at": "2025-12-09T01:45:00Z",
+          "description": null,
+          "hashtags": [],
+          "native_format": "gif"
         } satisfies Post as Post,
       },
       400: {
         invalid_request: {
           "error_code": "invalid_request",
           "error": "body/title: must NOT have fewer than 1 characters"
+        } satisfies RestError as RestError,
+        image_format_not_accepted: {
+          "error_code": "invalid_request",
+          "error": "image: the file is JPEG; only PNG, GIF, WebP and BMP are accepted"
+        } satisfies RestError as RestError,
+        image_lying_name: {
+          "error_code": "invalid_request",
+          "error": "image: the file is PNG but its name 'cat.gif' says GIF"
+        } satisfies RestError as RestError,
+        image_truncated: {
+          "error_code": "invalid_request",
+          "error": "image: the PNG file is truncated or corrupt"
+        } satisfies RestError as RestError,
+        image_too_large: {
+          "error_code": "invalid_request",
+          "error": "image: 20000x20000 pixels is more than the limit of 256x256"
+        } satisfies RestError as RestError,
+        image_too_many_frames: {
+          "error_code": "invalid_request",
+          "error": "image: 2000 frames is more than the limit of 1024"
+        } satisfies RestError as RestError,
+        image_too_many_bytes: {
+          "error_code": "invalid_request",
+          "error": "image: more than the limit of 5242880 bytes"
         } satisfies RestError as RestError,
       },
       401: {
@@ -235,7 +304,10 @@ export const restExamples = {
           "frame_count": 1,
           "has_transparency": false,
           "promoted_category": null,
-          "created_at": "2025-12-09T01:30:00Z"
+          "created_at": "2025-12-09T01:30:00Z",
+          "description": null,
+          "hashtags": [],
+          "native_format": null
         } satisfies Post as Post,
       },
       400: {
@@ -321,7 +393,10 @@ export const restExamples = {
           "frame_count": 1,
           "has_transparency": false,
           "promoted_category": "daily's-best",
-          "created_at": "2025-12-09T01:30:00Z"
+          "created_at": "2025-12-09T01:30:00Z",
+          "description": null,
+          "hashtags": [],
+          "native_format": null
         } satisfies Post as Post,
       },
       400: {

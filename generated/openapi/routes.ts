@@ -6,7 +6,7 @@
 import { RestError } from '../components/errors.js';
 import { PlayerId, PlayerKey, PostId, PromotionCategory, Sqid } from '../components/identifiers.js';
 import { Comment } from '../components/post.js';
-import { AuthLoginRequest, AuthLoginResponse, AuthRegisterRequest, AuthRegisterResponse, CreateCommentRequest, CreatePostRequest, HealthStatus, MqttBootstrap, MqttDemoResult, Player, PlayerCommandBatchResult, PlayerCommandRequest, PlayerCommandResult, PlayerCredentials, PlayerList, Post, PromotePostRequest, ProvisionPlayerRequest, ProvisionPlayerResponse, ReadinessStatus, RegisterPlayerRequest, RenewCertResult, UpdatePlayerRequest, User } from './schemas.js';
+import { AuthLoginRequest, AuthLoginResponse, AuthRegisterRequest, AuthRegisterResponse, CreateCommentRequest, CreatePostRequest, CreatePostUpload, HealthStatus, MqttBootstrap, MqttDemoResult, Player, PlayerCommandBatchResult, PlayerCommandRequest, PlayerCommandResult, PlayerCredentials, PlayerList, Post, PromotePostRequest, ProvisionPlayerRequest, ProvisionPlayerResponse, ReadinessStatus, RegisterPlayerRequest, RenewCertResult, UpdatePlayerRequest, User } from './schemas.js';
 import { HttpError, type RegisterOptions, registerTypedRoutes, type Reply, type RouteDef, type TypedRequest } from '#runtime/v1';
 import { type FastifyInstance } from 'fastify';
 import { type Static, Type } from 'typebox';
@@ -130,7 +130,7 @@ export const routes = {
   authMe: { operationId: "authMe", method: 'GET', url: "/auth/me", security: 'bearer', schema: { response: { 200: User, 401: RestError, 500: RestError } }, errors: { 401: ["authentication_failed"], 500: ["internal_error"] } },
   // from spec/openapi.yaml#/paths/~1post/post
   /** POST /post: Create a post */
-  createPost: { operationId: "createPost", method: 'POST', url: "/post", security: 'bearer', schema: { body: CreatePostRequest, response: { 201: Post, 400: RestError, 401: RestError, 500: RestError } }, errors: { 400: ["invalid_request"], 401: ["authentication_failed"], 500: ["internal_error"] } },
+  createPost: { operationId: "createPost", method: 'POST', url: "/post", security: 'bearer', schema: { body: CreatePostRequest, multipart: CreatePostUpload, response: { 201: Post, 400: RestError, 401: RestError, 500: RestError } }, errors: { 400: ["invalid_request"], 401: ["authentication_failed"], 500: ["internal_error"] } },
   // from spec/openapi.yaml#/paths/~1post~1{post_id}/get
   /** GET /post/{post_id}: Get a post */
   getPost: { operationId: "getPost", method: 'GET', url: "/post/{post_id}", security: 'optional-bearer', schema: { params: GetPostParams, response: { 200: Post, 400: RestError, 401: RestError, 404: RestError, 500: RestError } }, errors: { 400: ["invalid_request"], 401: ["authentication_failed"], 404: ["not_found"], 500: ["internal_error"] } },
@@ -203,22 +203,31 @@ export const routes = {
 export type OperationId = keyof typeof routes;
 
 // from spec/openapi.yaml#/paths
-type Routes = typeof routes;
+/** The operations the server registers itself (x-handwritten-route): their URL and documented errors. */
+export const handwrittenRoutes = {
+  // from spec/openapi.yaml#/paths/~1vault~1{shard_1}~1{shard_2}~1{artwork_file}/get
+  getVaultArtwork: { operationId: "getVaultArtwork", method: 'GET', url: "/vault/{shard_1}/{shard_2}/{artwork_file}", errors: { 404: ["not_found"], 416: ["invalid_request"], 500: ["internal_error"] } },
+} as const;
+
+// from spec/openapi.yaml#/paths
+type Routes = typeof routes & typeof handwrittenRoutes;
+/** Every operation, generated or hand-registered: what restError accepts. */
+export type AnyOperationId = keyof Routes;
 /** The statuses of the error answers operation(s) Op document (for several: those all of them document). */
-export type ErrorStatus<Op extends OperationId> = keyof Routes[Op]['errors'] & number;
+export type ErrorStatus<Op extends AnyOperationId> = keyof Routes[Op]['errors'] & number;
 /** The error codes operation(s) Op document with status S. */
-export type ErrorCodeOf<Op extends OperationId, S> = S extends ErrorStatus<Op> ? (Routes[Op]['errors'][S] extends readonly (infer C)[] ? C : never) : never;
+export type ErrorCodeOf<Op extends AnyOperationId, S> = S extends ErrorStatus<Op> ? (Routes[Op]['errors'][S] extends readonly (infer C)[] ? C : never) : never;
 /** The operations that document error code C with status S (for helpers shared by several operations). */
-export type OperationsDocumenting<S extends number, C extends string> = { [Op in OperationId]: [C] extends [ErrorCodeOf<Op, S>] ? Op : never }[OperationId];
-type DocumentedStatus<Op extends OperationId, S extends number> = [S] extends [ErrorStatus<Op>] ? S : `${Op} documents no error answer with status ${S}`;
-type DocumentedCode<Op extends OperationId, S extends number, C extends string> = [C] extends [ErrorCodeOf<Op, S>] ? C : `${Op} documents no error_code ${C} with status ${S}`;
+export type OperationsDocumenting<S extends number, C extends string> = { [Op in AnyOperationId]: [C] extends [ErrorCodeOf<Op, S>] ? Op : never }[AnyOperationId];
+type DocumentedStatus<Op extends AnyOperationId, S extends number> = [S] extends [ErrorStatus<Op>] ? S : `${Op} documents no error answer with status ${S}`;
+type DocumentedCode<Op extends AnyOperationId, S extends number, C extends string> = [C] extends [ErrorCodeOf<Op, S>] ? C : `${Op} documents no error_code ${C} with status ${S}`;
 
 // from spec/openapi.yaml#/paths
 /**
  * The error to throw from the handler of operation(s) `op`: answered `status` with `{error_code: code, error: message}`.
  * Only a status and code the operation documents compile; a helper shared by several operations names them all.
  */
-export function restError<Op extends OperationId, const S extends number, const C extends string>(op: Op | readonly Op[], status: DocumentedStatus<Op, S>, code: DocumentedCode<Op, S, C>, message: string, headers?: Record<string, string>): HttpError {
+export function restError<Op extends AnyOperationId, const S extends number, const C extends string>(op: Op | readonly Op[], status: DocumentedStatus<Op, S>, code: DocumentedCode<Op, S, C>, message: string, headers?: Record<string, string>): HttpError {
   return new HttpError(status as number, code, message, headers);
 }
 
@@ -244,7 +253,7 @@ export interface Handlers {
   authMe(req: TypedRequest<undefined, {}, {}>): Promise<Reply<200, User> | Reply<401, RestErrorWith<"authentication_failed">> | Reply<500, RestErrorWith<"internal_error">>>;
   // from spec/openapi.yaml#/paths/~1post/post
   /** POST /post */
-  createPost(req: TypedRequest<CreatePostRequest, {}, {}>): Promise<Reply<201, Post> | Reply<400, RestErrorWith<"invalid_request">> | Reply<401, RestErrorWith<"authentication_failed">> | Reply<500, RestErrorWith<"internal_error">>>;
+  createPost(req: TypedRequest<CreatePostRequest | CreatePostUpload, {}, {}>): Promise<Reply<201, Post> | Reply<400, RestErrorWith<"invalid_request">> | Reply<401, RestErrorWith<"authentication_failed">> | Reply<500, RestErrorWith<"internal_error">>>;
   // from spec/openapi.yaml#/paths/~1post~1{post_id}/get
   /** GET /post/{post_id} */
   getPost(req: TypedRequest<undefined, GetPostParams, {}>): Promise<Reply<200, Post> | Reply<400, RestErrorWith<"invalid_request">> | Reply<401, RestErrorWith<"authentication_failed">> | Reply<404, RestErrorWith<"not_found">> | Reply<500, RestErrorWith<"internal_error">>>;

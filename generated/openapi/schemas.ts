@@ -3,7 +3,8 @@
 // Regenerate with `make generate`; `make check-generated` fails when this file drifts.
 /* eslint-disable */
 
-import { ArtUrl, BrokerAddress, Canvas, CommandId, CommandType, ConnectionStatus, DeviceModel, FirmwareVersion, Handle, PlayerId, PlayerKey, PlayerName, PostId, PostTitle, PromotedCategory, PromotionCategory, RegistrationCode, RegistrationStatus, Sqid, StorageKey, Timestamp, UserId } from '../components/identifiers.js';
+import { ArtUrl, BrokerAddress, Canvas, CommandId, CommandType, ConnectionStatus, DeviceModel, FirmwareVersion, Handle, Hashtag, HashtagInput, PlayerId, PlayerKey, PlayerName, PostDescription, PostId, PostTitle, PromotedCategory, PromotionCategory, RegistrationCode, RegistrationStatus, Sqid, StorageKey, Timestamp, UserId } from '../components/identifiers.js';
+import { Binary } from '#runtime/v1';
 import { type Static, Type } from 'typebox';
 
 // from spec/openapi.yaml#/components/schemas/Email
@@ -88,6 +89,13 @@ export type User = Static<typeof User>;
 /** The bound keywords of User (inline properties), by property. */
 export const UserBounds = {"roles":{"minItems":1,"maxItems":2}} as const;
 
+// from spec/openapi.yaml#/components/schemas/PostHashtagsInput
+/** Hashtags sent with a new post, at most 16 (in a multipart upload, one `hashtags` part each). */
+export const PostHashtagsInput = Type.Array(HashtagInput, {"title":"PostHashtagsInput","description":"Hashtags sent with a new post, at most 16 (in a multipart upload, one `hashtags` part each).","maxItems":16});
+export type PostHashtagsInput = Static<typeof PostHashtagsInput>;
+/** The bound keywords of PostHashtagsInput. */
+export const PostHashtagsInputBounds = {"maxItems":16} as const;
+
 // from spec/openapi.yaml#/components/schemas/CreatePostRequest
 /** Body of createPost. */
 export const CreatePostRequest = Type.Object({
@@ -98,12 +106,29 @@ export const CreatePostRequest = Type.Object({
   height: Type.Integer({"description":"Artwork height in pixels.","minimum":1,"maximum":4096}),
   frame_count: Type.Optional(Type.Integer({"description":"Number of animation frames (1 for a still image).","default":1,"minimum":1})),
   has_transparency: Type.Optional(Type.Boolean({"description":"Whether the artwork has transparent pixels.","default":false})),
+  description: Type.Optional(PostDescription),
+  hashtags: Type.Optional(PostHashtagsInput),
 }, {"title":"CreatePostRequest","description":"Body of createPost.","additionalProperties":false});
 export type CreatePostRequest = Static<typeof CreatePostRequest>;
 /** What the receiver assumes for an absent property of CreatePostRequest (the spec's `default`s). */
 export const CreatePostRequestDefaults = { frame_count: 1, has_transparency: false } as const satisfies Partial<CreatePostRequest>;
 /** The bound keywords of CreatePostRequest (inline properties), by property. */
 export const CreatePostRequestBounds = {"width":{"minimum":1,"maximum":4096},"height":{"minimum":1,"maximum":4096},"frame_count":{"minimum":1}} as const;
+
+// from spec/openapi.yaml#/components/schemas/ArtworkFile
+/** The bytes of an artwork file (PNG, GIF, WebP or BMP), sent or received as they are (no encoding). */
+export const ArtworkFile = Binary({"title":"ArtworkFile","description":"The bytes of an artwork file (PNG, GIF, WebP or BMP), sent or received as they are (no encoding)."});
+export type ArtworkFile = Static<typeof ArtworkFile>;
+
+// from spec/openapi.yaml#/components/schemas/CreatePostUpload
+/** Body of createPost as `multipart/form-data`: the artwork file in the part `image` and the */
+export const CreatePostUpload = Type.Object({
+  title: PostTitle,
+  description: Type.Optional(PostDescription),
+  hashtags: Type.Optional(PostHashtagsInput),
+  image: ArtworkFile,
+}, {"title":"CreatePostUpload","description":"Body of createPost as `multipart/form-data`: the artwork file in the part `image` and the\npost's text fields as text parts. Dimensions, frame count, transparency and format come\nfrom the file, so `art_url`, `canvas`, `width`, `height`, `frame_count`,\n`has_transparency` are not accepted here (400, like any unknown part).\n","additionalProperties":false});
+export type CreatePostUpload = Static<typeof CreatePostUpload>;
 
 // from spec/openapi.yaml#/components/schemas/Post
 /** A post as returned by the REST API. */
@@ -121,10 +146,20 @@ export const Post = Type.Object({
   has_transparency: Type.Boolean({"description":"Whether the artwork has transparent pixels."}),
   promoted_category: PromotedCategory,
   created_at: Timestamp,
+  description: Type.Optional(Type.Union([Type.String({"maxLength":2000}), Type.Null()], {"description":"The post's description, or null. Sent by this server always (optional for 1.0 servers)."})),
+  hashtags: Type.Optional(Type.Array(Hashtag, {"description":"The post's hashtags, lower-case without '#' (possibly empty). Sent by this server always (optional for 1.0 servers).","maxItems":16})),
+  native_format: Type.Optional(Type.Union([Type.Literal("png"), Type.Literal("gif"), Type.Literal("webp"), Type.Literal("bmp"), Type.Null()], {"title":"PostNativeFormat","description":"The real format of the post's file in the vault (its extension there), or null for a post\ncreated with an external `art_url` (JSON form). Sent by this server always (optional for 1.0 servers).\n"})),
 }, {"title":"Post","description":"A post as returned by the REST API.","additionalProperties":false});
 export type Post = Static<typeof Post>;
+/** Every value of the inline enum PostNativeFormat (in Post), in spec order. */
+export const PostNativeFormatValues = ["png", "gif", "webp", "bmp", null] as const;
+/**
+ * The real format of the post's file in the vault (its extension there), or null for a post
+ * created with an external `art_url` (JSON form). Sent by this server always (optional for 1.0 servers).
+ */
+export type PostNativeFormat = (typeof PostNativeFormatValues)[number];
 /** The bound keywords of Post (inline properties), by property. */
-export const PostBounds = {"width":{"minimum":1,"maximum":4096},"height":{"minimum":1,"maximum":4096},"frame_count":{"minimum":1}} as const;
+export const PostBounds = {"width":{"minimum":1,"maximum":4096},"height":{"minimum":1,"maximum":4096},"frame_count":{"minimum":1},"description":{"maxLength":2000},"hashtags":{"maxItems":16}} as const;
 
 // from spec/openapi.yaml#/components/schemas/PromotePostRequest
 /** Body of promotePost. */

@@ -79,8 +79,33 @@ export interface paths {
          * @description Creates a post owned by the caller and publishes the new-post notifications
          *     (`makapix/post/new/{post_id}` and one per follower on
          *     `makapix/post/new/user/{follower_id}/{post_id}`); the fan-out does not delay the answer.
-         *     `canvas` must equal `<width>x<height>` (else 400). `frame_count` defaults to 1 and
-         *     `has_transparency` to false.
+         *
+         *     Two forms of body:
+         *     - `multipart/form-data` (an upload; the artwork then lives in the server's vault): a part
+         *       `image` with the file, plus the text parts `title` (required), `description` and
+         *       `hashtags` (one part per hashtag, at most 16). The server reads the file's real format
+         *       from its bytes (PNG, GIF, WebP or BMP; never from the file name or content type) and
+         *       computes `width`, `height`, `canvas`, `frame_count` (animated GIF and WebP),
+         *       `has_transparency` and `native_format` from it; those fields cannot be sent. It stores the
+         *       file under a new `storage_key` and answers with `art_url` =
+         *       `{VAULT_PUBLIC_URL}/{storage_shard}/{storage_key}.{native_format}` (see `getVaultArtwork`).
+         *       The file is refused with 400 `invalid_request` naming `image` and what is wrong when it is
+         *       not PNG, GIF, WebP or BMP (JPEG, text, unknown bytes), when its name's extension or its
+         *       part's content type says another format than its bytes (a content type of
+         *       `application/octet-stream`, or none, and a name without extension are fine), when it is
+         *       truncated or corrupt, or when it exceeds a limit. The limits are server settings, with
+         *       defaults for pixel art: at most 5 MiB (`VAULT_MAX_BYTES`), 256 x 256 pixels
+         *       (`VAULT_MAX_WIDTH`, `VAULT_MAX_HEIGHT`; checked from the header before any pixel is decoded,
+         *       so a small file declaring a huge canvas is refused without being decompressed) and 1024
+         *       frames (`VAULT_MAX_FRAMES`). A refused upload leaves nothing behind: no post, no file.
+         *       An animated PNG counts as its first frame (1 frame).
+         *     - `application/json` (for clients that host the artwork elsewhere): `art_url` points at the
+         *       file and the client gives its dimensions; `canvas` must equal `<width>x<height>` (else
+         *       400). `frame_count` defaults to 1 and `has_transparency` to false; `native_format` is
+         *       null.
+         *
+         *     In both forms `hashtags` are stored lower-case without '#', duplicates removed, and
+         *     `description` defaults to null (an empty description is stored as null).
          */
         post: operations["createPost"];
         delete?: never;
@@ -167,6 +192,57 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/vault/{shard_1}/{shard_2}/{artwork_file}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description First shard level of the storage_key (StorageShard), two lower-case hex digits 00..3f. */
+                shard_1: components["parameters"]["VaultShard1Path"];
+                /** @description Second shard level of the storage_key (StorageShard), two lower-case hex digits 00..3f. */
+                shard_2: components["parameters"]["VaultShard2Path"];
+                /** @description `{storage_key}.{native_format}`: the storage_key in lower case, a dot and the extension of the real format. */
+                artwork_file: components["parameters"]["VaultArtworkFilePath"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Download an uploaded artwork file
+         * @description The vault: the file of an uploaded post (createPost with `multipart/form-data`), at the
+         *     address a player computes from the post's `storage_key` alone:
+         *     `{VAULT_PUBLIC_URL}/{shard}/{storage_key}.{native_format}`, where `shard` is the
+         *     StorageShard rule (two levels from SHA-256 of the storage_key). A post's `art_url` is built
+         *     with the same rule, so its path after the vault base is exactly what the firmware computes.
+         *     Players (the p3a firmware) use the scheme and host of their vault setting and no path in
+         *     front, `https://{vault host}/{shard}/{storage_key}.{ext}`: a deployment for devices sets
+         *     `VAULT_PUBLIC_URL` to such a root, e.g. `https://vault.makapix.club` (then the server serves
+         *     these paths at its root too), or puts the files on object storage behind a CDN (README).
+         *
+         *     The path shown here is the default: the server serves the vault under the path of
+         *     `VAULT_PUBLIC_URL` (default: the API's own `/vault`). Answers: the bytes with the
+         *     content type of the file's real format (`image/png`, `image/gif`, `image/webp`,
+         *     `image/bmp`), `ETag` (strong: the SHA-256 of the file in quotes), `Cache-Control: public,
+         *     max-age=31536000, immutable` (a file never changes under its name), `Accept-Ranges: bytes`,
+         *     single byte ranges (206 with `Content-Range`; 416 when the range starts past the end; a
+         *     multi-range request gets the whole file), `If-None-Match` (304) and `If-Range`. HEAD
+         *     answers the same headers without the body. Anything else is 404: an unknown, deleted or
+         *     not yet committed post's file, a shard that does not belong to the storage_key, a wrong
+         *     extension, upper-case letters, other paths (no directory listing, no path traversal).
+         *     Only deletion withdraws a file: the file of a post hidden by a moderator is still served.
+         */
+        get: operations["getVaultArtwork"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        /**
+         * Headers of an uploaded artwork file
+         * @description The headers `getVaultArtwork` would answer (status, content type, length, ETag, caching), without the body.
+         */
+        head: operations["headVaultArtwork"];
         patch?: never;
         trace?: never;
     };
@@ -660,7 +736,38 @@ export interface components {
              * @default false
              */
             has_transparency: boolean;
+            /** @description The post's description (absent or empty -> null). */
+            description?: components["schemas"]["PostDescription"];
+            /** @description The post's hashtags; stored lower-case without '#', duplicates removed. */
+            hashtags?: components["schemas"]["PostHashtagsInput"];
         };
+        /**
+         * PostHashtagsInput
+         * @description Hashtags sent with a new post, at most 16 (in a multipart upload, one `hashtags` part each).
+         */
+        PostHashtagsInput: components["schemas"]["HashtagInput"][];
+        /**
+         * CreatePostUpload
+         * @description Body of createPost as `multipart/form-data`: the artwork file in the part `image` and the
+         *     post's text fields as text parts. Dimensions, frame count, transparency and format come
+         *     from the file, so `art_url`, `canvas`, `width`, `height`, `frame_count`,
+         *     `has_transparency` are not accepted here (400, like any unknown part).
+         */
+        CreatePostUpload: {
+            /** @description The post's title, 1..200 characters. */
+            title: components["schemas"]["PostTitle"];
+            /** @description The post's description (absent or empty -> null). */
+            description?: components["schemas"]["PostDescription"];
+            /** @description The post's hashtags, one part per hashtag. */
+            hashtags?: components["schemas"]["PostHashtagsInput"];
+            /** @description The artwork file (a file part, with a filename); PNG, GIF, WebP or BMP within the limits of createPost. */
+            image: components["schemas"]["ArtworkFile"];
+        };
+        /**
+         * ArtworkFile
+         * @description The bytes of an artwork file (PNG, GIF, WebP or BMP), sent or received as they are (no encoding).
+         */
+        ArtworkFile: string;
         /**
          * Post
          * @description A post as returned by the REST API.
@@ -692,6 +799,17 @@ export interface components {
             promoted_category: components["schemas"]["PromotedCategory"];
             /** @description When the post was created (UTC). */
             created_at: components["schemas"]["Timestamp"];
+            /** @description The post's description, or null. Sent by this server always (optional for 1.0 servers). */
+            description?: string | null;
+            /** @description The post's hashtags, lower-case without '#' (possibly empty). Sent by this server always (optional for 1.0 servers). */
+            hashtags?: components["schemas"]["Hashtag"][];
+            /**
+             * PostNativeFormat
+             * @description The real format of the post's file in the vault (its extension there), or null for a post
+             *     created with an external `art_url` (JSON form). Sent by this server always (optional for 1.0 servers).
+             * @enum {string|null}
+             */
+            native_format?: "png" | "gif" | "webp" | "bmp" | null;
         };
         /**
          * PromotePostRequest
@@ -1001,6 +1119,18 @@ export interface components {
          */
         Canvas: string;
         /**
+         * PostDescription
+         * @description A post's description, at most 2000 characters (no control characters other than tab and line breaks).
+         * @example A cat walking across the screen, 8 frames.
+         */
+        PostDescription: string;
+        /**
+         * HashtagInput
+         * @description A hashtag as a client sends it, 1..50 letters, digits or '_', with or without a leading '#', any case; the server stores it lower-case without '#' ('#PixelArt' becomes 'pixelart').
+         * @example #PixelArt
+         */
+        HashtagInput: string;
+        /**
          * PostId
          * @description A post's integer id.
          * @example 123
@@ -1009,7 +1139,9 @@ export interface components {
         /**
          * StorageKey
          * Format: uuid
-         * @description Storage identifier (UUID) of a post's artwork file.
+         * @description Storage identifier (UUID) of a post's artwork file. Its lower-case text names the file in the
+         *     artwork vault: players download `https://{vault host}/{shard}/{storage_key}.{ext}` (see
+         *     StorageShard and NativeFormat).
          * @example 7c9e6679-7425-40de-944b-e07fc1f90ae7
          */
         StorageKey: string;
@@ -1021,6 +1153,12 @@ export interface components {
          * @enum {string|null}
          */
         PromotedCategory: "frontpage" | "editor-pick" | "weekly-pack" | "daily's-best" | null;
+        /**
+         * Hashtag
+         * @description A hashtag of a post as stored and returned, lower-case and without '#': 1..50 letters a-z, digits or '_'.
+         * @example pixelart
+         */
+        Hashtag: string;
         /**
          * PromotionCategory
          * @description A category a moderator can promote a post to.
@@ -1233,11 +1371,23 @@ export interface components {
         PlayerKeyPath: components["schemas"]["PlayerKey"];
         /** @description A promotion category. */
         CategoryPath: components["schemas"]["PromotionCategory"];
+        /** @description First shard level of the storage_key (StorageShard), two lower-case hex digits 00..3f. */
+        VaultShard1Path: string;
+        /** @description Second shard level of the storage_key (StorageShard), two lower-case hex digits 00..3f. */
+        VaultShard2Path: string;
+        /** @description `{storage_key}.{native_format}`: the storage_key in lower case, a dot and the extension of the real format. */
+        VaultArtworkFilePath: string;
     };
     requestBodies: never;
     headers: {
         /** @description Seconds to wait before retrying. */
         RetryAfter: number;
+        /** @description The strong entity tag of the file, its SHA-256 in hex between double quotes. */
+        VaultETag: string;
+        /** @description Always `public, max-age=31536000, immutable` (a file never changes under its name). */
+        VaultCacheControl: "public, max-age=31536000, immutable";
+        /** @description `bytes first-last/size` of a partial answer. */
+        VaultContentRange: string;
     };
     pathItems: never;
 }
@@ -1339,6 +1489,7 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["CreatePostRequest"];
+                "multipart/form-data": components["schemas"]["CreatePostUpload"];
             };
         };
         responses: {
@@ -1351,7 +1502,15 @@ export interface operations {
                     "application/json": components["schemas"]["Post"];
                 };
             };
-            400: components["responses"]["BadRequest"];
+            /** @description The body or its file is refused; the message names the field and what is wrong. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RestError"];
+                };
+            };
             401: components["responses"]["Unauthorized"];
             500: components["responses"]["InternalError"];
         };
@@ -1486,6 +1645,123 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
             500: components["responses"]["InternalError"];
+        };
+    };
+    getVaultArtwork: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description First shard level of the storage_key (StorageShard), two lower-case hex digits 00..3f. */
+                shard_1: components["parameters"]["VaultShard1Path"];
+                /** @description Second shard level of the storage_key (StorageShard), two lower-case hex digits 00..3f. */
+                shard_2: components["parameters"]["VaultShard2Path"];
+                /** @description `{storage_key}.{native_format}`: the storage_key in lower case, a dot and the extension of the real format. */
+                artwork_file: components["parameters"]["VaultArtworkFilePath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The whole file. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["VaultETag"];
+                    "Cache-Control": components["headers"]["VaultCacheControl"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/png": components["schemas"]["ArtworkFile"];
+                    "image/gif": components["schemas"]["ArtworkFile"];
+                    "image/webp": components["schemas"]["ArtworkFile"];
+                    "image/bmp": components["schemas"]["ArtworkFile"];
+                };
+            };
+            /** @description The requested byte range of the file (`Content-Range: bytes first-last/size`). */
+            206: {
+                headers: {
+                    ETag: components["headers"]["VaultETag"];
+                    "Content-Range": components["headers"]["VaultContentRange"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": components["schemas"]["ArtworkFile"];
+                };
+            };
+            /** @description The file has not changed (`If-None-Match` matched its ETag); no body. */
+            304: {
+                headers: {
+                    ETag: components["headers"]["VaultETag"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No such artwork in the vault. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RestError"];
+                };
+            };
+            /** @description The Range header starts past the end of the file (`Content-Range: bytes *\/size`). */
+            416: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RestError"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+        };
+    };
+    headVaultArtwork: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description First shard level of the storage_key (StorageShard), two lower-case hex digits 00..3f. */
+                shard_1: components["parameters"]["VaultShard1Path"];
+                /** @description Second shard level of the storage_key (StorageShard), two lower-case hex digits 00..3f. */
+                shard_2: components["parameters"]["VaultShard2Path"];
+                /** @description `{storage_key}.{native_format}`: the storage_key in lower case, a dot and the extension of the real format. */
+                artwork_file: components["parameters"]["VaultArtworkFilePath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The file exists; `Content-Length` is its size. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["VaultETag"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `If-None-Match` matched the ETag. */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No such artwork in the vault (no body). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description A server fault (no body). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
         };
     };
     followUser: {

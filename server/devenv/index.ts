@@ -10,3 +10,4 @@ export { ensureSystemPackages, missingSystemPackages, binaries } from './system-
 export { freePort, freePorts } from './free-port.js';
 export { stopPid, isAlive } from './process-control.js';
 export { serverEnv } from './server-env.js';
+export { sampleArtPng, writeSampleArt } from './sample-art.js';

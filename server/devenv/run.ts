@@ -12,6 +12,7 @@ import { ConfigError, loadConfig, loadLogLevel } from '../src/config.js';
 import { startServer } from '../src/main.js';
 import { startBroker, type Broker } from './broker.js';
 import { ensureDevPki } from './pki.js';
+import { writeSampleArt } from './sample-art.js';
 import { useOrStartPostgres } from './postgres.js';
 
 function port(name: string, fallback: number): number {
@@ -86,7 +87,10 @@ async function main(): Promise<void> {
     };
     const server = await startServer(loadConfig(env), { log });
     stops.push(() => server.stop());
+    const art = await writeSampleArt(join(dataDir, 'walkthrough', 'heart.png'));
     printWalkthrough({
+      art,
+      vault: server.ctx.vault.publicBase().replace('127.0.0.1', 'localhost'),
       api: server.url.replace('127.0.0.1', 'localhost'),
       dataDir,
       database: database.url,
@@ -101,7 +105,7 @@ async function main(): Promise<void> {
   }
 }
 
-function printWalkthrough(o: { api: string; dataDir: string; database: string; broker: { internal: string; mtls: string; websocket: string } | null; ports: { internal: number; mtls: number; websocket: number } | null; ca: string }): void {
+function printWalkthrough(o: { art: string; vault: string; api: string; dataDir: string; database: string; broker: { internal: string; mtls: string; websocket: string } | null; ports: { internal: number; mtls: number; websocket: number } | null; ca: string }): void {
   const p = o.ports ?? { internal: 1883, mtls: 8883, websocket: 9001 };
   const lines = [
     '',
@@ -126,6 +130,13 @@ function printWalkthrough(o: { api: string; dataDir: string; database: string; b
     `  mosquitto_rr -h localhost -p ${p.mtls} --cafile ca.pem --cert cert.pem --key key.pem -V mqttv5 -q 1 \\`,
     `    -t "makapix/player/$KEY/request/req-1" -e "makapix/player/$KEY/response/req-1" \\`,
     `    -m "{\\"request_id\\":\\"req-1\\",\\"request_type\\":\\"query_posts\\",\\"player_key\\":\\"$KEY\\",\\"limit\\":5}"`,
+    `  # upload a pixel-art file (a 16x16 heart written to ${o.art}); width, height, frames, transparency come from the file`,
+    `  curl -s -X POST $API/post -H "authorization: Bearer $TOKEN" -F title=Heart -F hashtags=pixelart -F image=@${o.art} > upload.json; cat upload.json`,
+    `  SK=$(sed -n 's/.*"storage_key":"\\([^"]*\\)".*/\\1/p' upload.json)`,
+    `  # the device's download: path from the storage_key alone (levels = SHA-256 bytes 0 and 1 AND 0x3f), vault base ${o.vault}`,
+    `  D=$(printf %s "$SK" | sha256sum | cut -c1-4); SHARD=$(printf '%02x/%02x' $((0x\${D:0:2} & 0x3f)) $((0x\${D:2:2} & 0x3f)))`,
+    `  curl -s -o heart-from-vault.png -w '%{http_code} %{content_type} %{size_download} bytes\\n' ${o.vault}/$SHARD/$SK.png`,
+    `  cmp ${o.art} heart-from-vault.png && echo 'same bytes'`,
     '  (posts, commands and status: see "Try it by hand" in README.md)',
     '',
   ];

@@ -12,7 +12,9 @@ import { followHandlers } from './rest/follows.js';
 import { healthHandlers } from './rest/health.js';
 import { mqttHandlers } from './rest/mqtt.js';
 import { playerHandlers } from './rest/players.js';
+import { registerMultipart } from './rest/multipart.js';
 import { postHandlers } from './rest/posts.js';
+import { registerVaultRoutes } from './vault/index.js';
 
 export const BODY_LIMIT_BYTES = 64 * 1024;
 
@@ -41,6 +43,9 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
   useStrictJsonBodies(app);
   app.decorateRequest('user', null);
   app.setNotFoundHandler(restNotFoundHandler);
+  // createPost's upload (multipart/form-data); other routes refuse multipart bodies before parsing
+  await registerMultipart(app as unknown as FastifyInstance, { maxFileBytes: ctx.config.vault.limits.maxBytes });
+  registerVaultRoutes(app as unknown as FastifyInstance, { vault: ctx.vault, sql: ctx.sql });
   registerRoutes(app as unknown as FastifyInstance, handlers(ctx), { authenticate: bearerAuthenticator(ctx) });
   return app;
 }

@@ -77,6 +77,22 @@ export interface Config {
   };
   registrationCodeTtlSeconds: number;
   workers: WorkerSettings;
+  /** The artwork vault (server/src/vault/): uploaded files, where they are kept and served, their limits. */
+  vault: {
+    /** Directory of the filesystem store (VAULT_DIR, default <DATA_DIR>/vault). */
+    dir: string;
+    /**
+     * VAULT_PUBLIC_URL: base URL of the vault as players and clients reach it (art_url =
+     * `<base>/<aa>/<bb>/<storage_key>.<ext>`), without a trailing slash; null: the API's own
+     * `/vault` at the address the server listens on.
+     */
+    publicUrl: string | null;
+    /** The path this server serves the vault under: the path of VAULT_PUBLIC_URL ('/vault' by default, '' for a root URL). */
+    routePrefix: string;
+    limits: { maxBytes: number; maxWidth: number; maxHeight: number; maxFrames: number };
+    /** Seconds between orphan sweeps (files without a committed row); 0: never. */
+    sweepIntervalSeconds: number;
+  };
   rateLimits: {
     perPlayerPerMinute: number;
     perUserPerMinute: number;
@@ -173,6 +189,29 @@ function hostOf(url: string, fallback: string): string {
   }
 }
 
+/** VAULT_PUBLIC_URL (http or https, no query, fragment or credentials; trailing slashes dropped) and the path it gives. */
+function readVaultPublicUrl(r: Reader): { publicUrl: string | null; routePrefix: string } {
+  const raw = r.raw('VAULT_PUBLIC_URL');
+  if (raw === undefined) return { publicUrl: null, routePrefix: '/vault' };
+  const problem = (why: string) => {
+    r.problems.push(`VAULT_PUBLIC_URL must be an http:// or https:// URL without query, fragment or credentials, e.g. https://vault.example.com or http://localhost:8000/vault; ${why} (got ${JSON.stringify(raw)})`);
+    return { publicUrl: null, routePrefix: '/vault' };
+  };
+  let u: URL;
+  try {
+    u = new URL(raw);
+  } catch {
+    return problem('it does not parse');
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') return problem(`${u.protocol} is not http: or https:`);
+  if (u.search || u.hash || u.username || u.password || raw.includes('?') || raw.includes('#')) return problem('it has a query, fragment or credentials');
+  const routePrefix = u.pathname.replace(/\/+$/, '');
+  if (!/^(\/[A-Za-z0-9._~-]+)*$/.test(routePrefix) || routePrefix.split('/').some((seg) => seg === '.' || seg === '..')) {
+    return problem('its path must be plain segments (letters, digits, . _ ~ -)');
+  }
+  return { publicUrl: `${u.origin}${routePrefix}`, routePrefix };
+}
+
 /** The JWT secret: JWT_SECRET if set (>= 32 bytes), else `<dataDir>/jwt-secret`, created on first use. */
 function resolveJwtSecret(r: Reader, dataDir: string): Buffer {
   const fromEnv = r.raw('JWT_SECRET');
@@ -245,6 +284,9 @@ export function loadLogLevel(env: Env = process.env): LogLevel {
  * OUTBOX_POLL_SECONDS (5; the notification publisher's slow poll, it is also woken on insert),
  * HOUSEKEEPING_SECONDS (600; how often old idempotency records, rate-limit counters, published outbox
  * rows and finished follower fan-out jobs are purged).
+ * VAULT_DIR (<DATA_DIR>/vault), VAULT_PUBLIC_URL (the API's own /vault; http(s), no query or fragment; its path is
+ * where this server serves the vault), VAULT_MAX_BYTES (5242880), VAULT_MAX_WIDTH (256), VAULT_MAX_HEIGHT (256),
+ * VAULT_MAX_FRAMES (1024), VAULT_SWEEP_INTERVAL_SECONDS (3600; 0: no orphan sweep).
  * Side effect: may create DATA_DIR and DATA_DIR/jwt-secret. Throws ConfigError.
  */
 export function loadConfig(env: Env = process.env, cwd: string = process.cwd()): Config {
@@ -334,6 +376,16 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     outboxPollSeconds: r.int('OUTBOX_POLL_SECONDS', 5, 1, 3600),
     housekeepingSeconds: r.int('HOUSEKEEPING_SECONDS', 600, 10, 86_400),
   };
+  const vaultDirRaw = r.raw('VAULT_DIR');
+  const vaultDir = vaultDirRaw === undefined ? join(dataDir, 'vault') : isAbsolute(vaultDirRaw) ? vaultDirRaw : resolve(cwd, vaultDirRaw);
+  const vaultPublic = readVaultPublicUrl(r);
+  const vaultLimits = {
+    maxBytes: r.int('VAULT_MAX_BYTES', 5 * 1024 * 1024, 1, 100 * 1024 * 1024),
+    maxWidth: r.int('VAULT_MAX_WIDTH', 256, 1, 4096),
+    maxHeight: r.int('VAULT_MAX_HEIGHT', 256, 1, 4096),
+    maxFrames: r.int('VAULT_MAX_FRAMES', 1024, 1, 100_000),
+  };
+  const vaultSweepIntervalSeconds = r.int('VAULT_SWEEP_INTERVAL_SECONDS', 3600, 0, 7 * 86_400);
 
   // The secret file is only created once everything else is known to be valid.
   const jwtSecret = r.raw('JWT_SECRET') !== undefined || r.problems.length === 0 ? resolveJwtSecret(r, dataDir) : Buffer.alloc(0);
@@ -366,6 +418,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     pki: { caDir, certValidityDays: 365, renewWindowDays: 30 },
     registrationCodeTtlSeconds: 15 * 60,
     workers,
+    vault: { dir: vaultDir, ...vaultPublic, limits: vaultLimits, sweepIntervalSeconds: vaultSweepIntervalSeconds },
     rateLimits: {
       perPlayerPerMinute, perUserPerMinute, provisionPerAddressPerMinute,
       signupPerAddressPerMinute, loginPerEmailPerAddressPerMinute, loginPerAddressPerMinute, registerPlayerPerUserPerMinute, bootstrapPerUserPerMinute, windowSeconds,

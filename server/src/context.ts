@@ -9,6 +9,7 @@ import type { Metrics } from './metrics.js';
 import type { RateLimiter } from './services/rate-limiter.js';
 import type { RevocationPublisher } from './services/revocation-publisher.js';
 import type { WebUserAccounts } from './services/web-users.js';
+import type { Vault } from './vault/index.js';
 
 export interface AppContext {
   config: Config;
@@ -27,5 +28,7 @@ export interface AppContext {
   rateLimiter: RateLimiter;
   /** Wakes the notification publisher after an outbox insert (it also polls). */
   wakePublisher: () => void;
+  /** The artwork vault: uploaded files, their store and public addresses. */
+  vault: Vault;
   now: () => Date;
 }

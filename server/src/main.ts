@@ -20,6 +20,8 @@ import { RevocationPublisher } from './services/revocation-publisher.js';
 import { WebUserAccounts } from './services/web-users.js';
 import { startWorkers, type Workers } from './mqtt/workers.js';
 import { StartupBudget, connectBrokerWhenReachable, migrateWhenReachable } from './startup/index.js';
+import { FsVaultStore, Vault } from './vault/index.js';
+import { startVaultSweep } from './vault/sweep-timer.js';
 
 export interface ServerHandle {
   ctx: AppContext;
@@ -97,6 +99,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
       config, sql, log, mqtt: client, router, ca, metrics, revocations, webUsers,
       rateLimiter: new RateLimiter(sql, config.rateLimits.windowSeconds, (err) => log.warn({ err }, 'rate-limit refund failed')),
       wakePublisher: () => workers?.wakePublisher(),
+      vault: new Vault(new FsVaultStore(config.vault.dir), config.vault, `http://${config.http.host.includes(':') ? `[${config.http.host}]` : config.http.host}:${config.http.port}`),
       now,
     };
     if (opts.workers !== false) {
@@ -108,8 +111,13 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     let url = '';
     if (opts.listen !== false) {
       url = await app.listen({ host: config.http.host, port: config.http.port });
+      ctx.vault.useListenAddress(url); // used only while VAULT_PUBLIC_URL is unset
     } else {
       await app.ready();
+    }
+    if (config.vault.sweepIntervalSeconds > 0) {
+      const sweep = startVaultSweep(ctx, config.vault.sweepIntervalSeconds);
+      cleanups.push(() => sweep.stop());
     }
     return { ctx, app, url, stop: cleanup };
   } catch (err) {

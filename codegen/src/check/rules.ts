@@ -21,6 +21,7 @@ export function checkModel(model: Model, index: SchemaIndex, ds: Diagnostics): v
     ...model.rest.flatMap((op) => [
       ...op.params.map((p) => ({ loc: p.schema, what: `${op.operationId} parameter '${p.name}'` })),
       ...(op.body ? [{ loc: op.body.schema, what: `${op.operationId} request body` }] : []),
+      ...(op.body?.multipart ? [{ loc: op.body.multipart.schema, what: `${op.operationId} multipart request body` }] : []),
       ...op.responses.filter((r) => r.schema).map((r) => ({ loc: r.schema!, what: `${op.operationId} response ${r.status}` })),
     ]),
   ];
@@ -163,6 +164,11 @@ export function checkModel(model: Model, index: SchemaIndex, ds: Diagnostics): v
     if (op.body) {
       if (op.body.examples.length === 0) problem(op.body.schema, 'example-missing', `${op.operationId}: request body has no named example`, 'add examples: {name: {summary, value}}');
       validateExamples(op.body.schema, op.body.examples, `${op.operationId} request body`);
+      const mp = op.body.multipart;
+      if (mp) {
+        if (mp.examples.length === 0) problem(mp.schema, 'example-missing', `${op.operationId}: multipart request body has no named example`, 'add examples: {name: {summary, value}}');
+        validateExamples(mp.schema, mp.examples, `${op.operationId} multipart request body`);
+      }
     }
     for (const r of op.responses) {
       if (!r.schema) continue;

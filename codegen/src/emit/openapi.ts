@@ -8,7 +8,10 @@ import { typeboxExpr } from './typebox.js';
 /** generated/openapi/{routes,client,examples}.ts from the OpenAPI document. */
 export function emitOpenApi(model: Model, index: SchemaIndex): GeneratedFile[] {
   const src = [model.sources.openapi];
-  return [emitRoutes(model, index, src), emitClient(model, index, src), emitExamples(model, index, src)];
+  // x-handwritten-route operations are documented and linted, but the server registers them itself.
+  const generated: Model = { ...model, rest: model.rest.filter((op) => !op.handwritten) };
+  const handwritten = model.rest.filter((op) => op.handwritten);
+  return [emitRoutes(generated, index, src, handwritten), emitClient(generated, index, src), emitExamples(generated, index, src)];
 }
 
 /** The TypeBox constant for a schema place: its named schema, or a declaration made here. */
@@ -24,6 +27,8 @@ function schemaRef(index: SchemaIndex, loc: Loc, f: GeneratedFile, fallbackName:
 
 interface OpTypes {
   body?: string;
+  /** The multipart/form-data alternative of the body (a second content type). */
+  multipart?: string;
   params?: string;
   query?: string;
   responses: { status: number; type: string | null }[];
@@ -48,11 +53,12 @@ function operationTypes(index: SchemaIndex, op: RestOperation, f: GeneratedFile,
     params: obj(`${P}Params`, op.params.filter((p) => p.in === 'path')),
     query: obj(`${P}Query`, op.params.filter((p) => p.in === 'query')),
     body: op.body ? schemaRef(index, op.body.schema, f, `${P}Body`, decls) : undefined,
+    multipart: op.body?.multipart ? schemaRef(index, op.body.multipart.schema, f, `${P}Multipart`, decls) : undefined,
     responses: op.responses.map((r) => ({ status: r.status, type: r.schema ? schemaRef(index, r.schema, f, `${P}Response${r.status}`, decls) : null })),
   };
 }
 
-function emitRoutes(model: Model, index: SchemaIndex, src: string[]): GeneratedFile {
+function emitRoutes(model: Model, index: SchemaIndex, src: string[], handwritten: RestOperation[]): GeneratedFile {
   const f = new GeneratedFile('openapi/routes.ts', src);
   const RouteDef = f.runtime('RouteDef', { type: true });
   const Reply = f.runtime('Reply', { type: true });
@@ -71,6 +77,7 @@ function emitRoutes(model: Model, index: SchemaIndex, src: string[]): GeneratedF
     errorsOf.set(op.operationId, errors);
     const schema = [
       t.body ? `body: ${t.body}` : '',
+      t.multipart ? `multipart: ${t.multipart}` : '',
       t.params ? `params: ${t.params}` : '',
       t.query ? `querystring: ${t.query}` : '',
       `response: { ${t.responses.map((r) => `${r.status}: ${r.type ?? 'null'}`).join(', ')} }`,
@@ -84,7 +91,8 @@ function emitRoutes(model: Model, index: SchemaIndex, src: string[]): GeneratedF
       const body = e ? `RestErrorWith<${e.codes.map((c) => JSON.stringify(c)).join(' | ')}>` : r.type ?? 'null';
       return `${Reply}<${r.status}, ${body}>`;
     }).join(' | ');
-    const reqT = `${TypedRequest}<${t.body ?? 'undefined'}, ${t.params ?? '{}'}, ${t.query ?? '{}'}>`;
+    const bodyT = t.body && t.multipart ? `${t.body} | ${t.multipart}` : t.body;
+    const reqT = `${TypedRequest}<${bodyT ?? 'undefined'}, ${t.params ?? '{}'}, ${t.query ?? '{}'}>`;
     handlerLines.push(`  // from ${provenance(op.loc)}`);
     handlerLines.push(...docComment(`${op.method} ${op.path}`, '  '));
     handlerLines.push(`  ${op.operationId}(req: ${reqT}): Promise<${replies}>;`);
@@ -106,6 +114,18 @@ function emitRoutes(model: Model, index: SchemaIndex, src: string[]): GeneratedF
   f.line();
   f.fromDoc('/paths');
   f.line('export type OperationId = keyof typeof routes;');
+  f.line();
+  // the hand-registered routes (x-handwritten-route) are held to their documented errors too
+  f.fromDoc('/paths');
+  f.line('/** The operations the server registers itself (x-handwritten-route): their URL and documented errors. */');
+  f.line('export const handwrittenRoutes = {');
+  for (const op of handwritten) {
+    const errors = restErrors(index, op);
+    errorsOf.set(op.operationId, errors);
+    f.line(`  // from ${provenance(op.loc)}`);
+    f.line(`  ${op.operationId}: { operationId: ${JSON.stringify(op.operationId)}, method: '${op.method}', url: ${JSON.stringify(op.path)}, errors: { ${errors.map((e) => `${e.status}: [${e.codes.map((c) => JSON.stringify(c)).join(', ')}]`).join(', ')} } },`);
+  }
+  f.line('} as const;');
   f.line();
   emitRestErrors(model, f, errorsOf);
   f.fromDoc('/paths');
@@ -141,22 +161,24 @@ function restErrors(index: SchemaIndex, op: RestOperation): { status: number; co
 function emitRestErrors(model: Model, f: GeneratedFile, errorsOf: Map<string, { status: number; codes: string[] }[]>): void {
   const HttpError = f.runtime('HttpError');
   f.fromDoc('/paths');
-  f.line('type Routes = typeof routes;');
+  f.line('type Routes = typeof routes & typeof handwrittenRoutes;');
+  f.line('/** Every operation, generated or hand-registered: what restError accepts. */');
+  f.line('export type AnyOperationId = keyof Routes;');
   f.line('/** The statuses of the error answers operation(s) Op document (for several: those all of them document). */');
-  f.line("export type ErrorStatus<Op extends OperationId> = keyof Routes[Op]['errors'] & number;");
+  f.line("export type ErrorStatus<Op extends AnyOperationId> = keyof Routes[Op]['errors'] & number;");
   f.line('/** The error codes operation(s) Op document with status S. */');
-  f.line("export type ErrorCodeOf<Op extends OperationId, S> = S extends ErrorStatus<Op> ? (Routes[Op]['errors'][S] extends readonly (infer C)[] ? C : never) : never;");
+  f.line("export type ErrorCodeOf<Op extends AnyOperationId, S> = S extends ErrorStatus<Op> ? (Routes[Op]['errors'][S] extends readonly (infer C)[] ? C : never) : never;");
   f.line('/** The operations that document error code C with status S (for helpers shared by several operations). */');
-  f.line('export type OperationsDocumenting<S extends number, C extends string> = { [Op in OperationId]: [C] extends [ErrorCodeOf<Op, S>] ? Op : never }[OperationId];');
-  f.line('type DocumentedStatus<Op extends OperationId, S extends number> = [S] extends [ErrorStatus<Op>] ? S : `${Op} documents no error answer with status ${S}`;');
-  f.line('type DocumentedCode<Op extends OperationId, S extends number, C extends string> = [C] extends [ErrorCodeOf<Op, S>] ? C : `${Op} documents no error_code ${C} with status ${S}`;');
+  f.line('export type OperationsDocumenting<S extends number, C extends string> = { [Op in AnyOperationId]: [C] extends [ErrorCodeOf<Op, S>] ? Op : never }[AnyOperationId];');
+  f.line('type DocumentedStatus<Op extends AnyOperationId, S extends number> = [S] extends [ErrorStatus<Op>] ? S : `${Op} documents no error answer with status ${S}`;');
+  f.line('type DocumentedCode<Op extends AnyOperationId, S extends number, C extends string> = [C] extends [ErrorCodeOf<Op, S>] ? C : `${Op} documents no error_code ${C} with status ${S}`;');
   f.line();
   f.fromDoc('/paths');
   f.line('/**');
   f.line(' * The error to throw from the handler of operation(s) `op`: answered `status` with `{error_code: code, error: message}`.');
   f.line(' * Only a status and code the operation documents compile; a helper shared by several operations names them all.');
   f.line(' */');
-  f.line(`export function restError<Op extends OperationId, const S extends number, const C extends string>(op: Op | readonly Op[], status: DocumentedStatus<Op, S>, code: DocumentedCode<Op, S, C>, message: string, headers?: Record<string, string>): ${HttpError} {`);
+  f.line(`export function restError<Op extends AnyOperationId, const S extends number, const C extends string>(op: Op | readonly Op[], status: DocumentedStatus<Op, S>, code: DocumentedCode<Op, S, C>, message: string, headers?: Record<string, string>): ${HttpError} {`);
   f.line(`  return new ${HttpError}(status as number, code, message, headers);`);
   f.line('}');
   f.line();
@@ -188,7 +210,7 @@ function emitClient(model: Model, index: SchemaIndex, src: string[]): GeneratedF
   for (const op of model.rest) {
     const t = operationTypes(index, op, f, null);
     const fields = [
-      t.body ? `body: ${t.body}` : '',
+      t.body ? `body: ${t.multipart ? `${t.body} | ${t.multipart}` : t.body}` : '',
       t.params ? `params: ${t.params}` : '',
       t.query ? `query?: ${t.query}` : '',
     ].filter(Boolean);
@@ -211,6 +233,7 @@ function emitExamples(model: Model, index: SchemaIndex, src: string[]): Generate
     const t = operationTypes(index, op, f, null);
     f.from(op.loc, '  ');
     f.line(`  ${op.operationId}: {`);
+    // Multipart examples stay in the spec (linted): their file parts are placeholders, not bytes.
     if (op.body) {
       f.line('    request: {');
       for (const ex of op.body.examples) f.line(`      ${propKey(ex.name)}: ${literal(ex.value, '      ')} satisfies ${t.body} as ${t.body},`);

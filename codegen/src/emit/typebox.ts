@@ -61,7 +61,14 @@ export function typeboxExpr(index: SchemaIndex, loc: Loc, file: GeneratedFile, i
   function single(type: string, withOptions: boolean): string {
     const o = (extra: Obj = {}) => (withOptions ? options(v as Obj, extra) : options({ ...pick(v as Obj, type), ...extra }));
     switch (type) {
-      case 'string': return withOpts(`${T}.String`, [], o());
+      case 'string': {
+        // raw bytes (a multipart file part): contentMediaType without contentEncoding
+        const obj = v as Obj;
+        if (typeof obj.contentMediaType === 'string' && obj.contentEncoding === undefined) {
+          return withOpts(file.runtime('Binary'), [], options({ title: obj.title, description: obj.description }));
+        }
+        return withOpts(`${T}.String`, [], o());
+      }
       case 'integer': return withOpts(`${T}.Integer`, [], o());
       case 'number': return withOpts(`${T}.Number`, [], o());
       case 'boolean': return withOpts(`${T}.Boolean`, [], o());

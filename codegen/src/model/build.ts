@@ -216,7 +216,11 @@ class Builder {
             const ml = this.at(bl, 'content', 'application/json');
             if (this.val(ml) === undefined) {
               this.problem(bl, 'request-body-json', `${operationId}: request body has no application/json content`, 'describe the body as application/json');
-            } else body = { schema: this.at(ml, 'schema'), required: b.required === true, examples: this.mediaExamples(ml, operationId) };
+            } else {
+              body = { schema: this.at(ml, 'schema'), required: b.required === true, examples: this.mediaExamples(ml, operationId) };
+              const mp = this.at(bl, 'content', 'multipart/form-data');
+              if (this.val(mp) !== undefined) body.multipart = { schema: this.at(mp, 'schema'), examples: this.mediaExamples(mp, operationId) };
+            }
           }
         }
         const responses: RestResponse[] = [];
@@ -249,6 +253,7 @@ class Builder {
         this.model.rest.push({
           operationId, loc: oloc, method: method.toUpperCase() as RestOperation['method'], path,
           summary: op.summary as string | undefined, security, params, body, responses,
+          handwritten: op['x-handwritten-route'] === true,
         });
       }
     }

@@ -81,8 +81,20 @@ export interface RestOperation {
   summary?: string;
   security: 'bearer' | 'optional-bearer' | 'none';
   params: RestParam[];
-  body?: { schema: Loc; required: boolean; examples: Example[] };
+  body?: {
+    schema: Loc;
+    required: boolean;
+    examples: Example[];
+    /** The `multipart/form-data` alternative of the body, when the operation also takes one (file uploads). */
+    multipart?: { schema: Loc; examples: Example[] };
+  };
   responses: RestResponse[];
+  /**
+   * `x-handwritten-route: true`: documented (and linted) like every operation, but left out of the
+   * generated route table, Handlers and client; the server registers it itself (e.g. it answers bytes
+   * under a configurable path).
+   */
+  handwritten: boolean;
 }
 
 /** A protocol number the AsyncAPI document states under its root `x-limits` (e.g. maxPayloadBytes). */

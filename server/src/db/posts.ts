@@ -1,6 +1,7 @@
 // SQL about posts (create, read, soft-delete, promote). Rows carry the owner's public identity
 // (user_id, handle) so that handlers and notifications need no second query.
 import type { PromotionCategory } from '../../../generated/components/identifiers.js';
+import type { NativeFormat } from '../vault/formats.js';
 import type { Queryable } from './client.js';
 
 export interface PostRow {
@@ -25,6 +26,11 @@ export interface PostRow {
   promoted_category: PromotionCategory | null;
   promoted_at: Date | null;
   created_at: Date;
+  description: string | null;
+  /** Lower-case, without '#'. */
+  hashtags: string[];
+  /** Format of the post's file in the vault; null when art_url points elsewhere. */
+  native_format: NativeFormat | null;
 }
 
 export interface NewPost {
@@ -36,6 +42,11 @@ export interface NewPost {
   height: number;
   frameCount: number;
   hasTransparency: boolean;
+  /** Chosen by the caller for a vault upload (its file is written under it first); else generated. */
+  storageKey?: string;
+  description?: string | null;
+  hashtags?: string[];
+  nativeFormat?: NativeFormat | null;
 }
 
 /** True when anyone may see the post (what listings show). */
@@ -46,8 +57,11 @@ export function isListable(p: Pick<PostRow, 'visible' | 'hidden_by_mod' | 'non_c
 export async function insertPost(sql: Queryable, p: NewPost): Promise<PostRow> {
   const [row] = await sql<PostRow[]>`
     with p as (
-      insert into posts (owner_id, title, art_url, canvas, width, height, frame_count, has_transparency)
-      values (${p.ownerId}, ${p.title}, ${p.artUrl}, ${p.canvas}, ${p.width}, ${p.height}, ${p.frameCount}, ${p.hasTransparency})
+      insert into posts (storage_key, owner_id, title, art_url, canvas, width, height, frame_count, has_transparency,
+                         description, hashtags, native_format)
+      values (coalesce(${p.storageKey ?? null}::uuid, gen_random_uuid()), ${p.ownerId}, ${p.title}, ${p.artUrl}, ${p.canvas},
+              ${p.width}, ${p.height}, ${p.frameCount}, ${p.hasTransparency},
+              ${p.description ?? null}, ${p.hashtags ?? []}::text[], ${p.nativeFormat ?? null})
       returning *
     )
     select p.*, u.user_id as owner_user_id, u.handle as owner_handle

@@ -1,20 +1,28 @@
 // Posts and comments over REST (CONTRACT_NOTES sections 5 and 6): create (with the new-post
 // notification and one follower fan-out job enqueued in the same transaction), read, soft-delete, promote (one category
-// notification), comment.
+// notification), comment. createPost takes either JSON with an external art_url or a multipart
+// upload whose file goes to the vault (server/src/vault/): checked, written, then recorded in the
+// post's transaction; a refused or failed upload leaves no post and no file.
+
 //
 // Visibility: a post hidden by a moderator, non-conformant or not visible is seen only by its owner
 // and by moderators (404 for anyone else, so that its existence is not revealed). A deleted post
 // is gone for everybody (404), including its owner.
+import { randomUUID } from 'node:crypto';
 import type { Comment } from '../../../generated/components/post.js';
 import { restError, type Handlers } from '../../../generated/openapi/routes.js';
-import { CreatePostRequestDefaults, type Post } from '../../../generated/openapi/schemas.js';
+import { CreatePostRequestDefaults, type CreatePostRequest, type CreatePostUpload, type Post } from '../../../generated/openapi/schemas.js';
 import type { AppContext } from '../context.js';
 import { Constraints, pgConstraint, pgErrorCode } from '../db/index.js';
 import { findComment, insertComment, MAX_COMMENT_DEPTH, type CommentRow } from '../db/comments.js';
-import { findPost, insertPost, isListable, promotePost, softDeletePost, type PostRow } from '../db/posts.js';
+import { findPost, insertPost, isListable, promotePost, softDeletePost, type NewPost, type PostRow } from '../db/posts.js';
 import type { UserRow } from '../db/users.js';
+import { deleteVaultObject, insertVaultObject } from '../db/vault-objects.js';
+import { DECLARED_AS, FORMAT_LABELS, ImageRejected, inspectImage, objectName, type ImageInfo } from '../vault/index.js';
 import { enqueueNewPost, enqueuePromotion } from '../services/notifications.js';
 import { currentUser, isModerator } from './auth-hook.js';
+import { normalizeHashtags } from './hashtags.js';
+import { partDeclaration } from './multipart.js';
 
 type Ops = 'createPost' | 'getPost' | 'deletePost' | 'promotePost' | 'createComment';
 
@@ -33,6 +41,9 @@ export function toApiPost(p: PostRow): Post {
     has_transparency: p.has_transparency,
     promoted_category: p.promoted_category,
     created_at: p.created_at.toISOString(),
+    description: p.description,
+    hashtags: p.hashtags,
+    native_format: p.native_format,
   };
 }
 
@@ -68,18 +79,80 @@ export function postHandlers(ctx: AppContext): Pick<Handlers, Ops> {
     return post;
   };
 
+  const insertWithNotifications = (p: NewPost) =>
+    ctx.sql.begin(async (tx) => {
+      const post = await insertPost(tx, p);
+      const notifications = await enqueueNewPost(tx, post);
+      return { post, notifications };
+    });
+
+  /** Checks the file, writes it to the vault, then records post and file in one transaction. */
+  const createUploadedPost = async (b: CreatePostUpload, common: Pick<NewPost, 'ownerId' | 'title' | 'description' | 'hashtags'>) => {
+    const bytes = b.image as Uint8Array; // the server receives file parts as Buffers (Binary)
+    const info = await inspectUpload(bytes);
+    const storageKey = randomUUID();
+    return ctx.vault.storeThenRecord(storageKey, info.format, bytes, (file) =>
+      ctx.sql.begin(async (tx) => {
+        const post = await insertPost(tx, {
+          ...common,
+          storageKey,
+          artUrl: ctx.vault.artUrl(storageKey, info.format),
+          canvas: `${info.width}x${info.height}`,
+          width: info.width,
+          height: info.height,
+          frameCount: info.frameCount,
+          hasTransparency: info.hasTransparency,
+          nativeFormat: info.format,
+        });
+        await insertVaultObject(tx, { storageKey, format: info.format, byteSize: file.byteSize, sha256: file.sha256 });
+        const notifications = await enqueueNewPost(tx, post);
+        return { post, notifications };
+      }));
+  };
+
+  /** What the file is; 400 naming `image` when it is refused or its declared name or type says another format. */
+  const inspectUpload = async (bytes: Uint8Array): Promise<ImageInfo> => {
+    let info: ImageInfo;
+    try {
+      info = await inspectImage(bytes, ctx.config.vault.limits);
+    } catch (err) {
+      if (err instanceof ImageRejected) throw restError('createPost', 400, 'invalid_request', `image: ${err.message}`);
+      throw err;
+    }
+    const declared = partDeclaration(bytes);
+    const truth = DECLARED_AS[info.format];
+    const label = FORMAT_LABELS[info.format];
+    const ext = declared && /\.([^./\\]+)$/.exec(declared.filename)?.[1]?.toLowerCase();
+    if (ext !== undefined && !truth.extensions.includes(ext)) {
+      throw restError('createPost', 400, 'invalid_request', `image: the file is ${label} but its name '${declared!.filename}' says ${ext.toUpperCase()}`);
+    }
+    const type = declared?.contentType;
+    if (type && type !== 'application/octet-stream' && !truth.contentTypes.includes(type)) {
+      throw restError('createPost', 400, 'invalid_request', `image: the file is ${label} but its part is declared as ${type}`);
+    }
+    return info;
+  };
+
   return {
     async createPost(req) {
       const user = currentUser(req);
       const b = req.body;
-      const expected = `${b.width}x${b.height}`;
-      if (b.canvas !== expected) {
-        throw restError('createPost', 400, 'invalid_request', `body/canvas: must equal '<width>x<height>' (${expected}), got '${b.canvas}'`);
-      }
-      const { post, notifications } = await ctx.sql.begin(async (tx) => {
-        const post = await insertPost(tx, {
-          ownerId: user.id,
-          title: b.title,
+      const common = {
+        ownerId: user.id,
+        title: b.title,
+        description: b.description || null,
+        hashtags: normalizeHashtags(b.hashtags),
+      };
+      let created: { post: PostRow; notifications: unknown };
+      if (isUpload(b)) {
+        created = await createUploadedPost(b, common);
+      } else {
+        const expected = `${b.width}x${b.height}`;
+        if (b.canvas !== expected) {
+          throw restError('createPost', 400, 'invalid_request', `body/canvas: must equal '<width>x<height>' (${expected}), got '${b.canvas}'`);
+        }
+        created = await insertWithNotifications({
+          ...common,
           artUrl: b.art_url,
           canvas: b.canvas,
           width: b.width,
@@ -87,9 +160,8 @@ export function postHandlers(ctx: AppContext): Pick<Handlers, Ops> {
           frameCount: b.frame_count ?? CreatePostRequestDefaults.frame_count,
           hasTransparency: b.has_transparency ?? CreatePostRequestDefaults.has_transparency,
         });
-        const notifications = await enqueueNewPost(tx, post);
-        return { post, notifications };
-      });
+      }
+      const { post, notifications } = created;
       ctx.wakePublisher();
       ctx.log.debug({ post_id: post.post_id, notifications }, 'post created');
       return { status: 201, body: toApiPost(post) };
@@ -107,8 +179,18 @@ export function postHandlers(ctx: AppContext): Pick<Handlers, Ops> {
       if (post.owner_id !== user.id && !isModerator(user)) {
         throw restError('deletePost', 403, 'forbidden', 'Only the owner or a moderator may delete this post');
       }
-      // A concurrent delete may have won: the post is gone either way.
-      if (!(await softDeletePost(ctx.sql, postId))) throw postNotFound('deletePost', postId);
+      // A concurrent delete may have won: the post is gone either way. Its vault file stops being
+      // served with the commit (its row goes with it); the file itself is removed afterwards (if
+      // that fails, the orphan sweep removes it).
+      const file = await ctx.sql.begin(async (tx) => {
+        if (!(await softDeletePost(tx, postId))) return undefined;
+        return deleteVaultObject(tx, post.storage_key);
+      });
+      if (file === undefined) throw postNotFound('deletePost', postId);
+      if (file) {
+        await ctx.vault.store.delete(objectName(file.storage_key, file.native_format)).catch((err: unknown) =>
+          ctx.log.warn({ err, post_id: postId }, 'vault: the file of a deleted post could not be removed (the sweep will)'));
+      }
       return { status: 204, body: null };
     },
 
@@ -169,4 +251,8 @@ export function postHandlers(ctx: AppContext): Pick<Handlers, Ops> {
       return { status: 201, body: toApiComment(comment) };
     },
   };
+}
+
+function isUpload(body: CreatePostRequest | CreatePostUpload): body is CreatePostUpload {
+  return 'image' in body;
 }

@@ -119,4 +119,26 @@ describe('loadConfig', () => {
     expect(loadLogLevel({ LOG_LEVEL: 'warn' })).toBe('warn');
     expect(() => loadLogLevel({ LOG_LEVEL: 'verbose' })).toThrow(/LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent \(got "verbose"\)/);
   });
+
+  it('reads the vault settings: where files are kept, the public URL and the path it gives, the limits', () => {
+    const d = loadConfig({ DATA_DIR: dir });
+    expect(d.vault).toEqual({
+      dir: join(dir, 'vault'), publicUrl: null, routePrefix: '/vault',
+      limits: { maxBytes: 5 * 1024 * 1024, maxWidth: 256, maxHeight: 256, maxFrames: 1024 }, sweepIntervalSeconds: 3600,
+    });
+    const c = loadConfig({
+      DATA_DIR: dir, VAULT_DIR: 'art', VAULT_PUBLIC_URL: 'https://cdn.example.com/pixel/vault/', VAULT_MAX_BYTES: '1000',
+      VAULT_MAX_WIDTH: '64', VAULT_MAX_HEIGHT: '32', VAULT_MAX_FRAMES: '8', VAULT_SWEEP_INTERVAL_SECONDS: '0',
+    }, '/srv');
+    expect(c.vault).toEqual({
+      dir: '/srv/art', publicUrl: 'https://cdn.example.com/pixel/vault', routePrefix: '/pixel/vault',
+      limits: { maxBytes: 1000, maxWidth: 64, maxHeight: 32, maxFrames: 8 }, sweepIntervalSeconds: 0,
+    });
+    expect(loadConfig({ DATA_DIR: dir, VAULT_PUBLIC_URL: 'https://vault.example.com' }).vault).toMatchObject({ publicUrl: 'https://vault.example.com', routePrefix: '' });
+    expect(loadConfig({ DATA_DIR: dir, VAULT_PUBLIC_URL: 'http://localhost:8000/' }).vault).toMatchObject({ publicUrl: 'http://localhost:8000', routePrefix: '' });
+    for (const bad of ['ftp://vault.example.com', 'https://vault.example.com/?x=1', 'https://u:p@vault.example.com', 'not a url', 'https://h/a%20b']) {
+      expect(() => loadConfig({ DATA_DIR: dir, VAULT_PUBLIC_URL: bad }), bad).toThrow(/VAULT_PUBLIC_URL must be an http:\/\/ or https:\/\/ URL/);
+    }
+    expect(() => loadConfig({ DATA_DIR: dir, VAULT_MAX_WIDTH: '5000', VAULT_MAX_FRAMES: '0' })).toThrow(/VAULT_MAX_WIDTH must be an integer between 1 and 4096[\s\S]*VAULT_MAX_FRAMES must be an integer between 1 and 100000/);
+  });
 });

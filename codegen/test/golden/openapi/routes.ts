@@ -41,22 +41,29 @@ export const routes = {
 export type OperationId = keyof typeof routes;
 
 // from spec/openapi.yaml#/paths
-type Routes = typeof routes;
+/** The operations the server registers itself (x-handwritten-route): their URL and documented errors. */
+export const handwrittenRoutes = {
+} as const;
+
+// from spec/openapi.yaml#/paths
+type Routes = typeof routes & typeof handwrittenRoutes;
+/** Every operation, generated or hand-registered: what restError accepts. */
+export type AnyOperationId = keyof Routes;
 /** The statuses of the error answers operation(s) Op document (for several: those all of them document). */
-export type ErrorStatus<Op extends OperationId> = keyof Routes[Op]['errors'] & number;
+export type ErrorStatus<Op extends AnyOperationId> = keyof Routes[Op]['errors'] & number;
 /** The error codes operation(s) Op document with status S. */
-export type ErrorCodeOf<Op extends OperationId, S> = S extends ErrorStatus<Op> ? (Routes[Op]['errors'][S] extends readonly (infer C)[] ? C : never) : never;
+export type ErrorCodeOf<Op extends AnyOperationId, S> = S extends ErrorStatus<Op> ? (Routes[Op]['errors'][S] extends readonly (infer C)[] ? C : never) : never;
 /** The operations that document error code C with status S (for helpers shared by several operations). */
-export type OperationsDocumenting<S extends number, C extends string> = { [Op in OperationId]: [C] extends [ErrorCodeOf<Op, S>] ? Op : never }[OperationId];
-type DocumentedStatus<Op extends OperationId, S extends number> = [S] extends [ErrorStatus<Op>] ? S : `${Op} documents no error answer with status ${S}`;
-type DocumentedCode<Op extends OperationId, S extends number, C extends string> = [C] extends [ErrorCodeOf<Op, S>] ? C : `${Op} documents no error_code ${C} with status ${S}`;
+export type OperationsDocumenting<S extends number, C extends string> = { [Op in AnyOperationId]: [C] extends [ErrorCodeOf<Op, S>] ? Op : never }[AnyOperationId];
+type DocumentedStatus<Op extends AnyOperationId, S extends number> = [S] extends [ErrorStatus<Op>] ? S : `${Op} documents no error answer with status ${S}`;
+type DocumentedCode<Op extends AnyOperationId, S extends number, C extends string> = [C] extends [ErrorCodeOf<Op, S>] ? C : `${Op} documents no error_code ${C} with status ${S}`;
 
 // from spec/openapi.yaml#/paths
 /**
  * The error to throw from the handler of operation(s) `op`: answered `status` with `{error_code: code, error: message}`.
  * Only a status and code the operation documents compile; a helper shared by several operations names them all.
  */
-export function restError<Op extends OperationId, const S extends number, const C extends string>(op: Op | readonly Op[], status: DocumentedStatus<Op, S>, code: DocumentedCode<Op, S, C>, message: string, headers?: Record<string, string>): HttpError {
+export function restError<Op extends AnyOperationId, const S extends number, const C extends string>(op: Op | readonly Op[], status: DocumentedStatus<Op, S>, code: DocumentedCode<Op, S, C>, message: string, headers?: Record<string, string>): HttpError {
   return new HttpError(status as number, code, message, headers);
 }
 
