@@ -1,11 +1,11 @@
 // The four artwork formats the vault keeps (NativeFormat in spec/components/identifiers.yaml): their
 // extension (the format's name), content type, the names clients use for them, and how they are
 // spelled in messages.
-import type { NativeFormat } from '../../../generated/components/identifiers.js';
+import { NativeFormatValues, type NativeFormat } from '../../../generated/components/identifiers.js';
 
 export type { NativeFormat };
 
-export const NATIVE_FORMATS: readonly NativeFormat[] = ['png', 'gif', 'webp', 'bmp'];
+export const NATIVE_FORMATS: readonly NativeFormat[] = NativeFormatValues;
 
 /** The Content-Type the vault serves a file with. */
 export const CONTENT_TYPES: Record<NativeFormat, string> = {

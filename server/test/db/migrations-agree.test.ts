@@ -9,7 +9,7 @@ import { limits } from '../../../generated/asyncapi/limits.js';
 import { CommentBounds, PostSummaryBounds } from '../../../generated/components/post.js';
 import {
   ArtUrlBounds, Canvas, CommandTypeValues, ConnectionStatusValues, DeviceModelBounds, EmojiBounds, FirmwareVersionBounds,
-  HandleBounds, PlayerNameBounds, PostTitleBounds, PromotionCategoryValues, RegistrationStatusValues, RequestIdBounds, ViewIntentValues,
+  HandleBounds, NativeFormatValues, PlayerNameBounds, PostTitleBounds, PromotionCategoryValues, RegistrationStatusValues, RequestIdBounds, ViewIntentValues,
 } from '../../../generated/components/identifiers.js';
 import { CreateCommentRequestBounds, CreatePostRequestBounds, EmailBounds, UserRoleValues } from '../../../generated/openapi/schemas.js';
 import { migrate } from '../../src/db/migrate.js';
@@ -24,6 +24,8 @@ const ENUM_COLUMNS: { table: string; column: string; values: readonly string[]; 
   { table: 'player_commands', column: 'command_type', values: CommandTypeValues, spec: 'CommandType' },
   { table: 'users', column: 'roles', values: UserRoleValues.filter((r) => r !== 'user'), spec: "UserRole but 'user' (every user has it; it is never stored)" },
   { table: 'view_events', column: 'view_type', values: ViewIntentValues.map((v) => (v === 'automated' ? 'listing' : v)), spec: 'ViewIntent (automated is stored as listing, see submit-view.ts)' },
+  { table: 'posts', column: 'native_format', values: NativeFormatValues, spec: 'NativeFormat' },
+  { table: 'vault_objects', column: 'native_format', values: NativeFormatValues, spec: 'NativeFormat' },
 ];
 
 /** Columns whose CHECK lists values that are not the protocol's. */
