@@ -49,7 +49,7 @@ ${parts.examples ?? `        - name: one
       type: object
 ${parts.payload ?? `      properties:
         request_id: {type: string}
-        n: {type: integer, maximum: 5}
+        n: {type: integer, minimum: 0, maximum: 5}
       required: [request_id]`}
 `;
 }
@@ -185,6 +185,15 @@ components:
     expect(out).toEqual([
       `spec/openapi.yaml:${pos(openapi, '      operationId: getThing', 'operationId')} error [rest-error-codes] getThing: needs a bearer token but documents no 401 authentication_failed answer`,
       `spec/openapi.yaml:${pos(openapi, "schema: {$ref: '#/components/schemas/RestError'}", '{')} error [rest-error-codes] getThing: error response 404 shows no error_code in its examples, so no handler could answer it`,
+    ]);
+  });
+
+  it('integer-bounds: an integer without a maximum', async () => {
+    const doc = asyncapi({ payload: '      properties:\n        request_id: {type: string}\n        n: {type: integer, minimum: 1}\n      required: [request_id]' });
+    expect(await check(doc)).toEqual([
+      `spec/asyncapi.yaml:${pos(doc, 'n: {type: integer, minimum: 1}', '{')} error` + " [integer-bounds] schema 'Ping': integer at /components/schemas/Ping/properties/n has no maximum, so a value the database column cannot hold would pass validation\n" +
+        '    at /components/schemas/Ping/properties/n\n' +
+        '    hint: give it minimum and maximum (at most 2147483647 for an integer column)',
     ]);
   });
 

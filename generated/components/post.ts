@@ -16,14 +16,14 @@ export const PostSummary = Type.Object({
   canvas: Canvas,
   width: Type.Integer({"description":"Artwork width in pixels.","minimum":1,"maximum":4096}),
   height: Type.Integer({"description":"Artwork height in pixels.","minimum":1,"maximum":4096}),
-  frame_count: Type.Integer({"description":"Number of animation frames (1 for a still image).","minimum":1}),
+  frame_count: Type.Integer({"description":"Number of animation frames (1 for a still image).","minimum":1,"maximum":100000}),
   has_transparency: Type.Boolean({"description":"Whether the artwork has transparent pixels."}),
   owner_handle: Handle,
   created_at: Timestamp,
 }, {"title":"PostSummary","description":"A post as listed to a player by query_posts.","additionalProperties":false});
 export type PostSummary = Static<typeof PostSummary>;
 /** The bound keywords of PostSummary (inline properties), by property. */
-export const PostSummaryBounds = {"width":{"minimum":1,"maximum":4096},"height":{"minimum":1,"maximum":4096},"frame_count":{"minimum":1}} as const;
+export const PostSummaryBounds = {"width":{"minimum":1,"maximum":4096},"height":{"minimum":1,"maximum":4096},"frame_count":{"minimum":1,"maximum":100000}} as const;
 
 // from spec/components/post.yaml#/PostNotification
 /** Notification published by the server when a post is created or promoted to a category. */

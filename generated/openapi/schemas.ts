@@ -104,7 +104,7 @@ export const CreatePostRequest = Type.Object({
   canvas: Canvas,
   width: Type.Integer({"description":"Artwork width in pixels.","minimum":1,"maximum":4096}),
   height: Type.Integer({"description":"Artwork height in pixels.","minimum":1,"maximum":4096}),
-  frame_count: Type.Optional(Type.Integer({"description":"Number of animation frames (1 for a still image).","default":1,"minimum":1})),
+  frame_count: Type.Optional(Type.Integer({"description":"Number of animation frames (1 for a still image).","default":1,"minimum":1,"maximum":100000})),
   has_transparency: Type.Optional(Type.Boolean({"description":"Whether the artwork has transparent pixels.","default":false})),
   description: Type.Optional(PostDescription),
   hashtags: Type.Optional(PostHashtagsInput),
@@ -113,7 +113,7 @@ export type CreatePostRequest = Static<typeof CreatePostRequest>;
 /** What the receiver assumes for an absent property of CreatePostRequest (the spec's `default`s). */
 export const CreatePostRequestDefaults = { frame_count: 1, has_transparency: false } as const satisfies Partial<CreatePostRequest>;
 /** The bound keywords of CreatePostRequest (inline properties), by property. */
-export const CreatePostRequestBounds = {"width":{"minimum":1,"maximum":4096},"height":{"minimum":1,"maximum":4096},"frame_count":{"minimum":1}} as const;
+export const CreatePostRequestBounds = {"width":{"minimum":1,"maximum":4096},"height":{"minimum":1,"maximum":4096},"frame_count":{"minimum":1,"maximum":100000}} as const;
 
 // from spec/openapi.yaml#/components/schemas/ArtworkFile
 /** The bytes of an artwork file (PNG, GIF, WebP or BMP), sent or received as they are (no encoding). */
@@ -142,7 +142,7 @@ export const Post = Type.Object({
   canvas: Canvas,
   width: Type.Integer({"description":"Artwork width in pixels.","minimum":1,"maximum":4096}),
   height: Type.Integer({"description":"Artwork height in pixels.","minimum":1,"maximum":4096}),
-  frame_count: Type.Integer({"description":"Number of animation frames (1 for a still image).","minimum":1}),
+  frame_count: Type.Integer({"description":"Number of animation frames (1 for a still image).","minimum":1,"maximum":100000}),
   has_transparency: Type.Boolean({"description":"Whether the artwork has transparent pixels."}),
   promoted_category: PromotedCategory,
   created_at: Timestamp,
@@ -159,7 +159,7 @@ export const PostNativeFormatValues = ["png", "gif", "webp", "bmp", null] as con
  */
 export type PostNativeFormat = (typeof PostNativeFormatValues)[number];
 /** The bound keywords of Post (inline properties), by property. */
-export const PostBounds = {"width":{"minimum":1,"maximum":4096},"height":{"minimum":1,"maximum":4096},"frame_count":{"minimum":1},"description":{"maxLength":2000},"hashtags":{"maxItems":16}} as const;
+export const PostBounds = {"width":{"minimum":1,"maximum":4096},"height":{"minimum":1,"maximum":4096},"frame_count":{"minimum":1,"maximum":100000},"description":{"maxLength":2000},"hashtags":{"maxItems":16}} as const;
 
 // from spec/openapi.yaml#/components/schemas/PromotePostRequest
 /** Body of promotePost. */

@@ -45,6 +45,11 @@ export function checkModel(model: Model, index: SchemaIndex, ds: Diagnostics): v
       problem(loc, 'named-types', `${what}: ${v.type === 'object' ? 'inline object' : 'inline enum'} at ${loc.pointer} has no title, so generated models would call it AnonymousSchema`,
         'give it a PascalCase title, or move it to components and $ref it');
     }
+    const types = Array.isArray(v.type) ? v.type : [v.type];
+    if (types.includes('integer') && (typeof v.minimum !== 'number' || typeof v.maximum !== 'number')) {
+      problem(loc, 'integer-bounds', `${what}: integer at ${loc.pointer} has no ${typeof v.minimum !== 'number' ? 'minimum' : 'maximum'}, so a value the database column cannot hold would pass validation`,
+        'give it minimum and maximum (at most 2147483647 for an integer column)');
+    }
     if (Array.isArray(v.oneOf)) checkOneOf(loc, v.oneOf.length, what);
     for (const k of ['oneOf', 'anyOf', 'allOf']) {
       if (Array.isArray(v[k])) (v[k] as unknown[]).forEach((_, i) => walkSchema({ file: loc.file, pointer: joinPointer(loc.pointer, k, i) }, false, what));

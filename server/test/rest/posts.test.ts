@@ -63,6 +63,13 @@ describe('createPost', () => {
     expect(n!.n).toBe(0);
   });
 
+  it('refuses integers beyond their column (frame_count 2147483648) with 400 naming the field, never 500', async () => {
+    for (const frame_count of [2147483648, 100001, 2 ** 53]) {
+      expectError(await stack.api.createPost({ body: postBody({ frame_count }) }, { token: author.token }), 400, 'invalid_request', /frame_count/);
+    }
+    expect(expectStatus(await stack.api.createPost({ body: postBody({ frame_count: 100000 }) }, { token: author.token }), 201).frame_count).toBe(100000);
+  });
+
   it('needs a bearer token', async () => {
     expectError(await stack.api.createPost({ body: postBody() }), 401, 'authentication_failed');
   });
