@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 NPM_STAMP := node_modules/.install-stamp
 
-.PHONY: help install system-packages run test generate check-generated check lint typecheck unit conformance bench clean
+.PHONY: help install system-packages run test generate check-generated check lint typecheck unit conformance bench fuzz clean
 
 help:
 	@echo "make run              install what is missing, start broker + database + server"
@@ -53,6 +53,9 @@ bench: install system-packages
 	npx tsx server/bench/fleet.ts
 	npx tsx server/bench/fanout.ts
 	npx tsx server/bench/vault.ts
+
+fuzz: install system-packages
+	npx tsx server/test/fuzz/cli.ts $(ARGS)
 
 conformance: install system-packages
 	npx tsx conformance/src/cli/local.ts

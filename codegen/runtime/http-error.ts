@@ -73,9 +73,14 @@ export function toRestError(error: unknown, errors: ErrorTable): RestErrorRespon
 }
 
 /** A Fastify error handler answering `{error_code, error}` with the errors `errors` documents; 5xx are logged, never leaked. */
+/** The RestError schema's limit on `error`: longer messages (e.g. naming a huge value) are cut. */
+const MAX_ERROR_TEXT = 1000;
+
 export function restErrorHandler(errors: ErrorTable) {
   return function handleRestError(error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
     const { status, body, headers, undocumented } = toRestError(error, errors);
+    if (body.error.length > MAX_ERROR_TEXT) body.error = `${body.error.slice(0, MAX_ERROR_TEXT - 3)}...`;
+    if (body.error.length === 0) body.error = body.error_code;
     if (undocumented) request.log.error({ err: error }, `request failed: ${undocumented}`);
     else if (status >= 500) request.log.error({ err: error }, 'request failed');
     if (headers) reply.headers(headers);

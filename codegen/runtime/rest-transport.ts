@@ -9,7 +9,8 @@ const BAD_INPUT = { status: 400, code: 'invalid_request' } as const;
 
 /** Fastify's `frameworkErrors`: a URL that does not decode (e.g. `/post/%ff`) is a 400 naming the URL. */
 export function restFrameworkErrors(error: FastifyError, _req: FastifyRequest, reply: FastifyReply): void {
-  const what = error.code === 'FST_ERR_BAD_URL' ? 'url: not a valid percent-encoded path' : `request: ${error.message}`;
+  const detail = error.message.length > 200 ? `${error.message.slice(0, 197)}...` : error.message;
+  const what = error.code === 'FST_ERR_BAD_URL' ? 'url: not a valid percent-encoded path' : `request: ${detail}`;
   void reply.code(BAD_INPUT.status).send({ error_code: BAD_INPUT.code, error: what });
 }
 
