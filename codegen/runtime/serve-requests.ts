@@ -100,6 +100,8 @@ export interface RequestObserver {
   dropped?(reason: 'topic' | 'publish_failed', detail: { topic: string; error?: unknown }): void;
   /** Each answer published: the request type when known, and `success` or the error code. */
   answered?(requestType: string | undefined, outcome: string): void;
+  /** Each answer once its publish completed (QoS 1: acknowledged), with the seconds since the request arrived. */
+  published?(requestType: string | undefined, outcome: string, seconds: number): void;
   replayed?(requestType: string): void;
   /** A fault: answered internal_error, not stored. */
   fault?(error: unknown, detail: { topic: string; requestType?: string }): void;
@@ -143,16 +145,22 @@ export async function serveRequests<S>(opts: ServeRequestsOptions<S>): Promise<S
     if (typeof handlers[t] !== 'function') throw new Error(`serveRequests: no handler for request type ${t}`);
   }
   const inFlight = new Set<Promise<void>>();
+  /** When each request arrived (performance.now()), for observe.published. */
+  const arrivals = new WeakMap<RequestTopicParams, number>();
   const responseValidator = response.message as Validator<unknown>;
 
   const send = async (params: RequestTopicParams, requestType: string | undefined, answer: Checked<unknown>): Promise<void> => {
     const a = answer as { success?: unknown; error_code?: unknown };
-    observe.answered?.(requestType, a.success === true ? 'success' : String(a.error_code));
+    const outcome = a.success === true ? 'success' : String(a.error_code);
+    observe.answered?.(requestType, outcome);
     try {
       await publishChecked(client, response, params, answer);
     } catch (error) {
       observe.dropped?.('publish_failed', { topic: response.topic.format(params), error });
+      return;
     }
+    const arrived = arrivals.get(params);
+    if (arrived !== undefined) observe.published?.(requestType, outcome, (performance.now() - arrived) / 1000);
   };
 
   const fail = (params: RequestTopicParams, requestType: string | undefined, code: string, message: string): Promise<void> => {
@@ -258,6 +266,7 @@ export async function serveRequests<S>(opts: ServeRequestsOptions<S>): Promise<S
       observe.dropped?.('topic', { topic });
       return Promise.resolve();
     }
+    arrivals.set(params, performance.now());
     const known: { type?: string } = {};
     const job = handle(params, bytes, known).catch(async (err: unknown) => {
       observe.fault?.(err, { topic, requestType: known.type });
@@ -276,6 +285,7 @@ export async function serveRequests<S>(opts: ServeRequestsOptions<S>): Promise<S
       observe.dropped?.('topic', { topic: e.topic });
       return;
     }
+    arrivals.set(params, performance.now());
     observe.received?.(params);
     malformed(params, undefined, 'invalid_request', `payload: larger than the ${opts.maxPayloadBytes}-byte limit`).catch((err: unknown) => observe.fault?.(err, { topic: e.topic }));
   };
