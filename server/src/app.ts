@@ -5,6 +5,7 @@ import { restNotFoundHandler } from '../../codegen/runtime/index.js';
 import { registerRoutes, type Handlers } from '../../generated/openapi/routes.js';
 import type { AppContext } from './context.js';
 import { withSecretRedaction } from './logging/index.js';
+import { recordHttpMetrics } from './metrics/index.js';
 import { bearerAuthenticator } from './rest/auth-hook.js';
 import { authHandlers } from './rest/auth.js';
 import { commandHandlers } from './rest/commands.js';
@@ -37,6 +38,7 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
   });
   app.decorateRequest('user', null);
   app.setNotFoundHandler(restNotFoundHandler);
+  recordHttpMetrics(app as unknown as FastifyInstance, ctx.metrics);
   registerRoutes(app as unknown as FastifyInstance, handlers(ctx), { authenticate: bearerAuthenticator(ctx) });
   return app;
 }
