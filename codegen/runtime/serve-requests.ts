@@ -266,7 +266,7 @@ export async function serveRequests<S>(opts: ServeRequestsOptions<S>): Promise<S
       observe.dropped?.('topic', { topic });
       return Promise.resolve();
     }
-    arrivals.set(params, performance.now());
+    if (observe.published) arrivals.set(params, performance.now());
     const known: { type?: string } = {};
     const job = handle(params, bytes, known).catch(async (err: unknown) => {
       observe.fault?.(err, { topic, requestType: known.type });
@@ -285,7 +285,7 @@ export async function serveRequests<S>(opts: ServeRequestsOptions<S>): Promise<S
       observe.dropped?.('topic', { topic: e.topic });
       return;
     }
-    arrivals.set(params, performance.now());
+    if (observe.published) arrivals.set(params, performance.now());
     observe.received?.(params);
     malformed(params, undefined, 'invalid_request', `payload: larger than the ${opts.maxPayloadBytes}-byte limit`).catch((err: unknown) => observe.fault?.(err, { topic: e.topic }));
   };

@@ -107,7 +107,8 @@ export async function startRequestPipeline(ctx: AppContext, keys: ServerKeys): P
     observe: {
       replayed: (type) => metrics.mqttRequestReplayed(type),
       answered: (type, outcome) => metrics.mqttRequestAnswered(type, outcome),
-      published: (type, _outcome, seconds) => metrics.mqttRequestPublished(type, seconds),
+      // only with metrics on: the runtime then stamps each request's arrival
+      ...(metrics.enabled ? { published: (type: string | undefined, _outcome: string, seconds: number) => metrics.mqttRequestPublished(type, seconds) } : {}),
       dropped: (reason, { topic, error }) => {
         metrics.mqttDropped(reason);
         if (reason === 'topic') ctx.log.warn({ topic }, 'MQTT request on a topic that does not parse; dropped');
