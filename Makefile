@@ -50,6 +50,7 @@ run: install system-packages
 bench: install system-packages
 	npx tsx codegen/bench/validators.ts
 	@if [ -f server/bench/round-trip.ts ]; then npx tsx server/bench/round-trip.ts; fi
+	npx tsx server/bench/metrics-updates.ts
 	npx tsx server/bench/fleet.ts
 	npx tsx server/bench/fanout.ts
 	npx tsx server/bench/vault.ts

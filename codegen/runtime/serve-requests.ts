@@ -104,6 +104,8 @@ export interface RequestObserver {
   dropped?(reason: 'topic' | 'publish_failed', detail: { topic: string; error?: unknown }): void;
   /** Each answer published: the request type when known, and `success` or the error code. */
   answered?(requestType: string | undefined, outcome: string): void;
+  /** Each answer once its publish completed (QoS 1: acknowledged), with the seconds since the request arrived. */
+  published?(requestType: string | undefined, outcome: string, seconds: number): void;
   replayed?(requestType: string): void;
   /** A copy of a request still being handled arrived (a redelivery or a device retry): not handled, not counted again. */
   joined?(requestType: string): void;
@@ -159,6 +161,8 @@ interface Call {
   answered: boolean;
   /** The answer sent (for copies of the request arriving meanwhile). */
   answer?: Checked<unknown>;
+  /** performance.now() at arrival, when observe.published wants durations. */
+  arrivedAt?: number;
 }
 
 function isRefusal(x: unknown): x is Refusal {
@@ -182,12 +186,15 @@ export async function serveRequests<S>(opts: ServeRequestsOptions<S>): Promise<S
     call.answer = answer;
     const params = call.params;
     const a = answer as { success?: unknown; error_code?: unknown };
-    observe.answered?.(requestType, a.success === true ? 'success' : String(a.error_code));
+    const outcome = a.success === true ? 'success' : String(a.error_code);
+    observe.answered?.(requestType, outcome);
     try {
       await publishChecked(client, response, params, answer);
     } catch (error) {
       observe.dropped?.('publish_failed', { topic: response.topic.format(params), error });
+      return;
     }
+    if (call.arrivedAt !== undefined) observe.published?.(requestType, outcome, (performance.now() - call.arrivedAt) / 1000);
   };
 
   const fail = (call: Call, requestType: string | undefined, code: string, message: string): Promise<void> => {
@@ -355,7 +362,7 @@ export async function serveRequests<S>(opts: ServeRequestsOptions<S>): Promise<S
       observe.dropped?.('topic', { topic });
       return Promise.resolve();
     }
-    const call: Call = { params, answered: false };
+    const call: Call = { params, answered: false, arrivedAt: observe.published ? performance.now() : undefined };
     const internal = (err: unknown, message: string): Promise<void> => {
       observe.fault?.(err, { topic, requestType: call.type });
       return fail(call, call.type, 'internal_error', message).catch((e: unknown) => observe.fault?.(e, { topic, requestType: call.type }));
@@ -383,7 +390,7 @@ export async function serveRequests<S>(opts: ServeRequestsOptions<S>): Promise<S
       return;
     }
     observe.received?.(params);
-    malformed({ params, answered: false }, undefined, 'invalid_request', `payload: larger than the ${opts.maxPayloadBytes}-byte limit`).catch((err: unknown) => observe.fault?.(err, { topic: e.topic }));
+    malformed({ params, answered: false, arrivedAt: observe.published ? performance.now() : undefined }, undefined, 'invalid_request', `payload: larger than the ${opts.maxPayloadBytes}-byte limit`).catch((err: unknown) => observe.fault?.(err, { topic: e.topic }));
   };
 
   const filter = opts.share !== undefined ? requestChannel.topic.shared(opts.share) : requestChannel.topic.filter();

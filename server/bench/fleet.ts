@@ -24,7 +24,7 @@ import { pino } from 'pino';
 import { RequestTimeoutError } from '#runtime/v1';
 import { createClient } from '../../generated/openapi/client.js';
 import { DEFAULT_QUERY, SimFleet, type SimCredentials, type SimPlayer } from '../../conformance/src/sim/index.js';
-import { serverEnv, startServices } from '../devenv/index.js';
+import { freePort, serverEnv, startServices } from '../devenv/index.js';
 import { loadConfig } from '../src/config.js';
 import { startServer } from '../src/main.js';
 import { MAX_PLAYERS_PER_USER } from '../src/rest/players.js';
@@ -415,10 +415,19 @@ async function main(o: Options): Promise<void> {
     const log = pino({ level: process.env.LOG_LEVEL ?? 'warn' });
     // presence settings (PRESENCE_SWEEP_SECONDS, PRESENCE_TIMEOUT_SECONDS) stay at their defaults
     const server = await startServer(loadConfig({
-      ...serverEnv(services), HTTP_PORT: '0', DATABASE_POOL_MAX: '10', SCRYPT_N: '1024',
+      ...serverEnv(services), HTTP_PORT: '0', DATABASE_POOL_MAX: '10', SCRYPT_N: '1024', METRICS_PORT: String(await freePort()),
       RATE_LIMIT_PLAYER_PER_MINUTE: '1000000', RATE_LIMIT_USER_PER_MINUTE: '1000000', RATE_LIMIT_REGISTER_PLAYER_PER_MINUTE: '1000000', RATE_LIMIT_SIGNUP_PER_MINUTE: '1000000', RATE_LIMIT_PROVISION_PER_MINUTE: '1000000',
     }), { log });
     cleanup.add('stop the server', () => server.stop());
+    // the server's Prometheus counters this report reads
+    const m = server.ctx.metrics;
+    const counters = async (): Promise<Record<string, number>> => ({
+      statusReceived: await m.value('makapix_status_messages_total'),
+      statusApplied: await m.value('makapix_status_updates_total', { result: 'applied' }),
+      statusIgnored: await m.value('makapix_status_updates_total', { result: 'ignored' }),
+      statusFailed: await m.value('makapix_status_updates_total', { result: 'failed' }),
+      requestsAnswered: await m.value('makapix_mqtt_requests_total'),
+    });
     const api = createClient(server.url);
 
     console.log(`fleet: ${o.players} players, heartbeat every ${o.heartbeatMs} ms, one query_posts every ${o.requestMs} ms per player, ${o.seconds} s window`);
@@ -484,13 +493,13 @@ async function main(o: Options): Promise<void> {
     const connected = await lines.next('connected', Math.max(120_000, o.players * 100));
     const connectPhase = endConnect();
     if (connected.ready === 0) throw new Error(`no player could connect: ${connected.errors.join('; ')}`);
-    const metrics0 = server.ctx.metrics.snapshot();
+    const metrics0 = await counters();
     const memStart = mem.take();
     const endWindow = phaseMeter(eld, brokerPid, postgresPid);
     await lines.next('window-end', o.seconds * 1000 + 60_000);
     const windowPhase = endWindow();
     const memEnd = mem.take();
-    const metrics1 = server.ctx.metrics.snapshot();
+    const metrics1 = await counters();
     const result = await lines.next('result', o.timeoutMs + 60_000);
 
     // who the database thinks is there (players are still connected and heartbeating)
@@ -510,7 +519,6 @@ async function main(o: Options): Promise<void> {
 
     // ---- summary
     const delta = (name: string) => (metrics1[name] ?? 0) - (metrics0[name] ?? 0);
-    const answeredByServer = Object.keys(metrics1).filter((k) => k.startsWith('mqtt_requests_answered_')).reduce((n, k) => n + delta(k), 0);
     const peak = mem.samples.reduce((a, s) => ({ rss: Math.max(a.rss, s.rss), heapUsed: Math.max(a.heapUsed, s.heapUsed) }), { rss: 0, heapUsed: 0 });
     const w = windowPhase.wallS;
     const rows: [string, string][] = [
@@ -519,9 +527,9 @@ async function main(o: Options): Promise<void> {
       ['  server during connect', `event loop p99 ${ms(connectPhase.eldP99)} max ${ms(connectPhase.eldMax)}; CPU ${pct(connectPhase.cpuS, connectPhase.wallS)}`],
       [`window (${w.toFixed(1)} s)`, ''],
       ['  heartbeats sent', `${result.heartbeats} (${Math.round(result.heartbeats / w)}/s)`],
-      ['  statuses received / applied', `${delta('mqtt_status_received')} / ${delta('mqtt_status_applied')} (server counters; ignored ${delta('mqtt_status_ignored')}, write failed ${delta('mqtt_status_write_failed')})`],
+      ['  statuses received / applied', `${delta('statusReceived')} / ${delta('statusApplied')} (server counters; ignored ${delta('statusIgnored')}, write failed ${delta('statusFailed')})`],
       ['  requests sent / answered', `${result.requests} / ${result.answers} (${Math.round(result.answers / w)}/s; timed out ${result.timeouts}, not sent ${result.sendFailed})`],
-      ['  server requests in / out', `${delta('mqtt_requests_received')} / ${answeredByServer}`],
+      ['  server requests answered', `${delta('requestsAnswered')}`],
       ['  answers by code', Object.entries(result.byCode).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'],
       ['  request latency', `p50 ${ms(result.p50)}  p99 ${ms(result.p99)}  max ${ms(result.max)}`],
       ['  latency p99 by tenth', result.sliceP99.map((v) => (Number.isFinite(v) ? String(Math.round(v)) : '-')).join(' ') + ' ms'],

@@ -5,7 +5,9 @@
 //      request a different query (so that no two reads can share a statement).
 // Prints numbers; asserts nothing. Starts its own broker, database and server on free ports; the
 // players run in a child process so that they do not take the server's CPU.
-//   npx tsx server/bench/round-trip.ts [--players 32] [--inflight 4] [--seconds 5]
+// --metrics off runs the server with METRICS_PORT=0 (no metrics kept): compare with the default (on)
+// for the cost of the metric updates on the request path.
+//   npx tsx server/bench/round-trip.ts [--players 32] [--inflight 4] [--seconds 5] [--metrics on|off]
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -15,7 +17,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { pino } from 'pino';
 import { playerRequestTopic, playerResponseTopic } from '../../generated/asyncapi/channels.js';
 import { createClient } from '../../generated/openapi/client.js';
-import { serverEnv, startServices } from '../devenv/index.js';
+import { freePort, serverEnv, startServices } from '../devenv/index.js';
 import { loadConfig } from '../src/config.js';
 import { startServer } from '../src/main.js';
 
@@ -26,6 +28,7 @@ function arg(name: string, fallback: number): number {
 const PLAYERS = arg('players', 32);
 const INFLIGHT = arg('inflight', 4);
 const SECONDS = arg('seconds', 5);
+const METRICS = process.argv.includes('--metrics') ? process.argv[process.argv.indexOf('--metrics') + 1] !== 'off' : true;
 
 interface Player { key: string; cert: string; key_pem: string; ca: string }
 
@@ -121,7 +124,7 @@ async function main(): Promise<void> {
   const log = pino({ level: 'warn' });
   try {
     const server = await startServer(loadConfig({
-      ...serverEnv(services), HTTP_PORT: '0', DATABASE_POOL_MAX: '10', SCRYPT_N: '1024',
+      ...serverEnv(services), HTTP_PORT: '0', DATABASE_POOL_MAX: '10', SCRYPT_N: '1024', METRICS_PORT: METRICS ? String(await freePort()) : '0',
       RATE_LIMIT_PLAYER_PER_MINUTE: '1000000', RATE_LIMIT_USER_PER_MINUTE: '1000000', RATE_LIMIT_REGISTER_PLAYER_PER_MINUTE: '1000000', RATE_LIMIT_SIGNUP_PER_MINUTE: '1000000', RATE_LIMIT_PROVISION_PER_MINUTE: '100000',
     }), { log });
     const api = createClient(server.url);
@@ -142,7 +145,7 @@ async function main(): Promise<void> {
       if (c.body.key_pem === undefined) throw new Error('credentials: no key_pem for a player provisioned without csr_pem');
       players.push({ key: p.body.player_key, cert: c.body.cert_pem, key_pem: c.body.key_pem, ca: c.body.ca_pem });
     }
-    console.log(`round trips over mTLS: ${PLAYERS} players x ${INFLIGHT} in flight, ${SECONDS} s each run`);
+    console.log(`round trips over mTLS: ${PLAYERS} players x ${INFLIGHT} in flight, ${SECONDS} s each run, server metrics ${METRICS ? 'on' : 'off (METRICS_PORT=0)'}`);
 
     // 1. raw echo through the same broker: the ceiling
     const echo = await mqtt.connectAsync(services.urls.mqttInternal, {

@@ -1,14 +1,16 @@
 // `make run` (dev tooling; the server itself is server/src/main.ts): the whole system on one
 // machine. Starts what is not provided from outside — the dev CA, Mosquitto (1883 internal, 8883
 // mTLS, 9001 WebSocket) and a PostgreSQL cluster under .data/ — applies the migrations, starts the
-// server on :8000 and prints a walkthrough. Ctrl-C stops every child.
+// server on :8000 (its Prometheus metrics on 127.0.0.1:9464/metrics) and prints a walkthrough.
+// Ctrl-C stops every child. On a terminal the logs are one pretty line each (LOG_FORMAT=auto), JSON
+// otherwise; the walkthrough is printed once the server is up, the logs that follow go below it.
 // Overrides: DATA_DIR, HTTP_PORT, MQTT_PORT, MQTTS_PORT, MQTT_WS_PORT, PG_PORT, DATABASE_URL (use your own
 // PostgreSQL), MQTT_INTERNAL_URL + MQTT_INTERNAL_USERNAME/PASSWORD (use your own broker; then also set
 // MQTT_MTLS_URL, MQTT_WEBSOCKET_URL and CA_DIR as your broker is set up).
 import { chmodSync, mkdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { pino } from 'pino';
-import { ConfigError, loadConfig, loadLogLevel } from '../src/config.js';
+import { ConfigError, loadConfig, loadLogSettings, type LogSettings } from '../src/config.js';
+import { createLogger } from '../src/logging/index.js';
 import { startServer } from '../src/main.js';
 import { startBroker, type Broker } from './broker.js';
 import { ensureDevPki } from './pki.js';
@@ -29,14 +31,14 @@ async function main(): Promise<void> {
   const dataDir = resolve(process.env.DATA_DIR ?? '.data');
   mkdirSync(dataDir, { recursive: true });
   chmodSync(dataDir, statSync(dataDir).mode | 0o711); // the postgres user must traverse it
-  let level;
+  let logSettings: LogSettings;
   try {
-    level = loadLogLevel(); // the server's setting, read where every server setting is (config.ts)
+    logSettings = loadLogSettings(); // the server's settings, read where every server setting is (config.ts)
   } catch (err) {
     console.error(err instanceof ConfigError ? err.message : err);
     process.exit(2);
   }
-  const log = pino({ level });
+  const log = createLogger(logSettings);
   const stops: (() => Promise<void>)[] = [];
   const stopAll = async () => {
     for (const s of stops.reverse()) await s().catch((err) => log.warn({ err }, 'stop failed'));
@@ -92,6 +94,7 @@ async function main(): Promise<void> {
       art,
       vault: server.ctx.vault.publicBase().replace('127.0.0.1', 'localhost'),
       api: server.url.replace('127.0.0.1', 'localhost'),
+      metrics: server.metricsUrl,
       dataDir,
       database: database.url,
       broker: broker ? broker.urls : null,
@@ -105,12 +108,13 @@ async function main(): Promise<void> {
   }
 }
 
-function printWalkthrough(o: { art: string; vault: string; api: string; dataDir: string; database: string; broker: { internal: string; mtls: string; websocket: string } | null; ports: { internal: number; mtls: number; websocket: number } | null; ca: string }): void {
+function printWalkthrough(o: { art: string; vault: string; api: string; metrics: string | null; dataDir: string; database: string; broker: { internal: string; mtls: string; websocket: string } | null; ports: { internal: number; mtls: number; websocket: number } | null; ca: string }): void {
   const p = o.ports ?? { internal: 1883, mtls: 8883, websocket: 9001 };
   const lines = [
     '',
     'Makapix is running. Ctrl-C stops everything; data stays in ' + o.dataDir + ' (make clean removes it).',
     `  REST API        ${o.api}`,
+    `  metrics         ${o.metrics ?? 'off (METRICS_PORT=0)'}${o.metrics ? ' (Prometheus; Grafana dashboard: server/ops/grafana-dashboard.json)' : ''}`,
     `  database        ${o.database}`,
     ...(o.broker
       ? [`  MQTT internal   ${o.broker.internal} (server account, see ${o.dataDir}/mosquitto/secrets.json)`,

@@ -1,6 +1,8 @@
 // The environment that points a server (server/src/config.ts) at services started by startServices:
 // database, the three broker listeners, the server and dynamic-security accounts, the CA, the CRL
-// file and the broker's PID file. Tests and benchmarks add their own settings on top.
+// file and the broker's PID file. Tests and benchmarks add their own settings on top. METRICS_PORT is 0
+// (no metrics listener): several servers started next to one another would otherwise all want 9464;
+// startStack gives each of its servers a free port instead.
 import { dirname } from 'node:path';
 import type { Services } from './services.js';
 
@@ -18,5 +20,6 @@ export function serverEnv(services: Services): Record<string, string> {
     CA_DIR: dirname(services.caCert),
     BROKER_CRL_FILE: services.pki.crl,
     BROKER_PID_FILE: services.broker.files.pid,
+    METRICS_PORT: '0',
   };
 }

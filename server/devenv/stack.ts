@@ -3,6 +3,8 @@
 // plus registering a user through the generated REST client. Used by the server's tests
 // (server/test/support/stack.ts adds player helpers) and by `make conformance`
 // (conformance/src/cli/local.ts). TEST_LOG_LEVEL sets the servers' log level (default silent).
+// Each server gets its own free METRICS_PORT (its /metrics at ServerHandle.metricsUrl) unless the
+// environment or the overrides name one (0: metrics off).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +12,7 @@ import { pino } from 'pino';
 import { createClient, type Client } from '../../generated/openapi/client.js';
 import { loadConfig, type Config } from '../src/config.js';
 import { startServer, type ServerHandle, type StartOptions } from '../src/main.js';
+import { freePort } from './free-port.js';
 import { serverEnv } from './server-env.js';
 import { startServices, type Services } from './services.js';
 
@@ -49,7 +52,8 @@ export async function startStack(opts: { env?: Record<string, string>; workers?:
   const servers: ServerHandle[] = [];
   const log = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
   const addServer = async (overrides: Record<string, string> = {}, sopts: StartOptions = {}) => {
-    const s = await startServer(loadConfig({ ...env, ...overrides }), { log, workers: opts.workers, ...sopts });
+    const metricsPort = overrides.METRICS_PORT ?? opts.env?.METRICS_PORT ?? String(await freePort());
+    const s = await startServer(loadConfig({ ...env, ...overrides, METRICS_PORT: metricsPort }), { log, workers: opts.workers, ...sopts });
     servers.push(s);
     return s;
   };

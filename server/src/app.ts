@@ -5,6 +5,7 @@ import { restClientErrorHandler, restFrameworkErrors, restNotFoundHandler, useSt
 import { registerRoutes, type Handlers } from '../../generated/openapi/routes.js';
 import type { AppContext } from './context.js';
 import { withSecretRedaction } from './logging/index.js';
+import { recordHttpMetrics } from './metrics/index.js';
 import { bearerAuthenticator } from './rest/auth-hook.js';
 import { authHandlers } from './rest/auth.js';
 import { commandHandlers } from './rest/commands.js';
@@ -43,6 +44,7 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
   useStrictJsonBodies(app);
   app.decorateRequest('user', null);
   app.setNotFoundHandler(restNotFoundHandler);
+  recordHttpMetrics(app as unknown as FastifyInstance, ctx.metrics);
   // createPost's upload (multipart/form-data); other routes refuse multipart bodies before parsing
   await registerMultipart(app as unknown as FastifyInstance, { maxFileBytes: ctx.config.vault.limits.maxBytes });
   registerVaultRoutes(app as unknown as FastifyInstance, { vault: ctx.vault, sql: ctx.sql });

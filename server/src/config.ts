@@ -10,6 +10,17 @@ export type Environment = 'production' | 'development';
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
+/** LOG_FORMAT: `auto` is pretty on a terminal in development, JSON otherwise; production is always JSON. */
+export const LOG_FORMATS = ['auto', 'pretty', 'json'] as const;
+export type LogFormatSetting = (typeof LOG_FORMATS)[number];
+
+/** What a logger is built from (logging/create-logger.ts). */
+export interface LogSettings {
+  level: LogLevel;
+  format: LogFormatSetting;
+  environment: Environment;
+}
+
 /** Tuning of the MQTT workers (mqtt/workers.ts). */
 export interface WorkerSettings {
   /** How often an instance marks silent players offline. */
@@ -28,6 +39,10 @@ export interface Config {
   environment: Environment;
   /** The server's log level (pino). */
   logLevel: LogLevel;
+  /** Log lines as JSON or pretty-printed (auto: pretty on a terminal, outside production). */
+  logFormat: LogFormatSetting;
+  /** The Prometheus listener (GET /metrics on its own host and port); port 0: no metrics at all. */
+  metrics: { host: string; port: number };
   /** POST /mqtt/demo is served only outside production. */
   demoEnabled: boolean;
   /** trustProxy: false, true, or addresses/CIDRs of the proxies whose X-Forwarded-For is believed. */
@@ -249,21 +264,41 @@ function resolveJwtSecret(r: Reader, dataDir: string): Buffer {
 
 const readLogLevel = (r: Reader): LogLevel => r.oneOf('LOG_LEVEL', LOG_LEVELS, 'info');
 
+const readEnvironment = (r: Reader, env: Env): Environment =>
+  r.oneOf('MAKAPIX_ENV', ['production', 'development'] as const, env.NODE_ENV === 'production' ? 'production' : 'development');
+
+function readLogSettings(r: Reader, env: Env): LogSettings {
+  const environment = readEnvironment(r, env);
+  const level = readLogLevel(r);
+  const format = r.oneOf('LOG_FORMAT', LOG_FORMATS, 'auto');
+  if (format === 'pretty' && environment === 'production') {
+    r.problems.push('LOG_FORMAT must be json or auto in production (logs are JSON there; got "pretty")');
+  }
+  return { level, format, environment };
+}
+
 /**
  * LOG_LEVEL alone (for a logger needed before the rest of the configuration can be read, as
  * `make run` has while it starts the broker and the database). Throws ConfigError.
  */
 export function loadLogLevel(env: Env = process.env): LogLevel {
+  return loadLogSettings(env).level;
+}
+
+/** LOG_LEVEL, LOG_FORMAT and the environment alone, for the same early logger. Throws ConfigError. */
+export function loadLogSettings(env: Env = process.env): LogSettings {
   const r = new Reader(env);
-  const level = readLogLevel(r);
+  const settings = readLogSettings(r, env);
   if (r.problems.length > 0) throw new ConfigError(r.problems);
-  return level;
+  return settings;
 }
 
 /**
  * Reads the configuration. Variables:
  * MAKAPIX_ENV (production|development; default: production when NODE_ENV=production, else development),
  * LOG_LEVEL (info; fatal, error, warn, info, debug, trace or silent),
+ * LOG_FORMAT (auto; pretty or json: auto pretty-prints when stdout is a terminal outside production, JSON otherwise; pretty is refused in production),
+ * METRICS_HOST (127.0.0.1) / METRICS_PORT (9464; 0: no metrics listener and no metrics kept): Prometheus GET /metrics,
  * HTTP_HOST (127.0.0.1), HTTP_PORT (8000), HTTP_TRUST_PROXY (false; per-address limits use X-Forwarded-For only from trusted proxies), DATABASE_URL, DATABASE_POOL_MAX (10), DATA_DIR (.data),
  * MQTT_INTERNAL_URL (mqtt://127.0.0.1:1883), MQTT_INTERNAL_USERNAME (api), MQTT_INTERNAL_PASSWORD,
  * MQTT_MTLS_URL (mqtts://127.0.0.1:8883), MQTT_WEBSOCKET_URL (ws://127.0.0.1:9001),
@@ -292,9 +327,7 @@ export function loadLogLevel(env: Env = process.env): LogLevel {
 export function loadConfig(env: Env = process.env, cwd: string = process.cwd()): Config {
   const r = new Reader(env);
 
-  const nodeEnvDefault: Environment = env.NODE_ENV === 'production' ? 'production' : 'development';
-  const environment = r.oneOf('MAKAPIX_ENV', ['production', 'development'] as const, nodeEnvDefault);
-  const logLevel = readLogLevel(r);
+  const { environment, level: logLevel, format: logFormat } = readLogSettings(r, env);
 
   const dataDirRaw = r.string('DATA_DIR', '.data');
   const dataDir = isAbsolute(dataDirRaw) ? dataDirRaw : resolve(cwd, dataDirRaw);
@@ -307,6 +340,15 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
   else if (trustRaw !== undefined && /^[0-9A-Fa-f.:/]+(,[0-9A-Fa-f.:/]+)*$/.test(trustRaw)) trustProxy = trustRaw;
   else if (trustRaw !== undefined) {
     r.problems.push(`HTTP_TRUST_PROXY must be true, false or a comma-separated list of proxy addresses/CIDRs (got ${JSON.stringify(trustRaw)})`);
+  }
+
+  const metricsHost = r.string('METRICS_HOST', '127.0.0.1');
+  if (!/^[A-Za-z0-9.:\-\[\]]+$/.test(metricsHost)) {
+    r.problems.push(`METRICS_HOST must be a host name or IP address (got ${JSON.stringify(metricsHost)})`);
+  }
+  const metricsPort = r.int('METRICS_PORT', 9464, 0, 65535); // 0: metrics off
+  if (metricsPort !== 0 && metricsPort === httpPort && metricsHost === httpHost) {
+    r.problems.push(`METRICS_PORT must differ from HTTP_PORT on the same host (both ${httpHost}:${httpPort}); set another port, or 0 to turn metrics off`);
   }
 
   const databaseUrl = r.url('DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/makapix', ['postgres:', 'postgresql:']);
@@ -395,6 +437,8 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
   return {
     environment,
     logLevel,
+    logFormat,
+    metrics: { host: metricsHost, port: metricsPort },
     demoEnabled: environment !== 'production',
     http: { host: httpHost, port: httpPort, trustProxy },
     database: { url: databaseUrl, poolMax },

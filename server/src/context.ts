@@ -5,7 +5,7 @@ import type { MessageRouter } from '#runtime/v1';
 import type { Config } from './config.js';
 import type { Sql } from './db/index.js';
 import type { CertificateAuthority } from './pki/index.js';
-import type { Metrics } from './metrics.js';
+import type { Metrics } from './metrics/index.js';
 import type { RateLimiter } from './services/rate-limiter.js';
 import type { RevocationPublisher } from './services/revocation-publisher.js';
 import type { WebUserAccounts } from './services/web-users.js';
@@ -19,6 +19,7 @@ export interface AppContext {
   mqtt: MqttClient;
   router: MessageRouter;
   ca: CertificateAuthority;
+  /** Prometheus metrics (metrics/); no-ops when METRICS_PORT=0. */
   metrics: Metrics;
   /** Ends a deleted player's access on the broker (CRL, reload, kick). */
   revocations: RevocationPublisher;

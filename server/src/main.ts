@@ -1,5 +1,6 @@
 // The server process: config -> database (migrations) -> CA -> broker connection -> REST app and
-// MQTT workers. `startServer` is used by main (below), by `make run` (server/devenv/run.ts) and by the tests.
+// MQTT workers -> the Prometheus listener (metrics/, METRICS_PORT; 0: no metrics). `startServer` is used by
+// main (below), by `make run` (server/devenv/run.ts) and by the tests.
 // A database or broker that is not reachable yet is waited for (startup/, STARTUP_WAIT_SECONDS);
 // the logger is wrapped so that secrets stay out of the logs (logging/).
 import { randomUUID } from 'node:crypto';
@@ -10,9 +11,9 @@ import { limits } from '../../generated/asyncapi/limits.js';
 import { buildApp } from './app.js';
 import { loadConfig, type Config } from './config.js';
 import type { AppContext } from './context.js';
-import { createSqlFromConfig } from './db/index.js';
-import { withSecretRedaction } from './logging/index.js';
-import { Metrics } from './metrics.js';
+import { createSqlFromConfig, readDatabaseGauges } from './db/index.js';
+import { createLogger, withSecretRedaction } from './logging/index.js';
+import { disabledMetrics, PromMetrics, startMetricsListener, type Metrics } from './metrics/index.js';
 import { loadOrCreateCa } from './pki/index.js';
 import { DynsecClient } from './broker/dynsec-client.js';
 import { RateLimiter } from './services/rate-limiter.js';
@@ -28,6 +29,8 @@ export interface ServerHandle {
   app: FastifyInstance;
   /** http://host:port once listening. */
   url: string;
+  /** http://host:port/metrics of the Prometheus listener; null when METRICS_PORT=0. */
+  metricsUrl: string | null;
   stop(): Promise<void>;
 }
 
@@ -47,7 +50,15 @@ export interface StartOptions {
 export async function startServer(config: Config, opts: StartOptions = {}): Promise<ServerHandle> {
   const log = withSecretRedaction(opts.log ?? pino({ level: config.logLevel }));
   const budget = new StartupBudget(config.startupWaitSeconds);
-  const sql = createSqlFromConfig(config);
+  // this instance's connections in pg_stat_activity (makapix_db_pool_in_use)
+  const applicationName = `makapix-server-${randomUUID().slice(0, 8)}`;
+  const sql = createSqlFromConfig(config, { applicationName });
+  const metrics: Metrics = config.metrics.port === 0
+    ? disabledMetrics
+    : new PromMetrics({
+      dbPoolMax: config.database.poolMax,
+      onGaugeError: (err) => log.warn({ err: err instanceof Error ? err.message : String(err) }, 'a metrics gauge could not be read from the database'),
+    });
   const cleanups: (() => Promise<unknown>)[] = [() => sql.end({ timeout: 5 })];
   const cleanup = async () => {
     for (const c of cleanups.reverse()) await c().catch((err) => log.warn({ err }, 'shutdown step failed'));
@@ -67,11 +78,10 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     }, { budget, log });
     cleanups.push(() => client.endAsync());
     client.on('error', (err) => log.warn({ err: err.message }, 'mqtt client error'));
-    const metrics = new Metrics();
     const router = new MessageRouter(client, {
       maxPayloadBytes: limits.maxPayloadBytes,
       onError: (e) => {
-        metrics.inc(`mqtt_dropped_${e.reason}`);
+        metrics.mqttDropped(e.reason);
         log.warn({ topic: e.topic, reason: e.reason, detail: e.message }, 'inbound MQTT message dropped');
       },
     });
@@ -80,6 +90,8 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     cleanups.push(() => revocations.close());
     await revocations.start();
     let webUsers: WebUserAccounts | null = null;
+    /** The dynamic-security admin connection, when configured (its state is a metric). */
+    let dynsecClient: DynsecClient | null = null;
     const admin = config.broker.dynsecAdmin;
     if (admin === null) {
       log.warn('MQTT_DYNSEC_ADMIN_USERNAME/PASSWORD are not set: GET /mqtt/bootstrap cannot issue WebSocket credentials');
@@ -88,6 +100,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
         url: config.broker.websocketUrl, username: admin.username, password: admin.password,
         onConnectionError: (err) => log.warn({ err: err.message }, 'dynamic-security admin connection error'),
       });
+      dynsecClient = dynsec;
       cleanups.push(() => dynsec.close());
       const accounts = new WebUserAccounts({ sql, dynsec, log });
       cleanups.push(() => accounts.close());
@@ -119,7 +132,18 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
       const sweep = startVaultSweep(ctx, config.vault.sweepIntervalSeconds);
       cleanups.push(() => sweep.stop());
     }
-    return { ctx, app, url, stop: cleanup };
+    let metricsUrl: string | null = null;
+    if (metrics.enabled) {
+      const dynsec = dynsecClient;
+      metrics.setGaugeSources({
+        database: () => readDatabaseGauges(sql, applicationName),
+        brokers: () => (dynsec ? { internal: client.connected, dynsec_admin: dynsec.connected } : { internal: client.connected }),
+      });
+      const listener = await startMetricsListener(metrics, config.metrics, (err) => log.error({ err }, 'collecting the metrics failed'));
+      cleanups.push(() => listener.close());
+      metricsUrl = listener.url;
+    }
+    return { ctx, app, url, metricsUrl, stop: cleanup };
   } catch (err) {
     await cleanup();
     throw err;
@@ -129,9 +153,9 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
 /** `tsx server/src/main.ts`: configuration from the environment; SIGINT/SIGTERM stop gracefully. */
 async function main(): Promise<void> {
   const config = loadConfig();
-  const log = pino({ level: config.logLevel });
+  const log = createLogger({ level: config.logLevel, format: config.logFormat, environment: config.environment });
   const server = await startServer(config, { log });
-  log.info({ url: server.url }, 'makapix server listening');
+  log.info({ url: server.url, metrics: server.metricsUrl }, 'makapix server listening');
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;

@@ -48,6 +48,8 @@ let refuseAuth = false;
 let refuseAdmit = false;
 let stored: Record<string, unknown> | undefined;
 const remembered: ErrorAnswer[] = [];
+/** observe.published, in order. */
+const published: { requestType: string | undefined; outcome: string; seconds: number }[] = [];
 
 beforeAll(async () => {
   broker = await startBroker();
@@ -91,6 +93,9 @@ beforeAll(async () => {
         remembered.push(answer);
         return answer;
       },
+    },
+    observe: {
+      published: (requestType, outcome, seconds) => void published.push({ requestType, outcome, seconds }),
     },
   });
   player = await connect(broker.url);
@@ -176,6 +181,25 @@ describe('serveRequests', () => {
       expect(a, `n=${n}`).toMatchObject({ success: false, error_code: 'internal_error', error: 'Internal server error' });
     }
     expect(remembered).toEqual([]);
+  });
+
+  it('reports each answer once published, with its type, outcome and the seconds since the request arrived', async () => {
+    // every earlier answer has been reported (each request of this file has its own id)
+    await until(() => published.length === answers.size, 5000, 'the earlier answers reported');
+    const before = published.length;
+    const started = performance.now();
+    await ask(dbl(4));
+    await ask(null, { raw: '{' });
+    await ask(dbl(10));
+    await until(() => published.length === before + 3, 5000, 'three published answers');
+    const elapsed = (performance.now() - started) / 1000;
+    expect(published.slice(before).map(({ requestType, outcome }) => [requestType, outcome])).toEqual([
+      ['double', 'success'], [undefined, 'invalid_request'], ['double', 'too_big'],
+    ]);
+    for (const p of published.slice(before)) {
+      expect(p.seconds).toBeGreaterThan(0);
+      expect(p.seconds).toBeLessThanOrEqual(elapsed);
+    }
   });
 
   it('refuses to start without a handler for every operation', async () => {

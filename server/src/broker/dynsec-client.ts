@@ -46,11 +46,18 @@ export class DynsecError extends Error {
 
 export class DynsecClient {
   private connection: Promise<MqttClient> | null = null;
+  /** The last connection made (for `connected`). */
+  private current: MqttClient | null = null;
   private closed = false;
   private readonly timeoutMs: number;
 
   constructor(private readonly opts: DynsecClientOptions) {
     this.timeoutMs = opts.timeoutMs ?? 10_000;
+  }
+
+  /** Whether the admin connection is up now (it is opened on use, and again on the next use after it drops). */
+  get connected(): boolean {
+    return this.current?.connected === true;
   }
 
   /** Opens the connection now rather than on first use; rejects when the broker refuses it. */
@@ -134,6 +141,7 @@ export class DynsecClient {
           if (this.connection === connecting) this.connection = null;
         });
         await c.subscribeAsync(DYNSEC_RESPONSE_TOPIC, { qos: 1 });
+        this.current = c;
         return c;
       })();
       this.connection = connecting;

@@ -50,9 +50,9 @@ export function createSql(opts: DbOptions): Sql {
   });
 }
 
-/** The pool from the server configuration. */
-export function createSqlFromConfig(config: { database: { url: string; poolMax: number } }): Sql {
-  return createSql({ url: config.database.url, max: config.database.poolMax });
+/** The pool from the server configuration (`applicationName`: this instance's, see db/gauges.ts). */
+export function createSqlFromConfig(config: { database: { url: string; poolMax: number } }, opts: { applicationName?: string } = {}): Sql {
+  return createSql({ url: config.database.url, max: config.database.poolMax, applicationName: opts.applicationName });
 }
 
 /** SQLSTATE of a PostgresError, or undefined. */

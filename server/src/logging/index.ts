@@ -1,2 +1,3 @@
 export * from './secret-levels.js';
 export * from './redacting-logger.js';
+export * from './create-logger.js';

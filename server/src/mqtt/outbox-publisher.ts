@@ -14,12 +14,13 @@
 import { randomUUID } from 'node:crypto';
 import type { MqttClient } from 'mqtt';
 import { PayloadValidationError } from '#runtime/v1';
-import { postNewForFollowerTopic, postNewInCategoryTopic, postNewTopic } from '../../../generated/asyncapi/channels.js';
+import { postNew, postNewForFollower, postNewForFollowerTopic, postNewInCategory, postNewInCategoryTopic, postNewTopic } from '../../../generated/asyncapi/channels.js';
 import { publishPostNew, publishPostNewForFollower, publishPostNewInCategory } from '../../../generated/asyncapi/operations.js';
 import type { PostNotification } from '../../../generated/asyncapi/schemas.js';
 import type { AppContext } from '../context.js';
 import { outbox } from '../db/index.js';
 import type { ClaimedMessage, FanoutStep } from '../db/outbox.js';
+import type { NotificationChannel } from '../metrics/index.js';
 
 const BATCH = 200;
 const LEASE_SECONDS = 30;
@@ -32,19 +33,31 @@ const PUBLISH_TIMEOUT_MS = 10_000;
 const INVALID_ROW_RETRY_SECONDS = 24 * 3600;
 
 /** One per notification channel: publishes (validated) when the row's topic is the channel's, else null. */
-type Route = (client: MqttClient, topic: string, payload: unknown) => Promise<void> | null;
+interface Route {
+  channel: NotificationChannel;
+  send(client: MqttClient, topic: string, payload: unknown): Promise<void> | null;
+}
 const ROUTES: Route[] = [
-  (client, topic, payload) => {
-    const params = postNewTopic.parse(topic);
-    return params && publishPostNew(client, params, payload as PostNotification);
+  {
+    channel: postNew.id,
+    send: (client, topic, payload) => {
+      const params = postNewTopic.parse(topic);
+      return params && publishPostNew(client, params, payload as PostNotification);
+    },
   },
-  (client, topic, payload) => {
-    const params = postNewForFollowerTopic.parse(topic);
-    return params && publishPostNewForFollower(client, params, payload as PostNotification);
+  {
+    channel: postNewForFollower.id,
+    send: (client, topic, payload) => {
+      const params = postNewForFollowerTopic.parse(topic);
+      return params && publishPostNewForFollower(client, params, payload as PostNotification);
+    },
   },
-  (client, topic, payload) => {
-    const params = postNewInCategoryTopic.parse(topic);
-    return params && publishPostNewInCategory(client, params, payload as PostNotification);
+  {
+    channel: postNewInCategory.id,
+    send: (client, topic, payload) => {
+      const params = postNewInCategoryTopic.parse(topic);
+      return params && publishPostNewInCategory(client, params, payload as PostNotification);
+    },
   },
 ];
 
@@ -72,11 +85,12 @@ export async function startOutboxPublisher(ctx: AppContext, opts: { pollSeconds:
   let again = false;
   let draining: Promise<void> | null = null;
 
-  const publishRow = async (row: ClaimedMessage): Promise<void> => {
+  /** Publishes the row through its channel; resolves with the channel. */
+  const publishRow = async (row: ClaimedMessage): Promise<NotificationChannel> => {
     for (const route of ROUTES) {
       let sent: Promise<void> | null;
       try {
-        sent = route(ctx.mqtt, row.topic, row.payload);
+        sent = route.send(ctx.mqtt, row.topic, row.payload);
       } catch (err) {
         // publish() validates synchronously inside an async function, but be safe either way.
         throw err instanceof PayloadValidationError ? new InvalidRowError(err.message) : err;
@@ -87,7 +101,7 @@ export async function startOutboxPublisher(ctx: AppContext, opts: { pollSeconds:
       } catch (err) {
         throw err instanceof PayloadValidationError ? new InvalidRowError(err.message) : err;
       }
-      return;
+      return route.channel;
     }
     throw new InvalidRowError(`topic ${row.topic} is not a notification channel`);
   };
@@ -98,22 +112,27 @@ export async function startOutboxPublisher(ctx: AppContext, opts: { pollSeconds:
     if (rows.length === 0) return 0;
     const results = await Promise.allSettled(rows.map((r) => publishRow(r)));
     const published: number[] = [];
+    const byChannel = new Map<NotificationChannel, number>();
     const invalid: { id: number; error: string }[] = [];
     const failed: { row: ClaimedMessage; error: string }[] = [];
     results.forEach((r, i) => {
       const row = rows[i]!;
-      if (r.status === 'fulfilled') published.push(row.id);
+      if (r.status === 'fulfilled') {
+        published.push(row.id);
+        byChannel.set(r.value, (byChannel.get(r.value) ?? 0) + 1);
+      }
       else if (r.reason instanceof InvalidRowError) invalid.push({ id: row.id, error: r.reason.message });
       else failed.push({ row, error: r.reason instanceof Error ? r.reason.message : String(r.reason) });
     });
     await outbox.markPublished(ctx.sql, published);
-    ctx.metrics.inc('outbox_published', published.length);
+    for (const [channel, n] of byChannel) ctx.metrics.notificationsPublished(channel, n);
+    ctx.metrics.notificationFailures('parked', invalid.length);
     for (const { id, error } of invalid) {
       ctx.log.error({ outbox_id: id, error }, 'outbox row cannot be published; parked');
       await outbox.releaseForRetry(ctx.sql, [id], error, INVALID_ROW_RETRY_SECONDS);
     }
     if (failed.length > 0) {
-      ctx.metrics.inc('outbox_publish_failed', failed.length);
+      ctx.metrics.notificationFailures('retry', failed.length);
       ctx.log.warn({ rows: failed.length, error: failed[0]!.error }, 'outbox publish failed; will retry');
       // Exponential backoff by attempts: 5 s, 10 s, 20 s ... at most 5 minutes.
       const byDelay = new Map<number, number[]>();
@@ -136,17 +155,17 @@ export async function startOutboxPublisher(ctx: AppContext, opts: { pollSeconds:
       step = await outbox.expandFanout(ctx.sql, { owner, chunkSize: FANOUT_CHUNK, leaseSeconds: LEASE_SECONDS });
     } catch (err) {
       // Rolled back whole: the job is as it was, and the next wake-up (or another instance) retries.
-      ctx.metrics.inc('outbox_fanout_failed');
+      ctx.metrics.fanoutFailed();
       ctx.log.warn({ err }, 'expanding a fan-out job failed; will retry');
       return false;
     }
     if (!step) return false;
     if (step.error !== undefined) {
-      ctx.metrics.inc('outbox_fanout_failed');
+      ctx.metrics.fanoutFailed();
       ctx.log.warn({ job: step.jobId, post_id: step.postId, error: step.error }, 'a fan-out chunk failed; the job is set aside and retried later');
       return true; // other jobs go on
     }
-    ctx.metrics.inc('outbox_fanout_rows', step.inserted);
+    ctx.metrics.fanoutRows(step.inserted);
     if (step.done) ctx.log.debug({ job: step.jobId, post_id: step.postId }, 'fan-out job expanded');
     return true;
   };

@@ -16,7 +16,7 @@ export function startPresenceSweeper(ctx: AppContext, opts: { intervalSeconds: n
     running ??= markSilentPlayersOffline(ctx.sql, opts.silenceSeconds)
       .then((n) => {
         if (n > 0) {
-          ctx.metrics.inc('presence_marked_offline', n);
+          ctx.metrics.playersMarkedOffline(n);
           ctx.log.info({ players: n }, 'marked silent players offline');
         }
         return n;

@@ -36,7 +36,7 @@ export async function startRequestPipeline(ctx: AppContext, keys: ServerKeys): P
   const authBatcher = new Batcher((items: { playerKey: string; requestId: string }[]) => findPlayerAuthBatch(ctx.sql, items));
   const rememberBatcher = new Batcher((items: { playerKey: string; requestId: string; response: PlayerResponseMessage }[]) =>
     idempotency.rememberBatch(ctx.sql, items) as Promise<PlayerResponseMessage[]>);
-  const count = (name: string) => ctx.metrics.inc(`mqtt_requests_${name}`);
+  const metrics = ctx.metrics;
 
   const authenticate = async (params: RequestTopicParams): Promise<HandlerEnv | Refusal> => {
     const found = await authBatcher.add({ playerKey: params.player_key, requestId: params.request_id });
@@ -103,16 +103,16 @@ export async function startRequestPipeline(ctx: AppContext, keys: ServerKeys): P
       limitRefused,
     },
     observe: {
-      received: () => count('received'),
-      replayed: () => count('replayed'),
-      answered: (_type, outcome) => count(`answered_${outcome}`),
+      replayed: (type) => metrics.mqttRequestReplayed(type),
+      answered: (type, outcome) => metrics.mqttRequestAnswered(type, outcome),
+      // only with metrics on: the runtime then stamps each request's arrival
+      ...(metrics.enabled ? { published: (type: string | undefined, _outcome: string, seconds: number) => metrics.mqttRequestPublished(type, seconds) } : {}),
       dropped: (reason, { topic, error }) => {
-        count(`dropped_${reason}`);
+        metrics.mqttDropped(reason);
         if (reason === 'topic') ctx.log.warn({ topic }, 'MQTT request on a topic that does not parse; dropped');
         else ctx.log.error({ err: error, topic }, 'could not publish an MQTT response');
       },
       fault: (err, { topic, requestType }) => {
-        count('internal_error');
         ctx.log.error({ err, topic, request_type: requestType }, 'MQTT request failed with an internal error');
       },
     },

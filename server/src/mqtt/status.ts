@@ -28,8 +28,8 @@ export async function startStatusWorker(ctx: AppContext, opts: { batchMs: number
     for (let attempt = 1; ; attempt++) {
       try {
         const changed = await applyStatusBatch(ctx.sql, batch);
-        ctx.metrics.inc('mqtt_status_applied', changed);
-        ctx.metrics.inc('mqtt_status_ignored', batch.length - changed);
+        ctx.metrics.statusUpdates('applied', changed);
+        ctx.metrics.statusUpdates('ignored', batch.length - changed);
         return;
       } catch (err) {
         if (pgErrorCode(err) === DEADLOCK && attempt < 3) continue;
@@ -39,7 +39,7 @@ export async function startStatusWorker(ctx: AppContext, opts: { batchMs: number
           for (const one of batch) await write([one]);
           return;
         }
-        ctx.metrics.inc('mqtt_status_write_failed', batch.length);
+        ctx.metrics.statusUpdates('failed', batch.length);
         ctx.log.error({ err, players: batch.length }, 'could not write player status updates');
         return;
       }
@@ -63,11 +63,11 @@ export async function startStatusWorker(ctx: AppContext, opts: { batchMs: number
     ctx.router,
     ({ params, payload }) => {
       if (payload.player_key.toLowerCase() !== params.player_key.toLowerCase()) {
-        ctx.metrics.inc('mqtt_status_dropped_key_mismatch');
+        ctx.metrics.mqttDropped('key_mismatch');
         ctx.log.warn({ topic_key: params.player_key }, 'status payload player_key differs from the topic; dropped');
         return;
       }
-      ctx.metrics.inc('mqtt_status_received');
+      ctx.metrics.statusReceived();
       const key = params.player_key.toLowerCase();
       const previous = pending.get(key);
       const update: StatusUpdate = { ...previous, playerKey: key, status: payload.status };
@@ -80,7 +80,7 @@ export async function startStatusWorker(ctx: AppContext, opts: { batchMs: number
     {
       share: ctx.config.broker.shareGroup,
       onError: (e: InboundError) => {
-        ctx.metrics.inc(`mqtt_status_dropped_${e.reason}`);
+        ctx.metrics.mqttDropped(e.reason);
         ctx.log.warn({ topic: e.topic, reason: e.reason, detail: e.message }, 'player status dropped');
       },
     },

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, loadLogLevel } from '../../src/config.js';
+import { ConfigError, loadConfig, loadLogLevel, loadLogSettings } from '../../src/config.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mkp-cfg-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -140,5 +140,38 @@ describe('loadConfig', () => {
       expect(() => loadConfig({ DATA_DIR: dir, VAULT_PUBLIC_URL: bad }), bad).toThrow(/VAULT_PUBLIC_URL must be an http:\/\/ or https:\/\/ URL/);
     }
     expect(() => loadConfig({ DATA_DIR: dir, VAULT_MAX_WIDTH: '5000', VAULT_MAX_FRAMES: '0' })).toThrow(/VAULT_MAX_WIDTH must be an integer between 1 and 4096[\s\S]*VAULT_MAX_FRAMES must be an integer between 1 and 100000/);
+  });
+
+  it('reads the metrics listener (default 127.0.0.1:9464, 0 turns metrics off) and names a bad one', () => {
+    expect(loadConfig({ DATA_DIR: dir }).metrics).toEqual({ host: '127.0.0.1', port: 9464 });
+    expect(loadConfig({ DATA_DIR: dir, METRICS_HOST: '0.0.0.0', METRICS_PORT: '9100' }).metrics).toEqual({ host: '0.0.0.0', port: 9100 });
+    expect(loadConfig({ DATA_DIR: dir, METRICS_PORT: '0' }).metrics.port).toBe(0);
+    let err: unknown;
+    try {
+      loadConfig({ DATA_DIR: dir, METRICS_HOST: 'not a host', METRICS_PORT: '70000' });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).problems).toEqual([
+      'METRICS_HOST must be a host name or IP address (got "not a host")',
+      'METRICS_PORT must be an integer between 0 and 65535 (got "70000")',
+    ]);
+    expect(() => loadConfig({ DATA_DIR: dir, HTTP_PORT: '9464' }))
+      .toThrow(/METRICS_PORT must differ from HTTP_PORT on the same host \(both 127.0.0.1:9464\)/);
+    expect(loadConfig({ DATA_DIR: dir, HTTP_PORT: '9464', METRICS_PORT: '0' }).metrics.port).toBe(0);
+    expect(loadConfig({ DATA_DIR: dir, HTTP_PORT: '9464', METRICS_HOST: '127.0.0.2' }).metrics.port).toBe(9464);
+  });
+
+  it('reads LOG_FORMAT (auto, pretty, json) and refuses pretty in production', () => {
+    expect(loadConfig({ DATA_DIR: dir }).logFormat).toBe('auto');
+    expect(loadConfig({ DATA_DIR: dir, LOG_FORMAT: 'json' }).logFormat).toBe('json');
+    expect(loadConfig({ DATA_DIR: dir, LOG_FORMAT: 'pretty' }).logFormat).toBe('pretty');
+    expect(() => loadConfig({ DATA_DIR: dir, LOG_FORMAT: 'colour' })).toThrow(/LOG_FORMAT must be one of auto, pretty, json \(got "colour"\)/);
+    expect(() => loadConfig({ DATA_DIR: dir, MAKAPIX_ENV: 'production', MQTT_INTERNAL_PASSWORD: 'pw', LOG_FORMAT: 'pretty' }))
+      .toThrow(/LOG_FORMAT must be json or auto in production/);
+    expect(loadLogSettings({})).toEqual({ level: 'info', format: 'auto', environment: 'development' });
+    expect(loadLogSettings({ NODE_ENV: 'production', LOG_LEVEL: 'warn' })).toEqual({ level: 'warn', format: 'auto', environment: 'production' });
+    expect(() => loadLogSettings({ LOG_FORMAT: 'pretty', MAKAPIX_ENV: 'production' })).toThrow(/LOG_FORMAT must be json or auto in production/);
   });
 });

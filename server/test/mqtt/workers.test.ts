@@ -32,7 +32,9 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-const metric = (name: string) => stack.servers.reduce((sum, s) => sum + s.ctx.metrics.get(name), 0);
+/** A counter summed over both instances (Prometheus metrics, server/src/metrics/). */
+const metric = async (name: string, labels: Record<string, string> = {}): Promise<number> =>
+  (await Promise.all(stack.servers.map((s) => s.ctx.metrics.value(name, labels)))).reduce((a, b) => a + b, 0);
 
 interface PlayerRow {
   connection_status: string;
@@ -56,7 +58,8 @@ describe('two server instances', () => {
   it('answer each of 40 concurrent requests exactly once, and split the load', async () => {
     const post = await createPost(sql, (await createUser(stack)).id);
     const c = await connected();
-    const before = stack.servers.map((s) => s.ctx.metrics.get('mqtt_requests_received'));
+    const answered = (s: (typeof stack.servers)[number]) => s.ctx.metrics.value('makapix_mqtt_requests_total');
+    const before = await Promise.all(stack.servers.map(answered));
     const requestIds = Array.from({ length: 40 }, () => rid());
     const answers = await Promise.all(
       requestIds.map((request_id, i) =>
@@ -69,7 +72,7 @@ describe('two server instances', () => {
     // A duplicate would arrive right after the first answer; give it a moment to show up.
     await new Promise((r) => setTimeout(r, 300));
     for (const id of requestIds) expect(c.responses.of(id), id).toHaveLength(1);
-    const handled = stack.servers.map((s, i) => s.ctx.metrics.get('mqtt_requests_received') - before[i]!);
+    const handled = (await Promise.all(stack.servers.map(answered))).map((n, i) => n - before[i]!);
     expect(handled.reduce((a, b) => a + b, 0)).toBe(40);
     for (const n of handled) expect(n).toBeGreaterThan(0);
     const [views] = await sql<{ n: number }[]>`select count(*)::int as n from view_events where post_id = ${post.post_id}`;
@@ -141,14 +144,14 @@ describe('player status', () => {
   it('a status with a control character in firmware_version is refused and does not hold up another player\'s status', async () => {
     const bad = await connected();
     const good = await connected();
-    const dropped = metric('mqtt_status_dropped_schema');
+    const dropped = await metric('makapix_mqtt_dropped_total', { reason: 'schema' });
     // raw publishes: the generated publisher would refuse the invalid payload before sending it
     await bad.client.publishAsync(playerStatusTopic.format({ player_key: bad.player.player_key }),
       JSON.stringify({ player_key: bad.player.player_key, status: 'online', firmware_version: 'a\u0000b' }), { qos: 1 });
     await good.client.publishAsync(playerStatusTopic.format({ player_key: good.player.player_key }),
       JSON.stringify({ player_key: good.player.player_key, status: 'online', firmware_version: '3.0.0' }), { qos: 1 });
     await eventually(async () => (await playerRow(good.player.player_key)).firmware_version === '3.0.0');
-    await eventually(async () => metric('mqtt_status_dropped_schema') === dropped + 1);
+    await eventually(async () => (await metric('makapix_mqtt_dropped_total', { reason: 'schema' })) === dropped + 1);
     // unchanged: still the version it provisioned with
     expect((await playerRow(bad.player.player_key))).toMatchObject({ connection_status: 'offline', firmware_version: '1.0.0' });
   });
@@ -156,9 +159,9 @@ describe('player status', () => {
   it('a payload key other than the topic key is dropped and counted; an unregistered player changes nothing', async () => {
     const c = await connected();
     const other = await connected();
-    const dropped = metric('mqtt_status_dropped_key_mismatch');
+    const dropped = await metric('makapix_mqtt_dropped_total', { reason: 'key_mismatch' });
     await publishPlayerStatus(c.client, { player_key: c.player.player_key }, { ...messageExamples.PlayerStatus.heartbeat, player_key: other.player.player_key, current_post_id: null });
-    await eventually(async () => metric('mqtt_status_dropped_key_mismatch') === dropped + 1);
+    await eventually(async () => (await metric('makapix_mqtt_dropped_total', { reason: 'key_mismatch' })) === dropped + 1);
     expect((await playerRow(c.player.player_key)).connection_status).toBe('offline');
     expect((await playerRow(other.player.player_key)).connection_status).toBe('offline');
 
@@ -166,9 +169,9 @@ describe('player status', () => {
     if (pending.status !== 201) throw new Error(JSON.stringify(pending.body));
     const key = pending.body.player_key;
     const internal = track(await connectInternal(stack));
-    const ignored = metric('mqtt_status_ignored');
+    const ignored = await metric('makapix_status_updates_total', { result: 'ignored' });
     await publishPlayerStatus(internal, { player_key: key }, { ...messageExamples.PlayerStatus.heartbeat, player_key: key });
-    await eventually(async () => metric('mqtt_status_ignored') > ignored);
+    await eventually(async () => (await metric('makapix_status_updates_total', { result: 'ignored' })) > ignored);
     expect(await playerRow(key)).toMatchObject({ connection_status: 'offline', last_seen_at: null, firmware_version: null, current_post_id: null });
   });
 
@@ -199,10 +202,10 @@ describe('player status', () => {
     const c = await connected();
     await publishPlayerStatus(c.client, { player_key: c.player.player_key }, { ...messageExamples.PlayerStatus.heartbeat, player_key: c.player.player_key, current_post_id: null });
     await eventually(async () => (await playerRow(c.player.player_key)).connection_status === 'online');
-    const swept = metric('presence_marked_offline');
+    const swept = await metric('makapix_players_marked_offline_total');
     // Still connected, but silent: PRESENCE_TIMEOUT_SECONDS=2, swept every second.
     await eventually(async () => (await playerRow(c.player.player_key)).connection_status === 'offline', 8_000, 100);
-    expect(metric('presence_marked_offline')).toBeGreaterThan(swept);
+    expect(await metric('makapix_players_marked_offline_total')).toBeGreaterThan(swept);
     expect(c.client.connected).toBe(true);
   });
 });
