@@ -115,6 +115,10 @@ export async function startRequestPipeline(ctx: AppContext, keys: ServerKeys): P
       fault: (err, { topic, requestType }) => {
         ctx.log.error({ err, topic, request_type: requestType }, 'MQTT request failed with an internal error');
       },
+      breaker: (state) => {
+        if (state === 'open') ctx.log.error('MQTT requests fail fast: the database keeps failing (answered internal_error at once until a probe succeeds)');
+        else ctx.log.warn('MQTT requests are handled again: the database answers');
+      },
     },
   });
 }
