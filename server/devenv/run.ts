@@ -8,7 +8,7 @@
 import { chmodSync, mkdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pino } from 'pino';
-import { ConfigError, loadConfig, loadLogLevel } from '../src/config.js';
+import { ConfigError, loadBrokerPublicHost, loadConfig, loadLogLevel } from '../src/config.js';
 import { startServer } from '../src/main.js';
 import { startBroker, type Broker } from './broker.js';
 import { ensureDevPki } from './pki.js';
@@ -53,7 +53,8 @@ async function main(): Promise<void> {
 
   try {
     const externalBroker = !!process.env.MQTT_INTERNAL_URL;
-    const pki = await ensureDevPki(join(dataDir, 'pki'));
+    // devices verify the broker's name against MQTT_PUBLIC_HOST: the broker certificate must carry it
+    const pki = await ensureDevPki(join(dataDir, 'pki'), { publicHosts: [loadBrokerPublicHost()] });
     const database = await useOrStartPostgres({ dir: join(dataDir, 'postgres'), port: port('PG_PORT', 55432) });
     stops.push(() => database.stop());
     let broker: Broker | null = null;
