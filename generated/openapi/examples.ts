@@ -789,7 +789,8 @@ export const restExamples = {
           "broker": {
             "host": "dev.makapix.club",
             "port": 8883
-          }
+          },
+          "api_token": "mpd_Zk4rT1nVb8Qw3Ey6Uo2Ip5As9Df0Gh7Jl3Xc1Mn4Bv6"
         } satisfies PlayerCredentials as PlayerCredentials,
       },
       400: {
