@@ -11,7 +11,8 @@ export type { ErrorTable, RestErrorBody, RestErrorResponse } from './http-error.
 export { RequestValidationError, ResponseSchemaError, restValidatorCompiler, restSchemaErrorFormatter, strictSerializerCompiler } from './rest-validation.js';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
-export type RouteSecurity = 'bearer' | 'optional-bearer' | 'none';
+/** 'device-token': a player's own bearer token (the `deviceToken` scheme), not a user's. */
+export type RouteSecurity = 'bearer' | 'optional-bearer' | 'device-token' | 'none';
 
 export interface RouteDef {
   operationId: string;

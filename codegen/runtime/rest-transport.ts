@@ -42,6 +42,9 @@ const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
  * Replaces Fastify's JSON parser with a strict one: the body must be UTF-8 (a declared charset
  * other than utf-8 is refused, 415 mapped to the route's 400; invalid bytes are refused, not
  * replaced by U+FFFD), then Fastify's own parser (prototype-poisoning protection) reads it.
+ * An empty body labelled JSON is no body for an operation that takes none (devices such as the
+ * p3a firmware send POSTs without a body but with the JSON content type); where the operation
+ * declares a body it stays a 400.
  */
 export function useStrictJsonBodies(app: FastifyInstance): void {
   const parseJson = app.getDefaultJsonParser('error', 'error');
@@ -51,6 +54,10 @@ export function useStrictJsonBodies(app: FastifyInstance): void {
     const charset = /;\s*charset\s*=\s*"?([^";\s]+)"?/i.exec(type)?.[1]?.toLowerCase();
     if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
       done(new BodyError(415, `the charset ${charset} is not supported; send UTF-8 JSON`), undefined);
+      return;
+    }
+    if ((body as Buffer).length === 0 && !req.routeOptions.schema?.body) {
+      done(null, undefined);
       return;
     }
     let text: string;

@@ -5,8 +5,8 @@
 
 import { RestError } from '../components/errors.js';
 import { Comment } from '../components/post.js';
-import { type CreateCommentParams, type DeletePlayerParams, type DeletePostParams, type FollowCategoryParams, type FollowUserParams, type GetPlayerCredentialsParams, type GetPlayerParams, type GetPostParams, type Handlers, type ListPlayersParams, type PromotePostParams, type RenewPlayerCertParams, routes, type SendCommandToAllPlayersParams, type SendPlayerCommandParams, type UnfollowCategoryParams, type UnfollowUserParams, type UpdatePlayerParams } from './routes.js';
-import { AuthLoginRequest, AuthLoginResponse, AuthRegisterRequest, AuthRegisterResponse, CreateCommentRequest, CreatePostRequest, CreatePostUpload, HealthStatus, MqttBootstrap, MqttDemoResult, Player, PlayerCommandBatchResult, PlayerCommandRequest, PlayerCommandResult, PlayerCredentials, PlayerList, Post, PromotePostRequest, ProvisionPlayerRequest, ProvisionPlayerResponse, ReadinessStatus, RegisterPlayerRequest, RenewCertResult, UpdatePlayerRequest, User } from './schemas.js';
+import { type ApprovePlayerTokenRotationParams, type CreateCommentParams, type DeletePlayerParams, type DeletePostParams, type FollowCategoryParams, type FollowUserParams, type GetPlayerCredentialsParams, type GetPlayerParams, type GetPostParams, type Handlers, type ListPlayersParams, type PromotePostParams, type RenewPlayerCertParams, type RotatePlayerTokenParams, routes, type SendCommandToAllPlayersParams, type SendPlayerCommandParams, type UnfollowCategoryParams, type UnfollowUserParams, type UpdatePlayerParams } from './routes.js';
+import { AuthLoginRequest, AuthLoginResponse, AuthRegisterRequest, AuthRegisterResponse, CreateCommentRequest, CreatePostRequest, CreatePostUpload, HealthStatus, MqttBootstrap, MqttDemoResult, Player, PlayerCommandBatchResult, PlayerCommandRequest, PlayerCommandResult, PlayerCredentials, PlayerList, Post, PromotePostRequest, ProvisionPlayerRequest, ProvisionPlayerResponse, ReadinessStatus, RegisterPlayerRequest, RenewCertResult, RenewDeviceCertResponse, RotatePlayerTokenPending, RotatePlayerTokenResponse, UpdatePlayerRequest, User } from './schemas.js';
 import { restCall, type RestCallOptions } from '#runtime/v1';
 
 type Result<K extends keyof Handlers> = Awaited<ReturnType<Handlers[K]>> & { headers: Headers };
@@ -45,6 +45,10 @@ export function createClient(baseUrl: string, defaults: RestCallOptions = {}) {
     registerPlayer: (input: { body: RegisterPlayerRequest }, opts?: RestCallOptions) => restCall(baseUrl, routes.registerPlayer, input, { ...defaults, ...opts }) as Promise<Result<'registerPlayer'>>,
     // from spec/openapi.yaml#/paths/~1player~1{player_key}~1credentials/get
     getPlayerCredentials: (input: { params: GetPlayerCredentialsParams }, opts?: RestCallOptions) => restCall(baseUrl, routes.getPlayerCredentials, input, { ...defaults, ...opts }) as Promise<Result<'getPlayerCredentials'>>,
+    // from spec/openapi.yaml#/paths/~1player~1renew-cert/post
+    renewDeviceCert: (input: {} = {}, opts?: RestCallOptions) => restCall(baseUrl, routes.renewDeviceCert, input, { ...defaults, ...opts }) as Promise<Result<'renewDeviceCert'>>,
+    // from spec/openapi.yaml#/paths/~1player~1{player_key}~1token~1rotate/post
+    rotatePlayerToken: (input: { params: RotatePlayerTokenParams }, opts?: RestCallOptions) => restCall(baseUrl, routes.rotatePlayerToken, input, { ...defaults, ...opts }) as Promise<Result<'rotatePlayerToken'>>,
     // from spec/openapi.yaml#/paths/~1u~1{sqid}~1player/get
     listPlayers: (input: { params: ListPlayersParams }, opts?: RestCallOptions) => restCall(baseUrl, routes.listPlayers, input, { ...defaults, ...opts }) as Promise<Result<'listPlayers'>>,
     // from spec/openapi.yaml#/paths/~1u~1{sqid}~1player~1{player_id}/get
@@ -59,6 +63,8 @@ export function createClient(baseUrl: string, defaults: RestCallOptions = {}) {
     sendCommandToAllPlayers: (input: { body: PlayerCommandRequest; params: SendCommandToAllPlayersParams }, opts?: RestCallOptions) => restCall(baseUrl, routes.sendCommandToAllPlayers, input, { ...defaults, ...opts }) as Promise<Result<'sendCommandToAllPlayers'>>,
     // from spec/openapi.yaml#/paths/~1u~1{sqid}~1player~1{player_id}~1renew-cert/post
     renewPlayerCert: (input: { params: RenewPlayerCertParams }, opts?: RestCallOptions) => restCall(baseUrl, routes.renewPlayerCert, input, { ...defaults, ...opts }) as Promise<Result<'renewPlayerCert'>>,
+    // from spec/openapi.yaml#/paths/~1u~1{sqid}~1player~1{player_id}~1token~1approve-rotation/post
+    approvePlayerTokenRotation: (input: { params: ApprovePlayerTokenRotationParams }, opts?: RestCallOptions) => restCall(baseUrl, routes.approvePlayerTokenRotation, input, { ...defaults, ...opts }) as Promise<Result<'approvePlayerTokenRotation'>>,
     // from spec/openapi.yaml#/paths/~1mqtt~1bootstrap/get
     getMqttBootstrap: (input: {} = {}, opts?: RestCallOptions) => restCall(baseUrl, routes.getMqttBootstrap, input, { ...defaults, ...opts }) as Promise<Result<'getMqttBootstrap'>>,
     // from spec/openapi.yaml#/paths/~1mqtt~1demo/post

@@ -5,8 +5,8 @@
 
 import { RestError } from '../components/errors.js';
 import { Comment } from '../components/post.js';
-import { type CreateCommentParams, type DeletePlayerParams, type DeletePostParams, type FollowCategoryParams, type FollowUserParams, type GetPlayerCredentialsParams, type GetPlayerParams, type GetPostParams, type ListPlayersParams, type PromotePostParams, type RenewPlayerCertParams, type SendCommandToAllPlayersParams, type SendPlayerCommandParams, type UnfollowCategoryParams, type UnfollowUserParams, type UpdatePlayerParams } from './routes.js';
-import { AuthLoginRequest, AuthLoginResponse, AuthRegisterRequest, AuthRegisterResponse, CreateCommentRequest, CreatePostRequest, CreatePostUpload, HealthStatus, MqttBootstrap, MqttDemoResult, Player, PlayerCommandBatchResult, PlayerCommandRequest, PlayerCommandResult, PlayerCredentials, PlayerList, Post, PromotePostRequest, ProvisionPlayerRequest, ProvisionPlayerResponse, ReadinessStatus, RegisterPlayerRequest, RenewCertResult, UpdatePlayerRequest, User } from './schemas.js';
+import { type ApprovePlayerTokenRotationParams, type CreateCommentParams, type DeletePlayerParams, type DeletePostParams, type FollowCategoryParams, type FollowUserParams, type GetPlayerCredentialsParams, type GetPlayerParams, type GetPostParams, type ListPlayersParams, type PromotePostParams, type RenewPlayerCertParams, type RotatePlayerTokenParams, type SendCommandToAllPlayersParams, type SendPlayerCommandParams, type UnfollowCategoryParams, type UnfollowUserParams, type UpdatePlayerParams } from './routes.js';
+import { AuthLoginRequest, AuthLoginResponse, AuthRegisterRequest, AuthRegisterResponse, CreateCommentRequest, CreatePostRequest, CreatePostUpload, HealthStatus, MqttBootstrap, MqttDemoResult, Player, PlayerCommandBatchResult, PlayerCommandRequest, PlayerCommandResult, PlayerCredentials, PlayerList, Post, PromotePostRequest, ProvisionPlayerRequest, ProvisionPlayerResponse, ReadinessStatus, RegisterPlayerRequest, RenewCertResult, RenewDeviceCertResponse, RotatePlayerTokenPending, RotatePlayerTokenResponse, UpdatePlayerRequest, User } from './schemas.js';
 
 // from spec/openapi.yaml#/paths
 /** Every named example of every request body and response, by operationId, then status, then name. */
@@ -618,6 +618,10 @@ export const restExamples = {
         "device_model": "ESP32-P4-Function-EV-Board",
         "firmware_version": "1.0.0"
       } satisfies ProvisionPlayerRequest as ProvisionPlayerRequest,
+      p3a: {
+        "device_model": "p3a",
+        "firmware_version": "1.1.1"
+      } satisfies ProvisionPlayerRequest as ProvisionPlayerRequest,
       esp32_p4_with_csr: {
         "device_model": "ESP32-P4-Function-EV-Board",
         "firmware_version": "1.0.0",
@@ -630,6 +634,15 @@ export const restExamples = {
           "player_key": "550e8400-e29b-41d4-a716-446655440000",
           "registration_code": "ABC123",
           "registration_code_expires_at": "2025-12-09T02:00:00Z",
+          "mqtt_broker": {
+            "host": "dev.makapix.club",
+            "port": 8883
+          }
+        } satisfies ProvisionPlayerResponse as ProvisionPlayerResponse,
+        p3a: {
+          "player_key": "2f1c7e9a-4b3d-4e8f-9a6b-5c0d1e2f3a4b",
+          "registration_code": "K7M2QX",
+          "registration_code_expires_at": "2026-07-23T10:39:48Z",
           "mqtt_broker": {
             "host": "dev.makapix.club",
             "port": 8883
@@ -696,7 +709,9 @@ export const restExamples = {
           "current_post_id": null,
           "cert_expires_at": "2026-12-09T01:30:00Z",
           "registered_at": "2025-12-09T01:30:00Z",
-          "created_at": "2025-12-09T01:25:00Z"
+          "created_at": "2025-12-09T01:25:00Z",
+          "api_token_rotated_at": null,
+          "api_token_rotation_requested_at": null
         } satisfies Player as Player,
       },
       400: {
@@ -749,6 +764,16 @@ export const restExamples = {
   getPlayerCredentials: {
     responses: {
       200: {
+        p3a: {
+          "ca_pem": "-----BEGIN CERTIFICATE-----\nMIIBjzCCATWgAwIBAgIQ...\n-----END CERTIFICATE-----\n",
+          "cert_pem": "-----BEGIN CERTIFICATE-----\nMIIB2TCCAX+gAwIBAgIQ...\n-----END CERTIFICATE-----\n",
+          "key_pem": "-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49...\n-----END PRIVATE KEY-----\n",
+          "broker": {
+            "host": "dev.makapix.club",
+            "port": 8883
+          },
+          "api_token": "mpd_q3Zt8kVxW1bC0nYd6GfJ2hLr5sPa9uEo4iMw7yTgXkQ"
+        } satisfies PlayerCredentials as PlayerCredentials,
         registered_player: {
           "ca_pem": "-----BEGIN CERTIFICATE-----\n...",
           "cert_pem": "-----BEGIN CERTIFICATE-----\n...",
@@ -764,7 +789,8 @@ export const restExamples = {
           "broker": {
             "host": "dev.makapix.club",
             "port": 8883
-          }
+          },
+          "api_token": "mpd_Zk4rT1nVb8Qw3Ey6Uo2Ip5As9Df0Gh7Jl3Xc1Mn4Bv6"
         } satisfies PlayerCredentials as PlayerCredentials,
       },
       400: {
@@ -777,6 +803,92 @@ export const restExamples = {
         not_registered_yet: {
           "error_code": "not_found",
           "error": "Player not registered yet"
+        } satisfies RestError as RestError,
+      },
+      500: {
+        internal_error: {
+          "error_code": "internal_error",
+          "error": "Internal server error"
+        } satisfies RestError as RestError,
+      },
+    },
+  },
+  // from spec/openapi.yaml#/paths/~1player~1renew-cert/post
+  renewDeviceCert: {
+    responses: {
+      200: {
+        p3a_renewal: {
+          "cert_pem": "-----BEGIN CERTIFICATE-----\nMIIB2jCCAYCgAwIBAgIRAK...\n-----END CERTIFICATE-----\n",
+          "key_pem": "-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49...\n-----END PRIVATE KEY-----\n",
+          "ca_pem": "-----BEGIN CERTIFICATE-----\nMIIBjzCCATWgAwIBAgIQ...\n-----END CERTIFICATE-----\n",
+          "cert_expires_at": "2028-07-03T10:24:48Z"
+        } satisfies RenewDeviceCertResponse as RenewDeviceCertResponse,
+        csr_player_renewal: {
+          "cert_pem": "-----BEGIN CERTIFICATE-----\nMIIB2jCCAYCgAwIBAgIRAK...\n-----END CERTIFICATE-----\n",
+          "ca_pem": "-----BEGIN CERTIFICATE-----\nMIIBjzCCATWgAwIBAgIQ...\n-----END CERTIFICATE-----\n",
+          "cert_expires_at": "2028-07-03T10:24:48Z"
+        } satisfies RenewDeviceCertResponse as RenewDeviceCertResponse,
+      },
+      400: {
+        not_due: {
+          "error_code": "invalid_request",
+          "error": "The certificate expires at 2027-07-23T10:24:48Z; it can be renewed from 2027-06-23T10:24:48Z"
+        } satisfies RestError as RestError,
+        invalid_request: {
+          "error_code": "invalid_request",
+          "error": "body/title: must NOT have fewer than 1 characters"
+        } satisfies RestError as RestError,
+      },
+      401: {
+        authentication_failed: {
+          "error_code": "authentication_failed",
+          "error": "Unknown or replaced device token"
+        } satisfies RestError as RestError,
+      },
+      429: {
+        rate_limit_exceeded: {
+          "error_code": "rate_limit_exceeded",
+          "error": "Rate limit exceeded; retry in 12 seconds"
+        } satisfies RestError as RestError,
+      },
+      500: {
+        internal_error: {
+          "error_code": "internal_error",
+          "error": "Internal server error"
+        } satisfies RestError as RestError,
+      },
+    },
+  },
+  // from spec/openapi.yaml#/paths/~1player~1{player_key}~1token~1rotate/post
+  rotatePlayerToken: {
+    responses: {
+      200: {
+        p3a_rotation: {
+          "api_token": "mpd_Hw2pL9sXc4Vb7Nq1Rt6Yk3Zm8Ja5Fd0Ge2Ui4Oo7PeA"
+        } satisfies RotatePlayerTokenResponse as RotatePlayerTokenResponse,
+      },
+      202: {
+        awaiting_owner: {
+          "status": "pending",
+          "requested_at": "2026-07-23T10:24:48Z"
+        } satisfies RotatePlayerTokenPending as RotatePlayerTokenPending,
+      },
+      400: {
+        invalid_request: {
+          "error_code": "invalid_request",
+          "error": "body/title: must NOT have fewer than 1 characters"
+        } satisfies RestError as RestError,
+      },
+      404: {
+        not_found: {
+          "error_code": "not_found",
+          "error": "No registered player has this key"
+        } satisfies RestError as RestError,
+      },
+      429: {
+        rate_limit_exceeded: {
+          "error_code": "rate_limit_exceeded",
+          "error": "Rate limit exceeded; retry in 12 seconds"
         } satisfies RestError as RestError,
       },
       500: {
@@ -806,7 +918,9 @@ export const restExamples = {
               "current_post_id": 123,
               "cert_expires_at": "2026-12-09T01:30:00Z",
               "registered_at": "2025-12-09T01:30:00Z",
-              "created_at": "2025-12-09T01:25:00Z"
+              "created_at": "2025-12-09T01:25:00Z",
+              "api_token_rotated_at": null,
+              "api_token_rotation_requested_at": null
             },
             {
               "id": "9cf79c7c-3c01-4f91-ab63-464d03d3540a",
@@ -821,7 +935,9 @@ export const restExamples = {
               "current_post_id": null,
               "cert_expires_at": "2026-12-09T01:50:00Z",
               "registered_at": "2025-12-09T01:50:00Z",
-              "created_at": "2025-12-09T01:48:00Z"
+              "created_at": "2025-12-09T01:48:00Z",
+              "api_token_rotated_at": null,
+              "api_token_rotation_requested_at": null
             }
           ]
         } satisfies PlayerList as PlayerList,
@@ -878,7 +994,9 @@ export const restExamples = {
           "current_post_id": 123,
           "cert_expires_at": "2026-12-09T01:30:00Z",
           "registered_at": "2025-12-09T01:30:00Z",
-          "created_at": "2025-12-09T01:25:00Z"
+          "created_at": "2025-12-09T01:25:00Z",
+          "api_token_rotated_at": null,
+          "api_token_rotation_requested_at": null
         } satisfies Player as Player,
       },
       400: {
@@ -935,7 +1053,9 @@ export const restExamples = {
           "current_post_id": 123,
           "cert_expires_at": "2026-12-09T01:30:00Z",
           "registered_at": "2025-12-09T01:30:00Z",
-          "created_at": "2025-12-09T01:25:00Z"
+          "created_at": "2025-12-09T01:25:00Z",
+          "api_token_rotated_at": null,
+          "api_token_rotation_requested_at": null
         } satisfies Player as Player,
       },
       400: {
@@ -1175,6 +1295,66 @@ export const restExamples = {
         not_found: {
           "error_code": "not_found",
           "error": "Post 999 not found"
+        } satisfies RestError as RestError,
+      },
+      500: {
+        internal_error: {
+          "error_code": "internal_error",
+          "error": "Internal server error"
+        } satisfies RestError as RestError,
+      },
+    },
+  },
+  // from spec/openapi.yaml#/paths/~1u~1{sqid}~1player~1{player_id}~1token~1approve-rotation/post
+  approvePlayerTokenRotation: {
+    responses: {
+      200: {
+        approved: {
+          "id": "7c9e6679-7425-40de-944b-e07fc1f90ae7",
+          "player_key": "2f1c7e9a-4b3d-4e8f-9a6b-5c0d1e2f3a4b",
+          "owner_id": "3fa85f64-5717-4562-b3fc-2c963f66afa6",
+          "name": "Living Room Player",
+          "device_model": "p3a",
+          "firmware_version": "1.1.1",
+          "registration_status": "registered",
+          "connection_status": "online",
+          "last_seen_at": "2026-07-23T10:24:48Z",
+          "current_post_id": 123,
+          "cert_expires_at": "2026-08-12T10:24:48Z",
+          "registered_at": "2025-08-12T10:24:48Z",
+          "created_at": "2025-08-12T10:20:00Z",
+          "api_token_rotated_at": null,
+          "api_token_rotation_requested_at": "2026-07-23T10:24:48Z"
+        } satisfies Player as Player,
+      },
+      400: {
+        invalid_request: {
+          "error_code": "invalid_request",
+          "error": "body/title: must NOT have fewer than 1 characters"
+        } satisfies RestError as RestError,
+      },
+      401: {
+        authentication_failed: {
+          "error_code": "authentication_failed",
+          "error": "Missing or invalid bearer token"
+        } satisfies RestError as RestError,
+      },
+      403: {
+        forbidden: {
+          "error_code": "forbidden",
+          "error": "Only the owner or a moderator may do this"
+        } satisfies RestError as RestError,
+      },
+      404: {
+        not_found: {
+          "error_code": "not_found",
+          "error": "Post 999 not found"
+        } satisfies RestError as RestError,
+      },
+      409: {
+        nothing_pending: {
+          "error_code": "conflict",
+          "error": "No token rotation is waiting for approval"
         } satisfies RestError as RestError,
       },
       500: {

@@ -6,7 +6,7 @@
 import { RestError } from '../components/errors.js';
 import { PlayerId, PlayerKey, PostId, PromotionCategory, Sqid } from '../components/identifiers.js';
 import { Comment } from '../components/post.js';
-import { AuthLoginRequest, AuthLoginResponse, AuthRegisterRequest, AuthRegisterResponse, CreateCommentRequest, CreatePostRequest, CreatePostUpload, HealthStatus, MqttBootstrap, MqttDemoResult, Player, PlayerCommandBatchResult, PlayerCommandRequest, PlayerCommandResult, PlayerCredentials, PlayerList, Post, PromotePostRequest, ProvisionPlayerRequest, ProvisionPlayerResponse, ReadinessStatus, RegisterPlayerRequest, RenewCertResult, UpdatePlayerRequest, User } from './schemas.js';
+import { AuthLoginRequest, AuthLoginResponse, AuthRegisterRequest, AuthRegisterResponse, CreateCommentRequest, CreatePostRequest, CreatePostUpload, HealthStatus, MqttBootstrap, MqttDemoResult, Player, PlayerCommandBatchResult, PlayerCommandRequest, PlayerCommandResult, PlayerCredentials, PlayerList, Post, PromotePostRequest, ProvisionPlayerRequest, ProvisionPlayerResponse, ReadinessStatus, RegisterPlayerRequest, RenewCertResult, RenewDeviceCertResponse, RotatePlayerTokenPending, RotatePlayerTokenResponse, UpdatePlayerRequest, User } from './schemas.js';
 import { HttpError, type RegisterOptions, registerTypedRoutes, type Reply, type RouteDef, type TypedRequest } from '#runtime/v1';
 import { type FastifyInstance } from 'fastify';
 import { type Static, Type } from 'typebox';
@@ -65,6 +65,12 @@ export const GetPlayerCredentialsParams = Type.Object({
 }, { additionalProperties: false });
 export type GetPlayerCredentialsParams = Static<typeof GetPlayerCredentialsParams>;
 
+// from spec/openapi.yaml#/paths/~1player~1{player_key}~1token~1rotate/post
+export const RotatePlayerTokenParams = Type.Object({
+  player_key: PlayerKey,
+}, { additionalProperties: false });
+export type RotatePlayerTokenParams = Static<typeof RotatePlayerTokenParams>;
+
 // from spec/openapi.yaml#/paths/~1u~1{sqid}~1player/get
 export const ListPlayersParams = Type.Object({
   sqid: Sqid,
@@ -111,6 +117,13 @@ export const RenewPlayerCertParams = Type.Object({
   player_id: PlayerId,
 }, { additionalProperties: false });
 export type RenewPlayerCertParams = Static<typeof RenewPlayerCertParams>;
+
+// from spec/openapi.yaml#/paths/~1u~1{sqid}~1player~1{player_id}~1token~1approve-rotation/post
+export const ApprovePlayerTokenRotationParams = Type.Object({
+  sqid: Sqid,
+  player_id: PlayerId,
+}, { additionalProperties: false });
+export type ApprovePlayerTokenRotationParams = Static<typeof ApprovePlayerTokenRotationParams>;
 
 // from spec/openapi.yaml#/paths
 /** The REST error body with its error_code narrowed to the codes an operation documents for a status. */
@@ -164,6 +177,12 @@ export const routes = {
   // from spec/openapi.yaml#/paths/~1player~1{player_key}~1credentials/get
   /** GET /player/{player_key}/credentials: Download a registered player's TLS credentials */
   getPlayerCredentials: { operationId: "getPlayerCredentials", method: 'GET', url: "/player/{player_key}/credentials", security: 'none', schema: { params: GetPlayerCredentialsParams, response: { 200: PlayerCredentials, 400: RestError, 404: RestError, 500: RestError } }, errors: { 400: ["invalid_request"], 404: ["not_found"], 500: ["internal_error"] } },
+  // from spec/openapi.yaml#/paths/~1player~1renew-cert/post
+  /** POST /player/renew-cert: Renew the calling player's certificate (device-driven) */
+  renewDeviceCert: { operationId: "renewDeviceCert", method: 'POST', url: "/player/renew-cert", security: 'device-token', schema: { response: { 200: RenewDeviceCertResponse, 400: RestError, 401: RestError, 429: RestError, 500: RestError } }, errors: { 400: ["invalid_request"], 401: ["authentication_failed"], 429: ["rate_limit_exceeded"], 500: ["internal_error"] } },
+  // from spec/openapi.yaml#/paths/~1player~1{player_key}~1token~1rotate/post
+  /** POST /player/{player_key}/token/rotate: Replace a player's device token */
+  rotatePlayerToken: { operationId: "rotatePlayerToken", method: 'POST', url: "/player/{player_key}/token/rotate", security: 'none', schema: { params: RotatePlayerTokenParams, response: { 200: RotatePlayerTokenResponse, 202: RotatePlayerTokenPending, 400: RestError, 404: RestError, 429: RestError, 500: RestError } }, errors: { 400: ["invalid_request"], 404: ["not_found"], 429: ["rate_limit_exceeded"], 500: ["internal_error"] } },
   // from spec/openapi.yaml#/paths/~1u~1{sqid}~1player/get
   /** GET /u/{sqid}/player: List a user's players */
   listPlayers: { operationId: "listPlayers", method: 'GET', url: "/u/{sqid}/player", security: 'bearer', schema: { params: ListPlayersParams, response: { 200: PlayerList, 400: RestError, 401: RestError, 403: RestError, 404: RestError, 500: RestError } }, errors: { 400: ["invalid_request"], 401: ["authentication_failed"], 403: ["forbidden"], 404: ["not_found"], 500: ["internal_error"] } },
@@ -185,6 +204,9 @@ export const routes = {
   // from spec/openapi.yaml#/paths/~1u~1{sqid}~1player~1{player_id}~1renew-cert/post
   /** POST /u/{sqid}/player/{player_id}/renew-cert: Renew a player's TLS certificate */
   renewPlayerCert: { operationId: "renewPlayerCert", method: 'POST', url: "/u/{sqid}/player/{player_id}/renew-cert", security: 'bearer', schema: { params: RenewPlayerCertParams, response: { 200: RenewCertResult, 400: RestError, 401: RestError, 403: RestError, 404: RestError, 500: RestError } }, errors: { 400: ["invalid_request"], 401: ["authentication_failed"], 403: ["forbidden"], 404: ["not_found"], 500: ["internal_error"] } },
+  // from spec/openapi.yaml#/paths/~1u~1{sqid}~1player~1{player_id}~1token~1approve-rotation/post
+  /** POST /u/{sqid}/player/{player_id}/token/approve-rotation: Approve a player's pending device-token rotation */
+  approvePlayerTokenRotation: { operationId: "approvePlayerTokenRotation", method: 'POST', url: "/u/{sqid}/player/{player_id}/token/approve-rotation", security: 'bearer', schema: { params: ApprovePlayerTokenRotationParams, response: { 200: Player, 400: RestError, 401: RestError, 403: RestError, 404: RestError, 409: RestError, 500: RestError } }, errors: { 400: ["invalid_request"], 401: ["authentication_failed"], 403: ["forbidden"], 404: ["not_found"], 409: ["conflict"], 500: ["internal_error"] } },
   // from spec/openapi.yaml#/paths/~1mqtt~1bootstrap/get
   /** GET /mqtt/bootstrap: Get WebSocket MQTT connection details */
   getMqttBootstrap: { operationId: "getMqttBootstrap", method: 'GET', url: "/mqtt/bootstrap", security: 'bearer', schema: { response: { 200: MqttBootstrap, 401: RestError, 429: RestError, 500: RestError } }, errors: { 401: ["authentication_failed"], 429: ["rate_limit_exceeded"], 500: ["internal_error"] } },
@@ -233,7 +255,7 @@ export function restError<Op extends AnyOperationId, const S extends number, con
 
 // from spec/openapi.yaml#/paths
 /** The operations that take a bearer token (each documents 401 authentication_failed). */
-export const securedOperations = ["authMe", "createPost", "getPost", "deletePost", "promotePost", "createComment", "followUser", "unfollowUser", "followCategory", "unfollowCategory", "registerPlayer", "listPlayers", "getPlayer", "updatePlayer", "deletePlayer", "sendPlayerCommand", "sendCommandToAllPlayers", "renewPlayerCert", "getMqttBootstrap", "publishMqttDemo"] as const;
+export const securedOperations = ["authMe", "createPost", "getPost", "deletePost", "promotePost", "createComment", "followUser", "unfollowUser", "followCategory", "unfollowCategory", "registerPlayer", "renewDeviceCert", "listPlayers", "getPlayer", "updatePlayer", "deletePlayer", "sendPlayerCommand", "sendCommandToAllPlayers", "renewPlayerCert", "approvePlayerTokenRotation", "getMqttBootstrap", "publishMqttDemo"] as const;
 /** The 401 answer of a secured operation (no token, a bad or expired one, an unknown user). */
 export function authenticationFailed(message: string): HttpError {
   return restError(securedOperations, 401, 'authentication_failed', message);
@@ -287,6 +309,12 @@ export interface Handlers {
   // from spec/openapi.yaml#/paths/~1player~1{player_key}~1credentials/get
   /** GET /player/{player_key}/credentials */
   getPlayerCredentials(req: TypedRequest<undefined, GetPlayerCredentialsParams, {}>): Promise<Reply<200, PlayerCredentials> | Reply<400, RestErrorWith<"invalid_request">> | Reply<404, RestErrorWith<"not_found">> | Reply<500, RestErrorWith<"internal_error">>>;
+  // from spec/openapi.yaml#/paths/~1player~1renew-cert/post
+  /** POST /player/renew-cert */
+  renewDeviceCert(req: TypedRequest<undefined, {}, {}>): Promise<Reply<200, RenewDeviceCertResponse> | Reply<400, RestErrorWith<"invalid_request">> | Reply<401, RestErrorWith<"authentication_failed">> | Reply<429, RestErrorWith<"rate_limit_exceeded">> | Reply<500, RestErrorWith<"internal_error">>>;
+  // from spec/openapi.yaml#/paths/~1player~1{player_key}~1token~1rotate/post
+  /** POST /player/{player_key}/token/rotate */
+  rotatePlayerToken(req: TypedRequest<undefined, RotatePlayerTokenParams, {}>): Promise<Reply<200, RotatePlayerTokenResponse> | Reply<202, RotatePlayerTokenPending> | Reply<400, RestErrorWith<"invalid_request">> | Reply<404, RestErrorWith<"not_found">> | Reply<429, RestErrorWith<"rate_limit_exceeded">> | Reply<500, RestErrorWith<"internal_error">>>;
   // from spec/openapi.yaml#/paths/~1u~1{sqid}~1player/get
   /** GET /u/{sqid}/player */
   listPlayers(req: TypedRequest<undefined, ListPlayersParams, {}>): Promise<Reply<200, PlayerList> | Reply<400, RestErrorWith<"invalid_request">> | Reply<401, RestErrorWith<"authentication_failed">> | Reply<403, RestErrorWith<"forbidden">> | Reply<404, RestErrorWith<"not_found">> | Reply<500, RestErrorWith<"internal_error">>>;
@@ -308,6 +336,9 @@ export interface Handlers {
   // from spec/openapi.yaml#/paths/~1u~1{sqid}~1player~1{player_id}~1renew-cert/post
   /** POST /u/{sqid}/player/{player_id}/renew-cert */
   renewPlayerCert(req: TypedRequest<undefined, RenewPlayerCertParams, {}>): Promise<Reply<200, RenewCertResult> | Reply<400, RestErrorWith<"invalid_request">> | Reply<401, RestErrorWith<"authentication_failed">> | Reply<403, RestErrorWith<"forbidden">> | Reply<404, RestErrorWith<"not_found">> | Reply<500, RestErrorWith<"internal_error">>>;
+  // from spec/openapi.yaml#/paths/~1u~1{sqid}~1player~1{player_id}~1token~1approve-rotation/post
+  /** POST /u/{sqid}/player/{player_id}/token/approve-rotation */
+  approvePlayerTokenRotation(req: TypedRequest<undefined, ApprovePlayerTokenRotationParams, {}>): Promise<Reply<200, Player> | Reply<400, RestErrorWith<"invalid_request">> | Reply<401, RestErrorWith<"authentication_failed">> | Reply<403, RestErrorWith<"forbidden">> | Reply<404, RestErrorWith<"not_found">> | Reply<409, RestErrorWith<"conflict">> | Reply<500, RestErrorWith<"internal_error">>>;
   // from spec/openapi.yaml#/paths/~1mqtt~1bootstrap/get
   /** GET /mqtt/bootstrap */
   getMqttBootstrap(req: TypedRequest<undefined, {}, {}>): Promise<Reply<200, MqttBootstrap> | Reply<401, RestErrorWith<"authentication_failed">> | Reply<429, RestErrorWith<"rate_limit_exceeded">> | Reply<500, RestErrorWith<"internal_error">>>;

@@ -330,6 +330,8 @@ export interface paths {
          *     that public key with the pending player, and at registration issues the certificate
          *     with subject `CN=<player_key>` for it. A CSR that cannot be read, whose signature does
          *     not verify or whose key is not accepted is a 400 `invalid_request` naming `csr_pem`.
+         *
+         *     The answer is always 201 and its body stays under 2048 bytes (the p3a firmware's limit).
          */
         post: operations["provisionPlayer"];
         delete?: never;
@@ -380,10 +382,84 @@ export interface paths {
          *     mTLS broker address. A device that sent `csr_pem` at provisioning gets no `key_pem`: its
          *     certificate is for the key it already holds, and the server never had the private key.
          *     The player_key is the device's secret, so no other authentication.
+         *
+         *     Each successful call also issues a new device token (`api_token`; the previous one stops
+         *     working), which the device keeps for `renewDeviceCert`. `ca_pem`, `cert_pem` and
+         *     `key_pem` are each under 4096 bytes (the p3a firmware's limit).
          */
         get: operations["getPlayerCredentials"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/player/renew-cert": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Renew the calling player's certificate (device-driven)
+         * @description The device renews its own client certificate, authenticated by its device token
+         *     (`Authorization: Bearer <api_token>`); no body (a body is ignored), the player is the
+         *     token's. It works whether or not the current certificate has expired, and only inside the
+         *     renewal window: from `CERT_RENEW_WINDOW_DAYS` (default 30) days before the current
+         *     certificate expires; earlier is a 400 (the p3a firmware asks daily from 45 days before
+         *     and reads 400 as "not due yet"). The new certificate is valid `CERT_VALIDITY_DAYS`
+         *     (default 365) days, for a new server-generated key (returned as `key_pem`), or, for a
+         *     player that sent `csr_pem` at provisioning, for the same public key again (no `key_pem`).
+         *     The previous certificate stays valid until it expires (make-before-break), so a connected
+         *     device is not cut off; `getPlayerCredentials` serves the new one too.
+         *
+         *     A missing, malformed, unknown or replaced token is a 401 (the firmware then calls
+         *     `rotatePlayerToken` and retries once). At most `RATE_LIMIT_RENEW_CERT_PER_MINUTE`
+         *     (default 5) calls per player per window (429 with `Retry-After`; the firmware tries again
+         *     at its next check).
+         */
+        post: operations["renewDeviceCert"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/player/{player_key}/token/rotate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The player's key, as returned by provisionPlayer. */
+                player_key: components["parameters"]["PlayerKeyPath"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Replace a player's device token
+         * @description A registered player gets a new device token; the previous one stops working at once. No
+         *     authentication but the player_key (the device's secret), and no body (a body is ignored):
+         *     the p3a firmware calls it when it has no token (devices provisioned before 1.1 dropped the
+         *     one in `getPlayerCredentials`) or when `renewDeviceCert` answered 401. The owner sees when
+         *     it happened (`api_token_rotated_at` on the Player).
+         *
+         *     A deployment may require the owner's approval instead (`DEVICE_TOKEN_ROTATION=owner_confirmation`;
+         *     default `immediate`): then the call records a pending request and answers 202 (the owner
+         *     sees `api_token_rotation_requested_at`), the old token keeps working, and once the owner
+         *     has approved (`approvePlayerTokenRotation`) the device's next call answers 200 with the
+         *     new token. The p3a firmware reads a 202 like a failure and asks again at its next daily check.
+         *
+         *     404 when no registered player has this key. At most `RATE_LIMIT_TOKEN_ROTATE_PER_MINUTE`
+         *     (default 3) calls per player_key per window (429 with `Retry-After`).
+         */
+        post: operations["rotatePlayerToken"];
         delete?: never;
         options?: never;
         head?: never;
@@ -517,13 +593,41 @@ export interface paths {
         put?: never;
         /**
          * Renew a player's TLS certificate
-         * @description Issues a new client certificate valid 365 days, which the device downloads from
+         * @description Issues a new client certificate valid 365 days (`CERT_VALIDITY_DAYS`), which the device downloads from
          *     `getPlayerCredentials`: with a new server-generated key, or, for a player that sent a CSR
          *     at provisioning, for the same public key again (the device keeps its key). Only within
-         *     the last 30 days before the current certificate expires; earlier is a 400. Allowed to the
-         *     owner and to moderators.
+         *     the last 30 days (`CERT_RENEW_WINDOW_DAYS`) before the current certificate expires; earlier is a 400. Allowed to the
+         *     owner and to moderators. A device can renew by itself with `renewDeviceCert`.
          */
         post: operations["renewPlayerCert"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/u/{sqid}/player/{player_id}/token/approve-rotation": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The user's public id. */
+                sqid: components["parameters"]["SqidPath"];
+                /** @description The player's record id (not its player_key). */
+                player_id: components["parameters"]["PlayerIdPath"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Approve a player's pending device-token rotation
+         * @description Only meaningful when the deployment sets `DEVICE_TOKEN_ROTATION=owner_confirmation`: the
+         *     owner (or a moderator) approves the rotation the device asked for (`rotatePlayerToken`
+         *     answered 202); the device's next `rotatePlayerToken` then gets the new token. Answers the
+         *     Player. 409 when no rotation is pending (or the deployment rotates immediately).
+         */
+        post: operations["approvePlayerTokenRotation"];
         delete?: never;
         options?: never;
         head?: never;
@@ -911,6 +1015,22 @@ export interface components {
             registered_at: components["schemas"]["Timestamp"];
             /** @description When the player was provisioned (UTC). */
             created_at: components["schemas"]["Timestamp"];
+            /**
+             * Format: date-time
+             * @description When the player's device token was last replaced through `rotatePlayerToken` (UTC), or
+             *     null if never: the owner sees that someone holding the player_key rotated it. (Fetching
+             *     the credentials also issues a token; that is not a rotation.) Sent by this server
+             *     always (absent from 1.0 servers).
+             */
+            api_token_rotated_at?: string | null;
+            /**
+             * Format: date-time
+             * @description When the device asked for a token rotation that waits for the owner's approval
+             *     (`approvePlayerTokenRotation`; only when the deployment sets
+             *     `DEVICE_TOKEN_ROTATION=owner_confirmation`), or null when none is pending. Sent by this
+             *     server always (absent from 1.0 servers).
+             */
+            api_token_rotation_requested_at?: string | null;
         };
         /**
          * PlayerList
@@ -945,6 +1065,59 @@ export interface components {
             key_pem?: string;
             /** @description The mTLS broker listener. */
             broker: components["schemas"]["BrokerAddress"];
+            /**
+             * @description A new device token for `renewDeviceCert`, issued by this call (every successful call
+             *     issues a new one and the previous token stops working). Sent by this server always
+             *     (absent from 1.0 servers).
+             */
+            api_token?: components["schemas"]["DeviceToken"];
+        };
+        /**
+         * DeviceToken
+         * @description A player's device token (`mpd_` and 43 base64url characters, 256 random bits), sent as
+         *     `Authorization: Bearer <token>` to `renewDeviceCert`. Tied to one player; the server keeps
+         *     only its SHA-256. A new one replaces the previous one (`getPlayerCredentials`,
+         *     `rotatePlayerToken`); deleting the player ends it.
+         * @example mpd_q3Zt8kVxW1bC0nYd6GfJ2hLr5sPa9uEo4iMw7yTgXkQ
+         */
+        DeviceToken: string;
+        /**
+         * RenewDeviceCertResponse
+         * @description A renewed client certificate, as the device stores it (what renewDeviceCert answers).
+         */
+        RenewDeviceCertResponse: {
+            /** @description The player's new client certificate (PEM), CN = player_key. */
+            cert_pem: string;
+            /**
+             * @description The private key of the new certificate (PEM), generated by the server. Absent for a
+             *     player that sent `csr_pem` at provisioning: its new certificate is for the key it keeps.
+             */
+            key_pem?: string;
+            /** @description The deployment's CA certificate (PEM). */
+            ca_pem: string;
+            /** @description When the new certificate expires (UTC). */
+            cert_expires_at: components["schemas"]["Timestamp"];
+        };
+        /**
+         * RotatePlayerTokenResponse
+         * @description The player's new device token (the previous one no longer works).
+         */
+        RotatePlayerTokenResponse: {
+            /** @description The new device token. */
+            api_token: components["schemas"]["DeviceToken"];
+        };
+        /**
+         * RotatePlayerTokenPending
+         * @description A token rotation that waits for the owner's approval (DEVICE_TOKEN_ROTATION=owner_confirmation).
+         */
+        RotatePlayerTokenPending: {
+            /**
+             * @description Always `pending`.
+             * @constant
+             */
+            status: "pending";
+            /** @description When the pending request was first made (UTC); repeated calls keep it. */
+            requested_at: components["schemas"]["Timestamp"];
         };
         /**
          * PlayerCommandRequest
@@ -1969,6 +2142,90 @@ export interface operations {
             500: components["responses"]["InternalError"];
         };
     };
+    renewDeviceCert: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The certificate was renewed. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RenewDeviceCertResponse"];
+                };
+            };
+            /** @description The current certificate is not inside the renewal window yet. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RestError"];
+                };
+            };
+            /** @description No valid device token (missing, malformed, unknown, or replaced by a newer one). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RestError"];
+                };
+            };
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    rotatePlayerToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The player's key, as returned by provisionPlayer. */
+                player_key: components["parameters"]["PlayerKeyPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The new device token. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RotatePlayerTokenResponse"];
+                };
+            };
+            /** @description The rotation waits for the owner's approval (DEVICE_TOKEN_ROTATION=owner_confirmation); the old token still works. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RotatePlayerTokenPending"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            /** @description No registered player has this key. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RestError"];
+                };
+            };
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
     listPlayers: {
         parameters: {
             query?: never;
@@ -2192,6 +2449,45 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    approvePlayerTokenRotation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The user's public id. */
+                sqid: components["parameters"]["SqidPath"];
+                /** @description The player's record id (not its player_key). */
+                player_id: components["parameters"]["PlayerIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Approved; the player as it is now (the request stays shown until the device collects its token). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Player"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            /** @description No token rotation of this player waits for approval. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RestError"];
+                };
+            };
             500: components["responses"]["InternalError"];
         };
     };

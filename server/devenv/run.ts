@@ -9,7 +9,7 @@
 // MQTT_MTLS_URL, MQTT_WEBSOCKET_URL and CA_DIR as your broker is set up).
 import { chmodSync, mkdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { ConfigError, loadConfig, loadLogSettings, type LogSettings } from '../src/config.js';
+import { ConfigError, loadBrokerPublicHost, loadConfig, loadLogSettings, type LogSettings } from '../src/config.js';
 import { createLogger } from '../src/logging/index.js';
 import { startServer } from '../src/main.js';
 import { startBroker, type Broker } from './broker.js';
@@ -55,7 +55,8 @@ async function main(): Promise<void> {
 
   try {
     const externalBroker = !!process.env.MQTT_INTERNAL_URL;
-    const pki = await ensureDevPki(join(dataDir, 'pki'));
+    // devices verify the broker's name against MQTT_PUBLIC_HOST: the broker certificate must carry it
+    const pki = await ensureDevPki(join(dataDir, 'pki'), { publicHosts: [loadBrokerPublicHost()] });
     const database = await useOrStartPostgres({ dir: join(dataDir, 'postgres'), port: port('PG_PORT', 55432) });
     stops.push(() => database.stop());
     let broker: Broker | null = null;

@@ -19,6 +19,8 @@ export interface StartServicesOptions {
   forTests?: boolean;
   /** Environment consulted for DATABASE_URL (default process.env). */
   env?: NodeJS.ProcessEnv;
+  /** Extra names of the broker certificate (MQTT_PUBLIC_HOST), besides localhost and 127.0.0.1. */
+  publicHosts?: readonly string[];
 }
 
 export interface Services {
@@ -44,7 +46,7 @@ export async function startServices(opts: StartServicesOptions): Promise<Service
   if (isRoot()) chmodSync(dataDir, statSync(dataDir).mode | 0o711);
 
   const [pki, database] = await Promise.all([
-    ensureDevPki(join(dataDir, 'pki')),
+    ensureDevPki(join(dataDir, 'pki'), { publicHosts: opts.publicHosts }),
     useOrStartPostgres({ dir: join(dataDir, 'postgres'), port: opts.ports?.postgres, forTests: opts.forTests }, opts.env),
   ]);
   let broker: Broker;

@@ -7,6 +7,9 @@ import { isAbsolute, join, resolve } from 'node:path';
 
 export type Environment = 'production' | 'development';
 
+export const DEVICE_TOKEN_ROTATIONS = ['immediate', 'owner_confirmation'] as const;
+export type DeviceTokenRotation = (typeof DEVICE_TOKEN_ROTATIONS)[number];
+
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
@@ -87,8 +90,15 @@ export interface Config {
   pki: {
     /** Directory holding ca.crt / ca.key (created when absent). */
     caDir: string;
+    /** Validity of issued player certificates (CERT_VALIDITY_DAYS). */
     certValidityDays: number;
+    /** Renewal is allowed from this many days before a certificate expires (CERT_RENEW_WINDOW_DAYS). */
     renewWindowDays: number;
+  };
+  /** Players' device tokens (renewDeviceCert, rotatePlayerToken). */
+  deviceTokens: {
+    /** 'immediate': rotatePlayerToken answers the new token; 'owner_confirmation': it waits for the owner's approval (202). */
+    rotation: DeviceTokenRotation;
   };
   registrationCodeTtlSeconds: number;
   workers: WorkerSettings;
@@ -119,6 +129,10 @@ export interface Config {
     loginPerAddressPerMinute: number;
     registerPlayerPerUserPerMinute: number;
     bootstrapPerUserPerMinute: number;
+    /** rotatePlayerToken calls per player_key. */
+    tokenRotatePerPlayerPerMinute: number;
+    /** renewDeviceCert calls per player. */
+    renewCertPerPlayerPerMinute: number;
     /** Length of a rate-limit window in seconds (60: the limits are per minute). */
     windowSeconds: number;
   };
@@ -277,6 +291,27 @@ function readLogSettings(r: Reader, env: Env): LogSettings {
   return { level, format, environment };
 }
 
+/** MQTT_PUBLIC_HOST (default: the host of MQTT_MTLS_URL), checked: the host devices are told to connect to. */
+function readPublicHost(r: Reader, mtlsUrl: string): string {
+  const publicHost = r.string('MQTT_PUBLIC_HOST', hostOf(mtlsUrl, '127.0.0.1'));
+  if (!/^[A-Za-z0-9.:\-\[\]]+$/.test(publicHost)) {
+    r.problems.push(`MQTT_PUBLIC_HOST must be a host name or IP address (got ${JSON.stringify(publicHost)})`);
+  }
+  return publicHost;
+}
+
+/**
+ * MQTT_PUBLIC_HOST alone, as devices are told it (for the dev PKI, which must put it in the
+ * broker certificate's names before the rest of the configuration can be read). Throws ConfigError.
+ */
+export function loadBrokerPublicHost(env: Env = process.env): string {
+  const r = new Reader(env);
+  const mtlsUrl = r.url('MQTT_MTLS_URL', 'mqtts://127.0.0.1:8883', ['mqtts:', 'tls:', 'ssl:']);
+  const host = readPublicHost(r, mtlsUrl);
+  if (r.problems.length > 0) throw new ConfigError(r.problems);
+  return host;
+}
+
 /**
  * LOG_LEVEL alone (for a logger needed before the rest of the configuration can be read, as
  * `make run` has while it starts the broker and the database). Throws ConfigError.
@@ -310,6 +345,10 @@ export function loadLogSettings(env: Env = process.env): LogSettings {
  * RATE_LIMIT_SIGNUP_PER_MINUTE (20, per client address), RATE_LIMIT_LOGIN_PER_MINUTE (10, per email and client
  * address), RATE_LIMIT_LOGIN_PER_ADDRESS_PER_MINUTE (30, per client address, any email),
  * RATE_LIMIT_REGISTER_PLAYER_PER_MINUTE (10, per user), RATE_LIMIT_BOOTSTRAP_PER_MINUTE (10, per user),
+ * RATE_LIMIT_TOKEN_ROTATE_PER_MINUTE (3, per player_key), RATE_LIMIT_RENEW_CERT_PER_MINUTE (5, per player),
+ * CERT_VALIDITY_DAYS (365; 2..3650, issued player certificates), CERT_RENEW_WINDOW_DAYS (30; renewal allowed from this
+ * many days before expiry, less than CERT_VALIDITY_DAYS), DEVICE_TOKEN_ROTATION (immediate; or owner_confirmation:
+ * rotatePlayerToken waits for the owner's approval),
  * RATE_LIMIT_WINDOW_SECONDS (60; the "per minute" limits count per window of this length), MQTT_DYNSEC_ADMIN_USERNAME / MQTT_DYNSEC_ADMIN_PASSWORD,
  * BROKER_CRL_FILE, BROKER_PID_FILE,
  * STARTUP_WAIT_SECONDS (60; how long startup retries an unreachable PostgreSQL or broker, 0: fail at once),
@@ -363,10 +402,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
   }
   const mtlsUrl = r.url('MQTT_MTLS_URL', 'mqtts://127.0.0.1:8883', ['mqtts:', 'tls:', 'ssl:']);
   const websocketUrl = r.url('MQTT_WEBSOCKET_URL', 'ws://127.0.0.1:9001', ['ws:', 'wss:']);
-  const publicHost = r.string('MQTT_PUBLIC_HOST', hostOf(mtlsUrl, '127.0.0.1'));
-  if (!/^[A-Za-z0-9.:\-\[\]]+$/.test(publicHost)) {
-    r.problems.push(`MQTT_PUBLIC_HOST must be a host name or IP address (got ${JSON.stringify(publicHost)})`);
-  }
+  const publicHost = readPublicHost(r, mtlsUrl);
   const publicPort = r.port('MQTT_PUBLIC_PORT', portOf(mtlsUrl, 8883));
   const publicWebsocketUrl = r.url('MQTT_PUBLIC_WEBSOCKET_URL', websocketUrl, ['ws:', 'wss:']);
   const shareGroup = r.string('MQTT_SHARE_GROUP', 'makapix-api');
@@ -409,7 +445,16 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
   const loginPerAddressPerMinute = r.int('RATE_LIMIT_LOGIN_PER_ADDRESS_PER_MINUTE', 30, 1, 1_000_000);
   const registerPlayerPerUserPerMinute = r.int('RATE_LIMIT_REGISTER_PLAYER_PER_MINUTE', 10, 1, 1_000_000);
   const bootstrapPerUserPerMinute = r.int('RATE_LIMIT_BOOTSTRAP_PER_MINUTE', 10, 1, 1_000_000);
+  const tokenRotatePerPlayerPerMinute = r.int('RATE_LIMIT_TOKEN_ROTATE_PER_MINUTE', 3, 1, 1_000_000);
+  const renewCertPerPlayerPerMinute = r.int('RATE_LIMIT_RENEW_CERT_PER_MINUTE', 5, 1, 1_000_000);
   const windowSeconds = r.int('RATE_LIMIT_WINDOW_SECONDS', 60, 1, 86_400);
+
+  const certValidityDays = r.int('CERT_VALIDITY_DAYS', 365, 2, 3650);
+  const renewWindowDays = r.int('CERT_RENEW_WINDOW_DAYS', 30, 1, 3649);
+  if (renewWindowDays >= certValidityDays) {
+    r.problems.push(`CERT_RENEW_WINDOW_DAYS (${renewWindowDays}) must be less than CERT_VALIDITY_DAYS (${certValidityDays}), or a new certificate could be renewed at once`);
+  }
+  const deviceTokenRotation = r.oneOf('DEVICE_TOKEN_ROTATION', DEVICE_TOKEN_ROTATIONS, 'immediate');
 
   const workers: WorkerSettings = {
     presenceSweepSeconds: r.int('PRESENCE_SWEEP_SECONDS', 30, 1, 3600),
@@ -459,13 +504,15 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       pidFile,
     },
     auth: { jwtSecret, tokenTtlSeconds, moderators, scryptN },
-    pki: { caDir, certValidityDays: 365, renewWindowDays: 30 },
+    pki: { caDir, certValidityDays, renewWindowDays },
+    deviceTokens: { rotation: deviceTokenRotation },
     registrationCodeTtlSeconds: 15 * 60,
     workers,
     vault: { dir: vaultDir, ...vaultPublic, limits: vaultLimits, sweepIntervalSeconds: vaultSweepIntervalSeconds },
     rateLimits: {
       perPlayerPerMinute, perUserPerMinute, provisionPerAddressPerMinute,
-      signupPerAddressPerMinute, loginPerEmailPerAddressPerMinute, loginPerAddressPerMinute, registerPlayerPerUserPerMinute, bootstrapPerUserPerMinute, windowSeconds,
+      signupPerAddressPerMinute, loginPerEmailPerAddressPerMinute, loginPerAddressPerMinute, registerPlayerPerUserPerMinute, bootstrapPerUserPerMinute,
+      tokenRotatePerPlayerPerMinute, renewCertPerPlayerPerMinute, windowSeconds,
     },
   };
 }

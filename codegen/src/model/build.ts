@@ -12,6 +12,8 @@ import type {
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 const entries = (v: unknown): [string, unknown][] => (isObj(v) ? Object.entries(v) : []);
+/** The security scheme of a player's own calls (a device token), told apart from users' bearer tokens. */
+export const DEVICE_TOKEN_SCHEME = 'deviceToken';
 
 export interface BuildInput {
   root: string; // repository root
@@ -248,7 +250,9 @@ class Builder {
         if (Array.isArray(sec) && sec.length > 0) {
           const anon = sec.some((s) => isObj(s) && Object.keys(s).length === 0);
           const bearer = sec.some((s) => isObj(s) && Object.keys(s).length > 0);
-          security = bearer ? (anon ? 'optional-bearer' : 'bearer') : 'none';
+          // A player's own calls name the `deviceToken` scheme (a bearer device token, not a user's token).
+          const device = sec.some((s) => isObj(s) && Object.keys(s).includes(DEVICE_TOKEN_SCHEME));
+          security = device ? 'device-token' : bearer ? (anon ? 'optional-bearer' : 'bearer') : 'none';
         }
         this.model.rest.push({
           operationId, loc: oloc, method: method.toUpperCase() as RestOperation['method'], path,

@@ -79,7 +79,8 @@ export interface RestOperation {
   method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   path: string;
   summary?: string;
-  security: 'bearer' | 'optional-bearer' | 'none';
+  /** 'device-token': the operation names the `deviceToken` security scheme (a player's own bearer token). */
+  security: 'bearer' | 'optional-bearer' | 'device-token' | 'none';
   params: RestParam[];
   body?: {
     schema: Loc;

@@ -84,7 +84,7 @@ const handlers = {
   },
 };
 
-async function authenticate(req: FastifyRequest, _reply: FastifyReply, security: 'bearer' | 'optional-bearer'): Promise<void> {
+async function authenticate(req: FastifyRequest, _reply: FastifyReply, security: 'bearer' | 'optional-bearer' | 'device-token'): Promise<void> {
   const auth = req.headers.authorization;
   if (auth && auth !== 'Bearer good') throw new HttpError(401, 'authentication_failed', 'invalid token');
   if (!auth && security === 'bearer') throw new HttpError(401, 'authentication_failed', 'a bearer token is required');

@@ -22,6 +22,10 @@ export interface PlayerRow {
   created_at: Date;
   /** SPKI PEM of the key the device keeps (it sent a CSR at provisioning), or null when the server generated the key. */
   device_public_key: string | null;
+  /** When rotatePlayerToken last replaced the device token, or null. */
+  api_token_rotated_at: Date | null;
+  /** A rotation waiting for the owner's approval (DEVICE_TOKEN_ROTATION=owner_confirmation), or null. */
+  api_token_rotation_requested_at: Date | null;
 }
 
 /** The owner of /u/{sqid}/... routes (the number behind the sqid). */
@@ -154,12 +158,21 @@ export async function completeRegistration(
 // credentials (the device's poll)
 // ---------------------------------------------------------------------------------------------
 
-/** The current certificate and, when the server generated it, the private key (null for a device that keeps its key). */
-export async function findCredentials(sql: Queryable, playerKey: string): Promise<{ cert_pem: string; key_pem: string | null } | null> {
+/**
+ * The current certificate and, when the server generated it, the private key (null for a device
+ * that keeps its key), of a registered player; stores `tokenHash` as its new device token in the
+ * same statement (the previous token stops working). Null when no registered player has the key.
+ */
+export async function takeCredentials(
+  sql: Queryable,
+  playerKey: string,
+  tokenHash: Buffer,
+): Promise<{ cert_pem: string; key_pem: string | null } | null> {
   const rows = await sql<{ cert_pem: string; key_pem: string | null }[]>`
-    select cert_pem, key_pem from players
+    update players set api_token_hash = ${tokenHash}, api_token_created_at = now()
     where player_key = ${playerKey} and registration_status = 'registered'
-      and cert_pem is not null and (key_pem is not null or device_public_key is not null)`;
+      and cert_pem is not null and (key_pem is not null or device_public_key is not null)
+    returning cert_pem, key_pem`;
   return rows[0] ?? null;
 }
 
@@ -171,7 +184,8 @@ function playerColumns(sql: Queryable) {
   return sql`
     p.id, p.player_key, u.user_id as owner_user_id, p.name, p.device_model, p.firmware_version,
     p.registration_status, p.connection_status, p.last_seen_at, p.current_post_id,
-    p.cert_serial, p.cert_expires_at, p.registered_at, p.created_at, p.device_public_key`;
+    p.cert_serial, p.cert_expires_at, p.registered_at, p.created_at, p.device_public_key,
+    p.api_token_rotated_at, p.api_token_rotation_requested_at`;
 }
 
 /** The owner's registered players, oldest registration first. */
@@ -220,11 +234,12 @@ export async function deletePlayerOfOwner(tx: Queryable, ownerId: number, player
 /**
  * Installs a renewed certificate; the replaced one becomes the previous certificate (still valid
  * until it expires, revoked together with the current one on delete). Only when the current
- * serial is still `expectedSerial` (a concurrent renewal wins once); returns the new expiry or null.
+ * serial is still `expectedSerial` (a concurrent renewal wins once; the caller checked who may
+ * renew: the owner, or the player's own device token); returns the new expiry or null.
  */
 export async function replaceCertificate(
   sql: Queryable,
-  r: { ownerId: number; playerId: string; expectedSerial: string; cert: Certificate },
+  r: { playerId: string; expectedSerial: string; cert: Certificate },
 ): Promise<Date | null> {
   const rows = await sql<{ cert_expires_at: Date }[]>`
     update players set
@@ -234,7 +249,7 @@ export async function replaceCertificate(
       key_pem = ${r.cert.keyPem},
       cert_serial = ${r.cert.serialHex},
       cert_expires_at = ${r.cert.notAfter}
-    where id = ${r.playerId} and owner_id = ${r.ownerId} and registration_status = 'registered'
+    where id = ${r.playerId} and registration_status = 'registered'
       and cert_serial = ${r.expectedSerial}
     returning cert_expires_at`;
   return rows[0]?.cert_expires_at ?? null;

@@ -4,6 +4,7 @@
 // channel with a {player_key} level is covered without a change here.
 import { channels } from '../../../generated/asyncapi/channels.js';
 import { routes } from '../../../generated/openapi/routes.js';
+import { servedPaths } from '../rest/api-prefix.js';
 
 /** Path and topic parameters whose value alone grants access. */
 export const SECRET_PARAMS: ReadonlySet<string> = new Set(['player_key']);
@@ -52,7 +53,8 @@ export class SecretLevelRedactor {
   }
 }
 
-const restPaths = new SecretLevelRedactor(Object.values(routes).map((r) => r.url));
+// every route is served at its path and under /api (rest/api-prefix.ts)
+const restPaths = new SecretLevelRedactor(Object.values(routes).flatMap((r) => servedPaths(r.url)));
 const topics = new SecretLevelRedactor(Object.values(channels).map((c) => c.topic.address));
 
 /** A request URL as it may be logged: `/player/<redacted>/credentials` (the query string is kept). */

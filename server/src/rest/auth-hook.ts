@@ -1,21 +1,26 @@
 // Bearer authentication for routes whose security is 'bearer' or 'optional-bearer': verifies the
-// token, loads the user once, and attaches it as `request.user`.
+// token, loads the user once, and attaches it as `request.user`. Routes whose security is
+// 'device-token' (a player's own calls) take a device token instead: its player is `request.device`.
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Authenticate } from '#runtime/v1';
 import { authenticationFailed } from '../../../generated/openapi/routes.js';
-import { TokenError, verifyToken } from '../auth/index.js';
+import { deviceTokenHash, TokenError, verifyToken } from '../auth/index.js';
 import type { AppContext } from '../context.js';
+import { findPlayerByTokenHash, type DeviceTokenPlayer } from '../db/device-tokens.js';
 import { findUserById, type UserRow } from '../db/users.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
     user: UserRow | null;
+    /** The player of a 'device-token' route's token. */
+    device: DeviceTokenPlayer | null;
   }
 }
 
 export function bearerAuthenticator(ctx: AppContext): Authenticate {
   return async (request: FastifyRequest, _reply: FastifyReply, security) => {
     request.user = null;
+    request.device = null;
     const header = request.headers.authorization;
     if (header === undefined) {
       if (security === 'optional-bearer') return;
@@ -23,6 +28,13 @@ export function bearerAuthenticator(ctx: AppContext): Authenticate {
     }
     const m = /^Bearer\s+(\S+)$/i.exec(header);
     if (!m) throw authenticationFailed('Authorization header must be "Bearer <token>"');
+    if (security === 'device-token') {
+      const hash = deviceTokenHash(m[1]!);
+      const player = hash === null ? null : await findPlayerByTokenHash(ctx.sql, hash);
+      if (!player) throw authenticationFailed('Unknown or replaced device token');
+      request.device = player;
+      return;
+    }
     let userId: string;
     try {
       userId = verifyToken(ctx.config.auth.jwtSecret, m[1], { now: ctx.now() }).sub;
@@ -40,6 +52,12 @@ export function bearerAuthenticator(ctx: AppContext): Authenticate {
 export function currentUser(request: FastifyRequest): UserRow {
   if (!request.user) throw authenticationFailed('authentication required');
   return request.user;
+}
+
+/** The player of a 'device-token' route (the hook guarantees it). */
+export function currentDevice(request: FastifyRequest): DeviceTokenPlayer {
+  if (!request.device) throw authenticationFailed('a device token is required');
+  return request.device;
 }
 
 export function isModerator(user: UserRow | null): boolean {

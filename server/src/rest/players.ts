@@ -2,28 +2,42 @@
 // CSR, so that its private key never leaves it), its owner registers it with the code (the device
 // certificate is issued), the device downloads its credentials; the owner (or a moderator) lists,
 // reads, renames, deletes (the certificate is revoked and the live session ended) and renews the
-// certificate.
+// certificate. Protocol 1.1 (the p3a firmware): every credentials fetch issues a device token, with
+// which the device renews its own certificate (renewDeviceCert) and which it can replace knowing
+// only its key (rotatePlayerToken; immediately, or after the owner's approval).
 import type { HttpError } from '#runtime/v1';
 import { restError, type Handlers } from '../../../generated/openapi/routes.js';
 import { PlayerNameBounds } from '../../../generated/components/identifiers.js';
 import type { Player } from '../../../generated/openapi/schemas.js';
-import { generateRegistrationCode, normalizeRegistrationCode } from '../auth/index.js';
+import { generateRegistrationCode, newDeviceToken, normalizeRegistrationCode } from '../auth/index.js';
 import type { AppContext } from '../context.js';
 import { throttle } from './throttle.js';
 import { Constraints, isUniqueViolation, rateLimit } from '../db/index.js';
 import {
-  completeRegistration, countPlayersOfOwner, deletePlayerOfOwner, deleteStalePendingPlayers, findCredentials,
+  completeRegistration, countPlayersOfOwner, deletePlayerOfOwner, deleteStalePendingPlayers,
   findPendingByCodeForUpdate, findPlayerOfOwner, insertPendingPlayer, listPlayersOfOwner, lockUserForRegistration,
-  releaseExpiredCode, renamePlayer, replaceCertificate, type Certificate, type PendingPlayer, type PlayerRow,
+  releaseExpiredCode, renamePlayer, replaceCertificate, takeCredentials, type Certificate, type PendingPlayer, type PlayerRow,
 } from '../db/players.js';
+import { approveTokenRotation, rotateDeviceToken } from '../db/device-tokens.js';
 import { recordRevocations, type Revocation } from '../db/revocations.js';
 import {
   canRenew, csrPublicKey, issueClientCertificate, issueForPublicKey, PkiError, renewalOpensAt, type IssueOptions,
 } from '../pki/index.js';
-import { currentUser } from './auth-hook.js';
+import { currentDevice, currentUser } from './auth-hook.js';
 import { resolveOwner, type OwnerOperation } from './owner.js';
 
-type Ops = 'provisionPlayer' | 'registerPlayer' | 'getPlayerCredentials' | 'listPlayers' | 'getPlayer' | 'updatePlayer' | 'deletePlayer' | 'renewPlayerCert';
+type Ops =
+  | 'provisionPlayer' | 'registerPlayer' | 'getPlayerCredentials' | 'listPlayers' | 'getPlayer' | 'updatePlayer' | 'deletePlayer'
+  | 'renewPlayerCert' | 'renewDeviceCert' | 'rotatePlayerToken' | 'approvePlayerTokenRotation';
+
+/** What a certificate renewal needs to know of the player (owner route or the device's own token). */
+interface RenewablePlayer {
+  id: string;
+  player_key: string;
+  cert_serial: string;
+  cert_expires_at: Date;
+  device_public_key: string | null;
+}
 
 /** At most this many players per user (CONTRACT_NOTES 6). */
 export const MAX_PLAYERS_PER_USER = 128;
@@ -47,6 +61,8 @@ export function toPlayer(row: PlayerRow): Player {
     cert_expires_at: row.cert_expires_at.toISOString(),
     registered_at: row.registered_at.toISOString(),
     created_at: row.created_at.toISOString(),
+    api_token_rotated_at: row.api_token_rotated_at?.toISOString() ?? null,
+    api_token_rotation_requested_at: row.api_token_rotation_requested_at?.toISOString() ?? null,
   };
 }
 
@@ -96,6 +112,27 @@ export function playerHandlers(ctx: AppContext): Pick<Handlers, Ops> {
     return issueClientCertificate(ctx.ca, playerKey, opts);
   }
 
+  /**
+   * A new certificate for `player` when its current one is inside the renewal window (else the
+   * operation's 400); null when a concurrent renewal or a deletion changed the player meanwhile.
+   */
+  async function renew(op: 'renewPlayerCert' | 'renewDeviceCert', player: RenewablePlayer): Promise<{ cert: Certificate; expiresAt: Date } | null> {
+    const now = ctx.now();
+    const windowDays = config.pki.renewWindowDays;
+    if (!canRenew(player.cert_expires_at, now, windowDays)) {
+      throw restError(
+        op,
+        400,
+        'invalid_request',
+        `The certificate expires at ${player.cert_expires_at.toISOString()}; it can be renewed from ${renewalOpensAt(player.cert_expires_at, windowDays).toISOString()}`,
+      );
+    }
+    // Same public key again for a device that keeps its key; a new server-generated key otherwise.
+    const cert = await issueFor(player.player_key, player.device_public_key, { days: config.pki.certValidityDays, now });
+    const expiresAt = await replaceCertificate(ctx.sql, { playerId: player.id, expectedSerial: player.cert_serial, cert });
+    return expiresAt ? { cert, expiresAt } : null;
+  }
+
   return {
     async provisionPlayer(req) {
       const limit = await rateLimit.hit(ctx.sql, [{ key: `provision:${req.ip}`, limit: ctx.config.rateLimits.provisionPerAddressPerMinute }]);
@@ -140,11 +177,43 @@ export function playerHandlers(ctx: AppContext): Pick<Handlers, Ops> {
     },
 
     async getPlayerCredentials(req) {
-      const creds = await findCredentials(ctx.sql, req.params.player_key);
+      // Every successful fetch issues a new device token (the previous one dies): only its hash is kept.
+      const token = newDeviceToken();
+      const creds = await takeCredentials(ctx.sql, req.params.player_key, token.hash);
       if (!creds) throw restError('getPlayerCredentials', 404, 'not_found', 'Player not registered yet');
       // A device that sent a CSR keeps its key: no key_pem (the server never had it).
       const key = creds.key_pem === null ? {} : { key_pem: creds.key_pem };
-      return { status: 200, body: { ca_pem: ctx.ca.certPem, cert_pem: creds.cert_pem, ...key, broker } };
+      return { status: 200, body: { ca_pem: ctx.ca.certPem, cert_pem: creds.cert_pem, ...key, broker, api_token: token.token } };
+    },
+
+    async renewDeviceCert(req) {
+      const device = currentDevice(req);
+      await throttle(ctx, 'renewDeviceCert', `renew-cert:player:${device.id}`, config.rateLimits.renewCertPerPlayerPerMinute, 'certificate renewals per player');
+      const renewed = await renew('renewDeviceCert', device);
+      if (!renewed) throw restError('renewDeviceCert', 400, 'invalid_request', 'The certificate was just renewed (or the player deleted); check again later');
+      const { cert, expiresAt } = renewed;
+      const key = cert.keyPem === null ? {} : { key_pem: cert.keyPem };
+      return { status: 200, body: { cert_pem: cert.certPem, ...key, ca_pem: ctx.ca.certPem, cert_expires_at: expiresAt.toISOString() } };
+    },
+
+    async rotatePlayerToken(req) {
+      const playerKey = req.params.player_key;
+      await throttle(ctx, 'rotatePlayerToken', `token-rotate:${playerKey.toLowerCase()}`, config.rateLimits.tokenRotatePerPlayerPerMinute, 'token rotations per player');
+      const token = newDeviceToken();
+      const out = await rotateDeviceToken(ctx.sql, playerKey, token.hash, config.deviceTokens.rotation === 'owner_confirmation');
+      if (out.kind === 'not_found') throw restError('rotatePlayerToken', 404, 'not_found', 'No registered player has this key');
+      if (out.kind === 'pending') return { status: 202, body: { status: 'pending', requested_at: out.requestedAt.toISOString() } };
+      return { status: 200, body: { api_token: token.token } };
+    },
+
+    async approvePlayerTokenRotation(req) {
+      const { owner } = await resolveOwner(ctx, 'approvePlayerTokenRotation', req, req.params.sqid);
+      const player = await findPlayerOfOwner(ctx.sql, owner.id, req.params.player_id);
+      if (!player) throw notFoundPlayer('approvePlayerTokenRotation');
+      if (!(await approveTokenRotation(ctx.sql, owner.id, player.id))) {
+        throw restError('approvePlayerTokenRotation', 409, 'conflict', 'No token rotation is waiting for approval');
+      }
+      return { status: 200, body: toPlayer((await findPlayerOfOwner(ctx.sql, owner.id, player.id)) ?? player) };
     },
 
     async listPlayers(req) {
@@ -189,20 +258,8 @@ export function playerHandlers(ctx: AppContext): Pick<Handlers, Ops> {
       const { owner } = await resolveOwner(ctx, 'renewPlayerCert', req, req.params.sqid);
       const player = await findPlayerOfOwner(ctx.sql, owner.id, req.params.player_id);
       if (!player) throw notFoundPlayer('renewPlayerCert');
-      const now = ctx.now();
-      const windowDays = config.pki.renewWindowDays;
-      if (!canRenew(player.cert_expires_at, now, windowDays)) {
-        throw restError(
-          'renewPlayerCert',
-          400,
-          'invalid_request',
-          `The certificate expires at ${player.cert_expires_at.toISOString()}; it can be renewed from ${renewalOpensAt(player.cert_expires_at, windowDays).toISOString()}`,
-        );
-      }
-      // Same public key again for a device that keeps its key; a new server-generated key otherwise.
-      const cert = await issueFor(player.player_key, player.device_public_key, { days: config.pki.certValidityDays, now });
-      const expiresAt = await replaceCertificate(ctx.sql, { ownerId: owner.id, playerId: player.id, expectedSerial: player.cert_serial, cert });
-      if (!expiresAt) {
+      const renewed = await renew('renewPlayerCert', player);
+      if (!renewed) {
         // Deleted or renewed by a concurrent request meanwhile.
         const again = await findPlayerOfOwner(ctx.sql, owner.id, player.id);
         if (!again) throw notFoundPlayer('renewPlayerCert');
@@ -211,7 +268,7 @@ export function playerHandlers(ctx: AppContext): Pick<Handlers, Ops> {
       return {
         status: 200,
         body: {
-          cert_expires_at: expiresAt.toISOString(),
+          cert_expires_at: renewed.expiresAt.toISOString(),
           message: `Certificate renewed; the player downloads it from /player/${player.player_key}/credentials`,
         },
       };

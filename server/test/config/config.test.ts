@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, loadLogLevel, loadLogSettings } from '../../src/config.js';
+import { ConfigError, loadBrokerPublicHost, loadConfig, loadLogLevel, loadLogSettings } from '../../src/config.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mkp-cfg-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -17,8 +17,11 @@ describe('loadConfig', () => {
     expect(c.http.port).toBe(8000);
     expect(c.rateLimits).toEqual({
       perPlayerPerMinute: 300, perUserPerMinute: 1000, provisionPerAddressPerMinute: 30, signupPerAddressPerMinute: 20,
-      loginPerEmailPerAddressPerMinute: 10, loginPerAddressPerMinute: 30, registerPlayerPerUserPerMinute: 10, bootstrapPerUserPerMinute: 10, windowSeconds: 60,
+      loginPerEmailPerAddressPerMinute: 10, loginPerAddressPerMinute: 30, registerPlayerPerUserPerMinute: 10, bootstrapPerUserPerMinute: 10,
+      tokenRotatePerPlayerPerMinute: 3, renewCertPerPlayerPerMinute: 5, windowSeconds: 60,
     });
+    expect(c.pki).toMatchObject({ certValidityDays: 365, renewWindowDays: 30 });
+    expect(c.deviceTokens).toEqual({ rotation: 'immediate' });
     expect(c.broker.publicHost).toBe('127.0.0.1');
     expect(c.broker.publicPort).toBe(8883);
     expect(c.broker.publicWebsocketUrl).toBe('ws://127.0.0.1:9001');
@@ -173,5 +176,32 @@ describe('loadConfig', () => {
     expect(loadLogSettings({})).toEqual({ level: 'info', format: 'auto', environment: 'development' });
     expect(loadLogSettings({ NODE_ENV: 'production', LOG_LEVEL: 'warn' })).toEqual({ level: 'warn', format: 'auto', environment: 'production' });
     expect(() => loadLogSettings({ LOG_FORMAT: 'pretty', MAKAPIX_ENV: 'production' })).toThrow(/LOG_FORMAT must be json or auto in production/);
+  });
+
+  it('reads the certificate validity and renewal window, the device-token rotation mode and its rate limits', () => {
+    const c = loadConfig({
+      DATA_DIR: dir, CERT_VALIDITY_DAYS: '1095', CERT_RENEW_WINDOW_DAYS: '90', DEVICE_TOKEN_ROTATION: 'owner_confirmation',
+      RATE_LIMIT_TOKEN_ROTATE_PER_MINUTE: '7', RATE_LIMIT_RENEW_CERT_PER_MINUTE: '2',
+    });
+    expect(c.pki).toMatchObject({ certValidityDays: 1095, renewWindowDays: 90 });
+    expect(c.deviceTokens.rotation).toBe('owner_confirmation');
+    expect(c.rateLimits).toMatchObject({ tokenRotatePerPlayerPerMinute: 7, renewCertPerPlayerPerMinute: 2 });
+  });
+
+  it('names each bad certificate or device-token setting', () => {
+    expect(() => loadConfig({ DATA_DIR: dir, CERT_VALIDITY_DAYS: '5000', DEVICE_TOKEN_ROTATION: 'never', RATE_LIMIT_RENEW_CERT_PER_MINUTE: '0' })).toThrow(
+      /RATE_LIMIT_RENEW_CERT_PER_MINUTE must be an integer between 1 and 1000000[\s\S]*CERT_VALIDITY_DAYS must be an integer between 2 and 3650[\s\S]*DEVICE_TOKEN_ROTATION must be one of immediate, owner_confirmation/,
+    );
+    // a window as long as the validity would let every new certificate be renewed at once
+    expect(() => loadConfig({ DATA_DIR: dir, CERT_VALIDITY_DAYS: '30', CERT_RENEW_WINDOW_DAYS: '30' })).toThrow(
+      /CERT_RENEW_WINDOW_DAYS \(30\) must be less than CERT_VALIDITY_DAYS \(30\)/,
+    );
+  });
+
+  it('reads MQTT_PUBLIC_HOST alone for the dev PKI (loadBrokerPublicHost), defaulting to the mTLS URL host', () => {
+    expect(loadBrokerPublicHost({})).toBe('127.0.0.1');
+    expect(loadBrokerPublicHost({ MQTT_MTLS_URL: 'mqtts://broker.internal:8883' })).toBe('broker.internal');
+    expect(loadBrokerPublicHost({ MQTT_PUBLIC_HOST: 'mqtt.makapix.club' })).toBe('mqtt.makapix.club');
+    expect(() => loadBrokerPublicHost({ MQTT_PUBLIC_HOST: 'bad host' })).toThrow(/MQTT_PUBLIC_HOST must be a host name or IP address/);
   });
 });

@@ -33,6 +33,34 @@ describe('ensureDevPki', () => {
   });
 });
 
+describe('ensureDevPki with MQTT_PUBLIC_HOST', () => {
+  const pub = tempDir();
+  afterAll(() => pub.remove());
+
+  it('puts the public host(s) in the broker certificate, so a device verifying that name accepts it', async () => {
+    const p = await ensureDevPki(pub.path, { publicHosts: ['mqtt.makapix.test', '192.0.2.7'] });
+    const server = new X509Certificate(readFileSync(p.serverCert));
+    expect(server.subjectAltName).toBe('DNS:localhost, IP Address:127.0.0.1, DNS:mqtt.makapix.test, IP Address:192.0.2.7');
+    // the hostname check a TLS client makes (Node's, as mbedTLS's on the p3a)
+    expect(server.checkHost('mqtt.makapix.test')).toBe('mqtt.makapix.test');
+    expect(server.checkIP('192.0.2.7')).toBe('192.0.2.7');
+    expect(server.checkHost('other.makapix.test')).toBeUndefined();
+    expect(openssl('verify', '-CAfile', p.caCert, '-verify_hostname', 'mqtt.makapix.test', p.serverCert)).toContain('OK');
+  });
+
+  it('keeps the certificate while it names every host; reissues it (same CA) when a new host is asked for', async () => {
+    const before = readFileSync(`${pub.path}/server.crt`, 'utf8');
+    const ca = readFileSync(`${pub.path}/ca.crt`, 'utf8');
+    await ensureDevPki(pub.path, { publicHosts: ['MQTT.makapix.test'] });
+    expect(readFileSync(`${pub.path}/server.crt`, 'utf8')).toBe(before);
+    await ensureDevPki(pub.path, { publicHosts: ['[::1]', 'broker.example.org'] });
+    const after = new X509Certificate(readFileSync(`${pub.path}/server.crt`));
+    expect(after.checkHost('broker.example.org')).toBe('broker.example.org');
+    expect(after.checkIP('::1')).toBe('::1');
+    expect(readFileSync(`${pub.path}/ca.crt`, 'utf8')).toBe(ca);
+  });
+});
+
 describe('issueClientCert and the CRL', () => {
   it('issues a client certificate with CN, validity and clientAuth; OpenSSL verifies it; revocation shows in the CRL', async () => {
     const cn = '0b9a5c4e-1f2d-4e3a-9b8c-7d6e5f4a3b2c';

@@ -11,6 +11,12 @@ describe('redactUrl', () => {
     expect(redactUrl(`/player/${KEY}/credentials/`)).toBe('/player/<redacted>/credentials/');
   });
 
+  it('hides it under /api too (every route is also served there), and in token/rotate', () => {
+    expect(redactUrl(`/api/player/${KEY}/credentials`)).toBe('/api/player/<redacted>/credentials');
+    expect(redactUrl(`/api/player/${KEY}/token/rotate`)).toBe('/api/player/<redacted>/token/rotate');
+    expect(redactUrl(`/player/${KEY}/token/rotate`)).toBe('/player/<redacted>/token/rotate');
+  });
+
   it('matches percent-encoded levels as the router does', () => {
     expect(redactUrl(`/player/${KEY}/%63redentials`)).toBe('/player/<redacted>/%63redentials');
     expect(redactUrl(`/%70layer/${KEY}/credentials`)).toBe('/%70layer/<redacted>/credentials');
