@@ -1,0 +1,13 @@
+// Test support: wait for a condition (polled, with a deadline that names what was awaited).
+import { setTimeout as sleep } from 'node:timers/promises';
+
+/** Polls `probe` until it returns a truthy value; fails after `timeoutMs` naming `what` and the last value. */
+export async function until<T>(what: string, probe: () => T | Promise<T>, timeoutMs = 30_000, everyMs = 50): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v) return v as NonNullable<T>;
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms (last value ${JSON.stringify(v)})`);
+    await sleep(everyMs);
+  }
+}
