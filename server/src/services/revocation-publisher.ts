@@ -20,7 +20,7 @@
 import type { Logger } from 'pino';
 import type { MessageRouter } from '../../../codegen/runtime/index.js';
 import { identifyBroker } from '../broker/broker-process.js';
-import { probeRevocation } from '../broker/crl-probe.js';
+import { probeRevocation, type ProbeResult } from '../broker/crl-probe.js';
 import { kickClient } from '../broker/kick.js';
 import type { Config } from '../config.js';
 import type { Sql } from '../db/index.js';
@@ -210,7 +210,7 @@ export class RevocationPublisher {
       this.pendingSince = null;
       this.problem = null;
     }
-    if (before.size > 0 && this.pending.size === 0) log.info({ serials: [...before.keys()] }, 'the broker refuses every revoked certificate');
+    if (before.size > 0 && this.pending.size === 0) log.info({ serials: [...before.keys()] }, 'revocations in force: the broker refuses these certificates');
     for (const key of new Set(kick)) {
       // Kicked once more: it may have reconnected while the broker still accepted it.
       await this.kickClient(key).catch((err) => log.warn({ err: (err as Error).message, playerKey: key }, 'kick failed'));
@@ -245,7 +245,8 @@ export class RevocationPublisher {
     let pauseMs = 20;
     for (;;) {
       const seen = this.reloadLines;
-      const results = await Promise.all(remaining.map((serialHex) => probeRevocation({ url: broker.mtlsUrl, ca, serialHex })));
+      const results = await Promise.all(remaining.map((serialHex) => probeRevocation({ url: broker.mtlsUrl, ca, serialHex })
+        .catch((err: unknown): ProbeResult => ({ error: `no probe for serial ${serialHex}: ${(err as Error).message}` }))));
       remaining.forEach((s, i) => { if (results[i] === 'refused') this.pending.delete(s); });
       remaining = remaining.filter((_, i) => results[i] !== 'refused');
       if (remaining.length === 0) return null;
