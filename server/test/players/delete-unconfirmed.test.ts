@@ -76,6 +76,7 @@ describe('delete while the broker PID file is stale', () => {
     await seen.next((m) => m.payload.includes('offline'));
     expect(status()).toMatchObject({ inForce: false, pending: 1, problem: expect.stringMatching(new RegExp(`stale: no process ${stalePid}`)) });
     const readiness = await stack.api.getReadiness();
+    // TODO(spec: ReadinessStatus.revocations): then the body is { status: 'unavailable', database: true, broker: true, revocations: false }.
     expect({ status: readiness.status, body: readiness.body }).toEqual({ status: 503, body: { status: 'unavailable', database: true, broker: false } });
 
     // The broker was not told: the certificate still gets in. That is why the answer was not a success.
