@@ -44,8 +44,10 @@ unit: install
 test: install system-packages
 	@bash .ci/test.sh
 
+# tsx as a loader, not its CLI: Ctrl-C then reaches one process, which stops everything it
+# started (the tsx CLI re-sends the signal and SIGKILLs a child that does not acknowledge it within 60 ms).
 run: install system-packages
-	npx tsx server/devenv/run.ts
+	node --import tsx server/devenv/run.ts
 
 bench: install system-packages
 	npx tsx codegen/bench/validators.ts

@@ -1123,6 +1123,12 @@ export const restExamples = {
           "error": "Internal server error"
         } satisfies RestError as RestError,
       },
+      503: {
+        revocation_not_confirmed: {
+          "error_code": "internal_error",
+          "error": "The player was deleted and its certificate revoked, but the broker has not confirmed yet that it refuses the certificate; the server keeps trying (GET /readyz answers 503 until it has)"
+        } satisfies RestError as RestError,
+      },
     },
   },
   // from spec/openapi.yaml#/paths/~1u~1{sqid}~1player~1{player_id}~1command/post
@@ -1455,7 +1461,8 @@ export const restExamples = {
         ready: {
           "status": "ok",
           "database": true,
-          "broker": true
+          "broker": true,
+          "revocations": true
         } satisfies ReadinessStatus as ReadinessStatus,
       },
       500: {
@@ -1468,7 +1475,14 @@ export const restExamples = {
         database_down: {
           "status": "unavailable",
           "database": false,
-          "broker": true
+          "broker": true,
+          "revocations": true
+        } satisfies ReadinessStatus as ReadinessStatus,
+        revocation_pending: {
+          "status": "unavailable",
+          "database": true,
+          "broker": true,
+          "revocations": false
         } satisfies ReadinessStatus as ReadinessStatus,
       },
     },

@@ -366,8 +366,8 @@ export const HealthStatus = Type.Object({
 export type HealthStatus = Static<typeof HealthStatus>;
 
 // from spec/openapi.yaml#/components/schemas/ReadinessState
-/** Overall readiness; `ok` only when the database and the broker are both up. */
-export const ReadinessState = Type.Union([Type.Literal("ok"), Type.Literal("unavailable")], {"title":"ReadinessState","description":"Overall readiness; `ok` only when the database and the broker are both up."});
+/** Overall readiness; `ok` only when the database and the broker are both up and every revocation is in force. */
+export const ReadinessState = Type.Union([Type.Literal("ok"), Type.Literal("unavailable")], {"title":"ReadinessState","description":"Overall readiness; `ok` only when the database and the broker are both up and every revocation is in force."});
 export type ReadinessState = Static<typeof ReadinessState>;
 /** Every value of ReadinessState, in spec order. */
 export const ReadinessStateValues = ["ok", "unavailable"] as const satisfies readonly ReadinessState[];
@@ -378,5 +378,6 @@ export const ReadinessStatus = Type.Object({
   status: ReadinessState,
   database: Type.Boolean({"description":"Whether the database answers."}),
   broker: Type.Boolean({"description":"Whether the broker connection is up."}),
+  revocations: Type.Boolean({"description":"Whether the broker refuses every certificate this instance revoked (false while a deleted player's certificate may still be accepted; the server keeps retrying)."}),
 }, {"title":"ReadinessStatus","description":"Readiness answer; `ok` only when every dependency is up.","additionalProperties":false});
 export type ReadinessStatus = Static<typeof ReadinessStatus>;

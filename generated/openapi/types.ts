@@ -511,7 +511,8 @@ export interface paths {
         /**
          * Remove a player
          * @description Deletes the player, revokes its certificate and ends its live MQTT session, so the device
-         *     can no longer connect. Allowed to the owner and to moderators.
+         *     can no longer connect. Allowed to the owner and to moderators. Answers 204 only once the
+         *     broker refuses the certificate; 503 otherwise.
          */
         delete: operations["deletePlayer"];
         options?: never;
@@ -708,7 +709,8 @@ export interface paths {
         };
         /**
          * Readiness probe
-         * @description 200 when the database and the broker connection both work, else 503 with the same body.
+         * @description 200 when the database and the broker connection both work and the broker refuses every
+         *     certificate this instance revoked, else 503 with the same body.
          */
         get: operations["getReadiness"];
         put?: never;
@@ -1219,10 +1221,12 @@ export interface components {
             database: boolean;
             /** @description Whether the broker connection is up. */
             broker: boolean;
+            /** @description Whether the broker refuses every certificate this instance revoked (false while a deleted player's certificate may still be accepted; the server keeps retrying). */
+            revocations: boolean;
         };
         /**
          * ReadinessState
-         * @description Overall readiness; `ok` only when the database and the broker are both up.
+         * @description Overall readiness; `ok` only when the database and the broker are both up and every revocation is in force.
          * @enum {string}
          */
         ReadinessState: "ok" | "unavailable";
@@ -2310,6 +2314,21 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             500: components["responses"]["InternalError"];
+            /**
+             * @description The player is deleted, its certificates are recorded as revoked and its live session
+             *     was ended, but the broker has not confirmed yet that it refuses the certificate (it
+             *     could not be told to reload its revocation list, or did not within 5 s). The device may
+             *     reconnect until it does. The server keeps trying in the background and GET /readyz
+             *     answers 503 meanwhile; repeating the request answers 404.
+             */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RestError"];
+                };
+            };
         };
     };
     updatePlayer: {

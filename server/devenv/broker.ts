@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePorts } from './free-port.js';
 import { waitForPort } from './wait-port.js';
-import { cmdlineOf, isAlive, isRoot, stopPid } from './process-control.js';
+import { assertPortFree, cmdlineOf, describeListeners, isAlive, isRoot, listeningPids, stopPid } from './process-control.js';
 import { binaries } from './system-packages.js';
 import type { DevPki } from './pki.js';
 import { renderDevicesAcl, renderInternalAcl, renderMosquittoConf, type BrokerFiles, type BrokerPorts } from './broker-config.js';
@@ -27,6 +27,8 @@ export interface StartBrokerOptions {
   /** `crlfile` on the mTLS listener (default true). */
   useCrl?: boolean;
   timeoutMs?: number;
+  /** Added to the error when a given port is taken (e.g. which variable chooses another). */
+  portHint?: string;
 }
 
 export interface Broker {
@@ -45,7 +47,8 @@ export interface Broker {
   reload(timeoutMs?: number): Promise<void>;
   /** Rewrite the devices ACL from denied-players.json (call reload() afterwards). */
   writeDevicesAcl(): void;
-  stop(): Promise<void>;
+  /** SIGTERM, then SIGKILL after `timeoutMs` (default 5 s). */
+  stop(timeoutMs?: number): Promise<void>;
 }
 
 export function brokerFiles(dir: string): BrokerFiles {
@@ -111,13 +114,24 @@ export async function startBroker(opts: StartBrokerOptions): Promise<Broker> {
     mtls: opts.ports?.mtls ?? p2!,
     websocket: opts.ports?.websocket ?? p3!,
   };
+  // A port taken by anything else (a broker left over with a stale PID file, another program)
+  // fails here, naming the process: otherwise the readiness wait below would succeed against it.
+  for (const [name, port] of Object.entries(ports) as [keyof BrokerPorts, number][]) {
+    await assertPortFree(port, `mosquitto (${name} listener)`, {
+      host,
+      hint: opts.portHint ?? 'start the broker on other ports',
+      leftoverOf: files.conf,
+    });
+  }
   writeFileSync(files.conf, renderMosquittoConf({
     files, pki: opts.pki, ports, host, runAsRoot: isRoot(), useCrl: opts.useCrl ?? true,
   }));
 
   const stderrPath = join(files.dir, 'mosquitto.stderr');
   const errFd = openSync(stderrPath, 'w');
-  const child = spawn(binaries.mosquitto, ['-c', files.conf], { stdio: ['ignore', 'ignore', errFd] });
+  // Its own process group: a Ctrl-C in the terminal reaches `make run`, which stops the server
+  // first and then the broker, instead of the broker dying under a running server.
+  const child = spawn(binaries.mosquitto, ['-c', files.conf], { stdio: ['ignore', 'ignore', errFd], detached: true });
   closeSync(errFd);
   child.unref();
   let exit: string | undefined;
@@ -127,13 +141,21 @@ export async function startBroker(opts: StartBrokerOptions): Promise<Broker> {
   if (!pid) throw new Error(`mosquitto failed to start: ${exit ?? 'no pid'}`);
   writeFileSync(files.pid, `${pid}\n`);
 
-  const stop = async () => { await stopPid(pid); };
+  const stop = async (timeoutMs = 5_000) => { await stopPid(pid, timeoutMs); };
   try {
     const check = () => {
       if (exit) throw new Error(`mosquitto ${exit}\n${tail(stderrPath)}\n${tail(files.log)}`);
     };
     const timeoutMs = opts.timeoutMs ?? 10_000;
     for (const port of [ports.internal, ports.mtls, ports.websocket]) await waitForPort(port, { host, timeoutMs, check });
+    // The ports answer; they must answer because of this process (not one that took them meanwhile).
+    for (const port of [ports.internal, ports.mtls, ports.websocket]) {
+      const holders = listeningPids(port);
+      if (holders.length > 0 && !holders.includes(pid)) {
+        throw new Error(`mosquitto (pid ${pid}) started, but port ${port} is served by ${describeListeners(port)}\n${tail(stderrPath)}`);
+      }
+    }
+    check();
   } catch (err) {
     await stop();
     throw err;

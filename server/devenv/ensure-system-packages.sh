@@ -3,6 +3,7 @@
 #   mosquitto          /usr/sbin/mosquitto, mosquitto_passwd, the dynamic-security plugin
 #   mosquitto-clients  mosquitto_pub, mosquitto_sub, mosquitto_ctrl
 #   postgresql-15      /usr/lib/postgresql/15/bin/{initdb,pg_ctl}
+#   acl                /usr/bin/setfacl (root only: the postgres user may need an ACL to reach the data dir)
 # Idempotent and quick when everything is present. Installs with apt-get when run as root,
 # otherwise prints the exact command and exits 1.
 set -eu
@@ -18,6 +19,7 @@ need() { # need <package> <file>...
 need mosquitto /usr/sbin/mosquitto /usr/bin/mosquitto_passwd /usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so
 need mosquitto-clients /usr/bin/mosquitto_pub /usr/bin/mosquitto_sub /usr/bin/mosquitto_ctrl
 need postgresql-15 "$PG_BIN/initdb" "$PG_BIN/pg_ctl"
+if [ "$(id -u)" = "0" ]; then need acl /usr/bin/setfacl; fi
 
 [ -z "$missing" ] && exit 0
 

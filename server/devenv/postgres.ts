@@ -7,7 +7,7 @@ import { dirname, join, resolve } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import postgres from 'postgres';
 import { freePort } from './free-port.js';
-import { cmdlineOf, isAlive, isRoot, run, stopPid } from './process-control.js';
+import { assertPortFree, cmdlineOf, isAlive, isRoot, run, stopPid } from './process-control.js';
 import { binaries } from './system-packages.js';
 
 export interface StartPostgresOptions {
@@ -18,6 +18,10 @@ export interface StartPostgresOptions {
   /** fsync/synchronous_commit/full_page_writes off: fast, not crash-safe. */
   forTests?: boolean;
   timeoutMs?: number;
+  /** Added to the error when the given port is taken (e.g. which variable chooses another). */
+  portHint?: string;
+  /** What was changed outside `dir` (an ACL granting the postgres user access); default console.warn. */
+  notice?: (msg: string) => void;
 }
 
 export interface Postgres {
@@ -26,7 +30,8 @@ export interface Postgres {
   pid: number;
   dir: string;
   database: string;
-  stop(): Promise<void>;
+  /** Fast shutdown (SIGINT), then SIGKILL after `timeoutMs` (default 15 s). */
+  stop(timeoutMs?: number): Promise<void>;
 }
 
 const PG_USER = 'postgres';
@@ -39,14 +44,48 @@ function postgresIds(): { uid: number; gid: number } {
   return { uid, gid };
 }
 
-/** The postgres user must be able to reach `dir`: every ancestor needs o+x (or be postgres-owned). */
-function assertReachable(dir: string, uid: number): void {
+/** Whether the postgres user may search (traverse) `d`, by its mode bits alone (ACLs aside). */
+function modeLetsTraverse(d: string, uid: number, gid: number): boolean {
+  const st = statSync(d);
+  if (st.uid === uid) return (st.mode & 0o100) !== 0;
+  if (st.gid === gid) return (st.mode & 0o010) !== 0;
+  return (st.mode & 0o001) !== 0;
+}
+
+/** Whether the postgres user can search `d` (ACLs included; its parents are already reachable). */
+async function postgresCanTraverse(d: string): Promise<boolean> {
+  try {
+    await run('test', ['-x', d], { asUser: PG_USER });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The postgres user must be able to reach `dir` (runs as root only). Every ancestor it cannot
+ * search (a 0700 home directory such as /root, a mkdtemp dir) gets one ACL entry giving the
+ * postgres user search permission and nothing else (`setfacl -m u:postgres:x <d>`: no listing, no
+ * reading, nobody else); each grant is reported through `notice` with the command that undoes it.
+ */
+async function ensureReachable(dir: string, uid: number, gid: number, notice: (msg: string) => void): Promise<void> {
+  const ancestors: string[] = [];
   for (let d = dirname(dir); ; d = dirname(d)) {
-    const st = statSync(d);
-    if (!(st.mode & 0o001) && st.uid !== uid) {
-      throw new Error(`postgres: user ${PG_USER} cannot reach ${dir}: ${d} has mode ${(st.mode & 0o777).toString(8)}; run \`chmod o+x ${d}\` or use another dir`);
+    ancestors.unshift(d);
+    if (d === dirname(d)) break;
+  }
+  for (const d of ancestors) {
+    if (modeLetsTraverse(d, uid, gid) || (await postgresCanTraverse(d))) continue;
+    const how = `chmod o+x ${d}, or set DATA_DIR to a directory the ${PG_USER} user can reach`;
+    try {
+      await run('setfacl', ['-m', `u:${PG_USER}:x`, d]);
+    } catch (err) {
+      throw new Error(`postgres: user ${PG_USER} cannot reach ${dir}: ${d} has mode ${(statSync(d).mode & 0o777).toString(8)} and granting it search permission with an ACL failed (${(err as Error).message.split('\n')[0]}); install the acl package or run \`${how}\``);
     }
-    if (d === dirname(d)) return;
+    if (!(await postgresCanTraverse(d))) {
+      throw new Error(`postgres: user ${PG_USER} still cannot reach ${dir} through ${d} after \`setfacl -m u:${PG_USER}:x ${d}\` (does this file system support ACLs?); ${how}`);
+    }
+    notice(`postgres: gave the ${PG_USER} user search permission (x, no listing) on ${d} so that it can reach ${dir}: \`setfacl -m u:${PG_USER}:x ${d}\` (undo: \`setfacl -x u:${PG_USER} ${d}\`)`);
   }
 }
 
@@ -58,7 +97,7 @@ function readPid(dataDir: string): number | undefined {
 }
 
 /** SIGINT = PostgreSQL's "fast" shutdown (SIGTERM would wait for every client to leave). */
-const stopPostmaster = (pid: number) => stopPid(pid, 15_000, 'SIGINT');
+const stopPostmaster = (pid: number, timeoutMs = 15_000) => stopPid(pid, timeoutMs, 'SIGINT');
 
 async function ensureDatabase(port: number, database: string): Promise<void> {
   const sql = postgres({ host: '127.0.0.1', port, user: PG_USER, database: 'postgres', max: 1, onnotice: () => {} });
@@ -81,7 +120,7 @@ export async function startPostgres(opts: StartPostgresOptions): Promise<Postgre
     const { uid, gid } = postgresIds();
     chownSync(dir, uid, gid);
     if (existsSync(dataDir)) chownSync(dataDir, uid, gid);
-    assertReachable(dir, uid);
+    await ensureReachable(dir, uid, gid, opts.notice ?? ((m) => console.warn(m)));
   }
   accessSync(binaries.initdb, constants.X_OK);
 
@@ -94,6 +133,9 @@ export async function startPostgres(opts: StartPostgresOptions): Promise<Postgre
   }
 
   const port = opts.port ?? (await freePort());
+  // Taken by anything else (a postmaster left over on another dir, another program): say so
+  // rather than let pg_ctl fail with "could not bind".
+  if (opts.port !== undefined) await assertPortFree(port, 'postgres', { hint: opts.portHint, leftoverOf: dataDir });
   const serverOpts = [
     '-c listen_addresses=127.0.0.1', `-p ${port}`, `-k ${dir}`,
     ...(opts.forTests ? ['-c fsync=off', '-c synchronous_commit=off', '-c full_page_writes=off'] : []),
@@ -108,7 +150,7 @@ export async function startPostgres(opts: StartPostgresOptions): Promise<Postgre
   }
   const pid = readPid(dataDir);
   if (!pid) throw new Error(`postgres: started but ${dataDir}/postmaster.pid is missing`);
-  const stop = () => stopPostmaster(pid);
+  const stop = (timeoutMs?: number) => stopPostmaster(pid, timeoutMs);
   try {
     await ensureDatabase(port, database);
   } catch (err) {
@@ -123,7 +165,7 @@ export interface DatabaseChoice {
   /** true when DATABASE_URL was used (nothing was started, stop() does nothing). */
   external: boolean;
   postgres?: Postgres;
-  stop(): Promise<void>;
+  stop(timeoutMs?: number): Promise<void>;
 }
 
 /** DATABASE_URL if set (non-empty), else a cluster started under opts.dir. */

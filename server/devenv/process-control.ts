@@ -1,7 +1,9 @@
 // Process helpers: liveness by PID, stop by PID (SIGTERM, then SIGKILL after a timeout),
-// and running commands (optionally as another user via runuser when we are root).
+// running commands (optionally as another user via runuser when we are root), and who holds a
+// TCP port (so that a start over a port in use fails naming the process instead of talking to it).
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 export function isAlive(pid: number): boolean {
@@ -70,4 +72,67 @@ export function run(cmd: string, args: string[], opts: RunOptions = {}): Promise
       });
     if (opts.input !== undefined) child.stdin?.end(opts.input);
   });
+}
+
+/** PIDs of the processes listening on TCP `port` (any address), from /proc (Linux; [] where unknown). */
+export function listeningPids(port: number): number[] {
+  const inodes = new Set<string>();
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text: string;
+    try { text = readFileSync(table, 'utf8'); } catch { continue; }
+    for (const line of text.split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      // f[1] = local address:port (hex), f[3] = state (0A = LISTEN), f[9] = inode
+      if (f.length < 10 || f[3] !== '0A') continue;
+      if (Number.parseInt(f[1]!.split(':')[1] ?? '', 16) === port) inodes.add(f[9]!);
+    }
+  }
+  if (inodes.size === 0) return [];
+  const pids: number[] = [];
+  let entries: string[] = [];
+  try { entries = readdirSync('/proc'); } catch { return []; }
+  for (const e of entries) {
+    if (!/^[0-9]+$/.test(e)) continue;
+    let fds: string[];
+    try { fds = readdirSync(`/proc/${e}/fd`); } catch { continue; }
+    for (const fd of fds) {
+      let target: string;
+      try { target = readlinkSync(`/proc/${e}/fd/${fd}`); } catch { continue; }
+      const m = /^socket:\[(\d+)\]$/.exec(target);
+      if (m && inodes.has(m[1]!)) { pids.push(Number(e)); break; }
+    }
+  }
+  return pids;
+}
+
+/** "pid 123 (mosquitto -c /x/mosquitto.conf)" for each listener on `port`, or "" when none is known. */
+export function describeListeners(port: number): string {
+  return listeningPids(port).map((pid) => `pid ${pid} (${cmdlineOf(pid) || 'command unknown'})`).join(', ');
+}
+
+/** Whether `port` on `host` can be bound right now (nothing listens there). */
+export function portIsFree(port: number, host = '127.0.0.1'): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen({ port, host, exclusive: true }, () => srv.close(() => resolve(true)));
+  });
+}
+
+/** Throws, naming the process that holds it and what to do, when `port` is taken. */
+export async function assertPortFree(
+  port: number,
+  what: string,
+  opts: { host?: string; hint?: string; /** a path in the command line of our own leftovers (a config, a data dir) */ leftoverOf?: string } = {},
+): Promise<void> {
+  const host = opts.host ?? '127.0.0.1';
+  if (await portIsFree(port, host)) return;
+  const pids = listeningPids(port);
+  const holders = describeListeners(port);
+  const leftover = opts.leftoverOf !== undefined && pids.some((p) => cmdlineOf(p).includes(opts.leftoverOf!));
+  throw new Error(
+    `${what}: port ${port} on ${host} is already in use${holders ? ` by ${holders}` : ''}` +
+    `${leftover ? ' (left over from an earlier run on this data dir, not the process its PID file names)' : ''}. ` +
+    `Stop that process${pids.length ? ` (kill ${pids.join(' ')})` : ''}${opts.hint ? ` or ${opts.hint}` : ''}.`,
+  );
 }

@@ -1,36 +1,25 @@
 // `make run` (dev tooling; the server itself is server/src/main.ts): the whole system on one
-// machine. Starts what is not provided from outside — the dev CA, Mosquitto (1883 internal, 8883
-// mTLS, 9001 WebSocket) and a PostgreSQL cluster under .data/ — applies the migrations, starts the
-// server on :8000 (its Prometheus metrics on 127.0.0.1:9464/metrics) and prints a walkthrough.
-// Ctrl-C stops every child. On a terminal the logs are one pretty line each (LOG_FORMAT=auto), JSON
-// otherwise; the walkthrough is printed once the server is up, the logs that follow go below it.
-// Overrides: DATA_DIR, HTTP_PORT, MQTT_PORT, MQTTS_PORT, MQTT_WS_PORT, PG_PORT, DATABASE_URL (use your own
-// PostgreSQL), MQTT_INTERNAL_URL + MQTT_INTERNAL_USERNAME/PASSWORD (use your own broker; then also set
-// MQTT_MTLS_URL, MQTT_WEBSOCKET_URL and CA_DIR as your broker is set up).
-import { chmodSync, mkdirSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { ConfigError, loadBrokerPublicHost, loadConfig, loadLogSettings, type LogSettings } from '../src/config.js';
+// machine (dev-system.ts: dev CA, PostgreSQL and Mosquitto under .data/, supervised; the server on
+// :8000), then a walkthrough. Ctrl-C (SIGINT) or SIGTERM stops everything it started and returns to
+// the shell within 10 s: the server first, then the broker and the database; a second Ctrl-C, or a
+// stop that overruns, kills them at once. A start that fails (a port in use, a leftover broker)
+// exits 1 with the reason and stops what it had started; a bad setting exits 2.
+// Settings: see dev-system.ts (DATA_DIR, HTTP_PORT, MQTT_PORT, MQTTS_PORT, MQTT_WS_PORT, PG_PORT,
+// DATABASE_URL, MQTT_INTERNAL_URL, ...).
+import { ConfigError, loadLogSettings, type LogSettings } from '../src/config.js';
 import { createLogger } from '../src/logging/index.js';
-import { startServer } from '../src/main.js';
-import { startBroker, type Broker } from './broker.js';
-import { ensureDevPki } from './pki.js';
-import { writeSampleArt } from './sample-art.js';
-import { useOrStartPostgres } from './postgres.js';
+import { DevSettingError, DevSystem, DevSystemStopped, type DevSystemInfo } from './dev-system.js';
 
-function port(name: string, fallback: number): number {
-  const v = process.env[name];
-  if (v === undefined || v === '') return fallback;
-  if (!/^[0-9]+$/.test(v) || Number(v) < 1 || Number(v) > 65535) {
-    console.error(`${name} must be a port number 1..65535 (got ${JSON.stringify(v)})`);
-    process.exit(2);
-  }
-  return Number(v);
-}
+/** Everything is stopped by then, or killed. */
+const STOP_DEADLINE_MS = 9_000;
+/**
+ * One Ctrl-C can arrive more than once: the terminal signals the whole foreground group (make,
+ * npx, tsx and this process) and a wrapper may relay it again (seen: twice, 30 ms apart, under
+ * make). Repeats within this window are the same Ctrl-C; a later one means "now".
+ */
+const SAME_SIGNAL_MS = 1_000;
 
 async function main(): Promise<void> {
-  const dataDir = resolve(process.env.DATA_DIR ?? '.data');
-  mkdirSync(dataDir, { recursive: true });
-  chmodSync(dataDir, statSync(dataDir).mode | 0o711); // the postgres user must traverse it
   let logSettings: LogSettings;
   try {
     logSettings = loadLogSettings(); // the server's settings, read where every server setting is (config.ts)
@@ -38,79 +27,56 @@ async function main(): Promise<void> {
     console.error(err instanceof ConfigError ? err.message : err);
     process.exit(2);
   }
+  // one pretty line per entry on a terminal (LOG_FORMAT=auto), JSON otherwise
   const log = createLogger(logSettings);
-  const stops: (() => Promise<void>)[] = [];
-  const stopAll = async () => {
-    for (const s of stops.reverse()) await s().catch((err) => log.warn({ err }, 'stop failed'));
-  };
-  let stopping = false;
-  const onSignal = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal }, 'stopping server, broker and database');
-    void stopAll().then(() => process.exit(0));
-  };
-  process.on('SIGINT', () => onSignal('SIGINT'));
-  process.on('SIGTERM', () => onSignal('SIGTERM'));
+  const system = new DevSystem(process.env, log);
+  const starting = system.start();
 
-  try {
-    const externalBroker = !!process.env.MQTT_INTERNAL_URL;
-    // devices verify the broker's name against MQTT_PUBLIC_HOST: the broker certificate must carry it
-    const pki = await ensureDevPki(join(dataDir, 'pki'), { publicHosts: [loadBrokerPublicHost()] });
-    const database = await useOrStartPostgres({ dir: join(dataDir, 'postgres'), port: port('PG_PORT', 55432) });
-    stops.push(() => database.stop());
-    let broker: Broker | null = null;
-    if (!externalBroker) {
-      broker = await startBroker({
-        dir: join(dataDir, 'mosquitto'),
-        pki,
-        ports: { internal: port('MQTT_PORT', 1883), mtls: port('MQTTS_PORT', 8883), websocket: port('MQTT_WS_PORT', 9001) },
-      });
-      stops.push(() => broker!.stop());
+  let firstSignalAt: number | null = null;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (firstSignalAt !== null) {
+      if (Date.now() - firstSignalAt < SAME_SIGNAL_MS) return;
+      log.warn({ signal }, 'stopping now: killing the broker and the database');
+      system.kill();
+      process.exit(130);
     }
-    const env: Record<string, string | undefined> = {
-      ...process.env,
-      DATA_DIR: dataDir,
-      DATABASE_URL: database.url,
-      CA_DIR: process.env.CA_DIR ?? join(dataDir, 'pki'),
-      HTTP_PORT: String(port('HTTP_PORT', 8000)),
-      ...(broker
-        ? {
-            MQTT_INTERNAL_URL: broker.urls.internal,
-            MQTT_INTERNAL_USERNAME: broker.serverAccount.username,
-            MQTT_INTERNAL_PASSWORD: broker.serverAccount.password,
-            MQTT_MTLS_URL: broker.urls.mtls,
-            MQTT_WEBSOCKET_URL: broker.urls.websocket,
-            MQTT_DYNSEC_ADMIN_USERNAME: broker.dynsecAdmin.username,
-            MQTT_DYNSEC_ADMIN_PASSWORD: broker.dynsecAdmin.password,
-            BROKER_CRL_FILE: pki.crl,
-            BROKER_PID_FILE: broker.files.pid,
-          }
-        : {}),
-    };
-    const server = await startServer(loadConfig(env), { log });
-    stops.push(() => server.stop());
-    const art = await writeSampleArt(join(dataDir, 'walkthrough', 'heart.png'));
-    printWalkthrough({
-      art,
-      vault: server.ctx.vault.publicBase().replace('127.0.0.1', 'localhost'),
-      api: server.url.replace('127.0.0.1', 'localhost'),
-      metrics: server.metricsUrl,
-      dataDir,
-      database: database.url,
-      broker: broker ? broker.urls : null,
-      ports: broker?.ports ?? null,
-      ca: join(dataDir, 'pki', 'ca.crt'),
+    firstSignalAt = Date.now();
+    log.info({ signal }, 'stopping the server, the broker and the database');
+    const deadline = setTimeout(() => {
+      log.error({ deadlineMs: STOP_DEADLINE_MS }, 'stopping takes too long: killing the broker and the database');
+      system.kill();
+      process.exit(1);
+    }, STOP_DEADLINE_MS);
+    void Promise.all([system.stop(), starting.catch(() => undefined)]).then(() => {
+      clearTimeout(deadline);
+      log.info('stopped');
+      process.exit(0);
     });
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  let info;
+  try {
+    info = await starting;
   } catch (err) {
-    log.error(err instanceof Error ? err.message : String(err));
-    await stopAll();
+    if (err instanceof DevSystemStopped) return; // the signal handler exits
+    if (err instanceof DevSettingError) {
+      console.error(err.message);
+      await system.stop();
+      process.exit(2);
+    }
+    console.error(`\nMakapix did not start: ${err instanceof Error ? err.message : String(err)}\n`);
+    await system.stop();
     process.exit(1);
   }
+  if (system.isStopping) return;
+  printWalkthrough(info);
 }
 
-function printWalkthrough(o: { art: string; vault: string; api: string; metrics: string | null; dataDir: string; database: string; broker: { internal: string; mtls: string; websocket: string } | null; ports: { internal: number; mtls: number; websocket: number } | null; ca: string }): void {
-  const p = o.ports ?? { internal: 1883, mtls: 8883, websocket: 9001 };
+function printWalkthrough(info: DevSystemInfo): void {
+  const o = { ...info, broker: info.broker?.urls ?? null };
+  const p = info.broker?.ports ?? { internal: 1883, mtls: 8883, websocket: 9001 };
   const lines = [
     '',
     'Makapix is running. Ctrl-C stops everything; data stays in ' + o.dataDir + ' (make clean removes it).',

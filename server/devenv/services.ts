@@ -3,14 +3,13 @@
 //   <dataDir>/mosquitto broker config, passwords, dynsec state (broker.ts)
 //   <dataDir>/postgres  PostgreSQL cluster                   (postgres.ts; skipped if DATABASE_URL)
 // Restarting with the same dataDir keeps certificates, passwords, dynsec state and data.
-import { chmodSync, mkdirSync, statSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureDevPki, type DevPki } from './pki.js';
 import { startBroker, type Account, type Broker, type BrokerPorts } from './broker.js';
 import { useOrStartPostgres, type DatabaseChoice } from './postgres.js';
 import { ensureSystemPackages } from './system-packages.js';
-import { isRoot } from './process-control.js';
 
 export interface StartServicesOptions {
   dataDir: string;
@@ -21,6 +20,8 @@ export interface StartServicesOptions {
   env?: NodeJS.ProcessEnv;
   /** Extra names of the broker certificate (MQTT_PUBLIC_HOST), besides localhost and 127.0.0.1. */
   publicHosts?: readonly string[];
+  /** Told what was changed outside the postgres dir to let the postgres user reach it (default console.warn). */
+  notice?: (msg: string) => void;
 }
 
 export interface Services {
@@ -41,13 +42,11 @@ export async function startServices(opts: StartServicesOptions): Promise<Service
   ensureSystemPackages();
   const dataDir = resolve(opts.dataDir);
   mkdirSync(dataDir, { recursive: true });
-  // The postgres user must be able to traverse dataDir (mkdtemp makes it 0700). Search
-  // permission only: the secrets inside are 0600.
-  if (isRoot()) chmodSync(dataDir, statSync(dataDir).mode | 0o711);
+  // A 0700 dataDir (mkdtemp) or home is fine: startPostgres lets the postgres user through with an ACL.
 
   const [pki, database] = await Promise.all([
     ensureDevPki(join(dataDir, 'pki'), { publicHosts: opts.publicHosts }),
-    useOrStartPostgres({ dir: join(dataDir, 'postgres'), port: opts.ports?.postgres, forTests: opts.forTests }, opts.env),
+    useOrStartPostgres({ dir: join(dataDir, 'postgres'), port: opts.ports?.postgres, forTests: opts.forTests, notice: opts.notice }, opts.env),
   ]);
   let broker: Broker;
   try {

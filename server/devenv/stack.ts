@@ -30,7 +30,8 @@ export interface Stack {
 
 export async function startStack(opts: { env?: Record<string, string>; workers?: boolean } = {}): Promise<Stack> {
   const dataDir = mkdtempSync(join(tmpdir(), 'makapix-stack-'));
-  const services = await startServices({ dataDir, forTests: true });
+  // the temp dir is 0700: postgres gets through with an ACL on it (nothing to report for a temp dir)
+  const services = await startServices({ dataDir, forTests: true, notice: () => {} });
   const env: Record<string, string> = {
     ...serverEnv(services),
     MAKAPIX_ENV: 'development',

@@ -1,4 +1,5 @@
-// System packages the dev environment needs: mosquitto, mosquitto-clients, postgresql-15.
+// System packages the dev environment needs: mosquitto, mosquitto-clients, postgresql-15, and
+// as root acl (setfacl: lets the postgres user reach a cluster under a 0700 home; see postgres.ts).
 // `ensureSystemPackages()` is quick (a few stat calls) when everything is present; otherwise it
 // runs ensure-system-packages.sh, which installs with apt-get as root or prints the exact
 // command and exits 1 (the error is rethrown here). Run directly: `tsx server/devenv/system-packages.ts`.
@@ -19,12 +20,17 @@ export const binaries = {
   dynsecPlugin: '/usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so',
   initdb: join(PG_BIN_DIR, 'initdb'),
   pgCtl: join(PG_BIN_DIR, 'pg_ctl'),
+  setfacl: '/usr/bin/setfacl',
 } as const;
 
-const requirements: { pkg: string; files: string[] }[] = [
+const asRoot = (): boolean => typeof process.getuid === 'function' && process.getuid() === 0;
+
+const requirements: { pkg: string; files: string[]; rootOnly?: boolean }[] = [
   { pkg: 'mosquitto', files: [binaries.mosquitto, binaries.mosquittoPasswd, binaries.dynsecPlugin] },
   { pkg: 'mosquitto-clients', files: [binaries.mosquittoPub, binaries.mosquittoSub, binaries.mosquittoCtrl] },
   { pkg: 'postgresql-15', files: [binaries.initdb, binaries.pgCtl] },
+  // Only root runs PostgreSQL as another user (postgres), who may need an ACL to reach the data dir.
+  { pkg: 'acl', files: [binaries.setfacl], rootOnly: true },
 ];
 
 function present(file: string): boolean {
@@ -33,7 +39,7 @@ function present(file: string): boolean {
 
 /** Debian package names whose files are missing (empty when all is present). */
 export function missingSystemPackages(): string[] {
-  return requirements.filter((r) => !r.files.every(present)).map((r) => r.pkg);
+  return requirements.filter((r) => (!r.rootOnly || asRoot()) && !r.files.every(present)).map((r) => r.pkg);
 }
 
 export const ensureScript = join(dirname(fileURLToPath(import.meta.url)), 'ensure-system-packages.sh');

@@ -60,7 +60,7 @@ export interface Config {
     internalUrl: string;
     internalUsername: string;
     internalPassword: string;
-    /** mTLS listener, as reachable from the server (used by tests and health checks). */
+    /** mTLS listener, as reachable from the server (tests, health checks, and the probes that confirm a revocation is in force). */
     mtlsUrl: string;
     /** WebSocket listener, as reachable from the server (dynamic-security administration). */
     websocketUrl: string;
@@ -75,7 +75,11 @@ export interface Config {
     dynsecAdmin: { username: string; password: string } | null;
     /** The CRL file the mTLS listener reads (`crlfile`); the server rewrites it when a player is deleted. */
     crlFile: string | null;
-    /** The broker's PID file: after rewriting the CRL the server sends SIGHUP so the broker re-reads it. */
+    /**
+     * The broker's PID file: after rewriting the CRL the server sends SIGHUP so the broker re-reads
+     * it, only to a live `mosquitto` whose config sets `crlfile` to crlFile (a stale file is never
+     * trusted); without it a deleted player is confirmed revoked only once the broker restarts.
+     */
     pidFile: string | null;
   };
   auth: {

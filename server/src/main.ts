@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { pino, type Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
+import type { MqttClient } from 'mqtt';
 import { MessageRouter } from '#runtime/v1';
 import { limits } from '../../generated/asyncapi/limits.js';
 import { buildApp } from './app.js';
@@ -76,7 +77,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
       connectTimeout: 10_000,
       keepalive: 30,
     }, { budget, log });
-    cleanups.push(() => client.endAsync());
+    cleanups.push(() => endClient(client));
     client.on('error', (err) => log.warn({ err: err.message }, 'mqtt client error'));
     const router = new MessageRouter(client, {
       maxPayloadBytes: limits.maxPayloadBytes,
@@ -148,6 +149,26 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     await cleanup();
     throw err;
   }
+}
+
+/** How long a graceful MQTT disconnect may take before the connection is dropped. */
+const MQTT_END_GRACE_MS = 2_000;
+
+/**
+ * Ends the server's broker connection: a graceful DISCONNECT when connected, else (the broker is
+ * gone, the client is between reconnect attempts) at once: mqtt.js' graceful end() never settles
+ * then, which used to hang the shutdown.
+ */
+async function endClient(client: MqttClient): Promise<void> {
+  if (client.connected) {
+    let timer: NodeJS.Timeout | undefined;
+    const ended = await Promise.race([
+      client.endAsync().then(() => true),
+      new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(false), MQTT_END_GRACE_MS); }),
+    ]).finally(() => clearTimeout(timer));
+    if (ended) return;
+  }
+  await client.endAsync(true);
 }
 
 /** `tsx server/src/main.ts`: configuration from the environment; SIGINT/SIGTERM stop gracefully. */

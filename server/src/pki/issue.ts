@@ -48,6 +48,7 @@ async function sign(
   publicKey: CryptoKey | x509.PublicKey,
   opts: IssueOptions,
   profile: Profile = { usage: 'client' },
+  serialHex: string = randomSerialHex(),
 ): Promise<IssuedCertificate> {
   const days = opts.days ?? 365;
   if (!Number.isInteger(days) || days < 1 || days > 3650) throw new RangeError(`certificate validity must be 1..3650 days (got ${days})`);
@@ -57,7 +58,6 @@ async function sign(
   if (notAfter > ca.cert.notAfter) {
     throw new PkiError('ca_invalid', `the CA expires on ${ca.cert.notAfter.toISOString()}, before the requested certificate would (${notAfter.toISOString()})`);
   }
-  const serialHex = randomSerialHex();
   const extensions: x509.Extension[] = [
     new x509.BasicConstraintsExtension(false, undefined, true),
     new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
@@ -87,6 +87,23 @@ export async function issueClientCertificate(ca: CertificateAuthority, cn: strin
   assertSimpleCommonName(cn);
   const keys = (await subtle.generateKey(EC_P256, true, ['sign', 'verify'])) as CryptoKeyPair;
   const issued = await sign(ca, cn, keys.publicKey, opts);
+  return { ...issued, keyPem: await exportPrivateKeyPem(keys.privateKey) };
+}
+
+/** Common name of revocation probes (issueRevocationProbe); never a player_key (not a UUID). */
+export const REVOCATION_PROBE_CN = 'makapix-crl-probe';
+
+/**
+ * A throw-away client certificate carrying the serial of a certificate that was revoked, to ask the
+ * broker whether it enforces that revocation yet: the mTLS listener refuses it ("certificate
+ * revoked") exactly when the CRL it has loaded lists `serialHex`. It reuses a serial on purpose, so
+ * it must never leave the process: it lives for one connection attempt (CN makapix-crl-probe, valid
+ * one day, its key generated here and dropped).
+ */
+export async function issueRevocationProbe(ca: CertificateAuthority, serialHex: string, opts: Pick<IssueOptions, 'now'> = {}): Promise<IssuedCertificateWithKey> {
+  if (!/^[0-9a-f]{2,40}$/.test(serialHex)) throw new PkiError('invalid_serial', `serial ${JSON.stringify(serialHex)} is not lower-case hex`);
+  const keys = (await subtle.generateKey(EC_P256, true, ['sign', 'verify'])) as CryptoKeyPair;
+  const issued = await sign(ca, REVOCATION_PROBE_CN, keys.publicKey, { days: 1, now: opts.now }, { usage: 'client' }, serialHex);
   return { ...issued, keyPem: await exportPrivateKeyPem(keys.privateKey) };
 }
 

@@ -30,6 +30,7 @@ export class PkiError extends Error {
       | 'invalid_public_key'
       | 'invalid_certificate'
       | 'invalid_common_name'
+      | 'invalid_serial'
       | 'ca_invalid',
     message: string,
     options?: { cause?: unknown },

@@ -1,4 +1,5 @@
-// Liveness (the process answers) and readiness (the database answers and the broker connection is up).
+// Liveness (the process answers) and readiness (the database answers, the broker connection is up
+// and the broker enforces every revocation this instance recorded: see services/revocation-publisher.ts).
 import type { Handlers } from '../../../generated/openapi/routes.js';
 import type { AppContext } from '../context.js';
 import { databaseAnswers } from '../db/players.js';
@@ -28,12 +29,18 @@ export function healthHandlers(ctx: AppContext): Pick<Handlers, Ops> {
 
     async getReadiness() {
       const database = await databaseUp();
-      const broker = ctx.mqtt.connected;
-      const ready = database && broker;
-      if (!ready) ctx.log.warn({ database, broker }, 'not ready');
+      const connected = ctx.mqtt.connected;
+      const revocations = ctx.revocations.status();
+      // A deleted player's certificate the broker may still accept makes the instance unready.
+      const broker = connected;
+      const inForce = revocations.inForce;
+      const ready = database && broker && inForce;
+      if (!ready) {
+        ctx.log.warn({ database, broker: connected, revocationsPending: revocations.pending, pendingSince: revocations.since, revocationProblem: revocations.problem }, 'not ready');
+      }
       return ready
-        ? { status: 200, body: { status: 'ok' as const, database, broker } }
-        : { status: 503, body: { status: 'unavailable' as const, database, broker } };
+        ? { status: 200, body: { status: 'ok' as const, database, broker, revocations: inForce } }
+        : { status: 503, body: { status: 'unavailable' as const, database, broker, revocations: inForce } };
     },
   };
 }

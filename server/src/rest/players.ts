@@ -23,6 +23,7 @@ import { recordRevocations, type Revocation } from '../db/revocations.js';
 import {
   canRenew, csrPublicKey, issueClientCertificate, issueForPublicKey, PkiError, renewalOpensAt, type IssueOptions,
 } from '../pki/index.js';
+import { RevocationNotConfirmedError } from '../services/revocation-publisher.js';
 import { currentDevice, currentUser } from './auth-hook.js';
 import { resolveOwner, type OwnerOperation } from './owner.js';
 
@@ -247,10 +248,16 @@ export function playerHandlers(ctx: AppContext): Pick<Handlers, Ops> {
           revoked.push({ serial: d.previous_cert_serial, playerKey: d.player_key, certExpiresAt: d.previous_cert_expires_at });
         }
         await recordRevocations(tx, revoked);
-        return d;
+        return { player_key: d.player_key, serials: revoked.map((r) => r.serial) };
       });
       if (!deleted) throw notFoundPlayer('deletePlayer');
-      await ctx.revocations.revokePlayer(deleted.player_key);
+      try {
+        // Success only once the broker refuses the certificates (and the live session is ended).
+        await ctx.revocations.revokePlayer(deleted.player_key, deleted.serials);
+      } catch (err) {
+        if (!(err instanceof RevocationNotConfirmedError)) throw err;
+        throw restError('deletePlayer', 503, 'internal_error', err.message);
+      }
       return { status: 204, body: null };
     },
 

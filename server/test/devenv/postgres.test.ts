@@ -1,6 +1,9 @@
 // The dev PostgreSQL cluster: starts, answers, keeps data across restarts; DATABASE_URL wins.
 import { afterAll, describe, expect, it } from 'vitest';
-import { statSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import postgres from 'postgres';
 import { startPostgres, useOrStartPostgres, type Postgres } from '../../devenv/postgres.js';
 import { isAlive } from '../../devenv/process-control.js';
@@ -70,6 +73,39 @@ describe('useOrStartPostgres', () => {
       expect(rows[0]).toEqual({ one: 1 });
     } finally {
       await choice.stop();
+    }
+  });
+});
+
+describe('as root, with the data under a 0700 home directory (a newcomer\'s first `make run` in /root)', () => {
+  const root = process.getuid?.() === 0;
+
+  it.skipIf(!root)('lets the postgres user through with an ACL on the home (search only), reports it, and starts', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'makapix-home-')); // 0700, owned by root: like /root
+    try {
+      expect(statSync(home).mode & 0o777).toBe(0o700);
+      const dir = join(home, 'checkout', '.data', 'postgres');
+      const notices: string[] = [];
+      const pg = await startPostgres({ dir, forTests: true, notice: (m) => notices.push(m) });
+      try {
+        const rows = await query(pg.url, (sql) => sql`select 1 as one`);
+        expect(rows[0]).toEqual({ one: 1 });
+      } finally {
+        await pg.stop();
+      }
+      const acl = execFileSync('getfacl', ['-p', '-c', home], { encoding: 'utf8' });
+      expect(acl).toContain('user:postgres:--x');
+      expect(acl).toMatch(/other::---/); // nobody else got anything
+      expect(statSync(join(home, 'checkout')).mode & 0o777).toBe(0o755); // untouched (it was reachable)
+      expect(notices).toEqual([
+        `postgres: gave the postgres user search permission (x, no listing) on ${home} so that it can reach ${dir}: \`setfacl -m u:postgres:x ${home}\` (undo: \`setfacl -x u:postgres ${home}\`)`,
+      ]);
+      // a second start finds it reachable: nothing more to grant
+      const again = await startPostgres({ dir, forTests: true, notice: (m) => notices.push(m) });
+      await again.stop();
+      expect(notices).toHaveLength(1);
+    } finally {
+      rmSync(home, { recursive: true, force: true });
     }
   });
 });

@@ -359,7 +359,7 @@ describe('delete', () => {
 describe('health', () => {
   it('healthz and readyz answer 200 ok', async () => {
     expect(expectStatus(await stack.api.getHealth(), 200)).toEqual({ status: 'ok' });
-    expect(expectStatus(await stack.api.getReadiness(), 200)).toEqual({ status: 'ok', database: true, broker: true });
+    expect(expectStatus(await stack.api.getReadiness(), 200)).toEqual({ status: 'ok', database: true, broker: true, revocations: true });
   });
 });
 

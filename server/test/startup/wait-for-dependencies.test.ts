@@ -52,7 +52,7 @@ const warnings = (lines: LogLine[], dependency: string) => lines.filter((l) => l
 async function expectReady(server: ServerHandle): Promise<void> {
   const r = await fetch(`${server.url}/readyz`);
   expect(r.status).toBe(200);
-  expect(await r.json()).toEqual({ status: 'ok', database: true, broker: true });
+  expect(await r.json()).toEqual({ status: 'ok', database: true, broker: true, revocations: true });
 }
 
 describe.skipIf(process.env.DATABASE_URL)('startup waits for its dependencies', () => {
