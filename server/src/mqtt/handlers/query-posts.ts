@@ -66,7 +66,7 @@ export const handleQueryPosts: RequestHandlers<HandlerEnv>['query_posts'] = asyn
   const requested: QueryPostsSort = req.sort ?? QueryPostsRequestDefaults.sort;
   const limit = req.limit ?? QueryPostsRequestDefaults.limit;
   if (channel === 'by_user' && req.user_handle === undefined && req.user_sqid === undefined) {
-    throw requestFailure('query_posts', 'invalid_request', 'user_sqid: required (or user_handle) when channel is by_user');
+    throw requestFailure('query_posts', 'invalid_request', 'user_handle: required when channel is by_user');
   }
   if (channel === 'reactions' && req.user_sqid === undefined) {
     throw requestFailure('query_posts', 'invalid_request', 'user_sqid: required when channel is reactions');
