@@ -15,7 +15,7 @@ describe('generated message validators', () => {
     Object.entries(examples).map(([name, value]) => [message, name, value] as const),
   );
   it('cover every message', () => {
-    expect(Object.keys(messageExamples).length).toBe(16);
+    expect(Object.keys(messageExamples).length).toBe(28);
     expect(cases.length).toBeGreaterThan(40);
   });
   it.each(cases)('%s example %s validates', (message, _name, value) => {
@@ -48,7 +48,7 @@ describe('generated message validators', () => {
     expect(missing).toEqual([]);
   });
   it('maps every request_type to its operation', () => {
-    expect(Object.keys(requestOperations).sort()).toEqual(['get_comments', 'query_posts', 'revoke_reaction', 'submit_reaction', 'submit_view']);
+    expect(Object.keys(requestOperations).sort()).toEqual(['get_comments', 'get_post', 'query_posts', 'revoke_reaction', 'submit_reaction', 'submit_view']);
   });
 });
 
@@ -68,7 +68,8 @@ describe('generated topics', () => {
     expect(filter.split('/').filter((s) => s === '+').length).toBe(ch.topic.params.length);
     expect(ch.topic.shared('servers')).toBe(`$share/servers/${filter}`);
     expect(ch.qos).toBe(1);
-    expect(ch.retain).toBe(false);
+    // only what players publish retained (protocol 1.1: capabilities and state) is a retained channel
+    expect(ch.retain).toBe(ch.id === 'playerCapabilities' || ch.id === 'playerState');
   });
   it('parse rejects a wrong-typed parameter', () => {
     expect(channels.playerRequestTopic.parse('makapix/player/not-a-uuid/request/req-1')).toBeNull();

@@ -8,7 +8,7 @@ describe('lint', () => {
     const r = runCodegen(['lint']);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/^spec ok: 7 channels, 16 messages, \d+ REST operations, \d+ examples valid/);
+    expect(r.stdout).toMatch(/^spec ok: 12 channels, 28 messages, \d+ REST operations, \d+ examples valid/);
   });
 
   it('fails on an example that breaks its schema, naming file:line:col and the JSON pointer', () => {

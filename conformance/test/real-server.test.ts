@@ -48,12 +48,12 @@ describe('conformance of our server and simulator', () => {
     const junit = join(tmp, 'server.xml');
     const r = await runBin([
       'server', '--api', stack.server.url, '--broker', stack.services.urls.mqttMtls, '--ca', stack.services.caCert, '--moderator-handle', moderator,
-      '--timeout-ms', '10000', '--known-failing', join(root, 'conformance/known-failing/server.txt'), '--report', `json:${json}`, '--report', `junit:${junit}`,
+      '--timeout-ms', '10000', '--features', 'moderator,mqtt,notifications,rest,protocol_1_1', '--known-failing', join(root, 'conformance/known-failing/server.txt'), '--report', `json:${json}`, '--report', `junit:${junit}`,
     ]);
     const report = JSON.parse(readFileSync(json, 'utf8')) as SuiteResult;
     expect(report.results.filter((x) => x.status !== 'passed').map((x) => `${x.name}: ${x.status} ${x.skipReason ?? ''}`), r.out).toEqual([]);
     expect(r.code, r.out).toBe(0);
-    expect(report.features).toEqual(['moderator', 'mqtt', 'notifications', 'rest']);
+    expect(report.features).toEqual(['moderator', 'mqtt', 'notifications', 'protocol_1_1', 'rest']);
     expect(report.results.length).toBeGreaterThanOrEqual(60);
     expect(readFileSync(junit, 'utf8')).toMatch(/<testsuite name="server" tests="\d+" failures="0" errors="0" skipped="0"/);
   }, 180_000);

@@ -3,15 +3,15 @@
 // Regenerate with `make generate`; `make check-generated` fails when this file drifts.
 /* eslint-disable */
 
-import { ErrorResponseValidator, GetCommentsRequestValidator, GetCommentsResponseValidator, PlayerStatusValidator, PostNotificationValidator, QueryPostsRequestValidator, QueryPostsResponseValidator, RevokeReactionRequestValidator, RevokeReactionResponseValidator, ShowArtworkCommandValidator, SubmitReactionRequestValidator, SubmitReactionResponseValidator, SubmitViewRequestValidator, SubmitViewResponseValidator, SwapBackCommandValidator, SwapNextCommandValidator } from './channels.js';
+import { CommandAckValidator, ErrorResponseValidator, GetCommentsRequestValidator, GetCommentsResponseValidator, GetPostRequestValidator, GetPostResponseValidator, PlayChannelCommandValidator, PlayerCapabilitiesValidator, PlayerStateValidator, PlayerStatusValidator, PlayerViewValidator, PostNotificationValidator, QueryPostsRequestValidator, QueryPostsResponseValidator, RevokeReactionRequestValidator, RevokeReactionResponseValidator, SetBrightnessCommandValidator, SetPausedCommandValidator, SetRotationCommandValidator, ShowArtworkCommandValidator, SubmitReactionRequestValidator, SubmitReactionResponseValidator, SubmitViewRequestValidator, SubmitViewResponseValidator, SwapBackCommandValidator, SwapNextCommandValidator, ViewAckErrorValidator, ViewAckValidator } from './channels.js';
 import { messageExamples } from './examples.js';
-import { type GetCommentsReply, GetCommentsReplyValidator, type QueryPostsReply, QueryPostsReplyValidator, type RevokeReactionReply, RevokeReactionReplyValidator, type SubmitReactionReply, SubmitReactionReplyValidator, type SubmitViewReply, SubmitViewReplyValidator } from './operations.js';
-import { type ErrorResponse, type GetCommentsRequest, type GetCommentsResponse, type PlayerStatus, type PostNotification, type QueryPostsRequest, type QueryPostsResponse, type RevokeReactionRequest, type RevokeReactionResponse, type ShowArtworkCommand, type SubmitReactionRequest, type SubmitReactionResponse, type SubmitViewRequest, type SubmitViewResponse, type SwapBackCommand, type SwapNextCommand } from './schemas.js';
+import { type GetCommentsReply, GetCommentsReplyValidator, type GetPostReply, GetPostReplyValidator, type QueryPostsReply, QueryPostsReplyValidator, type RevokeReactionReply, RevokeReactionReplyValidator, type SubmitReactionReply, SubmitReactionReplyValidator, type SubmitViewReply, SubmitViewReplyValidator } from './operations.js';
+import { type CommandAck, type ErrorResponse, type GetCommentsRequest, type GetCommentsResponse, type GetPostRequest, type GetPostResponse, type PlayChannelCommand, type PlayerCapabilities, type PlayerState, type PlayerStatus, type PlayerView, type PostNotification, type QueryPostsRequest, type QueryPostsResponse, type RevokeReactionRequest, type RevokeReactionResponse, type SetBrightnessCommand, type SetPausedCommand, type SetRotationCommand, type ShowArtworkCommand, type SubmitReactionRequest, type SubmitReactionResponse, type SubmitViewRequest, type SubmitViewResponse, type SwapBackCommand, type SwapNextCommand, type ViewAck, type ViewAckError } from './schemas.js';
 import { type Validator } from '#runtime/v1';
 
 // from spec/asyncapi.yaml#/channels
 /** Every channel id of the document, in spec order. */
-export const channelIds = ["playerRequest", "playerResponse", "playerCommand", "playerStatus", "postNew", "postNewForFollower", "postNewInCategory"] as const;
+export const channelIds = ["playerRequest", "playerResponse", "playerCommand", "playerCommandAck", "playerStatus", "playerCapabilities", "playerState", "playerView", "playerViewAck", "postNew", "postNewForFollower", "postNewInCategory"] as const;
 export type ChannelId = (typeof channelIds)[number];
 
 // from spec/asyncapi.yaml#/components/messages
@@ -53,6 +53,12 @@ export const messageCatalog = {
       { name: "query_posts_not_found", summary: "by_user with a handle that no user has; answered with not_found.", payload: messageExamples.QueryPostsRequest.query_posts_not_found },
       { name: "query_posts_invalid_request", summary: "by_user without user_handle; answered with invalid_request.", payload: messageExamples.QueryPostsRequest.query_posts_invalid_request },
       { name: "query_posts_authentication_failed", summary: "A request from a provisioned but not yet registered player; answered with authentication_failed.", payload: messageExamples.QueryPostsRequest.query_posts_authentication_failed },
+      { name: "p3a_artwork", summary: "Since 1.1: the artwork channel, exactly as the p3a firmware sends it (fields in its order).", payload: messageExamples.QueryPostsRequest.p3a_artwork },
+      { name: "p3a_by_user", summary: "Since 1.1: the posts of a user named by sqid, as the p3a firmware sends it.", payload: messageExamples.QueryPostsRequest.p3a_by_user },
+      { name: "p3a_reactions", summary: "Since 1.1: the posts a user reacted to, newest reaction first, as the p3a firmware sends it.", payload: messageExamples.QueryPostsRequest.p3a_reactions },
+      { name: "p3a_hashtag", summary: "Since 1.1: the posts with a hashtag (no #), as the p3a firmware sends it.", payload: messageExamples.QueryPostsRequest.p3a_hashtag },
+      { name: "reactions_reacted_at", summary: "Since 1.1: channel reactions with its explicit sort reacted_at.", payload: messageExamples.QueryPostsRequest.reactions_reacted_at },
+      { name: "query_posts_unknown_user_sqid", summary: "Since 1.1: a user_sqid that is no user's; answered with not_found.", payload: messageExamples.QueryPostsRequest.query_posts_unknown_user_sqid },
     ],
   } satisfies MessageInfo<QueryPostsRequest> as MessageInfo<QueryPostsRequest>,
   // from spec/asyncapi.yaml#/components/messages/SubmitViewRequest
@@ -112,6 +118,17 @@ export const messageCatalog = {
       { name: "get_comments_not_found", summary: "Comments of a post that does not exist; answered with not_found.", payload: messageExamples.GetCommentsRequest.get_comments_not_found },
     ],
   } satisfies MessageInfo<GetCommentsRequest> as MessageInfo<GetCommentsRequest>,
+  // from spec/asyncapi.yaml#/components/messages/GetPostRequest
+  GetPostRequest: {
+    name: "GetPostRequest",
+    summary: "Ask for one post's summary (since 1.1).",
+    channels: ["playerRequest"],
+    validator: GetPostRequestValidator,
+    examples: [
+      { name: "p3a_get_post", summary: "As the p3a firmware sends it.", payload: messageExamples.GetPostRequest.p3a_get_post },
+      { name: "get_post_not_found", summary: "A post that does not exist; answered with not_found.", payload: messageExamples.GetPostRequest.get_post_not_found },
+    ],
+  } satisfies MessageInfo<GetPostRequest> as MessageInfo<GetPostRequest>,
   // from spec/asyncapi.yaml#/components/messages/QueryPostsResponse
   QueryPostsResponse: {
     name: "QueryPostsResponse",
@@ -127,6 +144,11 @@ export const messageCatalog = {
       { name: "by_user", summary: "The posts of pixel_queen, newest first.", payload: messageExamples.QueryPostsResponse.by_user },
       { name: "random_with_seed", summary: "Three posts in the stable shuffle of seed 42, with a cursor for the rest.", payload: messageExamples.QueryPostsResponse.random_with_seed },
       { name: "user", summary: "The posts of the player's owner (artist123).", payload: messageExamples.QueryPostsResponse.user },
+      { name: "p3a_artwork", summary: "Since 1.1: every artwork post, each with kind, storage_shard, native_format (null for a file outside the vault) and artwork_modified_at.", payload: messageExamples.QueryPostsResponse.p3a_artwork },
+      { name: "p3a_by_user", summary: "Since 1.1: the posts of the user with that sqid (pixel_queen).", payload: messageExamples.QueryPostsResponse.p3a_by_user },
+      { name: "p3a_reactions", summary: "Since 1.1: the posts the user reacted to, newest reaction first (not post order).", payload: messageExamples.QueryPostsResponse.p3a_reactions },
+      { name: "p3a_hashtag", summary: "Since 1.1: the one post tagged pixelart.", payload: messageExamples.QueryPostsResponse.p3a_hashtag },
+      { name: "reactions_reacted_at", summary: "Since 1.1: newest reaction first.", payload: messageExamples.QueryPostsResponse.reactions_reacted_at },
     ],
   } satisfies MessageInfo<QueryPostsResponse> as MessageInfo<QueryPostsResponse>,
   // from spec/asyncapi.yaml#/components/messages/SubmitViewResponse
@@ -180,6 +202,16 @@ export const messageCatalog = {
       { name: "no_comments", summary: "An empty page.", payload: messageExamples.GetCommentsResponse.no_comments },
     ],
   } satisfies MessageInfo<GetCommentsResponse> as MessageInfo<GetCommentsResponse>,
+  // from spec/asyncapi.yaml#/components/messages/GetPostResponse
+  GetPostResponse: {
+    name: "GetPostResponse",
+    summary: "One post summary (since 1.1).",
+    channels: ["playerResponse"],
+    validator: GetPostResponseValidator,
+    examples: [
+      { name: "p3a_get_post", summary: "Post 122.", payload: messageExamples.GetPostResponse.p3a_get_post },
+    ],
+  } satisfies MessageInfo<GetPostResponse> as MessageInfo<GetPostResponse>,
   // from spec/asyncapi.yaml#/components/messages/ErrorResponse
   ErrorResponse: {
     name: "ErrorResponse",
@@ -200,8 +232,10 @@ export const messageCatalog = {
       { name: "submit_reaction_not_found", summary: "A reaction to an unknown post.", payload: messageExamples.ErrorResponse.submit_reaction_not_found },
       { name: "revoke_reaction_invalid_emoji", summary: "Digits alone are not an emoji.", payload: messageExamples.ErrorResponse.revoke_reaction_invalid_emoji },
       { name: "get_comments_not_found", summary: "Comments of an unknown post.", payload: messageExamples.ErrorResponse.get_comments_not_found },
-      { name: "submit_view_rate_limit_exceeded", summary: "The player sent more than 300 requests in the last minute.", payload: messageExamples.ErrorResponse.submit_view_rate_limit_exceeded },
+      { name: "submit_view_rate_limit_exceeded", summary: "The player sent more requests in the last minute than its limit (600 by default; 300 in this example deployment).", payload: messageExamples.ErrorResponse.submit_view_rate_limit_exceeded },
       { name: "get_comments_internal_error", summary: "A real server fault (the database is unavailable); the player may retry.", payload: messageExamples.ErrorResponse.get_comments_internal_error },
+      { name: "query_posts_unknown_user_sqid", summary: "Since 1.1: by_user with a user_sqid that is no user's.", payload: messageExamples.ErrorResponse.query_posts_unknown_user_sqid },
+      { name: "get_post_not_found", summary: "Since 1.1: get_post of an unknown post.", payload: messageExamples.ErrorResponse.get_post_not_found },
       { name: "unknown_request_type", summary: "A request_type this server does not implement (e.g. get_playset).", payload: messageExamples.ErrorResponse.unknown_request_type },
     ],
   } satisfies MessageInfo<ErrorResponse> as MessageInfo<ErrorResponse>,
@@ -214,6 +248,7 @@ export const messageCatalog = {
     examples: [
       { name: "show_artwork", summary: "The show_artwork command of MQTT_PROTOCOL.md.", payload: messageExamples.ShowArtworkCommand.show_artwork },
       { name: "show_animated_artwork", summary: "Show an animated 32x32 artwork.", payload: messageExamples.ShowArtworkCommand.show_animated_artwork },
+      { name: "p3a_show_artwork", summary: "Since 1.1: with storage_shard and native_format, which the p3a firmware needs to download the file from the vault.", payload: messageExamples.ShowArtworkCommand.p3a_show_artwork },
     ],
   } satisfies MessageInfo<ShowArtworkCommand> as MessageInfo<ShowArtworkCommand>,
   // from spec/asyncapi.yaml#/components/messages/SwapNextCommand
@@ -236,6 +271,60 @@ export const messageCatalog = {
       { name: "swap_back", summary: "Previous artwork; the payload is empty.", payload: messageExamples.SwapBackCommand.swap_back },
     ],
   } satisfies MessageInfo<SwapBackCommand> as MessageInfo<SwapBackCommand>,
+  // from spec/asyncapi.yaml#/components/messages/PlayChannelCommand
+  PlayChannelCommand: {
+    name: "PlayChannelCommand",
+    summary: "Play a channel (since 1.1).",
+    channels: ["playerCommand"],
+    validator: PlayChannelCommandValidator,
+    examples: [
+      { name: "play_channel_promoted", summary: "Play the promoted posts.", payload: messageExamples.PlayChannelCommand.play_channel_promoted },
+      { name: "play_channel_by_user", summary: "Play a user's posts, the user named by sqid.", payload: messageExamples.PlayChannelCommand.play_channel_by_user },
+      { name: "play_channel_hashtag", summary: "Play the posts with a hashtag.", payload: messageExamples.PlayChannelCommand.play_channel_hashtag },
+    ],
+  } satisfies MessageInfo<PlayChannelCommand> as MessageInfo<PlayChannelCommand>,
+  // from spec/asyncapi.yaml#/components/messages/SetPausedCommand
+  SetPausedCommand: {
+    name: "SetPausedCommand",
+    summary: "Pause or resume (since 1.1; acknowledged on command/ack).",
+    channels: ["playerCommand"],
+    validator: SetPausedCommandValidator,
+    examples: [
+      { name: "set_paused", summary: "Pause on the current artwork.", payload: messageExamples.SetPausedCommand.set_paused },
+    ],
+  } satisfies MessageInfo<SetPausedCommand> as MessageInfo<SetPausedCommand>,
+  // from spec/asyncapi.yaml#/components/messages/SetBrightnessCommand
+  SetBrightnessCommand: {
+    name: "SetBrightnessCommand",
+    summary: "Set the brightness (since 1.1; acknowledged on command/ack).",
+    channels: ["playerCommand"],
+    validator: SetBrightnessCommandValidator,
+    examples: [
+      { name: "set_brightness", summary: "Brightness 60 %.", payload: messageExamples.SetBrightnessCommand.set_brightness },
+    ],
+  } satisfies MessageInfo<SetBrightnessCommand> as MessageInfo<SetBrightnessCommand>,
+  // from spec/asyncapi.yaml#/components/messages/SetRotationCommand
+  SetRotationCommand: {
+    name: "SetRotationCommand",
+    summary: "Set the rotation (since 1.1; acknowledged on command/ack).",
+    channels: ["playerCommand"],
+    validator: SetRotationCommandValidator,
+    examples: [
+      { name: "set_rotation", summary: "Rotate by 90 degrees.", payload: messageExamples.SetRotationCommand.set_rotation },
+    ],
+  } satisfies MessageInfo<SetRotationCommand> as MessageInfo<SetRotationCommand>,
+  // from spec/asyncapi.yaml#/components/messages/CommandAck
+  CommandAck: {
+    name: "CommandAck",
+    summary: "A player acknowledges a command (since 1.1).",
+    channels: ["playerCommandAck"],
+    validator: CommandAckValidator,
+    examples: [
+      { name: "p3a_ok", summary: "The p3a firmware applied set_brightness.", payload: messageExamples.CommandAck.p3a_ok },
+      { name: "p3a_error", summary: "The p3a firmware tried and failed.", payload: messageExamples.CommandAck.p3a_error },
+      { name: "p3a_unsupported", summary: "A player that cannot pause.", payload: messageExamples.CommandAck.p3a_unsupported },
+    ],
+  } satisfies MessageInfo<CommandAck> as MessageInfo<CommandAck>,
   // from spec/asyncapi.yaml#/components/messages/PlayerStatus
   PlayerStatus: {
     name: "PlayerStatus",
@@ -248,8 +337,62 @@ export const messageCatalog = {
       { name: "clock_not_set", summary: "Just after boot, nothing shown yet and the clock not set (epoch timestamp).", payload: messageExamples.PlayerStatus.clock_not_set },
       { name: "graceful_offline", summary: "The player disconnects on purpose.", payload: messageExamples.PlayerStatus.graceful_offline },
       { name: "last_will", summary: "The MQTT last will the broker publishes when the player drops off.", payload: messageExamples.PlayerStatus.last_will },
+      { name: "p3a_heartbeat", summary: "The p3a firmware's heartbeat (every 30 s and on connect), with its firmware version and clock.", payload: messageExamples.PlayerStatus.p3a_heartbeat },
     ],
   } satisfies MessageInfo<PlayerStatus> as MessageInfo<PlayerStatus>,
+  // from spec/asyncapi.yaml#/components/messages/PlayerCapabilities
+  PlayerCapabilities: {
+    name: "PlayerCapabilities",
+    summary: "What a player can do (since 1.1; retained).",
+    channels: ["playerCapabilities"],
+    validator: PlayerCapabilitiesValidator,
+    examples: [
+      { name: "p3a", summary: "The p3a firmware's capabilities, published retained on connect.", payload: messageExamples.PlayerCapabilities.p3a },
+      { name: "no_features", summary: "A player without remote display controls.", payload: messageExamples.PlayerCapabilities.no_features },
+    ],
+  } satisfies MessageInfo<PlayerCapabilities> as MessageInfo<PlayerCapabilities>,
+  // from spec/asyncapi.yaml#/components/messages/PlayerState
+  PlayerState: {
+    name: "PlayerState",
+    summary: "A player's display settings (since 1.1; retained).",
+    channels: ["playerState"],
+    validator: PlayerStateValidator,
+    examples: [
+      { name: "p3a", summary: "The p3a firmware's state after boot, published retained on connect.", payload: messageExamples.PlayerState.p3a },
+    ],
+  } satisfies MessageInfo<PlayerState> as MessageInfo<PlayerState>,
+  // from spec/asyncapi.yaml#/components/messages/PlayerView
+  PlayerView: {
+    name: "PlayerView",
+    summary: "A player shows a post (since 1.1).",
+    channels: ["playerView"],
+    validator: PlayerViewValidator,
+    examples: [
+      { name: "p3a_channel_view", summary: "The p3a firmware playing channel all, 5 s into a post (no answer wanted).", payload: messageExamples.PlayerView.p3a_channel_view },
+      { name: "p3a_artwork_view", summary: "The p3a firmware showing a post after a show_artwork command, asking for an answer.", payload: messageExamples.PlayerView.p3a_artwork_view },
+      { name: "p3a_unknown_post", summary: "A view of a post that does not exist, asking for an answer (not_found).", payload: messageExamples.PlayerView.p3a_unknown_post },
+    ],
+  } satisfies MessageInfo<PlayerView> as MessageInfo<PlayerView>,
+  // from spec/asyncapi.yaml#/components/messages/ViewAck
+  ViewAck: {
+    name: "ViewAck",
+    summary: "The view was handled (since 1.1).",
+    channels: ["playerViewAck"],
+    validator: ViewAckValidator,
+    examples: [
+      { name: "p3a_artwork_view", summary: "Recorded (or deliberately not counted).", payload: messageExamples.ViewAck.p3a_artwork_view },
+    ],
+  } satisfies MessageInfo<ViewAck> as MessageInfo<ViewAck>,
+  // from spec/asyncapi.yaml#/components/messages/ViewAckError
+  ViewAckError: {
+    name: "ViewAckError",
+    summary: "The view was refused (since 1.1).",
+    channels: ["playerViewAck"],
+    validator: ViewAckErrorValidator,
+    examples: [
+      { name: "p3a_unknown_post", summary: "A view of an unknown post.", payload: messageExamples.ViewAckError.p3a_unknown_post },
+    ],
+  } satisfies MessageInfo<ViewAckError> as MessageInfo<ViewAckError>,
   // from spec/asyncapi.yaml#/components/messages/PostNotification
   PostNotification: {
     name: "PostNotification",
@@ -322,9 +465,18 @@ export const requestCatalog = {
     replies: ["GetCommentsResponse", "ErrorResponse"],
     replyValidator: GetCommentsReplyValidator,
   } satisfies RequestInfo<"get_comments", GetCommentsReply> as RequestInfo<"get_comments", GetCommentsReply>,
+  // from spec/asyncapi.yaml#/operations/receiveGetPost
+  /** Answer a player's get_post request with one post summary (since 1.1). */
+  get_post: {
+    requestType: "get_post",
+    operationId: "receiveGetPost",
+    request: "GetPostRequest",
+    replies: ["GetPostResponse", "ErrorResponse"],
+    replyValidator: GetPostReplyValidator,
+  } satisfies RequestInfo<"get_post", GetPostReply> as RequestInfo<"get_post", GetPostReply>,
 };
 
 // from spec/asyncapi.yaml#/operations
 /** Every request_type, in spec order. */
-export const requestTypes = ["query_posts", "submit_view", "submit_reaction", "revoke_reaction", "get_comments"] as const satisfies readonly (keyof typeof requestCatalog)[];
+export const requestTypes = ["query_posts", "submit_view", "submit_reaction", "revoke_reaction", "get_comments", "get_post"] as const satisfies readonly (keyof typeof requestCatalog)[];
 export type RequestType = (typeof requestTypes)[number];

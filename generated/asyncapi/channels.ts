@@ -4,7 +4,7 @@
 /* eslint-disable */
 
 import { PlayerKey, PostId, PromotionCategory, RequestId, UserId } from '../components/identifiers.js';
-import { ErrorResponse, GetCommentsRequest, GetCommentsResponse, PlayerStatus, PostNotification, QueryPostsRequest, QueryPostsResponse, RevokeReactionRequest, RevokeReactionResponse, ShowArtworkCommand, SubmitReactionRequest, SubmitReactionResponse, SubmitViewRequest, SubmitViewResponse, SwapBackCommand, SwapNextCommand } from './schemas.js';
+import { CommandAck, ErrorResponse, GetCommentsRequest, GetCommentsResponse, GetPostRequest, GetPostResponse, PlayChannelCommand, PlayerCapabilities, PlayerState, PlayerStatus, PlayerView, PostNotification, QueryPostsRequest, QueryPostsResponse, RevokeReactionRequest, RevokeReactionResponse, SetBrightnessCommand, SetPausedCommand, SetRotationCommand, ShowArtworkCommand, SubmitReactionRequest, SubmitReactionResponse, SubmitViewRequest, SubmitViewResponse, SwapBackCommand, SwapNextCommand, ViewAck, ViewAckError } from './schemas.js';
 import { type ChannelDef, compileValidator, discriminated, topicTemplate, type Validator } from '#runtime/v1';
 import { type Static, Type } from 'typebox';
 
@@ -24,6 +24,9 @@ export const RevokeReactionRequestValidator: Validator<RevokeReactionRequest> = 
 // from spec/asyncapi.yaml#/components/messages/GetCommentsRequest
 /** Ask for a page of a post's threaded comments. */
 export const GetCommentsRequestValidator: Validator<GetCommentsRequest> = compileValidator<GetCommentsRequest>(GetCommentsRequest);
+// from spec/asyncapi.yaml#/components/messages/GetPostRequest
+/** Ask for one post's summary (since 1.1). */
+export const GetPostRequestValidator: Validator<GetPostRequest> = compileValidator<GetPostRequest>(GetPostRequest);
 // from spec/asyncapi.yaml#/components/messages/QueryPostsResponse
 /** A page of post summaries. */
 export const QueryPostsResponseValidator: Validator<QueryPostsResponse> = compileValidator<QueryPostsResponse>(QueryPostsResponse);
@@ -39,6 +42,9 @@ export const RevokeReactionResponseValidator: Validator<RevokeReactionResponse> 
 // from spec/asyncapi.yaml#/components/messages/GetCommentsResponse
 /** A page of threaded comments. */
 export const GetCommentsResponseValidator: Validator<GetCommentsResponse> = compileValidator<GetCommentsResponse>(GetCommentsResponse);
+// from spec/asyncapi.yaml#/components/messages/GetPostResponse
+/** One post summary (since 1.1). */
+export const GetPostResponseValidator: Validator<GetPostResponse> = compileValidator<GetPostResponse>(GetPostResponse);
 // from spec/asyncapi.yaml#/components/messages/ErrorResponse
 /** The one error answer to any request, with a machine-readable error_code. */
 export const ErrorResponseValidator: Validator<ErrorResponse> = compileValidator<ErrorResponse>(ErrorResponse);
@@ -51,9 +57,39 @@ export const SwapNextCommandValidator: Validator<SwapNextCommand> = compileValid
 // from spec/asyncapi.yaml#/components/messages/SwapBackCommand
 /** Move back to the previous artwork of the player's queue. */
 export const SwapBackCommandValidator: Validator<SwapBackCommand> = compileValidator<SwapBackCommand>(SwapBackCommand);
+// from spec/asyncapi.yaml#/components/messages/PlayChannelCommand
+/** Play a channel (since 1.1). */
+export const PlayChannelCommandValidator: Validator<PlayChannelCommand> = compileValidator<PlayChannelCommand>(PlayChannelCommand);
+// from spec/asyncapi.yaml#/components/messages/SetPausedCommand
+/** Pause or resume (since 1.1; acknowledged on command/ack). */
+export const SetPausedCommandValidator: Validator<SetPausedCommand> = compileValidator<SetPausedCommand>(SetPausedCommand);
+// from spec/asyncapi.yaml#/components/messages/SetBrightnessCommand
+/** Set the brightness (since 1.1; acknowledged on command/ack). */
+export const SetBrightnessCommandValidator: Validator<SetBrightnessCommand> = compileValidator<SetBrightnessCommand>(SetBrightnessCommand);
+// from spec/asyncapi.yaml#/components/messages/SetRotationCommand
+/** Set the rotation (since 1.1; acknowledged on command/ack). */
+export const SetRotationCommandValidator: Validator<SetRotationCommand> = compileValidator<SetRotationCommand>(SetRotationCommand);
+// from spec/asyncapi.yaml#/components/messages/CommandAck
+/** A player acknowledges a command (since 1.1). */
+export const CommandAckValidator: Validator<CommandAck> = compileValidator<CommandAck>(CommandAck);
 // from spec/asyncapi.yaml#/components/messages/PlayerStatus
 /** A player's status update, heartbeat or last will. */
 export const PlayerStatusValidator: Validator<PlayerStatus> = compileValidator<PlayerStatus>(PlayerStatus);
+// from spec/asyncapi.yaml#/components/messages/PlayerCapabilities
+/** What a player can do (since 1.1; retained). */
+export const PlayerCapabilitiesValidator: Validator<PlayerCapabilities> = compileValidator<PlayerCapabilities>(PlayerCapabilities);
+// from spec/asyncapi.yaml#/components/messages/PlayerState
+/** A player's display settings (since 1.1; retained). */
+export const PlayerStateValidator: Validator<PlayerState> = compileValidator<PlayerState>(PlayerState);
+// from spec/asyncapi.yaml#/components/messages/PlayerView
+/** A player shows a post (since 1.1). */
+export const PlayerViewValidator: Validator<PlayerView> = compileValidator<PlayerView>(PlayerView);
+// from spec/asyncapi.yaml#/components/messages/ViewAck
+/** The view was handled (since 1.1). */
+export const ViewAckValidator: Validator<ViewAck> = compileValidator<ViewAck>(ViewAck);
+// from spec/asyncapi.yaml#/components/messages/ViewAckError
+/** The view was refused (since 1.1). */
+export const ViewAckErrorValidator: Validator<ViewAckError> = compileValidator<ViewAckError>(ViewAckError);
 // from spec/asyncapi.yaml#/components/messages/PostNotification
 /** A post was created or promoted to a category. */
 export const PostNotificationValidator: Validator<PostNotification> = compileValidator<PostNotification>(PostNotification);
@@ -68,8 +104,8 @@ const PromotionCategoryParamValidator = compileValidator<PromotionCategory>(Prom
 // ---- channel playerRequest: makapix/player/{player_key}/request/{request_id} ----
 // from spec/asyncapi.yaml#/channels/playerRequest
 export type PlayerRequestParams = { player_key: PlayerKey; request_id: RequestId };
-export type PlayerRequestMessage = QueryPostsRequest | SubmitViewRequest | SubmitReactionRequest | RevokeReactionRequest | GetCommentsRequest;
-export const PlayerRequestMessageValidator: Validator<PlayerRequestMessage> = discriminated<PlayerRequestMessage>("request_type", { query_posts: QueryPostsRequestValidator, submit_view: SubmitViewRequestValidator, submit_reaction: SubmitReactionRequestValidator, revoke_reaction: RevokeReactionRequestValidator, get_comments: GetCommentsRequestValidator });
+export type PlayerRequestMessage = QueryPostsRequest | SubmitViewRequest | SubmitReactionRequest | RevokeReactionRequest | GetCommentsRequest | GetPostRequest;
+export const PlayerRequestMessageValidator: Validator<PlayerRequestMessage> = discriminated<PlayerRequestMessage>("request_type", { query_posts: QueryPostsRequestValidator, submit_view: SubmitViewRequestValidator, submit_reaction: SubmitReactionRequestValidator, revoke_reaction: RevokeReactionRequestValidator, get_comments: GetCommentsRequestValidator, get_post: GetPostRequestValidator });
 export const playerRequestTopic = topicTemplate<PlayerRequestParams>("makapix/player/{player_key}/request/{request_id}", { player_key: { kind: 'string', check: (v: unknown) => PlayerKeyParamValidator.check(v) }, request_id: { kind: 'string', check: (v: unknown) => RequestIdParamValidator.check(v) } });
 export const playerRequest: ChannelDef<PlayerRequestParams, PlayerRequestMessage> = {
   id: "playerRequest",
@@ -82,8 +118,8 @@ export const playerRequest: ChannelDef<PlayerRequestParams, PlayerRequestMessage
 // ---- channel playerResponse: makapix/player/{player_key}/response/{request_id} ----
 // from spec/asyncapi.yaml#/channels/playerResponse
 export type PlayerResponseParams = { player_key: PlayerKey; request_id: RequestId };
-export type PlayerResponseMessage = QueryPostsResponse | SubmitViewResponse | SubmitReactionResponse | RevokeReactionResponse | GetCommentsResponse | ErrorResponse;
-export const PlayerResponseMessageValidator: Validator<PlayerResponseMessage> = compileValidator<PlayerResponseMessage>(Type.Union([QueryPostsResponse, SubmitViewResponse, SubmitReactionResponse, RevokeReactionResponse, GetCommentsResponse, ErrorResponse]));
+export type PlayerResponseMessage = QueryPostsResponse | SubmitViewResponse | SubmitReactionResponse | RevokeReactionResponse | GetCommentsResponse | GetPostResponse | ErrorResponse;
+export const PlayerResponseMessageValidator: Validator<PlayerResponseMessage> = compileValidator<PlayerResponseMessage>(Type.Union([QueryPostsResponse, SubmitViewResponse, SubmitReactionResponse, RevokeReactionResponse, GetCommentsResponse, GetPostResponse, ErrorResponse]));
 export const playerResponseTopic = topicTemplate<PlayerResponseParams>("makapix/player/{player_key}/response/{request_id}", { player_key: { kind: 'string', check: (v: unknown) => PlayerKeyParamValidator.check(v) }, request_id: { kind: 'string', check: (v: unknown) => RequestIdParamValidator.check(v) } });
 export const playerResponse: ChannelDef<PlayerResponseParams, PlayerResponseMessage> = {
   id: "playerResponse",
@@ -96,8 +132,8 @@ export const playerResponse: ChannelDef<PlayerResponseParams, PlayerResponseMess
 // ---- channel playerCommand: makapix/player/{player_key}/command ----
 // from spec/asyncapi.yaml#/channels/playerCommand
 export type PlayerCommandParams = { player_key: PlayerKey };
-export type PlayerCommandMessage = ShowArtworkCommand | SwapNextCommand | SwapBackCommand;
-export const PlayerCommandMessageValidator: Validator<PlayerCommandMessage> = discriminated<PlayerCommandMessage>("command_type", { show_artwork: ShowArtworkCommandValidator, swap_next: SwapNextCommandValidator, swap_back: SwapBackCommandValidator });
+export type PlayerCommandMessage = ShowArtworkCommand | SwapNextCommand | SwapBackCommand | PlayChannelCommand | SetPausedCommand | SetBrightnessCommand | SetRotationCommand;
+export const PlayerCommandMessageValidator: Validator<PlayerCommandMessage> = discriminated<PlayerCommandMessage>("command_type", { show_artwork: ShowArtworkCommandValidator, swap_next: SwapNextCommandValidator, swap_back: SwapBackCommandValidator, play_channel: PlayChannelCommandValidator, set_paused: SetPausedCommandValidator, set_brightness: SetBrightnessCommandValidator, set_rotation: SetRotationCommandValidator });
 export const playerCommandTopic = topicTemplate<PlayerCommandParams>("makapix/player/{player_key}/command", { player_key: { kind: 'string', check: (v: unknown) => PlayerKeyParamValidator.check(v) } });
 export const playerCommand: ChannelDef<PlayerCommandParams, PlayerCommandMessage> = {
   id: "playerCommand",
@@ -105,6 +141,20 @@ export const playerCommand: ChannelDef<PlayerCommandParams, PlayerCommandMessage
   qos: 1,
   retain: false,
   message: PlayerCommandMessageValidator,
+};
+
+// ---- channel playerCommandAck: makapix/player/{player_key}/command/ack ----
+// from spec/asyncapi.yaml#/channels/playerCommandAck
+export type PlayerCommandAckParams = { player_key: PlayerKey };
+export type PlayerCommandAckMessage = CommandAck;
+export const PlayerCommandAckMessageValidator: Validator<PlayerCommandAckMessage> = CommandAckValidator;
+export const playerCommandAckTopic = topicTemplate<PlayerCommandAckParams>("makapix/player/{player_key}/command/ack", { player_key: { kind: 'string', check: (v: unknown) => PlayerKeyParamValidator.check(v) } });
+export const playerCommandAck: ChannelDef<PlayerCommandAckParams, PlayerCommandAckMessage> = {
+  id: "playerCommandAck",
+  topic: playerCommandAckTopic,
+  qos: 1,
+  retain: false,
+  message: PlayerCommandAckMessageValidator,
 };
 
 // ---- channel playerStatus: makapix/player/{player_key}/status ----
@@ -119,6 +169,62 @@ export const playerStatus: ChannelDef<PlayerStatusParams, PlayerStatusMessage> =
   qos: 1,
   retain: false,
   message: PlayerStatusMessageValidator,
+};
+
+// ---- channel playerCapabilities: makapix/player/{player_key}/capabilities ----
+// from spec/asyncapi.yaml#/channels/playerCapabilities
+export type PlayerCapabilitiesParams = { player_key: PlayerKey };
+export type PlayerCapabilitiesMessage = PlayerCapabilities;
+export const PlayerCapabilitiesMessageValidator: Validator<PlayerCapabilitiesMessage> = PlayerCapabilitiesValidator;
+export const playerCapabilitiesTopic = topicTemplate<PlayerCapabilitiesParams>("makapix/player/{player_key}/capabilities", { player_key: { kind: 'string', check: (v: unknown) => PlayerKeyParamValidator.check(v) } });
+export const playerCapabilities: ChannelDef<PlayerCapabilitiesParams, PlayerCapabilitiesMessage> = {
+  id: "playerCapabilities",
+  topic: playerCapabilitiesTopic,
+  qos: 1,
+  retain: true,
+  message: PlayerCapabilitiesMessageValidator,
+};
+
+// ---- channel playerState: makapix/player/{player_key}/state ----
+// from spec/asyncapi.yaml#/channels/playerState
+export type PlayerStateParams = { player_key: PlayerKey };
+export type PlayerStateMessage = PlayerState;
+export const PlayerStateMessageValidator: Validator<PlayerStateMessage> = PlayerStateValidator;
+export const playerStateTopic = topicTemplate<PlayerStateParams>("makapix/player/{player_key}/state", { player_key: { kind: 'string', check: (v: unknown) => PlayerKeyParamValidator.check(v) } });
+export const playerState: ChannelDef<PlayerStateParams, PlayerStateMessage> = {
+  id: "playerState",
+  topic: playerStateTopic,
+  qos: 1,
+  retain: true,
+  message: PlayerStateMessageValidator,
+};
+
+// ---- channel playerView: makapix/player/{player_key}/view ----
+// from spec/asyncapi.yaml#/channels/playerView
+export type PlayerViewParams = { player_key: PlayerKey };
+export type PlayerViewMessage = PlayerView;
+export const PlayerViewMessageValidator: Validator<PlayerViewMessage> = PlayerViewValidator;
+export const playerViewTopic = topicTemplate<PlayerViewParams>("makapix/player/{player_key}/view", { player_key: { kind: 'string', check: (v: unknown) => PlayerKeyParamValidator.check(v) } });
+export const playerView: ChannelDef<PlayerViewParams, PlayerViewMessage> = {
+  id: "playerView",
+  topic: playerViewTopic,
+  qos: 1,
+  retain: false,
+  message: PlayerViewMessageValidator,
+};
+
+// ---- channel playerViewAck: makapix/player/{player_key}/view/ack ----
+// from spec/asyncapi.yaml#/channels/playerViewAck
+export type PlayerViewAckParams = { player_key: PlayerKey };
+export type PlayerViewAckMessage = ViewAck | ViewAckError;
+export const PlayerViewAckMessageValidator: Validator<PlayerViewAckMessage> = discriminated<PlayerViewAckMessage>("success", { true: ViewAckValidator, false: ViewAckErrorValidator });
+export const playerViewAckTopic = topicTemplate<PlayerViewAckParams>("makapix/player/{player_key}/view/ack", { player_key: { kind: 'string', check: (v: unknown) => PlayerKeyParamValidator.check(v) } });
+export const playerViewAck: ChannelDef<PlayerViewAckParams, PlayerViewAckMessage> = {
+  id: "playerViewAck",
+  topic: playerViewAckTopic,
+  qos: 1,
+  retain: false,
+  message: PlayerViewAckMessageValidator,
 };
 
 // ---- channel postNew: makapix/post/new/{post_id} ----
@@ -164,4 +270,4 @@ export const postNewInCategory: ChannelDef<PostNewInCategoryParams, PostNewInCat
 };
 
 // from spec/asyncapi.yaml#/channels
-export const channels = { playerRequest, playerResponse, playerCommand, playerStatus, postNew, postNewForFollower, postNewInCategory } as const;
+export const channels = { playerRequest, playerResponse, playerCommand, playerCommandAck, playerStatus, playerCapabilities, playerState, playerView, playerViewAck, postNew, postNewForFollower, postNewInCategory } as const;

@@ -3,7 +3,7 @@
 // Regenerate with `make generate`; `make check-generated` fails when this file drifts.
 /* eslint-disable */
 
-import { ErrorResponse, GetCommentsRequest, GetCommentsResponse, PlayerStatus, PostNotification, QueryPostsRequest, QueryPostsResponse, RevokeReactionRequest, RevokeReactionResponse, ShowArtworkCommand, SubmitReactionRequest, SubmitReactionResponse, SubmitViewRequest, SubmitViewResponse, SwapBackCommand, SwapNextCommand } from './schemas.js';
+import { CommandAck, ErrorResponse, GetCommentsRequest, GetCommentsResponse, GetPostRequest, GetPostResponse, PlayChannelCommand, PlayerCapabilities, PlayerState, PlayerStatus, PlayerView, PostNotification, QueryPostsRequest, QueryPostsResponse, RevokeReactionRequest, RevokeReactionResponse, SetBrightnessCommand, SetPausedCommand, SetRotationCommand, ShowArtworkCommand, SubmitReactionRequest, SubmitReactionResponse, SubmitViewRequest, SubmitViewResponse, SwapBackCommand, SwapNextCommand, ViewAck, ViewAckError } from './schemas.js';
 
 // from spec/asyncapi.yaml#/components/messages
 /** Every named example of every message, typed by the message payload. */
@@ -89,6 +89,64 @@ export const messageExamples = {
       "request_id": "req-010",
       "request_type": "query_posts",
       "player_key": "9b2d3f1a-8c4e-4d7b-a6e5-1f0c2b3d4e5f"
+    } satisfies QueryPostsRequest as QueryPostsRequest,
+    p3a_artwork: {
+      "request_type": "query_posts",
+      "channel": "artwork",
+      "sort": "server_order",
+      "cursor": null,
+      "limit": 32,
+      "request_id": "0a1b2c3d4e5f60718293a4b5c6d7e8f9",
+      "player_key": "550e8400-e29b-41d4-a716-446655440000"
+    } satisfies QueryPostsRequest as QueryPostsRequest,
+    p3a_by_user: {
+      "request_type": "query_posts",
+      "channel": "by_user",
+      "user_sqid": "k3Xd9",
+      "sort": "server_order",
+      "cursor": null,
+      "limit": 32,
+      "request_id": "1a2b3c4d5e6f708192a3b4c5d6e7f809",
+      "player_key": "550e8400-e29b-41d4-a716-446655440000"
+    } satisfies QueryPostsRequest as QueryPostsRequest,
+    p3a_reactions: {
+      "request_type": "query_posts",
+      "channel": "reactions",
+      "user_sqid": "k3Xd9",
+      "sort": "server_order",
+      "cursor": null,
+      "limit": 32,
+      "request_id": "2a3b4c5d6e7f8091a2b3c4d5e6f70819",
+      "player_key": "550e8400-e29b-41d4-a716-446655440000"
+    } satisfies QueryPostsRequest as QueryPostsRequest,
+    p3a_hashtag: {
+      "request_type": "query_posts",
+      "channel": "hashtag",
+      "hashtag": "pixelart",
+      "sort": "server_order",
+      "cursor": null,
+      "limit": 32,
+      "request_id": "3a4b5c6d7e8f9011a2b3c4d5e6f7a819",
+      "player_key": "550e8400-e29b-41d4-a716-446655440000"
+    } satisfies QueryPostsRequest as QueryPostsRequest,
+    reactions_reacted_at: {
+      "request_id": "req-038",
+      "request_type": "query_posts",
+      "player_key": "550e8400-e29b-41d4-a716-446655440000",
+      "channel": "reactions",
+      "user_sqid": "k3Xd9",
+      "sort": "reacted_at",
+      "limit": 10
+    } satisfies QueryPostsRequest as QueryPostsRequest,
+    query_posts_unknown_user_sqid: {
+      "request_type": "query_posts",
+      "channel": "by_user",
+      "user_sqid": "zzzzzzzz",
+      "sort": "server_order",
+      "cursor": null,
+      "limit": 32,
+      "request_id": "4a5b6c7d8e9f0011a2b3c4d5e6f7a819",
+      "player_key": "550e8400-e29b-41d4-a716-446655440000"
     } satisfies QueryPostsRequest as QueryPostsRequest,
   },
   // from spec/asyncapi.yaml#/components/messages/SubmitViewRequest
@@ -247,6 +305,21 @@ export const messageExamples = {
       "player_key": "550e8400-e29b-41d4-a716-446655440000",
       "post_id": 999999
     } satisfies GetCommentsRequest as GetCommentsRequest,
+  },
+  // from spec/asyncapi.yaml#/components/messages/GetPostRequest
+  GetPostRequest: {
+    p3a_get_post: {
+      "request_type": "get_post",
+      "post_id": 122,
+      "request_id": "5a6b7c8d9e0f1021a2b3c4d5e6f7a819",
+      "player_key": "550e8400-e29b-41d4-a716-446655440000"
+    } satisfies GetPostRequest as GetPostRequest,
+    get_post_not_found: {
+      "request_type": "get_post",
+      "post_id": 999999,
+      "request_id": "6a7b8c9d0e1f2031a2b3c4d5e6f7a819",
+      "player_key": "550e8400-e29b-41d4-a716-446655440000"
+    } satisfies GetPostRequest as GetPostRequest,
   },
   // from spec/asyncapi.yaml#/components/messages/QueryPostsResponse
   QueryPostsResponse: {
@@ -608,6 +681,221 @@ export const messageExamples = {
       "next_cursor": null,
       "has_more": false
     } satisfies QueryPostsResponse as QueryPostsResponse,
+    p3a_artwork: {
+      "request_id": "0a1b2c3d4e5f60718293a4b5c6d7e8f9",
+      "success": true,
+      "error": null,
+      "posts": [
+        {
+          "post_id": 123,
+          "storage_key": "7c9e6679-7425-40de-944b-e07fc1f90ae7",
+          "title": "Cool Pixel Art",
+          "art_url": "https://cdn.makapix.club/art/7c9e6679-7425-40de-944b-e07fc1f90ae7.png",
+          "canvas": "64x64",
+          "width": 64,
+          "height": 64,
+          "frame_count": 1,
+          "has_transparency": false,
+          "owner_handle": "artist123",
+          "created_at": "2025-12-09T01:30:00Z",
+          "kind": "artwork",
+          "storage_shard": "23/16",
+          "native_format": "png",
+          "artwork_modified_at": "2025-12-09T01:30:00Z"
+        },
+        {
+          "post_id": 122,
+          "storage_key": "1b4e28ba-2fa1-41d2-883f-0016d3cca427",
+          "title": "Sunset Loop",
+          "art_url": "https://cdn.makapix.club/art/1b4e28ba-2fa1-41d2-883f-0016d3cca427.gif",
+          "canvas": "32x32",
+          "width": 32,
+          "height": 32,
+          "frame_count": 12,
+          "has_transparency": true,
+          "owner_handle": "pixel_queen",
+          "created_at": "2025-12-08T18:05:12Z",
+          "kind": "artwork",
+          "storage_shard": "2d/1a",
+          "native_format": "gif",
+          "artwork_modified_at": "2025-12-08T18:05:12Z"
+        },
+        {
+          "post_id": 101,
+          "storage_key": "9c5b94b1-35ad-49bb-b118-8e8fc24abf80",
+          "title": "Harbor at Night",
+          "art_url": "https://cdn.makapix.club/art/9c5b94b1-35ad-49bb-b118-8e8fc24abf80.png",
+          "canvas": "128x64",
+          "width": 128,
+          "height": 64,
+          "frame_count": 1,
+          "has_transparency": false,
+          "owner_handle": "pixel_queen",
+          "created_at": "2025-12-01T21:40:00Z",
+          "kind": "artwork",
+          "storage_shard": "1c/0c",
+          "native_format": null,
+          "artwork_modified_at": "2025-12-01T21:40:00Z"
+        }
+      ],
+      "next_cursor": null,
+      "has_more": false
+    } satisfies QueryPostsResponse as QueryPostsResponse,
+    p3a_by_user: {
+      "request_id": "1a2b3c4d5e6f708192a3b4c5d6e7f809",
+      "success": true,
+      "error": null,
+      "posts": [
+        {
+          "post_id": 122,
+          "storage_key": "1b4e28ba-2fa1-41d2-883f-0016d3cca427",
+          "title": "Sunset Loop",
+          "art_url": "https://cdn.makapix.club/art/1b4e28ba-2fa1-41d2-883f-0016d3cca427.gif",
+          "canvas": "32x32",
+          "width": 32,
+          "height": 32,
+          "frame_count": 12,
+          "has_transparency": true,
+          "owner_handle": "pixel_queen",
+          "created_at": "2025-12-08T18:05:12Z",
+          "kind": "artwork",
+          "storage_shard": "2d/1a",
+          "native_format": "gif",
+          "artwork_modified_at": "2025-12-08T18:05:12Z"
+        },
+        {
+          "post_id": 101,
+          "storage_key": "9c5b94b1-35ad-49bb-b118-8e8fc24abf80",
+          "title": "Harbor at Night",
+          "art_url": "https://cdn.makapix.club/art/9c5b94b1-35ad-49bb-b118-8e8fc24abf80.png",
+          "canvas": "128x64",
+          "width": 128,
+          "height": 64,
+          "frame_count": 1,
+          "has_transparency": false,
+          "owner_handle": "pixel_queen",
+          "created_at": "2025-12-01T21:40:00Z",
+          "kind": "artwork",
+          "storage_shard": "1c/0c",
+          "native_format": null,
+          "artwork_modified_at": "2025-12-01T21:40:00Z"
+        }
+      ],
+      "next_cursor": null,
+      "has_more": false
+    } satisfies QueryPostsResponse as QueryPostsResponse,
+    p3a_reactions: {
+      "request_id": "2a3b4c5d6e7f8091a2b3c4d5e6f70819",
+      "success": true,
+      "error": null,
+      "posts": [
+        {
+          "post_id": 101,
+          "storage_key": "9c5b94b1-35ad-49bb-b118-8e8fc24abf80",
+          "title": "Harbor at Night",
+          "art_url": "https://cdn.makapix.club/art/9c5b94b1-35ad-49bb-b118-8e8fc24abf80.png",
+          "canvas": "128x64",
+          "width": 128,
+          "height": 64,
+          "frame_count": 1,
+          "has_transparency": false,
+          "owner_handle": "pixel_queen",
+          "created_at": "2025-12-01T21:40:00Z",
+          "kind": "artwork",
+          "storage_shard": "1c/0c",
+          "native_format": null,
+          "artwork_modified_at": "2025-12-01T21:40:00Z"
+        },
+        {
+          "post_id": 122,
+          "storage_key": "1b4e28ba-2fa1-41d2-883f-0016d3cca427",
+          "title": "Sunset Loop",
+          "art_url": "https://cdn.makapix.club/art/1b4e28ba-2fa1-41d2-883f-0016d3cca427.gif",
+          "canvas": "32x32",
+          "width": 32,
+          "height": 32,
+          "frame_count": 12,
+          "has_transparency": true,
+          "owner_handle": "pixel_queen",
+          "created_at": "2025-12-08T18:05:12Z",
+          "kind": "artwork",
+          "storage_shard": "2d/1a",
+          "native_format": "gif",
+          "artwork_modified_at": "2025-12-08T18:05:12Z"
+        }
+      ],
+      "next_cursor": null,
+      "has_more": false
+    } satisfies QueryPostsResponse as QueryPostsResponse,
+    p3a_hashtag: {
+      "request_id": "3a4b5c6d7e8f9011a2b3c4d5e6f7a819",
+      "success": true,
+      "error": null,
+      "posts": [
+        {
+          "post_id": 122,
+          "storage_key": "1b4e28ba-2fa1-41d2-883f-0016d3cca427",
+          "title": "Sunset Loop",
+          "art_url": "https://cdn.makapix.club/art/1b4e28ba-2fa1-41d2-883f-0016d3cca427.gif",
+          "canvas": "32x32",
+          "width": 32,
+          "height": 32,
+          "frame_count": 12,
+          "has_transparency": true,
+          "owner_handle": "pixel_queen",
+          "created_at": "2025-12-08T18:05:12Z",
+          "kind": "artwork",
+          "storage_shard": "2d/1a",
+          "native_format": "gif",
+          "artwork_modified_at": "2025-12-08T18:05:12Z"
+        }
+      ],
+      "next_cursor": null,
+      "has_more": false
+    } satisfies QueryPostsResponse as QueryPostsResponse,
+    reactions_reacted_at: {
+      "request_id": "req-038",
+      "success": true,
+      "error": null,
+      "posts": [
+        {
+          "post_id": 101,
+          "storage_key": "9c5b94b1-35ad-49bb-b118-8e8fc24abf80",
+          "title": "Harbor at Night",
+          "art_url": "https://cdn.makapix.club/art/9c5b94b1-35ad-49bb-b118-8e8fc24abf80.png",
+          "canvas": "128x64",
+          "width": 128,
+          "height": 64,
+          "frame_count": 1,
+          "has_transparency": false,
+          "owner_handle": "pixel_queen",
+          "created_at": "2025-12-01T21:40:00Z",
+          "kind": "artwork",
+          "storage_shard": "1c/0c",
+          "native_format": null,
+          "artwork_modified_at": "2025-12-01T21:40:00Z"
+        },
+        {
+          "post_id": 122,
+          "storage_key": "1b4e28ba-2fa1-41d2-883f-0016d3cca427",
+          "title": "Sunset Loop",
+          "art_url": "https://cdn.makapix.club/art/1b4e28ba-2fa1-41d2-883f-0016d3cca427.gif",
+          "canvas": "32x32",
+          "width": 32,
+          "height": 32,
+          "frame_count": 12,
+          "has_transparency": true,
+          "owner_handle": "pixel_queen",
+          "created_at": "2025-12-08T18:05:12Z",
+          "kind": "artwork",
+          "storage_shard": "2d/1a",
+          "native_format": "gif",
+          "artwork_modified_at": "2025-12-08T18:05:12Z"
+        }
+      ],
+      "next_cursor": null,
+      "has_more": false
+    } satisfies QueryPostsResponse as QueryPostsResponse,
   },
   // from spec/asyncapi.yaml#/components/messages/SubmitViewResponse
   SubmitViewResponse: {
@@ -801,6 +1089,31 @@ export const messageExamples = {
       "has_more": false
     } satisfies GetCommentsResponse as GetCommentsResponse,
   },
+  // from spec/asyncapi.yaml#/components/messages/GetPostResponse
+  GetPostResponse: {
+    p3a_get_post: {
+      "request_id": "5a6b7c8d9e0f1021a2b3c4d5e6f7a819",
+      "success": true,
+      "error": null,
+      "post": {
+        "post_id": 122,
+        "storage_key": "1b4e28ba-2fa1-41d2-883f-0016d3cca427",
+        "title": "Sunset Loop",
+        "art_url": "https://cdn.makapix.club/art/1b4e28ba-2fa1-41d2-883f-0016d3cca427.gif",
+        "canvas": "32x32",
+        "width": 32,
+        "height": 32,
+        "frame_count": 12,
+        "has_transparency": true,
+        "owner_handle": "pixel_queen",
+        "created_at": "2025-12-08T18:05:12Z",
+        "kind": "artwork",
+        "storage_shard": "2d/1a",
+        "native_format": "gif",
+        "artwork_modified_at": "2025-12-08T18:05:12Z"
+      }
+    } satisfies GetPostResponse as GetPostResponse,
+  },
   // from spec/asyncapi.yaml#/components/messages/ErrorResponse
   ErrorResponse: {
     protocol_document_example: {
@@ -893,6 +1206,18 @@ export const messageExamples = {
       "error": "Internal server error",
       "error_code": "internal_error"
     } satisfies ErrorResponse as ErrorResponse,
+    query_posts_unknown_user_sqid: {
+      "request_id": "4a5b6c7d8e9f0011a2b3c4d5e6f7a819",
+      "success": false,
+      "error": "user_sqid: no user with sqid zzzzzzzz",
+      "error_code": "not_found"
+    } satisfies ErrorResponse as ErrorResponse,
+    get_post_not_found: {
+      "request_id": "6a7b8c9d0e1f2031a2b3c4d5e6f7a819",
+      "success": false,
+      "error": "post_id: post 999999 not found",
+      "error_code": "not_found"
+    } satisfies ErrorResponse as ErrorResponse,
     unknown_request_type: {
       "request_id": "req-037",
       "success": false,
@@ -924,6 +1249,19 @@ export const messageExamples = {
       },
       "timestamp": "2025-12-09T05:12:07Z"
     } satisfies ShowArtworkCommand as ShowArtworkCommand,
+    p3a_show_artwork: {
+      "command_id": "0e6f2b1a-4c3d-4e5f-8a9b-0c1d2e3f4a5b",
+      "command_type": "show_artwork",
+      "payload": {
+        "post_id": 123,
+        "storage_key": "7c9e6679-7425-40de-944b-e07fc1f90ae7",
+        "art_url": "https://cdn.makapix.club/art/7c9e6679-7425-40de-944b-e07fc1f90ae7.png",
+        "canvas": "64x64",
+        "storage_shard": "23/16",
+        "native_format": "png"
+      },
+      "timestamp": "2026-07-23T10:25:00Z"
+    } satisfies ShowArtworkCommand as ShowArtworkCommand,
   },
   // from spec/asyncapi.yaml#/components/messages/SwapNextCommand
   SwapNextCommand: {
@@ -942,6 +1280,86 @@ export const messageExamples = {
       "payload": {},
       "timestamp": "2025-12-09T05:13:30Z"
     } satisfies SwapBackCommand as SwapBackCommand,
+  },
+  // from spec/asyncapi.yaml#/components/messages/PlayChannelCommand
+  PlayChannelCommand: {
+    play_channel_promoted: {
+      "command_id": "1f7a3c2b-5d4e-4f6a-9b8c-1d2e3f4a5b6c",
+      "command_type": "play_channel",
+      "payload": {
+        "channel_name": "promoted"
+      },
+      "timestamp": "2026-07-23T10:26:00Z"
+    } satisfies PlayChannelCommand as PlayChannelCommand,
+    play_channel_by_user: {
+      "command_id": "2a8b4d3c-6e5f-4a7b-8c9d-2e3f4a5b6c7d",
+      "command_type": "play_channel",
+      "payload": {
+        "channel_name": "by_user",
+        "user_sqid": "k3Xd9"
+      },
+      "timestamp": "2026-07-23T10:27:00Z"
+    } satisfies PlayChannelCommand as PlayChannelCommand,
+    play_channel_hashtag: {
+      "command_id": "3b9c5e4d-7f6a-4b8c-9d0e-3f4a5b6c7d8e",
+      "command_type": "play_channel",
+      "payload": {
+        "channel_name": "hashtag",
+        "hashtag": "pixelart"
+      },
+      "timestamp": "2026-07-23T10:28:00Z"
+    } satisfies PlayChannelCommand as PlayChannelCommand,
+  },
+  // from spec/asyncapi.yaml#/components/messages/SetPausedCommand
+  SetPausedCommand: {
+    set_paused: {
+      "command_id": "4c0d6f5e-8a7b-4c9d-8e1f-4a5b6c7d8e9f",
+      "command_type": "set_paused",
+      "payload": {
+        "paused": true
+      },
+      "timestamp": "2026-07-23T10:29:00Z"
+    } satisfies SetPausedCommand as SetPausedCommand,
+  },
+  // from spec/asyncapi.yaml#/components/messages/SetBrightnessCommand
+  SetBrightnessCommand: {
+    set_brightness: {
+      "command_id": "5d1e7a6f-9b8c-4d0e-9f2a-5b6c7d8e9f0a",
+      "command_type": "set_brightness",
+      "payload": {
+        "value": 60
+      },
+      "timestamp": "2026-07-23T10:30:00Z"
+    } satisfies SetBrightnessCommand as SetBrightnessCommand,
+  },
+  // from spec/asyncapi.yaml#/components/messages/SetRotationCommand
+  SetRotationCommand: {
+    set_rotation: {
+      "command_id": "6e2f8b7a-0c9d-4e1f-8a3b-6c7d8e9f0a1b",
+      "command_type": "set_rotation",
+      "payload": {
+        "value": 90
+      },
+      "timestamp": "2026-07-23T10:31:00Z"
+    } satisfies SetRotationCommand as SetRotationCommand,
+  },
+  // from spec/asyncapi.yaml#/components/messages/CommandAck
+  CommandAck: {
+    p3a_ok: {
+      "command_id": "5d1e7a6f-9b8c-4d0e-9f2a-5b6c7d8e9f0a",
+      "status": "ok",
+      "error": null
+    } satisfies CommandAck as CommandAck,
+    p3a_error: {
+      "command_id": "6e2f8b7a-0c9d-4e1f-8a3b-6c7d8e9f0a1b",
+      "status": "error",
+      "error": "display driver refused the rotation"
+    } satisfies CommandAck as CommandAck,
+    p3a_unsupported: {
+      "command_id": "4c0d6f5e-8a7b-4c9d-8e1f-4a5b6c7d8e9f",
+      "status": "unsupported",
+      "error": "pause not supported"
+    } satisfies CommandAck as CommandAck,
   },
   // from spec/asyncapi.yaml#/components/messages/PlayerStatus
   PlayerStatus: {
@@ -976,6 +1394,100 @@ export const messageExamples = {
       "player_key": "550e8400-e29b-41d4-a716-446655440000",
       "status": "offline"
     } satisfies PlayerStatus as PlayerStatus,
+    p3a_heartbeat: {
+      "player_key": "550e8400-e29b-41d4-a716-446655440000",
+      "status": "online",
+      "current_post_id": 123,
+      "firmware_version": "1.1.1",
+      "timestamp": "2026-07-23T10:24:48Z"
+    } satisfies PlayerStatus as PlayerStatus,
+  },
+  // from spec/asyncapi.yaml#/components/messages/PlayerCapabilities
+  PlayerCapabilities: {
+    p3a: {
+      "firmware_version": "1.1.1",
+      "features": {
+        "pause": {},
+        "brightness": {
+          "min": 0,
+          "max": 100,
+          "step": 1
+        },
+        "rotation": {
+          "values": [
+            0,
+            90,
+            180,
+            270
+          ]
+        }
+      }
+    } satisfies PlayerCapabilities as PlayerCapabilities,
+    no_features: {
+      "firmware_version": "2.0.0",
+      "features": {}
+    } satisfies PlayerCapabilities as PlayerCapabilities,
+  },
+  // from spec/asyncapi.yaml#/components/messages/PlayerState
+  PlayerState: {
+    p3a: {
+      "is_paused": false,
+      "brightness": 100,
+      "rotation": 0
+    } satisfies PlayerState as PlayerState,
+  },
+  // from spec/asyncapi.yaml#/components/messages/PlayerView
+  PlayerView: {
+    p3a_channel_view: {
+      "post_id": 122,
+      "timestamp": "2026-07-23T10:24:53Z",
+      "timezone": "",
+      "intent": "channel",
+      "play_order": 1,
+      "channel": "all",
+      "player_key": "550e8400-e29b-41d4-a716-446655440000",
+      "channel_user_sqid": null,
+      "channel_hashtag": null,
+      "request_ack": false
+    } satisfies PlayerView as PlayerView,
+    p3a_artwork_view: {
+      "post_id": 101,
+      "timestamp": "2026-07-23T10:26:05Z",
+      "timezone": "",
+      "intent": "artwork",
+      "play_order": 2,
+      "channel": "by_user",
+      "player_key": "550e8400-e29b-41d4-a716-446655440000",
+      "channel_user_sqid": "k3Xd9",
+      "channel_hashtag": null,
+      "request_ack": true
+    } satisfies PlayerView as PlayerView,
+    p3a_unknown_post: {
+      "post_id": 999999,
+      "timestamp": "2026-07-23T10:27:05Z",
+      "timezone": "",
+      "intent": "channel",
+      "play_order": 1,
+      "channel": "hashtag",
+      "player_key": "550e8400-e29b-41d4-a716-446655440000",
+      "channel_user_sqid": null,
+      "channel_hashtag": "pixelart",
+      "request_ack": true
+    } satisfies PlayerView as PlayerView,
+  },
+  // from spec/asyncapi.yaml#/components/messages/ViewAck
+  ViewAck: {
+    p3a_artwork_view: {
+      "success": true
+    } satisfies ViewAck as ViewAck,
+  },
+  // from spec/asyncapi.yaml#/components/messages/ViewAckError
+  ViewAckError: {
+    p3a_unknown_post: {
+      "success": false,
+      "error": "post_id: post 999999 not found",
+      "error_code": "not_found"
+    } satisfies ViewAckError as ViewAckError,
   },
   // from spec/asyncapi.yaml#/components/messages/PostNotification
   PostNotification: {
@@ -1005,20 +1517,32 @@ export const messageExamples = {
 // from spec/asyncapi.yaml#/components/messages
 /** One line about each example, by message and example name. */
 export const messageExampleSummaries: Record<string, Record<string, string>> = {
-  QueryPostsRequest: { all_default: "Only the envelope; every field takes its default (all, server_order, first page, 50).", firmware_limit_32: "As the firmware sends it, with a 32-hex request id and a limit of 32.", first_page: "First page of two posts in server order.", next_page: "The following page, passing the previous response's next_cursor.", promoted: "Posts promoted to any category.", by_user: "Posts of another user by handle, newest first.", random_with_seed: "A stable random order for seed 42.", user: "Posts of the player's owner.", query_posts_not_found: "by_user with a handle that no user has; answered with not_found.", query_posts_invalid_request: "by_user without user_handle; answered with invalid_request.", query_posts_authentication_failed: "A request from a provisioned but not yet registered player; answered with authentication_failed." },
+  QueryPostsRequest: { all_default: "Only the envelope; every field takes its default (all, server_order, first page, 50).", firmware_limit_32: "As the firmware sends it, with a 32-hex request id and a limit of 32.", first_page: "First page of two posts in server order.", next_page: "The following page, passing the previous response's next_cursor.", promoted: "Posts promoted to any category.", by_user: "Posts of another user by handle, newest first.", random_with_seed: "A stable random order for seed 42.", user: "Posts of the player's owner.", query_posts_not_found: "by_user with a handle that no user has; answered with not_found.", query_posts_invalid_request: "by_user without user_handle; answered with invalid_request.", query_posts_authentication_failed: "A request from a provisioned but not yet registered player; answered with authentication_failed.", p3a_artwork: "Since 1.1: the artwork channel, exactly as the p3a firmware sends it (fields in its order).", p3a_by_user: "Since 1.1: the posts of a user named by sqid, as the p3a firmware sends it.", p3a_reactions: "Since 1.1: the posts a user reacted to, newest reaction first, as the p3a firmware sends it.", p3a_hashtag: "Since 1.1: the posts with a hashtag (no #), as the p3a firmware sends it.", reactions_reacted_at: "Since 1.1: channel reactions with its explicit sort reacted_at.", query_posts_unknown_user_sqid: "Since 1.1: a user_sqid that is no user's; answered with not_found." },
   SubmitViewRequest: { automated_default: "A playlist rotation view; view_intent defaults to automated.", intentional: "The viewer chose the post (e.g. after a show_artwork command).", own_post: "A view of the owner's own post; success, nothing recorded.", submit_view_not_found: "A view of a post that does not exist; answered with not_found." },
   SubmitReactionRequest: { plain_emoji: "A single-code-point emoji.", zwj_sequence: "A zero-width-joiner sequence (woman artist).", flag: "A flag (regional indicator pair).", skin_tone_with_spaces: "An emoji with a skin-tone modifier and surrounding spaces, which the server trims.", submit_reaction_invalid_emoji: "Letters instead of an emoji; answered with invalid_emoji.", submit_reaction_reaction_limit_exceeded: "A sixth different reaction of the same user on the post; answered with reaction_limit_exceeded.", submit_reaction_not_found: "A reaction to a post that does not exist; answered with not_found." },
   RevokeReactionRequest: { plain_emoji: "Remove a single-code-point emoji.", zwj_sequence: "Remove a zero-width-joiner sequence (woman artist).", flag: "Remove a flag (regional indicator pair).", absent_reaction: "Revoke a reaction that was never added; success, nothing changes.", revoke_reaction_invalid_emoji: "Digits instead of an emoji; answered with invalid_emoji." },
   GetCommentsRequest: { threaded_page: "All comments of post 123 (default limit), threaded, with a deleted placeholder.", first_page: "The first two comments of post 123.", next_page: "The following page, passing the previous response's next_cursor.", no_comments: "A post without comments.", get_comments_not_found: "Comments of a post that does not exist; answered with not_found." },
-  QueryPostsResponse: { all_default: "Every visible post, newest id first, on one page.", firmware_limit_32: "Fewer posts than the limit; no further page.", first_page: "Two posts and a cursor for the next page.", next_page: "The second page, continuing after post 122 without skipping or repeating.", promoted: "The one promoted post.", by_user: "The posts of pixel_queen, newest first.", random_with_seed: "Three posts in the stable shuffle of seed 42, with a cursor for the rest.", user: "The posts of the player's owner (artist123)." },
+  GetPostRequest: { p3a_get_post: "As the p3a firmware sends it.", get_post_not_found: "A post that does not exist; answered with not_found." },
+  QueryPostsResponse: { all_default: "Every visible post, newest id first, on one page.", firmware_limit_32: "Fewer posts than the limit; no further page.", first_page: "Two posts and a cursor for the next page.", next_page: "The second page, continuing after post 122 without skipping or repeating.", promoted: "The one promoted post.", by_user: "The posts of pixel_queen, newest first.", random_with_seed: "Three posts in the stable shuffle of seed 42, with a cursor for the rest.", user: "The posts of the player's owner (artist123).", p3a_artwork: "Since 1.1: every artwork post, each with kind, storage_shard, native_format (null for a file outside the vault) and artwork_modified_at.", p3a_by_user: "Since 1.1: the posts of the user with that sqid (pixel_queen).", p3a_reactions: "Since 1.1: the posts the user reacted to, newest reaction first (not post order).", p3a_hashtag: "Since 1.1: the one post tagged pixelart.", reactions_reacted_at: "Since 1.1: newest reaction first." },
   SubmitViewResponse: { automated_default: "Recorded as a listing view.", intentional: "Recorded as an intentional view.", own_post: "Success; a view of one's own post records nothing." },
   SubmitReactionResponse: { plain_emoji: "Reaction added.", zwj_sequence: "ZWJ sequence reaction added.", flag: "Flag reaction added.", skin_tone_with_spaces: "Trimmed reaction added." },
   RevokeReactionResponse: { plain_emoji: "Reaction removed.", zwj_sequence: "ZWJ sequence reaction removed.", flag: "Flag reaction removed.", absent_reaction: "Nothing to remove; still a success." },
   GetCommentsResponse: { threaded_page: "Two threads; the second starts with a deleted placeholder kept for its replies.", first_page: "The first two comments and a cursor for the rest.", next_page: "The following two comments, starting with a deleted placeholder.", no_comments: "An empty page." },
-  ErrorResponse: { protocol_document_example: "The error response of MQTT_PROTOCOL.md, with a real error code in place of its placeholder.", query_posts_authentication_failed: "The topic's player is not registered.", player_key_mismatch: "The payload's player_key differs from the key in the topic.", query_posts_not_found: "by_user with an unknown handle.", query_posts_invalid_request: "by_user without user_handle.", query_posts_limit_out_of_range: "A limit above 50 fails the schema.", query_posts_bad_cursor: "A tampered or foreign cursor.", submit_view_not_found: "A view of an unknown post.", submit_reaction_invalid_emoji: "Letters are not an emoji.", submit_reaction_reaction_limit_exceeded: "The user already has 5 different reactions on the post.", submit_reaction_not_found: "A reaction to an unknown post.", revoke_reaction_invalid_emoji: "Digits alone are not an emoji.", get_comments_not_found: "Comments of an unknown post.", submit_view_rate_limit_exceeded: "The player sent more than 300 requests in the last minute.", get_comments_internal_error: "A real server fault (the database is unavailable); the player may retry.", unknown_request_type: "A request_type this server does not implement (e.g. get_playset)." },
-  ShowArtworkCommand: { show_artwork: "The show_artwork command of MQTT_PROTOCOL.md.", show_animated_artwork: "Show an animated 32x32 artwork." },
+  GetPostResponse: { p3a_get_post: "Post 122." },
+  ErrorResponse: { protocol_document_example: "The error response of MQTT_PROTOCOL.md, with a real error code in place of its placeholder.", query_posts_authentication_failed: "The topic's player is not registered.", player_key_mismatch: "The payload's player_key differs from the key in the topic.", query_posts_not_found: "by_user with an unknown handle.", query_posts_invalid_request: "by_user without user_handle.", query_posts_limit_out_of_range: "A limit above 50 fails the schema.", query_posts_bad_cursor: "A tampered or foreign cursor.", submit_view_not_found: "A view of an unknown post.", submit_reaction_invalid_emoji: "Letters are not an emoji.", submit_reaction_reaction_limit_exceeded: "The user already has 5 different reactions on the post.", submit_reaction_not_found: "A reaction to an unknown post.", revoke_reaction_invalid_emoji: "Digits alone are not an emoji.", get_comments_not_found: "Comments of an unknown post.", submit_view_rate_limit_exceeded: "The player sent more requests in the last minute than its limit (600 by default; 300 in this example deployment).", get_comments_internal_error: "A real server fault (the database is unavailable); the player may retry.", query_posts_unknown_user_sqid: "Since 1.1: by_user with a user_sqid that is no user's.", get_post_not_found: "Since 1.1: get_post of an unknown post.", unknown_request_type: "A request_type this server does not implement (e.g. get_playset)." },
+  ShowArtworkCommand: { show_artwork: "The show_artwork command of MQTT_PROTOCOL.md.", show_animated_artwork: "Show an animated 32x32 artwork.", p3a_show_artwork: "Since 1.1: with storage_shard and native_format, which the p3a firmware needs to download the file from the vault." },
   SwapNextCommand: { swap_next: "Next artwork; the payload is empty." },
   SwapBackCommand: { swap_back: "Previous artwork; the payload is empty." },
-  PlayerStatus: { heartbeat: "The status message of MQTT_PROTOCOL.md.", firmware_heartbeat: "A heartbeat as the firmware sends it, with its clock's timestamp.", clock_not_set: "Just after boot, nothing shown yet and the clock not set (epoch timestamp).", graceful_offline: "The player disconnects on purpose.", last_will: "The MQTT last will the broker publishes when the player drops off." },
+  PlayChannelCommand: { play_channel_promoted: "Play the promoted posts.", play_channel_by_user: "Play a user's posts, the user named by sqid.", play_channel_hashtag: "Play the posts with a hashtag." },
+  SetPausedCommand: { set_paused: "Pause on the current artwork." },
+  SetBrightnessCommand: { set_brightness: "Brightness 60 %." },
+  SetRotationCommand: { set_rotation: "Rotate by 90 degrees." },
+  CommandAck: { p3a_ok: "The p3a firmware applied set_brightness.", p3a_error: "The p3a firmware tried and failed.", p3a_unsupported: "A player that cannot pause." },
+  PlayerStatus: { heartbeat: "The status message of MQTT_PROTOCOL.md.", firmware_heartbeat: "A heartbeat as the firmware sends it, with its clock's timestamp.", clock_not_set: "Just after boot, nothing shown yet and the clock not set (epoch timestamp).", graceful_offline: "The player disconnects on purpose.", last_will: "The MQTT last will the broker publishes when the player drops off.", p3a_heartbeat: "The p3a firmware's heartbeat (every 30 s and on connect), with its firmware version and clock." },
+  PlayerCapabilities: { p3a: "The p3a firmware's capabilities, published retained on connect.", no_features: "A player without remote display controls." },
+  PlayerState: { p3a: "The p3a firmware's state after boot, published retained on connect." },
+  PlayerView: { p3a_channel_view: "The p3a firmware playing channel all, 5 s into a post (no answer wanted).", p3a_artwork_view: "The p3a firmware showing a post after a show_artwork command, asking for an answer.", p3a_unknown_post: "A view of a post that does not exist, asking for an answer (not_found)." },
+  ViewAck: { p3a_artwork_view: "Recorded (or deliberately not counted)." },
+  ViewAckError: { p3a_unknown_post: "A view of an unknown post." },
   PostNotification: { new_post: "The notification of MQTT_PROTOCOL.md (a new, unpromoted post).", promoted_to_daily_best: "A post promoted to daily's-best, as sent on its category topic." },
 };

@@ -15,4 +15,7 @@ export const limits = {
   // from spec/asyncapi.yaml#/x-limits/maxReactionsPerUserPerPost
   /** At most this many different reaction emoji per user per post, else reaction_limit_exceeded. */
   maxReactionsPerUserPerPost: 5,
+  // from spec/asyncapi.yaml#/x-limits/viewRepeatWindowSeconds
+  /** A player's views of one post on its view topic count once within this many seconds (10 minutes) of the last one counted. */
+  viewRepeatWindowSeconds: 600,
 } as const;

@@ -4,8 +4,8 @@
 /* eslint-disable */
 
 import { type ErrorCode } from '../components/errors.js';
-import { ErrorResponseValidator, GetCommentsRequestValidator, GetCommentsResponseValidator, playerCommand, type PlayerCommandMessage, type PlayerCommandParams, playerRequest, type PlayerRequestMessage, type PlayerRequestParams, playerResponse, type PlayerResponseMessage, type PlayerResponseParams, playerStatus, type PlayerStatusMessage, type PlayerStatusParams, postNew, postNewForFollower, type PostNewForFollowerMessage, type PostNewForFollowerParams, postNewInCategory, type PostNewInCategoryMessage, type PostNewInCategoryParams, type PostNewMessage, type PostNewParams, QueryPostsRequestValidator, QueryPostsResponseValidator, RevokeReactionRequestValidator, RevokeReactionResponseValidator, SubmitReactionRequestValidator, SubmitReactionResponseValidator, SubmitViewRequestValidator, SubmitViewResponseValidator } from './channels.js';
-import { ErrorResponse, GetCommentsRequest, GetCommentsResponse, QueryPostsRequest, QueryPostsResponse, RevokeReactionRequest, RevokeReactionResponse, SubmitReactionRequest, SubmitReactionResponse, SubmitViewRequest, SubmitViewResponse } from './schemas.js';
+import { ErrorResponseValidator, GetCommentsRequestValidator, GetCommentsResponseValidator, GetPostRequestValidator, GetPostResponseValidator, playerCapabilities, type PlayerCapabilitiesMessage, type PlayerCapabilitiesParams, playerCommand, playerCommandAck, type PlayerCommandAckMessage, type PlayerCommandAckParams, type PlayerCommandMessage, type PlayerCommandParams, playerRequest, type PlayerRequestMessage, type PlayerRequestParams, playerResponse, type PlayerResponseMessage, type PlayerResponseParams, playerState, type PlayerStateMessage, type PlayerStateParams, playerStatus, type PlayerStatusMessage, type PlayerStatusParams, playerView, playerViewAck, type PlayerViewAckMessage, type PlayerViewAckParams, type PlayerViewMessage, type PlayerViewParams, postNew, postNewForFollower, type PostNewForFollowerMessage, type PostNewForFollowerParams, postNewInCategory, type PostNewInCategoryMessage, type PostNewInCategoryParams, type PostNewMessage, type PostNewParams, QueryPostsRequestValidator, QueryPostsResponseValidator, RevokeReactionRequestValidator, RevokeReactionResponseValidator, SubmitReactionRequestValidator, SubmitReactionResponseValidator, SubmitViewRequestValidator, SubmitViewResponseValidator } from './channels.js';
+import { ErrorResponse, GetCommentsRequest, GetCommentsResponse, GetPostRequest, GetPostResponse, QueryPostsRequest, QueryPostsResponse, RevokeReactionRequest, RevokeReactionResponse, SubmitReactionRequest, SubmitReactionResponse, SubmitViewRequest, SubmitViewResponse } from './schemas.js';
 import { discriminated, type InboundMessage, type MessageRouter, pipelineErrorCodes, publish, type PublishOptions, type Requester, RequestFailure, type RequestSpec, type ServedRequests, serveRequests as v1_serveRequests, type ServeRequestsOptions, type SubscribeOptions, type Validator } from '#runtime/v1';
 import { type MqttClient } from 'mqtt';
 
@@ -40,6 +40,16 @@ export function subscribePlayerCommand(router: MessageRouter, handler: (m: Inbou
   return router.subscribe(playerCommand, handler, opts);
 }
 
+// from spec/asyncapi.yaml#/channels/playerCommandAck
+/** Publishes on `makapix/player/{player_key}/command/ack` (QoS 1) after validating the payload. */
+export function publishPlayerCommandAck(client: MqttClient, params: PlayerCommandAckParams, payload: PlayerCommandAckMessage, opts?: PublishOptions): Promise<void> {
+  return publish(client, playerCommandAck, params, payload, opts);
+}
+/** Subscribes to `makapix/player/{player_key}/command/ack`; invalid messages go to the error callback, never to the handler. */
+export function subscribePlayerCommandAck(router: MessageRouter, handler: (m: InboundMessage<PlayerCommandAckParams, PlayerCommandAckMessage>) => void | Promise<void>, opts?: SubscribeOptions<PlayerCommandAckParams>): Promise<() => Promise<void>> {
+  return router.subscribe(playerCommandAck, handler, opts);
+}
+
 // from spec/asyncapi.yaml#/channels/playerStatus
 /** Publishes on `makapix/player/{player_key}/status` (QoS 1) after validating the payload. */
 export function publishPlayerStatus(client: MqttClient, params: PlayerStatusParams, payload: PlayerStatusMessage, opts?: PublishOptions): Promise<void> {
@@ -48,6 +58,46 @@ export function publishPlayerStatus(client: MqttClient, params: PlayerStatusPara
 /** Subscribes to `makapix/player/{player_key}/status`; invalid messages go to the error callback, never to the handler. */
 export function subscribePlayerStatus(router: MessageRouter, handler: (m: InboundMessage<PlayerStatusParams, PlayerStatusMessage>) => void | Promise<void>, opts?: SubscribeOptions<PlayerStatusParams>): Promise<() => Promise<void>> {
   return router.subscribe(playerStatus, handler, opts);
+}
+
+// from spec/asyncapi.yaml#/channels/playerCapabilities
+/** Publishes on `makapix/player/{player_key}/capabilities` (QoS 1, retained) after validating the payload. */
+export function publishPlayerCapabilities(client: MqttClient, params: PlayerCapabilitiesParams, payload: PlayerCapabilitiesMessage, opts?: PublishOptions): Promise<void> {
+  return publish(client, playerCapabilities, params, payload, opts);
+}
+/** Subscribes to `makapix/player/{player_key}/capabilities`; invalid messages go to the error callback, never to the handler. */
+export function subscribePlayerCapabilities(router: MessageRouter, handler: (m: InboundMessage<PlayerCapabilitiesParams, PlayerCapabilitiesMessage>) => void | Promise<void>, opts?: SubscribeOptions<PlayerCapabilitiesParams>): Promise<() => Promise<void>> {
+  return router.subscribe(playerCapabilities, handler, opts);
+}
+
+// from spec/asyncapi.yaml#/channels/playerState
+/** Publishes on `makapix/player/{player_key}/state` (QoS 1, retained) after validating the payload. */
+export function publishPlayerState(client: MqttClient, params: PlayerStateParams, payload: PlayerStateMessage, opts?: PublishOptions): Promise<void> {
+  return publish(client, playerState, params, payload, opts);
+}
+/** Subscribes to `makapix/player/{player_key}/state`; invalid messages go to the error callback, never to the handler. */
+export function subscribePlayerState(router: MessageRouter, handler: (m: InboundMessage<PlayerStateParams, PlayerStateMessage>) => void | Promise<void>, opts?: SubscribeOptions<PlayerStateParams>): Promise<() => Promise<void>> {
+  return router.subscribe(playerState, handler, opts);
+}
+
+// from spec/asyncapi.yaml#/channels/playerView
+/** Publishes on `makapix/player/{player_key}/view` (QoS 1) after validating the payload. */
+export function publishPlayerView(client: MqttClient, params: PlayerViewParams, payload: PlayerViewMessage, opts?: PublishOptions): Promise<void> {
+  return publish(client, playerView, params, payload, opts);
+}
+/** Subscribes to `makapix/player/{player_key}/view`; invalid messages go to the error callback, never to the handler. */
+export function subscribePlayerView(router: MessageRouter, handler: (m: InboundMessage<PlayerViewParams, PlayerViewMessage>) => void | Promise<void>, opts?: SubscribeOptions<PlayerViewParams>): Promise<() => Promise<void>> {
+  return router.subscribe(playerView, handler, opts);
+}
+
+// from spec/asyncapi.yaml#/channels/playerViewAck
+/** Publishes on `makapix/player/{player_key}/view/ack` (QoS 1) after validating the payload. */
+export function publishPlayerViewAck(client: MqttClient, params: PlayerViewAckParams, payload: PlayerViewAckMessage, opts?: PublishOptions): Promise<void> {
+  return publish(client, playerViewAck, params, payload, opts);
+}
+/** Subscribes to `makapix/player/{player_key}/view/ack`; invalid messages go to the error callback, never to the handler. */
+export function subscribePlayerViewAck(router: MessageRouter, handler: (m: InboundMessage<PlayerViewAckParams, PlayerViewAckMessage>) => void | Promise<void>, opts?: SubscribeOptions<PlayerViewAckParams>): Promise<() => Promise<void>> {
+  return router.subscribe(playerViewAck, handler, opts);
 }
 
 // from spec/asyncapi.yaml#/channels/postNew
@@ -156,6 +206,21 @@ export function requestGetComments(requester: Requester, payload: GetCommentsReq
 /** What the get_comments handler may return: its success reply, or an error with a code x-error-codes lists (invalid_request, not_found). */
 export type GetCommentsHandlerReply = GetCommentsResponse | (ErrorResponse & { error_code: "invalid_request" | "not_found" });
 
+// from spec/asyncapi.yaml#/operations/receiveGetPost
+/** receiveGetPost: Answer a player's get_post request with one post summary (since 1.1). */
+export type GetPostReply = GetPostResponse | ErrorResponse;
+export const GetPostReplyValidator: Validator<GetPostReply> = discriminated<GetPostReply>("success", { true: GetPostResponseValidator, false: ErrorResponseValidator });
+export const getPostRequest: RequestSpec<GetPostRequest, GetPostReply> = {
+  request: { ...playerRequest, message: GetPostRequestValidator },
+  response: { ...playerResponse, message: GetPostReplyValidator },
+};
+/** Player side: publishes a GetPostRequest and resolves with its correlated reply (or rejects on timeout). */
+export function requestGetPost(requester: Requester, payload: GetPostRequest, opts?: { timeoutMs?: number }): Promise<GetPostReply> {
+  return requester.request(getPostRequest, payload, opts);
+}
+/** What the get_post handler may return: its success reply, or an error with a code x-error-codes lists (not_found). */
+export type GetPostHandlerReply = GetPostResponse | (ErrorResponse & { error_code: "not_found" });
+
 // from spec/asyncapi.yaml#/operations
 /** Every request operation by its discriminator value (e.g. request_type), with the error codes its handler may answer. */
 export const requestOperations = {
@@ -164,6 +229,7 @@ export const requestOperations = {
   submit_reaction: { operationId: "receiveSubmitReaction", spec: submitReactionRequest, errorCodes: ["invalid_emoji", "not_found", "reaction_limit_exceeded"] },
   revoke_reaction: { operationId: "receiveRevokeReaction", spec: revokeReactionRequest, errorCodes: ["invalid_emoji"] },
   get_comments: { operationId: "receiveGetComments", spec: getCommentsRequest, errorCodes: ["invalid_request", "not_found"] },
+  get_post: { operationId: "receiveGetPost", spec: getPostRequest, errorCodes: ["not_found"] },
 } as const;
 export type RequestOperations = typeof requestOperations;
 
@@ -197,6 +263,9 @@ export interface RequestHandlers<S> {
   // from spec/asyncapi.yaml#/operations/receiveGetComments
   /** receiveGetComments: Answer a player's get_comments request with a page of threaded comments. */
   get_comments(request: GetCommentsRequest, session: S): Promise<GetCommentsHandlerReply>;
+  // from spec/asyncapi.yaml#/operations/receiveGetPost
+  /** receiveGetPost: Answer a player's get_post request with one post summary (since 1.1). */
+  get_post(request: GetPostRequest, session: S): Promise<GetPostHandlerReply>;
 }
 
 // from spec/asyncapi.yaml#/operations
@@ -219,7 +288,7 @@ export const pipelineCodes: readonly ErrorCode[] = pipelineErrorCodes;
  * the handlers get validated requests of their own type; answers are checked against each operation's reply schema.
  */
 export function serveRequests<S>(opts: Omit<ServeRequestsOptions<S>, 'request' | 'response' | 'tag' | 'operations' | 'handlers'> & { handlers: RequestHandlers<S> }): Promise<ServedRequests> {
-  return v1_serveRequests<S>({ ...opts, request: playerRequest, response: playerResponse, tag: "request_type", operations: requestOperations, handlers: { query_posts: (request, session) => opts.handlers["query_posts"](request, session), submit_view: (request, session) => opts.handlers["submit_view"](request, session), submit_reaction: (request, session) => opts.handlers["submit_reaction"](request, session), revoke_reaction: (request, session) => opts.handlers["revoke_reaction"](request, session), get_comments: (request, session) => opts.handlers["get_comments"](request, session) } });
+  return v1_serveRequests<S>({ ...opts, request: playerRequest, response: playerResponse, tag: "request_type", operations: requestOperations, handlers: { query_posts: (request, session) => opts.handlers["query_posts"](request, session), submit_view: (request, session) => opts.handlers["submit_view"](request, session), submit_reaction: (request, session) => opts.handlers["submit_reaction"](request, session), revoke_reaction: (request, session) => opts.handlers["revoke_reaction"](request, session), get_comments: (request, session) => opts.handlers["get_comments"](request, session), get_post: (request, session) => opts.handlers["get_post"](request, session) } });
 }
 
 // from spec/asyncapi.yaml#/operations
@@ -235,10 +304,22 @@ export const operations = {
   receiveRevokeReaction: { action: 'receive', channel: "playerRequest", messages: ["RevokeReactionRequest"], reply: {"channel":"playerResponse","messages":["RevokeReactionResponse","ErrorResponse"]} },
   // from spec/asyncapi.yaml#/operations/receiveGetComments
   receiveGetComments: { action: 'receive', channel: "playerRequest", messages: ["GetCommentsRequest"], reply: {"channel":"playerResponse","messages":["GetCommentsResponse","ErrorResponse"]} },
+  // from spec/asyncapi.yaml#/operations/receiveGetPost
+  receiveGetPost: { action: 'receive', channel: "playerRequest", messages: ["GetPostRequest"], reply: {"channel":"playerResponse","messages":["GetPostResponse","ErrorResponse"]} },
   // from spec/asyncapi.yaml#/operations/receivePlayerStatus
   receivePlayerStatus: { action: 'receive', channel: "playerStatus", messages: ["PlayerStatus"] },
   // from spec/asyncapi.yaml#/operations/sendPlayerCommand
-  sendPlayerCommand: { action: 'send', channel: "playerCommand", messages: ["ShowArtworkCommand","SwapNextCommand","SwapBackCommand"] },
+  sendPlayerCommand: { action: 'send', channel: "playerCommand", messages: ["ShowArtworkCommand","SwapNextCommand","SwapBackCommand","PlayChannelCommand","SetPausedCommand","SetBrightnessCommand","SetRotationCommand"] },
+  // from spec/asyncapi.yaml#/operations/receivePlayerCommandAck
+  receivePlayerCommandAck: { action: 'receive', channel: "playerCommandAck", messages: ["CommandAck"] },
+  // from spec/asyncapi.yaml#/operations/receivePlayerCapabilities
+  receivePlayerCapabilities: { action: 'receive', channel: "playerCapabilities", messages: ["PlayerCapabilities"] },
+  // from spec/asyncapi.yaml#/operations/receivePlayerState
+  receivePlayerState: { action: 'receive', channel: "playerState", messages: ["PlayerState"] },
+  // from spec/asyncapi.yaml#/operations/receivePlayerView
+  receivePlayerView: { action: 'receive', channel: "playerView", messages: ["PlayerView"] },
+  // from spec/asyncapi.yaml#/operations/sendPlayerViewAck
+  sendPlayerViewAck: { action: 'send', channel: "playerViewAck", messages: ["ViewAck","ViewAckError"] },
   // from spec/asyncapi.yaml#/operations/sendPostNew
   sendPostNew: { action: 'send', channel: "postNew", messages: ["PostNotification"] },
   // from spec/asyncapi.yaml#/operations/sendPostNewForFollower

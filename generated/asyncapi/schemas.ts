@@ -4,7 +4,7 @@
 /* eslint-disable */
 
 import { ErrorCode } from '../components/errors.js';
-import { ArtUrl, Canvas, CommandId, ConnectionStatus, Cursor, Emoji, FirmwareVersion, Handle, PlayerKey, PostId, RequestId, StorageKey, Timestamp, ViewIntent } from '../components/identifiers.js';
+import { ArtUrl, Brightness, Canvas, CommandAckStatus, CommandId, ConnectionStatus, Cursor, Emoji, FirmwareVersion, Handle, Hashtag, HashtagInput, PlayChannelName, PlayerKey, PostId, PostNativeFormat, RequestId, Rotation, Sqid, StorageKey, StorageShard, Timestamp, ViewIntent } from '../components/identifiers.js';
 import { Comment as post_Comment, PostNotification as post_PostNotification, PostSummary as post_PostSummary } from '../components/post.js';
 import { type Static, Type } from 'typebox';
 
@@ -14,21 +14,23 @@ export const QueryPostsRequest = Type.Object({
   request_id: RequestId,
   request_type: Type.Literal("query_posts", {"description":"Request discriminator."}),
   player_key: PlayerKey,
-  channel: Type.Optional(Type.Union([Type.Literal("all"), Type.Literal("promoted"), Type.Literal("user"), Type.Literal("by_user")], {"title":"QueryPostsChannel","description":"Which posts to list; all, promoted (any category), user (the player's owner) or by_user (the user with user_handle).","default":"all"})),
+  channel: Type.Optional(Type.Union([Type.Literal("all"), Type.Literal("promoted"), Type.Literal("user"), Type.Literal("by_user"), Type.Literal("artwork"), Type.Literal("reactions"), Type.Literal("hashtag")], {"title":"QueryPostsChannel","description":"Which posts to list; all, promoted (any category), user (the player's owner), by_user (the user with user_sqid or user_handle), and since 1.1 artwork (every artwork post), reactions (posts the user with user_sqid reacted to) and hashtag (posts with hashtag).","default":"all"})),
   user_handle: Type.Optional(Handle),
-  sort: Type.Optional(Type.Union([Type.Literal("server_order"), Type.Literal("created_at"), Type.Literal("random")], {"title":"QueryPostsSort","description":"Order of the list; server_order (newest id first), created_at (newest first) or random (stable shuffle per seed).","default":"server_order"})),
+  user_sqid: Type.Optional(Sqid),
+  hashtag: Type.Optional(HashtagInput),
+  sort: Type.Optional(Type.Union([Type.Literal("server_order"), Type.Literal("created_at"), Type.Literal("random"), Type.Literal("reacted_at")], {"title":"QueryPostsSort","description":"Order of the list; server_order (the channel's own order; newest id first, for reactions newest reaction first), created_at (newest first), random (stable shuffle per seed), and since 1.1 reacted_at (newest reaction first; channel reactions only).","default":"server_order"})),
   random_seed: Type.Optional(Type.Integer({"description":"Seed of the random order; only used with sort random (same seed, same order across pages).","minimum":0,"maximum":4294967295})),
   cursor: Type.Optional(Cursor),
   limit: Type.Optional(Type.Integer({"description":"Maximum number of posts in the page.","default":50,"minimum":1,"maximum":50})),
 }, {"title":"QueryPostsRequest","description":"A player asks for a page of post summaries."});
 export type QueryPostsRequest = Static<typeof QueryPostsRequest>;
 /** Every value of the inline enum QueryPostsChannel (in QueryPostsRequest), in spec order. */
-export const QueryPostsChannelValues = ["all", "promoted", "user", "by_user"] as const;
-/** Which posts to list; all, promoted (any category), user (the player's owner) or by_user (the user with user_handle). */
+export const QueryPostsChannelValues = ["all", "promoted", "user", "by_user", "artwork", "reactions", "hashtag"] as const;
+/** Which posts to list; all, promoted (any category), user (the player's owner), by_user (the user with user_sqid or user_handle), and since 1.1 artwork (every artwork post), reactions (posts the user with user_sqid reacted to) and hashtag (posts with hashtag). */
 export type QueryPostsChannel = (typeof QueryPostsChannelValues)[number];
 /** Every value of the inline enum QueryPostsSort (in QueryPostsRequest), in spec order. */
-export const QueryPostsSortValues = ["server_order", "created_at", "random"] as const;
-/** Order of the list; server_order (newest id first), created_at (newest first) or random (stable shuffle per seed). */
+export const QueryPostsSortValues = ["server_order", "created_at", "random", "reacted_at"] as const;
+/** Order of the list; server_order (the channel's own order; newest id first, for reactions newest reaction first), created_at (newest first), random (stable shuffle per seed), and since 1.1 reacted_at (newest reaction first; channel reactions only). */
 export type QueryPostsSort = (typeof QueryPostsSortValues)[number];
 /** What the receiver assumes for an absent property of QueryPostsRequest (the spec's `default`s). */
 export const QueryPostsRequestDefaults = { channel: "all", sort: "server_order", limit: 50 } as const satisfies Partial<QueryPostsRequest>;
@@ -85,6 +87,16 @@ export type GetCommentsRequest = Static<typeof GetCommentsRequest>;
 export const GetCommentsRequestDefaults = { limit: 50 } as const satisfies Partial<GetCommentsRequest>;
 /** The bound keywords of GetCommentsRequest (inline properties), by property. */
 export const GetCommentsRequestBounds = {"limit":{"minimum":1,"maximum":200}} as const;
+
+// from spec/asyncapi.yaml#/components/schemas/GetPostRequest
+/** A player asks for one post's summary (since 1.1). */
+export const GetPostRequest = Type.Object({
+  request_id: RequestId,
+  request_type: Type.Literal("get_post", {"description":"Request discriminator."}),
+  player_key: PlayerKey,
+  post_id: PostId,
+}, {"title":"GetPostRequest","description":"A player asks for one post's summary (since 1.1)."});
+export type GetPostRequest = Static<typeof GetPostRequest>;
 
 // from spec/asyncapi.yaml#/components/schemas/PostSummary
 export const PostSummary = post_PostSummary;
@@ -149,6 +161,16 @@ export type GetCommentsResponse = Static<typeof GetCommentsResponse>;
 /** The bound keywords of GetCommentsResponse (inline properties), by property. */
 export const GetCommentsResponseBounds = {"comments":{"maxItems":200}} as const;
 
+// from spec/asyncapi.yaml#/components/schemas/GetPostResponse
+/** Successful answer to get_post. */
+export const GetPostResponse = Type.Object({
+  request_id: RequestId,
+  success: Type.Literal(true, {"description":"Always true in a successful response."}),
+  error: Type.Null({"description":"Always null in a successful response."}),
+  post: PostSummary,
+}, {"title":"GetPostResponse","description":"Successful answer to get_post.","additionalProperties":false});
+export type GetPostResponse = Static<typeof GetPostResponse>;
+
 // from spec/asyncapi.yaml#/components/schemas/ErrorResponse
 /** The one error answer to any request. */
 export const ErrorResponse = Type.Object({
@@ -168,8 +190,40 @@ export const ShowArtworkPayload = Type.Object({
   storage_key: StorageKey,
   art_url: ArtUrl,
   canvas: Canvas,
+  storage_shard: Type.Optional(StorageShard),
+  native_format: Type.Optional(PostNativeFormat),
 }, {"title":"ShowArtworkPayload","description":"What a player needs to download and show one artwork.","additionalProperties":false});
 export type ShowArtworkPayload = Static<typeof ShowArtworkPayload>;
+
+// from spec/asyncapi.yaml#/components/schemas/PlayChannelPayload
+/** The channel a player should play (since 1.1). */
+export const PlayChannelPayload = Type.Object({
+  channel_name: PlayChannelName,
+  user_sqid: Type.Optional(Sqid),
+  hashtag: Type.Optional(Hashtag),
+}, {"title":"PlayChannelPayload","description":"The channel a player should play (since 1.1).","additionalProperties":false});
+export type PlayChannelPayload = Static<typeof PlayChannelPayload>;
+
+// from spec/asyncapi.yaml#/components/schemas/SetPausedPayload
+/** Pause or resume the player's rotation (since 1.1). */
+export const SetPausedPayload = Type.Object({
+  paused: Type.Boolean({"description":"True to pause on the current artwork, false to resume."}),
+}, {"title":"SetPausedPayload","description":"Pause or resume the player's rotation (since 1.1).","additionalProperties":false});
+export type SetPausedPayload = Static<typeof SetPausedPayload>;
+
+// from spec/asyncapi.yaml#/components/schemas/SetBrightnessPayload
+/** Set the display brightness (since 1.1). */
+export const SetBrightnessPayload = Type.Object({
+  value: Brightness,
+}, {"title":"SetBrightnessPayload","description":"Set the display brightness (since 1.1).","additionalProperties":false});
+export type SetBrightnessPayload = Static<typeof SetBrightnessPayload>;
+
+// from spec/asyncapi.yaml#/components/schemas/SetRotationPayload
+/** Set the display rotation (since 1.1). */
+export const SetRotationPayload = Type.Object({
+  value: Rotation,
+}, {"title":"SetRotationPayload","description":"Set the display rotation (since 1.1).","additionalProperties":false});
+export type SetRotationPayload = Static<typeof SetRotationPayload>;
 
 // from spec/asyncapi.yaml#/components/schemas/EmptyCommandPayload
 /** The empty payload of commands that take no arguments. */
@@ -206,6 +260,57 @@ export const SwapBackCommand = Type.Object({
 }, {"title":"SwapBackCommand","description":"Ask a player to move back to the previous artwork of its queue.","additionalProperties":false});
 export type SwapBackCommand = Static<typeof SwapBackCommand>;
 
+// from spec/asyncapi.yaml#/components/schemas/PlayChannelCommand
+/** Ask a player to play a channel (since 1.1). */
+export const PlayChannelCommand = Type.Object({
+  command_id: CommandId,
+  command_type: Type.Literal("play_channel", {"description":"Command discriminator."}),
+  payload: PlayChannelPayload,
+  timestamp: Timestamp,
+}, {"title":"PlayChannelCommand","description":"Ask a player to play a channel (since 1.1).","additionalProperties":false});
+export type PlayChannelCommand = Static<typeof PlayChannelCommand>;
+
+// from spec/asyncapi.yaml#/components/schemas/SetPausedCommand
+/** Ask a player to pause or resume (since 1.1); acknowledged on command/ack. */
+export const SetPausedCommand = Type.Object({
+  command_id: CommandId,
+  command_type: Type.Literal("set_paused", {"description":"Command discriminator."}),
+  payload: SetPausedPayload,
+  timestamp: Timestamp,
+}, {"title":"SetPausedCommand","description":"Ask a player to pause or resume (since 1.1); acknowledged on command/ack.","additionalProperties":false});
+export type SetPausedCommand = Static<typeof SetPausedCommand>;
+
+// from spec/asyncapi.yaml#/components/schemas/SetBrightnessCommand
+/** Ask a player to set its brightness (since 1.1); acknowledged on command/ack. */
+export const SetBrightnessCommand = Type.Object({
+  command_id: CommandId,
+  command_type: Type.Literal("set_brightness", {"description":"Command discriminator."}),
+  payload: SetBrightnessPayload,
+  timestamp: Timestamp,
+}, {"title":"SetBrightnessCommand","description":"Ask a player to set its brightness (since 1.1); acknowledged on command/ack.","additionalProperties":false});
+export type SetBrightnessCommand = Static<typeof SetBrightnessCommand>;
+
+// from spec/asyncapi.yaml#/components/schemas/SetRotationCommand
+/** Ask a player to set its rotation (since 1.1); acknowledged on command/ack. */
+export const SetRotationCommand = Type.Object({
+  command_id: CommandId,
+  command_type: Type.Literal("set_rotation", {"description":"Command discriminator."}),
+  payload: SetRotationPayload,
+  timestamp: Timestamp,
+}, {"title":"SetRotationCommand","description":"Ask a player to set its rotation (since 1.1); acknowledged on command/ack.","additionalProperties":false});
+export type SetRotationCommand = Static<typeof SetRotationCommand>;
+
+// from spec/asyncapi.yaml#/components/schemas/CommandAck
+/** A player's acknowledgement of a command (since 1.1). */
+export const CommandAck = Type.Object({
+  command_id: CommandId,
+  status: CommandAckStatus,
+  error: Type.Optional(Type.Union([Type.String({"maxLength":1000}), Type.Null()], {"description":"Why the command failed (with status error or unsupported), else null."})),
+}, {"title":"CommandAck","description":"A player's acknowledgement of a command (since 1.1)."});
+export type CommandAck = Static<typeof CommandAck>;
+/** The bound keywords of CommandAck (inline properties), by property. */
+export const CommandAckBounds = {"error":{"maxLength":1000}} as const;
+
 // from spec/asyncapi.yaml#/components/schemas/PlayerStatus
 /** A player's status update, heartbeat or last will. */
 export const PlayerStatus = Type.Object({
@@ -218,6 +323,99 @@ export const PlayerStatus = Type.Object({
 export type PlayerStatus = Static<typeof PlayerStatus>;
 /** The bound keywords of PlayerStatus (inline properties), by property. */
 export const PlayerStatusBounds = {"current_post_id":{"minimum":1,"maximum":2147483647}} as const;
+
+// from spec/asyncapi.yaml#/components/schemas/PauseFeature
+/** The pause feature; it has no parameters. */
+export const PauseFeature = Type.Object({}, {"title":"PauseFeature","description":"The pause feature; it has no parameters."});
+export type PauseFeature = Static<typeof PauseFeature>;
+
+// from spec/asyncapi.yaml#/components/schemas/BrightnessFeature
+/** The brightness range a player accepts. */
+export const BrightnessFeature = Type.Object({
+  min: Brightness,
+  max: Brightness,
+  step: Type.Optional(Type.Integer({"description":"Granularity of the accepted values (1 when absent).","minimum":1,"maximum":100})),
+}, {"title":"BrightnessFeature","description":"The brightness range a player accepts."});
+export type BrightnessFeature = Static<typeof BrightnessFeature>;
+/** The bound keywords of BrightnessFeature (inline properties), by property. */
+export const BrightnessFeatureBounds = {"step":{"minimum":1,"maximum":100}} as const;
+
+// from spec/asyncapi.yaml#/components/schemas/RotationFeature
+/** The rotations a player accepts. */
+export const RotationFeature = Type.Object({
+  values: Type.Array(Rotation, {"description":"The accepted rotations in degrees.","minItems":1,"maxItems":4}),
+}, {"title":"RotationFeature","description":"The rotations a player accepts."});
+export type RotationFeature = Static<typeof RotationFeature>;
+/** The bound keywords of RotationFeature (inline properties), by property. */
+export const RotationFeatureBounds = {"values":{"minItems":1,"maxItems":4}} as const;
+
+// from spec/asyncapi.yaml#/components/schemas/PlayerFeatures
+/** The optional remote controls a player supports, each with its range (since 1.1). */
+export const PlayerFeatures = Type.Object({
+  pause: Type.Optional(PauseFeature),
+  brightness: Type.Optional(BrightnessFeature),
+  rotation: Type.Optional(RotationFeature),
+}, {"title":"PlayerFeatures","description":"The optional remote controls a player supports, each with its range (since 1.1)."});
+export type PlayerFeatures = Static<typeof PlayerFeatures>;
+
+// from spec/asyncapi.yaml#/components/schemas/PlayerCapabilities
+/** What a player can do (since 1.1); published retained on connect. */
+export const PlayerCapabilities = Type.Object({
+  firmware_version: Type.Optional(FirmwareVersion),
+  features: PlayerFeatures,
+}, {"title":"PlayerCapabilities","description":"What a player can do (since 1.1); published retained on connect."});
+export type PlayerCapabilities = Static<typeof PlayerCapabilities>;
+
+// from spec/asyncapi.yaml#/components/schemas/PlayerState
+/** A player's display settings (since 1.1); published retained on connect and on change. */
+export const PlayerState = Type.Object({
+  is_paused: Type.Optional(Type.Boolean({"description":"Whether the rotation is paused."})),
+  brightness: Type.Optional(Brightness),
+  rotation: Type.Optional(Rotation),
+}, {"title":"PlayerState","description":"A player's display settings (since 1.1); published retained on connect and on change."});
+export type PlayerState = Static<typeof PlayerState>;
+
+// from spec/asyncapi.yaml#/components/schemas/PlayerView
+/** A player reports that it is showing a post (since 1.1). */
+export const PlayerView = Type.Object({
+  post_id: PostId,
+  timestamp: Type.Optional(Timestamp),
+  timezone: Type.Optional(Type.String({"description":"The player's time zone name, or empty when unknown.","maxLength":64})),
+  intent: Type.Optional(Type.Union([Type.Literal("channel"), Type.Literal("artwork")], {"title":"PlayerViewIntent","description":"artwork after a show_artwork command (recorded as an intentional view), channel while playing a channel (a listing view).","default":"channel"})),
+  play_order: Type.Optional(Type.Integer({"description":"The player's play order setting (informational).","minimum":0,"maximum":255})),
+  channel: Type.Optional(Type.String({"description":"The channel being played (informational; e.g. all, by_user, hashtag).","maxLength":64})),
+  player_key: PlayerKey,
+  channel_user_sqid: Type.Optional(Type.Union([Type.String({"maxLength":32}), Type.Null()], {"description":"The user of the channel being played, or null (informational)."})),
+  channel_hashtag: Type.Optional(Type.Union([Type.String({"maxLength":64}), Type.Null()], {"description":"The hashtag of the channel being played, or null (informational)."})),
+  request_ack: Type.Optional(Type.Boolean({"description":"Whether the player wants an answer on view/ack.","default":false})),
+}, {"title":"PlayerView","description":"A player reports that it is showing a post (since 1.1)."});
+export type PlayerView = Static<typeof PlayerView>;
+/** Every value of the inline enum PlayerViewIntent (in PlayerView), in spec order. */
+export const PlayerViewIntentValues = ["channel", "artwork"] as const;
+/** artwork after a show_artwork command (recorded as an intentional view), channel while playing a channel (a listing view). */
+export type PlayerViewIntent = (typeof PlayerViewIntentValues)[number];
+/** What the receiver assumes for an absent property of PlayerView (the spec's `default`s). */
+export const PlayerViewDefaults = { intent: "channel", request_ack: false } as const satisfies Partial<PlayerView>;
+/** The bound keywords of PlayerView (inline properties), by property. */
+export const PlayerViewBounds = {"timezone":{"maxLength":64},"play_order":{"minimum":0,"maximum":255},"channel":{"maxLength":64},"channel_user_sqid":{"maxLength":32},"channel_hashtag":{"maxLength":64}} as const;
+
+// from spec/asyncapi.yaml#/components/schemas/ViewAck
+/** The view was handled (since 1.1). */
+export const ViewAck = Type.Object({
+  success: Type.Literal(true, {"description":"Always true."}),
+}, {"title":"ViewAck","description":"The view was handled (since 1.1).","additionalProperties":false});
+export type ViewAck = Static<typeof ViewAck>;
+
+// from spec/asyncapi.yaml#/components/schemas/ViewAckError
+/** The view was refused (since 1.1). */
+export const ViewAckError = Type.Object({
+  success: Type.Literal(false, {"description":"Always false."}),
+  error: Type.String({"description":"Human-readable error message.","minLength":1,"maxLength":1000}),
+  error_code: ErrorCode,
+}, {"title":"ViewAckError","description":"The view was refused (since 1.1).","additionalProperties":false});
+export type ViewAckError = Static<typeof ViewAckError>;
+/** The bound keywords of ViewAckError (inline properties), by property. */
+export const ViewAckErrorBounds = {"error":{"minLength":1,"maxLength":1000}} as const;
 
 // from spec/asyncapi.yaml#/components/schemas/PostNotification
 export const PostNotification = post_PostNotification;

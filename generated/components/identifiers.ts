@@ -168,10 +168,50 @@ export const BrokerAddressBounds = {"host":{"minLength":1,"maxLength":255},"port
 
 // from spec/components/identifiers.yaml#/CommandType
 /** Kind of a command sent by the server to a player. */
-export const CommandType = Type.Union([Type.Literal("show_artwork"), Type.Literal("swap_next"), Type.Literal("swap_back")], {"title":"CommandType","description":"Kind of a command sent by the server to a player."});
+export const CommandType = Type.Union([Type.Literal("show_artwork"), Type.Literal("swap_next"), Type.Literal("swap_back"), Type.Literal("play_channel"), Type.Literal("set_paused"), Type.Literal("set_brightness"), Type.Literal("set_rotation")], {"title":"CommandType","description":"Kind of a command sent by the server to a player."});
 export type CommandType = Static<typeof CommandType>;
 /** Every value of CommandType, in spec order. */
-export const CommandTypeValues = ["show_artwork", "swap_next", "swap_back"] as const satisfies readonly CommandType[];
+export const CommandTypeValues = ["show_artwork", "swap_next", "swap_back", "play_channel", "set_paused", "set_brightness", "set_rotation"] as const satisfies readonly CommandType[];
+
+// from spec/components/identifiers.yaml#/CommandAckStatus
+/** How a player handled a command it acknowledges (set_paused, set_brightness, set_rotation); ok, error (it tried and failed; see error) or unsupported (it cannot do this). */
+export const CommandAckStatus = Type.Union([Type.Literal("ok"), Type.Literal("error"), Type.Literal("unsupported")], {"title":"CommandAckStatus","description":"How a player handled a command it acknowledges (set_paused, set_brightness, set_rotation); ok, error (it tried and failed; see error) or unsupported (it cannot do this)."});
+export type CommandAckStatus = Static<typeof CommandAckStatus>;
+/** Every value of CommandAckStatus, in spec order. */
+export const CommandAckStatusValues = ["ok", "error", "unsupported"] as const satisfies readonly CommandAckStatus[];
+
+// from spec/components/identifiers.yaml#/PlayChannelName
+/** The channel a play_channel command asks the player to play; by_user and reactions name a user by user_sqid, hashtag names a hashtag. */
+export const PlayChannelName = Type.Union([Type.Literal("all"), Type.Literal("promoted"), Type.Literal("by_user"), Type.Literal("reactions"), Type.Literal("hashtag")], {"title":"PlayChannelName","description":"The channel a play_channel command asks the player to play; by_user and reactions name a user by user_sqid, hashtag names a hashtag."});
+export type PlayChannelName = Static<typeof PlayChannelName>;
+/** Every value of PlayChannelName, in spec order. */
+export const PlayChannelNameValues = ["all", "promoted", "by_user", "reactions", "hashtag"] as const satisfies readonly PlayChannelName[];
+
+// from spec/components/identifiers.yaml#/Brightness
+/** Display brightness in percent, 0..100 (a player may advertise a narrower range in its capabilities). */
+export const Brightness = Type.Integer({"title":"Brightness","description":"Display brightness in percent, 0..100 (a player may advertise a narrower range in its capabilities).","minimum":0,"maximum":100});
+export type Brightness = Static<typeof Brightness>;
+/** The bound keywords of Brightness. */
+export const BrightnessBounds = {"minimum":0,"maximum":100} as const;
+
+// from spec/components/identifiers.yaml#/Rotation
+/** Display rotation in degrees clockwise. */
+export const Rotation = Type.Union([Type.Literal(0), Type.Literal(90), Type.Literal(180), Type.Literal(270)], {"title":"Rotation","description":"Display rotation in degrees clockwise."});
+export type Rotation = Static<typeof Rotation>;
+/** Every value of Rotation, in spec order. */
+export const RotationValues = [0, 90, 180, 270] as const satisfies readonly Rotation[];
+
+// from spec/components/identifiers.yaml#/PostKind
+/** What a post is; every post is an artwork (one image file) for now. Players treat an absent kind as artwork. */
+export const PostKind = Type.Literal("artwork");
+export type PostKind = Static<typeof PostKind>;
+
+// from spec/components/identifiers.yaml#/PostNativeFormat
+/** The NativeFormat of a post's vault file, or null for a post whose art_url points outside the vault. */
+export const PostNativeFormat = Type.Union([Type.Literal("png"), Type.Literal("gif"), Type.Literal("webp"), Type.Literal("bmp"), Type.Null()], {"title":"PostNativeFormat","description":"The NativeFormat of a post's vault file, or null for a post whose art_url points outside the vault."});
+export type PostNativeFormat = Static<typeof PostNativeFormat>;
+/** Every value of PostNativeFormat, in spec order. */
+export const PostNativeFormatValues = ["png", "gif", "webp", "bmp", null] as const satisfies readonly PostNativeFormat[];
 
 // from spec/components/identifiers.yaml#/ConnectionStatus
 /** Whether a player is connected (online) or not (offline). */

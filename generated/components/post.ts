@@ -3,7 +3,7 @@
 // Regenerate with `make generate`; `make check-generated` fails when this file drifts.
 /* eslint-disable */
 
-import { ArtUrl, Canvas, CommentId, Handle, PostId, PostTitle, PromotedCategory, StorageKey, Timestamp, UserId } from './identifiers.js';
+import { ArtUrl, Canvas, CommentId, Handle, PostId, PostKind, PostNativeFormat, PostTitle, PromotedCategory, StorageKey, StorageShard, Timestamp, UserId } from './identifiers.js';
 import { type Static, Type } from 'typebox';
 
 // from spec/components/post.yaml#/PostSummary
@@ -20,6 +20,10 @@ export const PostSummary = Type.Object({
   has_transparency: Type.Boolean({"description":"Whether the artwork has transparent pixels."}),
   owner_handle: Handle,
   created_at: Timestamp,
+  kind: Type.Optional(PostKind),
+  storage_shard: Type.Optional(StorageShard),
+  native_format: Type.Optional(PostNativeFormat),
+  artwork_modified_at: Type.Optional(Timestamp),
 }, {"title":"PostSummary","description":"A post as listed to a player by query_posts.","additionalProperties":false});
 export type PostSummary = Static<typeof PostSummary>;
 /** The bound keywords of PostSummary (inline properties), by property. */

@@ -3,7 +3,7 @@
 // Regenerate with `make generate`; `make check-generated` fails when this file drifts.
 /* eslint-disable */
 
-import { ArtUrl, BrokerAddress, Canvas, CommandId, CommandType, ConnectionStatus, DeviceModel, FirmwareVersion, Handle, Hashtag, HashtagInput, PlayerId, PlayerKey, PlayerName, PostDescription, PostId, PostTitle, PromotedCategory, PromotionCategory, RegistrationCode, RegistrationStatus, Sqid, StorageKey, Timestamp, UserId } from '../components/identifiers.js';
+import { ArtUrl, BrokerAddress, Canvas, CommandId, CommandType, ConnectionStatus, DeviceModel, FirmwareVersion, Handle, Hashtag, HashtagInput, PlayChannelName, PlayerId, PlayerKey, PlayerName, PostDescription, PostId, PostTitle, PromotedCategory, PromotionCategory, RegistrationCode, RegistrationStatus, Sqid, StorageKey, Timestamp, UserId } from '../components/identifiers.js';
 import { Binary } from '#runtime/v1';
 import { type Static, Type } from 'typebox';
 
@@ -292,12 +292,19 @@ export const RotatePlayerTokenPending = Type.Object({
 export type RotatePlayerTokenPending = Static<typeof RotatePlayerTokenPending>;
 
 // from spec/openapi.yaml#/components/schemas/PlayerCommandRequest
-/** Body of sendPlayerCommand and sendCommandToAllPlayers. */
+/** Body of sendPlayerCommand and sendCommandToAllPlayers. Each command type takes its own */
 export const PlayerCommandRequest = Type.Object({
   command_type: CommandType,
   post_id: Type.Optional(PostId),
-}, {"title":"PlayerCommandRequest","description":"Body of sendPlayerCommand and sendCommandToAllPlayers.","additionalProperties":false});
+  channel_name: Type.Optional(PlayChannelName),
+  user_sqid: Type.Optional(Sqid),
+  hashtag: Type.Optional(HashtagInput),
+  paused: Type.Optional(Type.Boolean({"description":"Since 1.1: pause (true) or resume (false); required with set_paused, not allowed otherwise."})),
+  value: Type.Optional(Type.Integer({"description":"Since 1.1: the brightness (set_brightness, 0..100 and within the player's advertised min..max) or rotation in degrees (set_rotation, one of 0, 90, 180, 270 the player advertised); required with those two, not allowed otherwise.","minimum":0,"maximum":270})),
+}, {"title":"PlayerCommandRequest","description":"Body of sendPlayerCommand and sendCommandToAllPlayers. Each command type takes its own\nfields and no others (400 `invalid_request` otherwise): show_artwork `post_id`; swap_next and\nswap_back nothing; since 1.1 play_channel `channel_name` (with `user_sqid` exactly for by_user\nand reactions, `hashtag` exactly for hashtag), set_paused `paused`, set_brightness and\nset_rotation `value`. set_paused, set_brightness and set_rotation are accepted only within\nthe capabilities the player advertised on its MQTT `capabilities` topic (400 `invalid_request`\notherwise; sendCommandToAllPlayers requires it of every player).\n","additionalProperties":false});
 export type PlayerCommandRequest = Static<typeof PlayerCommandRequest>;
+/** The bound keywords of PlayerCommandRequest (inline properties), by property. */
+export const PlayerCommandRequestBounds = {"value":{"minimum":0,"maximum":270}} as const;
 
 // from spec/openapi.yaml#/components/schemas/PlayerCommandResult
 /** One command that was published to a player. */

@@ -1123,13 +1123,29 @@ export interface components {
         };
         /**
          * PlayerCommandRequest
-         * @description Body of sendPlayerCommand and sendCommandToAllPlayers.
+         * @description Body of sendPlayerCommand and sendCommandToAllPlayers. Each command type takes its own
+         *     fields and no others (400 `invalid_request` otherwise): show_artwork `post_id`; swap_next and
+         *     swap_back nothing; since 1.1 play_channel `channel_name` (with `user_sqid` exactly for by_user
+         *     and reactions, `hashtag` exactly for hashtag), set_paused `paused`, set_brightness and
+         *     set_rotation `value`. set_paused, set_brightness and set_rotation are accepted only within
+         *     the capabilities the player advertised on its MQTT `capabilities` topic (400 `invalid_request`
+         *     otherwise; sendCommandToAllPlayers requires it of every player).
          */
         PlayerCommandRequest: {
             /** @description The command to send. */
             command_type: components["schemas"]["CommandType"];
             /** @description The post to show; required with show_artwork, not allowed otherwise. */
             post_id?: components["schemas"]["PostId"];
+            /** @description Since 1.1: the channel to play; required with play_channel, not allowed otherwise. */
+            channel_name?: components["schemas"]["PlayChannelName"];
+            /** @description Since 1.1: the user of play_channel by_user or reactions (required there, not allowed otherwise). */
+            user_sqid?: components["schemas"]["Sqid"];
+            /** @description Since 1.1: the hashtag of play_channel hashtag (required there, not allowed otherwise); sent lower-case without '#'. */
+            hashtag?: components["schemas"]["HashtagInput"];
+            /** @description Since 1.1: pause (true) or resume (false); required with set_paused, not allowed otherwise. */
+            paused?: boolean;
+            /** @description Since 1.1: the brightness (set_brightness, 0..100 and within the player's advertised min..max) or rotation in degrees (set_rotation, one of 0, 90, 180, 270 the player advertised); required with those two, not allowed otherwise. */
+            value?: number;
         };
         /**
          * PlayerCommandResult
@@ -1444,7 +1460,13 @@ export interface components {
          * @description Kind of a command sent by the server to a player.
          * @enum {string}
          */
-        CommandType: "show_artwork" | "swap_next" | "swap_back";
+        CommandType: "show_artwork" | "swap_next" | "swap_back" | "play_channel" | "set_paused" | "set_brightness" | "set_rotation";
+        /**
+         * PlayChannelName
+         * @description The channel a play_channel command asks the player to play; by_user and reactions name a user by user_sqid, hashtag names a hashtag.
+         * @enum {string}
+         */
+        PlayChannelName: "all" | "promoted" | "by_user" | "reactions" | "hashtag";
         /**
          * CommandId
          * Format: uuid

@@ -1,7 +1,8 @@
 // Renders the Mosquitto 2.0 configuration and ACL files of the dev broker (pure functions).
 // Three listeners with per_listener_settings:
 //   internal  (1883-role, 127.0.0.1) password_file + acl_file: the server account
-//   mtls      (8883-role) client certificate required; CN = username = client id; acl_file patterns
+//   mtls      (8883-role) client certificate required; CN = username = client id; acl_file patterns;
+//             MQTT 5, 3.1.1 and 3.1 (MQIsdp, the p3a firmware's) all accepted (Mosquitto's default)
 //   websocket (9001-role) dynamic-security plugin: web users created at runtime by the server
 import type { DevPki } from './pki.js';
 import { binaries } from './system-packages.js';
@@ -24,11 +25,19 @@ export interface BrokerFiles {
   secrets: string;
 }
 
+// A player's own topics (protocol 1.1 adds view, capabilities, state, command/ack and view/ack).
+// Mosquitto's ACL file cannot restrict the retain flag: a player may publish retained on any of its
+// write topics, not only on capabilities and state (the server reads retained messages only there).
 export const PLAYER_ACL_PATTERNS = [
   'pattern write makapix/player/%u/status',
   'pattern write makapix/player/%u/request/+',
+  'pattern write makapix/player/%u/view',
+  'pattern write makapix/player/%u/capabilities',
+  'pattern write makapix/player/%u/state',
+  'pattern write makapix/player/%u/command/ack',
   'pattern read makapix/player/%u/response/#',
   'pattern read makapix/player/%u/command',
+  'pattern read makapix/player/%u/view/ack',
 ] as const;
 
 /** ACL of the internal listener: the server account may do anything under makapix/ and read $SYS. */

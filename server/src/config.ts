@@ -344,7 +344,7 @@ export function loadLogSettings(env: Env = process.env): LogSettings {
  * MQTT_PUBLIC_HOST / MQTT_PUBLIC_PORT (default: host/port of MQTT_MTLS_URL),
  * MQTT_PUBLIC_WEBSOCKET_URL (default: MQTT_WEBSOCKET_URL), MQTT_SHARE_GROUP (makapix-api),
  * JWT_SECRET, TOKEN_TTL_SECONDS (604800), MAKAPIX_MODERATORS (comma-separated handles),
- * SCRYPT_N (32768), CA_DIR (<DATA_DIR>/certs), RATE_LIMIT_PLAYER_PER_MINUTE (300),
+ * SCRYPT_N (32768), CA_DIR (<DATA_DIR>/certs), RATE_LIMIT_PLAYER_PER_MINUTE (600),
  * RATE_LIMIT_USER_PER_MINUTE (1000), RATE_LIMIT_PROVISION_PER_MINUTE (30, per client address),
  * RATE_LIMIT_SIGNUP_PER_MINUTE (20, per client address), RATE_LIMIT_LOGIN_PER_MINUTE (10, per email and client
  * address), RATE_LIMIT_LOGIN_PER_ADDRESS_PER_MINUTE (30, per client address, any email),
@@ -441,7 +441,9 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
   const caDirRaw = r.raw('CA_DIR');
   const caDir = caDirRaw === undefined ? join(dataDir, 'certs') : isAbsolute(caDirRaw) ? caDirRaw : resolve(cwd, caDirRaw);
 
-  const perPlayerPerMinute = r.int('RATE_LIMIT_PLAYER_PER_MINUTE', 300, 1, 1_000_000);
+  // 600: a p3a channel walk is about 172 requests a minute (pages of 32, 350 ms apart), two walks at
+  // once about 343; the rest is room for its retries (3 attempts per request), views and reactions.
+  const perPlayerPerMinute = r.int('RATE_LIMIT_PLAYER_PER_MINUTE', 600, 1, 1_000_000);
   const perUserPerMinute = r.int('RATE_LIMIT_USER_PER_MINUTE', 1000, 1, 1_000_000);
   const provisionPerAddressPerMinute = r.int('RATE_LIMIT_PROVISION_PER_MINUTE', 30, 1, 1_000_000);
   const signupPerAddressPerMinute = r.int('RATE_LIMIT_SIGNUP_PER_MINUTE', 20, 1, 1_000_000);

@@ -46,7 +46,7 @@ export function checkModel(model: Model, index: SchemaIndex, ds: Diagnostics): v
         'give it a PascalCase title, or move it to components and $ref it');
     }
     const types = Array.isArray(v.type) ? v.type : [v.type];
-    if (types.includes('integer') && (typeof v.minimum !== 'number' || typeof v.maximum !== 'number')) {
+    if (types.includes('integer') && !Array.isArray(v.enum) && (typeof v.minimum !== 'number' || typeof v.maximum !== 'number')) {
       problem(loc, 'integer-bounds', `${what}: integer at ${loc.pointer} has no ${typeof v.minimum !== 'number' ? 'minimum' : 'maximum'}, so a value the database column cannot hold would pass validation`,
         'give it minimum and maximum (at most 2147483647 for an integer column)');
     }

@@ -11,4 +11,7 @@ export const ok: RequestHandlers<null> = {
   },
   revoke_reaction: async (req) => ({ request_id: req.request_id, success: false, error: 'emoji: empty', error_code: 'invalid_emoji' }),
   get_comments: async (req) => ({ request_id: req.request_id, success: true, error: null, comments: [], next_cursor: null, has_more: false }),
+  get_post: async (req) => {
+    throw requestFailure('get_post', 'not_found', `post_id: post ${req.post_id} not found`);
+  },
 };

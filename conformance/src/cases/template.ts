@@ -1,4 +1,5 @@
 // Templates in case files: `{{player_key}}`, `{{request_id}}`, `{{other_player_key}}`, `{{item}}`,
+// `{{owner_sqid}}` (the sqid of the player's owner; null without REST setup),
 // `{{post:122}}` (the target's post playing example post 122), `{{saved.page1/next_cursor}}` (a field
 // of a saved answer), with filters `| tamper` (change one character), `| required` (skip the case
 // when the value is null) and `| json`.

@@ -43,7 +43,7 @@ export function buildRequest(spec: MessageSpec, scope: TemplateScope, ctx: Serve
 
 function scopeFor(ctx: ServerContext, saved: Map<string, JsonObject>, otherKey: string, item?: unknown): TemplateScope {
   return {
-    vars: { player_key: ctx.session.playerKey, request_id: newRequestId(), other_player_key: otherKey, random_uuid: randomUUID(), item: (item ?? null) as Json },
+    vars: { player_key: ctx.session.playerKey, request_id: newRequestId(), other_player_key: otherKey, random_uuid: randomUUID(), item: (item ?? null) as Json, owner_sqid: ctx.rest?.owner.sqid ?? null },
     saved,
     mapPost: (id) => mapPostId(id, ctx.map),
   };

@@ -50,7 +50,7 @@ export function serverCases(files: readonly LoadedCaseFile[]): CaseDef<ServerCon
   return [
     ...derivedRequestCases(exceptions),
     ...yamlServerCases(files),
-    ...derivedCommandCases(),
+    ...derivedCommandCases(exceptions),
     ...derivedStatusCases(exceptions),
     ...derivedNotificationCases(),
   ];

@@ -7,6 +7,8 @@ export interface ShowablePost {
   storage_key: string;
   art_url: string;
   canvas: string;
+  /** Format of the vault file, or null for a post whose art_url points outside the vault. */
+  native_format: string | null;
 }
 
 /**
@@ -19,7 +21,7 @@ export async function findShowablePost(
   viewer: { ownerId: number; ownerIsModerator: boolean },
 ): Promise<ShowablePost | null> {
   const rows = await sql<ShowablePost[]>`
-    select post_id, storage_key, art_url, canvas from posts
+    select post_id, storage_key, art_url, canvas, native_format from posts
     where post_id = ${postId} and not deleted
       and ((visible and not hidden_by_mod and not non_conformant)
            or owner_id = ${viewer.ownerId} or ${viewer.ownerIsModerator})`;

@@ -5,7 +5,7 @@
 import { METHODS } from 'node:http';
 import { requestOperations } from '../../../generated/asyncapi/operations.js';
 import { channels } from '../../../generated/asyncapi/channels.js';
-import { ErrorCode } from '../../../generated/components/errors.js';
+import { ErrorCodeValues } from '../../../generated/components/errors.js';
 import { routes } from '../../../generated/openapi/routes.js';
 import type { InboundErrorReason } from '../../../codegen/runtime/index.js';
 
@@ -17,7 +17,7 @@ export function requestTypeLabel(requestType: string | undefined): string {
   return requestType !== undefined && requestTypes.has(requestType) ? requestType : 'unknown';
 }
 
-export const ERROR_CODES: readonly string[] = (ErrorCode as unknown as { anyOf: { const: string }[] }).anyOf.map((s) => s.const);
+export const ERROR_CODES: readonly string[] = ErrorCodeValues;
 export const OUTCOMES: readonly string[] = ['success', ...ERROR_CODES];
 const outcomes = new Set(OUTCOMES);
 
@@ -33,6 +33,20 @@ const dropReasons = new Set<string>(DROP_REASONS);
 
 export function dropReasonLabel(reason: string): string {
   return dropReasons.has(reason) ? reason : 'other';
+}
+
+/** What a player reports on its own topics (protocol 1.1): views, capabilities, state, command acks. */
+export const PLAYER_REPORT_KINDS = ['view', 'capabilities', 'state', 'command_ack'] as const;
+export type PlayerReportKind = (typeof PLAYER_REPORT_KINDS)[number];
+/** What became of a report: stored or recorded, ignored (nothing to change), refused (an error code), dropped (a reason). */
+export const PLAYER_REPORT_OUTCOMES: readonly string[] = [
+  'received', 'recorded', 'stored', 'ignored', 'unknown_command', 'write_failed', 'internal_error',
+  ...DROP_REASONS.map((r) => `dropped_${r}`), ...ERROR_CODES,
+];
+const playerReportOutcomes = new Set(PLAYER_REPORT_OUTCOMES);
+
+export function playerReportOutcomeLabel(outcome: string): string {
+  return playerReportOutcomes.has(outcome) ? outcome : 'other';
 }
 
 /** The notification channels of the outbox (the AsyncAPI channel ids). */

@@ -6,8 +6,8 @@
 // With METRICS_PORT=0 the server gets `disabledMetrics`: every update is a no-op.
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import {
-  DROP_REASONS, NOTIFICATION_CHANNELS, REQUEST_TYPES, dropReasonLabel, methodLabel, outcomeLabel, requestTypeLabel,
-  type DropReason, type NotificationChannel,
+  DROP_REASONS, NOTIFICATION_CHANNELS, REQUEST_TYPES, dropReasonLabel, methodLabel, outcomeLabel, playerReportOutcomeLabel, requestTypeLabel,
+  type DropReason, type NotificationChannel, type PlayerReportKind,
 } from './labels.js';
 
 /** The database's view, read once per scrape (db/gauges.ts). */
@@ -48,6 +48,8 @@ export interface Metrics {
   fanoutRows(count: number): void;
   fanoutFailed(): void;
   playersMarkedOffline(count: number): void;
+  /** A player's report on its own topics (view, capabilities, state, command ack) and what became of it. */
+  playerReport(kind: PlayerReportKind, outcome: string, count?: number): void;
   /** A REST request answered; `route` from labels.routeLabel. */
   httpRequest(route: string, method: string, status: number, seconds: number): void;
   /** Where the scrape-time gauges come from (set once the database and broker are there). */
@@ -144,6 +146,12 @@ export class PromMetrics implements Metrics {
   private readonly fanoutFailures = new Counter({
     name: 'makapix_fanout_failures_total',
     help: 'Fan-out chunks that failed (retried later).',
+    registers: [this.own],
+  });
+  private readonly playerReports = new Counter({
+    name: 'makapix_player_reports_total',
+    help: 'What players report on their own topics (view, capabilities, state, command_ack), by what became of it (recorded, stored, ignored, an error code, dropped_<reason>).',
+    labelNames: ['kind', 'outcome'] as const,
     registers: [this.own],
   });
   private readonly markedOffline = new Counter({
@@ -246,6 +254,10 @@ export class PromMetrics implements Metrics {
     this.fanoutFailures.inc();
   }
 
+  playerReport(kind: PlayerReportKind, outcome: string, count = 1): void {
+    if (count > 0) this.playerReports.inc({ kind, outcome: playerReportOutcomeLabel(outcome) }, count);
+  }
+
   playersMarkedOffline(count: number): void {
     if (count > 0) this.markedOffline.inc(count);
   }
@@ -318,6 +330,7 @@ export const disabledMetrics: Metrics = {
   notificationFailures: noop,
   fanoutRows: noop,
   fanoutFailed: noop,
+  playerReport: noop,
   playersMarkedOffline: noop,
   httpRequest: noop,
   setGaugeSources: noop,

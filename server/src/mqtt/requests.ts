@@ -12,7 +12,7 @@ import { findPlayerAuthBatch } from '../db/player-session.js';
 import { rateLimitKeys } from '../db/rate-limit.js';
 import { Batcher } from '../services/batcher.js';
 import {
-  handleGetComments, handleQueryPosts, handleRevokeReaction, handleSubmitReaction, handleSubmitView,
+  handleGetComments, handleGetPost, handleQueryPosts, handleRevokeReaction, handleSubmitReaction, handleSubmitView,
 } from './handlers/index.js';
 import type { HandlerEnv } from './request-session.js';
 import { sameJson } from './same-json.js';
@@ -24,6 +24,7 @@ const handlers: RequestHandlers<HandlerEnv> = {
   submit_reaction: handleSubmitReaction,
   revoke_reaction: handleRevokeReaction,
   get_comments: handleGetComments,
+  get_post: handleGetPost,
 };
 
 export interface RequestPipeline {

@@ -1,14 +1,18 @@
-// The MQTT workers of one server instance: the request pipeline, the status writer, the presence
+// The MQTT workers of one server instance: the request pipeline, the status writer, the 1.1
+// player topics (views, capabilities and state, command acknowledgements), the presence
 // sweep, the notification (outbox) publisher and housekeeping. Started after the broker
 // connection and the database are up; stop() ends them in the reverse order: no new messages
 // (unsubscribe), in-flight requests finish, pending status updates are written, timers stop.
 import type { AppContext } from '../context.js';
+import { startCommandAckWorker } from './command-acks.js';
 import { startHousekeeping } from './housekeeping.js';
 import { startOutboxPublisher } from './outbox-publisher.js';
+import { startPlayerReportsWorker } from './player-reports.js';
 import { startPresenceSweeper } from './presence.js';
 import { startRequestPipeline } from './requests.js';
 import { deriveServerKeys } from './server-keys.js';
 import { startStatusWorker } from './status.js';
+import { startViewWorker } from './views.js';
 
 export interface Workers {
   wakePublisher(): void;
@@ -44,6 +48,12 @@ export async function startWorkers(ctx: AppContext): Promise<Workers> {
     stops.push(() => presence.stop());
     const status = await startStatusWorker(ctx, { batchMs: settings.statusBatchMs });
     stops.push(() => status.stop());
+    const reports = await startPlayerReportsWorker(ctx);
+    stops.push(() => reports.stop());
+    const acks = await startCommandAckWorker(ctx);
+    stops.push(() => acks.stop());
+    const views = await startViewWorker(ctx, keys);
+    stops.push(() => views.stop());
     const requests = await startRequestPipeline(ctx, keys);
     stops.push(() => requests.stop());
     ctx.log.info({ shareGroup: ctx.config.broker.shareGroup, ...settings }, 'MQTT workers started');

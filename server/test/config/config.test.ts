@@ -16,7 +16,7 @@ describe('loadConfig', () => {
     expect(c.demoEnabled).toBe(true);
     expect(c.http.port).toBe(8000);
     expect(c.rateLimits).toEqual({
-      perPlayerPerMinute: 300, perUserPerMinute: 1000, provisionPerAddressPerMinute: 30, signupPerAddressPerMinute: 20,
+      perPlayerPerMinute: 600, perUserPerMinute: 1000, provisionPerAddressPerMinute: 30, signupPerAddressPerMinute: 20,
       loginPerEmailPerAddressPerMinute: 10, loginPerAddressPerMinute: 30, registerPlayerPerUserPerMinute: 10, bootstrapPerUserPerMinute: 10,
       tokenRotatePerPlayerPerMinute: 3, renewCertPerPlayerPerMinute: 5, windowSeconds: 60,
     });

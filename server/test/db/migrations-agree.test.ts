@@ -6,9 +6,10 @@
 // pg_catalog after applying the real migrations to a real PostgreSQL.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { limits } from '../../../generated/asyncapi/limits.js';
+import { CommandAckBounds } from '../../../generated/asyncapi/schemas.js';
 import { CommentBounds, PostSummaryBounds } from '../../../generated/components/post.js';
 import {
-  ArtUrlBounds, Canvas, CommandTypeValues, ConnectionStatusValues, DeviceModelBounds, EmojiBounds, FirmwareVersionBounds,
+  ArtUrlBounds, Canvas, CommandAckStatusValues, CommandTypeValues, ConnectionStatusValues, DeviceModelBounds, EmojiBounds, FirmwareVersionBounds,
   HandleBounds, NativeFormatValues, PlayerNameBounds, PostTitleBounds, PromotionCategoryValues, RegistrationStatusValues, RequestIdBounds, ViewIntentValues,
 } from '../../../generated/components/identifiers.js';
 import { CreateCommentRequestBounds, CreatePostRequestBounds, EmailBounds, UserRoleValues } from '../../../generated/openapi/schemas.js';
@@ -22,6 +23,7 @@ const ENUM_COLUMNS: { table: string; column: string; values: readonly string[]; 
   { table: 'players', column: 'registration_status', values: RegistrationStatusValues, spec: 'RegistrationStatus' },
   { table: 'players', column: 'connection_status', values: ConnectionStatusValues, spec: 'ConnectionStatus' },
   { table: 'player_commands', column: 'command_type', values: CommandTypeValues, spec: 'CommandType' },
+  { table: 'player_commands', column: 'ack_status', values: CommandAckStatusValues, spec: 'CommandAckStatus' },
   { table: 'users', column: 'roles', values: UserRoleValues.filter((r) => r !== 'user'), spec: "UserRole but 'user' (every user has it; it is never stored)" },
   { table: 'view_events', column: 'view_type', values: ViewIntentValues.map((v) => (v === 'automated' ? 'listing' : v)), spec: 'ViewIntent (automated is stored as listing, see submit-view.ts)' },
   { table: 'posts', column: 'native_format', values: NativeFormatValues, spec: 'NativeFormat' },
@@ -51,6 +53,7 @@ const BOUNDED: { constraint: string; spec: string; bounds: { minimum?: number; m
   { constraint: 'players_device_model_length', spec: 'DeviceModel', bounds: DeviceModelBounds },
   { constraint: 'players_firmware_version_length', spec: 'FirmwareVersion', bounds: FirmwareVersionBounds },
   { constraint: 'mqtt_requests_request_id_length', spec: 'RequestId', bounds: RequestIdBounds },
+  { constraint: 'player_commands_ack_error_length', spec: 'CommandAck.error', bounds: CommandAckBounds.error },
 ];
 
 interface CheckRow { table: string; name: string; def: string }

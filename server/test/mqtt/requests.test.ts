@@ -16,6 +16,7 @@ import {
   createComment, createPost, createPosts, createUser, type CommentFixture, type FixtureUser, type PostFixture,
 } from '../support/fixtures.js';
 import { connectInternal, startStack, type Stack } from '../support/stack.js';
+import { storageShard } from '../../src/vault/shard.js';
 import { connectTestPlayer, rid, wirePlayer, type TestConnection } from './helpers.js';
 
 let stack: Stack;
@@ -136,6 +137,10 @@ describe('query_posts', () => {
       has_transparency: true,
       owner_handle: author.handle,
       created_at: authorPosts[0]!.created_at.toISOString(),
+      kind: 'artwork',
+      storage_shard: storageShard(authorPosts[0]!.storage_key),
+      native_format: null,
+      artwork_modified_at: authorPosts[0]!.created_at.toISOString(),
     });
   });
 

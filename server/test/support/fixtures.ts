@@ -2,7 +2,7 @@
 // so REST calls work for them), posts, comments, follows. Faster than going through REST (no
 // password hashing) and able to create states REST cannot (hidden, non-conformant, old posts).
 import { randomUUID } from 'node:crypto';
-import type { PromotedCategory } from '../../../generated/components/identifiers.js';
+import type { NativeFormat, PromotedCategory } from '../../../generated/components/identifiers.js';
 import { signToken } from '../../src/auth/index.js';
 import type { Queryable } from '../../src/db/index.js';
 import { encodeUserId } from '../../src/ids/sqid.js';
@@ -40,6 +40,9 @@ export interface PostInput {
   deleted?: boolean;
   promoted_category?: PromotedCategory;
   created_at?: Date;
+  /** Stored form (lower-case, no '#'). */
+  hashtags?: string[];
+  native_format?: NativeFormat | null;
 }
 
 export interface PostFixture {
@@ -54,13 +57,15 @@ export async function createPost(sql: Queryable, ownerId: number, input: PostInp
   const storageKey = randomUUID();
   const [row] = await sql<PostFixture[]>`
     insert into posts (owner_id, storage_key, title, art_url, canvas, width, height, frame_count, has_transparency,
-                       visible, hidden_by_mod, non_conformant, deleted, promoted_category, promoted_at, created_at)
+                       visible, hidden_by_mod, non_conformant, deleted, promoted_category, promoted_at, created_at,
+                       hashtags, native_format)
     values (${ownerId}, ${storageKey}, ${input.title ?? `Post ${storageKey.slice(0, 8)}`},
             ${input.art_url ?? `https://cdn.example.test/art/${storageKey}.png`},
             ${input.canvas ?? '64x64'}, ${input.width ?? 64}, ${input.height ?? 64}, ${input.frame_count ?? 1},
             ${input.has_transparency ?? false}, ${input.visible ?? true}, ${input.hidden_by_mod ?? false},
             ${input.non_conformant ?? false}, ${input.deleted ?? false}, ${input.promoted_category ?? null},
-            ${input.promoted_category ? new Date() : null}, ${input.created_at ?? new Date()})
+            ${input.promoted_category ? new Date() : null}, ${input.created_at ?? new Date()},
+            ${input.hashtags ?? []}::text[], ${input.native_format ?? null})
     returning post_id, storage_key, title, created_at`;
   return row!;
 }

@@ -1,8 +1,12 @@
 // query_posts: a page of post summaries from a channel, in a sort, after an opaque cursor.
+// Since 1.1: channels artwork, reactions (ordered by reacted_at) and hashtag; users by user_sqid.
 import { randomInt } from 'node:crypto';
 import { compileValidator, type RequestFailure } from '#runtime/v1';
 import { PostSummary, QueryPostsRequestBounds, QueryPostsRequestDefaults, type QueryPostsChannel, type QueryPostsSort } from '../../../../generated/asyncapi/schemas.js';
 import { findUserIdByHandle, queryFeedCoalesced, type FeedPosition, type FeedRow } from '../../db/feed.js';
+import { findUserByInternalId } from '../../db/users.js';
+import { decodeUserSqid } from '../../ids/index.js';
+import { postSummaryOf } from '../post-summary.js';
 import { decodeCursor, encodeCursor, type CursorPosition } from '../cursor.js';
 import { PageFitter } from '../page-fit.js';
 import { requestFailure, type RequestHandlers } from '../../../../generated/asyncapi/operations.js';
@@ -22,6 +26,9 @@ function badCursor(): RequestFailure {
 
 /** The feed position and seed of a cursor position (already verified as ours, for this scope). */
 function readPosition(sort: QueryPostsSort, k: CursorPosition): { after: FeedPosition; seed?: number } {
+  if (sort === 'reacted_at' && k.length === 2 && typeof k[0] === 'string' && CREATED_KEY.test(k[0]) && isPostId(k[1])) {
+    return { after: { sort, reactedAt: k[0], postId: k[1] } };
+  }
   if (sort === 'server_order' && k.length === 1 && isPostId(k[0])) return { after: { sort, postId: k[0] } };
   if (sort === 'created_at' && k.length === 2 && typeof k[0] === 'string' && CREATED_KEY.test(k[0]) && isPostId(k[1])) {
     return { after: { sort, createdAt: k[0], postId: k[1] } };
@@ -35,19 +42,54 @@ function readPosition(sort: QueryPostsSort, k: CursorPosition): { after: FeedPos
 function positionOf(sort: QueryPostsSort, seed: number, row: FeedRow): CursorPosition {
   if (sort === 'server_order') return [row.post_id];
   if (sort === 'created_at') return [row.created_key, row.post_id];
+  if (sort === 'reacted_at') return [row.reacted_key!, row.post_id];
   return [seed, row.rank!, row.post_id];
+}
+
+/** users.id of the user a request names by user_sqid (preferred) or user_handle; not_found when nobody is. */
+async function namedUser(env: Parameters<RequestHandlers<HandlerEnv>['query_posts']>[1], sqid: string | undefined, handle: string | undefined): Promise<number> {
+  const { ctx } = env;
+  if (sqid !== undefined) {
+    const decoded = decodeUserSqid(sqid);
+    const user = decoded === null ? null : await findUserByInternalId(ctx.sql, decoded);
+    if (user === null) throw requestFailure('query_posts', 'not_found', `user_sqid: no user with sqid ${sqid}`);
+    return user.id;
+  }
+  const id = await findUserIdByHandle(ctx.sql, handle!);
+  if (id === null) throw requestFailure('query_posts', 'not_found', `user_handle: no user with handle ${handle}`);
+  return id;
 }
 
 export const handleQueryPosts: RequestHandlers<HandlerEnv>['query_posts'] = async (req, env) => {
   const { ctx, keys, session } = env;
   const channel: QueryPostsChannel = req.channel ?? QueryPostsRequestDefaults.channel;
-  const sort: QueryPostsSort = req.sort ?? QueryPostsRequestDefaults.sort;
+  const requested: QueryPostsSort = req.sort ?? QueryPostsRequestDefaults.sort;
   const limit = req.limit ?? QueryPostsRequestDefaults.limit;
-  if (channel === 'by_user' && req.user_handle === undefined) {
+  if (channel === 'by_user' && req.user_handle === undefined && req.user_sqid === undefined) {
     throw requestFailure('query_posts', 'invalid_request', 'user_handle: required when channel is by_user');
   }
-  const handle = channel === 'by_user' ? req.user_handle!.toLowerCase() : '';
-  const scope = `posts|${channel}|${sort}|${handle}`;
+  if (channel === 'reactions' && req.user_sqid === undefined) {
+    throw requestFailure('query_posts', 'invalid_request', 'user_sqid: required when channel is reactions');
+  }
+  if (channel === 'hashtag' && req.hashtag === undefined) {
+    throw requestFailure('query_posts', 'invalid_request', 'hashtag: required when channel is hashtag');
+  }
+  if (channel === 'reactions' && requested !== 'server_order' && requested !== 'reacted_at') {
+    throw requestFailure('query_posts', 'invalid_request', `sort: channel reactions is listed newest reaction first (server_order or reacted_at), not ${requested}`);
+  }
+  if (channel !== 'reactions' && requested === 'reacted_at') {
+    throw requestFailure('query_posts', 'invalid_request', 'sort: reacted_at is only for channel reactions');
+  }
+  // the reactions channel's own order is reacted_at
+  const sort: QueryPostsSort = channel === 'reactions' ? 'reacted_at' : requested;
+
+  let ownerId: number | undefined;
+  let reactorId: number | undefined;
+  if (channel === 'user') ownerId = session.ownerId;
+  if (channel === 'by_user') ownerId = await namedUser(env, req.user_sqid, req.user_handle);
+  if (channel === 'reactions') reactorId = await namedUser(env, req.user_sqid, undefined);
+  const hashtag = channel === 'hashtag' ? req.hashtag!.replace(/^#/, '').toLowerCase() : undefined;
+  const scope = `posts|${channel}|${sort}|${ownerId ?? reactorId ?? hashtag ?? ''}`;
 
   let after: FeedPosition | undefined;
   let seed = sort === 'random' ? req.random_seed : undefined;
@@ -61,34 +103,14 @@ export const handleQueryPosts: RequestHandlers<HandlerEnv>['query_posts'] = asyn
   }
   if (sort === 'random') seed ??= randomInt(0, MAX_SEED + 1);
 
-  let ownerId: number | undefined;
-  if (channel === 'user') ownerId = session.ownerId;
-  if (channel === 'by_user') {
-    const id = await findUserIdByHandle(ctx.sql, req.user_handle!);
-    if (id === null) throw requestFailure('query_posts', 'not_found', `user_handle: no user with handle ${req.user_handle}`);
-    ownerId = id;
-  }
-
-  const rows = await queryFeedCoalesced(ctx.sql, { channel, ownerId, sort, seed, after, limit: limit + 1, moderator: session.isModerator });
+  const rows = await queryFeedCoalesced(ctx.sql, { channel, ownerId, reactorId, hashtag, sort, seed, after, limit: limit + 1, moderator: session.isModerator });
   const page = rows.slice(0, limit);
   let hasMore = rows.length > limit;
   const fitter = new PageFitter(success(session.requestId, { posts: [], next_cursor: null, has_more: false }));
   const posts: PostSummary[] = [];
   let last: FeedRow | undefined;
   for (const row of page) {
-    const summary: PostSummary = {
-      post_id: row.post_id,
-      storage_key: row.storage_key,
-      title: row.title,
-      art_url: row.art_url,
-      canvas: row.canvas,
-      width: row.width,
-      height: row.height,
-      frame_count: row.frame_count,
-      has_transparency: row.has_transparency,
-      owner_handle: row.owner_handle,
-      created_at: row.created_at.toISOString(),
-    };
+    const summary: PostSummary = postSummaryOf(row);
     if (!postSummaryValidator.check(summary)) {
       // A row the protocol cannot describe (e.g. wider than 4096 px) is passed over, not fatal.
       ctx.log.warn({ post_id: row.post_id, problem: postSummaryValidator.explain(summary) }, 'query_posts skips a post that does not fit PostSummary');
