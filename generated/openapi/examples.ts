@@ -307,7 +307,8 @@ export const restExamples = {
           "created_at": "2025-12-09T01:30:00Z",
           "description": null,
           "hashtags": [],
-          "native_format": null
+          "native_format": null,
+          "view_count": 42
         } satisfies Post as Post,
       },
       400: {
@@ -997,6 +998,49 @@ export const restExamples = {
           "created_at": "2025-12-09T01:25:00Z",
           "api_token_rotated_at": null,
           "api_token_rotation_requested_at": null
+        } satisfies Player as Player,
+        p3a: {
+          "id": "9cf79c7c-3c01-4f91-ab63-464d03d3540a",
+          "player_key": "6d8bd62d-3a1b-48d6-9593-02c270850624",
+          "owner_id": "3fa85f64-5717-4562-b3fc-2c963f66afa6",
+          "name": "Desk",
+          "device_model": "p3a",
+          "firmware_version": "1.1.1",
+          "registration_status": "registered",
+          "connection_status": "online",
+          "last_seen_at": "2026-07-23T10:24:48Z",
+          "current_post_id": null,
+          "cert_expires_at": "2027-07-23T10:20:00Z",
+          "registered_at": "2026-07-23T10:20:00Z",
+          "created_at": "2026-07-23T10:19:00Z",
+          "api_token_rotated_at": null,
+          "api_token_rotation_requested_at": null,
+          "capabilities": {
+            "firmware_version": "1.1.1",
+            "features": {
+              "pause": {},
+              "brightness": {
+                "min": 0,
+                "max": 100,
+                "step": 1
+              },
+              "rotation": {
+                "values": [
+                  0,
+                  90,
+                  180,
+                  270
+                ]
+              }
+            },
+            "reported_at": "2026-07-23T10:24:40Z"
+          },
+          "state": {
+            "is_paused": false,
+            "brightness": 100,
+            "rotation": 0,
+            "reported_at": "2026-07-23T10:24:40Z"
+          }
         } satisfies Player as Player,
       },
       400: {

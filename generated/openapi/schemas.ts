@@ -3,7 +3,7 @@
 // Regenerate with `make generate`; `make check-generated` fails when this file drifts.
 /* eslint-disable */
 
-import { ArtUrl, BrokerAddress, Canvas, CommandId, CommandType, ConnectionStatus, DeviceModel, FirmwareVersion, Handle, Hashtag, HashtagInput, PlayChannelName, PlayerId, PlayerKey, PlayerName, PostDescription, PostId, PostTitle, PromotedCategory, PromotionCategory, RegistrationCode, RegistrationStatus, Sqid, StorageKey, Timestamp, UserId } from '../components/identifiers.js';
+import { ArtUrl, Brightness, BrokerAddress, Canvas, CommandId, CommandType, ConnectionStatus, DeviceModel, FirmwareVersion, Handle, Hashtag, HashtagInput, PlayChannelName, PlayerId, PlayerKey, PlayerName, PostDescription, PostId, PostTitle, PromotedCategory, PromotionCategory, RegistrationCode, RegistrationStatus, Rotation, Sqid, StorageKey, Timestamp, UserId } from '../components/identifiers.js';
 import { Binary } from '#runtime/v1';
 import { type Static, Type } from 'typebox';
 
@@ -149,6 +149,7 @@ export const Post = Type.Object({
   description: Type.Optional(Type.Union([Type.String({"maxLength":2000}), Type.Null()], {"description":"The post's description, or null. Sent by this server always (optional for 1.0 servers)."})),
   hashtags: Type.Optional(Type.Array(Hashtag, {"description":"The post's hashtags, lower-case without '#' (possibly empty). Sent by this server always (optional for 1.0 servers).","maxItems":16})),
   native_format: Type.Optional(Type.Union([Type.Literal("png"), Type.Literal("gif"), Type.Literal("webp"), Type.Literal("bmp"), Type.Null()], {"title":"PostNativeFormat","description":"The real format of the post's file in the vault (its extension there), or null for a post\ncreated with an external `art_url` (JSON form). Sent by this server always (optional for 1.0 servers).\n"})),
+  view_count: Type.Optional(Type.Integer({"description":"Views of the post (since 1.1): 1.0 submit_view requests and 1.1 view reports of players,\na player's repeats of one post within 10 minutes counted once, an owner's own views not\ncounted. Sent by GET /post/{post_id}.\n","minimum":0,"maximum":2147483647})),
 }, {"title":"Post","description":"A post as returned by the REST API.","additionalProperties":false});
 export type Post = Static<typeof Post>;
 /** Every value of the inline enum PostNativeFormat (in Post), in spec order. */
@@ -159,7 +160,7 @@ export const PostNativeFormatValues = ["png", "gif", "webp", "bmp", null] as con
  */
 export type PostNativeFormat = (typeof PostNativeFormatValues)[number];
 /** The bound keywords of Post (inline properties), by property. */
-export const PostBounds = {"width":{"minimum":1,"maximum":4096},"height":{"minimum":1,"maximum":4096},"frame_count":{"minimum":1,"maximum":100000},"description":{"maxLength":2000},"hashtags":{"maxItems":16}} as const;
+export const PostBounds = {"width":{"minimum":1,"maximum":4096},"height":{"minimum":1,"maximum":4096},"frame_count":{"minimum":1,"maximum":100000},"description":{"maxLength":2000},"hashtags":{"maxItems":16},"view_count":{"minimum":0,"maximum":2147483647}} as const;
 
 // from spec/openapi.yaml#/components/schemas/PromotePostRequest
 /** Body of promotePost. */
@@ -207,6 +208,59 @@ export const RegisterPlayerRequest = Type.Object({
 }, {"title":"RegisterPlayerRequest","description":"Body of registerPlayer.","additionalProperties":false});
 export type RegisterPlayerRequest = Static<typeof RegisterPlayerRequest>;
 
+// from spec/openapi.yaml#/components/schemas/PlayerDevicePause
+/** The pause feature; it has no parameters. */
+export const PlayerDevicePause = Type.Object({}, {"title":"PlayerDevicePause","description":"The pause feature; it has no parameters.","additionalProperties":false});
+export type PlayerDevicePause = Static<typeof PlayerDevicePause>;
+
+// from spec/openapi.yaml#/components/schemas/PlayerDeviceBrightness
+/** The brightness range a player accepts. */
+export const PlayerDeviceBrightness = Type.Object({
+  min: Brightness,
+  max: Brightness,
+  step: Type.Optional(Type.Integer({"description":"Granularity of the accepted values.","minimum":1,"maximum":100})),
+}, {"title":"PlayerDeviceBrightness","description":"The brightness range a player accepts.","additionalProperties":false});
+export type PlayerDeviceBrightness = Static<typeof PlayerDeviceBrightness>;
+/** The bound keywords of PlayerDeviceBrightness (inline properties), by property. */
+export const PlayerDeviceBrightnessBounds = {"step":{"minimum":1,"maximum":100}} as const;
+
+// from spec/openapi.yaml#/components/schemas/PlayerDeviceRotation
+/** The rotations a player accepts. */
+export const PlayerDeviceRotation = Type.Object({
+  values: Type.Array(Rotation, {"description":"The accepted rotations in degrees.","minItems":1,"maxItems":4}),
+}, {"title":"PlayerDeviceRotation","description":"The rotations a player accepts.","additionalProperties":false});
+export type PlayerDeviceRotation = Static<typeof PlayerDeviceRotation>;
+/** The bound keywords of PlayerDeviceRotation (inline properties), by property. */
+export const PlayerDeviceRotationBounds = {"values":{"minItems":1,"maxItems":4}} as const;
+
+// from spec/openapi.yaml#/components/schemas/PlayerDeviceFeatures
+/** The remote controls a player supports, each with its range. */
+export const PlayerDeviceFeatures = Type.Object({
+  pause: Type.Optional(PlayerDevicePause),
+  brightness: Type.Optional(PlayerDeviceBrightness),
+  rotation: Type.Optional(PlayerDeviceRotation),
+}, {"title":"PlayerDeviceFeatures","description":"The remote controls a player supports, each with its range.","additionalProperties":false});
+export type PlayerDeviceFeatures = Static<typeof PlayerDeviceFeatures>;
+
+// from spec/openapi.yaml#/components/schemas/PlayerDeviceCapabilities
+/** A player's capabilities as the server keeps them (the 1.1 features only) and when they were reported. */
+export const PlayerDeviceCapabilities = Type.Object({
+  firmware_version: Type.Optional(FirmwareVersion),
+  features: PlayerDeviceFeatures,
+  reported_at: Timestamp,
+}, {"title":"PlayerDeviceCapabilities","description":"A player's capabilities as the server keeps them (the 1.1 features only) and when they were reported.","additionalProperties":false});
+export type PlayerDeviceCapabilities = Static<typeof PlayerDeviceCapabilities>;
+
+// from spec/openapi.yaml#/components/schemas/PlayerDeviceState
+/** A player's display settings as it last reported them, and when. */
+export const PlayerDeviceState = Type.Object({
+  is_paused: Type.Optional(Type.Boolean({"description":"Whether the rotation is paused."})),
+  brightness: Type.Optional(Brightness),
+  rotation: Type.Optional(Rotation),
+  reported_at: Timestamp,
+}, {"title":"PlayerDeviceState","description":"A player's display settings as it last reported them, and when.","additionalProperties":false});
+export type PlayerDeviceState = Static<typeof PlayerDeviceState>;
+
 // from spec/openapi.yaml#/components/schemas/Player
 /** A registered player as its owner sees it. */
 export const Player = Type.Object({
@@ -225,6 +279,8 @@ export const Player = Type.Object({
   created_at: Timestamp,
   api_token_rotated_at: Type.Optional(Type.Union([Type.String({"format":"date-time","pattern":"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]{1,9})?Z$"}), Type.Null()], {"description":"When the player's device token was last replaced through `rotatePlayerToken` (UTC), or\nnull if never: the owner sees that someone holding the player_key rotated it. (Fetching\nthe credentials also issues a token; that is not a rotation.) Sent by this server\nalways (absent from 1.0 servers).\n"})),
   api_token_rotation_requested_at: Type.Optional(Type.Union([Type.String({"format":"date-time","pattern":"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]{1,9})?Z$"}), Type.Null()], {"description":"When the device asked for a token rotation that waits for the owner's approval\n(`approvePlayerTokenRotation`; only when the deployment sets\n`DEVICE_TOKEN_ROTATION=owner_confirmation`), or null when none is pending. Sent by this\nserver always (absent from 1.0 servers).\n"})),
+  capabilities: Type.Optional(PlayerDeviceCapabilities),
+  state: Type.Optional(PlayerDeviceState),
 }, {"title":"Player","description":"A registered player as its owner sees it.","additionalProperties":false});
 export type Player = Static<typeof Player>;
 /** The bound keywords of Player (inline properties), by property. */

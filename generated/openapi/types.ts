@@ -916,6 +916,12 @@ export interface components {
              * @enum {string|null}
              */
             native_format?: "png" | "gif" | "webp" | "bmp" | null;
+            /**
+             * @description Views of the post (since 1.1): 1.0 submit_view requests and 1.1 view reports of players,
+             *     a player's repeats of one post within 10 minutes counted once, an owner's own views not
+             *     counted. Sent by GET /post/{post_id}.
+             */
+            view_count?: number;
         };
         /**
          * PromotePostRequest
@@ -984,6 +990,69 @@ export interface components {
             name: components["schemas"]["PlayerName"];
         };
         /**
+         * PlayerDeviceCapabilities
+         * @description A player's capabilities as the server keeps them (the 1.1 features only) and when they were reported.
+         */
+        PlayerDeviceCapabilities: {
+            /** @description The firmware version the player reported with them. */
+            firmware_version?: components["schemas"]["FirmwareVersion"];
+            /** @description The remote controls the player supports; an absent one is not supported. */
+            features: components["schemas"]["PlayerDeviceFeatures"];
+            /** @description When the server stored them. */
+            reported_at: components["schemas"]["Timestamp"];
+        };
+        /**
+         * PlayerDeviceFeatures
+         * @description The remote controls a player supports, each with its range.
+         */
+        PlayerDeviceFeatures: {
+            /** @description Present when the player accepts set_paused. */
+            pause?: components["schemas"]["PlayerDevicePause"];
+            /** @description Present when the player accepts set_brightness. */
+            brightness?: components["schemas"]["PlayerDeviceBrightness"];
+            /** @description Present when the player accepts set_rotation. */
+            rotation?: components["schemas"]["PlayerDeviceRotation"];
+        };
+        /**
+         * PlayerDevicePause
+         * @description The pause feature; it has no parameters.
+         */
+        PlayerDevicePause: Record<string, never>;
+        /**
+         * PlayerDeviceBrightness
+         * @description The brightness range a player accepts.
+         */
+        PlayerDeviceBrightness: {
+            /** @description Lowest accepted value. */
+            min: components["schemas"]["Brightness"];
+            /** @description Highest accepted value. */
+            max: components["schemas"]["Brightness"];
+            /** @description Granularity of the accepted values. */
+            step?: number;
+        };
+        /**
+         * PlayerDeviceRotation
+         * @description The rotations a player accepts.
+         */
+        PlayerDeviceRotation: {
+            /** @description The accepted rotations in degrees. */
+            values: components["schemas"]["Rotation"][];
+        };
+        /**
+         * PlayerDeviceState
+         * @description A player's display settings as it last reported them, and when.
+         */
+        PlayerDeviceState: {
+            /** @description Whether the rotation is paused. */
+            is_paused?: boolean;
+            /** @description Current brightness in percent. */
+            brightness?: components["schemas"]["Brightness"];
+            /** @description Current rotation in degrees. */
+            rotation?: components["schemas"]["Rotation"];
+            /** @description When the server stored them. */
+            reported_at: components["schemas"]["Timestamp"];
+        };
+        /**
          * Player
          * @description A registered player as its owner sees it.
          */
@@ -1033,6 +1102,10 @@ export interface components {
              *     server always (absent from 1.0 servers).
              */
             api_token_rotation_requested_at?: string | null;
+            /** @description What the player advertised on its retained capabilities topic (since 1.1); absent until it has. */
+            capabilities?: components["schemas"]["PlayerDeviceCapabilities"];
+            /** @description The display settings the player reported on its retained state topic (since 1.1); absent until it has. */
+            state?: components["schemas"]["PlayerDeviceState"];
         };
         /**
          * PlayerList
@@ -1455,6 +1528,19 @@ export interface components {
          * @enum {string}
          */
         ConnectionStatus: "online" | "offline";
+        /**
+         * Brightness
+         * @description Display brightness in percent, 0..100 (a player may advertise a narrower range in its capabilities).
+         * @example 100
+         */
+        Brightness: number;
+        /**
+         * Rotation
+         * @description Display rotation in degrees clockwise.
+         * @example 0
+         * @enum {integer}
+         */
+        Rotation: 0 | 90 | 180 | 270;
         /**
          * CommandType
          * @description Kind of a command sent by the server to a player.

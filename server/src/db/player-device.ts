@@ -2,7 +2,7 @@
 // acknowledgements of commands (command/ack), since protocol 1.1. Only registered players are
 // written; a player's own key is the only way in (the broker ACL lets a player publish only on its
 // own topics). `findPlayerDevice` is what the owner-facing side reads.
-import type { CommandAckStatus } from '../../../generated/components/identifiers.js';
+import type { CommandAckStatus, Rotation } from '../../../generated/components/identifiers.js';
 import type { Queryable } from './client.js';
 
 /** The capabilities as stored: only the fields and features protocol 1.1 defines. */
@@ -11,7 +11,7 @@ export interface StoredCapabilities {
   features: {
     pause?: Record<string, never>;
     brightness?: { min: number; max: number; step?: number };
-    rotation?: { values: number[] };
+    rotation?: { values: Rotation[] };
   };
 }
 
@@ -19,7 +19,7 @@ export interface StoredCapabilities {
 export interface StoredState {
   is_paused?: boolean;
   brightness?: number;
-  rotation?: number;
+  rotation?: Rotation;
 }
 
 export interface PlayerDevice {

@@ -1,6 +1,7 @@
 // SQL about players: provisioning (pending players and their registration codes), registration
 // (owner + device certificate), the owner's view of its players, renaming, deleting, renewal.
 // Only registered players are visible to owners; pending players have no owner.
+import type { StoredCapabilities, StoredState } from './player-device.js';
 import type { ConnectionStatus, RegistrationStatus } from '../../../generated/components/identifiers.js';
 import type { Queryable } from './client.js';
 
@@ -26,6 +27,11 @@ export interface PlayerRow {
   api_token_rotated_at: Date | null;
   /** A rotation waiting for the owner's approval (DEVICE_TOKEN_ROTATION=owner_confirmation), or null. */
   api_token_rotation_requested_at: Date | null;
+  /** What the player reported on its retained capabilities and state topics (protocol 1.1), or null. */
+  capabilities: StoredCapabilities | null;
+  capabilities_at: Date | null;
+  state: StoredState | null;
+  state_at: Date | null;
 }
 
 /** The owner of /u/{sqid}/... routes (the number behind the sqid). */
@@ -185,7 +191,7 @@ function playerColumns(sql: Queryable) {
     p.id, p.player_key, u.user_id as owner_user_id, p.name, p.device_model, p.firmware_version,
     p.registration_status, p.connection_status, p.last_seen_at, p.current_post_id,
     p.cert_serial, p.cert_expires_at, p.registered_at, p.created_at, p.device_public_key,
-    p.api_token_rotated_at, p.api_token_rotation_requested_at`;
+    p.api_token_rotated_at, p.api_token_rotation_requested_at, p.capabilities, p.capabilities_at, p.state, p.state_at`;
 }
 
 /** The owner's registered players, oldest registration first. */

@@ -57,3 +57,9 @@ export async function recordPlayerView(sql: Queryable, v: PlayerView): Promise<V
   if (row!.inserted > 0) return 'recorded';
   return r ? 'repeat' : 'duplicate';
 }
+
+/** Views counted for a post (view events of every kind; repeats and own views were never recorded). */
+export async function countPostViews(sql: Queryable, postId: number): Promise<number> {
+  const [row] = await sql<{ n: number }[]>`select count(*)::int as n from view_events where post_id = ${postId}`;
+  return row?.n ?? 0;
+}

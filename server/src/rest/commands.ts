@@ -57,7 +57,7 @@ export function refusalByCapabilities(payload: Payload, type: CommandType, caps:
     const r = features?.rotation;
     if (!r) return 'the player did not advertise the rotation feature';
     const value = (payload as { value: number }).value;
-    return r.values.includes(value) ? null : `value: the player accepts rotation ${r.values.join(', ')}`;
+    return (r.values as readonly number[]).includes(value) ? null : `value: the player accepts rotation ${r.values.join(', ')}`;
   }
   return null;
 }

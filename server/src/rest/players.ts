@@ -64,6 +64,8 @@ export function toPlayer(row: PlayerRow): Player {
     created_at: row.created_at.toISOString(),
     api_token_rotated_at: row.api_token_rotated_at?.toISOString() ?? null,
     api_token_rotation_requested_at: row.api_token_rotation_requested_at?.toISOString() ?? null,
+    ...(row.capabilities && row.capabilities_at ? { capabilities: { ...row.capabilities, reported_at: row.capabilities_at.toISOString() } } : {}),
+    ...(row.state && row.state_at ? { state: { ...row.state, reported_at: row.state_at.toISOString() } } : {}),
   };
 }
 

@@ -19,6 +19,7 @@ import { findPost, insertPost, isListable, promotePost, softDeletePost, type New
 import type { UserRow } from '../db/users.js';
 import { deleteVaultObject, insertVaultObject } from '../db/vault-objects.js';
 import { DECLARED_AS, FORMAT_LABELS, ImageRejected, inspectImage, objectName, type ImageInfo } from '../vault/index.js';
+import { countPostViews } from '../db/views.js';
 import { enqueueNewPost, enqueuePromotion } from '../services/notifications.js';
 import { currentUser, isModerator } from './auth-hook.js';
 import { normalizeHashtags } from './hashtags.js';
@@ -169,7 +170,7 @@ export function postHandlers(ctx: AppContext): Pick<Handlers, Ops> {
 
     async getPost(req) {
       const post = await visiblePost('getPost', req.params.post_id, req.user);
-      return { status: 200, body: toApiPost(post) };
+      return { status: 200, body: { ...toApiPost(post), view_count: await countPostViews(ctx.sql, post.post_id) } };
     },
 
     async deletePost(req) {

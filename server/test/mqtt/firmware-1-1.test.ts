@@ -8,6 +8,7 @@ import {
   playerCapabilitiesTopic, playerCommandAckTopic, playerCommandTopic, playerStateTopic, playerViewAckTopic, playerViewTopic,
 } from '../../../generated/asyncapi/channels.js';
 import { messageExamples } from '../../../generated/asyncapi/examples.js';
+import { restExamples } from '../../../generated/openapi/examples.js';
 import { limits } from '../../../generated/asyncapi/limits.js';
 import { requestGetPost, requestQueryPosts } from '../../../generated/asyncapi/operations.js';
 import type { ErrorResponse, PostSummary, QueryPostsRequest } from '../../../generated/asyncapi/schemas.js';
@@ -87,6 +88,22 @@ describe('MQTT 3.1 (MQIsdp, level 3) on the mTLS listener', () => {
     await client.publishAsync(playerCapabilitiesTopic.format({ player_key: player.player_key }), JSON.stringify(messageExamples.PlayerCapabilities.p3a), { qos: 1, retain: true });
     const device = await eventually(async () => (await findPlayerDevice(sql, player.id))?.capabilities);
     expect(device).toEqual(messageExamples.PlayerCapabilities.p3a);
+    await client.publishAsync(playerStateTopic.format({ player_key: player.player_key }), JSON.stringify(messageExamples.PlayerState.p3a), { qos: 1, retain: true });
+    await eventually(async () => (await findPlayerDevice(sql, player.id))?.state);
+
+    // the owner sees both on the player record, shaped as the getPlayer p3a example
+    const record = await stack.api.getPlayer({ params: { sqid: owner.sqid, player_id: player.id } }, { token: owner.token });
+    expect(record.status).toBe(200);
+    const example = restExamples.getPlayer.responses[200].p3a;
+    const body = record.body as typeof example;
+    expect({ ...body.capabilities, reported_at: 'x' }).toEqual({ ...example.capabilities, reported_at: 'x' });
+    expect({ ...body.state, reported_at: 'x' }).toEqual({ ...example.state, reported_at: 'x' });
+    expect(Date.parse(body.capabilities!.reported_at)).toBeGreaterThan(Date.now() - 60_000);
+
+    // the view above is counted on the post (GET /post/{post_id} view_count)
+    const shown = await stack.api.getPost({ params: { post_id: post.post_id } });
+    expect(shown.status).toBe(200);
+    expect((shown.body as { view_count?: number }).view_count).toBe(1);
   });
 });
 
