@@ -121,6 +121,8 @@ export interface Config {
     bootstrapPerUserPerMinute: number;
     /** Length of a rate-limit window in seconds (60: the limits are per minute). */
     windowSeconds: number;
+    /** Epoch second the windows are counted from (0: windows on the clock's multiples of windowSeconds; tests set it to start a window with their stack). */
+    windowOriginSeconds: number;
   };
 }
 
@@ -310,7 +312,8 @@ export function loadLogSettings(env: Env = process.env): LogSettings {
  * RATE_LIMIT_SIGNUP_PER_MINUTE (20, per client address), RATE_LIMIT_LOGIN_PER_MINUTE (10, per email and client
  * address), RATE_LIMIT_LOGIN_PER_ADDRESS_PER_MINUTE (30, per client address, any email),
  * RATE_LIMIT_REGISTER_PLAYER_PER_MINUTE (10, per user), RATE_LIMIT_BOOTSTRAP_PER_MINUTE (10, per user),
- * RATE_LIMIT_WINDOW_SECONDS (60; the "per minute" limits count per window of this length), MQTT_DYNSEC_ADMIN_USERNAME / MQTT_DYNSEC_ADMIN_PASSWORD,
+ * RATE_LIMIT_WINDOW_SECONDS (60; the "per minute" limits count per window of this length),
+ * RATE_LIMIT_WINDOW_ORIGIN (0; epoch second the windows are counted from: 0 aligns them on the clock), MQTT_DYNSEC_ADMIN_USERNAME / MQTT_DYNSEC_ADMIN_PASSWORD,
  * BROKER_CRL_FILE, BROKER_PID_FILE,
  * STARTUP_WAIT_SECONDS (60; how long startup retries an unreachable PostgreSQL or broker, 0: fail at once),
  * and the MQTT workers' tuning: PRESENCE_SWEEP_SECONDS (30; how often an instance marks silent players
@@ -410,6 +413,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
   const registerPlayerPerUserPerMinute = r.int('RATE_LIMIT_REGISTER_PLAYER_PER_MINUTE', 10, 1, 1_000_000);
   const bootstrapPerUserPerMinute = r.int('RATE_LIMIT_BOOTSTRAP_PER_MINUTE', 10, 1, 1_000_000);
   const windowSeconds = r.int('RATE_LIMIT_WINDOW_SECONDS', 60, 1, 86_400);
+  const windowOriginSeconds = r.int('RATE_LIMIT_WINDOW_ORIGIN', 0, 0, 2 ** 40);
 
   const workers: WorkerSettings = {
     presenceSweepSeconds: r.int('PRESENCE_SWEEP_SECONDS', 30, 1, 3600),
@@ -465,7 +469,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     vault: { dir: vaultDir, ...vaultPublic, limits: vaultLimits, sweepIntervalSeconds: vaultSweepIntervalSeconds },
     rateLimits: {
       perPlayerPerMinute, perUserPerMinute, provisionPerAddressPerMinute,
-      signupPerAddressPerMinute, loginPerEmailPerAddressPerMinute, loginPerAddressPerMinute, registerPlayerPerUserPerMinute, bootstrapPerUserPerMinute, windowSeconds,
+      signupPerAddressPerMinute, loginPerEmailPerAddressPerMinute, loginPerAddressPerMinute, registerPlayerPerUserPerMinute, bootstrapPerUserPerMinute, windowSeconds, windowOriginSeconds,
     },
   };
 }

@@ -17,7 +17,7 @@ describe('loadConfig', () => {
     expect(c.http.port).toBe(8000);
     expect(c.rateLimits).toEqual({
       perPlayerPerMinute: 300, perUserPerMinute: 1000, provisionPerAddressPerMinute: 30, signupPerAddressPerMinute: 20,
-      loginPerEmailPerAddressPerMinute: 10, loginPerAddressPerMinute: 30, registerPlayerPerUserPerMinute: 10, bootstrapPerUserPerMinute: 10, windowSeconds: 60,
+      loginPerEmailPerAddressPerMinute: 10, loginPerAddressPerMinute: 30, registerPlayerPerUserPerMinute: 10, bootstrapPerUserPerMinute: 10, windowSeconds: 60, windowOriginSeconds: 0,
     });
     expect(c.broker.publicHost).toBe('127.0.0.1');
     expect(c.broker.publicPort).toBe(8883);
