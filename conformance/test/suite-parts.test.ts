@@ -156,21 +156,28 @@ describe('runner, known-failing lists and reports', () => {
 
   it('fails a case that outlives its budget and goes on with the next one', async () => {
     let stoppedBetweenSteps = false;
+    // the hanging case goes on only once its result was taken (after runCases returned), then says so
+    let resume!: () => void;
+    const resumed = new Promise<void>((r) => (resume = r));
+    let lateStepsDone!: () => void;
+    const lateSteps = new Promise<void>((r) => (lateStepsDone = r));
     const s = await runCases([
       { name: 't/hangs', features: [], source: 'x', run: async (_c, rec) => {
-        await new Promise((r) => setTimeout(r, 150));
+        await resumed;
         rec.mismatch({ topic: 'late', pointer: '', expected: 'x', got: 'y' }); // after its result was taken: ignored
         try {
           rec.throwIfClosed(); // what step loops call before each step
         } catch (err) {
           stoppedBetweenSteps = err instanceof StopCase;
         }
+        lateStepsDone();
         await new Promise<void>(() => undefined);
       } },
       { name: 't/quick', features: [], source: 'x', run: async () => undefined },
     ], {}, { mode: 'player', target: 'test' }, { features: new Set(), caseBudgetMs: 50 });
     expect(s.results.map((r) => [r.name, r.status])).toEqual([['t/hangs', 'failed'], ['t/quick', 'passed']]);
-    await new Promise((r) => setTimeout(r, 250)); // the late mismatch has happened by now
+    resume();
+    await lateSteps; // the late mismatch has happened now
     expect(stoppedBetweenSteps).toBe(true);
     expect(s.results[0].mismatches).toEqual([{ topic: '', pointer: '', expected: 'the case to finish within 50 ms', got: 'still waiting on a step that never completed' }]);
   });

@@ -139,6 +139,8 @@ export interface Config {
     renewCertPerPlayerPerMinute: number;
     /** Length of a rate-limit window in seconds (60: the limits are per minute). */
     windowSeconds: number;
+    /** Epoch second the windows are counted from (0: windows on the clock's multiples of windowSeconds; tests set it to start a window with their stack). */
+    windowOriginSeconds: number;
   };
 }
 
@@ -353,7 +355,8 @@ export function loadLogSettings(env: Env = process.env): LogSettings {
  * CERT_VALIDITY_DAYS (365; 2..3650, issued player certificates), CERT_RENEW_WINDOW_DAYS (30; renewal allowed from this
  * many days before expiry, less than CERT_VALIDITY_DAYS), DEVICE_TOKEN_ROTATION (immediate; or owner_confirmation:
  * rotatePlayerToken waits for the owner's approval),
- * RATE_LIMIT_WINDOW_SECONDS (60; the "per minute" limits count per window of this length), MQTT_DYNSEC_ADMIN_USERNAME / MQTT_DYNSEC_ADMIN_PASSWORD,
+ * RATE_LIMIT_WINDOW_SECONDS (60; the "per minute" limits count per window of this length),
+ * RATE_LIMIT_WINDOW_ORIGIN (0; epoch second the windows are counted from: 0 aligns them on the clock), MQTT_DYNSEC_ADMIN_USERNAME / MQTT_DYNSEC_ADMIN_PASSWORD,
  * BROKER_CRL_FILE, BROKER_PID_FILE,
  * STARTUP_WAIT_SECONDS (60; how long startup retries an unreachable PostgreSQL or broker, 0: fail at once),
  * and the MQTT workers' tuning: PRESENCE_SWEEP_SECONDS (30; how often an instance marks silent players
@@ -454,6 +457,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
   const tokenRotatePerPlayerPerMinute = r.int('RATE_LIMIT_TOKEN_ROTATE_PER_MINUTE', 3, 1, 1_000_000);
   const renewCertPerPlayerPerMinute = r.int('RATE_LIMIT_RENEW_CERT_PER_MINUTE', 5, 1, 1_000_000);
   const windowSeconds = r.int('RATE_LIMIT_WINDOW_SECONDS', 60, 1, 86_400);
+  const windowOriginSeconds = r.int('RATE_LIMIT_WINDOW_ORIGIN', 0, 0, 2 ** 40);
 
   const certValidityDays = r.int('CERT_VALIDITY_DAYS', 365, 2, 3650);
   const renewWindowDays = r.int('CERT_RENEW_WINDOW_DAYS', 30, 1, 3649);
@@ -518,7 +522,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     rateLimits: {
       perPlayerPerMinute, perUserPerMinute, provisionPerAddressPerMinute,
       signupPerAddressPerMinute, loginPerEmailPerAddressPerMinute, loginPerAddressPerMinute, registerPlayerPerUserPerMinute, bootstrapPerUserPerMinute,
-      tokenRotatePerPlayerPerMinute, renewCertPerPlayerPerMinute, windowSeconds,
+      tokenRotatePerPlayerPerMinute, renewCertPerPlayerPerMinute, windowSeconds, windowOriginSeconds,
     },
   };
 }

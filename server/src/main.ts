@@ -111,7 +111,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     let workers: Workers | null = null;
     const ctx: AppContext = {
       config, sql, log, mqtt: client, router, ca, metrics, revocations, webUsers,
-      rateLimiter: new RateLimiter(sql, config.rateLimits.windowSeconds, (err) => log.warn({ err }, 'rate-limit refund failed')),
+      rateLimiter: new RateLimiter(sql, config.rateLimits.windowSeconds, (err) => log.warn({ err }, 'rate-limit refund failed'), config.rateLimits.windowOriginSeconds),
       wakePublisher: () => workers?.wakePublisher(),
       vault: new Vault(new FsVaultStore(config.vault.dir), config.vault, `http://${config.http.host.includes(':') ? `[${config.http.host}]` : config.http.host}:${config.http.port}`),
       now,

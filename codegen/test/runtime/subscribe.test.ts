@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { publish } from '../../runtime/publish.js';
 import { MessageRouter, SubscribeError, type InboundError, type InboundMessage } from '../../runtime/subscribe.js';
 import { startBroker, type TestBroker } from '../support/broker.js';
-import { connect, gate, KEY, note, OTHER_KEY, pingRequest, sleep, until, type Note, type NoteParams, type Ping, type RequestParams } from './fixtures.js';
+import { connect, gate, KEY, note, OTHER_KEY, pingRequest, until, type Note, type NoteParams, type Ping, type RequestParams } from './fixtures.js';
 
 let broker: TestBroker;
 const clients: MqttClient[] = [];
@@ -20,6 +20,22 @@ async function client(protocolVersion: 4 | 5 = 5): Promise<MqttClient> {
 
 async function router(opts: ConstructorParameters<typeof MessageRouter>[1] = {}, protocolVersion: 4 | 5 = 5): Promise<MessageRouter> {
   return new MessageRouter(await client(protocolVersion), opts);
+}
+
+let fences = 0;
+/**
+ * Waits until a message `pub` publishes now has reached each router. Mosquitto forwards one
+ * publisher's messages to a subscriber in the order it received them, so whatever `pub` published
+ * before that was going to arrive (a duplicate, a message a filter should have kept out) has arrived
+ * by then: the positive control for an absence, instead of a sleep.
+ */
+async function fence(...routers: MessageRouter[]): Promise<void> {
+  const topic = `fence/${++fences}`;
+  let seen = 0;
+  const offs = await Promise.all(routers.map((r) => r.subscribeRaw(topic, () => void seen++, { qos: 1 })));
+  await pub.publishAsync(topic, 'x', { qos: 1 });
+  await until(() => seen === routers.length, 10_000, 'the fence message');
+  await Promise.all(offs.map((off) => off()));
 }
 
 function errors(): { list: InboundError[]; onError: (e: InboundError) => void } {
@@ -60,7 +76,7 @@ describe('MessageRouter', () => {
     await publish(pub, pingRequest, { player_key: OTHER_KEY, request_id: 'o1' }, { request_id: 'o1', n: 1 });
     await publish(pub, pingRequest, { player_key: KEY, request_id: 'k1' }, { request_id: 'k1', n: 1 });
     await until(() => all.length === 2 && mine.length === 1);
-    await sleep(50);
+    await fence(r);
     expect(mine).toEqual(['k1']);
     expect(all.sort()).toEqual(['k:k1', 'o:o1']);
     await r.close();
@@ -77,7 +93,7 @@ describe('MessageRouter', () => {
     await pub.publishAsync('test/note/3', JSON.stringify({ post_id: 3, title: 't' }), { qos: 1 });
     await pub.publishAsync('test/other', 'x', { qos: 1 });
     await until(() => typed.length >= 1 && raw.length >= 2 && rest.length >= 1);
-    await sleep(100);
+    await fence(r);
     expect(typed).toEqual([3]);
     expect(raw.sort()).toEqual(['test/note/3', 'test/other']);
     expect(rest).toEqual(['test/note/3']);
@@ -98,7 +114,7 @@ describe('MessageRouter', () => {
       await publish(pub, pingRequest, { player_key: KEY, request_id: `s${i}` }, { request_id: `s${i}`, n: 1 });
     }
     await until(() => seenA.length + seenB.length === 10);
-    await sleep(100);
+    await fence(a, b);
     expect([...seenA, ...seenB].sort()).toEqual(Array.from({ length: 10 }, (_, i) => `s${i}`).sort());
     expect(seenA.length).toBeGreaterThan(0);
     expect(seenB.length).toBeGreaterThan(0);
@@ -218,7 +234,7 @@ describe('MessageRouter', () => {
     await until(() => two.length === 2);
     await off2();
     await pub.publishAsync('test/note/6', JSON.stringify({ post_id: 6, title: 'c' }), { qos: 1 });
-    await sleep(100);
+    await fence(r);
     expect(one).toEqual(['a']);
     expect(two).toEqual(['a', 'b']);
     await r.close();

@@ -7,8 +7,8 @@
 //  - no counter ever exceeds its limit, whatever the concurrency (the ON CONFLICT ... WHERE guard
 //    is evaluated on the locked, latest row). Under a race at the very edge of a limit a refused
 //    hit may still have counted on another of its keys; it never lets an extra hit through.
-// The window is aligned on the database clock (epoch multiples of windowSeconds), so all
-// instances agree on it. Call it on the pool, not inside a long transaction: the counter rows
+// The window is aligned on the database clock (epoch multiples of windowSeconds, counted from
+// originSeconds, 0 unless configured), so all instances agree on it. Call it on the pool, not inside a long transaction: the counter rows
 // stay locked until the surrounding transaction ends.
 import type { Queryable } from './client.js';
 
@@ -36,10 +36,11 @@ interface Row {
   retry_after: number;
 }
 
-export async function hit(sql: Queryable, keys: RateLimitKey[], windowSeconds = 60): Promise<RateLimitResult> {
+export async function hit(sql: Queryable, keys: RateLimitKey[], windowSeconds = 60, originSeconds = 0): Promise<RateLimitResult> {
   if (!Number.isInteger(windowSeconds) || windowSeconds < 1 || windowSeconds > 86_400) {
     throw new RangeError(`rate limit window must be an integer number of seconds in 1..86400 (got ${windowSeconds})`);
   }
+  checkOrigin(originSeconds);
   // One entry per key (an upsert cannot touch the same row twice); the strictest limit wins.
   const byKey = new Map<string, number>();
   for (const { key, limit } of keys) {
@@ -53,7 +54,7 @@ export async function hit(sql: Queryable, keys: RateLimitKey[], windowSeconds = 
   const rows = await sql<Row[]>`
     with clock as materialized (select clock_timestamp() as now),
     win as materialized (
-      select clock.now, to_timestamp(floor(extract(epoch from clock.now) / ${windowSeconds}) * ${windowSeconds}) as start
+      select clock.now, to_timestamp(${originSeconds}::numeric + floor((extract(epoch from clock.now) - ${originSeconds}::numeric) / ${windowSeconds}) * ${windowSeconds}) as start
       from clock
     ),
     req as (
@@ -122,14 +123,15 @@ export interface BatchResult {
  * This is what a busy server uses: hits arriving together are summed per key, so a hot key (a user
  * with many players) is updated once per batch instead of once per request.
  */
-export async function hitBatch(sql: Queryable, entries: readonly BatchEntry[], windowSeconds = 60): Promise<BatchResult> {
+export async function hitBatch(sql: Queryable, entries: readonly BatchEntry[], windowSeconds = 60, originSeconds = 0): Promise<BatchResult> {
+  checkOrigin(originSeconds);
   const keys = entries.map((e) => e.key);
   const limits = entries.map((e) => e.limit);
   const ns = entries.map((e) => e.n);
   const rows = await sql<{ key: string; count: number; granted: number; window_start: Date; retry_after: number }[]>`
     with clock as materialized (select clock_timestamp() as now),
     win as materialized (
-      select clock.now, to_timestamp(floor(extract(epoch from clock.now) / ${windowSeconds}) * ${windowSeconds}) as start
+      select clock.now, to_timestamp(${originSeconds}::numeric + floor((extract(epoch from clock.now) - ${originSeconds}::numeric) / ${windowSeconds}) * ${windowSeconds}) as start
       from clock
     ),
     req as (select k.key, k.lim, k.n from unnest(${keys}::text[], ${limits}::int[], ${ns}::int[]) as k(key, lim, n))
@@ -148,6 +150,13 @@ export async function hitBatch(sql: Queryable, entries: readonly BatchEntry[], w
     counts.set(r.key, r.count);
   }
   return { granted, counts, windowStart: rows[0]?.window_start ?? new Date(), retryAfterSeconds: rows[0]?.retry_after ?? windowSeconds };
+}
+
+/** Windows start at originSeconds + k * windowSeconds (epoch seconds; 0: on the clock's multiples). */
+function checkOrigin(originSeconds: number): void {
+  if (!Number.isInteger(originSeconds) || originSeconds < 0) {
+    throw new RangeError(`rate limit window origin must be a non-negative integer number of epoch seconds (got ${originSeconds})`);
+  }
 }
 
 /** Gives back hits that were counted for a request refused by another of its keys. */

@@ -18,6 +18,8 @@ export class RateLimiter {
     private readonly sql: Sql,
     private readonly windowSeconds = 60,
     private readonly onError: (err: unknown) => void = () => {},
+    /** Epoch second the windows are counted from (0: aligned on the clock's multiples of windowSeconds). */
+    private readonly windowOriginSeconds = 0,
   ) {
     this.batcher = new Batcher((hits) => this.run(hits));
   }
@@ -37,7 +39,7 @@ export class RateLimiter {
         } else totals.set(k.key, { limit: k.limit, n: 1 });
       }
     }
-    const res = await rateLimit.hitBatch(this.sql, [...totals].map(([key, t]) => ({ key, limit: t.limit, n: t.n })), this.windowSeconds);
+    const res = await rateLimit.hitBatch(this.sql, [...totals].map(([key, t]) => ({ key, limit: t.limit, n: t.n })), this.windowSeconds, this.windowOriginSeconds);
     const left = new Map(res.granted);
     const refunds = new Map<string, number>();
     const results: RateLimitResult[] = [];

@@ -53,6 +53,9 @@ export interface WaitForOptions<T> {
   log: Pick<FastifyBaseLogger, 'warn'>;
   attempt: () => Promise<T>;
   classify: (err: unknown) => FailureKind;
+  /** The clock and the pause between attempts (tests pass a fake pair; default Date.now and a timer). */
+  now?: () => number;
+  sleep?: (ms: number) => Promise<void>;
 }
 
 export function errorText(err: unknown): string {
@@ -65,7 +68,9 @@ const seconds = (ms: number) => `${ms < 10_000 ? Number((ms / 1000).toFixed(2)) 
 
 export async function waitFor<T>(opts: WaitForOptions<T>): Promise<T> {
   const { dependency: dep, budget, log } = opts;
-  const started = Date.now();
+  const now = opts.now ?? Date.now;
+  const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const started = now();
   let pause = FIRST_PAUSE_MS;
   for (let attempt = 1; ; attempt++) {
     try {
@@ -85,7 +90,7 @@ export async function waitFor<T>(opts: WaitForOptions<T>): Promise<T> {
       if (remaining <= 0) {
         const waited = budget.seconds === 0
           ? 'STARTUP_WAIT_SECONDS=0, so startup does not wait'
-          : `gave up after ${attempt} attempts in ${seconds(Date.now() - started)} (STARTUP_WAIT_SECONDS=${budget.seconds})`;
+          : `gave up after ${attempt} attempts in ${seconds(now() - started)} (STARTUP_WAIT_SECONDS=${budget.seconds})`;
         throw new StartupError(`${dep.name} at ${dep.url} is unreachable (${text}); ${waited}`, { cause: err });
       }
       const wait = Math.min(pause, remaining);
@@ -94,7 +99,7 @@ export async function waitFor<T>(opts: WaitForOptions<T>): Promise<T> {
         `${dep.name} at ${dep.url} is unreachable (${text}); attempt ${attempt}, retrying in ${seconds(wait)} ` +
           `(gives up in ${seconds(remaining)}, STARTUP_WAIT_SECONDS=${budget.seconds})`,
       );
-      await new Promise((resolve) => setTimeout(resolve, wait));
+      await sleep(wait);
       pause = Math.min(pause * 2, MAX_PAUSE_MS);
     }
   }

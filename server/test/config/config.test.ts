@@ -18,7 +18,7 @@ describe('loadConfig', () => {
     expect(c.rateLimits).toEqual({
       perPlayerPerMinute: 600, perUserPerMinute: 1000, provisionPerAddressPerMinute: 30, signupPerAddressPerMinute: 20,
       loginPerEmailPerAddressPerMinute: 10, loginPerAddressPerMinute: 30, registerPlayerPerUserPerMinute: 10, bootstrapPerUserPerMinute: 10,
-      tokenRotatePerPlayerPerMinute: 3, renewCertPerPlayerPerMinute: 5, windowSeconds: 60,
+      tokenRotatePerPlayerPerMinute: 3, renewCertPerPlayerPerMinute: 5, windowSeconds: 60, windowOriginSeconds: 0,
     });
     expect(c.pki).toMatchObject({ certValidityDays: 365, renewWindowDays: 30 });
     expect(c.deviceTokens).toEqual({ rotation: 'immediate' });

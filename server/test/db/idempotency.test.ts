@@ -42,8 +42,22 @@ describe('idempotency records', () => {
     });
     await aHasRemembered;
     // b's insert waits on a's uncommitted row, then must return a's answer.
-    const txB = b.begin((tx) => remember(tx, key, 'dup', { who: 'b' }));
-    await new Promise((r) => setTimeout(r, 100));
+    let bPid!: (pid: number) => void;
+    const bStarted = new Promise<number>((r) => (bPid = r));
+    const txB = b.begin(async (tx) => {
+      const [{ pid }] = await tx<{ pid: number }[]>`select pg_backend_pid() as pid`;
+      bPid(pid);
+      return remember(tx, key, 'dup', { who: 'b' });
+    });
+    const pid = await bStarted;
+    // a commits only once b is blocked on a's row lock (polled, with a deadline)
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      const [row] = await db.sql<{ wait: string | null }[]>`select wait_event_type as wait from pg_stat_activity where pid = ${pid}`;
+      if (row?.wait === 'Lock') break;
+      if (Date.now() > deadline) throw new Error(`b never waited on a's row lock (wait_event_type ${row?.wait})`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
     releaseA();
     const [ra, rb] = await Promise.all([txA, txB]);
     expect(ra).toEqual({ who: 'a' });

@@ -203,12 +203,13 @@ describe('fan-out jobs', () => {
   it('resume a job whose lease ran out mid-way (its expander died between chunks), without duplicates', async () => {
     const { star, fans } = await followee(2500);
     const { post, job: id } = await newPost(star);
-    const first = await expandFanout(sql, { owner: 'dies', leaseSeconds: 1 });
+    const first = await expandFanout(sql, { owner: 'dies', leaseSeconds: 3600 });
     expect(first).toMatchObject({ jobId: id, inserted: 1000, done: false });
     expect(await job(id!)).toMatchObject({ claimed_by: 'dies', expanded: 1000, after_follower_id: fans[999]!.id });
     // Leased: nobody else takes it yet.
     expect(await expandFanout(sql, { owner: 'heir' })).toBeNull();
-    await new Promise((r) => setTimeout(r, 1100));
+    // The lease runs out (moved into the past rather than waited for).
+    await sql`update outbox_fanout set claimed_until = now() - interval '1 second' where id = ${id!}`;
     const second = await expandFanout(sql, { owner: 'heir' });
     expect(second).toMatchObject({ jobId: id, inserted: 1000, done: false });
     // The heir holds the lease now: the first expander, were it alive after all, does not get it back.

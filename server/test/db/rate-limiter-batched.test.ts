@@ -8,7 +8,9 @@ import { RateLimiter } from '../../src/services/rate-limiter.js';
 import { startTestDatabase, type TestDatabase } from './pg-fixture.js';
 
 let db: TestDatabase;
-const W = 3600; // long windows: a test never straddles a boundary
+// Hour-long windows counted from a minute before this file started: a test never straddles a boundary.
+const W = 3600;
+const ORIGIN = Math.floor(Date.now() / 1000) - 60;
 
 beforeAll(async () => {
   db = await startTestDatabase();
@@ -23,17 +25,17 @@ async function count(key: string): Promise<number> {
 
 describe('batched rate limits', () => {
   it('hitBatch grants at most the room left and records the count', async () => {
-    const first = await hitBatch(db.sql, [{ key: 'k:a', limit: 5, n: 3 }, { key: 'k:b', limit: 2, n: 3 }], W);
+    const first = await hitBatch(db.sql, [{ key: 'k:a', limit: 5, n: 3 }, { key: 'k:b', limit: 2, n: 3 }], W, ORIGIN);
     expect(Object.fromEntries(first.granted)).toEqual({ 'k:a': 3, 'k:b': 2 });
-    const second = await hitBatch(db.sql, [{ key: 'k:a', limit: 5, n: 4 }], W);
+    const second = await hitBatch(db.sql, [{ key: 'k:a', limit: 5, n: 4 }], W, ORIGIN);
     expect(second.granted.get('k:a')).toBe(2);
     expect(second.counts.get('k:a')).toBe(5);
     expect(await count('k:a')).toBe(5);
   });
 
   it('lets exactly the limit through under concurrency from two instances', async () => {
-    const one = new RateLimiter(db.pool(db.url, 3), W);
-    const two = new RateLimiter(db.pool(db.url, 3), W);
+    const one = new RateLimiter(db.pool(db.url, 3), W, undefined, ORIGIN);
+    const two = new RateLimiter(db.pool(db.url, 3), W, undefined, ORIGIN);
     const results = await Promise.all(Array.from({ length: 60 }, (_, i) => (i % 2 ? one : two).hit([{ key: 'player:hot', limit: 25 }])));
     expect(results.filter((r) => r.allowed).length).toBe(25);
     expect(results.filter((r) => !r.allowed).every((r) => r.exceeded[0] === 'player:hot' && r.retryAfterSeconds >= 1)).toBe(true);
@@ -41,17 +43,18 @@ describe('batched rate limits', () => {
   });
 
   it('a request refused by its user limit gives back its player slot', async () => {
-    const limiter = new RateLimiter(db.pool(db.url, 2), W);
+    const limiter = new RateLimiter(db.pool(db.url, 2), W, undefined, ORIGIN);
     // the user allows 3 in all; four players ask twice each
     const asks = Array.from({ length: 8 }, (_, i) => limiter.hit([{ key: `player:p${i % 4}`, limit: 10 }, { key: 'user:u', limit: 3 }]));
     const results = await Promise.all(asks);
     expect(results.filter((r) => r.allowed).length).toBe(3);
     expect(results.filter((r) => !r.allowed).every((r) => r.exceeded.includes('user:u'))).toBe(true);
     expect(await count('user:u')).toBe(3);
-    // refunds are sent after the answers: wait until the players' counters hold only allowed hits
-    for (let tries = 0; tries < 50; tries++) {
+    // refunds are sent after the answers: wait (with a deadline) until the players' counters hold only allowed hits
+    const deadline = Date.now() + 10_000;
+    for (;;) {
       const total = (await Promise.all([0, 1, 2, 3].map((i) => count(`player:p${i}`)))).reduce((a, b) => a + b, 0);
-      if (total === 3) break;
+      if (total === 3 || Date.now() > deadline) break;
       await new Promise((r) => setTimeout(r, 20));
     }
     const total = (await Promise.all([0, 1, 2, 3].map((i) => count(`player:p${i}`)))).reduce((a, b) => a + b, 0);

@@ -51,80 +51,84 @@ function nextMessage(client: MqttClient, accept: (topic: string, payload: unknow
 }
 
 describe('the player lifecycle', () => {
-  it('provision -> register -> credentials -> mTLS connect with the issued certificate', async () => {
-    player = await provisionPlayer(stack.api, artist, 'Living Room Player');
-    expect(player.cert_pem).toMatch(/^-----BEGIN CERTIFICATE-----/);
-    device = await connectPlayer(stack, player, { protocolVersion: 4, clientId: `p3a-${player.player_key}` }); // the firmware speaks 3.1.1
-    requester = new Requester(device, new MessageRouter(device), player.player_key, { timeoutMs: 10_000 });
-    await requester.start();
-  });
-
-  it('the follower follows the artist and connects over WebSocket with its bootstrap credentials', async () => {
-    expect((await stack.api.followUser({ params: { sqid: artist.sqid } }, { token: follower.token })).status).toBe(204);
-    const b = expectStatus(await stack.api.getMqttBootstrap({}, { token: follower.token }), 200);
-    web = await mqtt.connectAsync(stack.services.urls.mqttWebsocket, { protocolVersion: 5, username: b.username, password: b.password, reconnectPeriod: 0 });
-    for (const filter of b.topics.subscribe) await web.subscribeAsync(filter, { qos: 1 });
-  });
-
-  it('a new post reaches the follower over WebSocket, valid and on its own topic', async () => {
-    const arrived = nextMessage(web, (topic) => postNewForFollowerTopic.parse(topic)?.follower_id === follower.user_id);
-    const created = expectStatus(await stack.api.createPost({
-      body: { title: 'Cool Pixel Art', art_url: 'https://cdn.example.test/art/1.png', canvas: '64x64', width: 64, height: 64 },
-    }, { token: artist.token }), 201);
-    postId = created.post_id;
-    const { topic, payload } = await arrived;
-    expect(postNewForFollowerTopic.parse(topic)).toEqual({ follower_id: follower.user_id, post_id: postId });
-    expect(PostNotificationValidator.explain(payload)).toBe('');
-    expect(payload).toMatchObject({ post_id: postId, owner_id: artist.user_id, owner_handle: artist.handle, promoted_category: null });
-  });
-
-  it('the web user can publish nothing and cannot read another user\'s notifications', async () => {
-    const own = postNewForFollowerTopic.format({ follower_id: follower.user_id, post_id: postId });
-    expect(await publishReason(web, own, '{}')).toBe(135);
-    expect(await publishReason(web, playerCommandTopic.format({ player_key: player.player_key }), '{}')).toBe(135);
-    await expect(web.subscribeAsync(postNewForFollowerTopic.filterRest({ follower_id: artist.user_id }), { qos: 1 })).rejects.toMatchObject({ packet: { granted: [135] } });
-  });
-
-  it('every request type answers over mTLS', async () => {
-    const id = () => Math.random().toString(16).slice(2).padEnd(12, '0');
-    const base = { player_key: player.player_key };
-    const page = await requestQueryPosts(requester, { ...base, request_id: id(), request_type: 'query_posts', channel: 'user', limit: 10 });
-    expect(page).toMatchObject({ success: true, has_more: false, next_cursor: null });
-    expect(page.success && page.posts.map((p) => p.post_id)).toEqual([postId]);
-    // own post: success, no view recorded
-    expect(await requestSubmitView(requester, { ...base, request_id: id(), request_type: 'submit_view', post_id: postId })).toMatchObject({ success: true, error: null });
-    expect(await requestSubmitReaction(requester, { ...base, request_id: id(), request_type: 'submit_reaction', post_id: postId, emoji: '👍' })).toMatchObject({ success: true });
-    expect(await requestRevokeReaction(requester, { ...base, request_id: id(), request_type: 'revoke_reaction', post_id: postId, emoji: '👍' })).toMatchObject({ success: true });
-    expect(await requestGetComments(requester, { ...base, request_id: id(), request_type: 'get_comments', post_id: postId })).toMatchObject({ success: true, comments: [], has_more: false });
-    const missing = await requestSubmitView(requester, { ...base, request_id: id(), request_type: 'submit_view', post_id: 999999 });
-    expect(missing).toMatchObject({ success: false, error_code: 'not_found' });
-  });
-
-  it('status is recorded, and a command from the owner reaches the player', async () => {
-    await publishPlayerStatus(device, { player_key: player.player_key }, { player_key: player.player_key, status: 'online', current_post_id: postId, firmware_version: '1.0.0' });
-    let record;
-    for (let i = 0; i < 50; i++) {
-      record = expectStatus(await stack.api.getPlayer({ params: { sqid: artist.sqid, player_id: player.id } }, { token: artist.token }), 200);
-      if (record.connection_status === 'online') break;
-      await new Promise((r) => setTimeout(r, 50));
+  // One scenario in steps (each step needs what the ones before it did), so one test: no test
+  // depends on another's data.
+  it('provision, register, connect, request, status, command, follower notification, deletion', async () => {
+    { // provision -> register -> credentials -> mTLS connect with the issued certificate
+      player = await provisionPlayer(stack.api, artist, 'Living Room Player');
+      expect(player.cert_pem).toMatch(/^-----BEGIN CERTIFICATE-----/);
+      device = await connectPlayer(stack, player, { protocolVersion: 4, clientId: `p3a-${player.player_key}` }); // the firmware speaks 3.1.1
+      requester = new Requester(device, new MessageRouter(device), player.player_key, { timeoutMs: 10_000 });
+      await requester.start();
     }
-    expect(record).toMatchObject({ connection_status: 'online', current_post_id: postId, firmware_version: '1.0.0' });
 
-    await device.subscribeAsync(playerCommandTopic.format({ player_key: player.player_key }), { qos: 1 });
-    const command = nextMessage(device, (topic) => topic === playerCommandTopic.format({ player_key: player.player_key }));
-    const sent = expectStatus(await stack.api.sendPlayerCommand({
-      params: { sqid: artist.sqid, player_id: player.id }, body: { command_type: 'show_artwork', post_id: postId },
-    }, { token: artist.token }), 200);
-    const { payload } = await command;
-    expect(PlayerCommandMessageValidator.explain(payload)).toBe('');
-    expect(payload).toMatchObject({ command_id: sent.command_id, command_type: 'show_artwork', payload: { post_id: postId } });
-    expect(playerStatusTopic.format({ player_key: player.player_key })).toContain(player.player_key);
-  });
+    { // the follower follows the artist and connects over WebSocket with its bootstrap credentials
+      expect((await stack.api.followUser({ params: { sqid: artist.sqid } }, { token: follower.token })).status).toBe(204);
+      const b = expectStatus(await stack.api.getMqttBootstrap({}, { token: follower.token }), 200);
+      web = await mqtt.connectAsync(stack.services.urls.mqttWebsocket, { protocolVersion: 5, username: b.username, password: b.password, reconnectPeriod: 0 });
+      for (const filter of b.topics.subscribe) await web.subscribeAsync(filter, { qos: 1 });
+    }
 
-  it('deleting the player ends its session and its certificate no longer connects', async () => {
-    const closed = new Promise<void>((resolve) => device.once('close', () => resolve()));
-    expect((await stack.api.deletePlayer({ params: { sqid: artist.sqid, player_id: player.id } }, { token: artist.token })).status).toBe(204);
-    await closed;
-    await expect(connectPlayer(stack, player)).rejects.toThrow();
-  });
+    { // a new post reaches the follower over WebSocket, valid and on its own topic
+      const arrived = nextMessage(web, (topic) => postNewForFollowerTopic.parse(topic)?.follower_id === follower.user_id);
+      const created = expectStatus(await stack.api.createPost({
+        body: { title: 'Cool Pixel Art', art_url: 'https://cdn.example.test/art/1.png', canvas: '64x64', width: 64, height: 64 },
+      }, { token: artist.token }), 201);
+      postId = created.post_id;
+      const { topic, payload } = await arrived;
+      expect(postNewForFollowerTopic.parse(topic)).toEqual({ follower_id: follower.user_id, post_id: postId });
+      expect(PostNotificationValidator.explain(payload)).toBe('');
+      expect(payload).toMatchObject({ post_id: postId, owner_id: artist.user_id, owner_handle: artist.handle, promoted_category: null });
+    }
+
+    { // the web user can publish nothing and cannot read another user's notifications
+      const own = postNewForFollowerTopic.format({ follower_id: follower.user_id, post_id: postId });
+      expect(await publishReason(web, own, '{}')).toBe(135);
+      expect(await publishReason(web, playerCommandTopic.format({ player_key: player.player_key }), '{}')).toBe(135);
+      await expect(web.subscribeAsync(postNewForFollowerTopic.filterRest({ follower_id: artist.user_id }), { qos: 1 })).rejects.toMatchObject({ packet: { granted: [135] } });
+    }
+
+    { // every request type answers over mTLS
+      const id = () => Math.random().toString(16).slice(2).padEnd(12, '0');
+      const base = { player_key: player.player_key };
+      const page = await requestQueryPosts(requester, { ...base, request_id: id(), request_type: 'query_posts', channel: 'user', limit: 10 });
+      expect(page).toMatchObject({ success: true, has_more: false, next_cursor: null });
+      expect(page.success && page.posts.map((p) => p.post_id)).toEqual([postId]);
+      // own post: success, no view recorded
+      expect(await requestSubmitView(requester, { ...base, request_id: id(), request_type: 'submit_view', post_id: postId })).toMatchObject({ success: true, error: null });
+      expect(await requestSubmitReaction(requester, { ...base, request_id: id(), request_type: 'submit_reaction', post_id: postId, emoji: '👍' })).toMatchObject({ success: true });
+      expect(await requestRevokeReaction(requester, { ...base, request_id: id(), request_type: 'revoke_reaction', post_id: postId, emoji: '👍' })).toMatchObject({ success: true });
+      expect(await requestGetComments(requester, { ...base, request_id: id(), request_type: 'get_comments', post_id: postId })).toMatchObject({ success: true, comments: [], has_more: false });
+      const missing = await requestSubmitView(requester, { ...base, request_id: id(), request_type: 'submit_view', post_id: 999999 });
+      expect(missing).toMatchObject({ success: false, error_code: 'not_found' });
+    }
+
+    { // status is recorded, and a command from the owner reaches the player
+      await publishPlayerStatus(device, { player_key: player.player_key }, { player_key: player.player_key, status: 'online', current_post_id: postId, firmware_version: '1.0.0' });
+      let record;
+      for (const deadline = Date.now() + 10_000; ;) { // polled until recorded, with a deadline
+        record = expectStatus(await stack.api.getPlayer({ params: { sqid: artist.sqid, player_id: player.id } }, { token: artist.token }), 200);
+        if (record.connection_status === 'online' || Date.now() > deadline) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(record).toMatchObject({ connection_status: 'online', current_post_id: postId, firmware_version: '1.0.0' });
+
+      await device.subscribeAsync(playerCommandTopic.format({ player_key: player.player_key }), { qos: 1 });
+      const command = nextMessage(device, (topic) => topic === playerCommandTopic.format({ player_key: player.player_key }));
+      const sent = expectStatus(await stack.api.sendPlayerCommand({
+        params: { sqid: artist.sqid, player_id: player.id }, body: { command_type: 'show_artwork', post_id: postId },
+      }, { token: artist.token }), 200);
+      const { payload } = await command;
+      expect(PlayerCommandMessageValidator.explain(payload)).toBe('');
+      expect(payload).toMatchObject({ command_id: sent.command_id, command_type: 'show_artwork', payload: { post_id: postId } });
+      expect(playerStatusTopic.format({ player_key: player.player_key })).toContain(player.player_key);
+    }
+
+    { // deleting the player ends its session and its certificate no longer connects
+      const closed = new Promise<void>((resolve) => device.once('close', () => resolve()));
+      expect((await stack.api.deletePlayer({ params: { sqid: artist.sqid, player_id: player.id } }, { token: artist.token })).status).toBe(204);
+      await closed;
+      await expect(connectPlayer(stack, player)).rejects.toThrow();
+    }
+  }, 60_000);
 });

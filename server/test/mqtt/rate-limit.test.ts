@@ -1,22 +1,27 @@
 // Rate limits of MQTT requests on a real stack, with small limits from the environment
 // (RATE_LIMIT_PLAYER_PER_MINUTE=5, RATE_LIMIT_USER_PER_MINUTE=8): per player, per owner user
 // (all of the user's players together), nothing done when refused, stored answers still replayed.
+// The "per minute" limits count per window; this stack's window is an hour long and starts a
+// minute before the stack (RATE_LIMIT_WINDOW_ORIGIN), so no test here straddles a window boundary.
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { playerRequestTopic } from '../../../generated/asyncapi/channels.js';
 import { messageExamples } from '../../../generated/asyncapi/examples.js';
 import { requestQueryPosts, requestSubmitView } from '../../../generated/asyncapi/operations.js';
 import type { ErrorResponse } from '../../../generated/asyncapi/schemas.js';
-import { createPost, createUser, type FixtureUser } from '../support/fixtures.js';
+import { createPost, createUser } from '../support/fixtures.js';
 import { startStack, type Stack } from '../support/stack.js';
 import { connectTestPlayer, rid, type TestConnection } from './helpers.js';
 
 let stack: Stack;
-let owner: FixtureUser;
 const connections: TestConnection[] = [];
 
 beforeAll(async () => {
-  stack = await startStack({ env: { RATE_LIMIT_PLAYER_PER_MINUTE: '5', RATE_LIMIT_USER_PER_MINUTE: '8' } });
-  owner = await createUser(stack);
+  stack = await startStack({
+    env: {
+      RATE_LIMIT_PLAYER_PER_MINUTE: '5', RATE_LIMIT_USER_PER_MINUTE: '8',
+      RATE_LIMIT_WINDOW_SECONDS: '3600', RATE_LIMIT_WINDOW_ORIGIN: String(Math.floor(Date.now() / 1000) - 60),
+    },
+  });
 });
 
 afterAll(async () => {
@@ -24,14 +29,8 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-/** The limits count per minute window (aligned on the clock): start well inside one. */
-async function freshWindow(): Promise<void> {
-  const intoWindow = Date.now() % 60_000;
-  if (intoWindow > 50_000) await new Promise((r) => setTimeout(r, 60_000 - intoWindow + 200));
-}
-
 it('refuses the 6th request of a player and the 9th of a user with rate_limit_exceeded; refused requests do nothing', async () => {
-  await freshWindow();
+  const owner = await createUser(stack);
   const post = await createPost(stack.server.ctx.sql, (await createUser(stack)).id);
   const a = await connectTestPlayer(stack, owner);
   const b = await connectTestPlayer(stack, owner);
@@ -48,6 +47,8 @@ it('refuses the 6th request of a player and the 9th of a user with rate_limit_ex
   const refused = answersA[5] as ErrorResponse;
   expect(refused.error_code).toBe('rate_limit_exceeded');
   expect(refused.error).toMatch(/^Rate limit exceeded \(5 requests per minute per player\)/);
+  // the stack's hour-long window, started a minute before the stack, has most of its hour left
+  expect(Number(/retry in (\d+) s/.exec(refused.error)![1])).toBeGreaterThan(1800);
   expect(await views()).toBe(5);
 
   // The user's budget is 8: player b gets 3 more, then the user limit refuses it.
@@ -71,7 +72,6 @@ it('refuses the 6th request of a player and the 9th of a user with rate_limit_ex
 });
 
 it('counts malformed requests against the player limit: the 6th is refused, and so is a valid one after', async () => {
-  await freshWindow();
   const c = await connectTestPlayer(stack, await createUser(stack));
   connections.push(c);
   const key = c.player.player_key;

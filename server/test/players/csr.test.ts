@@ -71,84 +71,87 @@ async function pendingCount(deviceModel: string): Promise<number> {
 }
 
 describe('provisioning with a CSR', () => {
-  let device: DeviceKey;
-  let playerKey: string;
-  let code: string;
-  let playerId: string;
-  let firstCert: string;
+  // One device's story in steps (each needs what the ones before it did), so one test: no test
+  // depends on another's data.
+  it('a device with its own key: provisioned with a CSR, registered, connected over mTLS, renewed', async () => {
+    let device: DeviceKey;
+    let playerKey: string;
+    let code: string;
+    let playerId: string;
+    let firstCert: string;
+    { // keeps only the verified public key of the pending player
+      device = await deviceKey();
+      const csr_pem = await csrFor(device.pair);
+      const p = expectStatus(await stack.api.provisionPlayer({ body: { device_model: 'csr-device', firmware_version: '2.0.0', csr_pem } }), 201);
+      playerKey = p.player_key;
+      code = p.registration_code;
+      const [row] = await sql()<{ device_public_key: string | null; key_pem: string | null; registration_status: string }[]>`
+        select device_public_key, key_pem, registration_status from players where player_key = ${playerKey}`;
+      expect(row!.registration_status).toBe('pending');
+      expect(row!.key_pem).toBeNull();
+      expect(spki(createPublicKey(row!.device_public_key!))).toBe(spki(device.publicKey));
+      expectError(await stack.api.getPlayerCredentials({ params: { player_key: playerKey } }), 404, 'not_found', 'Player not registered yet');
+    }
 
-  it('keeps only the verified public key of the pending player', async () => {
-    device = await deviceKey();
-    const csr_pem = await csrFor(device.pair);
-    const p = expectStatus(await stack.api.provisionPlayer({ body: { device_model: 'csr-device', firmware_version: '2.0.0', csr_pem } }), 201);
-    playerKey = p.player_key;
-    code = p.registration_code;
-    const [row] = await sql()<{ device_public_key: string | null; key_pem: string | null; registration_status: string }[]>`
-      select device_public_key, key_pem, registration_status from players where player_key = ${playerKey}`;
-    expect(row!.registration_status).toBe('pending');
-    expect(row!.key_pem).toBeNull();
-    expect(spki(createPublicKey(row!.device_public_key!))).toBe(spki(device.publicKey));
-    expectError(await stack.api.getPlayerCredentials({ params: { player_key: playerKey } }), 404, 'not_found', 'Player not registered yet');
-  });
+    { // issues, at registration, a certificate for the device key with CN = player_key (CSR subject and extensions ignored); credentials carry no key_pem
+      const reg = expectStatus(await stack.api.registerPlayer({ body: { registration_code: code, name: 'CSR Player' } }, { token: owner.token }), 201);
+      playerId = reg.id;
+      expect(reg).toMatchObject({ player_key: playerKey, device_model: 'csr-device', registration_status: 'registered' });
 
-  it('issues, at registration, a certificate for the device key with CN = player_key (CSR subject and extensions ignored); credentials carry no key_pem', async () => {
-    const reg = expectStatus(await stack.api.registerPlayer({ body: { registration_code: code, name: 'CSR Player' } }, { token: owner.token }), 201);
-    playerId = reg.id;
-    expect(reg).toMatchObject({ player_key: playerKey, device_model: 'csr-device', registration_status: 'registered' });
+      const creds = expectStatus(await stack.api.getPlayerCredentials({ params: { player_key: playerKey } }), 200);
+      expect(CredentialsValidator.check(creds), CredentialsValidator.explain(creds)).toBe(true);
+      expect(Object.keys(creds).sort()).toEqual(Object.keys(ex.getPlayerCredentials.responses[200].registered_player_with_csr).sort());
+      expect(creds).not.toHaveProperty('key_pem');
 
-    const creds = expectStatus(await stack.api.getPlayerCredentials({ params: { player_key: playerKey } }), 200);
-    expect(CredentialsValidator.check(creds), CredentialsValidator.explain(creds)).toBe(true);
-    expect(Object.keys(creds).sort()).toEqual(Object.keys(ex.getPlayerCredentials.responses[200].registered_player_with_csr).sort());
-    expect(creds).not.toHaveProperty('key_pem');
+      const info = certificateInfo(creds.cert_pem);
+      expect(info.subject).toBe(`CN=${playerKey}`);
+      expect(info.isCa).toBe(false);
+      expect(info.clientAuth).toBe(true);
+      expect(info.notAfter.toISOString()).toBe(reg.cert_expires_at);
+      expect(certKey(creds.cert_pem)).toBe(spki(device.publicKey));
+      expect(new X509Certificate(creds.cert_pem).verify(new X509Certificate(creds.ca_pem).publicKey)).toBe(true);
+      firstCert = creds.cert_pem;
 
-    const info = certificateInfo(creds.cert_pem);
-    expect(info.subject).toBe(`CN=${playerKey}`);
-    expect(info.isCa).toBe(false);
-    expect(info.clientAuth).toBe(true);
-    expect(info.notAfter.toISOString()).toBe(reg.cert_expires_at);
-    expect(certKey(creds.cert_pem)).toBe(spki(device.publicKey));
-    expect(new X509Certificate(creds.cert_pem).verify(new X509Certificate(creds.ca_pem).publicKey)).toBe(true);
-    firstCert = creds.cert_pem;
+      // the database holds no private key for this player, anywhere in its row
+      const [row] = await sql()<{ key_pem: string | null; cert_serial: string; whole: string }[]>`
+        select key_pem, cert_serial, row_to_json(p)::text as whole from players p where player_key = ${playerKey}`;
+      expect(row!.key_pem).toBeNull();
+      expect(row!.cert_serial).toBe(info.serialHex);
+      expect(row!.whole).not.toContain('PRIVATE KEY');
+    }
 
-    // the database holds no private key for this player, anywhere in its row
-    const [row] = await sql()<{ key_pem: string | null; cert_serial: string; whole: string }[]>`
-      select key_pem, cert_serial, row_to_json(p)::text as whole from players p where player_key = ${playerKey}`;
-    expect(row!.key_pem).toBeNull();
-    expect(row!.cert_serial).toBe(info.serialHex);
-    expect(row!.whole).not.toContain('PRIVATE KEY');
-  });
+    { // connects over mTLS with its own key and the issued certificate
+      const c = await connectPlayer(stack, { player_key: playerKey, ca_pem: stack.server.ctx.ca.certPem, cert_pem: firstCert, key_pem: device.privateKeyPem });
+      clients.push(c);
+      expect(c.connected).toBe(true);
+      await c.endAsync();
+    }
 
-  it('connects over mTLS with its own key and the issued certificate', async () => {
-    const c = await connectPlayer(stack, { player_key: playerKey, ca_pem: stack.server.ctx.ca.certPem, cert_pem: firstCert, key_pem: device.privateKeyPem });
-    clients.push(c);
-    expect(c.connected).toBe(true);
-    await c.endAsync();
-  });
+    { // renew-cert re-issues for the same public key (still no key_pem), not before the window
+      const params = { sqid: owner.sqid, player_id: playerId };
+      expectError(await stack.api.renewPlayerCert({ params }, { token: owner.token }), 400, 'invalid_request', /^The certificate expires at /);
 
-  it('renew-cert re-issues for the same public key (still no key_pem), not before the window', async () => {
-    const params = { sqid: owner.sqid, player_id: playerId };
-    expectError(await stack.api.renewPlayerCert({ params }, { token: owner.token }), 400, 'invalid_request', /^The certificate expires at /);
+      await sql()`update players set cert_expires_at = now() + interval '10 days' where id = ${playerId}`;
+      const renewed = expectStatus(await stack.api.renewPlayerCert({ params }, { token: owner.token }), 200);
+      expect(Math.abs(Date.parse(renewed.cert_expires_at) - (Date.now() + 365 * DAY))).toBeLessThan(60_000);
 
-    await sql()`update players set cert_expires_at = now() + interval '10 days' where id = ${playerId}`;
-    const renewed = expectStatus(await stack.api.renewPlayerCert({ params }, { token: owner.token }), 200);
-    expect(Math.abs(Date.parse(renewed.cert_expires_at) - (Date.now() + 365 * DAY))).toBeLessThan(60_000);
+      const creds = expectStatus(await stack.api.getPlayerCredentials({ params: { player_key: playerKey } }), 200);
+      expect(creds).not.toHaveProperty('key_pem');
+      const next = certificateInfo(creds.cert_pem);
+      expect(next.serialHex).not.toBe(certificateInfo(firstCert).serialHex);
+      expect(next.subject).toBe(`CN=${playerKey}`);
+      expect(next.notAfter.toISOString()).toBe(renewed.cert_expires_at);
+      expect(certKey(creds.cert_pem)).toBe(spki(device.publicKey));
 
-    const creds = expectStatus(await stack.api.getPlayerCredentials({ params: { player_key: playerKey } }), 200);
-    expect(creds).not.toHaveProperty('key_pem');
-    const next = certificateInfo(creds.cert_pem);
-    expect(next.serialHex).not.toBe(certificateInfo(firstCert).serialHex);
-    expect(next.subject).toBe(`CN=${playerKey}`);
-    expect(next.notAfter.toISOString()).toBe(renewed.cert_expires_at);
-    expect(certKey(creds.cert_pem)).toBe(spki(device.publicKey));
+      const [row] = await sql()<{ key_pem: string | null; cert_serial: string; previous_cert_serial: string }[]>`
+        select key_pem, cert_serial, previous_cert_serial from players where id = ${playerId}`;
+      expect(row).toEqual({ key_pem: null, cert_serial: next.serialHex, previous_cert_serial: certificateInfo(firstCert).serialHex });
 
-    const [row] = await sql()<{ key_pem: string | null; cert_serial: string; previous_cert_serial: string }[]>`
-      select key_pem, cert_serial, previous_cert_serial from players where id = ${playerId}`;
-    expect(row).toEqual({ key_pem: null, cert_serial: next.serialHex, previous_cert_serial: certificateInfo(firstCert).serialHex });
-
-    const c = await connectPlayer(stack, { player_key: playerKey, ca_pem: creds.ca_pem, cert_pem: creds.cert_pem, key_pem: device.privateKeyPem });
-    clients.push(c);
-    await c.endAsync();
-  });
+      const c = await connectPlayer(stack, { player_key: playerKey, ca_pem: creds.ca_pem, cert_pem: creds.cert_pem, key_pem: device.privateKeyPem });
+      clients.push(c);
+      await c.endAsync();
+    }
+  }, 60_000);
 
   it("accepts the spec's esp32_p4_with_csr example (a real P-256 CSR with another CN)", async () => {
     const body = ex.provisionPlayer.request.esp32_p4_with_csr;

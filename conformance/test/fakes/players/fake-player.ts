@@ -17,7 +17,10 @@ export interface PlayerFlaws {
   heartbeat: boolean;
   /** Apply show_artwork to current_post_id and report it. */
   executeCommands: boolean;
-  /** Subscribe to response/# before the first request (false: 300 ms after it). */
+  /**
+   * Subscribe to response/# before the first request (false: not before its answer, i.e. never
+   * during a run: a subscription after a delay would race the suite's answer).
+   */
   subscribeFirst: boolean;
   /** Set the last will. */
   will: boolean;
@@ -60,8 +63,8 @@ export async function startFakePlayer(o: { brokerUrl: string; creds: FakePlayerC
     const payload: PlayerStatus = { player_key: f.ownKeyInStatus ? key : '00000000-0000-4000-8000-000000000000', status: 'online', current_post_id: current, firmware_version: 'fake-1.0', timestamp: new Date().toISOString() };
     if (client.connected) await untilClosed(publishPlayerStatus(client, { player_key: key }, payload)).catch(() => undefined);
   };
-  const subscribe = async () => {
-    await router.subscribeRaw(playerResponseTopic.filterRest({ player_key: key }), () => undefined, { qos: 1 });
+  const subscribeResponses = () => router.subscribeRaw(playerResponseTopic.filterRest({ player_key: key }), () => undefined, { qos: 1 });
+  const subscribeCommands = async () => {
     await router.subscribeRaw(playerCommandTopic.format({ player_key: key }), async (_topic, bytes) => {
       let cmd: unknown;
       try {
@@ -74,15 +77,12 @@ export async function startFakePlayer(o: { brokerUrl: string; creds: FakePlayerC
       await status();
     }, { qos: 1 });
   };
-  if (f.subscribeFirst) await untilClosed(subscribe());
+  if (f.subscribeFirst) await untilClosed(subscribeResponses());
+  await untilClosed(subscribeCommands());
   await status();
   const requestId = newRequestId();
   const request = { ...messageExamples.QueryPostsRequest.firmware_limit_32, request_id: requestId, player_key: key, ...(f.validRequests ? {} : { limit: 500 }) };
   await untilClosed(client.publishAsync(playerRequestTopic.format({ player_key: key, request_id: requestId }), JSON.stringify(request), { qos: 1 }));
-  if (!f.subscribeFirst) {
-    await new Promise((r) => setTimeout(r, 300));
-    await untilClosed(subscribe());
-  }
   const timer = f.heartbeat ? setInterval(() => void status(), o.heartbeatMs) : undefined;
   return {
     stop: async () => {
