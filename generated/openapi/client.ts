@@ -5,8 +5,8 @@
 
 import { RestError } from '../components/errors.js';
 import { Comment } from '../components/post.js';
-import { type ApprovePlayerTokenRotationParams, type CreateCommentParams, type DeletePlayerParams, type DeletePostParams, type FollowCategoryParams, type FollowUserParams, type GetPlayerCredentialsParams, type GetPlayerParams, type GetPostParams, type Handlers, type ListPlayersParams, type PromotePostParams, type RenewPlayerCertParams, type RotatePlayerTokenParams, routes, type SendCommandToAllPlayersParams, type SendPlayerCommandParams, type UnfollowCategoryParams, type UnfollowUserParams, type UpdatePlayerParams } from './routes.js';
-import { AuthLoginRequest, AuthLoginResponse, AuthRegisterRequest, AuthRegisterResponse, CreateCommentRequest, CreatePostRequest, CreatePostUpload, HealthStatus, MqttBootstrap, MqttDemoResult, Player, PlayerCommandBatchResult, PlayerCommandRequest, PlayerCommandResult, PlayerCredentials, PlayerList, Post, PromotePostRequest, ProvisionPlayerRequest, ProvisionPlayerResponse, ReadinessStatus, RegisterPlayerRequest, RenewCertResult, RenewDeviceCertResponse, RotatePlayerTokenPending, RotatePlayerTokenResponse, UpdatePlayerRequest, User } from './schemas.js';
+import { type ApprovePlayerTokenRotationParams, type CreateCommentParams, type DeletePlayerParams, type DeletePostParams, type FollowCategoryParams, type FollowUserParams, type GetPlayerCommandParams, type GetPlayerCredentialsParams, type GetPlayerParams, type GetPostParams, type Handlers, type ListPlayersParams, type PromotePostParams, type RenewPlayerCertParams, type RotatePlayerTokenParams, routes, type SendCommandToAllPlayersParams, type SendPlayerCommandParams, type UnfollowCategoryParams, type UnfollowUserParams, type UpdatePlayerParams } from './routes.js';
+import { AuthLoginRequest, AuthLoginResponse, AuthRegisterRequest, AuthRegisterResponse, CreateCommentRequest, CreatePostRequest, CreatePostUpload, HealthStatus, MqttBootstrap, MqttDemoResult, Player, PlayerCommandBatchResult, PlayerCommandRecord, PlayerCommandRequest, PlayerCommandResult, PlayerCredentials, PlayerList, Post, PromotePostRequest, ProvisionPlayerRequest, ProvisionPlayerResponse, ReadinessStatus, RegisterPlayerRequest, RenewCertResult, RenewDeviceCertResponse, RotatePlayerTokenPending, RotatePlayerTokenResponse, UpdatePlayerRequest, User } from './schemas.js';
 import { restCall, type RestCallOptions } from '#runtime/v1';
 
 type Result<K extends keyof Handlers> = Awaited<ReturnType<Handlers[K]>> & { headers: Headers };
@@ -57,6 +57,8 @@ export function createClient(baseUrl: string, defaults: RestCallOptions = {}) {
     updatePlayer: (input: { body: UpdatePlayerRequest; params: UpdatePlayerParams }, opts?: RestCallOptions) => restCall(baseUrl, routes.updatePlayer, input, { ...defaults, ...opts }) as Promise<Result<'updatePlayer'>>,
     // from spec/openapi.yaml#/paths/~1u~1{sqid}~1player~1{player_id}/delete
     deletePlayer: (input: { params: DeletePlayerParams }, opts?: RestCallOptions) => restCall(baseUrl, routes.deletePlayer, input, { ...defaults, ...opts }) as Promise<Result<'deletePlayer'>>,
+    // from spec/openapi.yaml#/paths/~1u~1{sqid}~1player~1{player_id}~1command~1{command_id}/get
+    getPlayerCommand: (input: { params: GetPlayerCommandParams }, opts?: RestCallOptions) => restCall(baseUrl, routes.getPlayerCommand, input, { ...defaults, ...opts }) as Promise<Result<'getPlayerCommand'>>,
     // from spec/openapi.yaml#/paths/~1u~1{sqid}~1player~1{player_id}~1command/post
     sendPlayerCommand: (input: { body: PlayerCommandRequest; params: SendPlayerCommandParams }, opts?: RestCallOptions) => restCall(baseUrl, routes.sendPlayerCommand, input, { ...defaults, ...opts }) as Promise<Result<'sendPlayerCommand'>>,
     // from spec/openapi.yaml#/paths/~1u~1{sqid}~1player~1command~1all/post

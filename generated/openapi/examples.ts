@@ -5,8 +5,8 @@
 
 import { RestError } from '../components/errors.js';
 import { Comment } from '../components/post.js';
-import { type ApprovePlayerTokenRotationParams, type CreateCommentParams, type DeletePlayerParams, type DeletePostParams, type FollowCategoryParams, type FollowUserParams, type GetPlayerCredentialsParams, type GetPlayerParams, type GetPostParams, type ListPlayersParams, type PromotePostParams, type RenewPlayerCertParams, type RotatePlayerTokenParams, type SendCommandToAllPlayersParams, type SendPlayerCommandParams, type UnfollowCategoryParams, type UnfollowUserParams, type UpdatePlayerParams } from './routes.js';
-import { AuthLoginRequest, AuthLoginResponse, AuthRegisterRequest, AuthRegisterResponse, CreateCommentRequest, CreatePostRequest, CreatePostUpload, HealthStatus, MqttBootstrap, MqttDemoResult, Player, PlayerCommandBatchResult, PlayerCommandRequest, PlayerCommandResult, PlayerCredentials, PlayerList, Post, PromotePostRequest, ProvisionPlayerRequest, ProvisionPlayerResponse, ReadinessStatus, RegisterPlayerRequest, RenewCertResult, RenewDeviceCertResponse, RotatePlayerTokenPending, RotatePlayerTokenResponse, UpdatePlayerRequest, User } from './schemas.js';
+import { type ApprovePlayerTokenRotationParams, type CreateCommentParams, type DeletePlayerParams, type DeletePostParams, type FollowCategoryParams, type FollowUserParams, type GetPlayerCommandParams, type GetPlayerCredentialsParams, type GetPlayerParams, type GetPostParams, type ListPlayersParams, type PromotePostParams, type RenewPlayerCertParams, type RotatePlayerTokenParams, type SendCommandToAllPlayersParams, type SendPlayerCommandParams, type UnfollowCategoryParams, type UnfollowUserParams, type UpdatePlayerParams } from './routes.js';
+import { AuthLoginRequest, AuthLoginResponse, AuthRegisterRequest, AuthRegisterResponse, CreateCommentRequest, CreatePostRequest, CreatePostUpload, HealthStatus, MqttBootstrap, MqttDemoResult, Player, PlayerCommandBatchResult, PlayerCommandRecord, PlayerCommandRequest, PlayerCommandResult, PlayerCredentials, PlayerList, Post, PromotePostRequest, ProvisionPlayerRequest, ProvisionPlayerResponse, ReadinessStatus, RegisterPlayerRequest, RenewCertResult, RenewDeviceCertResponse, RotatePlayerTokenPending, RotatePlayerTokenResponse, UpdatePlayerRequest, User } from './schemas.js';
 
 // from spec/openapi.yaml#/paths
 /** Every named example of every request body and response, by operationId, then status, then name. */
@@ -1171,6 +1171,58 @@ export const restExamples = {
         revocation_not_confirmed: {
           "error_code": "internal_error",
           "error": "The player was deleted and its certificate revoked, but the broker has not confirmed yet that it refuses the certificate; the server keeps trying (GET /readyz answers 503 until it has)"
+        } satisfies RestError as RestError,
+      },
+    },
+  },
+  // from spec/openapi.yaml#/paths/~1u~1{sqid}~1player~1{player_id}~1command~1{command_id}/get
+  getPlayerCommand: {
+    responses: {
+      200: {
+        acknowledged: {
+          "command_id": "7c9e6679-7425-40de-944b-e07fc1f90ae7",
+          "command_type": "set_brightness",
+          "issued_at": "2026-07-23T10:30:00Z",
+          "ack": {
+            "status": "ok",
+            "error": null,
+            "acked_at": "2026-07-23T10:30:01Z"
+          }
+        } satisfies PlayerCommandRecord as PlayerCommandRecord,
+        not_yet: {
+          "command_id": "9cf79c7c-3c01-4f91-ab63-464d03d3540a",
+          "command_type": "show_artwork",
+          "issued_at": "2026-07-23T10:31:00Z"
+        } satisfies PlayerCommandRecord as PlayerCommandRecord,
+      },
+      400: {
+        invalid_request: {
+          "error_code": "invalid_request",
+          "error": "body/title: must NOT have fewer than 1 characters"
+        } satisfies RestError as RestError,
+      },
+      401: {
+        authentication_failed: {
+          "error_code": "authentication_failed",
+          "error": "Missing or invalid bearer token"
+        } satisfies RestError as RestError,
+      },
+      403: {
+        forbidden: {
+          "error_code": "forbidden",
+          "error": "Only the owner or a moderator may do this"
+        } satisfies RestError as RestError,
+      },
+      404: {
+        not_found: {
+          "error_code": "not_found",
+          "error": "Post 999 not found"
+        } satisfies RestError as RestError,
+      },
+      500: {
+        internal_error: {
+          "error_code": "internal_error",
+          "error": "Internal server error"
         } satisfies RestError as RestError,
       },
     },

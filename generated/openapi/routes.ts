@@ -4,9 +4,9 @@
 /* eslint-disable */
 
 import { RestError } from '../components/errors.js';
-import { PlayerId, PlayerKey, PostId, PromotionCategory, Sqid } from '../components/identifiers.js';
+import { CommandId, PlayerId, PlayerKey, PostId, PromotionCategory, Sqid } from '../components/identifiers.js';
 import { Comment } from '../components/post.js';
-import { AuthLoginRequest, AuthLoginResponse, AuthRegisterRequest, AuthRegisterResponse, CreateCommentRequest, CreatePostRequest, CreatePostUpload, HealthStatus, MqttBootstrap, MqttDemoResult, Player, PlayerCommandBatchResult, PlayerCommandRequest, PlayerCommandResult, PlayerCredentials, PlayerList, Post, PromotePostRequest, ProvisionPlayerRequest, ProvisionPlayerResponse, ReadinessStatus, RegisterPlayerRequest, RenewCertResult, RenewDeviceCertResponse, RotatePlayerTokenPending, RotatePlayerTokenResponse, UpdatePlayerRequest, User } from './schemas.js';
+import { AuthLoginRequest, AuthLoginResponse, AuthRegisterRequest, AuthRegisterResponse, CreateCommentRequest, CreatePostRequest, CreatePostUpload, HealthStatus, MqttBootstrap, MqttDemoResult, Player, PlayerCommandBatchResult, PlayerCommandRecord, PlayerCommandRequest, PlayerCommandResult, PlayerCredentials, PlayerList, Post, PromotePostRequest, ProvisionPlayerRequest, ProvisionPlayerResponse, ReadinessStatus, RegisterPlayerRequest, RenewCertResult, RenewDeviceCertResponse, RotatePlayerTokenPending, RotatePlayerTokenResponse, UpdatePlayerRequest, User } from './schemas.js';
 import { HttpError, type RegisterOptions, registerTypedRoutes, type Reply, type RouteDef, type TypedRequest } from '#runtime/v1';
 import { type FastifyInstance } from 'fastify';
 import { type Static, Type } from 'typebox';
@@ -97,6 +97,14 @@ export const DeletePlayerParams = Type.Object({
   player_id: PlayerId,
 }, { additionalProperties: false });
 export type DeletePlayerParams = Static<typeof DeletePlayerParams>;
+
+// from spec/openapi.yaml#/paths/~1u~1{sqid}~1player~1{player_id}~1command~1{command_id}/get
+export const GetPlayerCommandParams = Type.Object({
+  sqid: Sqid,
+  player_id: PlayerId,
+  command_id: CommandId,
+}, { additionalProperties: false });
+export type GetPlayerCommandParams = Static<typeof GetPlayerCommandParams>;
 
 // from spec/openapi.yaml#/paths/~1u~1{sqid}~1player~1{player_id}~1command/post
 export const SendPlayerCommandParams = Type.Object({
@@ -195,6 +203,9 @@ export const routes = {
   // from spec/openapi.yaml#/paths/~1u~1{sqid}~1player~1{player_id}/delete
   /** DELETE /u/{sqid}/player/{player_id}: Remove a player */
   deletePlayer: { operationId: "deletePlayer", method: 'DELETE', url: "/u/{sqid}/player/{player_id}", security: 'bearer', schema: { params: DeletePlayerParams, response: { 204: null, 400: RestError, 401: RestError, 403: RestError, 404: RestError, 500: RestError, 503: RestError } }, errors: { 400: ["invalid_request"], 401: ["authentication_failed"], 403: ["forbidden"], 404: ["not_found"], 500: ["internal_error"], 503: ["internal_error"] } },
+  // from spec/openapi.yaml#/paths/~1u~1{sqid}~1player~1{player_id}~1command~1{command_id}/get
+  /** GET /u/{sqid}/player/{player_id}/command/{command_id}: Get a command sent to a player, with its acknowledgement */
+  getPlayerCommand: { operationId: "getPlayerCommand", method: 'GET', url: "/u/{sqid}/player/{player_id}/command/{command_id}", security: 'bearer', schema: { params: GetPlayerCommandParams, response: { 200: PlayerCommandRecord, 400: RestError, 401: RestError, 403: RestError, 404: RestError, 500: RestError } }, errors: { 400: ["invalid_request"], 401: ["authentication_failed"], 403: ["forbidden"], 404: ["not_found"], 500: ["internal_error"] } },
   // from spec/openapi.yaml#/paths/~1u~1{sqid}~1player~1{player_id}~1command/post
   /** POST /u/{sqid}/player/{player_id}/command: Send a command to a player */
   sendPlayerCommand: { operationId: "sendPlayerCommand", method: 'POST', url: "/u/{sqid}/player/{player_id}/command", security: 'bearer', schema: { body: PlayerCommandRequest, params: SendPlayerCommandParams, response: { 200: PlayerCommandResult, 400: RestError, 401: RestError, 403: RestError, 404: RestError, 429: RestError, 500: RestError } }, errors: { 400: ["invalid_request"], 401: ["authentication_failed"], 403: ["forbidden"], 404: ["not_found"], 429: ["rate_limit_exceeded"], 500: ["internal_error"] } },
@@ -255,7 +266,7 @@ export function restError<Op extends AnyOperationId, const S extends number, con
 
 // from spec/openapi.yaml#/paths
 /** The operations that take a bearer token (each documents 401 authentication_failed). */
-export const securedOperations = ["authMe", "createPost", "getPost", "deletePost", "promotePost", "createComment", "followUser", "unfollowUser", "followCategory", "unfollowCategory", "registerPlayer", "renewDeviceCert", "listPlayers", "getPlayer", "updatePlayer", "deletePlayer", "sendPlayerCommand", "sendCommandToAllPlayers", "renewPlayerCert", "approvePlayerTokenRotation", "getMqttBootstrap", "publishMqttDemo"] as const;
+export const securedOperations = ["authMe", "createPost", "getPost", "deletePost", "promotePost", "createComment", "followUser", "unfollowUser", "followCategory", "unfollowCategory", "registerPlayer", "renewDeviceCert", "listPlayers", "getPlayer", "updatePlayer", "deletePlayer", "getPlayerCommand", "sendPlayerCommand", "sendCommandToAllPlayers", "renewPlayerCert", "approvePlayerTokenRotation", "getMqttBootstrap", "publishMqttDemo"] as const;
 /** The 401 answer of a secured operation (no token, a bad or expired one, an unknown user). */
 export function authenticationFailed(message: string): HttpError {
   return restError(securedOperations, 401, 'authentication_failed', message);
@@ -327,6 +338,9 @@ export interface Handlers {
   // from spec/openapi.yaml#/paths/~1u~1{sqid}~1player~1{player_id}/delete
   /** DELETE /u/{sqid}/player/{player_id} */
   deletePlayer(req: TypedRequest<undefined, DeletePlayerParams, {}>): Promise<Reply<204, null> | Reply<400, RestErrorWith<"invalid_request">> | Reply<401, RestErrorWith<"authentication_failed">> | Reply<403, RestErrorWith<"forbidden">> | Reply<404, RestErrorWith<"not_found">> | Reply<500, RestErrorWith<"internal_error">> | Reply<503, RestErrorWith<"internal_error">>>;
+  // from spec/openapi.yaml#/paths/~1u~1{sqid}~1player~1{player_id}~1command~1{command_id}/get
+  /** GET /u/{sqid}/player/{player_id}/command/{command_id} */
+  getPlayerCommand(req: TypedRequest<undefined, GetPlayerCommandParams, {}>): Promise<Reply<200, PlayerCommandRecord> | Reply<400, RestErrorWith<"invalid_request">> | Reply<401, RestErrorWith<"authentication_failed">> | Reply<403, RestErrorWith<"forbidden">> | Reply<404, RestErrorWith<"not_found">> | Reply<500, RestErrorWith<"internal_error">>>;
   // from spec/openapi.yaml#/paths/~1u~1{sqid}~1player~1{player_id}~1command/post
   /** POST /u/{sqid}/player/{player_id}/command */
   sendPlayerCommand(req: TypedRequest<PlayerCommandRequest, SendPlayerCommandParams, {}>): Promise<Reply<200, PlayerCommandResult> | Reply<400, RestErrorWith<"invalid_request">> | Reply<401, RestErrorWith<"authentication_failed">> | Reply<403, RestErrorWith<"forbidden">> | Reply<404, RestErrorWith<"not_found">> | Reply<429, RestErrorWith<"rate_limit_exceeded">> | Reply<500, RestErrorWith<"internal_error">>>;

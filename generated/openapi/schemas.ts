@@ -3,7 +3,7 @@
 // Regenerate with `make generate`; `make check-generated` fails when this file drifts.
 /* eslint-disable */
 
-import { ArtUrl, Brightness, BrokerAddress, Canvas, CommandId, CommandType, ConnectionStatus, DeviceModel, FirmwareVersion, Handle, Hashtag, HashtagInput, PlayChannelName, PlayerId, PlayerKey, PlayerName, PostDescription, PostId, PostTitle, PromotedCategory, PromotionCategory, RegistrationCode, RegistrationStatus, Rotation, Sqid, StorageKey, Timestamp, UserId } from '../components/identifiers.js';
+import { ArtUrl, Brightness, BrokerAddress, Canvas, CommandAckStatus, CommandId, CommandType, ConnectionStatus, DeviceModel, FirmwareVersion, Handle, Hashtag, HashtagInput, PlayChannelName, PlayerId, PlayerKey, PlayerName, PostDescription, PostId, PostTitle, PromotedCategory, PromotionCategory, RegistrationCode, RegistrationStatus, Rotation, Sqid, StorageKey, Timestamp, UserId } from '../components/identifiers.js';
 import { Binary } from '#runtime/v1';
 import { type Static, Type } from 'typebox';
 
@@ -369,6 +369,27 @@ export const PlayerCommandResult = Type.Object({
   status: Type.Literal("sent", {"description":"Always `sent` (published to the broker; delivery is not confirmed)."}),
 }, {"title":"PlayerCommandResult","description":"One command that was published to a player.","additionalProperties":false});
 export type PlayerCommandResult = Static<typeof PlayerCommandResult>;
+
+// from spec/openapi.yaml#/components/schemas/PlayerCommandAckRecord
+/** A player's acknowledgement of a command, as recorded. */
+export const PlayerCommandAckRecord = Type.Object({
+  status: CommandAckStatus,
+  error: Type.Union([Type.String({"maxLength":1000}), Type.Null()], {"description":"What went wrong (null for ok)."}),
+  acked_at: Timestamp,
+}, {"title":"PlayerCommandAckRecord","description":"A player's acknowledgement of a command, as recorded.","additionalProperties":false});
+export type PlayerCommandAckRecord = Static<typeof PlayerCommandAckRecord>;
+/** The bound keywords of PlayerCommandAckRecord (inline properties), by property. */
+export const PlayerCommandAckRecordBounds = {"error":{"maxLength":1000}} as const;
+
+// from spec/openapi.yaml#/components/schemas/PlayerCommandRecord
+/** A command sent to a player and the player's acknowledgement of it. */
+export const PlayerCommandRecord = Type.Object({
+  command_id: CommandId,
+  command_type: CommandType,
+  issued_at: Timestamp,
+  ack: Type.Optional(PlayerCommandAckRecord),
+}, {"title":"PlayerCommandRecord","description":"A command sent to a player and the player's acknowledgement of it.","additionalProperties":false});
+export type PlayerCommandRecord = Static<typeof PlayerCommandRecord>;
 
 // from spec/openapi.yaml#/components/schemas/PlayerCommandBatchResult
 /** The commands published by sendCommandToAllPlayers. */

@@ -524,6 +524,36 @@ export interface paths {
         patch: operations["updatePlayer"];
         trace?: never;
     };
+    "/u/{sqid}/player/{player_id}/command/{command_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The user's public id. */
+                sqid: components["parameters"]["SqidPath"];
+                /** @description The player's record id (not its player_key). */
+                player_id: components["parameters"]["PlayerIdPath"];
+                /** @description The command's id (as in the MQTT command envelope). */
+                command_id: components["parameters"]["CommandIdPath"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Get a command sent to a player, with its acknowledgement
+         * @description A command sent to one of the user's players, and the player's acknowledgement when it sent
+         *     one on its command/ack topic (since 1.1; set_paused, set_brightness and set_rotation are
+         *     acknowledged by p3a). Allowed to the owner and to moderators; 404 for a command of another
+         *     player.
+         */
+        get: operations["getPlayerCommand"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/u/{sqid}/player/{player_id}/command": {
         parameters: {
             query?: never;
@@ -1234,6 +1264,32 @@ export interface components {
             status: "sent";
         };
         /**
+         * PlayerCommandRecord
+         * @description A command sent to a player and the player's acknowledgement of it.
+         */
+        PlayerCommandRecord: {
+            /** @description The command's id. */
+            command_id: components["schemas"]["CommandId"];
+            /** @description What was asked. */
+            command_type: components["schemas"]["CommandType"];
+            /** @description When the server sent it. */
+            issued_at: components["schemas"]["Timestamp"];
+            /** @description The player's acknowledgement; absent while it sent none. */
+            ack?: components["schemas"]["PlayerCommandAckRecord"];
+        };
+        /**
+         * PlayerCommandAckRecord
+         * @description A player's acknowledgement of a command, as recorded.
+         */
+        PlayerCommandAckRecord: {
+            /** @description ok, error or unsupported. */
+            status: components["schemas"]["CommandAckStatus"];
+            /** @description What went wrong (null for ok). */
+            error: string | null;
+            /** @description When the acknowledgement arrived. */
+            acked_at: components["schemas"]["Timestamp"];
+        };
+        /**
          * PlayerCommandBatchResult
          * @description The commands published by sendCommandToAllPlayers.
          */
@@ -1542,24 +1598,30 @@ export interface components {
          */
         Rotation: 0 | 90 | 180 | 270;
         /**
-         * CommandType
-         * @description Kind of a command sent by the server to a player.
-         * @enum {string}
-         */
-        CommandType: "show_artwork" | "swap_next" | "swap_back" | "play_channel" | "set_paused" | "set_brightness" | "set_rotation";
-        /**
-         * PlayChannelName
-         * @description The channel a play_channel command asks the player to play; by_user and reactions name a user by user_sqid, hashtag names a hashtag.
-         * @enum {string}
-         */
-        PlayChannelName: "all" | "promoted" | "by_user" | "reactions" | "hashtag";
-        /**
          * CommandId
          * Format: uuid
          * @description Unique id (UUID) of a command sent by the server to a player.
          * @example 7c9e6679-7425-40de-944b-e07fc1f90ae7
          */
         CommandId: string;
+        /**
+         * CommandType
+         * @description Kind of a command sent by the server to a player.
+         * @enum {string}
+         */
+        CommandType: "show_artwork" | "swap_next" | "swap_back" | "play_channel" | "set_paused" | "set_brightness" | "set_rotation";
+        /**
+         * CommandAckStatus
+         * @description How a player handled a command it acknowledges (set_paused, set_brightness, set_rotation); ok, error (it tried and failed; see error) or unsupported (it cannot do this).
+         * @enum {string}
+         */
+        CommandAckStatus: "ok" | "error" | "unsupported";
+        /**
+         * PlayChannelName
+         * @description The channel a play_channel command asks the player to play; by_user and reactions name a user by user_sqid, hashtag names a hashtag.
+         * @enum {string}
+         */
+        PlayChannelName: "all" | "promoted" | "by_user" | "reactions" | "hashtag";
     };
     responses: {
         /** @description The request body or a path parameter fails its schema (the message names the field). */
@@ -1652,6 +1714,8 @@ export interface components {
         SqidPath: components["schemas"]["Sqid"];
         /** @description The player's record id (not its player_key). */
         PlayerIdPath: components["schemas"]["PlayerId"];
+        /** @description The command's id (as in the MQTT command envelope). */
+        CommandIdPath: components["schemas"]["CommandId"];
         /** @description The player's key, as returned by provisionPlayer. */
         PlayerKeyPath: components["schemas"]["PlayerKey"];
         /** @description A promotion category. */
@@ -2464,6 +2528,38 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Player"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getPlayerCommand: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The user's public id. */
+                sqid: components["parameters"]["SqidPath"];
+                /** @description The player's record id (not its player_key). */
+                player_id: components["parameters"]["PlayerIdPath"];
+                /** @description The command's id (as in the MQTT command envelope). */
+                command_id: components["parameters"]["CommandIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The command and its acknowledgement (absent until the player acknowledged it). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PlayerCommandRecord"];
                 };
             };
             400: components["responses"]["BadRequest"];

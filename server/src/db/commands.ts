@@ -1,5 +1,6 @@
 // SQL about commands sent to players: the post a show_artwork command points at, and the log of
 // every command (who sent what to which player, when).
+import type { CommandAckStatus, CommandType } from '../../../generated/components/identifiers.js';
 import type { Queryable } from './client.js';
 
 export interface ShowablePost {
@@ -52,4 +53,21 @@ export async function logCommands(sql: Queryable, entries: readonly CommandLogEn
       ${entries.map((e) => e.commandType)}::text[],
       ${entries.map((e) => JSON.stringify(e.payload))}::text[]
     ) as c(command_id, player_id, player_key, issued_by, command_type, payload)`;
+}
+
+export interface CommandRecordRow {
+  command_id: string;
+  command_type: CommandType;
+  created_at: Date;
+  ack_status: CommandAckStatus | null;
+  ack_error: string | null;
+  acked_at: Date | null;
+}
+
+/** A command sent to this player (by record id), with its acknowledgement; null for another player's or an unknown one. */
+export async function findPlayerCommand(sql: Queryable, playerId: string, commandId: string): Promise<CommandRecordRow | null> {
+  const rows = await sql<CommandRecordRow[]>`
+    select command_id, command_type, created_at, ack_status, ack_error, acked_at
+    from player_commands where command_id = ${commandId} and player_id = ${playerId}`;
+  return rows[0] ?? null;
 }

@@ -9,7 +9,7 @@ import { restError, type Handlers } from '../../../generated/openapi/routes.js';
 import type { PlayerCommandRequest } from '../../../generated/openapi/schemas.js';
 import { BrightnessBounds, RotationValues, type CommandType } from '../../../generated/components/identifiers.js';
 import type { AppContext } from '../context.js';
-import { findShowablePost, logCommands } from '../db/commands.js';
+import { findPlayerCommand, findShowablePost, logCommands } from '../db/commands.js';
 import { findCapabilities, type StoredCapabilities } from '../db/player-device.js';
 import { storageShard } from '../vault/shard.js';
 import { isNativeFormat } from '../vault/formats.js';
@@ -17,8 +17,8 @@ import { rateLimitKeys } from '../db/rate-limit.js';
 import { findPlayerOfOwner, listPlayerTargets, type OwnerRow } from '../db/players.js';
 import { ownerIsModerator, resolveOwner } from './owner.js';
 
-type Ops = 'sendPlayerCommand' | 'sendCommandToAllPlayers';
-type Op = Ops;
+type Ops = 'sendPlayerCommand' | 'sendCommandToAllPlayers' | 'getPlayerCommand';
+type Op = 'sendPlayerCommand' | 'sendCommandToAllPlayers';
 
 interface Target {
   id: string;
@@ -189,6 +189,24 @@ export function commandHandlers(ctx: AppContext): Pick<Handlers, Ops> {
       await checkRateLimits(op, owner, [target]);
       const [commandId] = await send(op, caller.id, req.body, payload, [target]);
       return { status: 200, body: { command_id: commandId!, status: 'sent' as const } };
+    },
+
+    async getPlayerCommand(req) {
+      const op = 'getPlayerCommand';
+      const { owner } = await resolveOwner(ctx, op, req, req.params.sqid);
+      const player = await findPlayerOfOwner(ctx.sql, owner.id, req.params.player_id);
+      if (!player) throw restError(op, 404, 'not_found', 'no such player');
+      const c = await findPlayerCommand(ctx.sql, player.id, req.params.command_id);
+      if (!c) throw restError(op, 404, 'not_found', `no command ${req.params.command_id} was sent to this player`);
+      return {
+        status: 200,
+        body: {
+          command_id: c.command_id,
+          command_type: c.command_type,
+          issued_at: c.created_at.toISOString(),
+          ...(c.ack_status && c.acked_at ? { ack: { status: c.ack_status, error: c.ack_error, acked_at: c.acked_at.toISOString() } } : {}),
+        },
+      };
     },
 
     async sendCommandToAllPlayers(req) {

@@ -358,6 +358,20 @@ describe('capabilities, state and command acknowledgements; REST set_* within ca
     expect(ack).toMatchObject({ ack_status: 'error', ack_error: messageExamples.CommandAck.p3a_error.error, acked_at: expect.any(Date) });
     expect(await eventually(async () => (await findCommandAck(sql, brightness))?.ack_status)).toBe('ok');
 
+    // the owner sees each command with its acknowledgement over REST; another player's command is 404
+    const getCommand = (command_id: string, player_id = me.player.id) =>
+      stack.api.getPlayerCommand({ params: { sqid: owner.sqid, player_id, command_id } }, { token: owner.token });
+    const acked = await getCommand(rotation);
+    expect(acked.status).toBe(200);
+    expect(acked.body).toEqual({
+      command_id: rotation, command_type: 'set_rotation', issued_at: expect.any(String),
+      ack: { status: 'error', error: messageExamples.CommandAck.p3a_error.error, acked_at: expect.any(String) },
+    });
+    const unacked = await getCommand(show);
+    expect(unacked.status).toBe(200);
+    expect(unacked.body).toEqual({ command_id: show, command_type: 'show_artwork', issued_at: expect.any(String) });
+    expect((await getCommand(rotation, other.player.id)).status).toBe(404);
+
     // state: the fields it carries replace the stored ones
     await sql`update players set state = null, state_at = null where id = ${me.player.id}`;
     await me.client.publishAsync(playerStateTopic.format({ player_key: key }), JSON.stringify(messageExamples.PlayerState.p3a), { qos: 1, retain: true });
