@@ -35,7 +35,14 @@
 //
 // CLI: conformance/bin/makapix-player-sim.mjs (see SIM_USAGE in cli-args.ts).
 export { SimPlayer, SIM_DEVICE_MODEL, SIM_FIRMWARE_VERSION, DEFAULT_QUERY } from './sim-player.js';
-export type { RequestFields, RequestType, SimConnectOptions, SimPlayerEvents, SimPlayerOptions, SimRequestOptions } from './sim-player.js';
+export type {
+  QueryPostsChannel, RenewOutcome, RequestFields, RequestType, ShownArtwork, SimConnectOptions, SimPlayerEvents, SimPlayerOptions,
+  SimRequestOptions, WalkOptions, WalkResult,
+} from './sim-player.js';
+export {
+  firmwareArtworkUrl, firmwareShard, P3A_DEVICE_MODEL, P3A_FIRMWARE_VERSION, P3A_TIMINGS, p3aCapabilities, p3aInitialState, p3aTimestamp,
+  type SimProfile,
+} from './p3a.js';
 export { SimFleet } from './fleet.js';
 export type { SimFleetEvents, SimFleetOptions, SimFleetProvisioning, SimFleetResult } from './fleet.js';
 export { brokerUrlOf, readCredentialFiles, PlayerCredentialsValidator, type SimCredentials } from './credentials.js';
