@@ -374,7 +374,12 @@ export class SimPlayer extends EventEmitter<SimPlayerEvents> {
     this.emit('connect', { reconnect: false });
     if (this.opts.queryOnConnect) {
       const fields = this.opts.queryOnConnect === true ? DEFAULT_QUERY : this.opts.queryOnConnect;
-      this.fetchPosts(fields).catch((err) => this.warn('query_posts on connect', err));
+      if (p3a) {
+        // p3a walks (and plays) its channel rather than fetching one page
+        this.walkChannel(fields.channel ?? 'all', { user_sqid: fields.user_sqid, hashtag: fields.hashtag, play: true }).catch((err) => this.warn('channel walk on connect', err));
+      } else {
+        this.fetchPosts(fields).catch((err) => this.warn('query_posts on connect', err));
+      }
     }
   }
 
