@@ -4,9 +4,9 @@
 // state; p3a's status; request ids, field order and its retry timings; channel walks; views and
 // view/ack; show_artwork ignored without storage_shard/native_format; acknowledged set_* commands;
 // play_channel; certificate renewal and the reconnect with the new certificate.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { X509Certificate } from 'node:crypto';
-import type { MqttClient } from 'mqtt';
+import { MqttClient } from 'mqtt';
 import { MessageRouter, RequestTimeoutError } from '#runtime/v1';
 import {
   playerCapabilities, playerRequest, playerState, playerStatus, PlayerStatusValidator,
@@ -47,11 +47,22 @@ afterAll(async () => {
 });
 
 const sql = () => stack.server.ctx.sql;
+// eslint-disable-next-line @typescript-eslint/unbound-method
+const original = { subscribe: MqttClient.prototype.subscribe, publish: MqttClient.prototype.publish };
 const ofKey = (key: string) => (m: Received) => m.topic.includes(`/player/${key}/`);
 const P3A_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/;
 
 /** A p3a-profile player: provisioned under /api (polling while the owner registers), then connected. */
 async function p3aPlayer(opts: SimPlayerOptions = {}): Promise<{ player: SimPlayer; playerId: string; pending: (number | 'network')[] }> {
+  const got = await registeredP3a(opts);
+  const from = statuses.mark();
+  await got.player.connect();
+  await statuses.next(ofKey(got.player.playerKey!), { from, what: 'first status' });
+  return got;
+}
+
+/** A p3a-profile player with its credentials, not connected yet. */
+async function registeredP3a(opts: SimPlayerOptions = {}): Promise<{ player: SimPlayer; playerId: string; pending: (number | 'network')[] }> {
   const player = new SimPlayer({ profile: 'p3a', heartbeatMs: 60_000, credentialsPollMs: 50, walkPageDelayMs: 10, viewFirstMs: 50, viewEveryMs: 100_000, ...opts });
   players.push(player);
   const provisioned = await player.provision({ apiUrl: stack.server.url });
@@ -61,9 +72,6 @@ async function p3aPlayer(opts: SimPlayerOptions = {}): Promise<{ player: SimPlay
   const reg = await stack.api.registerPlayer({ body: { registration_code: provisioned.registration_code, name: 'p3a sim' } }, { token: owner.token });
   if (reg.status !== 201) throw new Error(`registerPlayer: ${reg.status} ${JSON.stringify(reg.body)}`);
   await creds;
-  const from = statuses.mark();
-  await player.connect();
-  await statuses.next(ofKey(player.playerKey!), { from, what: 'first status' });
   return { player, playerId: reg.body.id, pending };
 }
 
@@ -109,6 +117,36 @@ describe('p3a profile: provisioning and connection', () => {
       const [d] = await sql()<{ capabilities: unknown }[]>`select capabilities from players where player_key = ${key}`;
       return d?.capabilities;
     }, 10_000);
+  });
+
+  it('subscribes QoS 1 to command, response/#, view/ack in that order, then publishes capabilities and state retained, then status', async () => {
+    const { player: p } = await registeredP3a();
+    const key = p.playerKey!;
+    const mine = (c: MqttClient) => c.options.clientId === `p3a-${key}`;
+    const calls: string[] = [];
+    const sub = vi.spyOn(MqttClient.prototype, 'subscribe').mockImplementation(function (this: MqttClient, ...args: Parameters<MqttClient['subscribe']>) {
+      if (mine(this)) calls.push(`subscribe ${String(args[0])} qos ${(args[1] as { qos?: number } | undefined)?.qos}`);
+      return original.subscribe.apply(this, args);
+    });
+    const pub = vi.spyOn(MqttClient.prototype, 'publish').mockImplementation(function (this: MqttClient, ...args: Parameters<MqttClient['publish']>) {
+      if (mine(this)) calls.push(`publish ${String(args[0]).replace(`makapix/player/${key}/`, '')} qos ${(args[2] as { qos?: number }).qos} retain ${(args[2] as { retain?: boolean }).retain === true}`);
+      return original.publish.apply(this, args);
+    });
+    try {
+      await p.connect();
+    } finally {
+      sub.mockRestore();
+      pub.mockRestore();
+    }
+    const base = `makapix/player/${key}`;
+    expect(calls).toEqual([
+      `subscribe ${base}/command qos 1`,
+      `subscribe ${base}/response/# qos 1`,
+      `subscribe ${base}/view/ack qos 1`,
+      'publish capabilities qos 1 retain true',
+      'publish state qos 1 retain true',
+      'publish status qos 1 retain false',
+    ]);
   });
 
   it('heartbeats at its period', async () => {
@@ -248,6 +286,25 @@ describe('p3a profile: commands and views', () => {
     expect(await view).toMatchObject({ intent: 'channel', channel: 'hashtag', channel_hashtag: 'p3asim', channel_user_sqid: null });
   });
 
+  it('reports a view at viewFirstMs of display and again every viewEveryMs (firmware: 5 s, then 30 s)', async () => {
+    const { player: p, playerId: id } = await p3aPlayer({ viewFirstMs: 100, viewEveryMs: 300 });
+    const post = await createPost(sql(), author.id, { native_format: 'gif' });
+    const views: { at: number; view: PlayerView }[] = [];
+    p.on('view', (view) => views.push({ at: Date.now(), view }));
+    const sentAt = Date.now();
+    expect((await sendCommand(id, { command_type: 'show_artwork', post_id: post.post_id })).status).toBe(200);
+    await until('three views', () => views.length >= 3, 10_000, 20);
+    expect(views[0]!.at - sentAt).toBeGreaterThanOrEqual(100 - 20);
+    expect(views[1]!.at - views[0]!.at).toBeGreaterThanOrEqual(300 - 20);
+    expect(views[2]!.at - views[1]!.at).toBeGreaterThanOrEqual(300 - 20);
+    expect(views.map((v) => v.view.post_id)).toEqual([post.post_id, post.post_id, post.post_id]);
+    expect(views[0]!.view).toEqual({
+      post_id: post.post_id, timestamp: expect.stringMatching(P3A_TIME), timezone: '', intent: 'artwork', play_order: 1, channel: 'all',
+      player_key: p.playerKey, channel_user_sqid: null, channel_hashtag: null, request_ack: false,
+    });
+    await p.disconnect();
+  });
+
   it('the last will goes out when the connection drops', async () => {
     const { player: p } = await p3aPlayer();
     const key = p.playerKey!;
@@ -259,6 +316,14 @@ describe('p3a profile: commands and views', () => {
 });
 
 describe('p3a profile: certificate renewal', () => {
+  it('429 (rate limited) is "later", not a failure', async () => {
+    const { player } = await p3aPlayer();
+    const outcomes: string[] = [];
+    for (let i = 0; i < 10 && !outcomes.includes('later'); i++) outcomes.push((await player.renewCertificate()).outcome);
+    expect(outcomes.at(-1)).toBe('later');
+    expect(new Set(outcomes.slice(0, -1))).toEqual(new Set(['not_due']));
+  });
+
   it('400 outside the window; inside it renews (rotating a dead token first) and reconnects with the new certificate', async () => {
     const { player, playerId } = await p3aPlayer();
     expect(await player.renewCertificate()).toMatchObject({ outcome: 'not_due', status: 400 });
