@@ -47,7 +47,6 @@ afterAll(async () => {
 });
 
 const sql = () => stack.server.ctx.sql;
-// eslint-disable-next-line @typescript-eslint/unbound-method
 const original = { subscribe: MqttClient.prototype.subscribe, publish: MqttClient.prototype.publish };
 const ofKey = (key: string) => (m: Received) => m.topic.includes(`/player/${key}/`);
 const P3A_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/;
