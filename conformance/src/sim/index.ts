@@ -60,7 +60,7 @@ export type {
   SimRequestOptions, WalkOptions, WalkResult,
 } from './sim-player.js';
 export {
-  firmwareArtworkUrl, firmwareShard, P3A_DEVICE_MODEL, P3A_FIRMWARE_VERSION, P3A_TIMINGS, p3aCapabilities, p3aInitialState, p3aTimestamp,
+  firmwareArtworkUrl, firmwareShard, P3A_DEVICE_MODEL, P3A_FIRMWARE_VERSION, P3A_MAX_INBOUND_BYTES, P3A_TIMINGS, p3aCapabilities, p3aInitialState, p3aTimestamp,
   type SimProfile,
 } from './p3a.js';
 export { SimFleet } from './fleet.js';

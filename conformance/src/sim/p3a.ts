@@ -19,6 +19,9 @@ export function p3aInitialState(): PlayerState {
   return structuredClone(messageExamples.PlayerState.p3a);
 }
 
+/** p3a drops any inbound message over this many bytes (its reassembly buffer is 128 KiB). */
+export const P3A_MAX_INBOUND_BYTES = 131_071;
+
 /** The firmware's timings, each overridable through SimPlayerOptions (small values in tests). */
 export const P3A_TIMINGS = {
   /** Wait for an answer this long per attempt. */

@@ -26,7 +26,7 @@ import type { PostId, ViewIntent } from '../../../generated/components/identifie
 import { createClient } from '../../../generated/openapi/client.js';
 import type { ProvisionPlayerResponse, RenewDeviceCertResponse } from '../../../generated/openapi/schemas.js';
 import {
-  firmwareArtworkUrl, firmwareShard, P3A_DEVICE_MODEL, P3A_FIRMWARE_VERSION, P3A_TIMINGS, p3aCapabilities, p3aInitialState, p3aTimestamp,
+  firmwareArtworkUrl, firmwareShard, P3A_DEVICE_MODEL, P3A_FIRMWARE_VERSION, P3A_MAX_INBOUND_BYTES, P3A_TIMINGS, p3aCapabilities, p3aInitialState, p3aTimestamp,
   type SimProfile,
 } from './p3a.js';
 import { ArtworkQueue } from './artwork-queue.js';
@@ -338,7 +338,7 @@ export class SimPlayer extends EventEmitter<SimPlayerEvents> {
     const client = await mqtt.connectAsync(url, options, false);
     this.client = client;
     try {
-      const router = new MessageRouter(client, { maxPayloadBytes: limits.maxPayloadBytes, onError: (e) => this.log('warn', `${this.tag()} dropped a message on ${e.topic} (${e.reason}): ${e.message}`) });
+      const router = new MessageRouter(client, { maxPayloadBytes: p3a ? P3A_MAX_INBOUND_BYTES : limits.maxPayloadBytes, onError: (e) => this.log('warn', `${this.tag()} dropped a message on ${e.topic} (${e.reason}): ${e.message}`) });
       const requester = new Requester(client, router, key, { timeoutMs: this.requestTimeoutMs, responseTopic: playerResponse.topic });
       this.requester = requester;
       // Every subscription is granted before the first publish of any kind.
