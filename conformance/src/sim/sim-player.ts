@@ -711,6 +711,7 @@ export class SimPlayer extends EventEmitter<SimPlayerEvents> {
       case 'swap_back': {
         const moved = cmd.command_type === 'swap_next' ? this.queue.next() : this.queue.back();
         if (!moved) return;
+        this.playing = { ...this.playing, intent: 'channel' };
         await this.sendStatus();
         this.startViews();
         return;
