@@ -3,7 +3,9 @@
 // the reference simulator (provisioned and registered through our REST API, 2 s heartbeat), each
 // with its known-failing list under conformance/known-failing/ (empty in CI).
 // Options: --timeout-ms N (default 10000), --run GLOB, --verbose, --report json:FILE|junit:FILE
-// (written as FILE with .server/.player before the extension).
+// (written as FILE with .server/.player before the extension), --sim-profile default|p3a (the
+// simulator's profile for the player suite; p3a: the real firmware's rules, known failures in
+// known-failing/player-p3a.txt), --skip-server (only the player suite).
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { registerUser, startStack, type Stack } from '../../../server/devenv/stack.js';
@@ -25,7 +27,18 @@ function reportsFor(common: Common, suite: 'server' | 'player'): Common {
 }
 
 export async function runLocal(argv: readonly string[], io: Io = consoleIo): Promise<number> {
-  const { values: v } = parseArgs({ args: [...argv], options: { 'timeout-ms': { type: 'string' }, run: { type: 'string', multiple: true }, verbose: { type: 'boolean' }, report: { type: 'string', multiple: true } } });
+  const { values: v } = parseArgs({
+    args: [...argv],
+    options: {
+      'timeout-ms': { type: 'string' }, run: { type: 'string', multiple: true }, verbose: { type: 'boolean' }, report: { type: 'string', multiple: true },
+      'sim-profile': { type: 'string' }, 'skip-server': { type: 'boolean' },
+    },
+  });
+  const simProfile = v['sim-profile'] ?? 'default';
+  if (simProfile !== 'default' && simProfile !== 'p3a') {
+    io.err(`error: --sim-profile must be default or p3a (got ${JSON.stringify(simProfile)})`);
+    return 2;
+  }
   const common: Common = {
     timeoutMs: Number(v['timeout-ms'] ?? 10_000), run: v.run ?? [], verbose: v.verbose === true, list: false,
     reports: (v.report ?? []).map((r) => ({ kind: r.startsWith('junit:') ? 'junit' : 'json', file: r.replace(/^(json|junit):/, '') })),
@@ -49,17 +62,19 @@ export async function runLocal(argv: readonly string[], io: Io = consoleIo): Pro
   }
   const results: SuiteResult[] = [];
   try {
-    const server = await runServerSuite(
-      { apiUrl: stack.server.url, brokerUrl: stack.services.urls.mqttMtls, caFile: stack.services.caCert, moderatorHandle, timeoutMs: common.timeoutMs, protocolVersion: 5, log },
-      files, { run: common.run, knownFailing: readKnownFailing(`${knownDir}server.txt`), onResult }, onStart,
-    );
-    io.out(formatTotals(server));
-    writeReports(reportsFor(common, 'server'), server, io);
-    results.push(server);
+    if (!v['skip-server']) {
+      const server = await runServerSuite(
+        { apiUrl: stack.server.url, brokerUrl: stack.services.urls.mqttMtls, caFile: stack.services.caCert, moderatorHandle, timeoutMs: common.timeoutMs, protocolVersion: 5, log },
+        files, { run: common.run, knownFailing: readKnownFailing(`${knownDir}server.txt`), onResult }, onStart,
+      );
+      io.out(formatTotals(server));
+      writeReports(reportsFor(common, 'server'), server, io);
+      results.push(server);
+      io.out('');
+    }
 
-    io.out('');
     const owner = await registerUser(stack.api, `simowner${randomBytes(3).toString('hex')}`);
-    const sim = new SimPlayer({ heartbeatMs: SIM_HEARTBEAT_MS, queryOnConnect: true, submitViews: true });
+    const sim = new SimPlayer({ profile: simProfile, heartbeatMs: SIM_HEARTBEAT_MS, queryOnConnect: true, submitViews: true, log: log ? (level, line) => log(`sim ${level}: ${line}`) : undefined });
     const provisioned = await sim.provision({ apiUrl: stack.server.url });
     const credentials = sim.waitForCredentials({ pollMs: 200, timeoutMs: 20_000 });
     const reg = await stack.api.registerPlayer({ body: { registration_code: provisioned.registration_code, name: 'makapix-player-sim' } }, { token: owner.token });
@@ -71,10 +86,11 @@ export async function runLocal(argv: readonly string[], io: Io = consoleIo): Pro
         brokerUrl: stack.services.urls.mqttInternal, username: stack.services.serverAccount.username, password: stack.services.serverAccount.password,
         playerKey: provisioned.player_key, timeoutMs: common.timeoutMs, heartbeatMs: SIM_HEARTBEAT_MS, toleranceMs: 1000, log,
       },
-      files, { run: common.run, knownFailing: readKnownFailing(`${knownDir}player.txt`), onResult },
+      files, { run: common.run, knownFailing: readKnownFailing(`${knownDir}${simProfile === 'p3a' ? 'player-p3a.txt' : 'player.txt'}`), onResult },
       (s) => {
         onStart(s);
         io.out(`note: the simulator runs with a ${SIM_HEARTBEAT_MS} ms heartbeat and the suite checks that period`);
+        if (simProfile === 'p3a') io.out('note: the simulator runs with --profile p3a (the p3a firmware\'s rules)');
         connecting = sim.connect({ brokerUrl: stack.services.urls.mqttMtls });
       },
     );

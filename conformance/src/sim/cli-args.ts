@@ -16,7 +16,10 @@ Options:
   --count N               run N players in this process (needs --api; default 1)
   --register-token TOKEN  register each provisioned player as this owner (repeatable: player i
                           goes to token i mod #tokens); without it, enter the codes yourself
-  --mqtt-version 5|3.1.1  protocol version (default 5; the firmware uses 3.1.1)
+  --profile default|p3a   p3a: the real firmware's rules (MQTT 3.1, REST under /api, retained
+                          capabilities/state, views, acknowledged set_* commands, its retry timings)
+  --vault URL             (p3a) download each shown artwork from URL/{shard}/{storage_key}.{ext}
+  --mqtt-version 5|3.1.1  protocol version (default 5; ignored by --profile p3a, which speaks 3.1)
   --heartbeat-ms N        status period (default 30000)
   --poll-ms N             credentials poll period (default 3000)
   --registration-timeout-ms N  give up waiting for registration (default 900000)
@@ -37,6 +40,8 @@ export interface SimCliOptions {
   count: number;
   registerTokens: string[];
   protocolVersion: 4 | 5;
+  profile: 'default' | 'p3a';
+  vault?: string;
   heartbeatMs: number;
   pollMs: number;
   registrationTimeoutMs: number;
@@ -67,6 +72,8 @@ export function parseSimArgs(argv: readonly string[]): ParsedSimArgs {
         count: { type: 'string' },
         'register-token': { type: 'string', multiple: true },
         'mqtt-version': { type: 'string' },
+        profile: { type: 'string' },
+        vault: { type: 'string' },
         'heartbeat-ms': { type: 'string' },
         'poll-ms': { type: 'string' },
         'registration-timeout-ms': { type: 'string' },
@@ -131,6 +138,11 @@ export function parseSimArgs(argv: readonly string[]): ParsedSimArgs {
   if (mv === '3.1.1' || mv === '4') protocolVersion = 4;
   else if (mv !== '5') problems.push(`--mqtt-version must be 5 or 3.1.1 (got ${JSON.stringify(mv)})`);
 
+  const profile = str('profile') ?? 'default';
+  if (profile !== 'default' && profile !== 'p3a') problems.push(`--profile must be default or p3a (got ${JSON.stringify(profile)})`);
+  const vault = url('vault', ['http:', 'https:']);
+  if (vault && profile !== 'p3a') problems.push('--vault needs --profile p3a');
+
   const options: SimCliOptions = {
     api,
     broker,
@@ -138,6 +150,8 @@ export function parseSimArgs(argv: readonly string[]): ParsedSimArgs {
     count,
     registerTokens,
     protocolVersion,
+    profile: profile === 'p3a' ? 'p3a' : 'default',
+    vault,
     heartbeatMs: int('heartbeat-ms', 30_000, 1),
     pollMs: int('poll-ms', 3000, 1),
     registrationTimeoutMs: int('registration-timeout-ms', 15 * 60_000, 1),

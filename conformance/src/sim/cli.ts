@@ -88,6 +88,8 @@ function fleetOptions(o: SimCliOptions, log: ReturnType<typeof consoleLog>): Sim
       : undefined,
     connect: { brokerUrl: o.broker, protocolVersion: o.protocolVersion, reconnectPeriodMs: o.reconnectMs },
     player: {
+      profile: o.profile,
+      vaultUrl: o.vault,
       firmwareVersion: o.firmwareVersion,
       heartbeatMs: o.heartbeatMs,
       queryOnConnect: o.queryPosts,

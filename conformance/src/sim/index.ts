@@ -26,6 +26,26 @@
 //   'invalid-command' InboundError, 'request' {request_type, request_id, attempt},
 //   'response' {request_type, request_id, reply}.
 //
+// The p3a profile (the real firmware's rules, FIRMWARE_P3A.md; CLI --profile p3a [--vault URL]):
+//   const p = new SimPlayer({ profile: 'p3a', apiUrl?, vaultUrl?, credentialsPollMs? = 3000,
+//     retryDelaysMs? = [1000, 2000], walkPageDelayMs? = 350, walkMaxPosts? = 2048, views? = true,
+//     viewFirstMs? = 5000, viewEveryMs? = 30000, viewRequestAck? = false, ... });
+//   - REST under {apiUrl}/api; provisions as {device_model: p3a, firmware_version: 1.1.1}; keeps api_token;
+//   - MQTT 3.1 (MQIsdp, level 3), username = player_key; subscribes command, response/#, view/ack
+//     (QoS 1, in that order); publishes retained capabilities and state (the spec's p3a examples),
+//     then status (timestamp without fraction, firmware_version 1.1.1);
+//   - requests: request_type first, request_id and player_key last; 3 attempts, 1 s then 2 s apart;
+//   - await p.walkChannel(channel, { user_sqid?, hashtag?, pageDelayMs?, maxPosts?, pageSize? = 32,
+//     play? }) -> { posts, pages, complete, error? } (any error answer aborts); requestGetPost(fields);
+//   - commands: show_artwork without storage_shard/native_format -> 'ignored-command'; with them
+//     shown ('artwork', downloaded from {vaultUrl}/{shard}/{storage_key}.{ext} when vaultUrl is set)
+//     and views start ('view', 'view-ack'); set_paused/set_brightness/set_rotation applied to the
+//     state (republished retained, 'state') and acknowledged on command/ack ('command-ack');
+//     play_channel walks and plays ('walk'); queryOnConnect walks and plays its channel;
+//   - await p.renewCertificate({ reconnect? = true }) -> { outcome: renewed | not_due (400) | later
+//     (429) | failed }; 401/403 -> token/rotate and one retry; reconnects with the new certificate.
+//   - p.displayState; await p.sendView({ request_ack? }); await p.publishState().
+//
 // SimFleet (many players, one process, one heartbeat timer):
 //   const f = new SimFleet({ count, credentials?: SimCredentials[], provision?: { apiUrl, register?:
 //     registerWithOwners(apiUrl, tokens), pollMs?, timeoutMs? }, connect?, player?, concurrency? = 10,
@@ -35,7 +55,14 @@
 //
 // CLI: conformance/bin/makapix-player-sim.mjs (see SIM_USAGE in cli-args.ts).
 export { SimPlayer, SIM_DEVICE_MODEL, SIM_FIRMWARE_VERSION, DEFAULT_QUERY } from './sim-player.js';
-export type { RequestFields, RequestType, SimConnectOptions, SimPlayerEvents, SimPlayerOptions, SimRequestOptions } from './sim-player.js';
+export type {
+  QueryPostsChannel, RenewOutcome, RequestFields, RequestType, ShownArtwork, SimConnectOptions, SimPlayerEvents, SimPlayerOptions,
+  SimRequestOptions, WalkOptions, WalkResult,
+} from './sim-player.js';
+export {
+  firmwareArtworkUrl, firmwareShard, P3A_DEVICE_MODEL, P3A_FIRMWARE_VERSION, P3A_MAX_INBOUND_BYTES, P3A_TIMINGS, p3aCapabilities, p3aInitialState, p3aTimestamp,
+  type SimProfile,
+} from './p3a.js';
 export { SimFleet } from './fleet.js';
 export type { SimFleetEvents, SimFleetOptions, SimFleetProvisioning, SimFleetResult } from './fleet.js';
 export { brokerUrlOf, readCredentialFiles, PlayerCredentialsValidator, type SimCredentials } from './credentials.js';

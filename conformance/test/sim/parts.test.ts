@@ -131,4 +131,11 @@ describe('parseSimArgs', () => {
     expect(error(['--api', 'http://a', '--bogus'])).toMatch(/bogus/);
     expect(parseSimArgs(['--help'])).toEqual({ help: true });
   });
+
+  it('--profile p3a (with --vault), default profile otherwise', () => {
+    expect(ok(['--api', 'http://a'])).toMatchObject({ profile: 'default', vault: undefined });
+    expect(ok(['--api', 'http://a', '--profile', 'p3a', '--vault', 'http://a/vault'])).toMatchObject({ profile: 'p3a', vault: 'http://a/vault' });
+    expect(error(['--api', 'http://a', '--profile', 'esp'])).toContain('--profile must be default or p3a');
+    expect(error(['--api', 'http://a', '--vault', 'http://a/vault'])).toContain('--vault needs --profile p3a');
+  });
 });
