@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { registerUser, startStack, type Stack } from '../../../server/devenv/stack.js';
 import { loadCaseFiles } from '../cases/load.js';
-import { runPlayerSuite } from '../player/suite.js';
+import { runPlayerSuite, P3A_PLAYER_FEATURES } from '../player/suite.js';
 import { formatCaseResult, formatHeader, formatTotals } from '../report/human.js';
 import { readKnownFailing } from '../run/known-failing.js';
 import { TargetError } from '../run/target-error.js';
@@ -85,6 +85,7 @@ export async function runLocal(argv: readonly string[], io: Io = consoleIo): Pro
       {
         brokerUrl: stack.services.urls.mqttInternal, username: stack.services.serverAccount.username, password: stack.services.serverAccount.password,
         playerKey: provisioned.player_key, timeoutMs: common.timeoutMs, heartbeatMs: SIM_HEARTBEAT_MS, toleranceMs: 1000, log,
+        ...(simProfile === 'p3a' ? { features: [...P3A_PLAYER_FEATURES] } : {}),
       },
       files, { run: common.run, knownFailing: readKnownFailing(`${knownDir}${simProfile === 'p3a' ? 'player-p3a.txt' : 'player.txt'}`), onResult },
       (s) => {

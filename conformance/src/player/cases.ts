@@ -40,9 +40,11 @@ export function derivedPlayerCommandCases(): CaseDef<PlayerContext>[] {
   const out: CaseDef<PlayerContext>[] = [];
   for (const message of messagesOnChannel('playerCommand')) {
     for (const ex of examplesOf(message)) {
+      const payload = (ex.payload as { command_type?: string; payload?: Record<string, unknown> });
+      const bareShow = payload.command_type === 'show_artwork' && payload.payload?.storage_shard === undefined;
       out.push({
         name: `player/command/${ex.name}`,
-        features: ['commands'],
+        features: bareShow ? ['commands', 'show_artwork_1_0'] : ['commands'],
         source: `spec: ${ex.ref}`,
         run: async (ctx, rec) => {
           const cmd = prepareCommand(ctx, ex.payload);

@@ -17,7 +17,13 @@ import type { PlayerContext } from './context.js';
 import { PlayerObserver } from './observer.js';
 import { yamlPlayerCases } from './steps.js';
 
-export const PLAYER_FEATURES = ['heartbeat', 'commands', 'requests', 'last_will'] as const;
+/**
+ * What a player may support. `show_artwork_1_0`: it shows a show_artwork that carries neither
+ * storage_shard nor native_format (1.0 players do; the p3a firmware ignores such a command).
+ */
+export const PLAYER_FEATURES = ['heartbeat', 'commands', 'show_artwork_1_0', 'requests', 'last_will'] as const;
+/** The features of a player speaking the p3a dialect (1.1): 1.0's bare show_artwork is ignored by design. */
+export const P3A_PLAYER_FEATURES: readonly string[] = PLAYER_FEATURES.filter((f) => f !== 'show_artwork_1_0');
 export const CALIBRATED_FEATURE = 'broker_reports_no_subscribers';
 
 export interface PlayerRunOptions {
