@@ -573,8 +573,10 @@ export interface paths {
          * @description Publishes one command on `makapix/player/{player_key}/command` and logs it (who, what,
          *     when). `post_id` is required with `show_artwork` (a visible post; an unknown one is a 404)
          *     and not allowed with `swap_next` and `swap_back` (400 either way). Counts against the rate
-         *     limits (300 per minute per player, 1000 per minute per user): 429 with `Retry-After`
-         *     beyond. Allowed to the owner and to moderators.
+         *     limits (by default 600 per minute per player, 1000 per minute per user; server settings):
+         *     429 with `Retry-After` beyond. set_paused, set_brightness and set_rotation are accepted only
+         *     within the capabilities the player advertised (400 otherwise). Allowed to the owner and to
+         *     moderators.
          */
         post: operations["sendPlayerCommand"];
         delete?: never;
