@@ -6,7 +6,7 @@ import type { TSchema } from 'typebox';
 import { restErrorHandler, type ErrorTable } from './http-error.js';
 import { restSchemaErrorFormatter, restValidatorCompiler, strictSerializerCompiler } from './rest-validation.js';
 
-export { HttpError, restErrorHandler, restNotFoundHandler, toRestError } from './http-error.js';
+export { HttpError, restErrorBody, restErrorHandler, restNotFoundHandler, toRestError } from './http-error.js';
 export type { ErrorTable, RestErrorBody, RestErrorResponse } from './http-error.js';
 export { RequestValidationError, ResponseSchemaError, restValidatorCompiler, restSchemaErrorFormatter, strictSerializerCompiler } from './rest-validation.js';
 

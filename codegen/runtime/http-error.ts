@@ -1,4 +1,5 @@
-// The one REST error shape, `{error_code, error}`, and the Fastify handlers that produce it. Each
+// The one REST error shape, `{error_code, error, detail}` (`detail` a copy of `error`, the field the
+// Makapix app displays), and the Fastify handlers that produce it. Each
 // route answers only the errors its operation documents (the generated route table's `errors`:
 // status -> error codes); anything else (an undocumented HttpError, a library's own error) is
 // mapped to a documented shape, never sent raw.
@@ -7,6 +8,18 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 export interface RestErrorBody {
   error_code: string;
   error: string;
+  /** Always a copy of `error` (spec RestError, since REST 1.2). */
+  detail: string;
+}
+
+/** The RestError schema's limit on `error`: longer messages (e.g. naming a huge value) are cut. */
+const MAX_ERROR_TEXT = 1000;
+
+/** The error body for `code` and `message`: the message cut to the schema's limit (never empty), copied into `detail`. */
+export function restErrorBody(code: string, message: string): RestErrorBody {
+  let error = message.length > MAX_ERROR_TEXT ? `${message.slice(0, MAX_ERROR_TEXT - 3)}...` : message;
+  if (error.length === 0) error = code;
+  return { error_code: code, error, detail: error };
 }
 
 /** The documented error answers of one operation: status -> the error codes it may carry (first: the default). */
@@ -50,37 +63,32 @@ function documentedFor(errors: ErrorTable, status: number): { status: number; co
 export function toRestError(error: unknown, errors: ErrorTable): RestErrorResponse {
   const internal = (undocumented?: string): RestErrorResponse => {
     const d = documentedFor(errors, 500);
-    return { status: d.status, body: { error_code: d.code, error: 'internal server error' }, ...(undocumented ? { undocumented } : {}) };
+    return { status: d.status, body: restErrorBody(d.code, 'internal server error'), ...(undocumented ? { undocumented } : {}) };
   };
   if (error instanceof HttpError) {
     if (errors[error.status]?.includes(error.code)) {
-      return { status: error.status, body: { error_code: error.code, error: error.message }, headers: error.headers };
+      return { status: error.status, body: restErrorBody(error.code, error.message), headers: error.headers };
     }
     return internal(`an answer ${error.status} ${error.code} that the operation does not document (${error.message})`);
   }
   const e = error as { statusCode?: unknown; validation?: unknown; message?: unknown } | null;
   if (e && Array.isArray(e.validation)) {
     const d = documentedFor(errors, 400);
-    return { status: d.status, body: { error_code: d.code, error: String(e.message) } };
+    return { status: d.status, body: restErrorBody(d.code, String(e.message)) };
   }
   // Fastify's own client errors (bad JSON, empty body, unsupported media type, body too large):
   // answered with the operation's documented status for them (usually 400, with Fastify's reason).
   if (e && typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
     const d = documentedFor(errors, e.statusCode);
-    if (d.status < 500) return { status: d.status, body: { error_code: d.code, error: `body: ${String(e.message)}` } };
+    if (d.status < 500) return { status: d.status, body: restErrorBody(d.code, `body: ${String(e.message)}`) };
   }
   return internal();
 }
 
-/** A Fastify error handler answering `{error_code, error}` with the errors `errors` documents; 5xx are logged, never leaked. */
-/** The RestError schema's limit on `error`: longer messages (e.g. naming a huge value) are cut. */
-const MAX_ERROR_TEXT = 1000;
-
+/** A Fastify error handler answering `{error_code, error, detail}` with the errors `errors` documents; 5xx are logged, never leaked. */
 export function restErrorHandler(errors: ErrorTable) {
   return function handleRestError(error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
     const { status, body, headers, undocumented } = toRestError(error, errors);
-    if (body.error.length > MAX_ERROR_TEXT) body.error = `${body.error.slice(0, MAX_ERROR_TEXT - 3)}...`;
-    if (body.error.length === 0) body.error = body.error_code;
     if (undocumented) request.log.error({ err: error }, `request failed: ${undocumented}`);
     else if (status >= 500) request.log.error({ err: error }, 'request failed');
     if (headers) reply.headers(headers);
@@ -88,8 +96,8 @@ export function restErrorHandler(errors: ErrorTable) {
   };
 }
 
-/** A Fastify not-found handler answering 404 `{error_code: "not_found", error}` (a URL no operation serves). */
+/** A Fastify not-found handler answering 404 `{error_code: "not_found", error, detail}` (a URL no operation serves). */
 export function restNotFoundHandler(request: FastifyRequest, reply: FastifyReply): FastifyReply {
-  const path = request.url.split('?')[0];
-  return reply.code(404).send({ error_code: 'not_found', error: `no route for ${request.method} ${path}` });
+  const path = request.url.split('?')[0] ?? '';
+  return reply.code(404).send(restErrorBody('not_found', `no route for ${request.method} ${path}`));
 }

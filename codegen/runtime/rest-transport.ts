@@ -1,9 +1,10 @@
 // What Fastify answers before any route runs, in the one error shape: a malformed URL (bad
 // percent-encoding), a broken HTTP request (oversized headers, a parse error) and JSON bodies that
-// are not UTF-8. Every such answer is `{error_code: "invalid_request", error}` with status 400,
+// are not UTF-8. Every such answer is `{error_code: "invalid_request", error, detail}` with status 400,
 // a status every operation that takes input documents; nothing leaves in Fastify's own shape.
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { restErrorBody } from './http-error.js';
 
 const BAD_INPUT = { status: 400, code: 'invalid_request' } as const;
 
@@ -11,7 +12,7 @@ const BAD_INPUT = { status: 400, code: 'invalid_request' } as const;
 export function restFrameworkErrors(error: FastifyError, _req: FastifyRequest, reply: FastifyReply): void {
   const detail = error.message.length > 200 ? `${error.message.slice(0, 197)}...` : error.message;
   const what = error.code === 'FST_ERR_BAD_URL' ? 'url: not a valid percent-encoded path' : `request: ${detail}`;
-  void reply.code(BAD_INPUT.status).send({ error_code: BAD_INPUT.code, error: what });
+  void reply.code(BAD_INPUT.status).send(restErrorBody(BAD_INPUT.code, what));
 }
 
 /** Fastify's `clientErrorHandler`: a request Node's HTTP parser refuses (oversized headers or URL, bad framing). */
@@ -20,7 +21,7 @@ export function restClientErrorHandler(err: Error & { code?: string }, socket: S
   const what = err.code === 'HPE_HEADER_OVERFLOW' ? 'request: the URL and headers exceed the size limit'
     : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 'request: not received in time'
       : 'request: not a valid HTTP request';
-  const body = JSON.stringify({ error_code: BAD_INPUT.code, error: what });
+  const body = JSON.stringify(restErrorBody(BAD_INPUT.code, what));
   if (socket.writable) {
     socket.write(`HTTP/1.1 400 Bad Request\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json; charset=utf-8\r\nConnection: close\r\n\r\n${body}`);
   }

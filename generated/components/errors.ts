@@ -20,11 +20,12 @@ export type RestErrorCode = Static<typeof RestErrorCode>;
 export const RestErrorCodeValues = ["authentication_failed", "not_found", "invalid_request", "invalid_emoji", "reaction_limit_exceeded", "rate_limit_exceeded", "internal_error", "unknown_request_type", "forbidden", "conflict"] as const satisfies readonly RestErrorCode[];
 
 // from spec/components/errors.yaml#/RestError
-/** The one error body of every REST error response. */
+/** The one error body of every REST error response. `detail` (since REST 1.2) is always a copy of */
 export const RestError = Type.Object({
   error_code: RestErrorCode,
   error: Type.String({"description":"Human-readable error message (names the offending field for invalid_request).","minLength":1,"maxLength":1000}),
-}, {"title":"RestError","description":"The one error body of every REST error response.","additionalProperties":false});
+  detail: Type.String({"description":"A copy of `error`, under the name the Makapix app reads (since REST 1.2; absent from 1.0 and 1.1 servers).","minLength":1,"maxLength":1000}),
+}, {"title":"RestError","description":"The one error body of every REST error response. `detail` (since REST 1.2) is always a copy of\n`error`: the Makapix app, like the original server, shows `detail` to the user.\n","additionalProperties":false});
 export type RestError = Static<typeof RestError>;
 /** The bound keywords of RestError (inline properties), by property. */
-export const RestErrorBounds = {"error":{"minLength":1,"maxLength":1000}} as const;
+export const RestErrorBounds = {"error":{"minLength":1,"maxLength":1000},"detail":{"minLength":1,"maxLength":1000}} as const;

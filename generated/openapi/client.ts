@@ -5,8 +5,8 @@
 
 import { RestError } from '../components/errors.js';
 import { Comment } from '../components/post.js';
-import { type ApprovePlayerTokenRotationParams, type CreateCommentParams, type DeletePlayerParams, type DeletePostParams, type FollowCategoryParams, type FollowUserParams, type GetPlayerCommandParams, type GetPlayerCredentialsParams, type GetPlayerParams, type GetPostParams, type Handlers, type ListPlayersParams, type PromotePostParams, type RenewPlayerCertParams, type RotatePlayerTokenParams, routes, type SendCommandToAllPlayersParams, type SendPlayerCommandParams, type UnfollowCategoryParams, type UnfollowUserParams, type UpdatePlayerParams } from './routes.js';
-import { AuthLoginRequest, AuthLoginResponse, AuthRegisterRequest, AuthRegisterResponse, CreateCommentRequest, CreatePostRequest, CreatePostUpload, HealthStatus, MqttBootstrap, MqttDemoResult, Player, PlayerCommandBatchResult, PlayerCommandRecord, PlayerCommandRequest, PlayerCommandResult, PlayerCredentials, PlayerList, Post, PromotePostRequest, ProvisionPlayerRequest, ProvisionPlayerResponse, ReadinessStatus, RegisterPlayerRequest, RenewCertResult, RenewDeviceCertResponse, RotatePlayerTokenPending, RotatePlayerTokenResponse, UpdatePlayerRequest, User } from './schemas.js';
+import { type ApprovePlayerTokenRotationParams, type CreateCommentParams, type DeletePlayerParams, type DeletePostParams, type FollowCategoryParams, type FollowUserParams, type GetPlayerCommandParams, type GetPlayerCredentialsParams, type GetPlayerParams, type GetPostParams, type Handlers, type ListPlayersParams, type PromotePostParams, type RenewPlayerCertParams, type RotatePlayerTokenParams, routes, type SendCommandToAllPlayersParams, type SendPlayerCommandParams, type SetPlayerBrightnessParams, type SetPlayerMirrorParams, type SetPlayerPausedParams, type SetPlayerRotationParams, type UnfollowCategoryParams, type UnfollowUserParams, type UpdatePlayerParams } from './routes.js';
+import { AuthChangePasswordRequest, AuthLoginRequest, AuthLoginResponse, AuthRegisterRequest, AuthRegisterResponse, AuthTokenRequest, AuthTokenResponse, CreateCommentRequest, CreatePostRequest, CreatePostUpload, HealthStatus, MqttBootstrap, MqttDemoResult, Player, PlayerCommandBatchResult, PlayerCommandRecord, PlayerCommandRequest, PlayerCommandResult, PlayerCredentials, PlayerList, Post, PromotePostRequest, ProvisionPlayerRequest, ProvisionPlayerResponse, ReadinessStatus, RegisterPlayerRequest, RenewCertResult, RenewDeviceCertResponse, RotatePlayerTokenPending, RotatePlayerTokenResponse, SetPlayerBrightnessRequest, SetPlayerMirrorRequest, SetPlayerPausedRequest, SetPlayerRotationRequest, UpdatePlayerRequest, User } from './schemas.js';
 import { restCall, type RestCallOptions } from '#runtime/v1';
 
 type Result<K extends keyof Handlers> = Awaited<ReturnType<Handlers[K]>> & { headers: Headers };
@@ -21,6 +21,12 @@ export function createClient(baseUrl: string, defaults: RestCallOptions = {}) {
     authLogin: (input: { body: AuthLoginRequest }, opts?: RestCallOptions) => restCall(baseUrl, routes.authLogin, input, { ...defaults, ...opts }) as Promise<Result<'authLogin'>>,
     // from spec/openapi.yaml#/paths/~1auth~1me/get
     authMe: (input: {} = {}, opts?: RestCallOptions) => restCall(baseUrl, routes.authMe, input, { ...defaults, ...opts }) as Promise<Result<'authMe'>>,
+    // from spec/openapi.yaml#/paths/~1auth~1token/post
+    authToken: (input: { body: AuthTokenRequest }, opts?: RestCallOptions) => restCall(baseUrl, routes.authToken, input, { ...defaults, ...opts }) as Promise<Result<'authToken'>>,
+    // from spec/openapi.yaml#/paths/~1auth~1password/post
+    authChangePassword: (input: { body: AuthChangePasswordRequest }, opts?: RestCallOptions) => restCall(baseUrl, routes.authChangePassword, input, { ...defaults, ...opts }) as Promise<Result<'authChangePassword'>>,
+    // from spec/openapi.yaml#/paths/~1auth~1logout-all/post
+    authLogoutAll: (input: {} = {}, opts?: RestCallOptions) => restCall(baseUrl, routes.authLogoutAll, input, { ...defaults, ...opts }) as Promise<Result<'authLogoutAll'>>,
     // from spec/openapi.yaml#/paths/~1post/post
     createPost: (input: { body: CreatePostRequest | CreatePostUpload }, opts?: RestCallOptions) => restCall(baseUrl, routes.createPost, input, { ...defaults, ...opts }) as Promise<Result<'createPost'>>,
     // from spec/openapi.yaml#/paths/~1post~1{post_id}/get
@@ -61,6 +67,14 @@ export function createClient(baseUrl: string, defaults: RestCallOptions = {}) {
     getPlayerCommand: (input: { params: GetPlayerCommandParams }, opts?: RestCallOptions) => restCall(baseUrl, routes.getPlayerCommand, input, { ...defaults, ...opts }) as Promise<Result<'getPlayerCommand'>>,
     // from spec/openapi.yaml#/paths/~1u~1{sqid}~1player~1{player_id}~1command/post
     sendPlayerCommand: (input: { body: PlayerCommandRequest; params: SendPlayerCommandParams }, opts?: RestCallOptions) => restCall(baseUrl, routes.sendPlayerCommand, input, { ...defaults, ...opts }) as Promise<Result<'sendPlayerCommand'>>,
+    // from spec/openapi.yaml#/paths/~1u~1{sqid}~1player~1{player_id}~1pause/post
+    setPlayerPaused: (input: { body: SetPlayerPausedRequest; params: SetPlayerPausedParams }, opts?: RestCallOptions) => restCall(baseUrl, routes.setPlayerPaused, input, { ...defaults, ...opts }) as Promise<Result<'setPlayerPaused'>>,
+    // from spec/openapi.yaml#/paths/~1u~1{sqid}~1player~1{player_id}~1brightness/post
+    setPlayerBrightness: (input: { body: SetPlayerBrightnessRequest; params: SetPlayerBrightnessParams }, opts?: RestCallOptions) => restCall(baseUrl, routes.setPlayerBrightness, input, { ...defaults, ...opts }) as Promise<Result<'setPlayerBrightness'>>,
+    // from spec/openapi.yaml#/paths/~1u~1{sqid}~1player~1{player_id}~1rotation/post
+    setPlayerRotation: (input: { body: SetPlayerRotationRequest; params: SetPlayerRotationParams }, opts?: RestCallOptions) => restCall(baseUrl, routes.setPlayerRotation, input, { ...defaults, ...opts }) as Promise<Result<'setPlayerRotation'>>,
+    // from spec/openapi.yaml#/paths/~1u~1{sqid}~1player~1{player_id}~1mirror/post
+    setPlayerMirror: (input: { body: SetPlayerMirrorRequest; params: SetPlayerMirrorParams }, opts?: RestCallOptions) => restCall(baseUrl, routes.setPlayerMirror, input, { ...defaults, ...opts }) as Promise<Result<'setPlayerMirror'>>,
     // from spec/openapi.yaml#/paths/~1u~1{sqid}~1player~1command~1all/post
     sendCommandToAllPlayers: (input: { body: PlayerCommandRequest; params: SendCommandToAllPlayersParams }, opts?: RestCallOptions) => restCall(baseUrl, routes.sendCommandToAllPlayers, input, { ...defaults, ...opts }) as Promise<Result<'sendCommandToAllPlayers'>>,
     // from spec/openapi.yaml#/paths/~1u~1{sqid}~1player~1{player_id}~1renew-cert/post

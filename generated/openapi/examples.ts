@@ -5,8 +5,8 @@
 
 import { RestError } from '../components/errors.js';
 import { Comment } from '../components/post.js';
-import { type ApprovePlayerTokenRotationParams, type CreateCommentParams, type DeletePlayerParams, type DeletePostParams, type FollowCategoryParams, type FollowUserParams, type GetPlayerCommandParams, type GetPlayerCredentialsParams, type GetPlayerParams, type GetPostParams, type ListPlayersParams, type PromotePostParams, type RenewPlayerCertParams, type RotatePlayerTokenParams, type SendCommandToAllPlayersParams, type SendPlayerCommandParams, type UnfollowCategoryParams, type UnfollowUserParams, type UpdatePlayerParams } from './routes.js';
-import { AuthLoginRequest, AuthLoginResponse, AuthRegisterRequest, AuthRegisterResponse, CreateCommentRequest, CreatePostRequest, CreatePostUpload, HealthStatus, MqttBootstrap, MqttDemoResult, Player, PlayerCommandBatchResult, PlayerCommandRecord, PlayerCommandRequest, PlayerCommandResult, PlayerCredentials, PlayerList, Post, PromotePostRequest, ProvisionPlayerRequest, ProvisionPlayerResponse, ReadinessStatus, RegisterPlayerRequest, RenewCertResult, RenewDeviceCertResponse, RotatePlayerTokenPending, RotatePlayerTokenResponse, UpdatePlayerRequest, User } from './schemas.js';
+import { type ApprovePlayerTokenRotationParams, type CreateCommentParams, type DeletePlayerParams, type DeletePostParams, type FollowCategoryParams, type FollowUserParams, type GetPlayerCommandParams, type GetPlayerCredentialsParams, type GetPlayerParams, type GetPostParams, type ListPlayersParams, type PromotePostParams, type RenewPlayerCertParams, type RotatePlayerTokenParams, type SendCommandToAllPlayersParams, type SendPlayerCommandParams, type SetPlayerBrightnessParams, type SetPlayerMirrorParams, type SetPlayerPausedParams, type SetPlayerRotationParams, type UnfollowCategoryParams, type UnfollowUserParams, type UpdatePlayerParams } from './routes.js';
+import { AuthChangePasswordRequest, AuthLoginRequest, AuthLoginResponse, AuthRegisterRequest, AuthRegisterResponse, AuthTokenRequest, AuthTokenResponse, CreateCommentRequest, CreatePostRequest, CreatePostUpload, HealthStatus, MqttBootstrap, MqttDemoResult, Player, PlayerCommandBatchResult, PlayerCommandRecord, PlayerCommandRequest, PlayerCommandResult, PlayerCredentials, PlayerList, Post, PromotePostRequest, ProvisionPlayerRequest, ProvisionPlayerResponse, ReadinessStatus, RegisterPlayerRequest, RenewCertResult, RenewDeviceCertResponse, RotatePlayerTokenPending, RotatePlayerTokenResponse, SetPlayerBrightnessRequest, SetPlayerMirrorRequest, SetPlayerPausedRequest, SetPlayerRotationRequest, UpdatePlayerRequest, User } from './schemas.js';
 
 // from spec/openapi.yaml#/paths
 /** Every named example of every request body and response, by operationId, then status, then name. */
@@ -37,33 +37,39 @@ export const restExamples = {
       400: {
         invalid_request: {
           "error_code": "invalid_request",
-          "error": "body/title: must NOT have fewer than 1 characters"
+          "error": "body/title: must NOT have fewer than 1 characters",
+          "detail": "body/title: must NOT have fewer than 1 characters"
         } satisfies RestError as RestError,
       },
       409: {
         handle_taken: {
           "error_code": "conflict",
-          "error": "Handle already taken"
+          "error": "Handle already taken",
+          "detail": "Handle already taken"
         } satisfies RestError as RestError,
         email_taken: {
           "error_code": "conflict",
-          "error": "Email already registered"
+          "error": "Email already registered",
+          "detail": "Email already registered"
         } satisfies RestError as RestError,
         player_limit_reached: {
           "error_code": "conflict",
-          "error": "A user can have at most 128 players"
+          "error": "A user can have at most 128 players",
+          "detail": "A user can have at most 128 players"
         } satisfies RestError as RestError,
       },
       429: {
         rate_limit_exceeded: {
           "error_code": "rate_limit_exceeded",
-          "error": "Rate limit exceeded; retry in 12 seconds"
+          "error": "Rate limit exceeded; retry in 12 seconds",
+          "detail": "Rate limit exceeded; retry in 12 seconds"
         } satisfies RestError as RestError,
       },
       500: {
         internal_error: {
           "error_code": "internal_error",
-          "error": "Internal server error"
+          "error": "Internal server error",
+          "detail": "Internal server error"
         } satisfies RestError as RestError,
       },
     },
@@ -93,25 +99,29 @@ export const restExamples = {
       400: {
         invalid_request: {
           "error_code": "invalid_request",
-          "error": "body/title: must NOT have fewer than 1 characters"
+          "error": "body/title: must NOT have fewer than 1 characters",
+          "detail": "body/title: must NOT have fewer than 1 characters"
         } satisfies RestError as RestError,
       },
       401: {
         wrong_password: {
           "error_code": "authentication_failed",
-          "error": "Invalid email or password"
+          "error": "Invalid email or password",
+          "detail": "Invalid email or password"
         } satisfies RestError as RestError,
       },
       429: {
         rate_limit_exceeded: {
           "error_code": "rate_limit_exceeded",
-          "error": "Rate limit exceeded; retry in 12 seconds"
+          "error": "Rate limit exceeded; retry in 12 seconds",
+          "detail": "Rate limit exceeded; retry in 12 seconds"
         } satisfies RestError as RestError,
       },
       500: {
         internal_error: {
           "error_code": "internal_error",
-          "error": "Internal server error"
+          "error": "Internal server error",
+          "detail": "Internal server error"
         } satisfies RestError as RestError,
       },
     },
@@ -123,6 +133,7 @@ export const restExamples = {
         artist: {
           "user_id": "3fa85f64-5717-4562-b3fc-2c963f66afa6",
           "sqid": "k3Xd9",
+          "public_sqid": "k3Xd9",
           "handle": "artist123",
           "email": "artist123@example.org",
           "roles": [
@@ -130,17 +141,173 @@ export const restExamples = {
           ],
           "created_at": "2025-12-09T01:30:00Z"
         } satisfies User as User,
+        moderator: {
+          "user_id": "9b2d7c1e-4f3a-4e8b-a6d5-0c1f2e3d4b5a",
+          "sqid": "Wq7Lm",
+          "public_sqid": "Wq7Lm",
+          "handle": "mod_alice",
+          "email": "alice@example.org",
+          "roles": [
+            "user",
+            "moderator"
+          ],
+          "created_at": "2025-12-01T09:00:00Z"
+        } satisfies User as User,
       },
       401: {
         authentication_failed: {
           "error_code": "authentication_failed",
-          "error": "Missing or invalid bearer token"
+          "error": "Missing or invalid bearer token",
+          "detail": "Missing or invalid bearer token"
         } satisfies RestError as RestError,
       },
       500: {
         internal_error: {
           "error_code": "internal_error",
-          "error": "Internal server error"
+          "error": "Internal server error",
+          "detail": "Internal server error"
+        } satisfies RestError as RestError,
+      },
+    },
+  },
+  // from spec/openapi.yaml#/paths/~1auth~1token/post
+  authToken: {
+    request: {
+      password_grant: {
+        "grant_type": "password",
+        "email": "artist123@example.org",
+        "password": "correct horse battery staple"
+      } satisfies AuthTokenRequest as AuthTokenRequest,
+      refresh_grant: {
+        "grant_type": "refresh_token",
+        "refresh_token": "mpr_NXdkmbcFnVXqzgkbk64zyOwqhYrTPlKPQg6zDOONqqU"
+      } satisfies AuthTokenRequest as AuthTokenRequest,
+      wrong_password: {
+        "grant_type": "password",
+        "email": "artist123@example.org",
+        "password": "not the password"
+      } satisfies AuthTokenRequest as AuthTokenRequest,
+    },
+    responses: {
+      200: {
+        password_grant: {
+          "access_token": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIzZmE4NWY2NC01NzE3LTQ1NjItYjNmYy0yYzk2M2Y2NmFmYTYiLCJpYXQiOjE3NjUyNDM4MDAsImV4cCI6MTc2NTI0NzQwMH0.0dBrCpZIhR6jRkmPq2nB7ZpI8Qq9o2eK7Vn5rX1uS3M",
+          "token_type": "Bearer",
+          "refresh_token": "mpr_NXdkmbcFnVXqzgkbk64zyOwqhYrTPlKPQg6zDOONqqU",
+          "expires_in": 3600
+        } satisfies AuthTokenResponse as AuthTokenResponse,
+        refresh_grant: {
+          "access_token": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIzZmE4NWY2NC01NzE3LTQ1NjItYjNmYy0yYzk2M2Y2NmFmYTYiLCJpYXQiOjE3NjUyNDc0MDAsImV4cCI6MTc2NTI1MTAwMH0.gq5lVbS1cV8wJm3Xr2Yt6ZpQ0n4eK7Vn5rX1uS3MdEw",
+          "token_type": "Bearer",
+          "refresh_token": "mpr_Iz4-k7NuYdftZt0vPBSHTpP3FW186_GbZ0gyhBLrkFw",
+          "expires_in": 3600
+        } satisfies AuthTokenResponse as AuthTokenResponse,
+      },
+      400: {
+        invalid_request: {
+          "error_code": "invalid_request",
+          "error": "body/title: must NOT have fewer than 1 characters",
+          "detail": "body/title: must NOT have fewer than 1 characters"
+        } satisfies RestError as RestError,
+      },
+      401: {
+        wrong_password: {
+          "error_code": "authentication_failed",
+          "error": "Invalid email or password",
+          "detail": "Invalid email or password"
+        } satisfies RestError as RestError,
+        refresh_token_invalid: {
+          "error_code": "authentication_failed",
+          "error": "The refresh token is invalid, expired or revoked; sign in again",
+          "detail": "The refresh token is invalid, expired or revoked; sign in again"
+        } satisfies RestError as RestError,
+      },
+      429: {
+        rate_limit_exceeded: {
+          "error_code": "rate_limit_exceeded",
+          "error": "Rate limit exceeded; retry in 12 seconds",
+          "detail": "Rate limit exceeded; retry in 12 seconds"
+        } satisfies RestError as RestError,
+      },
+      500: {
+        internal_error: {
+          "error_code": "internal_error",
+          "error": "Internal server error",
+          "detail": "Internal server error"
+        } satisfies RestError as RestError,
+      },
+    },
+  },
+  // from spec/openapi.yaml#/paths/~1auth~1password/post
+  authChangePassword: {
+    request: {
+      change: {
+        "current_password": "correct horse battery staple",
+        "new_password": "a brand new passphrase"
+      } satisfies AuthChangePasswordRequest as AuthChangePasswordRequest,
+    },
+    responses: {
+      200: {
+        change: {
+          "token": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIzZmE4NWY2NC01NzE3LTQ1NjItYjNmYy0yYzk2M2Y2NmFmYTYiLCJpYXQiOjE3NjUyNDM4MDAsImV4cCI6MTc2NTMzMDIwMH0.KVfJq89rLkjPNYfN72iDBT2wjqOIgGgu6-qm6sjTJRs",
+          "user_id": "3fa85f64-5717-4562-b3fc-2c963f66afa6",
+          "sqid": "k3Xd9",
+          "handle": "artist123",
+          "expires_at": "2025-12-10T01:30:00Z"
+        } satisfies AuthLoginResponse as AuthLoginResponse,
+      },
+      400: {
+        invalid_request: {
+          "error_code": "invalid_request",
+          "error": "body/title: must NOT have fewer than 1 characters",
+          "detail": "body/title: must NOT have fewer than 1 characters"
+        } satisfies RestError as RestError,
+      },
+      401: {
+        authentication_failed: {
+          "error_code": "authentication_failed",
+          "error": "Missing or invalid bearer token",
+          "detail": "Missing or invalid bearer token"
+        } satisfies RestError as RestError,
+      },
+      403: {
+        wrong_current_password: {
+          "error_code": "forbidden",
+          "error": "current_password: is not the password of this account",
+          "detail": "current_password: is not the password of this account"
+        } satisfies RestError as RestError,
+      },
+      429: {
+        rate_limit_exceeded: {
+          "error_code": "rate_limit_exceeded",
+          "error": "Rate limit exceeded; retry in 12 seconds",
+          "detail": "Rate limit exceeded; retry in 12 seconds"
+        } satisfies RestError as RestError,
+      },
+      500: {
+        internal_error: {
+          "error_code": "internal_error",
+          "error": "Internal server error",
+          "detail": "Internal server error"
+        } satisfies RestError as RestError,
+      },
+    },
+  },
+  // from spec/openapi.yaml#/paths/~1auth~1logout-all/post
+  authLogoutAll: {
+    responses: {
+      401: {
+        authentication_failed: {
+          "error_code": "authentication_failed",
+          "error": "Missing or invalid bearer token",
+          "detail": "Missing or invalid bearer token"
+        } satisfies RestError as RestError,
+      },
+      500: {
+        internal_error: {
+          "error_code": "internal_error",
+          "error": "Internal server error",
+          "detail": "Internal server error"
         } satisfies RestError as RestError,
       },
     },
@@ -246,43 +413,52 @@ export const restExamples = {
       400: {
         invalid_request: {
           "error_code": "invalid_request",
-          "error": "body/title: must NOT have fewer than 1 characters"
+          "error": "body/title: must NOT have fewer than 1 characters",
+          "detail": "body/title: must NOT have fewer than 1 characters"
         } satisfies RestError as RestError,
         image_format_not_accepted: {
           "error_code": "invalid_request",
-          "error": "image: the file is JPEG; only PNG, GIF, WebP and BMP are accepted"
+          "error": "image: the file is JPEG; only PNG, GIF, WebP and BMP are accepted",
+          "detail": "image: the file is JPEG; only PNG, GIF, WebP and BMP are accepted"
         } satisfies RestError as RestError,
         image_lying_name: {
           "error_code": "invalid_request",
-          "error": "image: the file is PNG but its name 'cat.gif' says GIF"
+          "error": "image: the file is PNG but its name 'cat.gif' says GIF",
+          "detail": "image: the file is PNG but its name 'cat.gif' says GIF"
         } satisfies RestError as RestError,
         image_truncated: {
           "error_code": "invalid_request",
-          "error": "image: the PNG file is truncated or corrupt"
+          "error": "image: the PNG file is truncated or corrupt",
+          "detail": "image: the PNG file is truncated or corrupt"
         } satisfies RestError as RestError,
         image_too_large: {
           "error_code": "invalid_request",
-          "error": "image: 20000x20000 pixels is more than the limit of 256x256"
+          "error": "image: 20000x20000 pixels is more than the limit of 256x256",
+          "detail": "image: 20000x20000 pixels is more than the limit of 256x256"
         } satisfies RestError as RestError,
         image_too_many_frames: {
           "error_code": "invalid_request",
-          "error": "image: 2000 frames is more than the limit of 1024"
+          "error": "image: 2000 frames is more than the limit of 1024",
+          "detail": "image: 2000 frames is more than the limit of 1024"
         } satisfies RestError as RestError,
         image_too_many_bytes: {
           "error_code": "invalid_request",
-          "error": "image: more than the limit of 5242880 bytes"
+          "error": "image: more than the limit of 5242880 bytes",
+          "detail": "image: more than the limit of 5242880 bytes"
         } satisfies RestError as RestError,
       },
       401: {
         authentication_failed: {
           "error_code": "authentication_failed",
-          "error": "Missing or invalid bearer token"
+          "error": "Missing or invalid bearer token",
+          "detail": "Missing or invalid bearer token"
         } satisfies RestError as RestError,
       },
       500: {
         internal_error: {
           "error_code": "internal_error",
-          "error": "Internal server error"
+          "error": "Internal server error",
+          "detail": "Internal server error"
         } satisfies RestError as RestError,
       },
     },
@@ -314,25 +490,29 @@ export const restExamples = {
       400: {
         invalid_request: {
           "error_code": "invalid_request",
-          "error": "body/title: must NOT have fewer than 1 characters"
+          "error": "body/title: must NOT have fewer than 1 characters",
+          "detail": "body/title: must NOT have fewer than 1 characters"
         } satisfies RestError as RestError,
       },
       401: {
         authentication_failed: {
           "error_code": "authentication_failed",
-          "error": "Missing or invalid bearer token"
+          "error": "Missing or invalid bearer token",
+          "detail": "Missing or invalid bearer token"
         } satisfies RestError as RestError,
       },
       404: {
         not_found: {
           "error_code": "not_found",
-          "error": "Post 999 not found"
+          "error": "Post 999 not found",
+          "detail": "Post 999 not found"
         } satisfies RestError as RestError,
       },
       500: {
         internal_error: {
           "error_code": "internal_error",
-          "error": "Internal server error"
+          "error": "Internal server error",
+          "detail": "Internal server error"
         } satisfies RestError as RestError,
       },
     },
@@ -343,31 +523,36 @@ export const restExamples = {
       400: {
         invalid_request: {
           "error_code": "invalid_request",
-          "error": "body/title: must NOT have fewer than 1 characters"
+          "error": "body/title: must NOT have fewer than 1 characters",
+          "detail": "body/title: must NOT have fewer than 1 characters"
         } satisfies RestError as RestError,
       },
       401: {
         authentication_failed: {
           "error_code": "authentication_failed",
-          "error": "Missing or invalid bearer token"
+          "error": "Missing or invalid bearer token",
+          "detail": "Missing or invalid bearer token"
         } satisfies RestError as RestError,
       },
       403: {
         forbidden: {
           "error_code": "forbidden",
-          "error": "Only the owner or a moderator may do this"
+          "error": "Only the owner or a moderator may do this",
+          "detail": "Only the owner or a moderator may do this"
         } satisfies RestError as RestError,
       },
       404: {
         not_found: {
           "error_code": "not_found",
-          "error": "Post 999 not found"
+          "error": "Post 999 not found",
+          "detail": "Post 999 not found"
         } satisfies RestError as RestError,
       },
       500: {
         internal_error: {
           "error_code": "internal_error",
-          "error": "Internal server error"
+          "error": "Internal server error",
+          "detail": "Internal server error"
         } satisfies RestError as RestError,
       },
     },
@@ -403,31 +588,36 @@ export const restExamples = {
       400: {
         invalid_request: {
           "error_code": "invalid_request",
-          "error": "body/title: must NOT have fewer than 1 characters"
+          "error": "body/title: must NOT have fewer than 1 characters",
+          "detail": "body/title: must NOT have fewer than 1 characters"
         } satisfies RestError as RestError,
       },
       401: {
         authentication_failed: {
           "error_code": "authentication_failed",
-          "error": "Missing or invalid bearer token"
+          "error": "Missing or invalid bearer token",
+          "detail": "Missing or invalid bearer token"
         } satisfies RestError as RestError,
       },
       403: {
         moderator_required: {
           "error_code": "forbidden",
-          "error": "Promoting a post needs the moderator role"
+          "error": "Promoting a post needs the moderator role",
+          "detail": "Promoting a post needs the moderator role"
         } satisfies RestError as RestError,
       },
       404: {
         not_found: {
           "error_code": "not_found",
-          "error": "Post 999 not found"
+          "error": "Post 999 not found",
+          "detail": "Post 999 not found"
         } satisfies RestError as RestError,
       },
       500: {
         internal_error: {
           "error_code": "internal_error",
-          "error": "Internal server error"
+          "error": "Internal server error",
+          "detail": "Internal server error"
         } satisfies RestError as RestError,
       },
     },
@@ -473,29 +663,34 @@ export const restExamples = {
       400: {
         reply_too_deep: {
           "error_code": "invalid_request",
-          "error": "parent_id: comments are threaded at most to depth 2"
+          "error": "parent_id: comments are threaded at most to depth 2",
+          "detail": "parent_id: comments are threaded at most to depth 2"
         } satisfies RestError as RestError,
         invalid_request: {
           "error_code": "invalid_request",
-          "error": "body/title: must NOT have fewer than 1 characters"
+          "error": "body/title: must NOT have fewer than 1 characters",
+          "detail": "body/title: must NOT have fewer than 1 characters"
         } satisfies RestError as RestError,
       },
       401: {
         authentication_failed: {
           "error_code": "authentication_failed",
-          "error": "Missing or invalid bearer token"
+          "error": "Missing or invalid bearer token",
+          "detail": "Missing or invalid bearer token"
         } satisfies RestError as RestError,
       },
       404: {
         not_found: {
           "error_code": "not_found",
-          "error": "Post 999 not found"
+          "error": "Post 999 not found",
+          "detail": "Post 999 not found"
         } satisfies RestError as RestError,
       },
       500: {
         internal_error: {
           "error_code": "internal_error",
-          "error": "Internal server error"
+          "error": "Internal server error",
+          "detail": "Internal server error"
         } satisfies RestError as RestError,
       },
     },
@@ -506,29 +701,34 @@ export const restExamples = {
       400: {
         self_follow: {
           "error_code": "invalid_request",
-          "error": "You cannot follow yourself"
+          "error": "You cannot follow yourself",
+          "detail": "You cannot follow yourself"
         } satisfies RestError as RestError,
         invalid_request: {
           "error_code": "invalid_request",
-          "error": "body/title: must NOT have fewer than 1 characters"
+          "error": "body/title: must NOT have fewer than 1 characters",
+          "detail": "body/title: must NOT have fewer than 1 characters"
         } satisfies RestError as RestError,
       },
       401: {
         authentication_failed: {
           "error_code": "authentication_failed",
-          "error": "Missing or invalid bearer token"
+          "error": "Missing or invalid bearer token",
+          "detail": "Missing or invalid bearer token"
         } satisfies RestError as RestError,
       },
       404: {
         not_found: {
           "error_code": "not_found",
-          "error": "Post 999 not found"
+          "error": "Post 999 not found",
+          "detail": "Post 999 not found"
         } satisfies RestError as RestError,
       },
       500: {
         internal_error: {
           "error_code": "internal_error",
-          "error": "Internal server error"
+          "error": "Internal server error",
+          "detail": "Internal server error"
         } satisfies RestError as RestError,
       },
     },
@@ -539,29 +739,34 @@ export const restExamples = {
       400: {
         self_follow: {
           "error_code": "invalid_request",
-          "error": "You cannot follow yourself"
+          "error": "You cannot follow yourself",
+          "detail": "You cannot follow yourself"
         } satisfies RestError as RestError,
         invalid_request: {
           "error_code": "invalid_request",
-          "error": "body/title: must NOT have fewer than 1 characters"
+          "error": "body/title: must NOT have fewer than 1 characters",
+          "detail": "body/title: must NOT have fewer than 1 characters"
         } satisfies RestError as RestError,
       },
       401: {
         authentication_failed: {
           "error_code": "authentication_failed",
-          "error": "Missing or invalid bearer token"
+          "error": "Missing or invalid bearer token",
+          "detail": "Missing or invalid bearer token"
         } satisfies RestError as RestError,
       },
       404: {
         not_found: {
           "error_code": "not_found",
-          "error": "Post 999 not found"
+          "error": "Post 999 not found",
+          "detail": "Post 999 not found"
         } satisfies RestError as RestError,
       },
       500: {
         internal_error: {
           "error_code": "internal_error",
-          "error": "Internal server error"
+          "error": "Internal server error",
+          "detail": "Internal server error"
         } satisfies RestError as RestError,
       },
     },
@@ -572,19 +777,22 @@ export const restExamples = {
       400: {
         invalid_request: {
           "error_code": "invalid_request",
-          "error": "body/title: must NOT have fewer than 1 characters"
+          "error": "body/title: must NOT have fewer than 1 characters",
+          "detail": "body/title: must NOT have fewer than 1 characters"
         } satisfies RestError as RestError,
       },
       401: {
         authentication_failed: {
           "error_code": "authentication_failed",
-          "error": "Missing or invalid bearer token"
+          "error": "Missing or invalid bearer token",
+          "detail": "Missing or invalid bearer token"
         } satisfies RestError as RestError,
       },
       500: {
         internal_error: {
           "error_code": "internal_error",
-          "error": "Internal server error"
+          "error": "Internal server error",
+          "detail": "Internal server error"
         } satisfies RestError as RestError,
       },
     },
@@ -595,19 +803,22 @@ export const restExamples = {
       400: {
         invalid_request: {
           "error_code": "invalid_request",
-          "error": "body/title: must NOT have fewer than 1 characters"
+          "error": "body/title: must NOT have fewer than 1 characters",
+          "detail": "body/title: must NOT have fewer than 1 characters"
         } satisfies RestError as RestError,
       },
       401: {
         authentication_failed: {
           "error_code": "authentication_failed",
-          "error": "Missing or invalid bearer token"
+          "error": "Missing or invalid bearer token",
+          "detail": "Missing or invalid bearer token"
         } satisfies RestError as RestError,
       },
       500: {
         internal_error: {
           "error_code": "internal_error",
-          "error": "Internal server error"
+          "error": "Internal server error",
+          "detail": "Internal server error"
         } satisfies RestError as RestError,
       },
     },
@@ -662,23 +873,27 @@ export const restExamples = {
       400: {
         invalid_csr: {
           "error_code": "invalid_request",
-          "error": "csr_pem: the certificate signing request is not signed by the key it contains"
+          "error": "csr_pem: the certificate signing request is not signed by the key it contains",
+          "detail": "csr_pem: the certificate signing request is not signed by the key it contains"
         } satisfies RestError as RestError,
         invalid_request: {
           "error_code": "invalid_request",
-          "error": "body/title: must NOT have fewer than 1 characters"
+          "error": "body/title: must NOT have fewer than 1 characters",
+          "detail": "body/title: must NOT have fewer than 1 characters"
         } satisfies RestError as RestError,
       },
       429: {
         rate_limit_exceeded: {
           "error_code": "rate_limit_exceeded",
-          "error": "Rate limit exceeded; retry in 12 seconds"
+          "error": "Rate limit exceeded; retry in 12 seconds",
+          "detail": "Rate limit exceeded; retry in 12 seconds"
         } satisfies RestError as RestError,
       },
       500: {
         internal_error: {
           "error_code": "internal_error",
-          "error": "Internal server error"
+          "error": "Internal server error",
+          "detail": "Internal server error"
         } satisfies RestError as RestError,
       },
     },
@@ -718,45 +933,53 @@ export const restExamples = {
       400: {
         invalid_request: {
           "error_code": "invalid_request",
-          "error": "body/title: must NOT have fewer than 1 characters"
+          "error": "body/title: must NOT have fewer than 1 characters",
+          "detail": "body/title: must NOT have fewer than 1 characters"
         } satisfies RestError as RestError,
       },
       401: {
         authentication_failed: {
           "error_code": "authentication_failed",
-          "error": "Missing or invalid bearer token"
+          "error": "Missing or invalid bearer token",
+          "detail": "Missing or invalid bearer token"
         } satisfies RestError as RestError,
       },
       404: {
         expired_code: {
           "error_code": "not_found",
-          "error": "Invalid or expired registration code"
+          "error": "Invalid or expired registration code",
+          "detail": "Invalid or expired registration code"
         } satisfies RestError as RestError,
       },
       409: {
         handle_taken: {
           "error_code": "conflict",
-          "error": "Handle already taken"
+          "error": "Handle already taken",
+          "detail": "Handle already taken"
         } satisfies RestError as RestError,
         email_taken: {
           "error_code": "conflict",
-          "error": "Email already registered"
+          "error": "Email already registered",
+          "detail": "Email already registered"
         } satisfies RestError as RestError,
         player_limit_reached: {
           "error_code": "conflict",
-          "error": "A user can have at most 128 players"
+          "error": "A user can have at most 128 players",
+          "detail": "A user can have at most 128 players"
         } satisfies RestError as RestError,
       },
       429: {
         rate_limit_exceeded: {
           "error_code": "rate_limit_exceeded",
-          "error": "Rate limit exceeded; retry in 12 seconds"
+          "error": "Rate limit exceeded; retry in 12 seconds",
+          "detail": "Rate limit exceeded; retry in 12 seconds"
         } satisfies RestError as RestError,
       },
       500: {
         internal_error: {
           "error_code": "internal_error",
-          "error": "Internal server error"
+          "error": "Internal server error",
+          "detail": "Internal server error"
         } satisfies RestError as RestError,
       },
     },
@@ -797,19 +1020,22 @@ export const restExamples = {
       400: {
         invalid_request: {
           "error_code": "invalid_request",
-          "error": "body/title: must NOT have fewer than 1 characters"
+          "error": "body/title: must NOT have fewer than 1 characters",
+          "detail": "body/title: must NOT have fewer than 1 characters"
         } satisfies RestError as RestError,
       },
       404: {
         not_registered_yet: {
           "error_code": "not_found",
-          "error": "Player not registered yet"
+          "error": "Player not registered yet",
+          "detail": "Player not registered yet"
         } satisfies RestError as RestError,
       },
       500: {
         internal_error: {
           "error_code": "internal_error",
-          "error": "Internal server error"
+          "error": "Internal server error",
+          "detail": "Internal server error"
         } satisfies RestError as RestError,
       },
     },
@@ -833,29 +1059,34 @@ export const restExamples = {
       400: {
         not_due: {
           "error_code": "invalid_request",
-          "error": "The certificate expires at 2027-07-23T10:24:48Z; it can be renewed from 2027-06-23T10:24:48Z"
+          "error": "The certificate expires at 2027-07-23T10:24:48Z; it can be renewed from 2027-06-23T10:24:48Z",
+          "detail": "The certificate expires at 2027-07-23T10:24:48Z; it can be renewed from 2027-06-23T10:24:48Z"
         } satisfies RestError as RestError,
         invalid_request: {
           "error_code": "invalid_request",
-          "error": "body/title: must NOT have fewer than 1 characters"
+          "error": "body/title: must NOT have fewer than 1 characters",
+          "detail": "body/title: must NOT have fewer than 1 characters"
         } satisfies RestError as RestError,
       },
       401: {
         authentication_failed: {
           "error_code": "authentication_failed",
-          "error": "Unknown or replaced device token"
+          "error": "Unknown or replaced device token",
+          "detail": "Unknown or replaced device token"
         } satisfies RestError as RestError,
       },
       429: {
         rate_limit_exceeded: {
           "error_code": "rate_limit_exceeded",
-          "error": "Rate limit exceeded; retry in 12 seconds"
+          "error": "Rate limit exceeded; retry in 12 seconds",
+          "detail": "Rate limit exceeded; retry in 12 seconds"
         } satisfies RestError as RestError,
       },
       500: {
         internal_error: {
           "error_code": "internal_error",
-          "error": "Internal server error"
+          "error": "Internal server error",
+          "detail": "Internal server error"
         } satisfies RestError as RestError,
       },
     },
@@ -877,25 +1108,29 @@ export const restExamples = {
       400: {
         invalid_request: {
           "error_code": "invalid_request",
-          "error": "body/title: must NOT have fewer than 1 characters"
+          "error": "body/title: must NOT have fewer than 1 characters",
+          "detail": "body/title: must NOT have fewer than 1 characters"
         } satisfies RestError as RestError,
       },
       404: {
         not_found: {
           "error_code": "not_found",
-          "error": "No registered player has this key"
+          "error": "No registered player has this key",
+          "detail": "No registered player has this key"
         } satisfies RestError as RestError,
       },
       429: {
         rate_limit_exceeded: {
           "error_code": "rate_limit_exceeded",
-          "error": "Rate limit exceeded; retry in 12 seconds"
+          "error": "Rate limit exceeded; retry in 12 seconds",
+          "detail": "Rate limit exceeded; retry in 12 seconds"
         } satisfies RestError as RestError,
       },
       500: {
         internal_error: {
           "error_code": "internal_error",
-          "error": "Internal server error"
+          "error": "Internal server error",
+          "detail": "Internal server error"
         } satisfies RestError as RestError,
       },
     },
@@ -940,40 +1175,82 @@ export const restExamples = {
               "api_token_rotated_at": null,
               "api_token_rotation_requested_at": null
             }
+          ],
+          "items": [
+            {
+              "id": "7c9e6679-7425-40de-944b-e07fc1f90ae7",
+              "player_key": "550e8400-e29b-41d4-a716-446655440000",
+              "owner_id": "3fa85f64-5717-4562-b3fc-2c963f66afa6",
+              "name": "Living Room Player",
+              "device_model": "ESP32-P4-Function-EV-Board",
+              "firmware_version": "1.0.0",
+              "registration_status": "registered",
+              "connection_status": "online",
+              "last_seen_at": "2025-12-09T02:10:00Z",
+              "current_post_id": 123,
+              "cert_expires_at": "2026-12-09T01:30:00Z",
+              "registered_at": "2025-12-09T01:30:00Z",
+              "created_at": "2025-12-09T01:25:00Z",
+              "api_token_rotated_at": null,
+              "api_token_rotation_requested_at": null
+            },
+            {
+              "id": "9cf79c7c-3c01-4f91-ab63-464d03d3540a",
+              "player_key": "6d8bd62d-3a1b-48d6-9593-02c270850624",
+              "owner_id": "3fa85f64-5717-4562-b3fc-2c963f66afa6",
+              "name": "Studio Player",
+              "device_model": null,
+              "firmware_version": null,
+              "registration_status": "registered",
+              "connection_status": "offline",
+              "last_seen_at": null,
+              "current_post_id": null,
+              "cert_expires_at": "2026-12-09T01:50:00Z",
+              "registered_at": "2025-12-09T01:50:00Z",
+              "created_at": "2025-12-09T01:48:00Z",
+              "api_token_rotated_at": null,
+              "api_token_rotation_requested_at": null
+            }
           ]
         } satisfies PlayerList as PlayerList,
         empty: {
-          "players": []
+          "players": [],
+          "items": []
         } satisfies PlayerList as PlayerList,
       },
       400: {
         invalid_request: {
           "error_code": "invalid_request",
-          "error": "body/title: must NOT have fewer than 1 characters"
+          "error": "body/title: must NOT have fewer than 1 characters",
+          "detail": "body/title: must NOT have fewer than 1 characters"
         } satisfies RestError as RestError,
       },
       401: {
         authentication_failed: {
           "error_code": "authentication_failed",
-          "error": "Missing or invalid bearer token"
+          "error": "Missing or invalid bearer token",
+          "detail": "Missing or invalid bearer token"
         } satisfies RestError as RestError,
       },
       403: {
         forbidden: {
           "error_code": "forbidden",
-          "error": "Only the owner or a moderator may do this"
+          "error": "Only the owner or a moderator may do this",
+          "detail": "Only the owner or a moderator may do this"
         } satisfies RestError as RestError,
       },
       404: {
         not_found: {
           "error_code": "not_found",
-          "error": "Post 999 not found"
+          "error": "Post 999 not found",
+          "detail": "Post 999 not found"
         } satisfies RestError as RestError,
       },
       500: {
         internal_error: {
           "error_code": "internal_error",
-          "error": "Internal server error"
+          "error": "Internal server error",
+          "detail": "Internal server error"
         } satisfies RestError as RestError,
       },
     },
@@ -1033,6 +1310,20 @@ export const restExamples = {
                 ]
               }
             },
+            "pause": {},
+            "brightness": {
+              "min": 0,
+              "max": 100,
+              "step": 1
+            },
+            "rotation": {
+              "values": [
+                0,
+                90,
+                180,
+                270
+              ]
+            },
             "reported_at": "2026-07-23T10:24:40Z"
           },
           "state": {
@@ -1040,37 +1331,45 @@ export const restExamples = {
             "brightness": 100,
             "rotation": 0,
             "reported_at": "2026-07-23T10:24:40Z"
-          }
+          },
+          "is_paused": false,
+          "brightness": 100,
+          "rotation": 0
         } satisfies Player as Player,
       },
       400: {
         invalid_request: {
           "error_code": "invalid_request",
-          "error": "body/title: must NOT have fewer than 1 characters"
+          "error": "body/title: must NOT have fewer than 1 characters",
+          "detail": "body/title: must NOT have fewer than 1 characters"
         } satisfies RestError as RestError,
       },
       401: {
         authentication_failed: {
           "error_code": "authentication_failed",
-          "error": "Missing or invalid bearer token"
+          "error": "Missing or invalid bearer token",
+          "detail": "Missing or invalid bearer token"
         } satisfies RestError as RestError,
       },
       403: {
         forbidden: {
           "error_code": "forbidden",
-          "error": "Only the owner or a moderator may do this"
+          "error": "Only the owner or a moderator may do this",
+          "detail": "Only the owner or a moderator may do this"
         } satisfies RestError as RestError,
       },
       404: {
         not_found: {
           "error_code": "not_found",
-          "error": "Post 999 not found"
+          "error": "Post 999 not found",
+          "detail": "Post 999 not found"
         } satisfies RestError as RestError,
       },
       500: {
         internal_error: {
           "error_code": "internal_error",
-          "error": "Internal server error"
+          "error": "Internal server error",
+          "detail": "Internal server error"
         } satisfies RestError as RestError,
       },
     },
@@ -1105,31 +1404,36 @@ export const restExamples = {
       400: {
         invalid_request: {
           "error_code": "invalid_request",
-          "error": "body/title: must NOT have fewer than 1 characters"
+          "error": "body/title: must NOT have fewer than 1 characters",
+          "detail": "body/title: must NOT have fewer than 1 characters"
         } satisfies RestError as RestError,
       },
       401: {
         authentication_failed: {
           "error_code": "authentication_failed",
-          "error": "Missing or invalid bearer token"
+          "error": "Missing or invalid bearer token",
+          "detail": "Missing or invalid bearer token"
         } satisfies RestError as RestError,
       },
       403: {
         forbidden: {
           "error_code": "forbidden",
-          "error": "Only the owner or a moderator may do this"
+          "error": "Only the owner or a moderator may do this",
+          "detail": "Only the owner or a moderator may do this"
         } satisfies RestError as RestError,
       },
       404: {
         not_found: {
           "error_code": "not_found",
-          "error": "Post 999 not found"
+          "error": "Post 999 not found",
+          "detail": "Post 999 not found"
         } satisfies RestError as RestError,
       },
       500: {
         internal_error: {
           "error_code": "internal_error",
-          "error": "Internal server error"
+          "error": "Internal server error",
+          "detail": "Internal server error"
         } satisfies RestError as RestError,
       },
     },
@@ -1140,37 +1444,43 @@ export const restExamples = {
       400: {
         invalid_request: {
           "error_code": "invalid_request",
-          "error": "body/title: must NOT have fewer than 1 characters"
+          "error": "body/title: must NOT have fewer than 1 characters",
+          "detail": "body/title: must NOT have fewer than 1 characters"
         } satisfies RestError as RestError,
       },
       401: {
         authentication_failed: {
           "error_code": "authentication_failed",
-          "error": "Missing or invalid bearer token"
+          "error": "Missing or invalid bearer token",
+          "detail": "Missing or invalid bearer token"
         } satisfies RestError as RestError,
       },
       403: {
         forbidden: {
           "error_code": "forbidden",
-          "error": "Only the owner or a moderator may do this"
+          "error": "Only the owner or a moderator may do this",
+          "detail": "Only the owner or a moderator may do this"
         } satisfies RestError as RestError,
       },
       404: {
         not_found: {
           "error_code": "not_found",
-          "error": "Post 999 not found"
+          "error": "Post 999 not found",
+          "detail": "Post 999 not found"
         } satisfies RestError as RestError,
       },
       500: {
         internal_error: {
           "error_code": "internal_error",
-          "error": "Internal server error"
+          "error": "Internal server error",
+          "detail": "Internal server error"
         } satisfies RestError as RestError,
       },
       503: {
         revocation_not_confirmed: {
           "error_code": "internal_error",
-          "error": "The player was deleted and its certificate revoked, but the broker has not confirmed yet that it refuses the certificate; the server keeps trying (GET /readyz answers 503 until it has)"
+          "error": "The player was deleted and its certificate revoked, but the broker has not confirmed yet that it refuses the certificate; the server keeps trying (GET /readyz answers 503 until it has)",
+          "detail": "The player was deleted and its certificate revoked, but the broker has not confirmed yet that it refuses the certificate; the server keeps trying (GET /readyz answers 503 until it has)"
         } satisfies RestError as RestError,
       },
     },
@@ -1198,31 +1508,36 @@ export const restExamples = {
       400: {
         invalid_request: {
           "error_code": "invalid_request",
-          "error": "body/title: must NOT have fewer than 1 characters"
+          "error": "body/title: must NOT have fewer than 1 characters",
+          "detail": "body/title: must NOT have fewer than 1 characters"
         } satisfies RestError as RestError,
       },
       401: {
         authentication_failed: {
           "error_code": "authentication_failed",
-          "error": "Missing or invalid bearer token"
+          "error": "Missing or invalid bearer token",
+          "detail": "Missing or invalid bearer token"
         } satisfies RestError as RestError,
       },
       403: {
         forbidden: {
           "error_code": "forbidden",
-          "error": "Only the owner or a moderator may do this"
+          "error": "Only the owner or a moderator may do this",
+          "detail": "Only the owner or a moderator may do this"
         } satisfies RestError as RestError,
       },
       404: {
         not_found: {
           "error_code": "not_found",
-          "error": "Post 999 not found"
+          "error": "Post 999 not found",
+          "detail": "Post 999 not found"
         } satisfies RestError as RestError,
       },
       500: {
         internal_error: {
           "error_code": "internal_error",
-          "error": "Internal server error"
+          "error": "Internal server error",
+          "detail": "Internal server error"
         } satisfies RestError as RestError,
       },
     },
@@ -1255,41 +1570,323 @@ export const restExamples = {
       400: {
         show_artwork_without_post: {
           "error_code": "invalid_request",
-          "error": "post_id: required when command_type is show_artwork"
+          "error": "post_id: required when command_type is show_artwork",
+          "detail": "post_id: required when command_type is show_artwork"
         } satisfies RestError as RestError,
         invalid_request: {
           "error_code": "invalid_request",
-          "error": "body/title: must NOT have fewer than 1 characters"
+          "error": "body/title: must NOT have fewer than 1 characters",
+          "detail": "body/title: must NOT have fewer than 1 characters"
         } satisfies RestError as RestError,
       },
       401: {
         authentication_failed: {
           "error_code": "authentication_failed",
-          "error": "Missing or invalid bearer token"
+          "error": "Missing or invalid bearer token",
+          "detail": "Missing or invalid bearer token"
         } satisfies RestError as RestError,
       },
       403: {
         forbidden: {
           "error_code": "forbidden",
-          "error": "Only the owner or a moderator may do this"
+          "error": "Only the owner or a moderator may do this",
+          "detail": "Only the owner or a moderator may do this"
         } satisfies RestError as RestError,
       },
       404: {
         not_found: {
           "error_code": "not_found",
-          "error": "Post 999 not found"
+          "error": "Post 999 not found",
+          "detail": "Post 999 not found"
         } satisfies RestError as RestError,
       },
       429: {
         rate_limit_exceeded: {
           "error_code": "rate_limit_exceeded",
-          "error": "Rate limit exceeded; retry in 12 seconds"
+          "error": "Rate limit exceeded; retry in 12 seconds",
+          "detail": "Rate limit exceeded; retry in 12 seconds"
         } satisfies RestError as RestError,
       },
       500: {
         internal_error: {
           "error_code": "internal_error",
-          "error": "Internal server error"
+          "error": "Internal server error",
+          "detail": "Internal server error"
+        } satisfies RestError as RestError,
+      },
+    },
+  },
+  // from spec/openapi.yaml#/paths/~1u~1{sqid}~1player~1{player_id}~1pause/post
+  setPlayerPaused: {
+    request: {
+      pause: {
+        "paused": true
+      } satisfies SetPlayerPausedRequest as SetPlayerPausedRequest,
+      resume: {
+        "paused": false
+      } satisfies SetPlayerPausedRequest as SetPlayerPausedRequest,
+    },
+    responses: {
+      200: {
+        pause: {
+          "command_id": "4b1c2d3e-5f60-4718-8a9b-0c1d2e3f4a5b",
+          "status": "sent"
+        } satisfies PlayerCommandResult as PlayerCommandResult,
+      },
+      400: {
+        not_advertised: {
+          "error_code": "invalid_request",
+          "error": "set_paused refused for player 7c9e6679-7425-40de-944b-e07fc1f90ae7: the player did not advertise the pause feature",
+          "detail": "set_paused refused for player 7c9e6679-7425-40de-944b-e07fc1f90ae7: the player did not advertise the pause feature"
+        } satisfies RestError as RestError,
+        mirror_unsupported: {
+          "error_code": "invalid_request",
+          "error": "value: the protocol has no mirror command; no player can advertise mirroring",
+          "detail": "value: the protocol has no mirror command; no player can advertise mirroring"
+        } satisfies RestError as RestError,
+        invalid_request: {
+          "error_code": "invalid_request",
+          "error": "body/title: must NOT have fewer than 1 characters",
+          "detail": "body/title: must NOT have fewer than 1 characters"
+        } satisfies RestError as RestError,
+      },
+      401: {
+        authentication_failed: {
+          "error_code": "authentication_failed",
+          "error": "Missing or invalid bearer token",
+          "detail": "Missing or invalid bearer token"
+        } satisfies RestError as RestError,
+      },
+      403: {
+        forbidden: {
+          "error_code": "forbidden",
+          "error": "Only the owner or a moderator may do this",
+          "detail": "Only the owner or a moderator may do this"
+        } satisfies RestError as RestError,
+      },
+      404: {
+        not_found: {
+          "error_code": "not_found",
+          "error": "Post 999 not found",
+          "detail": "Post 999 not found"
+        } satisfies RestError as RestError,
+      },
+      429: {
+        rate_limit_exceeded: {
+          "error_code": "rate_limit_exceeded",
+          "error": "Rate limit exceeded; retry in 12 seconds",
+          "detail": "Rate limit exceeded; retry in 12 seconds"
+        } satisfies RestError as RestError,
+      },
+      500: {
+        internal_error: {
+          "error_code": "internal_error",
+          "error": "Internal server error",
+          "detail": "Internal server error"
+        } satisfies RestError as RestError,
+      },
+    },
+  },
+  // from spec/openapi.yaml#/paths/~1u~1{sqid}~1player~1{player_id}~1brightness/post
+  setPlayerBrightness: {
+    request: {
+      dim: {
+        "value": 40
+      } satisfies SetPlayerBrightnessRequest as SetPlayerBrightnessRequest,
+    },
+    responses: {
+      200: {
+        dim: {
+          "command_id": "5c2d3e4f-6071-4829-9bac-1d2e3f4a5b6c",
+          "status": "sent"
+        } satisfies PlayerCommandResult as PlayerCommandResult,
+      },
+      400: {
+        not_advertised: {
+          "error_code": "invalid_request",
+          "error": "set_paused refused for player 7c9e6679-7425-40de-944b-e07fc1f90ae7: the player did not advertise the pause feature",
+          "detail": "set_paused refused for player 7c9e6679-7425-40de-944b-e07fc1f90ae7: the player did not advertise the pause feature"
+        } satisfies RestError as RestError,
+        mirror_unsupported: {
+          "error_code": "invalid_request",
+          "error": "value: the protocol has no mirror command; no player can advertise mirroring",
+          "detail": "value: the protocol has no mirror command; no player can advertise mirroring"
+        } satisfies RestError as RestError,
+        invalid_request: {
+          "error_code": "invalid_request",
+          "error": "body/title: must NOT have fewer than 1 characters",
+          "detail": "body/title: must NOT have fewer than 1 characters"
+        } satisfies RestError as RestError,
+      },
+      401: {
+        authentication_failed: {
+          "error_code": "authentication_failed",
+          "error": "Missing or invalid bearer token",
+          "detail": "Missing or invalid bearer token"
+        } satisfies RestError as RestError,
+      },
+      403: {
+        forbidden: {
+          "error_code": "forbidden",
+          "error": "Only the owner or a moderator may do this",
+          "detail": "Only the owner or a moderator may do this"
+        } satisfies RestError as RestError,
+      },
+      404: {
+        not_found: {
+          "error_code": "not_found",
+          "error": "Post 999 not found",
+          "detail": "Post 999 not found"
+        } satisfies RestError as RestError,
+      },
+      429: {
+        rate_limit_exceeded: {
+          "error_code": "rate_limit_exceeded",
+          "error": "Rate limit exceeded; retry in 12 seconds",
+          "detail": "Rate limit exceeded; retry in 12 seconds"
+        } satisfies RestError as RestError,
+      },
+      500: {
+        internal_error: {
+          "error_code": "internal_error",
+          "error": "Internal server error",
+          "detail": "Internal server error"
+        } satisfies RestError as RestError,
+      },
+    },
+  },
+  // from spec/openapi.yaml#/paths/~1u~1{sqid}~1player~1{player_id}~1rotation/post
+  setPlayerRotation: {
+    request: {
+      quarter_turn: {
+        "value": 90
+      } satisfies SetPlayerRotationRequest as SetPlayerRotationRequest,
+    },
+    responses: {
+      200: {
+        quarter_turn: {
+          "command_id": "6d3e4f50-7182-4a3b-8cbd-2e3f4a5b6c7d",
+          "status": "sent"
+        } satisfies PlayerCommandResult as PlayerCommandResult,
+      },
+      400: {
+        not_advertised: {
+          "error_code": "invalid_request",
+          "error": "set_paused refused for player 7c9e6679-7425-40de-944b-e07fc1f90ae7: the player did not advertise the pause feature",
+          "detail": "set_paused refused for player 7c9e6679-7425-40de-944b-e07fc1f90ae7: the player did not advertise the pause feature"
+        } satisfies RestError as RestError,
+        mirror_unsupported: {
+          "error_code": "invalid_request",
+          "error": "value: the protocol has no mirror command; no player can advertise mirroring",
+          "detail": "value: the protocol has no mirror command; no player can advertise mirroring"
+        } satisfies RestError as RestError,
+        invalid_request: {
+          "error_code": "invalid_request",
+          "error": "body/title: must NOT have fewer than 1 characters",
+          "detail": "body/title: must NOT have fewer than 1 characters"
+        } satisfies RestError as RestError,
+      },
+      401: {
+        authentication_failed: {
+          "error_code": "authentication_failed",
+          "error": "Missing or invalid bearer token",
+          "detail": "Missing or invalid bearer token"
+        } satisfies RestError as RestError,
+      },
+      403: {
+        forbidden: {
+          "error_code": "forbidden",
+          "error": "Only the owner or a moderator may do this",
+          "detail": "Only the owner or a moderator may do this"
+        } satisfies RestError as RestError,
+      },
+      404: {
+        not_found: {
+          "error_code": "not_found",
+          "error": "Post 999 not found",
+          "detail": "Post 999 not found"
+        } satisfies RestError as RestError,
+      },
+      429: {
+        rate_limit_exceeded: {
+          "error_code": "rate_limit_exceeded",
+          "error": "Rate limit exceeded; retry in 12 seconds",
+          "detail": "Rate limit exceeded; retry in 12 seconds"
+        } satisfies RestError as RestError,
+      },
+      500: {
+        internal_error: {
+          "error_code": "internal_error",
+          "error": "Internal server error",
+          "detail": "Internal server error"
+        } satisfies RestError as RestError,
+      },
+    },
+  },
+  // from spec/openapi.yaml#/paths/~1u~1{sqid}~1player~1{player_id}~1mirror/post
+  setPlayerMirror: {
+    request: {
+      horizontal: {
+        "value": "horizontal"
+      } satisfies SetPlayerMirrorRequest as SetPlayerMirrorRequest,
+    },
+    responses: {
+      200: {
+        never: {
+          "command_id": "7e4f5061-8293-4b4c-9dce-3f4a5b6c7d8e",
+          "status": "sent"
+        } satisfies PlayerCommandResult as PlayerCommandResult,
+      },
+      400: {
+        not_advertised: {
+          "error_code": "invalid_request",
+          "error": "set_paused refused for player 7c9e6679-7425-40de-944b-e07fc1f90ae7: the player did not advertise the pause feature",
+          "detail": "set_paused refused for player 7c9e6679-7425-40de-944b-e07fc1f90ae7: the player did not advertise the pause feature"
+        } satisfies RestError as RestError,
+        mirror_unsupported: {
+          "error_code": "invalid_request",
+          "error": "value: the protocol has no mirror command; no player can advertise mirroring",
+          "detail": "value: the protocol has no mirror command; no player can advertise mirroring"
+        } satisfies RestError as RestError,
+        invalid_request: {
+          "error_code": "invalid_request",
+          "error": "body/title: must NOT have fewer than 1 characters",
+          "detail": "body/title: must NOT have fewer than 1 characters"
+        } satisfies RestError as RestError,
+      },
+      401: {
+        authentication_failed: {
+          "error_code": "authentication_failed",
+          "error": "Missing or invalid bearer token",
+          "detail": "Missing or invalid bearer token"
+        } satisfies RestError as RestError,
+      },
+      403: {
+        forbidden: {
+          "error_code": "forbidden",
+          "error": "Only the owner or a moderator may do this",
+          "detail": "Only the owner or a moderator may do this"
+        } satisfies RestError as RestError,
+      },
+      404: {
+        not_found: {
+          "error_code": "not_found",
+          "error": "Post 999 not found",
+          "detail": "Post 999 not found"
+        } satisfies RestError as RestError,
+      },
+      429: {
+        rate_limit_exceeded: {
+          "error_code": "rate_limit_exceeded",
+          "error": "Rate limit exceeded; retry in 12 seconds",
+          "detail": "Rate limit exceeded; retry in 12 seconds"
+        } satisfies RestError as RestError,
+      },
+      500: {
+        internal_error: {
+          "error_code": "internal_error",
+          "error": "Internal server error",
+          "detail": "Internal server error"
         } satisfies RestError as RestError,
       },
     },
@@ -1323,41 +1920,48 @@ export const restExamples = {
       400: {
         show_artwork_without_post: {
           "error_code": "invalid_request",
-          "error": "post_id: required when command_type is show_artwork"
+          "error": "post_id: required when command_type is show_artwork",
+          "detail": "post_id: required when command_type is show_artwork"
         } satisfies RestError as RestError,
         invalid_request: {
           "error_code": "invalid_request",
-          "error": "body/title: must NOT have fewer than 1 characters"
+          "error": "body/title: must NOT have fewer than 1 characters",
+          "detail": "body/title: must NOT have fewer than 1 characters"
         } satisfies RestError as RestError,
       },
       401: {
         authentication_failed: {
           "error_code": "authentication_failed",
-          "error": "Missing or invalid bearer token"
+          "error": "Missing or invalid bearer token",
+          "detail": "Missing or invalid bearer token"
         } satisfies RestError as RestError,
       },
       403: {
         forbidden: {
           "error_code": "forbidden",
-          "error": "Only the owner or a moderator may do this"
+          "error": "Only the owner or a moderator may do this",
+          "detail": "Only the owner or a moderator may do this"
         } satisfies RestError as RestError,
       },
       404: {
         not_found: {
           "error_code": "not_found",
-          "error": "Post 999 not found"
+          "error": "Post 999 not found",
+          "detail": "Post 999 not found"
         } satisfies RestError as RestError,
       },
       429: {
         rate_limit_exceeded: {
           "error_code": "rate_limit_exceeded",
-          "error": "Rate limit exceeded; retry in 12 seconds"
+          "error": "Rate limit exceeded; retry in 12 seconds",
+          "detail": "Rate limit exceeded; retry in 12 seconds"
         } satisfies RestError as RestError,
       },
       500: {
         internal_error: {
           "error_code": "internal_error",
-          "error": "Internal server error"
+          "error": "Internal server error",
+          "detail": "Internal server error"
         } satisfies RestError as RestError,
       },
     },
@@ -1374,35 +1978,41 @@ export const restExamples = {
       400: {
         not_due: {
           "error_code": "invalid_request",
-          "error": "The certificate expires at 2026-12-09T01:30:00Z; it can be renewed from 2026-11-09T01:30:00Z"
+          "error": "The certificate expires at 2026-12-09T01:30:00Z; it can be renewed from 2026-11-09T01:30:00Z",
+          "detail": "The certificate expires at 2026-12-09T01:30:00Z; it can be renewed from 2026-11-09T01:30:00Z"
         } satisfies RestError as RestError,
         invalid_request: {
           "error_code": "invalid_request",
-          "error": "body/title: must NOT have fewer than 1 characters"
+          "error": "body/title: must NOT have fewer than 1 characters",
+          "detail": "body/title: must NOT have fewer than 1 characters"
         } satisfies RestError as RestError,
       },
       401: {
         authentication_failed: {
           "error_code": "authentication_failed",
-          "error": "Missing or invalid bearer token"
+          "error": "Missing or invalid bearer token",
+          "detail": "Missing or invalid bearer token"
         } satisfies RestError as RestError,
       },
       403: {
         forbidden: {
           "error_code": "forbidden",
-          "error": "Only the owner or a moderator may do this"
+          "error": "Only the owner or a moderator may do this",
+          "detail": "Only the owner or a moderator may do this"
         } satisfies RestError as RestError,
       },
       404: {
         not_found: {
           "error_code": "not_found",
-          "error": "Post 999 not found"
+          "error": "Post 999 not found",
+          "detail": "Post 999 not found"
         } satisfies RestError as RestError,
       },
       500: {
         internal_error: {
           "error_code": "internal_error",
-          "error": "Internal server error"
+          "error": "Internal server error",
+          "detail": "Internal server error"
         } satisfies RestError as RestError,
       },
     },
@@ -1432,37 +2042,43 @@ export const restExamples = {
       400: {
         invalid_request: {
           "error_code": "invalid_request",
-          "error": "body/title: must NOT have fewer than 1 characters"
+          "error": "body/title: must NOT have fewer than 1 characters",
+          "detail": "body/title: must NOT have fewer than 1 characters"
         } satisfies RestError as RestError,
       },
       401: {
         authentication_failed: {
           "error_code": "authentication_failed",
-          "error": "Missing or invalid bearer token"
+          "error": "Missing or invalid bearer token",
+          "detail": "Missing or invalid bearer token"
         } satisfies RestError as RestError,
       },
       403: {
         forbidden: {
           "error_code": "forbidden",
-          "error": "Only the owner or a moderator may do this"
+          "error": "Only the owner or a moderator may do this",
+          "detail": "Only the owner or a moderator may do this"
         } satisfies RestError as RestError,
       },
       404: {
         not_found: {
           "error_code": "not_found",
-          "error": "Post 999 not found"
+          "error": "Post 999 not found",
+          "detail": "Post 999 not found"
         } satisfies RestError as RestError,
       },
       409: {
         nothing_pending: {
           "error_code": "conflict",
-          "error": "No token rotation is waiting for approval"
+          "error": "No token rotation is waiting for approval",
+          "detail": "No token rotation is waiting for approval"
         } satisfies RestError as RestError,
       },
       500: {
         internal_error: {
           "error_code": "internal_error",
-          "error": "Internal server error"
+          "error": "Internal server error",
+          "detail": "Internal server error"
         } satisfies RestError as RestError,
       },
     },
@@ -1487,19 +2103,22 @@ export const restExamples = {
       401: {
         authentication_failed: {
           "error_code": "authentication_failed",
-          "error": "Missing or invalid bearer token"
+          "error": "Missing or invalid bearer token",
+          "detail": "Missing or invalid bearer token"
         } satisfies RestError as RestError,
       },
       429: {
         rate_limit_exceeded: {
           "error_code": "rate_limit_exceeded",
-          "error": "Rate limit exceeded; retry in 12 seconds"
+          "error": "Rate limit exceeded; retry in 12 seconds",
+          "detail": "Rate limit exceeded; retry in 12 seconds"
         } satisfies RestError as RestError,
       },
       500: {
         internal_error: {
           "error_code": "internal_error",
-          "error": "Internal server error"
+          "error": "Internal server error",
+          "detail": "Internal server error"
         } satisfies RestError as RestError,
       },
     },
@@ -1517,19 +2136,22 @@ export const restExamples = {
       401: {
         authentication_failed: {
           "error_code": "authentication_failed",
-          "error": "Missing or invalid bearer token"
+          "error": "Missing or invalid bearer token",
+          "detail": "Missing or invalid bearer token"
         } satisfies RestError as RestError,
       },
       403: {
         demo_disabled: {
           "error_code": "forbidden",
-          "error": "The MQTT demo is disabled in production"
+          "error": "The MQTT demo is disabled in production",
+          "detail": "The MQTT demo is disabled in production"
         } satisfies RestError as RestError,
       },
       500: {
         internal_error: {
           "error_code": "internal_error",
-          "error": "Internal server error"
+          "error": "Internal server error",
+          "detail": "Internal server error"
         } satisfies RestError as RestError,
       },
     },
@@ -1545,7 +2167,8 @@ export const restExamples = {
       500: {
         internal_error: {
           "error_code": "internal_error",
-          "error": "Internal server error"
+          "error": "Internal server error",
+          "detail": "Internal server error"
         } satisfies RestError as RestError,
       },
     },
@@ -1564,7 +2187,8 @@ export const restExamples = {
       500: {
         internal_error: {
           "error_code": "internal_error",
-          "error": "Internal server error"
+          "error": "Internal server error",
+          "detail": "Internal server error"
         } satisfies RestError as RestError,
       },
       503: {

@@ -6,7 +6,7 @@
 import { RestError } from '../components/errors.js';
 import { CommandId, PlayerId, PlayerKey, PostId, PromotionCategory, Sqid } from '../components/identifiers.js';
 import { Comment } from '../components/post.js';
-import { AuthLoginRequest, AuthLoginResponse, AuthRegisterRequest, AuthRegisterResponse, CreateCommentRequest, CreatePostRequest, CreatePostUpload, HealthStatus, MqttBootstrap, MqttDemoResult, Player, PlayerCommandBatchResult, PlayerCommandRecord, PlayerCommandRequest, PlayerCommandResult, PlayerCredentials, PlayerList, Post, PromotePostRequest, ProvisionPlayerRequest, ProvisionPlayerResponse, ReadinessStatus, RegisterPlayerRequest, RenewCertResult, RenewDeviceCertResponse, RotatePlayerTokenPending, RotatePlayerTokenResponse, UpdatePlayerRequest, User } from './schemas.js';
+import { AuthChangePasswordRequest, AuthLoginRequest, AuthLoginResponse, AuthRegisterRequest, AuthRegisterResponse, AuthTokenRequest, AuthTokenResponse, CreateCommentRequest, CreatePostRequest, CreatePostUpload, HealthStatus, MqttBootstrap, MqttDemoResult, Player, PlayerCommandBatchResult, PlayerCommandRecord, PlayerCommandRequest, PlayerCommandResult, PlayerCredentials, PlayerList, Post, PromotePostRequest, ProvisionPlayerRequest, ProvisionPlayerResponse, ReadinessStatus, RegisterPlayerRequest, RenewCertResult, RenewDeviceCertResponse, RotatePlayerTokenPending, RotatePlayerTokenResponse, SetPlayerBrightnessRequest, SetPlayerMirrorRequest, SetPlayerPausedRequest, SetPlayerRotationRequest, UpdatePlayerRequest, User } from './schemas.js';
 import { HttpError, type RegisterOptions, registerTypedRoutes, type Reply, type RouteDef, type TypedRequest } from '#runtime/v1';
 import { type FastifyInstance } from 'fastify';
 import { type Static, Type } from 'typebox';
@@ -113,6 +113,34 @@ export const SendPlayerCommandParams = Type.Object({
 }, { additionalProperties: false });
 export type SendPlayerCommandParams = Static<typeof SendPlayerCommandParams>;
 
+// from spec/openapi.yaml#/paths/~1u~1{sqid}~1player~1{player_id}~1pause/post
+export const SetPlayerPausedParams = Type.Object({
+  sqid: Sqid,
+  player_id: PlayerId,
+}, { additionalProperties: false });
+export type SetPlayerPausedParams = Static<typeof SetPlayerPausedParams>;
+
+// from spec/openapi.yaml#/paths/~1u~1{sqid}~1player~1{player_id}~1brightness/post
+export const SetPlayerBrightnessParams = Type.Object({
+  sqid: Sqid,
+  player_id: PlayerId,
+}, { additionalProperties: false });
+export type SetPlayerBrightnessParams = Static<typeof SetPlayerBrightnessParams>;
+
+// from spec/openapi.yaml#/paths/~1u~1{sqid}~1player~1{player_id}~1rotation/post
+export const SetPlayerRotationParams = Type.Object({
+  sqid: Sqid,
+  player_id: PlayerId,
+}, { additionalProperties: false });
+export type SetPlayerRotationParams = Static<typeof SetPlayerRotationParams>;
+
+// from spec/openapi.yaml#/paths/~1u~1{sqid}~1player~1{player_id}~1mirror/post
+export const SetPlayerMirrorParams = Type.Object({
+  sqid: Sqid,
+  player_id: PlayerId,
+}, { additionalProperties: false });
+export type SetPlayerMirrorParams = Static<typeof SetPlayerMirrorParams>;
+
 // from spec/openapi.yaml#/paths/~1u~1{sqid}~1player~1command~1all/post
 export const SendCommandToAllPlayersParams = Type.Object({
   sqid: Sqid,
@@ -149,6 +177,15 @@ export const routes = {
   // from spec/openapi.yaml#/paths/~1auth~1me/get
   /** GET /auth/me: Get the current user */
   authMe: { operationId: "authMe", method: 'GET', url: "/auth/me", security: 'bearer', schema: { response: { 200: User, 401: RestError, 500: RestError } }, errors: { 401: ["authentication_failed"], 500: ["internal_error"] } },
+  // from spec/openapi.yaml#/paths/~1auth~1token/post
+  /** POST /auth/token: Get an access and a refresh token (OAuth-style grants) */
+  authToken: { operationId: "authToken", method: 'POST', url: "/auth/token", security: 'none', schema: { body: AuthTokenRequest, response: { 200: AuthTokenResponse, 400: RestError, 401: RestError, 429: RestError, 500: RestError } }, errors: { 400: ["invalid_request"], 401: ["authentication_failed"], 429: ["rate_limit_exceeded"], 500: ["internal_error"] } },
+  // from spec/openapi.yaml#/paths/~1auth~1password/post
+  /** POST /auth/password: Change the password and end every other session */
+  authChangePassword: { operationId: "authChangePassword", method: 'POST', url: "/auth/password", security: 'bearer', schema: { body: AuthChangePasswordRequest, response: { 200: AuthLoginResponse, 400: RestError, 401: RestError, 403: RestError, 429: RestError, 500: RestError } }, errors: { 400: ["invalid_request"], 401: ["authentication_failed"], 403: ["forbidden"], 429: ["rate_limit_exceeded"], 500: ["internal_error"] } },
+  // from spec/openapi.yaml#/paths/~1auth~1logout-all/post
+  /** POST /auth/logout-all: End every session of the user */
+  authLogoutAll: { operationId: "authLogoutAll", method: 'POST', url: "/auth/logout-all", security: 'bearer', schema: { response: { 204: null, 401: RestError, 500: RestError } }, errors: { 401: ["authentication_failed"], 500: ["internal_error"] } },
   // from spec/openapi.yaml#/paths/~1post/post
   /** POST /post: Create a post */
   createPost: { operationId: "createPost", method: 'POST', url: "/post", security: 'bearer', schema: { body: CreatePostRequest, multipart: CreatePostUpload, response: { 201: Post, 400: RestError, 401: RestError, 500: RestError } }, errors: { 400: ["invalid_request"], 401: ["authentication_failed"], 500: ["internal_error"] } },
@@ -209,6 +246,18 @@ export const routes = {
   // from spec/openapi.yaml#/paths/~1u~1{sqid}~1player~1{player_id}~1command/post
   /** POST /u/{sqid}/player/{player_id}/command: Send a command to a player */
   sendPlayerCommand: { operationId: "sendPlayerCommand", method: 'POST', url: "/u/{sqid}/player/{player_id}/command", security: 'bearer', schema: { body: PlayerCommandRequest, params: SendPlayerCommandParams, response: { 200: PlayerCommandResult, 400: RestError, 401: RestError, 403: RestError, 404: RestError, 429: RestError, 500: RestError } }, errors: { 400: ["invalid_request"], 401: ["authentication_failed"], 403: ["forbidden"], 404: ["not_found"], 429: ["rate_limit_exceeded"], 500: ["internal_error"] } },
+  // from spec/openapi.yaml#/paths/~1u~1{sqid}~1player~1{player_id}~1pause/post
+  /** POST /u/{sqid}/player/{player_id}/pause: Pause or resume a player */
+  setPlayerPaused: { operationId: "setPlayerPaused", method: 'POST', url: "/u/{sqid}/player/{player_id}/pause", security: 'bearer', schema: { body: SetPlayerPausedRequest, params: SetPlayerPausedParams, response: { 200: PlayerCommandResult, 400: RestError, 401: RestError, 403: RestError, 404: RestError, 429: RestError, 500: RestError } }, errors: { 400: ["invalid_request"], 401: ["authentication_failed"], 403: ["forbidden"], 404: ["not_found"], 429: ["rate_limit_exceeded"], 500: ["internal_error"] } },
+  // from spec/openapi.yaml#/paths/~1u~1{sqid}~1player~1{player_id}~1brightness/post
+  /** POST /u/{sqid}/player/{player_id}/brightness: Set a player's brightness */
+  setPlayerBrightness: { operationId: "setPlayerBrightness", method: 'POST', url: "/u/{sqid}/player/{player_id}/brightness", security: 'bearer', schema: { body: SetPlayerBrightnessRequest, params: SetPlayerBrightnessParams, response: { 200: PlayerCommandResult, 400: RestError, 401: RestError, 403: RestError, 404: RestError, 429: RestError, 500: RestError } }, errors: { 400: ["invalid_request"], 401: ["authentication_failed"], 403: ["forbidden"], 404: ["not_found"], 429: ["rate_limit_exceeded"], 500: ["internal_error"] } },
+  // from spec/openapi.yaml#/paths/~1u~1{sqid}~1player~1{player_id}~1rotation/post
+  /** POST /u/{sqid}/player/{player_id}/rotation: Set a player's rotation */
+  setPlayerRotation: { operationId: "setPlayerRotation", method: 'POST', url: "/u/{sqid}/player/{player_id}/rotation", security: 'bearer', schema: { body: SetPlayerRotationRequest, params: SetPlayerRotationParams, response: { 200: PlayerCommandResult, 400: RestError, 401: RestError, 403: RestError, 404: RestError, 429: RestError, 500: RestError } }, errors: { 400: ["invalid_request"], 401: ["authentication_failed"], 403: ["forbidden"], 404: ["not_found"], 429: ["rate_limit_exceeded"], 500: ["internal_error"] } },
+  // from spec/openapi.yaml#/paths/~1u~1{sqid}~1player~1{player_id}~1mirror/post
+  /** POST /u/{sqid}/player/{player_id}/mirror: Mirror a player's display (not supported) */
+  setPlayerMirror: { operationId: "setPlayerMirror", method: 'POST', url: "/u/{sqid}/player/{player_id}/mirror", security: 'bearer', schema: { body: SetPlayerMirrorRequest, params: SetPlayerMirrorParams, response: { 200: PlayerCommandResult, 400: RestError, 401: RestError, 403: RestError, 404: RestError, 429: RestError, 500: RestError } }, errors: { 400: ["invalid_request"], 401: ["authentication_failed"], 403: ["forbidden"], 404: ["not_found"], 429: ["rate_limit_exceeded"], 500: ["internal_error"] } },
   // from spec/openapi.yaml#/paths/~1u~1{sqid}~1player~1command~1all/post
   /** POST /u/{sqid}/player/command/all: Send a command to all of a user's players */
   sendCommandToAllPlayers: { operationId: "sendCommandToAllPlayers", method: 'POST', url: "/u/{sqid}/player/command/all", security: 'bearer', schema: { body: PlayerCommandRequest, params: SendCommandToAllPlayersParams, response: { 200: PlayerCommandBatchResult, 400: RestError, 401: RestError, 403: RestError, 404: RestError, 429: RestError, 500: RestError } }, errors: { 400: ["invalid_request"], 401: ["authentication_failed"], 403: ["forbidden"], 404: ["not_found"], 429: ["rate_limit_exceeded"], 500: ["internal_error"] } },
@@ -266,7 +315,7 @@ export function restError<Op extends AnyOperationId, const S extends number, con
 
 // from spec/openapi.yaml#/paths
 /** The operations that take a bearer token (each documents 401 authentication_failed). */
-export const securedOperations = ["authMe", "createPost", "getPost", "deletePost", "promotePost", "createComment", "followUser", "unfollowUser", "followCategory", "unfollowCategory", "registerPlayer", "renewDeviceCert", "listPlayers", "getPlayer", "updatePlayer", "deletePlayer", "getPlayerCommand", "sendPlayerCommand", "sendCommandToAllPlayers", "renewPlayerCert", "approvePlayerTokenRotation", "getMqttBootstrap", "publishMqttDemo"] as const;
+export const securedOperations = ["authMe", "authChangePassword", "authLogoutAll", "createPost", "getPost", "deletePost", "promotePost", "createComment", "followUser", "unfollowUser", "followCategory", "unfollowCategory", "registerPlayer", "renewDeviceCert", "listPlayers", "getPlayer", "updatePlayer", "deletePlayer", "getPlayerCommand", "sendPlayerCommand", "setPlayerPaused", "setPlayerBrightness", "setPlayerRotation", "setPlayerMirror", "sendCommandToAllPlayers", "renewPlayerCert", "approvePlayerTokenRotation", "getMqttBootstrap", "publishMqttDemo"] as const;
 /** The 401 answer of a secured operation (no token, a bad or expired one, an unknown user). */
 export function authenticationFailed(message: string): HttpError {
   return restError(securedOperations, 401, 'authentication_failed', message);
@@ -284,6 +333,15 @@ export interface Handlers {
   // from spec/openapi.yaml#/paths/~1auth~1me/get
   /** GET /auth/me */
   authMe(req: TypedRequest<undefined, {}, {}>): Promise<Reply<200, User> | Reply<401, RestErrorWith<"authentication_failed">> | Reply<500, RestErrorWith<"internal_error">>>;
+  // from spec/openapi.yaml#/paths/~1auth~1token/post
+  /** POST /auth/token */
+  authToken(req: TypedRequest<AuthTokenRequest, {}, {}>): Promise<Reply<200, AuthTokenResponse> | Reply<400, RestErrorWith<"invalid_request">> | Reply<401, RestErrorWith<"authentication_failed">> | Reply<429, RestErrorWith<"rate_limit_exceeded">> | Reply<500, RestErrorWith<"internal_error">>>;
+  // from spec/openapi.yaml#/paths/~1auth~1password/post
+  /** POST /auth/password */
+  authChangePassword(req: TypedRequest<AuthChangePasswordRequest, {}, {}>): Promise<Reply<200, AuthLoginResponse> | Reply<400, RestErrorWith<"invalid_request">> | Reply<401, RestErrorWith<"authentication_failed">> | Reply<403, RestErrorWith<"forbidden">> | Reply<429, RestErrorWith<"rate_limit_exceeded">> | Reply<500, RestErrorWith<"internal_error">>>;
+  // from spec/openapi.yaml#/paths/~1auth~1logout-all/post
+  /** POST /auth/logout-all */
+  authLogoutAll(req: TypedRequest<undefined, {}, {}>): Promise<Reply<204, null> | Reply<401, RestErrorWith<"authentication_failed">> | Reply<500, RestErrorWith<"internal_error">>>;
   // from spec/openapi.yaml#/paths/~1post/post
   /** POST /post */
   createPost(req: TypedRequest<CreatePostRequest | CreatePostUpload, {}, {}>): Promise<Reply<201, Post> | Reply<400, RestErrorWith<"invalid_request">> | Reply<401, RestErrorWith<"authentication_failed">> | Reply<500, RestErrorWith<"internal_error">>>;
@@ -344,6 +402,18 @@ export interface Handlers {
   // from spec/openapi.yaml#/paths/~1u~1{sqid}~1player~1{player_id}~1command/post
   /** POST /u/{sqid}/player/{player_id}/command */
   sendPlayerCommand(req: TypedRequest<PlayerCommandRequest, SendPlayerCommandParams, {}>): Promise<Reply<200, PlayerCommandResult> | Reply<400, RestErrorWith<"invalid_request">> | Reply<401, RestErrorWith<"authentication_failed">> | Reply<403, RestErrorWith<"forbidden">> | Reply<404, RestErrorWith<"not_found">> | Reply<429, RestErrorWith<"rate_limit_exceeded">> | Reply<500, RestErrorWith<"internal_error">>>;
+  // from spec/openapi.yaml#/paths/~1u~1{sqid}~1player~1{player_id}~1pause/post
+  /** POST /u/{sqid}/player/{player_id}/pause */
+  setPlayerPaused(req: TypedRequest<SetPlayerPausedRequest, SetPlayerPausedParams, {}>): Promise<Reply<200, PlayerCommandResult> | Reply<400, RestErrorWith<"invalid_request">> | Reply<401, RestErrorWith<"authentication_failed">> | Reply<403, RestErrorWith<"forbidden">> | Reply<404, RestErrorWith<"not_found">> | Reply<429, RestErrorWith<"rate_limit_exceeded">> | Reply<500, RestErrorWith<"internal_error">>>;
+  // from spec/openapi.yaml#/paths/~1u~1{sqid}~1player~1{player_id}~1brightness/post
+  /** POST /u/{sqid}/player/{player_id}/brightness */
+  setPlayerBrightness(req: TypedRequest<SetPlayerBrightnessRequest, SetPlayerBrightnessParams, {}>): Promise<Reply<200, PlayerCommandResult> | Reply<400, RestErrorWith<"invalid_request">> | Reply<401, RestErrorWith<"authentication_failed">> | Reply<403, RestErrorWith<"forbidden">> | Reply<404, RestErrorWith<"not_found">> | Reply<429, RestErrorWith<"rate_limit_exceeded">> | Reply<500, RestErrorWith<"internal_error">>>;
+  // from spec/openapi.yaml#/paths/~1u~1{sqid}~1player~1{player_id}~1rotation/post
+  /** POST /u/{sqid}/player/{player_id}/rotation */
+  setPlayerRotation(req: TypedRequest<SetPlayerRotationRequest, SetPlayerRotationParams, {}>): Promise<Reply<200, PlayerCommandResult> | Reply<400, RestErrorWith<"invalid_request">> | Reply<401, RestErrorWith<"authentication_failed">> | Reply<403, RestErrorWith<"forbidden">> | Reply<404, RestErrorWith<"not_found">> | Reply<429, RestErrorWith<"rate_limit_exceeded">> | Reply<500, RestErrorWith<"internal_error">>>;
+  // from spec/openapi.yaml#/paths/~1u~1{sqid}~1player~1{player_id}~1mirror/post
+  /** POST /u/{sqid}/player/{player_id}/mirror */
+  setPlayerMirror(req: TypedRequest<SetPlayerMirrorRequest, SetPlayerMirrorParams, {}>): Promise<Reply<200, PlayerCommandResult> | Reply<400, RestErrorWith<"invalid_request">> | Reply<401, RestErrorWith<"authentication_failed">> | Reply<403, RestErrorWith<"forbidden">> | Reply<404, RestErrorWith<"not_found">> | Reply<429, RestErrorWith<"rate_limit_exceeded">> | Reply<500, RestErrorWith<"internal_error">>>;
   // from spec/openapi.yaml#/paths/~1u~1{sqid}~1player~1command~1all/post
   /** POST /u/{sqid}/player/command/all */
   sendCommandToAllPlayers(req: TypedRequest<PlayerCommandRequest, SendCommandToAllPlayersParams, {}>): Promise<Reply<200, PlayerCommandBatchResult> | Reply<400, RestErrorWith<"invalid_request">> | Reply<401, RestErrorWith<"authentication_failed">> | Reply<403, RestErrorWith<"forbidden">> | Reply<404, RestErrorWith<"not_found">> | Reply<429, RestErrorWith<"rate_limit_exceeded">> | Reply<500, RestErrorWith<"internal_error">>>;

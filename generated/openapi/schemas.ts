@@ -75,11 +75,58 @@ export const AuthLoginResponse = Type.Object({
 }, {"title":"AuthLoginResponse","description":"A bearer token and who it belongs to.","additionalProperties":false});
 export type AuthLoginResponse = Static<typeof AuthLoginResponse>;
 
+// from spec/openapi.yaml#/components/schemas/RefreshToken
+/** An opaque refresh token, `mpr_` and 43 base64url characters (256 random bits); the server keeps only its SHA-256. */
+export const RefreshToken = Type.String({"title":"RefreshToken","description":"An opaque refresh token, `mpr_` and 43 base64url characters (256 random bits); the server keeps only its SHA-256.","pattern":"^mpr_[A-Za-z0-9_-]{43}$"});
+export type RefreshToken = Static<typeof RefreshToken>;
+
+// from spec/openapi.yaml#/components/schemas/AuthGrantType
+/** The grant of authToken. */
+export const AuthGrantType = Type.Union([Type.Literal("password"), Type.Literal("refresh_token")], {"title":"AuthGrantType","description":"The grant of authToken."});
+export type AuthGrantType = Static<typeof AuthGrantType>;
+/** Every value of AuthGrantType, in spec order. */
+export const AuthGrantTypeValues = ["password", "refresh_token"] as const satisfies readonly AuthGrantType[];
+
+// from spec/openapi.yaml#/components/schemas/AuthTokenRequest
+/** Body of authToken. `password`: `email` and `password` (and nothing else); `refresh_token`: */
+export const AuthTokenRequest = Type.Object({
+  grant_type: AuthGrantType,
+  email: Type.Optional(Email),
+  password: Type.Optional(Type.String({"description":"The account's password (password grant; a wrong one is a 401).","minLength":1,"maxLength":200})),
+  refresh_token: Type.Optional(Type.String({"description":"A refresh token from an earlier authToken answer (refresh_token grant; an unusable one is a 401).","minLength":1,"maxLength":200})),
+}, {"title":"AuthTokenRequest","description":"Body of authToken. `password`: `email` and `password` (and nothing else); `refresh_token`:\n`refresh_token` (and nothing else). A missing or extra field is a 400 naming it.\n","additionalProperties":false});
+export type AuthTokenRequest = Static<typeof AuthTokenRequest>;
+/** The bound keywords of AuthTokenRequest (inline properties), by property. */
+export const AuthTokenRequestBounds = {"password":{"minLength":1,"maxLength":200},"refresh_token":{"minLength":1,"maxLength":200}} as const;
+
+// from spec/openapi.yaml#/components/schemas/AuthTokenResponse
+/** An access token and the refresh token that replaces it when it expires. */
+export const AuthTokenResponse = Type.Object({
+  access_token: BearerToken,
+  token_type: Type.Literal("Bearer", {"description":"Always `Bearer`."}),
+  refresh_token: RefreshToken,
+  expires_in: Type.Integer({"description":"Seconds until the access token expires.","minimum":1,"maximum":31622400}),
+}, {"title":"AuthTokenResponse","description":"An access token and the refresh token that replaces it when it expires.","additionalProperties":false});
+export type AuthTokenResponse = Static<typeof AuthTokenResponse>;
+/** The bound keywords of AuthTokenResponse (inline properties), by property. */
+export const AuthTokenResponseBounds = {"expires_in":{"minimum":1,"maximum":31622400}} as const;
+
+// from spec/openapi.yaml#/components/schemas/AuthChangePasswordRequest
+/** Body of authChangePassword. */
+export const AuthChangePasswordRequest = Type.Object({
+  current_password: Type.String({"description":"The account's present password.","minLength":1,"maxLength":200}),
+  new_password: Password,
+}, {"title":"AuthChangePasswordRequest","description":"Body of authChangePassword.","additionalProperties":false});
+export type AuthChangePasswordRequest = Static<typeof AuthChangePasswordRequest>;
+/** The bound keywords of AuthChangePasswordRequest (inline properties), by property. */
+export const AuthChangePasswordRequestBounds = {"current_password":{"minLength":1,"maxLength":200}} as const;
+
 // from spec/openapi.yaml#/components/schemas/User
 /** The current user, as returned by authMe. */
 export const User = Type.Object({
   user_id: UserId,
   sqid: Sqid,
+  public_sqid: Type.Optional(Sqid),
   handle: Handle,
   email: Email,
   roles: Type.Array(UserRole, {"description":"The user's roles; always contains `user`.","minItems":1,"maxItems":2}),
@@ -243,12 +290,15 @@ export const PlayerDeviceFeatures = Type.Object({
 export type PlayerDeviceFeatures = Static<typeof PlayerDeviceFeatures>;
 
 // from spec/openapi.yaml#/components/schemas/PlayerDeviceCapabilities
-/** A player's capabilities as the server keeps them (the 1.1 features only) and when they were reported. */
+/** A player's capabilities as the server keeps them (the 1.1 features only) and when they were */
 export const PlayerDeviceCapabilities = Type.Object({
   firmware_version: Type.Optional(FirmwareVersion),
   features: PlayerDeviceFeatures,
+  pause: Type.Optional(PlayerDevicePause),
+  brightness: Type.Optional(PlayerDeviceBrightness),
+  rotation: Type.Optional(PlayerDeviceRotation),
   reported_at: Timestamp,
-}, {"title":"PlayerDeviceCapabilities","description":"A player's capabilities as the server keeps them (the 1.1 features only) and when they were reported.","additionalProperties":false});
+}, {"title":"PlayerDeviceCapabilities","description":"A player's capabilities as the server keeps them (the 1.1 features only) and when they were\nreported. Since 1.2 each feature is also at the top level (`pause`, `brightness`,\n`rotation`), the shape the Makapix app reads.\n","additionalProperties":false});
 export type PlayerDeviceCapabilities = Static<typeof PlayerDeviceCapabilities>;
 
 // from spec/openapi.yaml#/components/schemas/PlayerDeviceState
@@ -281,6 +331,9 @@ export const Player = Type.Object({
   api_token_rotation_requested_at: Type.Optional(Type.Union([Type.String({"format":"date-time","pattern":"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]{1,9})?Z$"}), Type.Null()], {"description":"When the device asked for a token rotation that waits for the owner's approval\n(`approvePlayerTokenRotation`; only when the deployment sets\n`DEVICE_TOKEN_ROTATION=owner_confirmation`), or null when none is pending. Sent by this\nserver always (absent from 1.0 servers).\n"})),
   capabilities: Type.Optional(PlayerDeviceCapabilities),
   state: Type.Optional(PlayerDeviceState),
+  is_paused: Type.Optional(Type.Boolean({"description":"`state.is_paused`, at the top level where the Makapix app reads it (since 1.2); absent when the player has not reported it."})),
+  brightness: Type.Optional(Brightness),
+  rotation: Type.Optional(Rotation),
 }, {"title":"Player","description":"A registered player as its owner sees it.","additionalProperties":false});
 export type Player = Static<typeof Player>;
 /** The bound keywords of Player (inline properties), by property. */
@@ -290,10 +343,11 @@ export const PlayerBounds = {"device_model":{"minLength":1,"maxLength":100},"fir
 /** A user's players. */
 export const PlayerList = Type.Object({
   players: Type.Array(Player, {"description":"The players, oldest registration first.","maxItems":128}),
+  items: Type.Optional(Type.Array(Player, {"description":"The same array as `players`, under the name the Makapix app reads (since 1.2; sent by this server always).","maxItems":128})),
 }, {"title":"PlayerList","description":"A user's players.","additionalProperties":false});
 export type PlayerList = Static<typeof PlayerList>;
 /** The bound keywords of PlayerList (inline properties), by property. */
-export const PlayerListBounds = {"players":{"maxItems":128}} as const;
+export const PlayerListBounds = {"players":{"maxItems":128},"items":{"maxItems":128}} as const;
 
 // from spec/openapi.yaml#/components/schemas/UpdatePlayerRequest
 /** Body of updatePlayer. */
@@ -361,6 +415,36 @@ export const PlayerCommandRequest = Type.Object({
 export type PlayerCommandRequest = Static<typeof PlayerCommandRequest>;
 /** The bound keywords of PlayerCommandRequest (inline properties), by property. */
 export const PlayerCommandRequestBounds = {"value":{"minimum":0,"maximum":270}} as const;
+
+// from spec/openapi.yaml#/components/schemas/SetPlayerPausedRequest
+/** Body of setPlayerPaused. */
+export const SetPlayerPausedRequest = Type.Object({
+  paused: Type.Boolean({"description":"Pause (true) or resume (false) the player's rotation."}),
+}, {"title":"SetPlayerPausedRequest","description":"Body of setPlayerPaused.","additionalProperties":false});
+export type SetPlayerPausedRequest = Static<typeof SetPlayerPausedRequest>;
+
+// from spec/openapi.yaml#/components/schemas/SetPlayerBrightnessRequest
+/** Body of setPlayerBrightness. */
+export const SetPlayerBrightnessRequest = Type.Object({
+  value: Brightness,
+}, {"title":"SetPlayerBrightnessRequest","description":"Body of setPlayerBrightness.","additionalProperties":false});
+export type SetPlayerBrightnessRequest = Static<typeof SetPlayerBrightnessRequest>;
+
+// from spec/openapi.yaml#/components/schemas/SetPlayerRotationRequest
+/** Body of setPlayerRotation. */
+export const SetPlayerRotationRequest = Type.Object({
+  value: Rotation,
+}, {"title":"SetPlayerRotationRequest","description":"Body of setPlayerRotation.","additionalProperties":false});
+export type SetPlayerRotationRequest = Static<typeof SetPlayerRotationRequest>;
+
+// from spec/openapi.yaml#/components/schemas/SetPlayerMirrorRequest
+/** Body of setPlayerMirror (the app sends a mirror mode name). */
+export const SetPlayerMirrorRequest = Type.Object({
+  value: Type.String({"description":"The mirror mode the app asks for (e.g. horizontal); never accepted.","minLength":1,"maxLength":32}),
+}, {"title":"SetPlayerMirrorRequest","description":"Body of setPlayerMirror (the app sends a mirror mode name).","additionalProperties":false});
+export type SetPlayerMirrorRequest = Static<typeof SetPlayerMirrorRequest>;
+/** The bound keywords of SetPlayerMirrorRequest (inline properties), by property. */
+export const SetPlayerMirrorRequestBounds = {"value":{"minLength":1,"maxLength":32}} as const;
 
 // from spec/openapi.yaml#/components/schemas/PlayerCommandResult
 /** One command that was published to a player. */

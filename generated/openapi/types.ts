@@ -54,11 +54,90 @@ export interface paths {
         };
         /**
          * Get the current user
-         * @description Returns the user the bearer token belongs to, with its roles.
+         * @description Returns the user the bearer token belongs to, with its roles. Since REST 1.2 also
+         *     `public_sqid` (equal to `sqid`: the Makapix app takes the user's sqid from it). Roles are
+         *     granted and revoked only by the operator's command on an existing account
+         *     (`make admin ARGS="grant moderator <email or user_id>"`), never by a handle.
          */
         get: operations["authMe"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/token": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Get an access and a refresh token (OAuth-style grants)
+         * @description The sign-in of the Makapix app (since REST 1.2). `grant_type: password` exchanges `email`
+         *     and `password` (as authLogin; same rate limits per client address); `grant_type:
+         *     refresh_token` exchanges a refresh token. Both answer a short-lived access token (a bearer
+         *     token like authLogin's, `expires_in` seconds, server setting `ACCESS_TOKEN_TTL_SECONDS`,
+         *     default 3600) and a new refresh token (valid `REFRESH_TOKEN_TTL_SECONDS`, default 30 days).
+         *     Refresh tokens are stored only as a hash and rotate: each can be used once, and presenting
+         *     one that was already used revokes every token descended from the same sign-in (a stolen
+         *     copy and the real one cannot both go on). An unknown, used, expired or revoked refresh
+         *     token, a wrong password and an unknown email are all 401. A field the grant does not take,
+         *     or a missing one, is a 400 naming it.
+         */
+        post: operations["authToken"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/password": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Change the password and end every other session
+         * @description Since REST 1.2. Checks `current_password`, stores `new_password` (the sign-up rules:
+         *     8..200 characters) and ends every access and refresh token issued to the user before
+         *     (they answer 401), and the user's WebSocket MQTT credentials (the broker refuses them and
+         *     ends a live session). Answers a new bearer token for the caller, as authLogin does. By
+         *     default at most 10 calls per minute per user (429 with Retry-After beyond); a wrong current
+         *     password is a 403.
+         */
+        post: operations["authChangePassword"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/logout-all": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * End every session of the user
+         * @description Since REST 1.2. Ends every access and refresh token issued to the caller so far, including
+         *     the one of this call (they answer 401), and the caller's WebSocket MQTT credentials (the
+         *     broker refuses them and ends a live session). No body.
+         */
+        post: operations["authLogoutAll"];
         delete?: never;
         options?: never;
         head?: never;
@@ -479,6 +558,9 @@ export interface paths {
         /**
          * List a user's players
          * @description Lists the user's registered players, oldest first. Allowed to the user and to moderators.
+         *     Since 1.2 the same array is also sent as `items` (the original server's name, which the
+         *     Makapix app reads), and each player carries its reported display settings (`is_paused`,
+         *     `brightness`, `rotation`) and, in `capabilities`, its features also at the top level.
          */
         get: operations["listPlayers"];
         put?: never;
@@ -579,6 +661,118 @@ export interface paths {
          *     moderators.
          */
         post: operations["sendPlayerCommand"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/u/{sqid}/player/{player_id}/pause": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The user's public id. */
+                sqid: components["parameters"]["SqidPath"];
+                /** @description The player's record id (not its player_key). */
+                player_id: components["parameters"]["PlayerIdPath"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Pause or resume a player
+         * @description Since 1.2, the Makapix app's device control. Sends the player a `set_paused` command, exactly as
+         *     sendPlayerCommand with `command_type: set_paused` and `paused` would (logged, rate limited, 400 `invalid_request`
+         *     unless the player advertised the pause feature in its capabilities, answered with the command's id).
+         *     Allowed to the owner and to moderators.
+         */
+        post: operations["setPlayerPaused"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/u/{sqid}/player/{player_id}/brightness": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The user's public id. */
+                sqid: components["parameters"]["SqidPath"];
+                /** @description The player's record id (not its player_key). */
+                player_id: components["parameters"]["PlayerIdPath"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Set a player's brightness
+         * @description Since 1.2, the Makapix app's device control. Sends the player a `set_brightness` command, exactly as
+         *     sendPlayerCommand with `command_type: set_brightness` and `value` would (logged, rate limited, 400 `invalid_request`
+         *     unless the player advertised brightness with `value` in its range and step in its capabilities, answered with the command's id).
+         *     Allowed to the owner and to moderators.
+         */
+        post: operations["setPlayerBrightness"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/u/{sqid}/player/{player_id}/rotation": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The user's public id. */
+                sqid: components["parameters"]["SqidPath"];
+                /** @description The player's record id (not its player_key). */
+                player_id: components["parameters"]["PlayerIdPath"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Set a player's rotation
+         * @description Since 1.2, the Makapix app's device control. Sends the player a `set_rotation` command, exactly as
+         *     sendPlayerCommand with `command_type: set_rotation` and `value` would (logged, rate limited, 400 `invalid_request`
+         *     unless the player advertised rotation with this `value` among its values in its capabilities, answered with the command's id).
+         *     Allowed to the owner and to moderators.
+         */
+        post: operations["setPlayerRotation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/u/{sqid}/player/{player_id}/mirror": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The user's public id. */
+                sqid: components["parameters"]["SqidPath"];
+                /** @description The player's record id (not its player_key). */
+                player_id: components["parameters"]["PlayerIdPath"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Mirror a player's display (not supported)
+         * @description Since 1.2, so that the Makapix app's mirror control gets a clear answer. The protocol has no
+         *     mirror command and a player's capabilities cannot advertise mirroring, so every call is a
+         *     400 `invalid_request` saying so (the app shows the mirror control only to players that
+         *     advertise it, which none can). The other answers are those of the routes beside it.
+         */
+        post: operations["setPlayerMirror"];
         delete?: never;
         options?: never;
         head?: never;
@@ -832,6 +1026,60 @@ export interface components {
             expires_at: components["schemas"]["Timestamp"];
         };
         /**
+         * RefreshToken
+         * @description An opaque refresh token, `mpr_` and 43 base64url characters (256 random bits); the server keeps only its SHA-256.
+         * @example mpr_NXdkmbcFnVXqzgkbk64zyOwqhYrTPlKPQg6zDOONqqU
+         */
+        RefreshToken: string;
+        /**
+         * AuthGrantType
+         * @description The grant of authToken.
+         * @enum {string}
+         */
+        AuthGrantType: "password" | "refresh_token";
+        /**
+         * AuthTokenRequest
+         * @description Body of authToken. `password`: `email` and `password` (and nothing else); `refresh_token`:
+         *     `refresh_token` (and nothing else). A missing or extra field is a 400 naming it.
+         */
+        AuthTokenRequest: {
+            /** @description Which grant. */
+            grant_type: components["schemas"]["AuthGrantType"];
+            /** @description The account's email (password grant; surrounding spaces are ignored). */
+            email?: components["schemas"]["Email"];
+            /** @description The account's password (password grant; a wrong one is a 401). */
+            password?: string;
+            /** @description A refresh token from an earlier authToken answer (refresh_token grant; an unusable one is a 401). */
+            refresh_token?: string;
+        };
+        /**
+         * AuthTokenResponse
+         * @description An access token and the refresh token that replaces it when it expires.
+         */
+        AuthTokenResponse: {
+            /** @description The bearer token (`Authorization: Bearer <access_token>`). */
+            access_token: components["schemas"]["BearerToken"];
+            /**
+             * @description Always `Bearer`.
+             * @constant
+             */
+            token_type: "Bearer";
+            /** @description The refresh token for the next authToken call with grant_type refresh_token; usable once. */
+            refresh_token: components["schemas"]["RefreshToken"];
+            /** @description Seconds until the access token expires. */
+            expires_in: number;
+        };
+        /**
+         * AuthChangePasswordRequest
+         * @description Body of authChangePassword.
+         */
+        AuthChangePasswordRequest: {
+            /** @description The account's present password. */
+            current_password: string;
+            /** @description The new password, 8..200 characters (the sign-up rules). */
+            new_password: components["schemas"]["Password"];
+        };
+        /**
          * User
          * @description The current user, as returned by authMe.
          */
@@ -840,6 +1088,8 @@ export interface components {
             user_id: components["schemas"]["UserId"];
             /** @description The user's public id. */
             sqid: components["schemas"]["Sqid"];
+            /** @description The same as `sqid`, under the name the Makapix app reads (since REST 1.2; sent by this server always). */
+            public_sqid?: components["schemas"]["Sqid"];
             /** @description The user's handle. */
             handle: components["schemas"]["Handle"];
             /** @description The user's email. */
@@ -1023,13 +1273,21 @@ export interface components {
         };
         /**
          * PlayerDeviceCapabilities
-         * @description A player's capabilities as the server keeps them (the 1.1 features only) and when they were reported.
+         * @description A player's capabilities as the server keeps them (the 1.1 features only) and when they were
+         *     reported. Since 1.2 each feature is also at the top level (`pause`, `brightness`,
+         *     `rotation`), the shape the Makapix app reads.
          */
         PlayerDeviceCapabilities: {
             /** @description The firmware version the player reported with them. */
             firmware_version?: components["schemas"]["FirmwareVersion"];
             /** @description The remote controls the player supports; an absent one is not supported. */
             features: components["schemas"]["PlayerDeviceFeatures"];
+            /** @description `features.pause`, at the top level where the Makapix app (and the original server) has it (since 1.2). */
+            pause?: components["schemas"]["PlayerDevicePause"];
+            /** @description `features.brightness`, at the top level where the Makapix app has it (since 1.2). */
+            brightness?: components["schemas"]["PlayerDeviceBrightness"];
+            /** @description `features.rotation`, at the top level where the Makapix app has it (since 1.2). */
+            rotation?: components["schemas"]["PlayerDeviceRotation"];
             /** @description When the server stored them. */
             reported_at: components["schemas"]["Timestamp"];
         };
@@ -1138,6 +1396,12 @@ export interface components {
             capabilities?: components["schemas"]["PlayerDeviceCapabilities"];
             /** @description The display settings the player reported on its retained state topic (since 1.1); absent until it has. */
             state?: components["schemas"]["PlayerDeviceState"];
+            /** @description `state.is_paused`, at the top level where the Makapix app reads it (since 1.2); absent when the player has not reported it. */
+            is_paused?: boolean;
+            /** @description `state.brightness`, at the top level where the Makapix app reads it (since 1.2); absent when the player has not reported it. */
+            brightness?: components["schemas"]["Brightness"];
+            /** @description `state.rotation`, at the top level where the Makapix app reads it (since 1.2); absent when the player has not reported it. */
+            rotation?: components["schemas"]["Rotation"];
         };
         /**
          * PlayerList
@@ -1146,6 +1410,8 @@ export interface components {
         PlayerList: {
             /** @description The players, oldest registration first. */
             players: components["schemas"]["Player"][];
+            /** @description The same array as `players`, under the name the Makapix app reads (since 1.2; sent by this server always). */
+            items?: components["schemas"]["Player"][];
         };
         /**
          * UpdatePlayerRequest
@@ -1251,6 +1517,38 @@ export interface components {
             paused?: boolean;
             /** @description Since 1.1: the brightness (set_brightness, 0..100 and within the player's advertised min..max) or rotation in degrees (set_rotation, one of 0, 90, 180, 270 the player advertised); required with those two, not allowed otherwise. */
             value?: number;
+        };
+        /**
+         * SetPlayerPausedRequest
+         * @description Body of setPlayerPaused.
+         */
+        SetPlayerPausedRequest: {
+            /** @description Pause (true) or resume (false) the player's rotation. */
+            paused: boolean;
+        };
+        /**
+         * SetPlayerBrightnessRequest
+         * @description Body of setPlayerBrightness.
+         */
+        SetPlayerBrightnessRequest: {
+            /** @description The brightness, within the player's advertised min..max and step. */
+            value: components["schemas"]["Brightness"];
+        };
+        /**
+         * SetPlayerRotationRequest
+         * @description Body of setPlayerRotation.
+         */
+        SetPlayerRotationRequest: {
+            /** @description The rotation in degrees, one of the player's advertised values. */
+            value: components["schemas"]["Rotation"];
+        };
+        /**
+         * SetPlayerMirrorRequest
+         * @description Body of setPlayerMirror (the app sends a mirror mode name).
+         */
+        SetPlayerMirrorRequest: {
+            /** @description The mirror mode the app asks for (e.g. horizontal); never accepted. */
+            value: string;
         };
         /**
          * PlayerCommandResult
@@ -1404,10 +1702,12 @@ export interface components {
         RestErrorCode: "authentication_failed" | "not_found" | "invalid_request" | "invalid_emoji" | "reaction_limit_exceeded" | "rate_limit_exceeded" | "internal_error" | "unknown_request_type" | "forbidden" | "conflict";
         /**
          * RestError
-         * @description The one error body of every REST error response.
+         * @description The one error body of every REST error response. `detail` (since REST 1.2) is always a copy of
+         *     `error`: the Makapix app, like the original server, shows `detail` to the user.
          * @example {
          *       "error_code": "not_found",
-         *       "error": "Post 999 not found"
+         *       "error": "Post 999 not found",
+         *       "detail": "Post 999 not found"
          *     }
          */
         RestError: {
@@ -1415,6 +1715,8 @@ export interface components {
             error_code: components["schemas"]["RestErrorCode"];
             /** @description Human-readable error message (names the offending field for invalid_request). */
             error: string;
+            /** @description A copy of `error`, under the name the Makapix app reads (since REST 1.2; absent from 1.0 and 1.1 servers). */
+            detail: string;
         };
         /**
          * Timestamp
@@ -1653,7 +1955,16 @@ export interface components {
                 "application/json": components["schemas"]["RestError"];
             };
         };
-        /** @description The bearer token is missing, malformed, invalid or expired. */
+        /** @description The body or a path parameter fails its schema, or the player did not advertise the feature (or this value) in its capabilities. */
+        NotAdvertised: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["RestError"];
+            };
+        };
+        /** @description The bearer token is missing, malformed, invalid or expired, or it was issued before the user's last password change or logout-all. */
         Unauthorized: {
             headers: {
                 [name: string]: unknown;
@@ -1825,6 +2136,99 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["User"];
                 };
+            };
+            401: components["responses"]["Unauthorized"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    authToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AuthTokenRequest"];
+            };
+        };
+        responses: {
+            /** @description The grant is valid; here are the tokens. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuthTokenResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            /** @description Wrong email or password, or a refresh token that is unknown, used, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RestError"];
+                };
+            };
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    authChangePassword: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AuthChangePasswordRequest"];
+            };
+        };
+        responses: {
+            /** @description The password was changed; here is a new token (every earlier one is ended). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuthLoginResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description The current password is wrong. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RestError"];
+                };
+            };
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    authLogoutAll: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every token of the user is ended. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             401: components["responses"]["Unauthorized"];
             500: components["responses"]["InternalError"];
@@ -2599,6 +3003,146 @@ export interface operations {
                 };
             };
             400: components["responses"]["InvalidCommand"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    setPlayerPaused: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The user's public id. */
+                sqid: components["parameters"]["SqidPath"];
+                /** @description The player's record id (not its player_key). */
+                player_id: components["parameters"]["PlayerIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SetPlayerPausedRequest"];
+            };
+        };
+        responses: {
+            /** @description The command was published. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PlayerCommandResult"];
+                };
+            };
+            400: components["responses"]["NotAdvertised"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    setPlayerBrightness: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The user's public id. */
+                sqid: components["parameters"]["SqidPath"];
+                /** @description The player's record id (not its player_key). */
+                player_id: components["parameters"]["PlayerIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SetPlayerBrightnessRequest"];
+            };
+        };
+        responses: {
+            /** @description The command was published. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PlayerCommandResult"];
+                };
+            };
+            400: components["responses"]["NotAdvertised"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    setPlayerRotation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The user's public id. */
+                sqid: components["parameters"]["SqidPath"];
+                /** @description The player's record id (not its player_key). */
+                player_id: components["parameters"]["PlayerIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SetPlayerRotationRequest"];
+            };
+        };
+        responses: {
+            /** @description The command was published. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PlayerCommandResult"];
+                };
+            };
+            400: components["responses"]["NotAdvertised"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    setPlayerMirror: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The user's public id. */
+                sqid: components["parameters"]["SqidPath"];
+                /** @description The player's record id (not its player_key). */
+                player_id: components["parameters"]["PlayerIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SetPlayerMirrorRequest"];
+            };
+        };
+        responses: {
+            /** @description The command was published. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PlayerCommandResult"];
+                };
+            };
+            400: components["responses"]["NotAdvertised"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];

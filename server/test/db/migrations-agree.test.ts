@@ -25,6 +25,7 @@ const ENUM_COLUMNS: { table: string; column: string; values: readonly string[]; 
   { table: 'player_commands', column: 'command_type', values: CommandTypeValues, spec: 'CommandType' },
   { table: 'player_commands', column: 'ack_status', values: CommandAckStatusValues, spec: 'CommandAckStatus' },
   { table: 'users', column: 'roles', values: UserRoleValues.filter((r) => r !== 'user'), spec: "UserRole but 'user' (every user has it; it is never stored)" },
+  { table: 'role_changes', column: 'role', values: UserRoleValues.filter((r) => r !== 'user'), spec: "UserRole but 'user' (the operator grants and revokes only stored roles)" },
   { table: 'view_events', column: 'view_type', values: ViewIntentValues.map((v) => (v === 'automated' ? 'listing' : v)), spec: 'ViewIntent (automated is stored as listing, see submit-view.ts)' },
   { table: 'posts', column: 'native_format', values: NativeFormatValues, spec: 'NativeFormat' },
   { table: 'vault_objects', column: 'native_format', values: NativeFormatValues, spec: 'NativeFormat' },
@@ -33,6 +34,7 @@ const ENUM_COLUMNS: { table: string; column: string; values: readonly string[]; 
 /** Columns whose CHECK lists values that are not the protocol's. */
 const NOT_PROTOCOL: { table: string; column: string; why: string }[] = [
   { table: 'view_events', column: 'source', why: "where a view was recorded (player or web): the server's own bookkeeping" },
+  { table: 'role_changes', column: 'action', why: 'grant or revoke: the history of the operator command, not a protocol value' },
 ];
 
 /** Length and range CHECKs: the database must admit every value the spec's bounds admit. */
