@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 NPM_STAMP := node_modules/.install-stamp
 
-.PHONY: help install system-packages run test generate check-generated check lint typecheck unit conformance bench fuzz clean
+.PHONY: help install system-packages run test generate check-generated check lint typecheck unit conformance bench fuzz admin clean
 
 help:
 	@echo "make run              install what is missing, start broker + database + server"
@@ -13,6 +13,7 @@ help:
 	@echo "make lint             parse both spec documents and validate every example"
 	@echo "make conformance      run the conformance suite against a fresh server and simulator"
 	@echo "make bench            print validator, round-trip, fleet, follower fan-out and vault numbers"
+	@echo "make admin ARGS=...   operator command on accounts, e.g. ARGS=\"grant moderator alice@example.com\" (ARGS=help)"
 	@echo "make clean            remove .data/ (broker, database, certificates)"
 
 $(NPM_STAMP): package.json package-lock.json
@@ -62,6 +63,11 @@ fuzz: install system-packages
 
 conformance: install system-packages
 	npx tsx conformance/src/cli/local.ts
+
+# Roles are granted to existing accounts only (by email or user_id), recorded with who and when;
+# the database is DATABASE_URL, as the server's (`make run` prints it).
+admin: install
+	npx tsx server/src/admin/cli.ts $(ARGS)
 
 clean:
 	rm -rf .data

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { provisionPlayer, registerUser, startStack, type Stack } from '../../server/test/support/stack.js';
+import { provisionPlayer, registerModerator, registerUser, startStack, TEST_PASSWORD, type Stack } from '../../server/test/support/stack.js';
 import { main } from '../src/cli/main.js';
 import { loadCaseFiles } from '../src/cases/load.js';
 import { runPlayerSuite } from '../src/player/suite.js';
@@ -18,13 +18,14 @@ import { readKnownFailing } from '../src/run/known-failing.js';
 import { SimPlayer } from '../src/sim/index.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
-const moderator = `mod${randomBytes(4).toString('hex')}`;
+let moderatorEmail: string;
 let stack: Stack;
 let tmp: string;
 
 beforeAll(async () => {
   tmp = mkdtempSync(join(tmpdir(), 'conformance-real-'));
-  stack = await startStack({ env: { MAKAPIX_MODERATORS: moderator } });
+  stack = await startStack();
+  moderatorEmail = (await registerModerator(stack, `mod${randomBytes(4).toString('hex')}`)).email;
 });
 
 afterAll(async () => {
@@ -47,7 +48,7 @@ describe('conformance of our server and simulator', () => {
     const json = join(tmp, 'server.json');
     const junit = join(tmp, 'server.xml');
     const r = await runBin([
-      'server', '--api', stack.server.url, '--broker', stack.services.urls.mqttMtls, '--ca', stack.services.caCert, '--moderator-handle', moderator,
+      'server', '--api', stack.server.url, '--broker', stack.services.urls.mqttMtls, '--ca', stack.services.caCert, '--moderator-email', moderatorEmail, '--moderator-password', TEST_PASSWORD,
       '--timeout-ms', '10000', '--features', 'moderator,mqtt,notifications,rest,protocol_1_1', '--known-failing', join(root, 'conformance/known-failing/server.txt'), '--report', `json:${json}`, '--report', `junit:${junit}`,
     ]);
     const report = JSON.parse(readFileSync(json, 'utf8')) as SuiteResult;

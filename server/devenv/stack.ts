@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { createClient, type Client } from '../../generated/openapi/client.js';
+import { runAdmin } from '../src/admin/roles.js';
 import { loadConfig, type Config } from '../src/config.js';
 import { startServer, type ServerHandle, type StartOptions } from '../src/main.js';
 import { freePort } from './free-port.js';
@@ -40,7 +41,6 @@ export async function startStack(opts: { env?: Record<string, string>; workers?:
     DATABASE_POOL_MAX: '8',
     JWT_SECRET: 'test-secret-test-secret-test-secret-0123456789',
     SCRYPT_N: '1024',
-    MAKAPIX_MODERATORS: 'moderator',
     // tests register many users and players from one address within a minute; the limits
     // themselves are tested in server/test/rest/throttling.test.ts
     RATE_LIMIT_SIGNUP_PER_MINUTE: '100000',
@@ -92,8 +92,23 @@ export interface TestUser {
   token: string;
 }
 
+/** The password of every account registerUser creates. */
+export const TEST_PASSWORD = 'correct horse battery';
+
 export async function registerUser(api: Client, handle = uniqueHandle()): Promise<TestUser> {
-  const r = await api.authRegister({ body: { handle, email: `${handle}@example.test`, password: 'correct horse battery' } });
+  const r = await api.authRegister({ body: { handle, email: `${handle}@example.test`, password: TEST_PASSWORD } });
   if (r.status !== 201) throw new Error(`authRegister ${handle}: ${r.status} ${JSON.stringify(r.body)}`);
   return r.body;
+}
+
+/**
+ * A new account made a moderator the only way there is: the operator's command on an existing
+ * account (server/src/admin/roles.ts, as `make admin ARGS="grant moderator <email>"` runs it), here
+ * against the stack's database. Its email is `<handle>@example.test`, its password TEST_PASSWORD.
+ */
+export async function registerModerator(stack: Pick<Stack, 'api' | 'server'>, handle = uniqueHandle('mod')): Promise<TestUser & { email: string }> {
+  const user = await registerUser(stack.api, handle);
+  const email = `${handle}@example.test`;
+  await runAdmin(['grant', 'moderator', email, '--by', 'test harness'], { sql: stack.server.ctx.sql, operator: 'test harness', print: () => {} });
+  return { ...user, email };
 }

@@ -6,7 +6,7 @@ import { registerRoutes, type Handlers } from '../../generated/openapi/routes.js
 import type { AppContext } from './context.js';
 import { withSecretRedaction } from './logging/index.js';
 import { recordHttpMetrics } from './metrics/index.js';
-import { API_PREFIX } from './rest/api-prefix.js';
+import { API_PREFIXES } from './rest/api-prefix.js';
 import { bearerAuthenticator } from './rest/auth-hook.js';
 import { authHandlers } from './rest/auth.js';
 import { commandHandlers } from './rest/commands.js';
@@ -50,17 +50,19 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
   // createPost's upload (multipart/form-data); other routes refuse multipart bodies before parsing
   await registerMultipart(app as unknown as FastifyInstance, { maxFileBytes: ctx.config.vault.limits.maxBytes });
   registerVaultRoutes(app as unknown as FastifyInstance, { vault: ctx.vault, sql: ctx.sql });
-  // Every operation at its spec path and, identically, under /api (the p3a firmware's base; spec
-  // `servers`). The vault is served only under the path of VAULT_PUBLIC_URL, which is what
-  // art_url and the firmware's own URLs use.
+  // Every operation at its spec path and, identically, under /api (the p3a firmware's base) and
+  // /api/v1 (the Makapix app's; spec `servers`). The vault is served only under the path of
+  // VAULT_PUBLIC_URL, which is what art_url and the firmware's own URLs use.
   const all = handlers(ctx);
   const authenticate = bearerAuthenticator(ctx);
   registerRoutes(app as unknown as FastifyInstance, all, { authenticate });
-  await app.register(
-    async (api) => {
-      registerRoutes(api as unknown as FastifyInstance, all, { authenticate });
-    },
-    { prefix: API_PREFIX },
-  );
+  for (const prefix of API_PREFIXES) {
+    await app.register(
+      async (api) => {
+        registerRoutes(api as unknown as FastifyInstance, all, { authenticate });
+      },
+      { prefix },
+    );
+  }
   return app;
 }

@@ -85,9 +85,12 @@ export interface Config {
   auth: {
     /** HS256 secret (at least 32 bytes). From JWT_SECRET, else generated once under dataDir. */
     jwtSecret: Buffer;
+    /** Lifetime of the tokens of authRegister, authLogin and authChangePassword (TOKEN_TTL_SECONDS). */
     tokenTtlSeconds: number;
-    /** Lower-cased handles that get the moderator role. */
-    moderators: string[];
+    /** Lifetime of authToken's access tokens (ACCESS_TOKEN_TTL_SECONDS); the app refreshes them. */
+    accessTokenTtlSeconds: number;
+    /** Lifetime of authToken's refresh tokens (REFRESH_TOKEN_TTL_SECONDS); each is used once. */
+    refreshTokenTtlSeconds: number;
     /** scrypt cost parameter N (power of two). */
     scryptN: number;
   };
@@ -131,6 +134,8 @@ export interface Config {
     loginPerEmailPerAddressPerMinute: number;
     /** Login attempts from one client address, any email (bounds guessing and password-hash work per address). */
     loginPerAddressPerMinute: number;
+    /** authChangePassword calls per user (each checks a password). */
+    passwordChangePerUserPerMinute: number;
     registerPlayerPerUserPerMinute: number;
     bootstrapPerUserPerMinute: number;
     /** rotatePlayerToken calls per player_key. */
@@ -334,6 +339,19 @@ export function loadLogSettings(env: Env = process.env): LogSettings {
   return settings;
 }
 
+const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/makapix';
+
+/**
+ * DATABASE_URL alone (default as loadConfig's), for the operator command (server/src/admin/cli.ts),
+ * which must not need or create anything else the server does. Throws ConfigError.
+ */
+export function loadDatabaseUrl(env: Env = process.env): string {
+  const r = new Reader(env);
+  const url = r.url('DATABASE_URL', DEFAULT_DATABASE_URL, ['postgres:', 'postgresql:']);
+  if (r.problems.length > 0) throw new ConfigError(r.problems);
+  return url;
+}
+
 /**
  * Reads the configuration. Variables:
  * MAKAPIX_ENV (production|development; default: production when NODE_ENV=production, else development),
@@ -345,7 +363,9 @@ export function loadLogSettings(env: Env = process.env): LogSettings {
  * MQTT_MTLS_URL (mqtts://127.0.0.1:8883), MQTT_WEBSOCKET_URL (ws://127.0.0.1:9001),
  * MQTT_PUBLIC_HOST / MQTT_PUBLIC_PORT (default: host/port of MQTT_MTLS_URL),
  * MQTT_PUBLIC_WEBSOCKET_URL (default: MQTT_WEBSOCKET_URL), MQTT_SHARE_GROUP (makapix-api),
- * JWT_SECRET, TOKEN_TTL_SECONDS (604800), MAKAPIX_MODERATORS (comma-separated handles),
+ * JWT_SECRET, TOKEN_TTL_SECONDS (604800; authRegister/authLogin tokens), ACCESS_TOKEN_TTL_SECONDS (3600; authToken's
+ * access tokens), REFRESH_TOKEN_TTL_SECONDS (2592000; authToken's refresh tokens, at least ACCESS_TOKEN_TTL_SECONDS),
+ * RATE_LIMIT_PASSWORD_CHANGE_PER_MINUTE (10, per user). MAKAPIX_MODERATORS is refused (roles come from `make admin`),
  * SCRYPT_N (32768), CA_DIR (<DATA_DIR>/certs), RATE_LIMIT_PLAYER_PER_MINUTE (600),
  * RATE_LIMIT_USER_PER_MINUTE (1000), RATE_LIMIT_PROVISION_PER_MINUTE (30, per client address),
  * RATE_LIMIT_SIGNUP_PER_MINUTE (20, per client address), RATE_LIMIT_LOGIN_PER_MINUTE (10, per email and client
@@ -397,7 +417,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     r.problems.push(`METRICS_PORT must differ from HTTP_PORT on the same host (both ${httpHost}:${httpPort}); set another port, or 0 to turn metrics off`);
   }
 
-  const databaseUrl = r.url('DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/makapix', ['postgres:', 'postgresql:']);
+  const databaseUrl = r.url('DATABASE_URL', DEFAULT_DATABASE_URL, ['postgres:', 'postgresql:']);
   const poolMax = r.int('DATABASE_POOL_MAX', 10, 1, 1000);
   const startupWaitSeconds = r.int('STARTUP_WAIT_SECONDS', 60, 0, 86_400);
 
@@ -430,13 +450,15 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
   const pidFile = fileVar('BROKER_PID_FILE');
 
   const tokenTtlSeconds = r.int('TOKEN_TTL_SECONDS', 7 * 24 * 3600, 60, 366 * 24 * 3600);
-  const moderators: string[] = [];
-  for (const h of (r.raw('MAKAPIX_MODERATORS') ?? '').split(',').map((s) => s.trim()).filter(Boolean)) {
-    if (!/^[A-Za-z0-9_-]{2,50}$/.test(h)) {
-      r.problems.push(`MAKAPIX_MODERATORS must be a comma-separated list of handles (2..50 letters, digits, '_' or '-'); bad entry ${JSON.stringify(h)}`);
-    } else if (!moderators.includes(h.toLowerCase())) {
-      moderators.push(h.toLowerCase());
-    }
+  const accessTokenTtlSeconds = r.int('ACCESS_TOKEN_TTL_SECONDS', 3600, 60, 366 * 24 * 3600);
+  const refreshTokenTtlSeconds = r.int('REFRESH_TOKEN_TTL_SECONDS', 30 * 24 * 3600, 60, 366 * 24 * 3600);
+  if (refreshTokenTtlSeconds < accessTokenTtlSeconds) {
+    r.problems.push(`REFRESH_TOKEN_TTL_SECONDS (${refreshTokenTtlSeconds}) must be at least ACCESS_TOKEN_TTL_SECONDS (${accessTokenTtlSeconds})`);
+  }
+  // Roles by handle let whoever registered a listed handle first become a moderator: refused, so
+  // that a deployment still setting it learns that it no longer grants anything.
+  if (r.raw('MAKAPIX_MODERATORS') !== undefined) {
+    r.problems.push('MAKAPIX_MODERATORS is no longer read (a handle listed before its owner registered it could be taken by anyone); unset it and grant roles to existing accounts with `make admin ARGS="grant moderator <email or user_id>"`');
   }
   const scryptN = r.int('SCRYPT_N', 2 ** 15, 2, 2 ** 20);
   if ((scryptN & (scryptN - 1)) !== 0) r.problems.push(`SCRYPT_N must be a power of two (got ${scryptN})`);
@@ -452,6 +474,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
   const signupPerAddressPerMinute = r.int('RATE_LIMIT_SIGNUP_PER_MINUTE', 20, 1, 1_000_000);
   const loginPerEmailPerAddressPerMinute = r.int('RATE_LIMIT_LOGIN_PER_MINUTE', 10, 1, 1_000_000);
   const loginPerAddressPerMinute = r.int('RATE_LIMIT_LOGIN_PER_ADDRESS_PER_MINUTE', 30, 1, 1_000_000);
+  const passwordChangePerUserPerMinute = r.int('RATE_LIMIT_PASSWORD_CHANGE_PER_MINUTE', 10, 1, 1_000_000);
   const registerPlayerPerUserPerMinute = r.int('RATE_LIMIT_REGISTER_PLAYER_PER_MINUTE', 10, 1, 1_000_000);
   const bootstrapPerUserPerMinute = r.int('RATE_LIMIT_BOOTSTRAP_PER_MINUTE', 10, 1, 1_000_000);
   const tokenRotatePerPlayerPerMinute = r.int('RATE_LIMIT_TOKEN_ROTATE_PER_MINUTE', 3, 1, 1_000_000);
@@ -513,7 +536,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       crlFile,
       pidFile,
     },
-    auth: { jwtSecret, tokenTtlSeconds, moderators, scryptN },
+    auth: { jwtSecret, tokenTtlSeconds, accessTokenTtlSeconds, refreshTokenTtlSeconds, scryptN },
     pki: { caDir, certValidityDays, renewWindowDays },
     deviceTokens: { rotation: deviceTokenRotation },
     registrationCodeTtlSeconds: 15 * 60,
@@ -521,7 +544,8 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     vault: { dir: vaultDir, ...vaultPublic, limits: vaultLimits, sweepIntervalSeconds: vaultSweepIntervalSeconds },
     rateLimits: {
       perPlayerPerMinute, perUserPerMinute, provisionPerAddressPerMinute,
-      signupPerAddressPerMinute, loginPerEmailPerAddressPerMinute, loginPerAddressPerMinute, registerPlayerPerUserPerMinute, bootstrapPerUserPerMinute,
+      signupPerAddressPerMinute, loginPerEmailPerAddressPerMinute, loginPerAddressPerMinute, passwordChangePerUserPerMinute,
+      registerPlayerPerUserPerMinute, bootstrapPerUserPerMinute,
       tokenRotatePerPlayerPerMinute, renewCertPerPlayerPerMinute, windowSeconds, windowOriginSeconds,
     },
   };

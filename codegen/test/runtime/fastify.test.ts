@@ -4,7 +4,7 @@ import { Type } from 'typebox';
 import { afterEach, describe, expect, it } from 'vitest';
 import { HttpError, registerRoutes, restNotFoundHandler, toFastifyUrl, type RouteDef } from '../../runtime/fastify.js';
 
-const ErrorBody = Type.Object({ error_code: Type.String(), error: Type.String() }, { additionalProperties: false });
+const ErrorBody = Type.Object({ error_code: Type.String(), error: Type.String(), detail: Type.String() }, { additionalProperties: false });
 const Item = Type.Object({ id: Type.Integer(), name: Type.String() }, { additionalProperties: false });
 const ItemId = Type.Object({ item_id: Type.Integer({ minimum: 1 }) });
 
@@ -125,18 +125,18 @@ describe('registerRoutes', () => {
     await build();
     const res = await app.inject({ method: 'POST', url: '/items', payload: { name: 'lamp', colour: 'red' } });
     expect(res.statusCode).toBe(400);
-    expect(res.json()).toEqual({ error_code: 'invalid_request', error: 'body/colour: is not allowed (unknown field)' });
+    expect(res.json()).toEqual({ error_code: 'invalid_request', error: 'body/colour: is not allowed (unknown field)', detail: 'body/colour: is not allowed (unknown field)' });
   });
 
   it('does not coerce a wrongly typed body', async () => {
     await build();
     let res = await app.inject({ method: 'POST', url: '/items', payload: { name: 123 } });
     expect(res.statusCode).toBe(400);
-    expect(res.json()).toEqual({ error_code: 'invalid_request', error: 'body/name: must be string' });
+    expect(res.json()).toEqual({ error_code: 'invalid_request', error: 'body/name: must be string', detail: 'body/name: must be string' });
     res = await app.inject({ method: 'POST', url: '/items', payload: { name: 'x', count: '5', tags: 'a' } });
-    expect(res.json()).toEqual({ error_code: 'invalid_request', error: 'body/count: must be integer; body/tags: must be array' });
+    expect(res.json()).toEqual({ error_code: 'invalid_request', error: 'body/count: must be integer; body/tags: must be array', detail: 'body/count: must be integer; body/tags: must be array' });
     res = await app.inject({ method: 'POST', url: '/items', payload: {} });
-    expect(res.json()).toEqual({ error_code: 'invalid_request', error: 'body/name: is required' });
+    expect(res.json()).toEqual({ error_code: 'invalid_request', error: 'body/name: is required', detail: 'body/name: is required' });
   });
 
   it('answers bad JSON and a missing body with 400 invalid_request', async () => {
@@ -146,7 +146,7 @@ describe('registerRoutes', () => {
     expect(res.json().error_code).toBe('invalid_request');
     res = await app.inject({ method: 'POST', url: '/items' });
     expect(res.statusCode).toBe(400);
-    expect(res.json()).toEqual({ error_code: 'invalid_request', error: 'body: must be object' });
+    expect(res.json()).toEqual({ error_code: 'invalid_request', error: 'body: must be object', detail: 'body: must be object' });
   });
 
   it('answers an unsupported media type and an oversize body with 400 invalid_request naming the body', async () => {
@@ -159,7 +159,7 @@ describe('registerRoutes', () => {
     registerRoutes(small, routes, handlers);
     res = await small.inject({ method: 'POST', url: '/items', payload: { name: 'x'.repeat(200) } });
     expect(res.statusCode).toBe(400);
-    expect(res.json()).toEqual({ error_code: 'invalid_request', error: 'body: Request body is too large' });
+    expect(res.json()).toEqual({ error_code: 'invalid_request', error: 'body: Request body is too large', detail: 'body: Request body is too large' });
     await small.close();
   });
 
@@ -171,10 +171,10 @@ describe('registerRoutes', () => {
     for (const bad of ['abc', '0x10', '1e3', '12.0', '%2012']) {
       const res = await app.inject({ method: 'GET', url: `/items/${bad}` });
       expect(res.statusCode, bad).toBe(400);
-      expect(res.json(), bad).toEqual({ error_code: 'invalid_request', error: 'params/item_id: must be integer' });
+      expect(res.json(), bad).toEqual({ error_code: 'invalid_request', error: 'params/item_id: must be integer', detail: 'params/item_id: must be integer' });
     }
     const zero = await app.inject({ method: 'GET', url: '/items/0' });
-    expect(zero.json()).toEqual({ error_code: 'invalid_request', error: 'params/item_id: must be >= 1' });
+    expect(zero.json()).toEqual({ error_code: 'invalid_request', error: 'params/item_id: must be >= 1', detail: 'params/item_id: must be >= 1' });
   });
 
   it('converts querystring integers and booleans, and checks them', async () => {
@@ -183,20 +183,20 @@ describe('registerRoutes', () => {
     expect(res.statusCode).toBe(200);
     expect(res.json()).toEqual({ limit: 20, q: 'cat', exact: true });
     res = await app.inject({ method: 'GET', url: '/search?limit=51' });
-    expect(res.json()).toEqual({ error_code: 'invalid_request', error: 'querystring/limit: must be <= 50' });
+    expect(res.json()).toEqual({ error_code: 'invalid_request', error: 'querystring/limit: must be <= 50', detail: 'querystring/limit: must be <= 50' });
     res = await app.inject({ method: 'GET', url: '/search?exact=yes' });
-    expect(res.json()).toEqual({ error_code: 'invalid_request', error: 'querystring/exact: must be boolean' });
+    expect(res.json()).toEqual({ error_code: 'invalid_request', error: 'querystring/exact: must be boolean', detail: 'querystring/exact: must be boolean' });
   });
 
   it('maps HttpError to its status, code and headers', async () => {
     await build();
     let res = await app.inject({ method: 'GET', url: '/items/404' });
     expect(res.statusCode).toBe(404);
-    expect(res.json()).toEqual({ error_code: 'not_found', error: 'no item 404' });
+    expect(res.json()).toEqual({ error_code: 'not_found', error: 'no item 404', detail: 'no item 404' });
     res = await app.inject({ method: 'GET', url: '/items/429' });
     expect(res.statusCode).toBe(429);
     expect(res.headers['retry-after']).toBe('7');
-    expect(res.json()).toEqual({ error_code: 'rate_limit_exceeded', error: 'slow down' });
+    expect(res.json()).toEqual({ error_code: 'rate_limit_exceeded', error: 'slow down', detail: 'slow down' });
   });
 
   it('answers 204 without a body', async () => {
@@ -210,7 +210,7 @@ describe('registerRoutes', () => {
     await build();
     let res = await app.inject({ method: 'DELETE', url: '/items/abc' });
     expect(res.statusCode).toBe(401);
-    expect(res.json()).toEqual({ error_code: 'authentication_failed', error: 'a bearer token is required' });
+    expect(res.json()).toEqual({ error_code: 'authentication_failed', error: 'a bearer token is required', detail: 'a bearer token is required' });
     res = await app.inject({ method: 'GET', url: '/search', headers: { authorization: 'Bearer bad' } });
     expect(res.statusCode).toBe(401);
     res = await app.inject({ method: 'GET', url: '/search' }); // optional-bearer: anonymous is fine
@@ -222,7 +222,7 @@ describe('registerRoutes', () => {
     for (const mode of ['throw', 'shape']) {
       const res = await app.inject({ method: 'GET', url: `/broken/${mode}` });
       expect(res.statusCode, mode).toBe(500);
-      expect(res.json(), mode).toEqual({ error_code: 'internal_error', error: 'internal server error' });
+      expect(res.json(), mode).toEqual({ error_code: 'internal_error', error: 'internal server error', detail: 'internal server error' });
       expect(res.body).not.toMatch(/hunter2|leak/);
     }
   });
@@ -232,11 +232,11 @@ describe('registerRoutes', () => {
     for (const mode of ['teapot', 'code']) {
       const res = await app.inject({ method: 'GET', url: `/broken/${mode}` });
       expect(res.statusCode, mode).toBe(500);
-      expect(res.json(), mode).toEqual({ error_code: 'internal_error', error: 'internal server error' });
+      expect(res.json(), mode).toEqual({ error_code: 'internal_error', error: 'internal server error', detail: 'internal server error' });
     }
     const ok = await app.inject({ method: 'GET', url: '/broken/emoji' });
     expect(ok.statusCode).toBe(400);
-    expect(ok.json()).toEqual({ error_code: 'invalid_emoji', error: 'the second documented code' });
+    expect(ok.json()).toEqual({ error_code: 'invalid_emoji', error: 'the second documented code', detail: 'the second documented code' });
   });
 
   it("maps a library's client error to the route's documented 400, or to 500 when the route has none", async () => {
@@ -244,14 +244,14 @@ describe('registerRoutes', () => {
     // DELETE /items/{id} documents only 401: a bad content type there is not answered 415 or 400
     const res = await app.inject({ method: 'DELETE', url: '/items/3', headers: { authorization: 'Bearer good', 'content-type': 'application/xml' }, payload: '<x/>' });
     expect(res.statusCode).toBe(500);
-    expect(res.json()).toEqual({ error_code: 'internal_error', error: 'internal server error' });
+    expect(res.json()).toEqual({ error_code: 'internal_error', error: 'internal server error', detail: 'internal server error' });
   });
 
   it('answers unknown routes with 404 not_found', async () => {
     await build();
     const res = await app.inject({ method: 'GET', url: '/nope?x=1' });
     expect(res.statusCode).toBe(404);
-    expect(res.json()).toEqual({ error_code: 'not_found', error: 'no route for GET /nope' });
+    expect(res.json()).toEqual({ error_code: 'not_found', error: 'no route for GET /nope', detail: 'no route for GET /nope' });
   });
 
   it('exposes operationId and security in the route config', async () => {

@@ -9,7 +9,7 @@ import { Binary } from '../../runtime/binary.js';
 import { registerRoutes, type RouteDef } from '../../runtime/fastify.js';
 import { restCall } from '../../runtime/rest-client.js';
 
-const ErrorBody = Type.Object({ error_code: Type.String(), error: Type.String() }, { additionalProperties: false });
+const ErrorBody = Type.Object({ error_code: Type.String(), error: Type.String(), detail: Type.String() }, { additionalProperties: false });
 const Echo = Type.Object({ title: Type.String(), tags: Type.Array(Type.String()), bytes: Type.Integer() }, { additionalProperties: false });
 
 const routes: RouteDef[] = [
@@ -80,8 +80,8 @@ describe('registerRoutes with a multipart body', () => {
 
   it('validates multipart bodies against the multipart schema', async () => {
     await build();
-    expect(await post('/upload', form([['title', 'mp']]))).toEqual({ status: 400, body: { error_code: 'invalid_request', error: 'body/file: is required' } });
-    expect(await post('/upload', form([['title', 'mp'], ['file', 'not a file']]))).toEqual({ status: 400, body: { error_code: 'invalid_request', error: 'body/file: must be a file part' } });
+    expect(await post('/upload', form([['title', 'mp']]))).toEqual({ status: 400, body: { error_code: 'invalid_request', error: 'body/file: is required', detail: 'body/file: is required' } });
+    expect(await post('/upload', form([['title', 'mp'], ['file', 'not a file']]))).toEqual({ status: 400, body: { error_code: 'invalid_request', error: 'body/file: must be a file part', detail: 'body/file: must be a file part' } });
     expect((await post('/upload', form([['title', 'mp'], ['x', '1'], ['file', new Blob(['a']), 'a']]))).body.error).toBe('body/x: is not allowed (unknown field)');
     expect((await post('/upload', form([['title', ''], ['file', new Blob(['a']), 'a']]))).body.error).toMatch(/^body\/title: must be at least 1 character/);
     const four = form([['title', 't'], ['tags', '1'], ['tags', '2'], ['tags', '3'], ['tags', '4'], ['file', new Blob(['a']), 'a']]);
@@ -93,10 +93,10 @@ describe('registerRoutes with a multipart body', () => {
   it('refuses media types an operation does not declare, before parsing, with the accepted ones', async () => {
     await build();
     expect(await post('/json', form([['title', 'mp']]))).toEqual({
-      status: 400, body: { error_code: 'invalid_request', error: 'body: Unsupported Media Type: multipart/form-data (accepted: application/json)' },
+      status: 400, body: { error_code: 'invalid_request', error: 'body: Unsupported Media Type: multipart/form-data (accepted: application/json)', detail: 'body: Unsupported Media Type: multipart/form-data (accepted: application/json)' },
     });
     expect(await post('/upload', 'title=x', { 'content-type': 'text/plain' })).toEqual({
-      status: 400, body: { error_code: 'invalid_request', error: 'body: Unsupported Media Type: text/plain (accepted: application/json, multipart/form-data)' },
+      status: 400, body: { error_code: 'invalid_request', error: 'body: Unsupported Media Type: text/plain (accepted: application/json, multipart/form-data)', detail: 'body: Unsupported Media Type: text/plain (accepted: application/json, multipart/form-data)' },
     });
     expect((await post('/json', JSON.stringify({ title: 'ok' }), { 'content-type': 'application/json; charset=utf-8' })).status).toBe(200);
   });

@@ -6,9 +6,13 @@ import type { PlayerRunOptions } from '../player/suite.js';
 import type { ServerRunOptions } from '../server/suite.js';
 
 export const USAGE = `Usage:
-  makapix-conformance server --api URL --broker URL [--ca FILE] [--moderator-handle HANDLE] [options]
+  makapix-conformance server --api URL --broker URL [--ca FILE] [--moderator-email EMAIL --moderator-password PASS]
+                     [--moderator-handle HANDLE] [options]
       Creates an account, posts, comments and a registered player through the REST API, then
-      drives the player side over MQTT (mTLS with the issued certificate).
+      drives the player side over MQTT (mTLS with the issued certificate). Cases of feature
+      moderator need a moderator: an existing account the operator made one (--moderator-email
+      and --moderator-password; our server grants roles with \`make admin\`), or a handle the
+      suite registers and the target makes a moderator by its configuration (--moderator-handle).
   makapix-conformance server --broker mqtts://HOST:PORT --ca FILE --cert FILE --key FILE --player-key UUID [options]
       MQTT only, as an existing registered player; posts are discovered with query_posts.
   makapix-conformance player --broker URL --username USER --password PASS --player-key UUID [options]
@@ -81,6 +85,7 @@ export function parseCli(argv: readonly string[]): Parsed {
       options: {
         api: { type: 'string' }, broker: { type: 'string' }, ca: { type: 'string' }, cert: { type: 'string' }, key: { type: 'string' },
         'player-key': { type: 'string' }, 'moderator-handle': { type: 'string' }, 'mqtt-version': { type: 'string' },
+        'moderator-email': { type: 'string' }, 'moderator-password': { type: 'string' },
         username: { type: 'string' }, password: { type: 'string' }, 'heartbeat-ms': { type: 'string' },
         'heartbeat-tolerance-ms': { type: 'string' }, 'kick-client-id': { type: 'string' }, 'art-url': { type: 'string' },
         'timeout-ms': { type: 'string' }, run: { type: 'string', multiple: true }, 'known-failing': { type: 'string' },
@@ -134,9 +139,13 @@ export function parseCli(argv: readonly string[]): Parsed {
       brokerUrl: broker, caFile: v.ca, timeoutMs: common.timeoutMs, protocolVersion: version === '5' ? 5 : 4, features,
     };
     if (v.api !== undefined) {
-      only(['api', 'broker', 'ca', 'moderator-handle', 'mqtt-version']);
+      only(['api', 'broker', 'ca', 'moderator-handle', 'moderator-email', 'moderator-password', 'mqtt-version']);
       server.apiUrl = url('api', v.api, ['http:', 'https:']);
       server.moderatorHandle = v['moderator-handle'];
+      const email = v['moderator-email'];
+      const password = v['moderator-password'];
+      if ((email === undefined) !== (password === undefined)) throw new UsageError('--moderator-email and --moderator-password go together');
+      if (email !== undefined && password !== undefined) server.moderatorLogin = { email, password };
     } else {
       only(['broker', 'ca', 'cert', 'key', 'player-key', 'mqtt-version']);
       const missing = ['cert', 'key', 'player-key'].filter((k) => v[k as keyof typeof v] === undefined);

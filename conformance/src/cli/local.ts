@@ -1,5 +1,5 @@
 // `make conformance`: a fresh stack (Mosquitto, PostgreSQL, our server on free ports), then the
-// server suite against our server (REST setup, moderator configured) and the player suite against
+// server suite against our server (REST setup, a moderator granted by the operator command) and the player suite against
 // the reference simulator (provisioned and registered through our REST API, 2 s heartbeat), each
 // with its known-failing list under conformance/known-failing/ (empty in CI).
 // Options: --timeout-ms N (default 10000), --run GLOB, --verbose, --report json:FILE|junit:FILE
@@ -8,7 +8,7 @@
 // known-failing/player-p3a.txt), --skip-server (only the player suite).
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import { registerUser, startStack, type Stack } from '../../../server/devenv/stack.js';
+import { registerModerator, registerUser, startStack, TEST_PASSWORD, type Stack } from '../../../server/devenv/stack.js';
 import { loadCaseFiles } from '../cases/load.js';
 import { runPlayerSuite, P3A_PLAYER_FEATURES } from '../player/suite.js';
 import { formatCaseResult, formatHeader, formatTotals } from '../report/human.js';
@@ -51,11 +51,13 @@ export async function runLocal(argv: readonly string[], io: Io = consoleIo): Pro
     for (const n of s.notes) io.out(`note: ${n}`);
   };
   const onResult = (r: Parameters<typeof formatCaseResult>[0]) => io.out(formatCaseResult(r));
-  const moderatorHandle = `mod${randomBytes(4).toString('hex')}`;
   io.out('starting Mosquitto, PostgreSQL and the server ...');
   let stack: Stack;
+  let moderatorLogin: { email: string; password: string };
   try {
-    stack = await startStack({ env: { MAKAPIX_MODERATORS: moderatorHandle } });
+    stack = await startStack();
+    // the moderator is an account the operator's command made one (make admin), as in production
+    moderatorLogin = { email: (await registerModerator(stack, `mod${randomBytes(4).toString('hex')}`)).email, password: TEST_PASSWORD };
   } catch (err) {
     io.err(`error: cannot start the stack: ${(err as Error).message}`);
     return 2;
@@ -64,7 +66,7 @@ export async function runLocal(argv: readonly string[], io: Io = consoleIo): Pro
   try {
     if (!v['skip-server']) {
       const server = await runServerSuite(
-        { apiUrl: stack.server.url, brokerUrl: stack.services.urls.mqttMtls, caFile: stack.services.caCert, moderatorHandle, timeoutMs: common.timeoutMs, protocolVersion: 5, log },
+        { apiUrl: stack.server.url, brokerUrl: stack.services.urls.mqttMtls, caFile: stack.services.caCert, moderatorLogin, timeoutMs: common.timeoutMs, protocolVersion: 5, log },
         files, { run: common.run, knownFailing: readKnownFailing(`${knownDir}server.txt`), onResult }, onStart,
       );
       io.out(formatTotals(server));

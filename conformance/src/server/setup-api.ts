@@ -23,6 +23,8 @@ export interface ApiSetupOptions {
   runToken: string;
   /** Register this handle too; the target makes it a moderator when its configuration says so. */
   moderatorHandle?: string;
+  /** Log in to this existing account, which the target's operator made a moderator. */
+  moderatorLogin?: { email: string; password: string };
   log?: (line: string) => void;
 }
 
@@ -78,7 +80,15 @@ export async function setupThroughApi(o: ApiSetupOptions): Promise<ApiSetup> {
   o.log?.(`registered player ${prov.player_key} (${reg.id})`);
 
   let moderator: RestAccount | undefined;
-  if (o.moderatorHandle) {
+  if (o.moderatorLogin) {
+    const r = await api.authLogin({ body: o.moderatorLogin });
+    if (r.status === 200) {
+      const me = expectStatus('authMe (moderator)', await api.authMe({}, { token: r.body.token }), 200);
+      if (me.roles.includes('moderator')) moderator = { user_id: r.body.user_id, sqid: r.body.sqid, handle: r.body.handle, token: r.body.token };
+    }
+    if (!moderator) o.log?.(`${o.moderatorLogin.email} cannot log in or is not a moderator (HTTP ${r.status}); cases needing feature moderator are skipped`);
+  }
+  if (!moderator && o.moderatorHandle) {
     const r = await api.authRegister({ body: { handle: o.moderatorHandle, email: `${o.moderatorHandle.toLowerCase()}@example.com`, password } });
     if (r.status === 201) {
       const me = expectStatus('authMe (moderator)', await api.authMe({}, { token: r.body.token }), 200);

@@ -31,6 +31,8 @@ export interface ServerRunOptions {
   keyFile?: string;
   playerKey?: string;
   moderatorHandle?: string;
+  /** An existing moderator account of the target (the operator made it one). */
+  moderatorLogin?: { email: string; password: string };
   timeoutMs: number;
   protocolVersion: 4 | 5;
   /** Replaces the features found from the options. */
@@ -78,7 +80,7 @@ export async function runServerSuite(
   let setup: Awaited<ReturnType<typeof setupThroughApi>> | undefined;
   if (o.apiUrl) {
     try {
-      setup = await setupThroughApi({ apiUrl: o.apiUrl, runToken, moderatorHandle: o.moderatorHandle, log: o.log });
+      setup = await setupThroughApi({ apiUrl: o.apiUrl, runToken, moderatorHandle: o.moderatorHandle, moderatorLogin: o.moderatorLogin, log: o.log });
     } catch (err) {
       if (err instanceof SetupError) throw new TargetError(`setup through REST failed: ${err.message}`);
       throw err;

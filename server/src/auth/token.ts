@@ -105,3 +105,12 @@ export function verifyToken(
   if (iat > now + skew + 60) throw new TokenError('not_yet_valid', 'token was issued in the future');
   return claims as TokenClaims;
 }
+
+/**
+ * The user token generation a token was signed at (claim `gen`; tokens from before generations
+ * existed have none and count as 0). A claim of another type is never a generation (-1).
+ */
+export function tokenGeneration(claims: TokenClaims): number {
+  if (claims.gen === undefined) return 0;
+  return typeof claims.gen === 'number' && Number.isSafeInteger(claims.gen) && claims.gen >= 0 ? claims.gen : -1;
+}

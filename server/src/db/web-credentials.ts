@@ -55,3 +55,9 @@ export async function liveWebUsernames(tx: Queryable, usernames: readonly string
     where username = any(${usernames as string[]}::text[]) and expires_at > now()`;
   return new Set(rows.map((r) => r.username));
 }
+
+/** Deletes the user's credential (its tokens are ended); true when there was one. */
+export async function deleteWebCredential(tx: Queryable, userId: number): Promise<boolean> {
+  const res = await tx`delete from web_mqtt_credentials where user_id = ${userId}`;
+  return res.count > 0;
+}

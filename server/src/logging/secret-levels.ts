@@ -53,7 +53,7 @@ export class SecretLevelRedactor {
   }
 }
 
-// every route is served at its path and under /api (rest/api-prefix.ts)
+// every route is served at its path and under /api and /api/v1 (rest/api-prefix.ts)
 const restPaths = new SecretLevelRedactor(Object.values(routes).flatMap((r) => servedPaths(r.url)));
 const topics = new SecretLevelRedactor(Object.values(channels).map((c) => c.topic.address));
 

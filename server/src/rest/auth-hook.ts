@@ -4,7 +4,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Authenticate } from '#runtime/v1';
 import { authenticationFailed } from '../../../generated/openapi/routes.js';
-import { deviceTokenHash, TokenError, verifyToken } from '../auth/index.js';
+import { deviceTokenHash, tokenGeneration, TokenError, verifyToken, type TokenClaims } from '../auth/index.js';
 import type { AppContext } from '../context.js';
 import { findPlayerByTokenHash, type DeviceTokenPlayer } from '../db/device-tokens.js';
 import { findUserById, type UserRow } from '../db/users.js';
@@ -35,15 +35,20 @@ export function bearerAuthenticator(ctx: AppContext): Authenticate {
       request.device = player;
       return;
     }
-    let userId: string;
+    let claims: TokenClaims;
     try {
-      userId = verifyToken(ctx.config.auth.jwtSecret, m[1], { now: ctx.now() }).sub;
+      claims = verifyToken(ctx.config.auth.jwtSecret, m[1], { now: ctx.now() });
     } catch (err) {
       if (err instanceof TokenError) throw authenticationFailed(err.message);
       throw err;
     }
-    const user = await findUserById(ctx.sql, userId);
+    // The row is loaded on every request anyway: comparing its token generation with the token's
+    // costs no query, and a password change or logout-all ends earlier tokens at once.
+    const user = await findUserById(ctx.sql, claims.sub);
     if (!user) throw authenticationFailed('the token names a user that no longer exists');
+    if (tokenGeneration(claims) !== user.token_generation) {
+      throw authenticationFailed('the token was ended by a password change or a logout from every device; sign in again');
+    }
     request.user = user;
   };
 }

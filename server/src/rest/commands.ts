@@ -2,7 +2,10 @@
 // (who, what, when), then published on each player's command topic. Each command type takes its
 // own body fields and no others; set_paused, set_brightness and set_rotation only within the
 // capabilities each target player advertised on its MQTT capabilities topic (protocol 1.1).
+// Since REST 1.2 the Makapix app's device controls (/pause, /brightness, /rotation) send the
+// matching set_* command the same way; /mirror has no command in the protocol and is always a 400.
 import { randomUUID } from 'node:crypto';
+import type { FastifyRequest } from 'fastify';
 import type { PlayerCommandMessage } from '../../../generated/asyncapi/channels.js';
 import { publishPlayerCommand } from '../../../generated/asyncapi/operations.js';
 import { restError, type Handlers } from '../../../generated/openapi/routes.js';
@@ -17,8 +20,10 @@ import { rateLimitKeys } from '../db/rate-limit.js';
 import { findPlayerOfOwner, listPlayerTargets, type OwnerRow } from '../db/players.js';
 import { ownerIsModerator, resolveOwner } from './owner.js';
 
-type Ops = 'sendPlayerCommand' | 'sendCommandToAllPlayers' | 'getPlayerCommand';
-type Op = 'sendPlayerCommand' | 'sendCommandToAllPlayers';
+type Ops = 'sendPlayerCommand' | 'sendCommandToAllPlayers' | 'getPlayerCommand' | DeviceControlOp | 'setPlayerMirror';
+type DeviceControlOp = 'setPlayerPaused' | 'setPlayerBrightness' | 'setPlayerRotation';
+type OneOp = 'sendPlayerCommand' | DeviceControlOp;
+type Op = OneOp | 'sendCommandToAllPlayers';
 
 interface Target {
   id: string;
@@ -177,18 +182,42 @@ export function commandHandlers(ctx: AppContext): Pick<Handlers, Ops> {
     return commands.map((c) => c.message.command_id);
   }
 
+  /** One command to one player of the owner the path names: sendPlayerCommand and the device controls. */
+  async function sendOne(op: OneOp, req: FastifyRequest, params: { sqid: string; player_id: string }, body: PlayerCommandRequest) {
+    const { owner, caller } = await resolveOwner(ctx, op, req, params.sqid);
+    const player = await findPlayerOfOwner(ctx.sql, owner.id, params.player_id);
+    if (!player) throw restError(op, 404, 'not_found', 'no such player');
+    const payload = await payloadFor(op, body, owner);
+    const target = { id: player.id, player_key: player.player_key };
+    await checkCapabilities(op, body.command_type, payload, [target]);
+    await checkRateLimits(op, owner, [target]);
+    const [commandId] = await send(op, caller.id, body, payload, [target]);
+    return { status: 200 as const, body: { command_id: commandId!, status: 'sent' as const } };
+  }
+
   return {
     async sendPlayerCommand(req) {
-      const op = 'sendPlayerCommand';
-      const { owner, caller } = await resolveOwner(ctx, op, req, req.params.sqid);
-      const player = await findPlayerOfOwner(ctx.sql, owner.id, req.params.player_id);
-      if (!player) throw restError(op, 404, 'not_found', 'no such player');
-      const payload = await payloadFor(op, req.body, owner);
-      const target = { id: player.id, player_key: player.player_key };
-      await checkCapabilities(op, req.body.command_type, payload, [target]);
-      await checkRateLimits(op, owner, [target]);
-      const [commandId] = await send(op, caller.id, req.body, payload, [target]);
-      return { status: 200, body: { command_id: commandId!, status: 'sent' as const } };
+      return sendOne('sendPlayerCommand', req, req.params, req.body);
+    },
+
+    async setPlayerPaused(req) {
+      return sendOne('setPlayerPaused', req, req.params, { command_type: 'set_paused', paused: req.body.paused });
+    },
+
+    async setPlayerBrightness(req) {
+      return sendOne('setPlayerBrightness', req, req.params, { command_type: 'set_brightness', value: req.body.value });
+    },
+
+    async setPlayerRotation(req) {
+      return sendOne('setPlayerRotation', req, req.params, { command_type: 'set_rotation', value: req.body.value });
+    },
+
+    async setPlayerMirror(req) {
+      // the owner and the player are checked first, so that the answer is the same as its siblings' for those
+      const op = 'setPlayerMirror';
+      const { owner } = await resolveOwner(ctx, op, req, req.params.sqid);
+      if (!(await findPlayerOfOwner(ctx.sql, owner.id, req.params.player_id))) throw restError(op, 404, 'not_found', 'no such player');
+      throw restError(op, 400, 'invalid_request', 'value: the protocol has no mirror command; no player can advertise mirroring');
     },
 
     async getPlayerCommand(req) {

@@ -64,8 +64,12 @@ export function toPlayer(row: PlayerRow): Player {
     created_at: row.created_at.toISOString(),
     api_token_rotated_at: row.api_token_rotated_at?.toISOString() ?? null,
     api_token_rotation_requested_at: row.api_token_rotation_requested_at?.toISOString() ?? null,
-    ...(row.capabilities && row.capabilities_at ? { capabilities: { ...row.capabilities, reported_at: row.capabilities_at.toISOString() } } : {}),
-    ...(row.state && row.state_at ? { state: { ...row.state, reported_at: row.state_at.toISOString() } } : {}),
+    // since REST 1.2 the features also at the top of `capabilities` and the state at the top of
+    // the player: where the Makapix app (and the original server) has them
+    ...(row.capabilities && row.capabilities_at
+      ? { capabilities: { ...row.capabilities, ...row.capabilities.features, reported_at: row.capabilities_at.toISOString() } }
+      : {}),
+    ...(row.state && row.state_at ? { state: { ...row.state, reported_at: row.state_at.toISOString() }, ...row.state } : {}),
   };
 }
 
@@ -222,7 +226,9 @@ export function playerHandlers(ctx: AppContext): Pick<Handlers, Ops> {
     async listPlayers(req) {
       const { owner } = await resolveOwner(ctx, 'listPlayers', req, req.params.sqid);
       const rows = await listPlayersOfOwner(ctx.sql, owner.id);
-      return { status: 200, body: { players: rows.map(toPlayer) } };
+      const players = rows.map(toPlayer);
+      // `items`: the same array under the name the Makapix app reads (REST 1.2)
+      return { status: 200, body: { players, items: players } };
     },
 
     async getPlayer(req) {

@@ -86,6 +86,17 @@ export class WebUserAccounts {
     });
   }
 
+  /**
+   * Deletes the user's broker client, which ends a live session and refuses its password from now
+   * on (password change, logout-all; the caller deleted the credential row already, so a failure
+   * here is repaired by the next sweep). A user without a client is fine.
+   */
+  async dropWebClient(userId: string): Promise<void> {
+    await this.deps.dynsec.run([{ command: 'deleteClient', username: userId }], {
+      tolerate: (r) => r.command === 'deleteClient' && /not found/i.test(r.error ?? ''),
+    });
+  }
+
   private async upsertDynsecUser(userId: string, password: string): Promise<void> {
     const { own, categories } = webUserTopics(userId);
     const role = webUserRole(userId);

@@ -38,13 +38,15 @@ describe('loadConfig', () => {
       MAKAPIX_ENV: 'production', DATA_DIR: dir, HTTP_PORT: '8080', DATABASE_URL: 'postgres://u@db:5432/x', DATABASE_POOL_MAX: '20',
       MQTT_INTERNAL_PASSWORD: 'pw', MQTT_MTLS_URL: 'mqtts://broker.internal:8883', MQTT_PUBLIC_HOST: 'mqtt.makapix.club',
       MQTT_PUBLIC_PORT: '443', MQTT_PUBLIC_WEBSOCKET_URL: 'wss://makapix.club/mqtt', JWT_SECRET: 'x'.repeat(40),
-      TOKEN_TTL_SECONDS: '3600', MAKAPIX_MODERATORS: 'Alice, bob,alice', RATE_LIMIT_PLAYER_PER_MINUTE: '10',
+      TOKEN_TTL_SECONDS: '3600', ACCESS_TOKEN_TTL_SECONDS: '900', REFRESH_TOKEN_TTL_SECONDS: '86400', RATE_LIMIT_PLAYER_PER_MINUTE: '10',
+      RATE_LIMIT_PASSWORD_CHANGE_PER_MINUTE: '4',
     });
     expect(c.environment).toBe('production');
     expect(c.demoEnabled).toBe(false);
     expect(c.database).toEqual({ url: 'postgres://u@db:5432/x', poolMax: 20 });
     expect(c.broker).toMatchObject({ publicHost: 'mqtt.makapix.club', publicPort: 443, publicWebsocketUrl: 'wss://makapix.club/mqtt' });
-    expect(c.auth).toMatchObject({ tokenTtlSeconds: 3600, moderators: ['alice', 'bob'] });
+    expect(c.auth).toMatchObject({ tokenTtlSeconds: 3600, accessTokenTtlSeconds: 900, refreshTokenTtlSeconds: 86400 });
+    expect(c.rateLimits.passwordChangePerUserPerMinute).toBe(4);
     expect(c.auth.jwtSecret.toString()).toBe('x'.repeat(40));
     expect(c.rateLimits.perPlayerPerMinute).toBe(10);
   });
@@ -54,14 +56,16 @@ describe('loadConfig', () => {
     try {
       loadConfig({
         DATA_DIR: dir, HTTP_PORT: 'eighty', MAKAPIX_ENV: 'staging', DATABASE_URL: 'mysql://x', JWT_SECRET: 'short',
-        MAKAPIX_MODERATORS: 'ok,not ok', SCRYPT_N: '1000',
+        MAKAPIX_MODERATORS: 'alice', SCRYPT_N: '1000', ACCESS_TOKEN_TTL_SECONDS: '7200', REFRESH_TOKEN_TTL_SECONDS: '3600',
       });
     } catch (e) {
       err = e;
     }
     expect(err).toBeInstanceOf(ConfigError);
     const msg = (err as Error).message;
-    for (const name of ['HTTP_PORT', 'MAKAPIX_ENV', 'DATABASE_URL', 'JWT_SECRET', 'MAKAPIX_MODERATORS', 'SCRYPT_N']) expect(msg).toContain(name);
+    for (const name of ['HTTP_PORT', 'MAKAPIX_ENV', 'DATABASE_URL', 'JWT_SECRET', 'MAKAPIX_MODERATORS', 'SCRYPT_N', 'REFRESH_TOKEN_TTL_SECONDS']) expect(msg).toContain(name);
+    // roles by handle are gone: a deployment still setting them is told what to do instead
+    expect(msg).toContain('make admin ARGS="grant moderator <email or user_id>"');
     expect(() => loadConfig({ DATA_DIR: dir, MAKAPIX_ENV: 'production' })).toThrow(/MQTT_INTERNAL_PASSWORD must be set in production/);
   });
 

@@ -92,7 +92,7 @@ describe('/api', () => {
     expectError(await api.rotatePlayerToken({ params: { player_key: 'not-a-uuid' } }), 400, 'invalid_request');
     const unknown = await fetch(`${stack.server.url}/api/no/such/route`);
     expect(unknown.status).toBe(404);
-    expect(Object.keys((await unknown.json()) as object).sort()).toEqual(['error', 'error_code']);
+    expect(Object.keys((await unknown.json()) as object).sort()).toEqual(['detail', 'error', 'error_code']);
   });
 
   it('does not serve the vault under /api (its address is VAULT_PUBLIC_URL)', async () => {

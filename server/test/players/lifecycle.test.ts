@@ -12,7 +12,7 @@ import { REGISTRATION_CODE_ALPHABET } from '../../src/auth/index.js';
 import { certificateInfo } from '../../src/pki/index.js';
 import { x509 } from '../../src/pki/x509.js';
 import {
-  connectInternal, connectPlayer, provisionPlayer, registerUser, startStack, uniqueHandle,
+  connectInternal, connectPlayer, provisionPlayer, registerModerator, registerUser, startStack, uniqueHandle,
   type Stack, type TestPlayer, type TestUser,
 } from '../support/stack.js';
 import { closed, collect, connectError, endAll, expectError, expectStatus, insertPost, internalId, publishReason } from './helpers.js';
@@ -34,7 +34,7 @@ beforeAll(async () => {
   stack = await startStack();
   owner = await registerUser(stack.api, uniqueHandle('owner'));
   other = await registerUser(stack.api, uniqueHandle('other'));
-  moderator = await registerUser(stack.api, 'moderator');
+  moderator = await registerModerator(stack);
 });
 
 afterAll(async () => {

@@ -27,7 +27,8 @@ const theExampleArtist = () =>
     return { registered: await stack.api.authRegister({ body: ex.authRegister.request.new_artist }), before };
   })());
 let moderatorAccount: ReturnType<typeof registerUser> | undefined;
-const theModerator = () => (moderatorAccount ??= registerUser(stack.api, 'moderator'));
+/** The account with the handle "moderator" (which a 1.0 deployment could have listed in its configuration). */
+const theModeratorHandle = () => (moderatorAccount ??= registerUser(stack.api, 'moderator'));
 
 describe('authRegister', () => {
   it('creates the account (new_artist example), hashes the password, and returns a working token', async () => {
@@ -54,6 +55,7 @@ describe('authRegister', () => {
     expect(me).toEqual({
       user_id: body.user_id,
       sqid: body.sqid,
+      public_sqid: body.sqid,
       handle: 'artist123',
       email: ex.authRegister.request.new_artist.email,
       roles: ['user'],
@@ -96,13 +98,12 @@ describe('authRegister', () => {
     expect(rows).toHaveLength(0);
   });
 
-  it('gives the moderator role to a handle listed in MAKAPIX_MODERATORS', async () => {
-    expect(stack.config.auth.moderators).toContain('moderator');
-    const mod = await theModerator();
+  it('grants no role for any handle, "moderator" included: roles come only from the operator command', async () => {
+    const mod = await theModeratorHandle();
     const me = expectStatus(await stack.api.authMe({}, { token: mod.token }), 200);
-    expect(me.roles).toEqual(['user', 'moderator']);
-    const plain = await registerUser(stack.api, uniqueHandle('plain'));
-    expect(expectStatus(await stack.api.authMe({}, { token: plain.token }), 200).roles).toEqual(['user']);
+    expect(me.roles).toEqual(['user']);
+    const [row] = await stack.server.ctx.sql<{ roles: string[] }[]>`select roles from users where user_id = ${mod.user_id}`;
+    expect(row!.roles).toEqual([]);
   });
 });
 
@@ -136,15 +137,11 @@ describe('authLogin', () => {
     expect(unknown.body).toEqual(expected);
   });
 
-  it('grants the moderator role at login to a listed handle that lacks it', async () => {
-    const sql = stack.server.ctx.sql;
-    await theModerator();
-    const [row] = await sql<{ email: string }[]>`update users set roles = '{}' where lower(handle) = 'moderator' returning email`;
-    const r = await stack.api.authLogin({ body: { email: row!.email, password: 'correct horse battery' } });
-    const body = expectStatus(r, 200);
-    const [after] = await sql<{ roles: string[] }[]>`select roles from users where user_id = ${body.user_id}`;
-    expect(after!.roles).toEqual(['moderator']);
-    expect(expectStatus(await stack.api.authMe({}, { token: body.token }), 200).roles).toEqual(['user', 'moderator']);
+  it('grants no role at login, whatever the handle', async () => {
+    const mod = await theModeratorHandle();
+    const r = await stack.api.authLogin({ body: { email: 'moderator@example.test', password: 'correct horse battery' } });
+    expect(expectStatus(r, 200).user_id).toBe(mod.user_id);
+    expect(expectStatus(await stack.api.authMe({}, { token: expectStatus(r, 200).token }), 200).roles).toEqual(['user']);
   });
 
   it('answers 400 for a body outside the schema', async () => {

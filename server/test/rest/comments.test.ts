@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { restExamples } from '../../../generated/openapi/examples.js';
-import { registerUser, startStack, uniqueHandle, type Stack, type TestUser } from '../support/stack.js';
+import { registerModerator, registerUser, startStack, uniqueHandle, type Stack, type TestUser } from '../support/stack.js';
 import { createPostAs, expectError, expectStatus } from './helpers.js';
 
 let stack: Stack;
@@ -14,7 +14,7 @@ beforeAll(async () => {
   stack = await startStack();
   author = await registerUser(stack.api, uniqueHandle('artist'));
   reader = await registerUser(stack.api, uniqueHandle('reader'));
-  moderator = await registerUser(stack.api, 'moderator');
+  moderator = await registerModerator(stack);
 });
 afterAll(async () => stack?.stop());
 

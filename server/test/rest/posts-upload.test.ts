@@ -165,7 +165,7 @@ describe('vault downloads: HEAD, ranges, ETags, 404', () => {
     r = await download(path, { headers: { range: `bytes=${bytes.length}-` } });
     expect(r.res.status).toBe(416);
     expect(r.res.headers.get('content-range')).toBe(`bytes */${bytes.length}`);
-    expect(JSON.parse(r.bytes.toString())).toEqual({ error_code: 'invalid_request', error: `Range: bytes=${bytes.length}- is outside the ${bytes.length}-byte file` });
+    expect(JSON.parse(r.bytes.toString())).toEqual({ error_code: 'invalid_request', error: `Range: bytes=${bytes.length}- is outside the ${bytes.length}-byte file`, detail: `Range: bytes=${bytes.length}- is outside the ${bytes.length}-byte file` });
     r = await download(path, { headers: { range: 'bytes=0-1,4-5' } });
     expect(r.res.status).toBe(200);
     expect(r.bytes.equals(bytes)).toBe(true);
@@ -291,7 +291,7 @@ describe('createPost upload: refused files leave nothing behind', () => {
     form.append('password', 'correct horse battery');
     const res = await fetch(`${stack.server.url}/auth/register`, { method: 'POST', body: form });
     expect(res.status).toBe(400);
-    expect(await res.json()).toEqual({ error_code: 'invalid_request', error: 'body: Unsupported Media Type: multipart/form-data (accepted: application/json)' });
+    expect(await res.json()).toEqual({ error_code: 'invalid_request', error: 'body: Unsupported Media Type: multipart/form-data (accepted: application/json)', detail: 'body: Unsupported Media Type: multipart/form-data (accepted: application/json)' });
   });
 
   it('needs a bearer token for an upload too', async () => {

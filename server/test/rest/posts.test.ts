@@ -10,7 +10,7 @@ import {
 } from '../../../generated/asyncapi/channels.js';
 import { messageExamples } from '../../../generated/asyncapi/examples.js';
 import { restExamples } from '../../../generated/openapi/examples.js';
-import { connectInternal, registerUser, startStack, uniqueHandle, type Stack, type TestUser } from '../support/stack.js';
+import { connectInternal, registerModerator, registerUser, startStack, uniqueHandle, type Stack, type TestUser } from '../support/stack.js';
 import { collect, createPostAs, expectError, expectStatus, outboxRowsAfterFanout, outboxRowsForPost, postBody } from './helpers.js';
 
 let stack: Stack;
@@ -22,7 +22,7 @@ beforeAll(async () => {
   stack = await startStack();
   author = await registerUser(stack.api, uniqueHandle('author'));
   stranger = await registerUser(stack.api, uniqueHandle('stranger'));
-  moderator = await registerUser(stack.api, 'moderator');
+  moderator = await registerModerator(stack);
 });
 afterAll(async () => stack?.stop());
 

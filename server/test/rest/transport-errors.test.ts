@@ -46,31 +46,31 @@ const post = (body: Buffer, contentType: string) =>
 describe('transport errors', () => {
   it('answers a path that does not percent-decode with 400 invalid_request', async () => {
     expect(await raw('GET /post/%ff HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')).toEqual({
-      status: 400, body: { error_code: 'invalid_request', error: 'url: not a valid percent-encoded path' },
+      status: 400, body: { error_code: 'invalid_request', error: 'url: not a valid percent-encoded path', detail: 'url: not a valid percent-encoded path' },
     });
   });
 
   it('answers oversized headers and an over-long URL with 400 invalid_request, not 431', async () => {
     const big = await raw(`GET /post/1 HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\nConnection: close\r\n\r\n`);
-    expect(big).toEqual({ status: 400, body: { error_code: 'invalid_request', error: 'request: the URL and headers exceed the size limit' } });
+    expect(big).toEqual({ status: 400, body: { error_code: 'invalid_request', error: 'request: the URL and headers exceed the size limit', detail: 'request: the URL and headers exceed the size limit' } });
     const long = await raw(`GET /post/${'1'.repeat(20_000)} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
     expect(long.status).toBe(400);
     expect(long.body).toMatchObject({ error_code: 'invalid_request' });
   });
 
   it('answers a broken request line with 400 invalid_request', async () => {
-    expect(await raw('NOT HTTP AT ALL\r\n\r\n')).toEqual({ status: 400, body: { error_code: 'invalid_request', error: 'request: not a valid HTTP request' } });
+    expect(await raw('NOT HTTP AT ALL\r\n\r\n')).toEqual({ status: 400, body: { error_code: 'invalid_request', error: 'request: not a valid HTTP request', detail: 'request: not a valid HTTP request' } });
   });
 
   it('refuses a JSON body with invalid UTF-8 instead of replacing the bytes', async () => {
     const body = Buffer.concat([Buffer.from('{"title":"caf'), Buffer.from([0xc3, 0x28]), Buffer.from('","art_url":"https://x.test/a.png","canvas":"8x8","width":8,"height":8}')]);
-    expect(await raw(post(body, 'application/json'))).toEqual({ status: 400, body: { error_code: 'invalid_request', error: 'body: not valid UTF-8' } });
+    expect(await raw(post(body, 'application/json'))).toEqual({ status: 400, body: { error_code: 'invalid_request', error: 'body: not valid UTF-8', detail: 'body: not valid UTF-8' } });
   });
 
   it('refuses a JSON body that declares a charset other than UTF-8', async () => {
     const body = Buffer.from('{"title":"x"}', 'utf16le');
     expect(await raw(post(body, 'application/json; charset=utf-16'))).toEqual({
-      status: 400, body: { error_code: 'invalid_request', error: 'body: the charset utf-16 is not supported; send UTF-8 JSON' },
+      status: 400, body: { error_code: 'invalid_request', error: 'body: the charset utf-16 is not supported; send UTF-8 JSON', detail: 'body: the charset utf-16 is not supported; send UTF-8 JSON' },
     });
   });
 

@@ -9,11 +9,12 @@ export function expectStatus<R extends AnyResult, S extends R['status']>(r: R, s
   return r.body as Extract<R, { status: S }>['body'];
 }
 
-/** Asserts a `{error_code, error}` answer; `message` (string or RegExp) checks the text too. */
+/** Asserts a `{error_code, error, detail}` answer (`detail` a copy of `error`); `message` (string or RegExp) checks the text too. */
 export function expectError(r: AnyResult, status: number, code: string, message?: string | RegExp): void {
   expect(r.status, JSON.stringify(r.body)).toBe(status);
-  const body = r.body as { error_code: string; error: string };
-  expect(Object.keys(body).sort()).toEqual(['error', 'error_code']);
+  const body = r.body as { error_code: string; error: string; detail: string };
+  expect(Object.keys(body).sort()).toEqual(['detail', 'error', 'error_code']);
+  expect(body.detail).toBe(body.error);
   expect(body.error_code).toBe(code);
   if (typeof message === 'string') expect(body.error).toBe(message);
   else if (message) expect(body.error).toMatch(message);

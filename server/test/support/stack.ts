@@ -6,7 +6,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import type { Client } from '../../../generated/openapi/client.js';
 import type { Stack, TestUser } from '../../devenv/stack.js';
 
-export { registerUser, startStack, uniqueHandle, type Stack, type TestUser } from '../../devenv/stack.js';
+export { registerModerator, registerUser, startStack, TEST_PASSWORD, uniqueHandle, type Stack, type TestUser } from '../../devenv/stack.js';
 
 export interface TestPlayer {
   id: string;
