@@ -17,9 +17,10 @@ describe('loadConfig', () => {
     expect(c.http.port).toBe(8000);
     expect(c.rateLimits).toEqual({
       perPlayerPerMinute: 600, perUserPerMinute: 1000, provisionPerAddressPerMinute: 30, signupPerAddressPerMinute: 20,
-      loginPerEmailPerAddressPerMinute: 10, loginPerAddressPerMinute: 30, registerPlayerPerUserPerMinute: 10, bootstrapPerUserPerMinute: 10,
+      loginPerEmailPerAddressPerMinute: 10, loginPerAddressPerMinute: 30, passwordChangePerUserPerMinute: 10, registerPlayerPerUserPerMinute: 10, bootstrapPerUserPerMinute: 10,
       tokenRotatePerPlayerPerMinute: 3, renewCertPerPlayerPerMinute: 5, windowSeconds: 60, windowOriginSeconds: 0,
     });
+    expect(c.auth).toMatchObject({ tokenTtlSeconds: 604800, accessTokenTtlSeconds: 3600, refreshTokenTtlSeconds: 2592000 });
     expect(c.pki).toMatchObject({ certValidityDays: 365, renewWindowDays: 30 });
     expect(c.deviceTokens).toEqual({ rotation: 'immediate' });
     expect(c.broker.publicHost).toBe('127.0.0.1');
