@@ -1045,7 +1045,7 @@ export interface components {
         AuthTokenRequest: {
             /** @description Which grant. */
             grant_type: components["schemas"]["AuthGrantType"];
-            /** @description The account's email (password grant; surrounding spaces are ignored). */
+            /** @description The account's email (password grant; the app trims it before sending). */
             email?: components["schemas"]["Email"];
             /** @description The account's password (password grant; a wrong one is a 401). */
             password?: string;

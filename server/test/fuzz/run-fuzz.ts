@@ -10,7 +10,7 @@ import { messageCatalog, requestCatalog, requestTypes } from '../../../generated
 import { requestQueryPosts } from '../../../generated/asyncapi/operations.js';
 import { restExamples } from '../../../generated/openapi/examples.js';
 import { routes } from '../../../generated/openapi/routes.js';
-import type { Stack } from '../support/stack.js';
+import { registerUser, uniqueHandle, type Stack } from '../support/stack.js';
 import { rid, type TestConnection } from '../mqtt/helpers.js';
 import { Mutator } from './mutate.js';
 
@@ -45,7 +45,7 @@ async function pool(n: number, width: number, job: (i: number) => Promise<void>)
 
 const count = (m: Record<string, number>, k: string) => void (m[k] = (m[k] ?? 0) + 1);
 
-export async function runFuzz(stack: Stack, conn: TestConnection, token: string, ids: { postIds: number[]; sqid: string; playerId: string }, opts: FuzzOptions): Promise<FuzzReport> {
+export async function runFuzz(stack: Stack, conn: TestConnection, ownerToken: string, ids: { postIds: number[]; sqid: string; playerId: string }, opts: FuzzOptions): Promise<FuzzReport> {
   const m = new Mutator(opts.seed);
   const width = opts.concurrency ?? 16;
   const report: FuzzReport = { mqtt: { sent: 0, answered: 0, outcomes: {} }, rest: { sent: 0, statuses: {} }, problems: [], healthyAfter: false };
@@ -102,8 +102,13 @@ export async function runFuzz(stack: Stack, conn: TestConnection, token: string,
     }
     return m.mutate(m.pick([1, 'x', ids.sqid, ids.playerId]));
   };
+  // Operations that end every token of their caller (REST 1.2) are fuzzed with a user of their
+  // own: with the owner's token they would end it, and every later call would only meet a 401.
+  const sessionEnding = new Set(['authLogoutAll', 'authChangePassword']);
+  const throwaway = (await registerUser(stack.api, uniqueHandle('fuzzend'))).token;
   await pool(opts.restCases, width, async (i) => {
     const route = ops[i % ops.length]!;
+    const token = sessionEnding.has(route.operationId) ? throwaway : ownerToken;
     const encode = (v: string): string => {
       try {
         return encodeURIComponent(v);
