@@ -39,10 +39,14 @@ export interface CommandLogEntry {
   payload: Record<string, unknown>;
 }
 
-/** Logs commands (one statement for any number of them). */
-export async function logCommands(sql: Queryable, entries: readonly CommandLogEntry[]): Promise<void> {
-  if (entries.length === 0) return;
-  await sql`
+/**
+ * Logs commands (one statement for any number of them) and returns the ids of those logged: a
+ * command to a player deleted since it was looked up is left out (a concurrent deletePlayer), so
+ * that it is neither logged nor sent.
+ */
+export async function logCommands(sql: Queryable, entries: readonly CommandLogEntry[]): Promise<Set<string>> {
+  if (entries.length === 0) return new Set();
+  const rows = await sql<{ command_id: string }[]>`
     insert into player_commands (command_id, player_id, player_key, issued_by, command_type, payload)
     select c.command_id, c.player_id, c.player_key, c.issued_by, c.command_type, c.payload::jsonb
     from unnest(
@@ -52,7 +56,10 @@ export async function logCommands(sql: Queryable, entries: readonly CommandLogEn
       ${entries.map((e) => e.issuedBy)}::bigint[],
       ${entries.map((e) => e.commandType)}::text[],
       ${entries.map((e) => JSON.stringify(e.payload))}::text[]
-    ) as c(command_id, player_id, player_key, issued_by, command_type, payload)`;
+    ) as c(command_id, player_id, player_key, issued_by, command_type, payload)
+    where exists (select 1 from players p where p.id = c.player_id)
+    returning command_id`;
+  return new Set(rows.map((r) => r.command_id));
 }
 
 export interface CommandRecordRow {

@@ -158,7 +158,7 @@ export function commandHandlers(ctx: AppContext): Pick<Handlers, Ops> {
     }
   }
 
-  /** Logs then publishes one command per target; returns their ids in target order. */
+  /** Logs then publishes one command per target that still exists; returns their ids in target order. */
   async function send(op: Op, callerId: number, body: PlayerCommandRequest, payload: Payload, targets: readonly Target[]): Promise<string[]> {
     // mqtt.js would queue the publish until the broker is back and deliver a stale command later
     if (!ctx.mqtt.connected) throw restError(op, 500, 'internal_error', 'The MQTT broker is unreachable; no command was sent');
@@ -167,7 +167,7 @@ export function commandHandlers(ctx: AppContext): Pick<Handlers, Ops> {
       target: t,
       message: { command_id: randomUUID(), command_type: body.command_type, payload, timestamp } as PlayerCommandMessage,
     }));
-    await logCommands(
+    const logged = await logCommands(
       ctx.sql,
       commands.map(({ target, message }) => ({
         commandId: message.command_id,
@@ -178,8 +178,10 @@ export function commandHandlers(ctx: AppContext): Pick<Handlers, Ops> {
         payload: message.payload as Record<string, unknown>,
       })),
     );
-    await Promise.all(commands.map(({ target, message }) => publishPlayerCommand(ctx.mqtt, { player_key: target.player_key }, message)));
-    return commands.map((c) => c.message.command_id);
+    // a player deleted meanwhile (a concurrent deletePlayer) gets nothing
+    const sent = commands.filter((c) => logged.has(c.message.command_id));
+    await Promise.all(sent.map(({ target, message }) => publishPlayerCommand(ctx.mqtt, { player_key: target.player_key }, message)));
+    return sent.map((c) => c.message.command_id);
   }
 
   /** One command to one player of the owner the path names: sendPlayerCommand and the device controls. */
@@ -192,7 +194,8 @@ export function commandHandlers(ctx: AppContext): Pick<Handlers, Ops> {
     await checkCapabilities(op, body.command_type, payload, [target]);
     await checkRateLimits(op, owner, [target]);
     const [commandId] = await send(op, caller.id, body, payload, [target]);
-    return { status: 200 as const, body: { command_id: commandId!, status: 'sent' as const } };
+    if (commandId === undefined) throw restError(op, 404, 'not_found', 'no such player');
+    return { status: 200 as const, body: { command_id: commandId, status: 'sent' as const } };
   }
 
   return {
