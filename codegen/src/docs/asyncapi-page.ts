@@ -1,6 +1,7 @@
 // The MQTT reference page from the resolved AsyncAPI 3.0 document: broker listeners, protocol numbers
 // (x-limits), channels, operations (server's viewpoint), messages, schemas.
 import { anchor, Doc, esc, examplesBlock, infoBlock, isObj, md, mdInline, type Obj, page, schemaBlock, typeSummary } from './html.js';
+import type { DocsUrls } from './build.js';
 import type { Json } from './resolve.js';
 
 const entriesOf = (v: Json | undefined): [string, Json][] => (isObj(v) ? Object.entries(v) : []);
@@ -35,7 +36,7 @@ function messageLinks(doc: Doc, refs: Json | undefined): string {
   return items.map((n) => `<a href="#${anchor('message', n)}">${esc(n)}</a>`).join(', ');
 }
 
-export function asyncapiPage(root: Obj): string {
+export function asyncapiPage(root: Obj, urls: DocsUrls): string {
   const doc = new Doc(root);
   const info = isObj(root.info) ? root.info : {};
   const channels = entriesOf(root.channels);
@@ -45,7 +46,7 @@ export function asyncapiPage(root: Obj): string {
   const schemas = entriesOf(components.schemas).sort(([a], [b]) => a.localeCompare(b));
   const title = (v: Json, fallback: string) => (isObj(v) && typeof v.title === 'string' ? v.title : fallback);
 
-  const nav: string[] = [`<p><a href="/docs">← API docs</a></p><p><strong>${esc(info.title)}</strong></p>`];
+  const nav: string[] = [`<p><a href="${esc(urls.index)}">← API docs</a></p><p><strong>${esc(info.title)}</strong></p>`];
   nav.push('<ul><li><a href="#servers">Broker listeners</a></li><li><a href="#limits">Protocol numbers</a></li></ul>');
   nav.push(`<h2>Channels</h2><ul>${channels.map(([id, c]) => `<li><a href="#${anchor('channel', id)}">${esc(title(c, id))}</a></li>`).join('')}</ul>`);
   nav.push(`<h2>Operations</h2><ul>${operations.map(([id, o]) => `<li><a href="#${anchor('operation', id)}"><span class="method ${esc(isObj(o) ? o.action : '')}">${esc(isObj(o) ? o.action : '')}</span> ${esc(id)}</a></li>`).join('')}</ul>`);
@@ -53,7 +54,7 @@ export function asyncapiPage(root: Obj): string {
   nav.push(`<h2>Schemas</h2><ul>${schemas.map(([n]) => `<li><a href="#${anchor('schema', n)}">${esc(n)}</a></li>`).join('')}</ul>`);
 
   const body: string[] = [`<h1>${esc(info.title)}</h1>`, infoBlock(info), md(info.description)];
-  body.push(`<p>Machine-readable: <a href="/asyncapi.json">/asyncapi.json</a> (AsyncAPI ${esc(root.asyncapi)}, one document).</p>`);
+  body.push(`<p>Machine-readable: <a href="${esc(urls.asyncapi)}">${esc(urls.asyncapi)}</a> (AsyncAPI ${esc(root.asyncapi)}, one document).</p>`);
 
   body.push('<h2 class="group" id="servers">Broker listeners</h2>');
   for (const [id, s] of entriesOf(root.servers)) {

@@ -1,6 +1,7 @@
 // The REST reference page from the resolved OpenAPI document: operations grouped by tag (in the
 // document's tag order), then every schema of components.schemas.
 import { anchor, Doc, esc, examplesBlock, infoBlock, isObj, md, mdInline, type Obj, page, schemaBlock, typeSummary } from './html.js';
+import type { DocsUrls } from './build.js';
 import type { Json } from './resolve.js';
 
 export const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'] as const;
@@ -27,7 +28,7 @@ export function restOperations(doc: Obj): RestOp[] {
   return out;
 }
 
-export function openapiPage(root: Obj): string {
+export function openapiPage(root: Obj, urls: DocsUrls): string {
   const doc = new Doc(root);
   const info = isObj(root.info) ? root.info : {};
   const ops = restOperations(root);
@@ -39,7 +40,7 @@ export function openapiPage(root: Obj): string {
   const tagOf = (o: RestOp) => (Array.isArray(o.op.tags) ? String(o.op.tags[0]) : 'other');
   const schemas = Object.keys(isObj(root.components) && isObj(root.components.schemas) ? root.components.schemas : {}).sort();
 
-  const nav: string[] = [`<p><a href="/docs">← API docs</a></p><p><strong>${esc(info.title)}</strong></p>`];
+  const nav: string[] = [`<p><a href="${esc(urls.index)}">← API docs</a></p><p><strong>${esc(info.title)}</strong></p>`];
   for (const t of tags) {
     const mine = ops.filter((o) => tagOf(o) === t.name);
     if (mine.length === 0) continue;
@@ -52,7 +53,7 @@ export function openapiPage(root: Obj): string {
   const body: string[] = [`<h1>${esc(info.title)}</h1>`, infoBlock(info)];
   if (typeof info.summary === 'string') body.push(`<p><em>${mdInline(info.summary)}</em></p>`);
   body.push(md(info.description));
-  body.push(`<p>Machine-readable: <a href="/openapi.json">/openapi.json</a> (OpenAPI ${esc(root.openapi)}, one document).</p>`);
+  body.push(`<p>Machine-readable: <a href="${esc(urls.openapi)}">${esc(urls.openapi)}</a> (OpenAPI ${esc(root.openapi)}, one document).</p>`);
   if (Array.isArray(root.servers)) {
     body.push('<h4>Servers</h4><ul>');
     for (const s of root.servers.filter(isObj)) body.push(`<li><code>${esc(s.url)}</code> ${mdInline(s.description)}</li>`);

@@ -14,6 +14,9 @@ import { buildDocs } from '../../../codegen/src/docs/build.js';
 import { handwrittenRoutes } from '../../../generated/openapi/routes.js';
 import { startStack, type Stack } from '../support/stack.js';
 
+/** The little of the DOM the checks read (the project compiles without the DOM library). */
+interface El { offsetHeight: number; innerText: string; getAttribute(name: string): string | null; querySelector(sel: string): El | null }
+
 const REPO = resolve(import.meta.dirname, '../../..');
 const ARTIFACTS = join(REPO, '.artifacts/docs');
 const CHROMIUM = '/usr/bin/chromium';
@@ -85,10 +88,10 @@ describe('the docs in Chromium', () => {
 
   it(`the REST reference renders all ${restOps.length} operations of spec/openapi.yaml`, async () => {
     const { page, errors, requests, origin } = await open(handwrittenRoutes.getRestDocs.url);
-    const rendered = await page.locator('section.operation').evaluateAll((els) => els.map((e) => ({
+    const rendered = await page.locator('section.operation').evaluateAll((els) => (els as unknown as El[]).map((e) => ({
       operationId: e.getAttribute('data-operation-id'),
-      heading: (e.querySelector('h3') as HTMLElement | null)?.innerText ?? '',
-      visible: (e as HTMLElement).offsetHeight > 0,
+      heading: e.querySelector('h3')?.innerText ?? '',
+      visible: e.offsetHeight > 0,
     })));
     const missing: string[] = [];
     for (const op of restOps) {
@@ -107,11 +110,11 @@ describe('the docs in Chromium', () => {
 
   it('the MQTT reference renders every channel and operation of spec/asyncapi.yaml', async () => {
     const { page, errors, requests, origin } = await open(handwrittenRoutes.getMqttDocs.url);
-    const channels = await page.locator('section.channel').evaluateAll((els) => els.map((e) => ({
-      id: e.getAttribute('data-channel'), text: (e as HTMLElement).innerText, visible: (e as HTMLElement).offsetHeight > 0,
+    const channels = await page.locator('section.channel').evaluateAll((els) => (els as unknown as El[]).map((e) => ({
+      id: e.getAttribute('data-channel'), text: e.innerText, visible: e.offsetHeight > 0,
     })));
-    const operations = await page.locator('section.mqtt-operation').evaluateAll((els) => els.map((e) => ({
-      id: e.getAttribute('data-operation'), text: (e as HTMLElement).innerText, visible: (e as HTMLElement).offsetHeight > 0,
+    const operations = await page.locator('section.mqtt-operation').evaluateAll((els) => (els as unknown as El[]).map((e) => ({
+      id: e.getAttribute('data-operation'), text: e.innerText, visible: e.offsetHeight > 0,
     })));
     const missing: string[] = [];
     for (const [id, ch] of Object.entries(asyncapi.channels)) {
@@ -134,7 +137,7 @@ describe('the docs in Chromium', () => {
   it('the two documents open as JSON in the browser', async () => {
     for (const [op, key] of [['getOpenApiDocument', 'openapi'], ['getAsyncApiDocument', 'asyncapi']] as const) {
       const { page, requests, origin } = await open(handwrittenRoutes[op].url);
-      const doc = JSON.parse(await page.evaluate(() => document.body.innerText)) as Record<string, unknown>;
+      const doc = JSON.parse(await page.locator('body').innerText()) as Record<string, unknown>;
       expect(typeof doc[key], op).toBe('string');
       await page.close();
       // (no console check here: for a JSON document the browser asks the server for /favicon.ico, a 404)
