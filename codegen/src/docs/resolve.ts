@@ -1,7 +1,8 @@
 // The two spec documents resolved into single JSON documents: Redocly's bundler moves every schema,
 // response or parameter a `$ref` takes from another file into the document's `components` and points
 // the `$ref` there; what it leaves (a `$ref` under an extension such as AsyncAPI parameters'
-// `x-schema`) is replaced by the referenced value. Only local references (`#/...`) remain.
+// `x-schema`) points to the schema of the same name under components.schemas when the bundler put
+// the same value there, else it is replaced by the referenced value. Only local references (`#/...`) remain.
 // The server serves exactly these documents at /openapi.json and /asyncapi.json (make docs).
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -31,12 +32,18 @@ export async function resolveDocument(abs: string): Promise<Record<string, Json>
     throw new Error(`${abs}: cannot resolve the document: ${errors.map((p) => p.message).join('; ')} (run make lint)`);
   }
   const doc = bundle.parsed as Record<string, Json>;
-  return inlineExternal(doc, dirname(abs), []) as Record<string, Json>;
+  const shared = (doc.components as { schemas?: Record<string, Json> } | undefined)?.schemas ?? {};
+  // what is already a shared schema under the same name becomes a local $ref to it; the rest is inlined
+  const toLocal = (name: string, value: Json): Json | undefined =>
+    name in shared && JSON.stringify(shared[name]) === JSON.stringify(value) ? { $ref: `#/components/schemas/${name}` } : undefined;
+  return inlineExternal(doc, dirname(abs), [], toLocal) as Record<string, Json>;
 }
 
+type ToLocal = (name: string, value: Json) => Json | undefined;
+
 /** Replaces each `$ref` to another file by the value it names (recursively, relative to that file). */
-function inlineExternal(value: Json, baseDir: string, seen: string[]): Json {
-  if (Array.isArray(value)) return value.map((v) => inlineExternal(v, baseDir, seen));
+function inlineExternal(value: Json, baseDir: string, seen: string[], toLocal?: ToLocal): Json {
+  if (Array.isArray(value)) return value.map((v) => inlineExternal(v, baseDir, seen, toLocal));
   if (value === null || typeof value !== 'object') return value;
   const ref = value.$ref;
   if (typeof ref === 'string' && !ref.startsWith('#')) {
@@ -50,10 +57,12 @@ function inlineExternal(value: Json, baseDir: string, seen: string[]): Json {
     const inlined = inlineExternal(target, dirname(file), [...seen, key]);
     // a fragment-only $ref inside that file points into that file: inline it too
     const local = inlineLocal(inlined, file, [...seen, key]);
-    return typeof local === 'object' && local !== null && !Array.isArray(local) ? { ...local, ...siblings } : local;
+    const name = fragment.split('/').pop() ?? '';
+    const result = (toLocal && name && toLocal(name, local)) ?? local;
+    return typeof result === 'object' && result !== null && !Array.isArray(result) ? { ...result, ...siblings } : result;
   }
   const out: { [k: string]: Json } = {};
-  for (const [k, v] of Object.entries(value)) out[k] = inlineExternal(v, baseDir, seen);
+  for (const [k, v] of Object.entries(value)) out[k] = inlineExternal(v, baseDir, seen, toLocal);
   return out;
 }
 
