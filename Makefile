@@ -3,13 +3,14 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 NPM_STAMP := node_modules/.install-stamp
 
-.PHONY: help install system-packages run test generate check-generated check lint typecheck unit conformance bench fuzz admin clean
+.PHONY: help install system-packages test-system-packages docs run test generate check-generated check lint typecheck unit conformance bench fuzz admin clean
 
 help:
 	@echo "make run              install what is missing, start broker + database + server"
 	@echo "make test             install what is missing, lint, drift check, typecheck, all tests"
 	@echo "make generate         regenerate generated/ from spec/"
 	@echo "make check-generated  fail when generated/ differs from what spec/ produces"
+	@echo "make docs             build the API docs (HTML + resolved JSON) into docs/site, served at /docs"
 	@echo "make lint             parse both spec documents and validate every example"
 	@echo "make conformance      run the conformance suite against a fresh server and simulator"
 	@echo "make bench            print validator, round-trip, fleet, follower fan-out and vault numbers"
@@ -24,6 +25,19 @@ install: $(NPM_STAMP)
 
 system-packages:
 	@bash server/devenv/ensure-system-packages.sh
+
+# what `make test` needs besides: chromium for the docs browser test
+test-system-packages:
+	@bash server/devenv/ensure-system-packages.sh --tests
+
+# The published docs (codegen/src/docs): rest.html, mqtt.html, index.html and the resolved
+# openapi.json / asyncapi.json in docs/site (not committed); the server serves them at /docs.
+DOCS_INPUTS := $(wildcard spec/*.yaml spec/components/*.yaml codegen/src/docs/*.ts)
+docs/site/index.html: $(DOCS_INPUTS) | $(NPM_STAMP)
+	npx tsx codegen/src/cli.ts docs
+
+docs: install
+	npx tsx codegen/src/cli.ts docs
 
 generate: install
 	npx tsx codegen/src/cli.ts generate
@@ -42,12 +56,12 @@ check: lint check-generated typecheck
 unit: install
 	npx vitest run
 
-test: install system-packages
+test: install system-packages test-system-packages
 	@bash .ci/test.sh
 
 # tsx as a loader, not its CLI: Ctrl-C then reaches one process, which stops everything it
 # started (the tsx CLI re-sends the signal and SIGKILLs a child that does not acknowledge it within 60 ms).
-run: install system-packages
+run: install system-packages docs/site/index.html
 	node --import tsx server/devenv/run.ts
 
 bench: install system-packages

@@ -7,6 +7,7 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadAndCheck } from './check/index.js';
 import { formatDiagnostic, formatSummary } from './diagnostics.js';
+import { buildDocs } from './docs/build.js';
 import { compareTrees, emitAll, writeTree } from './emit/index.js';
 import { emitRestTypes } from './emit/rest-types.js';
 
@@ -19,11 +20,17 @@ async function main(argv: string[]): Promise<number> {
   const INPUT = { root: ROOT, asyncapi: 'spec/asyncapi.yaml', openapi: 'spec/openapi.yaml' };
   const outArg = rest.indexOf('--out');
   const out = resolve(ROOT, outArg >= 0 ? rest[outArg + 1] : 'generated');
-  if (cmd !== 'lint' && cmd !== 'generate' && cmd !== 'check-generated') {
-    console.error('usage: codegen lint | generate [--out DIR] | check-generated   [--root REPO_DIR]');
+  if (cmd !== 'lint' && cmd !== 'generate' && cmd !== 'check-generated' && cmd !== 'docs') {
+    console.error('usage: codegen lint | generate [--out DIR] | check-generated | docs [--out DIR, default docs/site]   [--root REPO_DIR]');
     return 2;
   }
   const started = Date.now();
+  if (cmd === 'docs') {
+    const dir = resolve(ROOT, outArg >= 0 ? rest[outArg + 1] : 'docs/site');
+    const { files } = await buildDocs(ROOT, dir);
+    console.log(`docs built into ${dir} in ${Date.now() - started} ms: ${Object.entries(files).map(([n, b]) => `${n} ${Math.round(b / 1024)} KiB`).join(', ')}`);
+    return 0;
+  }
   // openapi-typescript is the slowest step: start it on another thread before checking
   const restTypes = cmd === 'lint' ? undefined : emitRestTypes(resolve(ROOT, INPUT.openapi), INPUT.openapi);
   restTypes?.catch(() => {}); // reported below if it is awaited

@@ -289,6 +289,16 @@ export type OperationId = keyof typeof routes;
 export const handwrittenRoutes = {
   // from spec/openapi.yaml#/paths/~1vault~1{shard_1}~1{shard_2}~1{artwork_file}/get
   getVaultArtwork: { operationId: "getVaultArtwork", method: 'GET', url: "/vault/{shard_1}/{shard_2}/{artwork_file}", errors: { 404: ["not_found"], 416: ["invalid_request"], 500: ["internal_error"] } },
+  // from spec/openapi.yaml#/paths/~1docs/get
+  getDocsIndex: { operationId: "getDocsIndex", method: 'GET', url: "/docs", errors: { 404: ["not_found"], 500: ["internal_error"] } },
+  // from spec/openapi.yaml#/paths/~1docs~1rest/get
+  getRestDocs: { operationId: "getRestDocs", method: 'GET', url: "/docs/rest", errors: { 404: ["not_found"], 500: ["internal_error"] } },
+  // from spec/openapi.yaml#/paths/~1docs~1mqtt/get
+  getMqttDocs: { operationId: "getMqttDocs", method: 'GET', url: "/docs/mqtt", errors: { 404: ["not_found"], 500: ["internal_error"] } },
+  // from spec/openapi.yaml#/paths/~1openapi.json/get
+  getOpenApiDocument: { operationId: "getOpenApiDocument", method: 'GET', url: "/openapi.json", errors: { 404: ["not_found"], 500: ["internal_error"] } },
+  // from spec/openapi.yaml#/paths/~1asyncapi.json/get
+  getAsyncApiDocument: { operationId: "getAsyncApiDocument", method: 'GET', url: "/asyncapi.json", errors: { 404: ["not_found"], 500: ["internal_error"] } },
 } as const;
 
 // from spec/openapi.yaml#/paths

@@ -526,6 +526,38 @@ export type MqttDemoResult = Static<typeof MqttDemoResult>;
 /** The bound keywords of MqttDemoResult (inline properties), by property. */
 export const MqttDemoResultBounds = {"published_topics":{"minItems":1}} as const;
 
+// from spec/openapi.yaml#/components/schemas/DocsHtml
+/** A complete HTML page (UTF-8) with inline styles and no external resource. */
+export const DocsHtml = Type.String({"title":"DocsHtml","description":"A complete HTML page (UTF-8) with inline styles and no external resource."});
+export type DocsHtml = Static<typeof DocsHtml>;
+
+// from spec/openapi.yaml#/components/schemas/DocumentInfo
+/** The `info` object of a published document (title, version, contact, license and more). */
+export const DocumentInfo = Type.Object({
+  title: Type.String({"description":"The document's title."}),
+  version: Type.String({"description":"The contract version the document describes."}),
+}, {"title":"DocumentInfo","description":"The `info` object of a published document (title, version, contact, license and more)."});
+export type DocumentInfo = Static<typeof DocumentInfo>;
+
+// from spec/openapi.yaml#/components/schemas/OpenApiDocument
+/** An OpenAPI 3.1 document with only local references (see getOpenApiDocument). */
+export const OpenApiDocument = Type.Object({
+  openapi: Type.String({"description":"The OpenAPI version of the document.","pattern":"^3\\.1\\.[0-9]+$"}),
+  info: DocumentInfo,
+  paths: Type.Object({}, {"title":"OpenApiPaths","description":"Every path of the API with its operations."}),
+}, {"title":"OpenApiDocument","description":"An OpenAPI 3.1 document with only local references (see getOpenApiDocument)."});
+export type OpenApiDocument = Static<typeof OpenApiDocument>;
+
+// from spec/openapi.yaml#/components/schemas/AsyncApiDocument
+/** An AsyncAPI 3.0 document with only local references (see getAsyncApiDocument). */
+export const AsyncApiDocument = Type.Object({
+  asyncapi: Type.String({"description":"The AsyncAPI version of the document.","pattern":"^3\\.0\\.[0-9]+$"}),
+  info: DocumentInfo,
+  channels: Type.Object({}, {"title":"AsyncApiChannels","description":"Every channel (MQTT topic) of the protocol."}),
+  operations: Type.Object({}, {"title":"AsyncApiOperations","description":"Every operation, from the server's viewpoint."}),
+}, {"title":"AsyncApiDocument","description":"An AsyncAPI 3.0 document with only local references (see getAsyncApiDocument)."});
+export type AsyncApiDocument = Static<typeof AsyncApiDocument>;
+
 // from spec/openapi.yaml#/components/schemas/HealthStatus
 /** Liveness answer. */
 export const HealthStatus = Type.Object({

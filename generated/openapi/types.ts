@@ -947,6 +947,124 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/docs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The API docs
+         * @description A static HTML page that links the REST reference (`getRestDocs`), the MQTT reference
+         *     (`getMqttDocs`) and the two documents as JSON (`getOpenApiDocument`,
+         *     `getAsyncApiDocument`). The pages are built from `spec/` by `make docs` (the server reads
+         *     them from `DOCS_DIR`, default `docs/site`, once, and keeps them in memory). Every page is
+         *     self-contained: its styles are inline, it loads no script, font or image from anywhere,
+         *     and it is answered with a `Content-Security-Policy` that lets the browser fetch nothing
+         *     (`default-src 'none'`). Not served under `/api`. When the docs were not built, 404 says so.
+         */
+        get: operations["getDocsIndex"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/docs/rest": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The REST reference
+         * @description Every operation of this document on one static HTML page, grouped by tag: method and
+         *     path, operationId, description, security, parameters, request body and every response
+         *     with its schema and named examples, then the shared schemas. Built and served like
+         *     `getDocsIndex`.
+         */
+        get: operations["getRestDocs"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/docs/mqtt": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The MQTT reference
+         * @description The AsyncAPI document on one static HTML page: every channel (topic address, parameters,
+         *     messages with their payload schemas and named examples), every operation from the
+         *     server's viewpoint (send or receive, reply, error codes), the protocol numbers
+         *     (`x-limits`) and the broker listeners. Built and served like `getDocsIndex`.
+         */
+        get: operations["getMqttDocs"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/openapi.json": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * This document as one JSON file
+         * @description `spec/openapi.yaml` resolved into a single JSON document: every `$ref` to a file under
+         *     `spec/components/` is replaced by a schema under `components.schemas` (or, where there is no
+         *     such place, by the referenced value itself), so the document has only local references
+         *     (`#/...`) and can be loaded by any OpenAPI tool without the other files. Built by
+         *     `make docs` and served like `getDocsIndex` (`application/json`).
+         */
+        get: operations["getOpenApiDocument"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/asyncapi.json": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The MQTT document as one JSON file
+         * @description `spec/asyncapi.yaml` resolved into a single JSON document like `getOpenApiDocument`:
+         *     only local references (`#/...`) remain, so AsyncAPI tools can load it without the files
+         *     under `spec/components/`. Built by `make docs` and served like `getDocsIndex`.
+         */
+        get: operations["getAsyncApiDocument"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1645,6 +1763,66 @@ export interface components {
             published_topics: string[];
         };
         /**
+         * DocsHtml
+         * @description A complete HTML page (UTF-8) with inline styles and no external resource.
+         */
+        DocsHtml: string;
+        /**
+         * DocumentInfo
+         * @description The `info` object of a published document (title, version, contact, license and more).
+         */
+        DocumentInfo: {
+            /** @description The document's title. */
+            title: string;
+            /** @description The contract version the document describes. */
+            version: string;
+        } & {
+            [key: string]: unknown;
+        };
+        /**
+         * OpenApiDocument
+         * @description An OpenAPI 3.1 document with only local references (see getOpenApiDocument).
+         */
+        OpenApiDocument: {
+            /** @description The OpenAPI version of the document. */
+            openapi: string;
+            info: components["schemas"]["DocumentInfo"];
+            /**
+             * OpenApiPaths
+             * @description Every path of the API with its operations.
+             */
+            paths: {
+                [key: string]: unknown;
+            };
+        } & {
+            [key: string]: unknown;
+        };
+        /**
+         * AsyncApiDocument
+         * @description An AsyncAPI 3.0 document with only local references (see getAsyncApiDocument).
+         */
+        AsyncApiDocument: {
+            /** @description The AsyncAPI version of the document. */
+            asyncapi: string;
+            info: components["schemas"]["DocumentInfo"];
+            /**
+             * AsyncApiChannels
+             * @description Every channel (MQTT topic) of the protocol.
+             */
+            channels: {
+                [key: string]: unknown;
+            };
+            /**
+             * AsyncApiOperations
+             * @description Every operation, from the server's viewpoint.
+             */
+            operations: {
+                [key: string]: unknown;
+            };
+        } & {
+            [key: string]: unknown;
+        };
+        /**
          * HealthStatus
          * @description Liveness answer.
          */
@@ -2004,6 +2182,24 @@ export interface components {
         TooManyRequests: {
             headers: {
                 "Retry-After": components["headers"]["RetryAfter"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["RestError"];
+            };
+        };
+        /** @description A self-contained HTML page (`text/html; charset=utf-8`) with a `Content-Security-Policy` that allows no request. */
+        DocsPage: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "text/html": components["schemas"]["DocsHtml"];
+            };
+        };
+        /** @description The docs were not built on this machine (`make docs`), or the path is not one of the docs. */
+        DocsNotBuilt: {
+            headers: {
                 [name: string]: unknown;
             };
             content: {
@@ -3363,6 +3559,92 @@ export interface operations {
                     "application/json": components["schemas"]["ReadinessStatus"];
                 };
             };
+        };
+    };
+    getDocsIndex: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: components["responses"]["DocsPage"];
+            404: components["responses"]["DocsNotBuilt"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getRestDocs: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: components["responses"]["DocsPage"];
+            404: components["responses"]["DocsNotBuilt"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getMqttDocs: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: components["responses"]["DocsPage"];
+            404: components["responses"]["DocsNotBuilt"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getOpenApiDocument: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The resolved OpenAPI document. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpenApiDocument"];
+                };
+            };
+            404: components["responses"]["DocsNotBuilt"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getAsyncApiDocument: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The resolved AsyncAPI document. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AsyncApiDocument"];
+                };
+            };
+            404: components["responses"]["DocsNotBuilt"];
+            500: components["responses"]["InternalError"];
         };
     };
 }

@@ -4,6 +4,8 @@
 #   mosquitto-clients  mosquitto_pub, mosquitto_sub, mosquitto_ctrl
 #   postgresql-15      /usr/lib/postgresql/15/bin/{initdb,pg_ctl}
 #   acl                /usr/bin/setfacl (root only: the postgres user may need an ACL to reach the data dir)
+# and, with --tests (make test), what only tests need:
+#   chromium           /usr/bin/chromium (the docs browser test, server/test/docs/docs-browser.test.ts)
 # Idempotent and quick when everything is present. Installs with apt-get when run as root,
 # otherwise prints the exact command and exits 1.
 set -eu
@@ -20,6 +22,9 @@ need mosquitto /usr/sbin/mosquitto /usr/bin/mosquitto_passwd /usr/lib/x86_64-lin
 need mosquitto-clients /usr/bin/mosquitto_pub /usr/bin/mosquitto_sub /usr/bin/mosquitto_ctrl
 need postgresql-15 "$PG_BIN/initdb" "$PG_BIN/pg_ctl"
 if [ "$(id -u)" = "0" ]; then need acl /usr/bin/setfacl; fi
+if [ "${1:-}" = "--tests" ]; then
+  need chromium /usr/bin/chromium
+fi
 
 [ -z "$missing" ] && exit 0
 

@@ -81,6 +81,7 @@ function printWalkthrough(info: DevSystemInfo): void {
     '',
     'Makapix is running. Ctrl-C stops everything; data stays in ' + o.dataDir + ' (make clean removes it).',
     `  REST API        ${o.api}`,
+    `  API docs        ${o.api}/docs (built by make docs; the documents at /openapi.json and /asyncapi.json)`,
     `  metrics         ${o.metrics ?? 'off (METRICS_PORT=0)'}${o.metrics ? ' (Prometheus; Grafana dashboard: server/ops/grafana-dashboard.json)' : ''}`,
     `  database        ${o.database}`,
     ...(o.broker

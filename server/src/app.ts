@@ -4,6 +4,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { restClientErrorHandler, restFrameworkErrors, restNotFoundHandler, useStrictJsonBodies } from '#runtime/v1';
 import { registerRoutes, type Handlers } from '../../generated/openapi/routes.js';
 import type { AppContext } from './context.js';
+import { registerDocsRoutes } from './docs/serve.js';
 import { withSecretRedaction } from './logging/index.js';
 import { recordHttpMetrics } from './metrics/index.js';
 import { API_PREFIXES } from './rest/api-prefix.js';
@@ -50,6 +51,8 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
   // createPost's upload (multipart/form-data); other routes refuse multipart bodies before parsing
   await registerMultipart(app as unknown as FastifyInstance, { maxFileBytes: ctx.config.vault.limits.maxBytes });
   registerVaultRoutes(app as unknown as FastifyInstance, { vault: ctx.vault, sql: ctx.sql });
+  // the published docs (make docs), at the root only
+  registerDocsRoutes(app as unknown as FastifyInstance, { dir: ctx.config.docs.dir });
   // Every operation at its spec path and, identically, under /api (the p3a firmware's base) and
   // /api/v1 (the Makapix app's; spec `servers`). The vault is served only under the path of
   // VAULT_PUBLIC_URL, which is what art_url and the firmware's own URLs use.

@@ -109,6 +109,8 @@ export interface Config {
   };
   registrationCodeTtlSeconds: number;
   workers: WorkerSettings;
+  /** The published docs (GET /docs, /openapi.json, ...): the folder `make docs` builds (DOCS_DIR, default docs/site). */
+  docs: { dir: string };
   /** The artwork vault (server/src/vault/): uploaded files, where they are kept and served, their limits. */
   vault: {
     /** Directory of the filesystem store (VAULT_DIR, default <DATA_DIR>/vault). */
@@ -388,6 +390,8 @@ export function loadDatabaseUrl(env: Env = process.env): string {
  * VAULT_DIR (<DATA_DIR>/vault), VAULT_PUBLIC_URL (the API's own /vault; http(s), no query or fragment; its path is
  * where this server serves the vault), VAULT_MAX_BYTES (5242880), VAULT_MAX_WIDTH (256), VAULT_MAX_HEIGHT (256),
  * VAULT_MAX_FRAMES (1024), VAULT_SWEEP_INTERVAL_SECONDS (3600; 0: no orphan sweep).
+ * DOCS_DIR (docs/site): the folder of the published docs that `make docs` builds; the server reads each
+ * file once, on its first request (a missing folder is no error: the docs routes answer 404 saying so).
  * Side effect: may create DATA_DIR and DATA_DIR/jwt-secret. Throws ConfigError.
  */
 export function loadConfig(env: Env = process.env, cwd: string = process.cwd()): Config {
@@ -506,6 +510,8 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     maxFrames: r.int('VAULT_MAX_FRAMES', 1024, 1, 100_000),
   };
   const vaultSweepIntervalSeconds = r.int('VAULT_SWEEP_INTERVAL_SECONDS', 3600, 0, 7 * 86_400);
+  const docsDirRaw = r.string('DOCS_DIR', 'docs/site');
+  const docsDir = isAbsolute(docsDirRaw) ? docsDirRaw : resolve(cwd, docsDirRaw);
 
   // The secret file is only created once everything else is known to be valid.
   const jwtSecret = r.raw('JWT_SECRET') !== undefined || r.problems.length === 0 ? resolveJwtSecret(r, dataDir) : Buffer.alloc(0);
@@ -542,6 +548,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     registrationCodeTtlSeconds: 15 * 60,
     workers,
     vault: { dir: vaultDir, ...vaultPublic, limits: vaultLimits, sweepIntervalSeconds: vaultSweepIntervalSeconds },
+    docs: { dir: docsDir },
     rateLimits: {
       perPlayerPerMinute, perUserPerMinute, provisionPerAddressPerMinute,
       signupPerAddressPerMinute, loginPerEmailPerAddressPerMinute, loginPerAddressPerMinute, passwordChangePerUserPerMinute,

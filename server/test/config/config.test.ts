@@ -150,6 +150,12 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ DATA_DIR: dir, VAULT_MAX_WIDTH: '5000', VAULT_MAX_FRAMES: '0' })).toThrow(/VAULT_MAX_WIDTH must be an integer between 1 and 4096[\s\S]*VAULT_MAX_FRAMES must be an integer between 1 and 100000/);
   });
 
+  it('reads DOCS_DIR, the folder of the published docs (default docs/site under the working directory)', () => {
+    expect(loadConfig({ DATA_DIR: dir }, '/srv/app').docs).toEqual({ dir: '/srv/app/docs/site' });
+    expect(loadConfig({ DATA_DIR: dir, DOCS_DIR: 'public/api' }, '/srv/app').docs).toEqual({ dir: '/srv/app/public/api' });
+    expect(loadConfig({ DATA_DIR: dir, DOCS_DIR: '/var/www/docs' }, '/srv/app').docs).toEqual({ dir: '/var/www/docs' });
+  });
+
   it('reads the metrics listener (default 127.0.0.1:9464, 0 turns metrics off) and names a bad one', () => {
     expect(loadConfig({ DATA_DIR: dir }).metrics).toEqual({ host: '127.0.0.1', port: 9464 });
     expect(loadConfig({ DATA_DIR: dir, METRICS_HOST: '0.0.0.0', METRICS_PORT: '9100' }).metrics).toEqual({ host: '0.0.0.0', port: 9100 });
