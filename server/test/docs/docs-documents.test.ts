@@ -158,7 +158,8 @@ describe('serving', () => {
       for (const op of Object.keys(DOCS_ROUTES) as (keyof typeof DOCS_ROUTES)[]) {
         const r = await bare.inject({ method: 'GET', url: url(op) });
         expect(r.statusCode, op).toBe(404);
-        expect(r.json()).toEqual({ error_code: 'not_found', error: 'The API docs are not built: run `make docs` (they are read from DOCS_DIR, default docs/site)' });
+        const message = 'The API docs are not built: run `make docs` (they are read from DOCS_DIR, default docs/site)';
+        expect(r.json()).toEqual({ error_code: 'not_found', error: message, detail: message });
       }
       await buildDocs(REPO, join(empty, 'site'));
       expect((await bare.inject({ method: 'GET', url: url('getDocsIndex') })).statusCode).toBe(200);
