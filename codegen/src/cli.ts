@@ -40,7 +40,7 @@ async function main(argv: string[]): Promise<number> {
     console.log(`spec ok: ${checked.model.channels.length} channels, ${checked.model.messages.length} messages, ${checked.model.rest.length} REST operations, ${n} examples valid (${formatSummary(ds)}, ${Date.now() - started} ms)`);
     return 0;
   }
-  const files = await emitAll(checked, restTypes);
+  const files = await emitAll(checked, restTypes, { clients: true });
   if (cmd === 'generate') {
     writeTree(out, files);
     console.log(`generated ${files.size} files into ${out} in ${Date.now() - started} ms`);

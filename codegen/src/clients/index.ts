@@ -1,0 +1,31 @@
+import { GoGenerator, JavaGenerator, PythonGenerator, RustGenerator, TypeScriptGenerator } from '@asyncapi/modelina';
+import type { Checked } from '../check/index.js';
+import { GENERATED_BY } from '../version.js';
+import { declarations, ROOT_TITLE } from './decls.js';
+import { clientInput, modelinaRoot } from './input.js';
+import { renderGo } from './lang/go.js';
+import { renderTypeScript } from './lang/typescript.js';
+
+/** The lines every client file starts with (as comments in its language). */
+function banner(c: Checked): string[] {
+  return [
+    GENERATED_BY,
+    `Source: ${[c.model.sources.asyncapi, c.model.sources.openapi].join(', ')} (through Modelina, see codegen/src/clients/)`,
+    'Regenerate with `make clients` (or `make generate`); `make check-generated` fails when this file drifts.',
+  ];
+}
+
+/** Every client model file, by path under generated/ (`clients/<language>/...`). */
+export async function emitClients(c: Checked): Promise<Map<string, string>> {
+  const input = clientInput(c);
+  const root = modelinaRoot(input, ROOT_TITLE);
+  const b = banner(c);
+  const files = new Map<string, string>();
+  const add = (lang: string, m: Map<string, string>) => {
+    for (const [p, t] of m) files.set(`clients/${lang}/${p}`, t);
+  };
+  add('typescript', renderTypeScript(await declarations(new TypeScriptGenerator(), input, root), b));
+  add('go', renderGo(await declarations(new GoGenerator(), input, root), b));
+  void GoGenerator; void JavaGenerator; void PythonGenerator; void RustGenerator;
+  return files;
+}
