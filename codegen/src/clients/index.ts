@@ -4,6 +4,7 @@ import { GENERATED_BY } from '../version.js';
 import { declarations, ROOT_TITLE } from './decls.js';
 import { clientInput, modelinaRoot } from './input.js';
 import { renderGo } from './lang/go.js';
+import { renderRust } from './lang/rust.js';
 import { renderTypeScript } from './lang/typescript.js';
 
 /** The lines every client file starts with (as comments in its language). */
@@ -26,6 +27,14 @@ export async function emitClients(c: Checked): Promise<Map<string, string>> {
   };
   add('typescript', renderTypeScript(await declarations(new TypeScriptGenerator(), input, root), b));
   add('go', renderGo(await declarations(new GoGenerator(), input, root), b));
+  add('rust', renderRust(await declarations(new RustGenerator(), input, root), b, specVersion(c)));
   void GoGenerator; void JavaGenerator; void PythonGenerator; void RustGenerator;
   return files;
+}
+
+/** The AsyncAPI document's info.version: the version of the packages the clients get. */
+function specVersion(c: Checked): string {
+  const file = c.model.channels[0]?.loc.file;
+  const v = file ? c.specs.value({ file, pointer: '/info/version' }) : undefined;
+  return typeof v === 'string' ? v : '0.0.0';
 }
