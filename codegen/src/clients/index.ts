@@ -4,6 +4,7 @@ import { GENERATED_BY } from '../version.js';
 import { declarations, ROOT_TITLE } from './decls.js';
 import { clientInput, modelinaRoot } from './input.js';
 import { renderGo } from './lang/go.js';
+import { renderJava } from './lang/java.js';
 import { renderRust } from './lang/rust.js';
 import { renderTypeScript } from './lang/typescript.js';
 
@@ -28,6 +29,7 @@ export async function emitClients(c: Checked): Promise<Map<string, string>> {
   add('typescript', renderTypeScript(await declarations(new TypeScriptGenerator(), input, root), b));
   add('go', renderGo(await declarations(new GoGenerator(), input, root), b));
   add('rust', renderRust(await declarations(new RustGenerator(), input, root), b, specVersion(c)));
+  add('java', renderJava(await declarations(new JavaGenerator(), input, root), b));
   void GoGenerator; void JavaGenerator; void PythonGenerator; void RustGenerator;
   return files;
 }
