@@ -5,6 +5,7 @@ import { declarations, ROOT_TITLE } from './decls.js';
 import { clientInput, modelinaRoot } from './input.js';
 import { renderGo } from './lang/go.js';
 import { renderJava } from './lang/java.js';
+import { renderPython } from './lang/python.js';
 import { renderRust } from './lang/rust.js';
 import { renderTypeScript } from './lang/typescript.js';
 
@@ -30,6 +31,7 @@ export async function emitClients(c: Checked): Promise<Map<string, string>> {
   add('go', renderGo(await declarations(new GoGenerator(), input, root), b));
   add('rust', renderRust(await declarations(new RustGenerator(), input, root), b, specVersion(c)));
   add('java', renderJava(await declarations(new JavaGenerator(), input, root), b));
+  add('python', renderPython(await declarations(new PythonGenerator(), input, root), b, specVersion(c)));
   void GoGenerator; void JavaGenerator; void PythonGenerator; void RustGenerator;
   return files;
 }
