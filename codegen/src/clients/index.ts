@@ -5,6 +5,7 @@ import { declarations, ROOT_TITLE } from './decls.js';
 import { clientInput, modelinaRoot } from './input.js';
 import { renderGo } from './lang/go.js';
 import { renderJava } from './lang/java.js';
+import { MODELINA_LANGUAGES, renderWithModelina } from './lang/modelina-only.js';
 import { renderPython } from './lang/python.js';
 import { renderRust } from './lang/rust.js';
 import { renderTypeScript } from './lang/typescript.js';
@@ -32,7 +33,7 @@ export async function emitClients(c: Checked): Promise<Map<string, string>> {
   add('rust', renderRust(await declarations(new RustGenerator(), input, root), b, specVersion(c)));
   add('java', renderJava(await declarations(new JavaGenerator(), input, root), b));
   add('python', renderPython(await declarations(new PythonGenerator(), input, root), b, specVersion(c)));
-  void GoGenerator; void JavaGenerator; void PythonGenerator; void RustGenerator;
+  for (const lang of MODELINA_LANGUAGES) add(lang.dir, await renderWithModelina(lang, root, ROOT_TITLE, b));
   return files;
 }
 
