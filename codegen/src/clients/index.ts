@@ -7,6 +7,7 @@ import { renderGo } from './lang/go.js';
 import { renderJava } from './lang/java.js';
 import { MODELINA_LANGUAGES, renderWithModelina } from './lang/modelina-only.js';
 import { renderPython } from './lang/python.js';
+import { readmes } from './readmes.js';
 import { renderRust } from './lang/rust.js';
 import { renderTypeScript } from './lang/typescript.js';
 
@@ -34,7 +35,8 @@ export async function emitClients(c: Checked): Promise<Map<string, string>> {
   add('java', renderJava(await declarations(new JavaGenerator(), input, root), b));
   add('python', renderPython(await declarations(new PythonGenerator(), input, root), b, specVersion(c)));
   for (const lang of MODELINA_LANGUAGES) add(lang.dir, await renderWithModelina(lang, root, ROOT_TITLE, b));
-  return files;
+  for (const [p, t] of readmes(GENERATED_BY, input.unions.map((u) => u.name))) files.set(`clients/${p}`, t);
+  return new Map([...files.entries()].sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)));
 }
 
 /** The AsyncAPI document's info.version: the version of the packages the clients get. */
