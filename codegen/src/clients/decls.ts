@@ -3,7 +3,7 @@ import {
   ConstrainedFloatModel, ConstrainedIntegerModel, ConstrainedMetaModel, ConstrainedObjectModel, ConstrainedReferenceModel,
   ConstrainedStringModel, ConstrainedUnionModel, type AbstractGenerator,
 } from '@asyncapi/modelina';
-import type { ClientInput } from './input.js';
+import { ORIGIN, type ClientInput } from './input.js';
 
 /**
  * What the hand-tuned renderers (TypeScript, Python, Java, Go, Rust) print from: Modelina interprets
@@ -27,10 +27,10 @@ export interface Field {
   description?: string;
 }
 
-export interface ObjectDecl { kind: 'object'; name: string; description?: string; fields: Field[] }
-export interface EnumDecl { kind: 'enum'; name: string; description?: string; valueType: 'string' | 'integer'; values: { key: string; value: string | number }[] }
+export interface ObjectDecl { kind: 'object'; name: string; description?: string; origin?: string; fields: Field[] }
+export interface EnumDecl { kind: 'enum'; name: string; description?: string; origin?: string; valueType: 'string' | 'integer'; values: { key: string; value: string | number }[] }
 export interface UnionDecl {
-  kind: 'union'; name: string; description?: string; members: string[];
+  kind: 'union'; name: string; description?: string; origin?: string; members: string[];
   /** wire property, and each member by the JSON text of its value (e.g. `"show_artwork"`, `true`). */
   discriminator: { json: string; byValue: [string, string][] };
 }
@@ -40,7 +40,9 @@ type Gen = AbstractGenerator<any, any>;
 
 /** Runs Modelina's interpretation + constraints with `generator` and returns the declarations, sorted by name. */
 export async function declarations(generator: Gen, input: ClientInput, root: object): Promise<Decl[]> {
-  const outputs = await generator.generate(root as any);
+  // Modelina's pipeline up to its constrained models (its own rendering is not needed here)
+  const g = generator as unknown as { processInput(i: unknown): Promise<unknown>; getConstrainedModels(m: unknown): { constrainedModel: ConstrainedMetaModel }[] };
+  const outputs = g.getConstrainedModels(await g.processInput(root)).map((x) => ({ model: x.constrainedModel }));
   const byName = new Map<string, Decl>();
   const unionNames = new Set(input.unions.map((u) => u.name));
   const seen = new Set<ConstrainedMetaModel>();
@@ -53,7 +55,7 @@ export async function declarations(generator: Gen, input: ClientInput, root: obj
     if (m instanceof ConstrainedUnionModel) return m.union.forEach(visit);
     if (m instanceof ConstrainedEnumModel) {
       const values = m.values.map((v) => ({ key: v.key, value: v.originalInput as string | number }));
-      byName.set(m.name, { kind: 'enum', name: m.name, description: desc(m), valueType: values.every((v) => typeof v.value === 'number') ? 'integer' : 'string', values });
+      byName.set(m.name, { kind: 'enum', name: m.name, description: desc(m), origin: origin(m), valueType: values.every((v) => typeof v.value === 'number') ? 'integer' : 'string', values });
       return;
     }
     if (m instanceof ConstrainedObjectModel) {
@@ -75,13 +77,13 @@ export async function declarations(generator: Gen, input: ClientInput, root: obj
           description: raw.description ?? desc(p.property),
         });
       }
-      byName.set(m.name, { kind: 'object', name: m.name, description: desc(m), fields });
+      byName.set(m.name, { kind: 'object', name: m.name, description: desc(m), origin: origin(m), fields });
     }
   };
   for (const o of outputs) visit(o.model);
   for (const u of input.unions) {
     byName.set(u.name, {
-      kind: 'union', name: u.name, description: u.description, members: u.members,
+      kind: 'union', name: u.name, description: u.description, origin: u.origin, members: u.members,
       discriminator: { json: u.discriminator.property, byValue: Object.entries(u.discriminator.mapping).map(([v, m]) => [JSON.stringify(valueOf(v)), m]) },
     });
   }
@@ -92,6 +94,11 @@ export const ROOT_TITLE = 'MakapixClientModels';
 
 function valueOf(v: string): string | boolean {
   return v === 'true' ? true : v === 'false' ? false : v;
+}
+
+function origin(m: ConstrainedMetaModel): string | undefined {
+  const o = (m.originalInput as Record<string, unknown> | undefined)?.[ORIGIN];
+  return typeof o === 'string' ? o : undefined;
 }
 
 function desc(m: ConstrainedMetaModel): string | undefined {

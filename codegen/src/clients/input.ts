@@ -5,12 +5,15 @@ import { findDiscriminator } from '../emit/discriminator.js';
 import type { MessageModel } from '../model/types.js';
 
 type Obj = Record<string, unknown>;
+/** The key under which each schema given to Modelina names the spec object it was made from. */
+export const ORIGIN = 'x-makapix-origin';
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** A union the clients get that the spec states as a channel's message list (one per channel direction). */
 export interface ClientUnion {
   name: string;
   description: string;
+  origin: string; // the channel or operation it comes from, `spec/asyncapi.yaml#/channels/playerCommand`
   members: string[];
   /** The property whose `const` tells the members apart, and each member's value. */
   discriminator: { property: string; mapping: Record<string, string> };
@@ -74,7 +77,8 @@ export function clientInput(c: Checked): ClientInput {
       const t = c.specs.target(loc, v.$ref);
       return t ? convert(t, owner, top) : {};
     }
-    const out: Obj = {};
+    // where the schema is written: the client models' provenance (Modelina ignores `x-` keys)
+    const out: Obj = { [ORIGIN]: `${loc.file.rel}#${loc.pointer}` };
     for (const [k, child] of Object.entries(v)) {
       if (k.startsWith('x-') || k === 'examples' || k === 'example' || k === 'default') continue;
       const at = { file: loc.file, pointer: joinPointer(loc.pointer, k) };
@@ -125,15 +129,15 @@ export function clientInput(c: Checked): ClientInput {
     if (!n) throw new Error(`client models: the payload of message ${m.name} is not a named schema`);
     return n.name;
   };
-  const union = (name: string, description: string, messages: MessageModel[]): void => {
+  const union = (name: string, description: string, messages: MessageModel[], origin: Loc): void => {
     const d = findDiscriminator(c.index, messages);
     if (!d) return;
     const mapping: Record<string, string> = {};
     messages.forEach((m, i) => (mapping[String(d.values[i])] = schemaOf(m)));
-    unions.push({ name, description, members: messages.map(schemaOf), discriminator: { property: d.property, mapping } });
+    unions.push({ name, description, origin: `${origin.file.rel}#${origin.pointer}`, members: messages.map(schemaOf), discriminator: { property: d.property, mapping } });
   };
   for (const ch of c.model.channels) {
-    union(pascal(ch.id), `Every message of channel ${ch.address}, told apart by its discriminator.`, ch.messages);
+    union(pascal(ch.id), `Every message of channel ${ch.address}, told apart by its discriminator.`, ch.messages, ch.loc);
   }
   // replies that share no discriminator across operations get one union per operation (its answer or the error)
   const messageByName = new Map(c.model.messages.map((m) => [m.name, m]));
@@ -142,13 +146,14 @@ export function clientInput(c: Checked): ClientInput {
     const ch = c.model.channels.find((x) => x.id === op.reply!.channel);
     if (ch && unions.some((u) => u.name === pascal(ch.id))) continue;
     const msgs = op.reply.messages.map((n) => messageByName.get(n)).filter((m): m is MessageModel => !!m);
-    union(`${pascal(op.id.replace(/^(receive|send)/, ''))}Reply`, `The reply to operation ${op.id}: its answer or the error, told apart by the discriminator.`, msgs);
+    union(`${pascal(op.id.replace(/^(receive|send)/, ''))}Reply`, `The reply to operation ${op.id}: its answer or the error, told apart by the discriminator.`, msgs, op.loc);
   }
   for (const u of unions) {
     if (definitions[u.name]) throw new Error(`client models: union ${u.name} has the name of a schema`);
     definitions[u.name] = {
       title: u.name,
       description: u.description,
+      [ORIGIN]: u.origin,
       oneOf: u.members.map((m) => ({ $ref: `#/definitions/${m}` })),
       discriminator: { propertyName: u.discriminator.property, mapping: Object.fromEntries(Object.entries(u.discriminator.mapping).map(([k, m]) => [k, `#/definitions/${m}`])) },
     };

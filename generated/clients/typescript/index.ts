@@ -4,6 +4,7 @@
 /* eslint-disable */
 
 /** Body of authLogin. */
+// from spec/openapi.yaml#/components/schemas/AuthLoginRequest
 export interface AuthLoginRequest {
   /** An email address (compared case-insensitively). */
   email: string;
@@ -12,6 +13,7 @@ export interface AuthLoginRequest {
 }
 
 /** A bearer token and who it belongs to. */
+// from spec/openapi.yaml#/components/schemas/AuthLoginResponse
 export interface AuthLoginResponse {
   /**
    * A signed JWT (compact serialization) carrying the user_id; sent as `Authorization: Bearer
@@ -34,6 +36,7 @@ export interface AuthLoginResponse {
 }
 
 /** Body of authRegister. */
+// from spec/openapi.yaml#/components/schemas/AuthRegisterRequest
 export interface AuthRegisterRequest {
   /** A user's public handle, 2..50 letters, digits, '_' or '-', unique case-insensitively. */
   handle: string;
@@ -44,6 +47,7 @@ export interface AuthRegisterRequest {
 }
 
 /** The new account and a bearer token for it. */
+// from spec/openapi.yaml#/components/schemas/AuthRegisterResponse
 export interface AuthRegisterResponse {
   /**
    * A user's id (UUID), used in MQTT topics and notification payloads and as the WebSocket MQTT
@@ -64,6 +68,7 @@ export interface AuthRegisterResponse {
 }
 
 /** The brightness range a player accepts. */
+// from spec/asyncapi.yaml#/components/schemas/BrightnessFeature
 export interface BrightnessFeature {
   /**
    * Display brightness in percent, 0..100 (a player may advertise a narrower range in its
@@ -80,6 +85,7 @@ export interface BrightnessFeature {
 }
 
 /** Host and port of an MQTT broker listener. */
+// from spec/components/identifiers.yaml#/BrokerAddress
 export interface BrokerAddress {
   /** Broker host name or IP address. */
   host: string;
@@ -88,6 +94,7 @@ export interface BrokerAddress {
 }
 
 /** A player's acknowledgement of a command (since 1.1). */
+// from spec/asyncapi.yaml#/components/schemas/CommandAck
 export interface CommandAck {
   /** Unique id (UUID) of a command sent by the server to a player. */
   command_id: string;
@@ -104,14 +111,17 @@ export interface CommandAck {
  * How a player handled a command it acknowledges (set_paused, set_brightness, set_rotation); ok,
  * error (it tried and failed; see error) or unsupported (it cannot do this).
  */
+// from spec/components/identifiers.yaml#/CommandAckStatus
 export type CommandAckStatus = "ok" | "error" | "unsupported";
 export const CommandAckStatusValues: readonly CommandAckStatus[] = ["ok", "error", "unsupported"];
 
 /** Kind of a command sent by the server to a player. */
+// from spec/components/identifiers.yaml#/CommandType
 export type CommandType = "show_artwork" | "swap_next" | "swap_back" | "play_channel" | "set_paused" | "set_brightness" | "set_rotation";
 export const CommandTypeValues: readonly CommandType[] = ["show_artwork", "swap_next", "swap_back", "play_channel", "set_paused", "set_brightness", "set_rotation"];
 
 /** One comment of a post as returned by get_comments; threaded to depth 2, oldest first. */
+// from spec/components/post.yaml#/Comment
 export interface Comment {
   /** A comment's id (UUID). */
   comment_id: string;
@@ -132,10 +142,12 @@ export interface Comment {
 }
 
 /** Whether a player is connected (online) or not (offline). */
+// from spec/components/identifiers.yaml#/ConnectionStatus
 export type ConnectionStatus = "online" | "offline";
 export const ConnectionStatusValues: readonly ConnectionStatus[] = ["online", "offline"];
 
 /** Body of createComment. */
+// from spec/openapi.yaml#/components/schemas/CreateCommentRequest
 export interface CreateCommentRequest {
   /** The comment text (line breaks allowed; no NUL character). */
   body: string;
@@ -144,6 +156,7 @@ export interface CreateCommentRequest {
 }
 
 /** Body of createPost. */
+// from spec/openapi.yaml#/components/schemas/CreatePostRequest
 export interface CreatePostRequest {
   /** A post's title. */
   title: string;
@@ -176,6 +189,7 @@ export interface CreatePostRequest {
  * so `art_url`, `canvas`, `width`, `height`, `frame_count`, `has_transparency` are not accepted
  * here (400, like any unknown part).
  */
+// from spec/openapi.yaml#/components/schemas/CreatePostUpload
 export interface CreatePostUpload {
   /** A post's title. */
   title: string;
@@ -196,14 +210,17 @@ export interface CreatePostUpload {
 }
 
 /** The empty payload of commands that take no arguments. */
+// from spec/asyncapi.yaml#/components/schemas/EmptyCommandPayload
 export interface EmptyCommandPayload {
 }
 
 /** Machine-readable error code of an MQTT error response (closed list). */
+// from spec/components/errors.yaml#/ErrorCode
 export type ErrorCode = "authentication_failed" | "not_found" | "invalid_request" | "invalid_emoji" | "reaction_limit_exceeded" | "rate_limit_exceeded" | "internal_error" | "unknown_request_type";
 export const ErrorCodeValues: readonly ErrorCode[] = ["authentication_failed", "not_found", "invalid_request", "invalid_emoji", "reaction_limit_exceeded", "rate_limit_exceeded", "internal_error", "unknown_request_type"];
 
 /** The one error answer to any request. */
+// from spec/asyncapi.yaml#/components/schemas/ErrorResponse
 export interface ErrorResponse {
   /**
    * Client-chosen correlation id of an MQTT request; it is also the last topic segment, so it
@@ -222,8 +239,8 @@ export interface ErrorResponse {
  * The reply to operation receiveGetComments: its answer or the error, told apart by the
  * discriminator.
  */
+// from spec/asyncapi.yaml#/operations/receiveGetComments
 export type GetCommentsReply = GetCommentsResponse | ErrorResponse;
-
 /** Reads a GetCommentsReply from parsed JSON by its `success`; throws on an unknown or missing one (the members' fields are not checked). */
 export function parseGetCommentsReply(json: unknown): GetCommentsReply {
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new TypeError('GetCommentsReply: expected a JSON object');
@@ -236,6 +253,7 @@ export function parseGetCommentsReply(json: unknown): GetCommentsReply {
 }
 
 /** A player asks for a page of a post's comments. */
+// from spec/asyncapi.yaml#/components/schemas/GetCommentsRequest
 export interface GetCommentsRequest {
   /**
    * Client-chosen correlation id of an MQTT request; it is also the last topic segment, so it
@@ -261,6 +279,7 @@ export interface GetCommentsRequest {
 }
 
 /** Successful answer to get_comments. */
+// from spec/asyncapi.yaml#/components/schemas/GetCommentsResponse
 export interface GetCommentsResponse {
   /**
    * Client-chosen correlation id of an MQTT request; it is also the last topic segment, so it
@@ -285,8 +304,8 @@ export interface GetCommentsResponse {
 /**
  * The reply to operation receiveGetPost: its answer or the error, told apart by the discriminator.
  */
+// from spec/asyncapi.yaml#/operations/receiveGetPost
 export type GetPostReply = GetPostResponse | ErrorResponse;
-
 /** Reads a GetPostReply from parsed JSON by its `success`; throws on an unknown or missing one (the members' fields are not checked). */
 export function parseGetPostReply(json: unknown): GetPostReply {
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new TypeError('GetPostReply: expected a JSON object');
@@ -299,6 +318,7 @@ export function parseGetPostReply(json: unknown): GetPostReply {
 }
 
 /** A player asks for one post's summary (since 1.1). */
+// from spec/asyncapi.yaml#/components/schemas/GetPostRequest
 export interface GetPostRequest {
   /**
    * Client-chosen correlation id of an MQTT request; it is also the last topic segment, so it
@@ -317,6 +337,7 @@ export interface GetPostRequest {
 }
 
 /** Successful answer to get_post. */
+// from spec/asyncapi.yaml#/components/schemas/GetPostResponse
 export interface GetPostResponse {
   /**
    * Client-chosen correlation id of an MQTT request; it is also the last topic segment, so it
@@ -332,12 +353,14 @@ export interface GetPostResponse {
 }
 
 /** Liveness answer. */
+// from spec/openapi.yaml#/components/schemas/HealthStatus
 export interface HealthStatus {
   /** Always `ok`. */
   status: "ok";
 }
 
 /** What a web client needs to connect to the broker over WebSocket. */
+// from spec/openapi.yaml#/components/schemas/MqttBootstrap
 export interface MqttBootstrap {
   /** URL of the broker's WebSocket listener. */
   websocket_url: string;
@@ -355,12 +378,14 @@ export interface MqttBootstrap {
 }
 
 /** Topic filters a web client may subscribe to. */
+// from spec/openapi.yaml#/components/schemas/MqttBootstrapTopics
 export interface MqttBootstrapTopics {
   /** Topic filters (may contain MQTT wildcards). */
   subscribe: string[];
 }
 
 /** The topics the demo notification was published on. */
+// from spec/openapi.yaml#/components/schemas/MqttDemoResult
 export interface MqttDemoResult {
   /** Topic names published to. */
   published_topics: string[];
@@ -371,10 +396,12 @@ export interface MqttDemoResult {
  * declared content type); it is also the file's extension in the vault (`https://{vault
  * host}/{shard}/{storage_key}.{native_format}`).
  */
+// from spec/components/identifiers.yaml#/NativeFormat
 export type NativeFormat = "png" | "gif" | "webp" | "bmp";
 export const NativeFormatValues: readonly NativeFormat[] = ["png", "gif", "webp", "bmp"];
 
 /** Ask a player to play a channel (since 1.1). */
+// from spec/asyncapi.yaml#/components/schemas/PlayChannelCommand
 export interface PlayChannelCommand {
   /** Unique id (UUID) of a command sent by the server to a player. */
   command_id: string;
@@ -390,10 +417,12 @@ export interface PlayChannelCommand {
  * The channel a play_channel command asks the player to play; by_user and reactions name a user by
  * user_sqid, hashtag names a hashtag.
  */
+// from spec/components/identifiers.yaml#/PlayChannelName
 export type PlayChannelName = "all" | "promoted" | "by_user" | "reactions" | "hashtag";
 export const PlayChannelNameValues: readonly PlayChannelName[] = ["all", "promoted", "by_user", "reactions", "hashtag"];
 
 /** The channel a player should play (since 1.1). */
+// from spec/asyncapi.yaml#/components/schemas/PlayChannelPayload
 export interface PlayChannelPayload {
   /**
    * The channel a play_channel command asks the player to play; by_user and reactions name a user
@@ -412,6 +441,7 @@ export interface PlayChannelPayload {
 }
 
 /** A registered player as its owner sees it. */
+// from spec/openapi.yaml#/components/schemas/Player
 export interface Player {
   /**
    * The player's record id (UUID), used in owner-facing REST paths as {player_id}; distinct from
@@ -472,6 +502,7 @@ export interface Player {
 }
 
 /** What a player can do (since 1.1); published retained on connect. */
+// from spec/asyncapi.yaml#/components/schemas/PlayerCapabilities
 export interface PlayerCapabilities {
   /** Firmware version string reported by a device. */
   firmware_version?: string;
@@ -482,8 +513,8 @@ export interface PlayerCapabilities {
 /**
  * Every message of channel makapix/player/{player_key}/command, told apart by its discriminator.
  */
+// from spec/asyncapi.yaml#/channels/playerCommand
 export type PlayerCommand = ShowArtworkCommand | SwapNextCommand | SwapBackCommand | PlayChannelCommand | SetPausedCommand | SetBrightnessCommand | SetRotationCommand;
-
 /** Reads a PlayerCommand from parsed JSON by its `command_type`; throws on an unknown or missing one (the members' fields are not checked). */
 export function parsePlayerCommand(json: unknown): PlayerCommand {
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new TypeError('PlayerCommand: expected a JSON object');
@@ -501,6 +532,7 @@ export function parsePlayerCommand(json: unknown): PlayerCommand {
 }
 
 /** A player's acknowledgement of a command, as recorded. */
+// from spec/openapi.yaml#/components/schemas/PlayerCommandAckRecord
 export interface PlayerCommandAckRecord {
   /**
    * How a player handled a command it acknowledges (set_paused, set_brightness, set_rotation); ok,
@@ -514,6 +546,7 @@ export interface PlayerCommandAckRecord {
 }
 
 /** The commands published by sendCommandToAllPlayers. */
+// from spec/openapi.yaml#/components/schemas/PlayerCommandBatchResult
 export interface PlayerCommandBatchResult {
   /** How many commands were published (= the length of commands). */
   sent_count: number;
@@ -522,6 +555,7 @@ export interface PlayerCommandBatchResult {
 }
 
 /** A command sent to a player and the player's acknowledgement of it. */
+// from spec/openapi.yaml#/components/schemas/PlayerCommandRecord
 export interface PlayerCommandRecord {
   /** Unique id (UUID) of a command sent by the server to a player. */
   command_id: string;
@@ -542,6 +576,7 @@ export interface PlayerCommandRecord {
  * the player advertised on its MQTT `capabilities` topic (400 `invalid_request` otherwise;
  * sendCommandToAllPlayers requires it of every player).
  */
+// from spec/openapi.yaml#/components/schemas/PlayerCommandRequest
 export interface PlayerCommandRequest {
   /** Kind of a command sent by the server to a player. */
   command_type: CommandType;
@@ -572,6 +607,7 @@ export interface PlayerCommandRequest {
 }
 
 /** One command that was published to a player. */
+// from spec/openapi.yaml#/components/schemas/PlayerCommandResult
 export interface PlayerCommandResult {
   /** Unique id (UUID) of a command sent by the server to a player. */
   command_id: string;
@@ -583,6 +619,7 @@ export interface PlayerCommandResult {
  * A registered player's TLS credentials (private key only when the server generated it) and broker
  * address.
  */
+// from spec/openapi.yaml#/components/schemas/PlayerCredentials
 export interface PlayerCredentials {
   /** The deployment's CA certificate (PEM). */
   ca_pem: string;
@@ -606,6 +643,7 @@ export interface PlayerCredentials {
 }
 
 /** The brightness range a player accepts. */
+// from spec/openapi.yaml#/components/schemas/PlayerDeviceBrightness
 export interface PlayerDeviceBrightness {
   /**
    * Display brightness in percent, 0..100 (a player may advertise a narrower range in its
@@ -625,6 +663,7 @@ export interface PlayerDeviceBrightness {
  * A player's capabilities as the server keeps them (the 1.1 features only) and when they were
  * reported.
  */
+// from spec/openapi.yaml#/components/schemas/PlayerDeviceCapabilities
 export interface PlayerDeviceCapabilities {
   /** Firmware version string reported by a device. */
   firmware_version?: string;
@@ -635,6 +674,7 @@ export interface PlayerDeviceCapabilities {
 }
 
 /** The remote controls a player supports, each with its range. */
+// from spec/openapi.yaml#/components/schemas/PlayerDeviceFeatures
 export interface PlayerDeviceFeatures {
   /** The pause feature; it has no parameters. */
   pause?: PlayerDevicePause;
@@ -645,16 +685,19 @@ export interface PlayerDeviceFeatures {
 }
 
 /** The pause feature; it has no parameters. */
+// from spec/openapi.yaml#/components/schemas/PlayerDevicePause
 export interface PlayerDevicePause {
 }
 
 /** The rotations a player accepts. */
+// from spec/openapi.yaml#/components/schemas/PlayerDeviceRotation
 export interface PlayerDeviceRotation {
   /** The accepted rotations in degrees. */
   values: Rotation[];
 }
 
 /** A player's display settings as it last reported them, and when. */
+// from spec/openapi.yaml#/components/schemas/PlayerDeviceState
 export interface PlayerDeviceState {
   /** Whether the rotation is paused. */
   is_paused?: boolean;
@@ -670,6 +713,7 @@ export interface PlayerDeviceState {
 }
 
 /** The optional remote controls a player supports, each with its range (since 1.1). */
+// from spec/asyncapi.yaml#/components/schemas/PlayerFeatures
 export interface PlayerFeatures {
   /** The pause feature; it has no parameters. */
   pause?: Record<string, unknown>;
@@ -680,6 +724,7 @@ export interface PlayerFeatures {
 }
 
 /** A user's players. */
+// from spec/openapi.yaml#/components/schemas/PlayerList
 export interface PlayerList {
   /** The players, oldest registration first. */
   players: Player[];
@@ -689,8 +734,8 @@ export interface PlayerList {
  * Every message of channel makapix/player/{player_key}/request/{request_id}, told apart by its
  * discriminator.
  */
+// from spec/asyncapi.yaml#/channels/playerRequest
 export type PlayerRequest = QueryPostsRequest | SubmitViewRequest | SubmitReactionRequest | RevokeReactionRequest | GetCommentsRequest | GetPostRequest;
-
 /** Reads a PlayerRequest from parsed JSON by its `request_type`; throws on an unknown or missing one (the members' fields are not checked). */
 export function parsePlayerRequest(json: unknown): PlayerRequest {
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new TypeError('PlayerRequest: expected a JSON object');
@@ -707,6 +752,7 @@ export function parsePlayerRequest(json: unknown): PlayerRequest {
 }
 
 /** A player's display settings (since 1.1); published retained on connect and on change. */
+// from spec/asyncapi.yaml#/components/schemas/PlayerState
 export interface PlayerState {
   /** Whether the rotation is paused. */
   is_paused?: boolean;
@@ -720,6 +766,7 @@ export interface PlayerState {
 }
 
 /** A player's status update, heartbeat or last will. */
+// from spec/asyncapi.yaml#/components/schemas/PlayerStatus
 export interface PlayerStatus {
   /**
    * The player's secret identity (UUID); also the CN of its client certificate and the MQTT
@@ -737,6 +784,7 @@ export interface PlayerStatus {
 }
 
 /** A player reports that it is showing a post (since 1.1). */
+// from spec/asyncapi.yaml#/components/schemas/PlayerView
 export interface PlayerView {
   /** A post's integer id. */
   post_id: number;
@@ -769,8 +817,8 @@ export interface PlayerView {
 /**
  * Every message of channel makapix/player/{player_key}/view/ack, told apart by its discriminator.
  */
+// from spec/asyncapi.yaml#/channels/playerViewAck
 export type PlayerViewAck = ViewAck | ViewAckError;
-
 /** Reads a PlayerViewAck from parsed JSON by its `success`; throws on an unknown or missing one (the members' fields are not checked). */
 export function parsePlayerViewAck(json: unknown): PlayerViewAck {
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new TypeError('PlayerViewAck: expected a JSON object');
@@ -786,10 +834,12 @@ export function parsePlayerViewAck(json: unknown): PlayerViewAck {
  * artwork after a show_artwork command (recorded as an intentional view), channel while playing a
  * channel (a listing view).
  */
+// from spec/asyncapi.yaml#/components/schemas/PlayerView/properties/intent
 export type PlayerViewIntent = "channel" | "artwork";
 export const PlayerViewIntentValues: readonly PlayerViewIntent[] = ["channel", "artwork"];
 
 /** A post as returned by the REST API. */
+// from spec/openapi.yaml#/components/schemas/Post
 export interface Post {
   /** A post's integer id. */
   post_id: number;
@@ -849,6 +899,7 @@ export interface Post {
  * What a post is; every post is an artwork (one image file) for now. Players treat an absent kind
  * as artwork.
  */
+// from spec/components/identifiers.yaml#/PostKind
 export type PostKind = "artwork";
 export const PostKindValues: readonly PostKind[] = ["artwork"];
 
@@ -856,10 +907,12 @@ export const PostKindValues: readonly PostKind[] = ["artwork"];
  * The real format of the post's file in the vault (its extension there), or null for a post created
  * with an external `art_url` (JSON form). Sent by this server always (optional for 1.0 servers).
  */
+// from spec/openapi.yaml#/components/schemas/Post/properties/native_format
 export type PostNativeFormat = "png" | "gif" | "webp" | "bmp";
 export const PostNativeFormatValues: readonly PostNativeFormat[] = ["png", "gif", "webp", "bmp"];
 
 /** Notification published by the server when a post is created or promoted to a category. */
+// from spec/components/post.yaml#/PostNotification
 export interface PostNotification {
   /** A post's integer id. */
   post_id: number;
@@ -883,6 +936,7 @@ export interface PostNotification {
 }
 
 /** A post as listed to a player by query_posts. */
+// from spec/components/post.yaml#/PostSummary
 export interface PostSummary {
   /** A post's integer id. */
   post_id: number;
@@ -935,20 +989,24 @@ export interface PostSummary {
 }
 
 /** Body of promotePost. */
+// from spec/openapi.yaml#/components/schemas/PromotePostRequest
 export interface PromotePostRequest {
   /** A category a moderator can promote a post to. */
   category: PromotionCategory;
 }
 
 /** The category a post has been promoted to, or null when it is not promoted. */
+// from spec/components/identifiers.yaml#/PromotedCategory
 export type PromotedCategory = "frontpage" | "editor-pick" | "weekly-pack" | "daily's-best";
 export const PromotedCategoryValues: readonly PromotedCategory[] = ["frontpage", "editor-pick", "weekly-pack", "daily's-best"];
 
 /** A category a moderator can promote a post to. */
+// from spec/components/identifiers.yaml#/PromotionCategory
 export type PromotionCategory = "frontpage" | "editor-pick" | "weekly-pack" | "daily's-best";
 export const PromotionCategoryValues: readonly PromotionCategory[] = ["frontpage", "editor-pick", "weekly-pack", "daily's-best"];
 
 /** Body of provisionPlayer; every field is optional (`{}` is valid). */
+// from spec/openapi.yaml#/components/schemas/ProvisionPlayerRequest
 export interface ProvisionPlayerRequest {
   /** Hardware model string reported by a device. */
   device_model?: string;
@@ -968,6 +1026,7 @@ export interface ProvisionPlayerRequest {
 }
 
 /** The new pending player's key and registration code. */
+// from spec/openapi.yaml#/components/schemas/ProvisionPlayerResponse
 export interface ProvisionPlayerResponse {
   /**
    * The player's secret identity (UUID); also the CN of its client certificate and the MQTT
@@ -990,6 +1049,7 @@ export interface ProvisionPlayerResponse {
  * with user_sqid or user_handle), and since 1.1 artwork (every artwork post), reactions (posts the
  * user with user_sqid reacted to) and hashtag (posts with hashtag).
  */
+// from spec/asyncapi.yaml#/components/schemas/QueryPostsRequest/properties/channel
 export type QueryPostsChannel = "all" | "promoted" | "user" | "by_user" | "artwork" | "reactions" | "hashtag";
 export const QueryPostsChannelValues: readonly QueryPostsChannel[] = ["all", "promoted", "user", "by_user", "artwork", "reactions", "hashtag"];
 
@@ -997,8 +1057,8 @@ export const QueryPostsChannelValues: readonly QueryPostsChannel[] = ["all", "pr
  * The reply to operation receiveQueryPosts: its answer or the error, told apart by the
  * discriminator.
  */
+// from spec/asyncapi.yaml#/operations/receiveQueryPosts
 export type QueryPostsReply = QueryPostsResponse | ErrorResponse;
-
 /** Reads a QueryPostsReply from parsed JSON by its `success`; throws on an unknown or missing one (the members' fields are not checked). */
 export function parseQueryPostsReply(json: unknown): QueryPostsReply {
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new TypeError('QueryPostsReply: expected a JSON object');
@@ -1011,6 +1071,7 @@ export function parseQueryPostsReply(json: unknown): QueryPostsReply {
 }
 
 /** A player asks for a page of post summaries. */
+// from spec/asyncapi.yaml#/components/schemas/QueryPostsRequest
 export interface QueryPostsRequest {
   /**
    * Client-chosen correlation id of an MQTT request; it is also the last topic segment, so it
@@ -1059,6 +1120,7 @@ export interface QueryPostsRequest {
 }
 
 /** Successful answer to query_posts. */
+// from spec/asyncapi.yaml#/components/schemas/QueryPostsResponse
 export interface QueryPostsResponse {
   /**
    * Client-chosen correlation id of an MQTT request; it is also the last topic segment, so it
@@ -1085,6 +1147,7 @@ export interface QueryPostsResponse {
  * reaction first), created_at (newest first), random (stable shuffle per seed), and since 1.1
  * reacted_at (newest reaction first; channel reactions only).
  */
+// from spec/asyncapi.yaml#/components/schemas/QueryPostsRequest/properties/sort
 export type QueryPostsSort = "server_order" | "created_at" | "random" | "reacted_at";
 export const QueryPostsSortValues: readonly QueryPostsSort[] = ["server_order", "created_at", "random", "reacted_at"];
 
@@ -1092,10 +1155,12 @@ export const QueryPostsSortValues: readonly QueryPostsSort[] = ["server_order", 
  * Overall readiness; `ok` only when the database and the broker are both up and every revocation is
  * in force.
  */
+// from spec/openapi.yaml#/components/schemas/ReadinessState
 export type ReadinessState = "ok" | "unavailable";
 export const ReadinessStateValues: readonly ReadinessState[] = ["ok", "unavailable"];
 
 /** Readiness answer; `ok` only when every dependency is up. */
+// from spec/openapi.yaml#/components/schemas/ReadinessStatus
 export interface ReadinessStatus {
   /**
    * Overall readiness; `ok` only when the database and the broker are both up and every revocation
@@ -1114,6 +1179,7 @@ export interface ReadinessStatus {
 }
 
 /** Body of registerPlayer. */
+// from spec/openapi.yaml#/components/schemas/RegisterPlayerRequest
 export interface RegisterPlayerRequest {
   /**
    * 6-character code shown by a provisioned device; issued from 'ABCDEFGHJKMNPQRSTUVWXYZ23456789',
@@ -1125,10 +1191,12 @@ export interface RegisterPlayerRequest {
 }
 
 /** Whether a provisioned player has been registered to an owner. */
+// from spec/components/identifiers.yaml#/RegistrationStatus
 export type RegistrationStatus = "pending" | "registered";
 export const RegistrationStatusValues: readonly RegistrationStatus[] = ["pending", "registered"];
 
 /** The outcome of renewPlayerCert. */
+// from spec/openapi.yaml#/components/schemas/RenewCertResult
 export interface RenewCertResult {
   /** ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed). */
   cert_expires_at: string;
@@ -1137,6 +1205,7 @@ export interface RenewCertResult {
 }
 
 /** A renewed client certificate, as the device stores it (what renewDeviceCert answers). */
+// from spec/openapi.yaml#/components/schemas/RenewDeviceCertResponse
 export interface RenewDeviceCertResponse {
   /** The player's new client certificate (PEM), CN = player_key. */
   cert_pem: string;
@@ -1152,6 +1221,7 @@ export interface RenewDeviceCertResponse {
 }
 
 /** The one error body of every REST error response. */
+// from spec/components/errors.yaml#/RestError
 export interface RestError {
   /**
    * Machine-readable error code of a REST error body; the MQTT codes plus forbidden and conflict.
@@ -1162,6 +1232,7 @@ export interface RestError {
 }
 
 /** Machine-readable error code of a REST error body; the MQTT codes plus forbidden and conflict. */
+// from spec/components/errors.yaml#/RestErrorCode
 export type RestErrorCode = "authentication_failed" | "not_found" | "invalid_request" | "invalid_emoji" | "reaction_limit_exceeded" | "rate_limit_exceeded" | "internal_error" | "unknown_request_type" | "forbidden" | "conflict";
 export const RestErrorCodeValues: readonly RestErrorCode[] = ["authentication_failed", "not_found", "invalid_request", "invalid_emoji", "reaction_limit_exceeded", "rate_limit_exceeded", "internal_error", "unknown_request_type", "forbidden", "conflict"];
 
@@ -1169,8 +1240,8 @@ export const RestErrorCodeValues: readonly RestErrorCode[] = ["authentication_fa
  * The reply to operation receiveRevokeReaction: its answer or the error, told apart by the
  * discriminator.
  */
+// from spec/asyncapi.yaml#/operations/receiveRevokeReaction
 export type RevokeReactionReply = RevokeReactionResponse | ErrorResponse;
-
 /** Reads a RevokeReactionReply from parsed JSON by its `success`; throws on an unknown or missing one (the members' fields are not checked). */
 export function parseRevokeReactionReply(json: unknown): RevokeReactionReply {
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new TypeError('RevokeReactionReply: expected a JSON object');
@@ -1183,6 +1254,7 @@ export function parseRevokeReactionReply(json: unknown): RevokeReactionReply {
 }
 
 /** A player removes an emoji reaction of its owner from a post. */
+// from spec/asyncapi.yaml#/components/schemas/RevokeReactionRequest
 export interface RevokeReactionRequest {
   /**
    * Client-chosen correlation id of an MQTT request; it is also the last topic segment, so it
@@ -1206,6 +1278,7 @@ export interface RevokeReactionRequest {
 }
 
 /** Successful answer to revoke_reaction. */
+// from spec/asyncapi.yaml#/components/schemas/RevokeReactionResponse
 export interface RevokeReactionResponse {
   /**
    * Client-chosen correlation id of an MQTT request; it is also the last topic segment, so it
@@ -1221,6 +1294,7 @@ export interface RevokeReactionResponse {
 /**
  * A token rotation that waits for the owner's approval (DEVICE_TOKEN_ROTATION=owner_confirmation).
  */
+// from spec/openapi.yaml#/components/schemas/RotatePlayerTokenPending
 export interface RotatePlayerTokenPending {
   /** Always `pending`. */
   status: "pending";
@@ -1229,6 +1303,7 @@ export interface RotatePlayerTokenPending {
 }
 
 /** The player's new device token (the previous one no longer works). */
+// from spec/openapi.yaml#/components/schemas/RotatePlayerTokenResponse
 export interface RotatePlayerTokenResponse {
   /**
    * A player's device token (`mpd_` and 43 base64url characters, 256 random bits), sent as
@@ -1240,16 +1315,19 @@ export interface RotatePlayerTokenResponse {
 }
 
 /** Display rotation in degrees clockwise. */
+// from spec/components/identifiers.yaml#/Rotation
 export type Rotation = 0 | 90 | 180 | 270;
 export const RotationValues: readonly Rotation[] = [0, 90, 180, 270];
 
 /** The rotations a player accepts. */
+// from spec/asyncapi.yaml#/components/schemas/RotationFeature
 export interface RotationFeature {
   /** The accepted rotations in degrees. */
   values: Rotation[];
 }
 
 /** Ask a player to set its brightness (since 1.1); acknowledged on command/ack. */
+// from spec/asyncapi.yaml#/components/schemas/SetBrightnessCommand
 export interface SetBrightnessCommand {
   /** Unique id (UUID) of a command sent by the server to a player. */
   command_id: string;
@@ -1262,6 +1340,7 @@ export interface SetBrightnessCommand {
 }
 
 /** Set the display brightness (since 1.1). */
+// from spec/asyncapi.yaml#/components/schemas/SetBrightnessPayload
 export interface SetBrightnessPayload {
   /**
    * Display brightness in percent, 0..100 (a player may advertise a narrower range in its
@@ -1271,6 +1350,7 @@ export interface SetBrightnessPayload {
 }
 
 /** Ask a player to pause or resume (since 1.1); acknowledged on command/ack. */
+// from spec/asyncapi.yaml#/components/schemas/SetPausedCommand
 export interface SetPausedCommand {
   /** Unique id (UUID) of a command sent by the server to a player. */
   command_id: string;
@@ -1283,12 +1363,14 @@ export interface SetPausedCommand {
 }
 
 /** Pause or resume the player's rotation (since 1.1). */
+// from spec/asyncapi.yaml#/components/schemas/SetPausedPayload
 export interface SetPausedPayload {
   /** True to pause on the current artwork, false to resume. */
   paused: boolean;
 }
 
 /** Ask a player to set its rotation (since 1.1); acknowledged on command/ack. */
+// from spec/asyncapi.yaml#/components/schemas/SetRotationCommand
 export interface SetRotationCommand {
   /** Unique id (UUID) of a command sent by the server to a player. */
   command_id: string;
@@ -1301,12 +1383,14 @@ export interface SetRotationCommand {
 }
 
 /** Set the display rotation (since 1.1). */
+// from spec/asyncapi.yaml#/components/schemas/SetRotationPayload
 export interface SetRotationPayload {
   /** Display rotation in degrees clockwise. */
   value: Rotation;
 }
 
 /** Ask a player to download and show one artwork. */
+// from spec/asyncapi.yaml#/components/schemas/ShowArtworkCommand
 export interface ShowArtworkCommand {
   /** Unique id (UUID) of a command sent by the server to a player. */
   command_id: string;
@@ -1319,6 +1403,7 @@ export interface ShowArtworkCommand {
 }
 
 /** What a player needs to download and show one artwork. */
+// from spec/asyncapi.yaml#/components/schemas/ShowArtworkPayload
 export interface ShowArtworkPayload {
   /** A post's integer id. */
   post_id: number;
@@ -1353,8 +1438,8 @@ export interface ShowArtworkPayload {
  * The reply to operation receiveSubmitReaction: its answer or the error, told apart by the
  * discriminator.
  */
+// from spec/asyncapi.yaml#/operations/receiveSubmitReaction
 export type SubmitReactionReply = SubmitReactionResponse | ErrorResponse;
-
 /** Reads a SubmitReactionReply from parsed JSON by its `success`; throws on an unknown or missing one (the members' fields are not checked). */
 export function parseSubmitReactionReply(json: unknown): SubmitReactionReply {
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new TypeError('SubmitReactionReply: expected a JSON object');
@@ -1367,6 +1452,7 @@ export function parseSubmitReactionReply(json: unknown): SubmitReactionReply {
 }
 
 /** A player adds an emoji reaction of its owner to a post. */
+// from spec/asyncapi.yaml#/components/schemas/SubmitReactionRequest
 export interface SubmitReactionRequest {
   /**
    * Client-chosen correlation id of an MQTT request; it is also the last topic segment, so it
@@ -1390,6 +1476,7 @@ export interface SubmitReactionRequest {
 }
 
 /** Successful answer to submit_reaction. */
+// from spec/asyncapi.yaml#/components/schemas/SubmitReactionResponse
 export interface SubmitReactionResponse {
   /**
    * Client-chosen correlation id of an MQTT request; it is also the last topic segment, so it
@@ -1406,8 +1493,8 @@ export interface SubmitReactionResponse {
  * The reply to operation receiveSubmitView: its answer or the error, told apart by the
  * discriminator.
  */
+// from spec/asyncapi.yaml#/operations/receiveSubmitView
 export type SubmitViewReply = SubmitViewResponse | ErrorResponse;
-
 /** Reads a SubmitViewReply from parsed JSON by its `success`; throws on an unknown or missing one (the members' fields are not checked). */
 export function parseSubmitViewReply(json: unknown): SubmitViewReply {
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new TypeError('SubmitViewReply: expected a JSON object');
@@ -1420,6 +1507,7 @@ export function parseSubmitViewReply(json: unknown): SubmitViewReply {
 }
 
 /** A player reports that it showed a post. */
+// from spec/asyncapi.yaml#/components/schemas/SubmitViewRequest
 export interface SubmitViewRequest {
   /**
    * Client-chosen correlation id of an MQTT request; it is also the last topic segment, so it
@@ -1443,6 +1531,7 @@ export interface SubmitViewRequest {
 }
 
 /** Successful answer to submit_view. */
+// from spec/asyncapi.yaml#/components/schemas/SubmitViewResponse
 export interface SubmitViewResponse {
   /**
    * Client-chosen correlation id of an MQTT request; it is also the last topic segment, so it
@@ -1456,6 +1545,7 @@ export interface SubmitViewResponse {
 }
 
 /** Ask a player to move back to the previous artwork of its queue. */
+// from spec/asyncapi.yaml#/components/schemas/SwapBackCommand
 export interface SwapBackCommand {
   /** Unique id (UUID) of a command sent by the server to a player. */
   command_id: string;
@@ -1468,6 +1558,7 @@ export interface SwapBackCommand {
 }
 
 /** Ask a player to move to the next artwork of its queue. */
+// from spec/asyncapi.yaml#/components/schemas/SwapNextCommand
 export interface SwapNextCommand {
   /** Unique id (UUID) of a command sent by the server to a player. */
   command_id: string;
@@ -1480,12 +1571,14 @@ export interface SwapNextCommand {
 }
 
 /** Body of updatePlayer. */
+// from spec/openapi.yaml#/components/schemas/UpdatePlayerRequest
 export interface UpdatePlayerRequest {
   /** Owner-given display name of a player. */
   name: string;
 }
 
 /** The current user, as returned by authMe. */
+// from spec/openapi.yaml#/components/schemas/User
 export interface User {
   /**
    * A user's id (UUID), used in MQTT topics and notification payloads and as the WebSocket MQTT
@@ -1507,16 +1600,19 @@ export interface User {
 }
 
 /** A role of a user; every user has `user`, moderators also `moderator`. */
+// from spec/openapi.yaml#/components/schemas/UserRole
 export type UserRole = "user" | "moderator";
 export const UserRoleValues: readonly UserRole[] = ["user", "moderator"];
 
 /** The view was handled (since 1.1). */
+// from spec/asyncapi.yaml#/components/schemas/ViewAck
 export interface ViewAck {
   /** Always true. */
   success: true;
 }
 
 /** The view was refused (since 1.1). */
+// from spec/asyncapi.yaml#/components/schemas/ViewAckError
 export interface ViewAckError {
   /** Always false. */
   success: false;
@@ -1530,5 +1626,6 @@ export interface ViewAckError {
  * Why a view happened; automated (playlist rotation, recorded as a listing view) or intentional
  * (the viewer chose the post).
  */
+// from spec/components/identifiers.yaml#/ViewIntent
 export type ViewIntent = "automated" | "intentional";
 export const ViewIntentValues: readonly ViewIntent[] = ["automated", "intentional"];

@@ -6,6 +6,7 @@ export function renderTypeScript(decls: Decl[], banner: string[]): Map<string, s
   const out: string[] = [...banner.map((l) => `// ${l}`), '/* eslint-disable */', ''];
   for (const d of decls) {
     out.push(...comment('', d.description, '/** ', ' * ', ' */'));
+    if (d.origin) out.push(`// from ${d.origin}`);
     if (d.kind === 'enum') {
       out.push(`export type ${d.name} = ${d.values.map((v) => JSON.stringify(v.value)).join(' | ')};`);
       out.push(`export const ${d.name}Values: readonly ${d.name}[] = [${d.values.map((v) => JSON.stringify(v.value)).join(', ')}];`, '');
@@ -18,7 +19,7 @@ export function renderTypeScript(decls: Decl[], banner: string[]): Map<string, s
       out.push('}', '');
     } else {
       const prop = d.discriminator.json;
-      out.push(`export type ${d.name} = ${d.members.join(' | ')};`, '');
+      out.push(`export type ${d.name} = ${d.members.join(' | ')};`);
       out.push(`/** Reads a ${d.name} from parsed JSON by its \`${prop}\`; throws on an unknown or missing one (the members' fields are not checked). */`);
       out.push(`export function parse${d.name}(json: unknown): ${d.name} {`);
       out.push(`  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new TypeError('${d.name}: expected a JSON object');`);
