@@ -74,7 +74,7 @@ export async function declarations(generator: Gen, input: ClientInput, root: obj
           nullable: input.nullable.has(`${title}.${p.unconstrainedPropertyName}`) || raw.type === 'null',
           constValue,
           type: raw.type === 'null' ? { kind: 'null' } : typeRef(p.property, unionNames),
-          description: raw.description ?? desc(p.property),
+          description: input.descriptions.get(`${title}.${p.unconstrainedPropertyName}`) ?? raw.description ?? desc(p.property),
         });
       }
       byName.set(m.name, { kind: 'object', name: m.name, description: desc(m), origin: origin(m), fields });

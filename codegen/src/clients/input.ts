@@ -27,6 +27,8 @@ export interface ClientInput {
   unions: ClientUnion[];
   /** `Schema.property` of every property whose value may be null (the spec's `type: [x, 'null']`). */
   nullable: Set<string>;
+  /** `Schema.property` -> the property's own description (written beside its `$ref`, which Modelina drops). */
+  descriptions: Map<string, string>;
 }
 
 /**
@@ -39,6 +41,7 @@ export function clientInput(c: Checked): ClientInput {
   const definitions: Obj = {};
   const names: string[] = [];
   const nullable = new Set<string>();
+  const descriptions = new Map<string, string>();
   const nameOf = new Map<string, string>(); // loc key -> definition name
   const key = (l: Loc) => `${l.file.rel}#${l.pointer}`;
   for (const s of c.model.schemas) {
@@ -88,6 +91,8 @@ export function clientInput(c: Checked): ClientInput {
         for (const p of Object.keys(child)) {
           const ploc = { file: loc.file, pointer: joinPointer(at.pointer, p) };
           if (propNullable(ploc)) nullable.add(`${name}.${p}`);
+          const pd = (child as Obj)[p];
+          if (isObj(pd) && typeof pd.description === 'string') descriptions.set(`${name}.${p}`, pd.description);
           props[p] = convert(ploc, name, false);
         }
         out[k] = props;
@@ -159,7 +164,7 @@ export function clientInput(c: Checked): ClientInput {
     };
     names.push(u.name);
   }
-  return { schema: { $schema: 'http://json-schema.org/draft-07/schema#', definitions }, names, unions, nullable };
+  return { schema: { $schema: 'http://json-schema.org/draft-07/schema#', definitions }, names, unions, nullable, descriptions };
 }
 
 function pascal(id: string): string {

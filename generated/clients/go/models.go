@@ -49,7 +49,7 @@ func (n *Nullable[T]) UnmarshalJSON(b []byte) error {
 
 // AuthLoginRequest: Body of authLogin.
 type AuthLoginRequest struct {
-	// An email address (compared case-insensitively).
+	// The account's email.
 	Email string `json:"email"`
 	// The account's password (any length up to 200; a wrong one is a 401, not a 400).
 	Password string `json:"password"`
@@ -57,51 +57,45 @@ type AuthLoginRequest struct {
 
 // AuthLoginResponse: A bearer token and who it belongs to.
 type AuthLoginResponse struct {
-	// A signed JWT (compact serialization) carrying the user_id; sent as `Authorization: Bearer
-	// <token>`.
+	// The bearer token.
 	Token string `json:"token"`
-	// A user's id (UUID), used in MQTT topics and notification payloads and as the WebSocket MQTT
-	// username.
+	// The user's id.
 	UserId string `json:"user_id"`
-	// A user's public id in REST paths (/u/{sqid}/...), the Sqids encoding of the user's integer id.
+	// The user's public id.
 	Sqid string `json:"sqid"`
-	// A user's public handle, 2..50 letters, digits, '_' or '-', unique case-insensitively.
+	// The user's handle.
 	Handle string `json:"handle"`
-	// ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed).
+	// When the token expires (UTC).
 	ExpiresAt string `json:"expires_at"`
 }
 
 // AuthRegisterRequest: Body of authRegister.
 type AuthRegisterRequest struct {
-	// A user's public handle, 2..50 letters, digits, '_' or '-', unique case-insensitively.
+	// The public handle wanted; unique case-insensitively.
 	Handle string `json:"handle"`
-	// An email address (compared case-insensitively).
+	// The account's email; unique case-insensitively.
 	Email string `json:"email"`
-	// A new account's password, 8..200 characters.
+	// The password, 8..200 characters.
 	Password string `json:"password"`
 }
 
 // AuthRegisterResponse: The new account and a bearer token for it.
 type AuthRegisterResponse struct {
-	// A user's id (UUID), used in MQTT topics and notification payloads and as the WebSocket MQTT
-	// username.
+	// The new user's id.
 	UserId string `json:"user_id"`
-	// A user's public id in REST paths (/u/{sqid}/...), the Sqids encoding of the user's integer id.
+	// The new user's public id for /u/{sqid} paths.
 	Sqid string `json:"sqid"`
-	// A user's public handle, 2..50 letters, digits, '_' or '-', unique case-insensitively.
+	// The handle as registered.
 	Handle string `json:"handle"`
-	// A signed JWT (compact serialization) carrying the user_id; sent as `Authorization: Bearer
-	// <token>`.
+	// A bearer token for the new user.
 	Token string `json:"token"`
 }
 
 // BrightnessFeature: The brightness range a player accepts.
 type BrightnessFeature struct {
-	// Display brightness in percent, 0..100 (a player may advertise a narrower range in its
-	// capabilities).
+	// Lowest accepted value.
 	Min int64 `json:"min"`
-	// Display brightness in percent, 0..100 (a player may advertise a narrower range in its
-	// capabilities).
+	// Highest accepted value.
 	Max int64 `json:"max"`
 	// Granularity of the accepted values (1 when absent).
 	Step *int64 `json:"step,omitempty"`
@@ -117,10 +111,9 @@ type BrokerAddress struct {
 
 // CommandAck: A player's acknowledgement of a command (since 1.1).
 type CommandAck struct {
-	// Unique id (UUID) of a command sent by the server to a player.
+	// The acknowledged command's id.
 	CommandId string `json:"command_id"`
-	// How a player handled a command it acknowledges (set_paused, set_brightness, set_rotation); ok,
-	// error (it tried and failed; see error) or unsupported (it cannot do this).
+	// ok, error or unsupported.
 	Status CommandAckStatus `json:"status"`
 	// Why the command failed (with status error or unsupported), else null.
 	Error Nullable[string] `json:"error"`
@@ -168,9 +161,9 @@ const (
 
 // Comment: One comment of a post as returned by get_comments; threaded to depth 2, oldest first.
 type Comment struct {
-	// A comment's id (UUID).
+	// The comment's id.
 	CommentId string `json:"comment_id"`
-	// A post's integer id.
+	// Id of the post the comment belongs to.
 	PostId int64 `json:"post_id"`
 	// Handle of the comment's author, or null for an anonymous comment.
 	AuthorHandle *string `json:"author_handle"`
@@ -180,7 +173,7 @@ type Comment struct {
 	Depth int64 `json:"depth"`
 	// Id of the comment this one replies to, or null at depth 0.
 	ParentId *string `json:"parent_id"`
-	// ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed).
+	// When the comment was written (UTC).
 	CreatedAt string `json:"created_at"`
 	// True for a deleted comment kept as a placeholder because it still has live replies.
 	Deleted bool `json:"deleted"`
@@ -221,11 +214,11 @@ func (x CreateCommentRequest) MarshalJSON() ([]byte, error) {
 
 // CreatePostRequest: Body of createPost.
 type CreatePostRequest struct {
-	// A post's title.
+	// The post's title, 1..200 characters.
 	Title string `json:"title"`
-	// Absolute URL of a post's artwork file.
+	// Absolute URL of the artwork file.
 	ArtUrl string `json:"art_url"`
-	// Canvas size of an artwork as '<width>x<height>' in pixels.
+	// Canvas size; must equal '<width>x<height>'.
 	Canvas string `json:"canvas"`
 	// Artwork width in pixels.
 	Width int64 `json:"width"`
@@ -235,10 +228,9 @@ type CreatePostRequest struct {
 	FrameCount *int64 `json:"frame_count,omitempty"`
 	// Whether the artwork has transparent pixels.
 	HasTransparency *bool `json:"has_transparency,omitempty"`
-	// A post's description, at most 2000 characters (no control characters other than tab and line
-	// breaks).
+	// The post's description (absent or empty -> null).
 	Description *string `json:"description,omitempty"`
-	// Hashtags sent with a new post, at most 16 (in a multipart upload, one `hashtags` part each).
+	// The post's hashtags; stored lower-case without '#', duplicates removed.
 	Hashtags *[]string `json:"hashtags,omitempty"`
 }
 
@@ -247,15 +239,14 @@ type CreatePostRequest struct {
 // format come from the file, so `art_url`, `canvas`, `width`, `height`, `frame_count`,
 // `has_transparency` are not accepted here (400, like any unknown part).
 type CreatePostUpload struct {
-	// A post's title.
+	// The post's title, 1..200 characters.
 	Title string `json:"title"`
-	// A post's description, at most 2000 characters (no control characters other than tab and line
-	// breaks).
+	// The post's description (absent or empty -> null).
 	Description *string `json:"description,omitempty"`
-	// Hashtags sent with a new post, at most 16 (in a multipart upload, one `hashtags` part each).
+	// The post's hashtags, one part per hashtag.
 	Hashtags *[]string `json:"hashtags,omitempty"`
-	// The bytes of an artwork file (PNG, GIF, WebP or BMP), sent or received as they are (no
-	// encoding).
+	// The artwork file (a file part, with a filename); PNG, GIF, WebP or BMP within the limits of
+	// createPost.
 	Image string `json:"image"`
 }
 
@@ -279,14 +270,14 @@ const (
 
 // ErrorResponse: The one error answer to any request.
 type ErrorResponse struct {
-	// Client-chosen correlation id of an MQTT request; it is also the last topic segment, so it cannot
-	// contain '/', '+' or '#' (the firmware sends 32 hex characters).
+	// The request_id of the request this answers (the topic segment's id when the payload's is missing
+	// or different).
 	RequestId string `json:"request_id"`
 	// Always false in an error response.
 	Success bool `json:"success"`
 	// Human-readable error message (names the offending field for invalid_request).
 	Error string `json:"error"`
-	// Machine-readable error code of an MQTT error response (closed list).
+	// Machine-readable error code.
 	ErrorCode ErrorCode `json:"error_code"`
 }
 
@@ -330,18 +321,15 @@ func (u *GetCommentsReply) UnmarshalJSON(b []byte) error {
 
 // GetCommentsRequest: A player asks for a page of a post's comments.
 type GetCommentsRequest struct {
-	// Client-chosen correlation id of an MQTT request; it is also the last topic segment, so it cannot
-	// contain '/', '+' or '#' (the firmware sends 32 hex characters).
+	// Correlation id; equals the last segment of the request topic.
 	RequestId string `json:"request_id"`
 	// Request discriminator.
 	RequestType string `json:"request_type"`
-	// The player's secret identity (UUID); also the CN of its client certificate and the MQTT username
-	// on the mTLS listener.
+	// The requesting player's key; equals the key in the topic.
 	PlayerKey string `json:"player_key"`
-	// A post's integer id.
+	// The post whose comments to list.
 	PostId int64 `json:"post_id"`
-	// Opaque pagination cursor returned by the server as next_cursor; null (or absent) asks for the
-	// first page.
+	// The previous response's next_cursor; null or absent for the first page.
 	Cursor Nullable[string] `json:"cursor"`
 	// Maximum number of comments in the page.
 	Limit *int64 `json:"limit,omitempty"`
@@ -366,8 +354,7 @@ func (x GetCommentsRequest) MarshalJSON() ([]byte, error) {
 
 // GetCommentsResponse: Successful answer to get_comments.
 type GetCommentsResponse struct {
-	// Client-chosen correlation id of an MQTT request; it is also the last topic segment, so it cannot
-	// contain '/', '+' or '#' (the firmware sends 32 hex characters).
+	// The request_id of the request this answers.
 	RequestId string `json:"request_id"`
 	// Always true in a successful response.
 	Success bool `json:"success"`
@@ -375,8 +362,7 @@ type GetCommentsResponse struct {
 	Error any `json:"error"`
 	// The page of comments in thread order (each reply after its parent, oldest first).
 	Comments []Comment `json:"comments"`
-	// Opaque pagination cursor returned by the server as next_cursor; null (or absent) asks for the
-	// first page.
+	// Cursor of the next page, or null when there is none.
 	NextCursor *string `json:"next_cursor"`
 	// Whether more comments follow this page.
 	HasMore bool `json:"has_more"`
@@ -422,28 +408,25 @@ func (u *GetPostReply) UnmarshalJSON(b []byte) error {
 
 // GetPostRequest: A player asks for one post's summary (since 1.1).
 type GetPostRequest struct {
-	// Client-chosen correlation id of an MQTT request; it is also the last topic segment, so it cannot
-	// contain '/', '+' or '#' (the firmware sends 32 hex characters).
+	// Correlation id; equals the last segment of the request topic.
 	RequestId string `json:"request_id"`
 	// Request discriminator.
 	RequestType string `json:"request_type"`
-	// The player's secret identity (UUID); also the CN of its client certificate and the MQTT username
-	// on the mTLS listener.
+	// The requesting player's key; equals the key in the topic.
 	PlayerKey string `json:"player_key"`
-	// A post's integer id.
+	// The post to describe.
 	PostId int64 `json:"post_id"`
 }
 
 // GetPostResponse: Successful answer to get_post.
 type GetPostResponse struct {
-	// Client-chosen correlation id of an MQTT request; it is also the last topic segment, so it cannot
-	// contain '/', '+' or '#' (the firmware sends 32 hex characters).
+	// The request_id of the request this answers.
 	RequestId string `json:"request_id"`
 	// Always true in a successful response.
 	Success bool `json:"success"`
 	// Always null in a successful response.
 	Error any `json:"error"`
-	// A post as listed to a player by query_posts.
+	// The post.
 	Post PostSummary `json:"post"`
 }
 
@@ -457,14 +440,13 @@ type HealthStatus struct {
 type MqttBootstrap struct {
 	// URL of the broker's WebSocket listener.
 	WebsocketUrl string `json:"websocket_url"`
-	// A user's id (UUID), used in MQTT topics and notification payloads and as the WebSocket MQTT
-	// username.
+	// The MQTT username, the caller's user_id.
 	Username string `json:"username"`
 	// The MQTT password, a token the broker accepts for this username until expires_at.
 	Password string `json:"password"`
-	// ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed).
+	// When the password stops being accepted for new connections (UTC).
 	ExpiresAt string `json:"expires_at"`
-	// Topic filters a web client may subscribe to.
+	// The topics the caller may use.
 	Topics MqttBootstrapTopics `json:"topics"`
 }
 
@@ -494,13 +476,13 @@ const (
 
 // PlayChannelCommand: Ask a player to play a channel (since 1.1).
 type PlayChannelCommand struct {
-	// Unique id (UUID) of a command sent by the server to a player.
+	// Unique id of this command (as returned by the REST command endpoint).
 	CommandId string `json:"command_id"`
 	// Command discriminator.
 	CommandType string `json:"command_type"`
-	// The channel a player should play (since 1.1).
+	// The channel to play.
 	Payload PlayChannelPayload `json:"payload"`
-	// ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed).
+	// When the server issued the command (UTC).
 	Timestamp string `json:"timestamp"`
 }
 
@@ -518,46 +500,42 @@ const (
 
 // PlayChannelPayload: The channel a player should play (since 1.1).
 type PlayChannelPayload struct {
-	// The channel a play_channel command asks the player to play; by_user and reactions name a user by
-	// user_sqid, hashtag names a hashtag.
+	// The channel.
 	ChannelName PlayChannelName `json:"channel_name"`
-	// A user's public id in REST paths (/u/{sqid}/...), the Sqids encoding of the user's integer id.
+	// The user of channels by_user and reactions (present exactly with those).
 	UserSqid *string `json:"user_sqid,omitempty"`
-	// A hashtag of a post as stored and returned, lower-case and without '#': 1..50 letters a-z,
-	// digits or '_'.
+	// The hashtag of channel hashtag, without '#' (present exactly with it).
 	Hashtag *string `json:"hashtag,omitempty"`
 }
 
 // Player: A registered player as its owner sees it.
 type Player struct {
-	// The player's record id (UUID), used in owner-facing REST paths as {player_id}; distinct from the
-	// player_key.
+	// The player's record id, used as {player_id} in REST paths.
 	Id string `json:"id"`
-	// The player's secret identity (UUID); also the CN of its client certificate and the MQTT username
-	// on the mTLS listener.
+	// The player's key (certificate CN and MQTT identity).
 	PlayerKey string `json:"player_key"`
-	// A user's id (UUID), used in MQTT topics and notification payloads and as the WebSocket MQTT
-	// username.
+	// The owner's user id.
 	OwnerId string `json:"owner_id"`
-	// Owner-given display name of a player.
+	// The player's name.
 	Name string `json:"name"`
 	// The hardware model reported at provisioning, or null.
 	DeviceModel *string `json:"device_model"`
 	// The last firmware version reported (provisioning or status), or null.
 	FirmwareVersion *string `json:"firmware_version"`
-	// Whether a provisioned player has been registered to an owner.
+	// Registration state (always `registered` for a player with an owner).
 	RegistrationStatus RegistrationStatus `json:"registration_status"`
-	// Whether a player is connected (online) or not (offline).
+	// Whether the player is connected, from its status messages, last will and the 3-minute silence
+	// rule.
 	ConnectionStatus ConnectionStatus `json:"connection_status"`
 	// When the player last sent a status (UTC), or null if never.
 	LastSeenAt *string `json:"last_seen_at"`
 	// The post the player reported showing, or null.
 	CurrentPostId *int64 `json:"current_post_id"`
-	// ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed).
+	// When the player's client certificate expires (UTC).
 	CertExpiresAt string `json:"cert_expires_at"`
-	// ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed).
+	// When the player was registered to its owner (UTC).
 	RegisteredAt string `json:"registered_at"`
-	// ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed).
+	// When the player was provisioned (UTC).
 	CreatedAt string `json:"created_at"`
 	// When the player's device token was last replaced through `rotatePlayerToken` (UTC), or null if
 	// never: the owner sees that someone holding the player_key rotated it. (Fetching the credentials
@@ -569,10 +547,10 @@ type Player struct {
 	// `DEVICE_TOKEN_ROTATION=owner_confirmation`), or null when none is pending. Sent by this server
 	// always (absent from 1.0 servers).
 	ApiTokenRotationRequestedAt Nullable[string] `json:"api_token_rotation_requested_at"`
-	// A player's capabilities as the server keeps them (the 1.1 features only) and when they were
-	// reported.
+	// What the player advertised on its retained capabilities topic (since 1.1); absent until it has.
 	Capabilities *PlayerDeviceCapabilities `json:"capabilities,omitempty"`
-	// A player's display settings as it last reported them, and when.
+	// The display settings the player reported on its retained state topic (since 1.1); absent until
+	// it has.
 	State *PlayerDeviceState `json:"state,omitempty"`
 }
 
@@ -598,9 +576,9 @@ func (x Player) MarshalJSON() ([]byte, error) {
 
 // PlayerCapabilities: What a player can do (since 1.1); published retained on connect.
 type PlayerCapabilities struct {
-	// Firmware version string reported by a device.
+	// The player's firmware version.
 	FirmwareVersion *string `json:"firmware_version,omitempty"`
-	// The optional remote controls a player supports, each with its range (since 1.1).
+	// The remote controls the player supports; an absent feature is not supported.
 	Features PlayerFeatures `json:"features"`
 }
 
@@ -674,12 +652,11 @@ func (u *PlayerCommand) UnmarshalJSON(b []byte) error {
 
 // PlayerCommandAckRecord: A player's acknowledgement of a command, as recorded.
 type PlayerCommandAckRecord struct {
-	// How a player handled a command it acknowledges (set_paused, set_brightness, set_rotation); ok,
-	// error (it tried and failed; see error) or unsupported (it cannot do this).
+	// ok, error or unsupported.
 	Status CommandAckStatus `json:"status"`
 	// What went wrong (null for ok).
 	Error *string `json:"error"`
-	// ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed).
+	// When the acknowledgement arrived.
 	AckedAt string `json:"acked_at"`
 }
 
@@ -693,13 +670,13 @@ type PlayerCommandBatchResult struct {
 
 // PlayerCommandRecord: A command sent to a player and the player's acknowledgement of it.
 type PlayerCommandRecord struct {
-	// Unique id (UUID) of a command sent by the server to a player.
+	// The command's id.
 	CommandId string `json:"command_id"`
-	// Kind of a command sent by the server to a player.
+	// What was asked.
 	CommandType CommandType `json:"command_type"`
-	// ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed).
+	// When the server sent it.
 	IssuedAt string `json:"issued_at"`
-	// A player's acknowledgement of a command, as recorded.
+	// The player's acknowledgement; absent while it sent none.
 	Ack *PlayerCommandAckRecord `json:"ack,omitempty"`
 }
 
@@ -711,17 +688,17 @@ type PlayerCommandRecord struct {
 // the capabilities the player advertised on its MQTT `capabilities` topic (400 `invalid_request`
 // otherwise; sendCommandToAllPlayers requires it of every player).
 type PlayerCommandRequest struct {
-	// Kind of a command sent by the server to a player.
+	// The command to send.
 	CommandType CommandType `json:"command_type"`
-	// A post's integer id.
+	// The post to show; required with show_artwork, not allowed otherwise.
 	PostId *int64 `json:"post_id,omitempty"`
-	// The channel a play_channel command asks the player to play; by_user and reactions name a user by
-	// user_sqid, hashtag names a hashtag.
+	// Since 1.1: the channel to play; required with play_channel, not allowed otherwise.
 	ChannelName *PlayChannelName `json:"channel_name,omitempty"`
-	// A user's public id in REST paths (/u/{sqid}/...), the Sqids encoding of the user's integer id.
+	// Since 1.1: the user of play_channel by_user or reactions (required there, not allowed
+	// otherwise).
 	UserSqid *string `json:"user_sqid,omitempty"`
-	// A hashtag as a client sends it, 1..50 letters, digits or '_', with or without a leading '#', any
-	// case; the server stores it lower-case without '#' ('#PixelArt' becomes 'pixelart').
+	// Since 1.1: the hashtag of play_channel hashtag (required there, not allowed otherwise); sent
+	// lower-case without '#'.
 	Hashtag *string `json:"hashtag,omitempty"`
 	// Since 1.1: pause (true) or resume (false); required with set_paused, not allowed otherwise.
 	Paused *bool `json:"paused,omitempty"`
@@ -733,7 +710,7 @@ type PlayerCommandRequest struct {
 
 // PlayerCommandResult: One command that was published to a player.
 type PlayerCommandResult struct {
-	// Unique id (UUID) of a command sent by the server to a player.
+	// The command's id (also in the MQTT command envelope).
 	CommandId string `json:"command_id"`
 	// Always `sent` (published to the broker; delivery is not confirmed).
 	Status string `json:"status"`
@@ -750,22 +727,19 @@ type PlayerCredentials struct {
 	// without `csr_pem`; absent when it sent a CSR (the certificate is then for the key the device
 	// holds, which the server never had).
 	KeyPem *string `json:"key_pem,omitempty"`
-	// Host and port of an MQTT broker listener.
+	// The mTLS broker listener.
 	Broker BrokerAddress `json:"broker"`
-	// A player's device token (`mpd_` and 43 base64url characters, 256 random bits), sent as
-	// `Authorization: Bearer <token>` to `renewDeviceCert`. Tied to one player; the server keeps only
-	// its SHA-256. A new one replaces the previous one (`getPlayerCredentials`, `rotatePlayerToken`);
-	// deleting the player ends it.
+	// A new device token for `renewDeviceCert`, issued by this call (every successful call issues a
+	// new one and the previous token stops working). Sent by this server always (absent from 1.0
+	// servers).
 	ApiToken *string `json:"api_token,omitempty"`
 }
 
 // PlayerDeviceBrightness: The brightness range a player accepts.
 type PlayerDeviceBrightness struct {
-	// Display brightness in percent, 0..100 (a player may advertise a narrower range in its
-	// capabilities).
+	// Lowest accepted value.
 	Min int64 `json:"min"`
-	// Display brightness in percent, 0..100 (a player may advertise a narrower range in its
-	// capabilities).
+	// Highest accepted value.
 	Max int64 `json:"max"`
 	// Granularity of the accepted values.
 	Step *int64 `json:"step,omitempty"`
@@ -774,21 +748,21 @@ type PlayerDeviceBrightness struct {
 // PlayerDeviceCapabilities: A player's capabilities as the server keeps them (the 1.1 features
 // only) and when they were reported.
 type PlayerDeviceCapabilities struct {
-	// Firmware version string reported by a device.
+	// The firmware version the player reported with them.
 	FirmwareVersion *string `json:"firmware_version,omitempty"`
-	// The remote controls a player supports, each with its range.
+	// The remote controls the player supports; an absent one is not supported.
 	Features PlayerDeviceFeatures `json:"features"`
-	// ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed).
+	// When the server stored them.
 	ReportedAt string `json:"reported_at"`
 }
 
 // PlayerDeviceFeatures: The remote controls a player supports, each with its range.
 type PlayerDeviceFeatures struct {
-	// The pause feature; it has no parameters.
+	// Present when the player accepts set_paused.
 	Pause *PlayerDevicePause `json:"pause,omitempty"`
-	// The brightness range a player accepts.
+	// Present when the player accepts set_brightness.
 	Brightness *PlayerDeviceBrightness `json:"brightness,omitempty"`
-	// The rotations a player accepts.
+	// Present when the player accepts set_rotation.
 	Rotation *PlayerDeviceRotation `json:"rotation,omitempty"`
 }
 
@@ -806,22 +780,21 @@ type PlayerDeviceRotation struct {
 type PlayerDeviceState struct {
 	// Whether the rotation is paused.
 	IsPaused *bool `json:"is_paused,omitempty"`
-	// Display brightness in percent, 0..100 (a player may advertise a narrower range in its
-	// capabilities).
+	// Current brightness in percent.
 	Brightness *int64 `json:"brightness,omitempty"`
-	// Display rotation in degrees clockwise.
+	// Current rotation in degrees.
 	Rotation *Rotation `json:"rotation,omitempty"`
-	// ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed).
+	// When the server stored them.
 	ReportedAt string `json:"reported_at"`
 }
 
 // PlayerFeatures: The optional remote controls a player supports, each with its range (since 1.1).
 type PlayerFeatures struct {
-	// The pause feature; it has no parameters.
+	// Present when the player accepts set_paused.
 	Pause *map[string]any `json:"pause,omitempty"`
-	// The brightness range a player accepts.
+	// Present when the player accepts set_brightness.
 	Brightness *BrightnessFeature `json:"brightness,omitempty"`
-	// The rotations a player accepts.
+	// Present when the player accepts set_rotation.
 	Rotation *RotationFeature `json:"rotation,omitempty"`
 }
 
@@ -898,25 +871,23 @@ func (u *PlayerRequest) UnmarshalJSON(b []byte) error {
 type PlayerState struct {
 	// Whether the rotation is paused.
 	IsPaused *bool `json:"is_paused,omitempty"`
-	// Display brightness in percent, 0..100 (a player may advertise a narrower range in its
-	// capabilities).
+	// Current brightness in percent.
 	Brightness *int64 `json:"brightness,omitempty"`
-	// Display rotation in degrees clockwise.
+	// Current rotation in degrees.
 	Rotation *Rotation `json:"rotation,omitempty"`
 }
 
 // PlayerStatus: A player's status update, heartbeat or last will.
 type PlayerStatus struct {
-	// The player's secret identity (UUID); also the CN of its client certificate and the MQTT username
-	// on the mTLS listener.
+	// The player's key; equals the key in the topic, else the message is dropped.
 	PlayerKey string `json:"player_key"`
-	// Whether a player is connected (online) or not (offline).
+	// online while connected and active; offline when disconnecting (also the last will).
 	Status ConnectionStatus `json:"status"`
 	// The post currently shown, or null when none.
 	CurrentPostId Nullable[int64] `json:"current_post_id"`
-	// Firmware version string reported by a device.
+	// The player's firmware version.
 	FirmwareVersion *string `json:"firmware_version,omitempty"`
-	// ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed).
+	// The player's clock when sending (UTC); 1970-01-01T00:00:00Z means its clock is not set.
 	Timestamp *string `json:"timestamp,omitempty"`
 }
 
@@ -939,9 +910,9 @@ func (x PlayerStatus) MarshalJSON() ([]byte, error) {
 
 // PlayerView: A player reports that it is showing a post (since 1.1).
 type PlayerView struct {
-	// A post's integer id.
+	// The post shown.
 	PostId int64 `json:"post_id"`
-	// ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed).
+	// The player's clock (UTC); 1970-01-01T00:00:00Z means its clock is not set.
 	Timestamp *string `json:"timestamp,omitempty"`
 	// The player's time zone name, or empty when unknown.
 	Timezone *string `json:"timezone,omitempty"`
@@ -952,8 +923,7 @@ type PlayerView struct {
 	PlayOrder *int64 `json:"play_order,omitempty"`
 	// The channel being played (informational; e.g. all, by_user, hashtag).
 	Channel *string `json:"channel,omitempty"`
-	// The player's secret identity (UUID); also the CN of its client certificate and the MQTT username
-	// on the mTLS listener.
+	// The player's key; equals the key in the topic, else the view is dropped.
 	PlayerKey string `json:"player_key"`
 	// The user of the channel being played, or null (informational).
 	ChannelUserSqid Nullable[string] `json:"channel_user_sqid"`
@@ -1032,22 +1002,19 @@ const (
 
 // Post: A post as returned by the REST API.
 type Post struct {
-	// A post's integer id.
+	// The post's id.
 	PostId int64 `json:"post_id"`
-	// Storage identifier (UUID) of a post's artwork file. Its lower-case text names the file in the
-	// artwork vault: players download `https://{vault host}/{shard}/{storage_key}.{ext}` (see
-	// StorageShard and NativeFormat).
+	// Storage identifier of the artwork file.
 	StorageKey string `json:"storage_key"`
-	// A user's id (UUID), used in MQTT topics and notification payloads and as the WebSocket MQTT
-	// username.
+	// User id of the post's author.
 	OwnerId string `json:"owner_id"`
-	// A user's public handle, 2..50 letters, digits, '_' or '-', unique case-insensitively.
+	// Handle of the post's author.
 	OwnerHandle string `json:"owner_handle"`
-	// A post's title.
+	// The post's title.
 	Title string `json:"title"`
-	// Absolute URL of a post's artwork file.
+	// URL of the artwork file.
 	ArtUrl string `json:"art_url"`
-	// Canvas size of an artwork as '<width>x<height>' in pixels.
+	// Canvas size as '<width>x<height>'.
 	Canvas string `json:"canvas"`
 	// Artwork width in pixels.
 	Width int64 `json:"width"`
@@ -1057,9 +1024,9 @@ type Post struct {
 	FrameCount int64 `json:"frame_count"`
 	// Whether the artwork has transparent pixels.
 	HasTransparency bool `json:"has_transparency"`
-	// The category a post has been promoted to, or null when it is not promoted.
+	// The category the post is promoted to, or null.
 	PromotedCategory *PromotedCategory `json:"promoted_category"`
-	// ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed).
+	// When the post was created (UTC).
 	CreatedAt string `json:"created_at"`
 	// The post's description, or null. Sent by this server always (optional for 1.0 servers).
 	Description Nullable[string] `json:"description"`
@@ -1119,38 +1086,35 @@ const (
 // PostNotification: Notification published by the server when a post is created or promoted to a
 // category.
 type PostNotification struct {
-	// A post's integer id.
+	// The post's id.
 	PostId int64 `json:"post_id"`
-	// A user's id (UUID), used in MQTT topics and notification payloads and as the WebSocket MQTT
-	// username.
+	// User id of the post's author.
 	OwnerId string `json:"owner_id"`
-	// A user's public handle, 2..50 letters, digits, '_' or '-', unique case-insensitively.
+	// Handle of the post's author.
 	OwnerHandle string `json:"owner_handle"`
-	// A post's title.
+	// The post's title.
 	Title string `json:"title"`
-	// Absolute URL of a post's artwork file.
+	// URL of the artwork file.
 	ArtUrl string `json:"art_url"`
-	// Canvas size of an artwork as '<width>x<height>' in pixels.
+	// Canvas size as '<width>x<height>'.
 	Canvas string `json:"canvas"`
-	// The category a post has been promoted to, or null when it is not promoted.
+	// Category the post was promoted to (on category topics), else null.
 	PromotedCategory *PromotedCategory `json:"promoted_category"`
-	// ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed).
+	// When the post was created (UTC).
 	CreatedAt string `json:"created_at"`
 }
 
 // PostSummary: A post as listed to a player by query_posts.
 type PostSummary struct {
-	// A post's integer id.
+	// The post's id.
 	PostId int64 `json:"post_id"`
-	// Storage identifier (UUID) of a post's artwork file. Its lower-case text names the file in the
-	// artwork vault: players download `https://{vault host}/{shard}/{storage_key}.{ext}` (see
-	// StorageShard and NativeFormat).
+	// Storage identifier of the artwork file.
 	StorageKey string `json:"storage_key"`
-	// A post's title.
+	// The post's title.
 	Title string `json:"title"`
-	// Absolute URL of a post's artwork file.
+	// URL of the artwork file to download.
 	ArtUrl string `json:"art_url"`
-	// Canvas size of an artwork as '<width>x<height>' in pixels.
+	// Canvas size as '<width>x<height>'.
 	Canvas string `json:"canvas"`
 	// Artwork width in pixels.
 	Width int64 `json:"width"`
@@ -1160,25 +1124,20 @@ type PostSummary struct {
 	FrameCount int64 `json:"frame_count"`
 	// Whether the artwork has transparent pixels.
 	HasTransparency bool `json:"has_transparency"`
-	// A user's public handle, 2..50 letters, digits, '_' or '-', unique case-insensitively.
+	// Handle of the post's author.
 	OwnerHandle string `json:"owner_handle"`
-	// ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed).
+	// When the post was created (UTC).
 	CreatedAt string `json:"created_at"`
-	// What a post is; every post is an artwork (one image file) for now. Players treat an absent kind
-	// as artwork.
+	// Since 1.1 (always sent by a 1.1 server): what the post is; absent means artwork.
 	Kind *PostKind `json:"kind,omitempty"`
-	// The two directory levels `aa/bb` in front of an artwork file in the vault, computed from the
-	// storage_key alone (players compute it themselves; it cannot be chosen): take SHA-256 of the
-	// storage_key's lower-case text (its UTF-8 bytes); level i (i = 0, 1) is byte i of the digest AND
-	// 0x3f, printed as two lower-case hex digits (`00`..`3f`), so there are 64 x 64 shards. Example:
-	// storage_key `7c9e6679-7425-40de-944b-e07fc1f90ae7` has the digest `6316e01c9e1d33de...`; 0x63
-	// AND 0x3f = 0x23 and 0x16 AND 0x3f = 0x16, so the shard is `23/16` and a PNG is downloaded from
-	// `https://{vault host}/23/16/7c9e6679-7425-40de-944b-e07fc1f90ae7.png`.
+	// Since 1.1 (always sent by a 1.1 server): the vault shard of storage_key (players may compute it
+	// themselves).
 	StorageShard *string `json:"storage_shard,omitempty"`
-	// The NativeFormat of a post's vault file, or null for a post whose art_url points outside the
-	// vault.
+	// Since 1.1 (always sent by a 1.1 server): format and extension of the vault file, null when
+	// art_url points outside the vault.
 	NativeFormat Nullable[PostNativeFormat] `json:"native_format"`
-	// ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed).
+	// Since 1.1 (always sent by a 1.1 server): when the artwork file last changed (its upload, else
+	// the post's creation); a player re-downloads a cached file older than this.
 	ArtworkModifiedAt *string `json:"artwork_modified_at,omitempty"`
 }
 
@@ -1201,7 +1160,7 @@ func (x PostSummary) MarshalJSON() ([]byte, error) {
 
 // PromotePostRequest: Body of promotePost.
 type PromotePostRequest struct {
-	// A category a moderator can promote a post to.
+	// The category to promote the post to.
 	Category PromotionCategory `json:"category"`
 }
 
@@ -1227,9 +1186,9 @@ const (
 
 // ProvisionPlayerRequest: Body of provisionPlayer; every field is optional (`{}` is valid).
 type ProvisionPlayerRequest struct {
-	// Hardware model string reported by a device.
+	// The device's hardware model.
 	DeviceModel *string `json:"device_model,omitempty"`
-	// Firmware version string reported by a device.
+	// The device's firmware version.
 	FirmwareVersion *string `json:"firmware_version,omitempty"`
 	// Optional PKCS#10 certificate signing request (PEM, "CERTIFICATE REQUEST") for a key pair the
 	// device generated and keeps; the private key never leaves the device. Its subject and requested
@@ -1244,15 +1203,13 @@ type ProvisionPlayerRequest struct {
 
 // ProvisionPlayerResponse: The new pending player's key and registration code.
 type ProvisionPlayerResponse struct {
-	// The player's secret identity (UUID); also the CN of its client certificate and the MQTT username
-	// on the mTLS listener.
+	// The device's secret identity; keep it.
 	PlayerKey string `json:"player_key"`
-	// 6-character code shown by a provisioned device; issued from 'ABCDEFGHJKMNPQRSTUVWXYZ23456789',
-	// valid 15 minutes, case-insensitive on entry.
+	// The code to show to the owner.
 	RegistrationCode string `json:"registration_code"`
-	// ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed).
+	// When the code expires (15 minutes after provisioning).
 	RegistrationCodeExpiresAt string `json:"registration_code_expires_at"`
-	// Host and port of an MQTT broker listener.
+	// The mTLS broker listener to connect to once registered.
 	MqttBroker BrokerAddress `json:"mqtt_broker"`
 }
 
@@ -1311,24 +1268,24 @@ func (u *QueryPostsReply) UnmarshalJSON(b []byte) error {
 
 // QueryPostsRequest: A player asks for a page of post summaries.
 type QueryPostsRequest struct {
-	// Client-chosen correlation id of an MQTT request; it is also the last topic segment, so it cannot
-	// contain '/', '+' or '#' (the firmware sends 32 hex characters).
+	// Correlation id; equals the last segment of the request topic.
 	RequestId string `json:"request_id"`
 	// Request discriminator.
 	RequestType string `json:"request_type"`
-	// The player's secret identity (UUID); also the CN of its client certificate and the MQTT username
-	// on the mTLS listener.
+	// The requesting player's key; equals the key in the topic.
 	PlayerKey string `json:"player_key"`
 	// Which posts to list; all, promoted (any category), user (the player's owner), by_user (the user
 	// with user_sqid or user_handle), and since 1.1 artwork (every artwork post), reactions (posts the
 	// user with user_sqid reacted to) and hashtag (posts with hashtag).
 	Channel *QueryPostsChannel `json:"channel,omitempty"`
-	// A user's public handle, 2..50 letters, digits, '_' or '-', unique case-insensitively.
+	// Handle of the user whose posts to list with channel by_user (when user_sqid is absent); ignored
+	// otherwise.
 	UserHandle *string `json:"user_handle,omitempty"`
-	// A user's public id in REST paths (/u/{sqid}/...), the Sqids encoding of the user's integer id.
+	// Since 1.1: the user (by public sqid) whose posts (channel by_user) or reactions (channel
+	// reactions) to list; ignored by other channels.
 	UserSqid *string `json:"user_sqid,omitempty"`
-	// A hashtag as a client sends it, 1..50 letters, digits or '_', with or without a leading '#', any
-	// case; the server stores it lower-case without '#' ('#PixelArt' becomes 'pixelart').
+	// Since 1.1: the hashtag of channel hashtag, with or without #, any case; ignored by other
+	// channels.
 	Hashtag *string `json:"hashtag,omitempty"`
 	// Order of the list; server_order (the channel's own order; newest id first, for reactions newest
 	// reaction first), created_at (newest first), random (stable shuffle per seed), and since 1.1
@@ -1336,8 +1293,7 @@ type QueryPostsRequest struct {
 	Sort *QueryPostsSort `json:"sort,omitempty"`
 	// Seed of the random order; only used with sort random (same seed, same order across pages).
 	RandomSeed *int64 `json:"random_seed,omitempty"`
-	// Opaque pagination cursor returned by the server as next_cursor; null (or absent) asks for the
-	// first page.
+	// The previous response's next_cursor; null or absent for the first page.
 	Cursor Nullable[string] `json:"cursor"`
 	// Maximum number of posts in the page.
 	Limit *int64 `json:"limit,omitempty"`
@@ -1362,8 +1318,7 @@ func (x QueryPostsRequest) MarshalJSON() ([]byte, error) {
 
 // QueryPostsResponse: Successful answer to query_posts.
 type QueryPostsResponse struct {
-	// Client-chosen correlation id of an MQTT request; it is also the last topic segment, so it cannot
-	// contain '/', '+' or '#' (the firmware sends 32 hex characters).
+	// The request_id of the request this answers.
 	RequestId string `json:"request_id"`
 	// Always true in a successful response.
 	Success bool `json:"success"`
@@ -1371,8 +1326,7 @@ type QueryPostsResponse struct {
 	Error any `json:"error"`
 	// The page of posts, in the requested order.
 	Posts []PostSummary `json:"posts"`
-	// Opaque pagination cursor returned by the server as next_cursor; null (or absent) asks for the
-	// first page.
+	// Cursor of the next page, or null when there is none.
 	NextCursor *string `json:"next_cursor"`
 	// Whether more posts follow this page.
 	HasMore bool `json:"has_more"`
@@ -1401,8 +1355,7 @@ const (
 
 // ReadinessStatus: Readiness answer; `ok` only when every dependency is up.
 type ReadinessStatus struct {
-	// Overall readiness; `ok` only when the database and the broker are both up and every revocation
-	// is in force.
+	// `ok` (HTTP 200) or `unavailable` (HTTP 503).
 	Status ReadinessState `json:"status"`
 	// Whether the database answers.
 	Database bool `json:"database"`
@@ -1415,10 +1368,9 @@ type ReadinessStatus struct {
 
 // RegisterPlayerRequest: Body of registerPlayer.
 type RegisterPlayerRequest struct {
-	// 6-character code shown by a provisioned device; issued from 'ABCDEFGHJKMNPQRSTUVWXYZ23456789',
-	// valid 15 minutes, case-insensitive on entry.
+	// The code shown by the device (case-insensitive).
 	RegistrationCode string `json:"registration_code"`
-	// Owner-given display name of a player.
+	// A name for the player.
 	Name string `json:"name"`
 }
 
@@ -1432,7 +1384,7 @@ const (
 
 // RenewCertResult: The outcome of renewPlayerCert.
 type RenewCertResult struct {
-	// ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed).
+	// When the new certificate expires (UTC).
 	CertExpiresAt string `json:"cert_expires_at"`
 	// A human-readable note on what to do next.
 	Message string `json:"message"`
@@ -1448,13 +1400,13 @@ type RenewDeviceCertResponse struct {
 	KeyPem *string `json:"key_pem,omitempty"`
 	// The deployment's CA certificate (PEM).
 	CaPem string `json:"ca_pem"`
-	// ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed).
+	// When the new certificate expires (UTC).
 	CertExpiresAt string `json:"cert_expires_at"`
 }
 
 // RestError: The one error body of every REST error response.
 type RestError struct {
-	// Machine-readable error code of a REST error body; the MQTT codes plus forbidden and conflict.
+	// Machine-readable error code.
 	ErrorCode RestErrorCode `json:"error_code"`
 	// Human-readable error message (names the offending field for invalid_request).
 	Error string `json:"error"`
@@ -1517,25 +1469,21 @@ func (u *RevokeReactionReply) UnmarshalJSON(b []byte) error {
 
 // RevokeReactionRequest: A player removes an emoji reaction of its owner from a post.
 type RevokeReactionRequest struct {
-	// Client-chosen correlation id of an MQTT request; it is also the last topic segment, so it cannot
-	// contain '/', '+' or '#' (the firmware sends 32 hex characters).
+	// Correlation id; equals the last segment of the request topic.
 	RequestId string `json:"request_id"`
 	// Request discriminator.
 	RequestType string `json:"request_type"`
-	// The player's secret identity (UUID); also the CN of its client certificate and the MQTT username
-	// on the mTLS listener.
+	// The requesting player's key; equals the key in the topic.
 	PlayerKey string `json:"player_key"`
-	// A post's integer id.
+	// The post to remove the reaction from.
 	PostId int64 `json:"post_id"`
-	// A reaction emoji (one emoji or ZWJ/flag/keycap sequence); the server trims it and then requires
-	// 1..20 characters of emoji only, else invalid_emoji.
+	// The reaction to remove; trimmed and checked as for submit_reaction.
 	Emoji string `json:"emoji"`
 }
 
 // RevokeReactionResponse: Successful answer to revoke_reaction.
 type RevokeReactionResponse struct {
-	// Client-chosen correlation id of an MQTT request; it is also the last topic segment, so it cannot
-	// contain '/', '+' or '#' (the firmware sends 32 hex characters).
+	// The request_id of the request this answers.
 	RequestId string `json:"request_id"`
 	// Always true in a successful response.
 	Success bool `json:"success"`
@@ -1548,16 +1496,13 @@ type RevokeReactionResponse struct {
 type RotatePlayerTokenPending struct {
 	// Always `pending`.
 	Status string `json:"status"`
-	// ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed).
+	// When the pending request was first made (UTC); repeated calls keep it.
 	RequestedAt string `json:"requested_at"`
 }
 
 // RotatePlayerTokenResponse: The player's new device token (the previous one no longer works).
 type RotatePlayerTokenResponse struct {
-	// A player's device token (`mpd_` and 43 base64url characters, 256 random bits), sent as
-	// `Authorization: Bearer <token>` to `renewDeviceCert`. Tied to one player; the server keeps only
-	// its SHA-256. A new one replaces the previous one (`getPlayerCredentials`, `rotatePlayerToken`);
-	// deleting the player ends it.
+	// The new device token.
 	ApiToken string `json:"api_token"`
 }
 
@@ -1580,32 +1525,31 @@ type RotationFeature struct {
 // SetBrightnessCommand: Ask a player to set its brightness (since 1.1); acknowledged on
 // command/ack.
 type SetBrightnessCommand struct {
-	// Unique id (UUID) of a command sent by the server to a player.
+	// Unique id of this command (as returned by the REST command endpoint).
 	CommandId string `json:"command_id"`
 	// Command discriminator.
 	CommandType string `json:"command_type"`
-	// Set the display brightness (since 1.1).
+	// The brightness.
 	Payload SetBrightnessPayload `json:"payload"`
-	// ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed).
+	// When the server issued the command (UTC).
 	Timestamp string `json:"timestamp"`
 }
 
 // SetBrightnessPayload: Set the display brightness (since 1.1).
 type SetBrightnessPayload struct {
-	// Display brightness in percent, 0..100 (a player may advertise a narrower range in its
-	// capabilities).
+	// Brightness in percent, within the player's advertised min..max.
 	Value int64 `json:"value"`
 }
 
 // SetPausedCommand: Ask a player to pause or resume (since 1.1); acknowledged on command/ack.
 type SetPausedCommand struct {
-	// Unique id (UUID) of a command sent by the server to a player.
+	// Unique id of this command (as returned by the REST command endpoint).
 	CommandId string `json:"command_id"`
 	// Command discriminator.
 	CommandType string `json:"command_type"`
-	// Pause or resume the player's rotation (since 1.1).
+	// Paused or not.
 	Payload SetPausedPayload `json:"payload"`
-	// ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed).
+	// When the server issued the command (UTC).
 	Timestamp string `json:"timestamp"`
 }
 
@@ -1617,56 +1561,49 @@ type SetPausedPayload struct {
 
 // SetRotationCommand: Ask a player to set its rotation (since 1.1); acknowledged on command/ack.
 type SetRotationCommand struct {
-	// Unique id (UUID) of a command sent by the server to a player.
+	// Unique id of this command (as returned by the REST command endpoint).
 	CommandId string `json:"command_id"`
 	// Command discriminator.
 	CommandType string `json:"command_type"`
-	// Set the display rotation (since 1.1).
+	// The rotation.
 	Payload SetRotationPayload `json:"payload"`
-	// ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed).
+	// When the server issued the command (UTC).
 	Timestamp string `json:"timestamp"`
 }
 
 // SetRotationPayload: Set the display rotation (since 1.1).
 type SetRotationPayload struct {
-	// Display rotation in degrees clockwise.
+	// Rotation in degrees, one of the player's advertised values.
 	Value Rotation `json:"value"`
 }
 
 // ShowArtworkCommand: Ask a player to download and show one artwork.
 type ShowArtworkCommand struct {
-	// Unique id (UUID) of a command sent by the server to a player.
+	// Unique id of this command (as returned by the REST command endpoint).
 	CommandId string `json:"command_id"`
 	// Command discriminator.
 	CommandType string `json:"command_type"`
-	// What a player needs to download and show one artwork.
+	// The artwork to show.
 	Payload ShowArtworkPayload `json:"payload"`
-	// ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed).
+	// When the server issued the command (UTC).
 	Timestamp string `json:"timestamp"`
 }
 
 // ShowArtworkPayload: What a player needs to download and show one artwork.
 type ShowArtworkPayload struct {
-	// A post's integer id.
+	// The post to show.
 	PostId int64 `json:"post_id"`
-	// Storage identifier (UUID) of a post's artwork file. Its lower-case text names the file in the
-	// artwork vault: players download `https://{vault host}/{shard}/{storage_key}.{ext}` (see
-	// StorageShard and NativeFormat).
+	// Storage identifier of the artwork file.
 	StorageKey string `json:"storage_key"`
-	// Absolute URL of a post's artwork file.
+	// URL of the artwork file to download.
 	ArtUrl string `json:"art_url"`
-	// Canvas size of an artwork as '<width>x<height>' in pixels.
+	// Canvas size as '<width>x<height>'.
 	Canvas string `json:"canvas"`
-	// The two directory levels `aa/bb` in front of an artwork file in the vault, computed from the
-	// storage_key alone (players compute it themselves; it cannot be chosen): take SHA-256 of the
-	// storage_key's lower-case text (its UTF-8 bytes); level i (i = 0, 1) is byte i of the digest AND
-	// 0x3f, printed as two lower-case hex digits (`00`..`3f`), so there are 64 x 64 shards. Example:
-	// storage_key `7c9e6679-7425-40de-944b-e07fc1f90ae7` has the digest `6316e01c9e1d33de...`; 0x63
-	// AND 0x3f = 0x23 and 0x16 AND 0x3f = 0x16, so the shard is `23/16` and a PNG is downloaded from
-	// `https://{vault host}/23/16/7c9e6679-7425-40de-944b-e07fc1f90ae7.png`.
+	// Since 1.1 (always sent by a 1.1 server): the vault shard of storage_key; the firmware downloads
+	// https://{vault host}/{storage_shard}/{storage_key}.{native_format}.
 	StorageShard *string `json:"storage_shard,omitempty"`
-	// The NativeFormat of a post's vault file, or null for a post whose art_url points outside the
-	// vault.
+	// Since 1.1 (always sent by a 1.1 server): format and extension of the vault file; null when
+	// art_url points outside the vault (the firmware cannot show such a post).
 	NativeFormat Nullable[PostNativeFormat] `json:"native_format"`
 }
 
@@ -1727,25 +1664,21 @@ func (u *SubmitReactionReply) UnmarshalJSON(b []byte) error {
 
 // SubmitReactionRequest: A player adds an emoji reaction of its owner to a post.
 type SubmitReactionRequest struct {
-	// Client-chosen correlation id of an MQTT request; it is also the last topic segment, so it cannot
-	// contain '/', '+' or '#' (the firmware sends 32 hex characters).
+	// Correlation id; equals the last segment of the request topic.
 	RequestId string `json:"request_id"`
 	// Request discriminator.
 	RequestType string `json:"request_type"`
-	// The player's secret identity (UUID); also the CN of its client certificate and the MQTT username
-	// on the mTLS listener.
+	// The requesting player's key; equals the key in the topic.
 	PlayerKey string `json:"player_key"`
-	// A post's integer id.
+	// The post to react to.
 	PostId int64 `json:"post_id"`
-	// A reaction emoji (one emoji or ZWJ/flag/keycap sequence); the server trims it and then requires
-	// 1..20 characters of emoji only, else invalid_emoji.
+	// The reaction; trimmed, then 1..20 characters of emoji only, else invalid_emoji.
 	Emoji string `json:"emoji"`
 }
 
 // SubmitReactionResponse: Successful answer to submit_reaction.
 type SubmitReactionResponse struct {
-	// Client-chosen correlation id of an MQTT request; it is also the last topic segment, so it cannot
-	// contain '/', '+' or '#' (the firmware sends 32 hex characters).
+	// The request_id of the request this answers.
 	RequestId string `json:"request_id"`
 	// Always true in a successful response.
 	Success bool `json:"success"`
@@ -1793,25 +1726,21 @@ func (u *SubmitViewReply) UnmarshalJSON(b []byte) error {
 
 // SubmitViewRequest: A player reports that it showed a post.
 type SubmitViewRequest struct {
-	// Client-chosen correlation id of an MQTT request; it is also the last topic segment, so it cannot
-	// contain '/', '+' or '#' (the firmware sends 32 hex characters).
+	// Correlation id; equals the last segment of the request topic.
 	RequestId string `json:"request_id"`
 	// Request discriminator.
 	RequestType string `json:"request_type"`
-	// The player's secret identity (UUID); also the CN of its client certificate and the MQTT username
-	// on the mTLS listener.
+	// The requesting player's key; equals the key in the topic.
 	PlayerKey string `json:"player_key"`
-	// A post's integer id.
+	// The post that was shown.
 	PostId int64 `json:"post_id"`
-	// Why a view happened; automated (playlist rotation, recorded as a listing view) or intentional
-	// (the viewer chose the post).
+	// Whether the view was automated (playlist rotation) or intentional.
 	ViewIntent *ViewIntent `json:"view_intent,omitempty"`
 }
 
 // SubmitViewResponse: Successful answer to submit_view.
 type SubmitViewResponse struct {
-	// Client-chosen correlation id of an MQTT request; it is also the last topic segment, so it cannot
-	// contain '/', '+' or '#' (the firmware sends 32 hex characters).
+	// The request_id of the request this answers.
 	RequestId string `json:"request_id"`
 	// Always true in a successful response.
 	Success bool `json:"success"`
@@ -1821,48 +1750,47 @@ type SubmitViewResponse struct {
 
 // SwapBackCommand: Ask a player to move back to the previous artwork of its queue.
 type SwapBackCommand struct {
-	// Unique id (UUID) of a command sent by the server to a player.
+	// Unique id of this command (as returned by the REST command endpoint).
 	CommandId string `json:"command_id"`
 	// Command discriminator.
 	CommandType string `json:"command_type"`
-	// The empty payload of commands that take no arguments.
+	// Always the empty object.
 	Payload EmptyCommandPayload `json:"payload"`
-	// ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed).
+	// When the server issued the command (UTC).
 	Timestamp string `json:"timestamp"`
 }
 
 // SwapNextCommand: Ask a player to move to the next artwork of its queue.
 type SwapNextCommand struct {
-	// Unique id (UUID) of a command sent by the server to a player.
+	// Unique id of this command (as returned by the REST command endpoint).
 	CommandId string `json:"command_id"`
 	// Command discriminator.
 	CommandType string `json:"command_type"`
-	// The empty payload of commands that take no arguments.
+	// Always the empty object.
 	Payload EmptyCommandPayload `json:"payload"`
-	// ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed).
+	// When the server issued the command (UTC).
 	Timestamp string `json:"timestamp"`
 }
 
 // UpdatePlayerRequest: Body of updatePlayer.
 type UpdatePlayerRequest struct {
-	// Owner-given display name of a player.
+	// The player's new name.
 	Name string `json:"name"`
 }
 
 // User: The current user, as returned by authMe.
 type User struct {
-	// A user's id (UUID), used in MQTT topics and notification payloads and as the WebSocket MQTT
-	// username.
+	// The user's id.
 	UserId string `json:"user_id"`
-	// A user's public id in REST paths (/u/{sqid}/...), the Sqids encoding of the user's integer id.
+	// The user's public id.
 	Sqid string `json:"sqid"`
-	// A user's public handle, 2..50 letters, digits, '_' or '-', unique case-insensitively.
+	// The user's handle.
 	Handle string `json:"handle"`
-	// An email address (compared case-insensitively).
+	// The user's email.
 	Email string `json:"email"`
 	// The user's roles; always contains `user`.
 	Roles []UserRole `json:"roles"`
-	// ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed).
+	// When the account was created (UTC).
 	CreatedAt string `json:"created_at"`
 }
 
@@ -1886,7 +1814,7 @@ type ViewAckError struct {
 	Success bool `json:"success"`
 	// Human-readable error message.
 	Error string `json:"error"`
-	// Machine-readable error code of an MQTT error response (closed list).
+	// Machine-readable error code.
 	ErrorCode ErrorCode `json:"error_code"`
 }
 

@@ -6,7 +6,7 @@
 /** Body of authLogin. */
 // from spec/openapi.yaml#/components/schemas/AuthLoginRequest
 export interface AuthLoginRequest {
-  /** An email address (compared case-insensitively). */
+  /** The account's email. */
   email: string;
   /** The account's password (any length up to 200; a wrong one is a 401, not a 400). */
   password: string;
@@ -15,70 +15,48 @@ export interface AuthLoginRequest {
 /** A bearer token and who it belongs to. */
 // from spec/openapi.yaml#/components/schemas/AuthLoginResponse
 export interface AuthLoginResponse {
-  /**
-   * A signed JWT (compact serialization) carrying the user_id; sent as `Authorization: Bearer
-   * <token>`.
-   */
+  /** The bearer token. */
   token: string;
-  /**
-   * A user's id (UUID), used in MQTT topics and notification payloads and as the WebSocket MQTT
-   * username.
-   */
+  /** The user's id. */
   user_id: string;
-  /**
-   * A user's public id in REST paths (/u/{sqid}/...), the Sqids encoding of the user's integer id.
-   */
+  /** The user's public id. */
   sqid: string;
-  /** A user's public handle, 2..50 letters, digits, '_' or '-', unique case-insensitively. */
+  /** The user's handle. */
   handle: string;
-  /** ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed). */
+  /** When the token expires (UTC). */
   expires_at: string;
 }
 
 /** Body of authRegister. */
 // from spec/openapi.yaml#/components/schemas/AuthRegisterRequest
 export interface AuthRegisterRequest {
-  /** A user's public handle, 2..50 letters, digits, '_' or '-', unique case-insensitively. */
+  /** The public handle wanted; unique case-insensitively. */
   handle: string;
-  /** An email address (compared case-insensitively). */
+  /** The account's email; unique case-insensitively. */
   email: string;
-  /** A new account's password, 8..200 characters. */
+  /** The password, 8..200 characters. */
   password: string;
 }
 
 /** The new account and a bearer token for it. */
 // from spec/openapi.yaml#/components/schemas/AuthRegisterResponse
 export interface AuthRegisterResponse {
-  /**
-   * A user's id (UUID), used in MQTT topics and notification payloads and as the WebSocket MQTT
-   * username.
-   */
+  /** The new user's id. */
   user_id: string;
-  /**
-   * A user's public id in REST paths (/u/{sqid}/...), the Sqids encoding of the user's integer id.
-   */
+  /** The new user's public id for /u/{sqid} paths. */
   sqid: string;
-  /** A user's public handle, 2..50 letters, digits, '_' or '-', unique case-insensitively. */
+  /** The handle as registered. */
   handle: string;
-  /**
-   * A signed JWT (compact serialization) carrying the user_id; sent as `Authorization: Bearer
-   * <token>`.
-   */
+  /** A bearer token for the new user. */
   token: string;
 }
 
 /** The brightness range a player accepts. */
 // from spec/asyncapi.yaml#/components/schemas/BrightnessFeature
 export interface BrightnessFeature {
-  /**
-   * Display brightness in percent, 0..100 (a player may advertise a narrower range in its
-   * capabilities).
-   */
+  /** Lowest accepted value. */
   min: number;
-  /**
-   * Display brightness in percent, 0..100 (a player may advertise a narrower range in its
-   * capabilities).
-   */
+  /** Highest accepted value. */
   max: number;
   /** Granularity of the accepted values (1 when absent). */
   step?: number;
@@ -96,12 +74,9 @@ export interface BrokerAddress {
 /** A player's acknowledgement of a command (since 1.1). */
 // from spec/asyncapi.yaml#/components/schemas/CommandAck
 export interface CommandAck {
-  /** Unique id (UUID) of a command sent by the server to a player. */
+  /** The acknowledged command's id. */
   command_id: string;
-  /**
-   * How a player handled a command it acknowledges (set_paused, set_brightness, set_rotation); ok,
-   * error (it tried and failed; see error) or unsupported (it cannot do this).
-   */
+  /** ok, error or unsupported. */
   status: CommandAckStatus;
   /** Why the command failed (with status error or unsupported), else null. */
   error?: string | null;
@@ -123,9 +98,9 @@ export const CommandTypeValues: readonly CommandType[] = ["show_artwork", "swap_
 /** One comment of a post as returned by get_comments; threaded to depth 2, oldest first. */
 // from spec/components/post.yaml#/Comment
 export interface Comment {
-  /** A comment's id (UUID). */
+  /** The comment's id. */
   comment_id: string;
-  /** A post's integer id. */
+  /** Id of the post the comment belongs to. */
   post_id: number;
   /** Handle of the comment's author, or null for an anonymous comment. */
   author_handle: string | null;
@@ -135,7 +110,7 @@ export interface Comment {
   depth: number;
   /** Id of the comment this one replies to, or null at depth 0. */
   parent_id: string | null;
-  /** ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed). */
+  /** When the comment was written (UTC). */
   created_at: string;
   /** True for a deleted comment kept as a placeholder because it still has live replies. */
   deleted: boolean;
@@ -158,11 +133,11 @@ export interface CreateCommentRequest {
 /** Body of createPost. */
 // from spec/openapi.yaml#/components/schemas/CreatePostRequest
 export interface CreatePostRequest {
-  /** A post's title. */
+  /** The post's title, 1..200 characters. */
   title: string;
-  /** Absolute URL of a post's artwork file. */
+  /** Absolute URL of the artwork file. */
   art_url: string;
-  /** Canvas size of an artwork as '<width>x<height>' in pixels. */
+  /** Canvas size; must equal '<width>x<height>'. */
   canvas: string;
   /** Artwork width in pixels. */
   width: number;
@@ -172,14 +147,9 @@ export interface CreatePostRequest {
   frame_count?: number;
   /** Whether the artwork has transparent pixels. */
   has_transparency?: boolean;
-  /**
-   * A post's description, at most 2000 characters (no control characters other than tab and line
-   * breaks).
-   */
+  /** The post's description (absent or empty -> null). */
   description?: string;
-  /**
-   * Hashtags sent with a new post, at most 16 (in a multipart upload, one `hashtags` part each).
-   */
+  /** The post's hashtags; stored lower-case without '#', duplicates removed. */
   hashtags?: string[];
 }
 
@@ -191,20 +161,15 @@ export interface CreatePostRequest {
  */
 // from spec/openapi.yaml#/components/schemas/CreatePostUpload
 export interface CreatePostUpload {
-  /** A post's title. */
+  /** The post's title, 1..200 characters. */
   title: string;
-  /**
-   * A post's description, at most 2000 characters (no control characters other than tab and line
-   * breaks).
-   */
+  /** The post's description (absent or empty -> null). */
   description?: string;
-  /**
-   * Hashtags sent with a new post, at most 16 (in a multipart upload, one `hashtags` part each).
-   */
+  /** The post's hashtags, one part per hashtag. */
   hashtags?: string[];
   /**
-   * The bytes of an artwork file (PNG, GIF, WebP or BMP), sent or received as they are (no
-   * encoding).
+   * The artwork file (a file part, with a filename); PNG, GIF, WebP or BMP within the limits of
+   * createPost.
    */
   image: string;
 }
@@ -223,15 +188,15 @@ export const ErrorCodeValues: readonly ErrorCode[] = ["authentication_failed", "
 // from spec/asyncapi.yaml#/components/schemas/ErrorResponse
 export interface ErrorResponse {
   /**
-   * Client-chosen correlation id of an MQTT request; it is also the last topic segment, so it
-   * cannot contain '/', '+' or '#' (the firmware sends 32 hex characters).
+   * The request_id of the request this answers (the topic segment's id when the payload's is
+   * missing or different).
    */
   request_id: string;
   /** Always false in an error response. */
   success: false;
   /** Human-readable error message (names the offending field for invalid_request). */
   error: string;
-  /** Machine-readable error code of an MQTT error response (closed list). */
+  /** Machine-readable error code. */
   error_code: ErrorCode;
 }
 
@@ -255,24 +220,15 @@ export function parseGetCommentsReply(json: unknown): GetCommentsReply {
 /** A player asks for a page of a post's comments. */
 // from spec/asyncapi.yaml#/components/schemas/GetCommentsRequest
 export interface GetCommentsRequest {
-  /**
-   * Client-chosen correlation id of an MQTT request; it is also the last topic segment, so it
-   * cannot contain '/', '+' or '#' (the firmware sends 32 hex characters).
-   */
+  /** Correlation id; equals the last segment of the request topic. */
   request_id: string;
   /** Request discriminator. */
   request_type: "get_comments";
-  /**
-   * The player's secret identity (UUID); also the CN of its client certificate and the MQTT
-   * username on the mTLS listener.
-   */
+  /** The requesting player's key; equals the key in the topic. */
   player_key: string;
-  /** A post's integer id. */
+  /** The post whose comments to list. */
   post_id: number;
-  /**
-   * Opaque pagination cursor returned by the server as next_cursor; null (or absent) asks for the
-   * first page.
-   */
+  /** The previous response's next_cursor; null or absent for the first page. */
   cursor?: string | null;
   /** Maximum number of comments in the page. */
   limit?: number;
@@ -281,10 +237,7 @@ export interface GetCommentsRequest {
 /** Successful answer to get_comments. */
 // from spec/asyncapi.yaml#/components/schemas/GetCommentsResponse
 export interface GetCommentsResponse {
-  /**
-   * Client-chosen correlation id of an MQTT request; it is also the last topic segment, so it
-   * cannot contain '/', '+' or '#' (the firmware sends 32 hex characters).
-   */
+  /** The request_id of the request this answers. */
   request_id: string;
   /** Always true in a successful response. */
   success: true;
@@ -292,10 +245,7 @@ export interface GetCommentsResponse {
   error: null;
   /** The page of comments in thread order (each reply after its parent, oldest first). */
   comments: Comment[];
-  /**
-   * Opaque pagination cursor returned by the server as next_cursor; null (or absent) asks for the
-   * first page.
-   */
+  /** Cursor of the next page, or null when there is none. */
   next_cursor: string | null;
   /** Whether more comments follow this page. */
   has_more: boolean;
@@ -320,35 +270,26 @@ export function parseGetPostReply(json: unknown): GetPostReply {
 /** A player asks for one post's summary (since 1.1). */
 // from spec/asyncapi.yaml#/components/schemas/GetPostRequest
 export interface GetPostRequest {
-  /**
-   * Client-chosen correlation id of an MQTT request; it is also the last topic segment, so it
-   * cannot contain '/', '+' or '#' (the firmware sends 32 hex characters).
-   */
+  /** Correlation id; equals the last segment of the request topic. */
   request_id: string;
   /** Request discriminator. */
   request_type: "get_post";
-  /**
-   * The player's secret identity (UUID); also the CN of its client certificate and the MQTT
-   * username on the mTLS listener.
-   */
+  /** The requesting player's key; equals the key in the topic. */
   player_key: string;
-  /** A post's integer id. */
+  /** The post to describe. */
   post_id: number;
 }
 
 /** Successful answer to get_post. */
 // from spec/asyncapi.yaml#/components/schemas/GetPostResponse
 export interface GetPostResponse {
-  /**
-   * Client-chosen correlation id of an MQTT request; it is also the last topic segment, so it
-   * cannot contain '/', '+' or '#' (the firmware sends 32 hex characters).
-   */
+  /** The request_id of the request this answers. */
   request_id: string;
   /** Always true in a successful response. */
   success: true;
   /** Always null in a successful response. */
   error: null;
-  /** A post as listed to a player by query_posts. */
+  /** The post. */
   post: PostSummary;
 }
 
@@ -364,16 +305,13 @@ export interface HealthStatus {
 export interface MqttBootstrap {
   /** URL of the broker's WebSocket listener. */
   websocket_url: string;
-  /**
-   * A user's id (UUID), used in MQTT topics and notification payloads and as the WebSocket MQTT
-   * username.
-   */
+  /** The MQTT username, the caller's user_id. */
   username: string;
   /** The MQTT password, a token the broker accepts for this username until expires_at. */
   password: string;
-  /** ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed). */
+  /** When the password stops being accepted for new connections (UTC). */
   expires_at: string;
-  /** Topic filters a web client may subscribe to. */
+  /** The topics the caller may use. */
   topics: MqttBootstrapTopics;
 }
 
@@ -403,13 +341,13 @@ export const NativeFormatValues: readonly NativeFormat[] = ["png", "gif", "webp"
 /** Ask a player to play a channel (since 1.1). */
 // from spec/asyncapi.yaml#/components/schemas/PlayChannelCommand
 export interface PlayChannelCommand {
-  /** Unique id (UUID) of a command sent by the server to a player. */
+  /** Unique id of this command (as returned by the REST command endpoint). */
   command_id: string;
   /** Command discriminator. */
   command_type: "play_channel";
-  /** The channel a player should play (since 1.1). */
+  /** The channel to play. */
   payload: PlayChannelPayload;
-  /** ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed). */
+  /** When the server issued the command (UTC). */
   timestamp: string;
 }
 
@@ -424,59 +362,45 @@ export const PlayChannelNameValues: readonly PlayChannelName[] = ["all", "promot
 /** The channel a player should play (since 1.1). */
 // from spec/asyncapi.yaml#/components/schemas/PlayChannelPayload
 export interface PlayChannelPayload {
-  /**
-   * The channel a play_channel command asks the player to play; by_user and reactions name a user
-   * by user_sqid, hashtag names a hashtag.
-   */
+  /** The channel. */
   channel_name: PlayChannelName;
-  /**
-   * A user's public id in REST paths (/u/{sqid}/...), the Sqids encoding of the user's integer id.
-   */
+  /** The user of channels by_user and reactions (present exactly with those). */
   user_sqid?: string;
-  /**
-   * A hashtag of a post as stored and returned, lower-case and without '#': 1..50 letters a-z,
-   * digits or '_'.
-   */
+  /** The hashtag of channel hashtag, without '#' (present exactly with it). */
   hashtag?: string;
 }
 
 /** A registered player as its owner sees it. */
 // from spec/openapi.yaml#/components/schemas/Player
 export interface Player {
-  /**
-   * The player's record id (UUID), used in owner-facing REST paths as {player_id}; distinct from
-   * the player_key.
-   */
+  /** The player's record id, used as {player_id} in REST paths. */
   id: string;
-  /**
-   * The player's secret identity (UUID); also the CN of its client certificate and the MQTT
-   * username on the mTLS listener.
-   */
+  /** The player's key (certificate CN and MQTT identity). */
   player_key: string;
-  /**
-   * A user's id (UUID), used in MQTT topics and notification payloads and as the WebSocket MQTT
-   * username.
-   */
+  /** The owner's user id. */
   owner_id: string;
-  /** Owner-given display name of a player. */
+  /** The player's name. */
   name: string;
   /** The hardware model reported at provisioning, or null. */
   device_model: string | null;
   /** The last firmware version reported (provisioning or status), or null. */
   firmware_version: string | null;
-  /** Whether a provisioned player has been registered to an owner. */
+  /** Registration state (always `registered` for a player with an owner). */
   registration_status: RegistrationStatus;
-  /** Whether a player is connected (online) or not (offline). */
+  /**
+   * Whether the player is connected, from its status messages, last will and the 3-minute silence
+   * rule.
+   */
   connection_status: ConnectionStatus;
   /** When the player last sent a status (UTC), or null if never. */
   last_seen_at: string | null;
   /** The post the player reported showing, or null. */
   current_post_id: number | null;
-  /** ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed). */
+  /** When the player's client certificate expires (UTC). */
   cert_expires_at: string;
-  /** ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed). */
+  /** When the player was registered to its owner (UTC). */
   registered_at: string;
-  /** ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed). */
+  /** When the player was provisioned (UTC). */
   created_at: string;
   /**
    * When the player's device token was last replaced through `rotatePlayerToken` (UTC), or null if
@@ -493,20 +417,22 @@ export interface Player {
    */
   api_token_rotation_requested_at?: string | null;
   /**
-   * A player's capabilities as the server keeps them (the 1.1 features only) and when they were
-   * reported.
+   * What the player advertised on its retained capabilities topic (since 1.1); absent until it has.
    */
   capabilities?: PlayerDeviceCapabilities;
-  /** A player's display settings as it last reported them, and when. */
+  /**
+   * The display settings the player reported on its retained state topic (since 1.1); absent until
+   * it has.
+   */
   state?: PlayerDeviceState;
 }
 
 /** What a player can do (since 1.1); published retained on connect. */
 // from spec/asyncapi.yaml#/components/schemas/PlayerCapabilities
 export interface PlayerCapabilities {
-  /** Firmware version string reported by a device. */
+  /** The player's firmware version. */
   firmware_version?: string;
-  /** The optional remote controls a player supports, each with its range (since 1.1). */
+  /** The remote controls the player supports; an absent feature is not supported. */
   features: PlayerFeatures;
 }
 
@@ -534,14 +460,11 @@ export function parsePlayerCommand(json: unknown): PlayerCommand {
 /** A player's acknowledgement of a command, as recorded. */
 // from spec/openapi.yaml#/components/schemas/PlayerCommandAckRecord
 export interface PlayerCommandAckRecord {
-  /**
-   * How a player handled a command it acknowledges (set_paused, set_brightness, set_rotation); ok,
-   * error (it tried and failed; see error) or unsupported (it cannot do this).
-   */
+  /** ok, error or unsupported. */
   status: CommandAckStatus;
   /** What went wrong (null for ok). */
   error: string | null;
-  /** ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed). */
+  /** When the acknowledgement arrived. */
   acked_at: string;
 }
 
@@ -557,13 +480,13 @@ export interface PlayerCommandBatchResult {
 /** A command sent to a player and the player's acknowledgement of it. */
 // from spec/openapi.yaml#/components/schemas/PlayerCommandRecord
 export interface PlayerCommandRecord {
-  /** Unique id (UUID) of a command sent by the server to a player. */
+  /** The command's id. */
   command_id: string;
-  /** Kind of a command sent by the server to a player. */
+  /** What was asked. */
   command_type: CommandType;
-  /** ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed). */
+  /** When the server sent it. */
   issued_at: string;
-  /** A player's acknowledgement of a command, as recorded. */
+  /** The player's acknowledgement; absent while it sent none. */
   ack?: PlayerCommandAckRecord;
 }
 
@@ -578,22 +501,20 @@ export interface PlayerCommandRecord {
  */
 // from spec/openapi.yaml#/components/schemas/PlayerCommandRequest
 export interface PlayerCommandRequest {
-  /** Kind of a command sent by the server to a player. */
+  /** The command to send. */
   command_type: CommandType;
-  /** A post's integer id. */
+  /** The post to show; required with show_artwork, not allowed otherwise. */
   post_id?: number;
-  /**
-   * The channel a play_channel command asks the player to play; by_user and reactions name a user
-   * by user_sqid, hashtag names a hashtag.
-   */
+  /** Since 1.1: the channel to play; required with play_channel, not allowed otherwise. */
   channel_name?: PlayChannelName;
   /**
-   * A user's public id in REST paths (/u/{sqid}/...), the Sqids encoding of the user's integer id.
+   * Since 1.1: the user of play_channel by_user or reactions (required there, not allowed
+   * otherwise).
    */
   user_sqid?: string;
   /**
-   * A hashtag as a client sends it, 1..50 letters, digits or '_', with or without a leading '#',
-   * any case; the server stores it lower-case without '#' ('#PixelArt' becomes 'pixelart').
+   * Since 1.1: the hashtag of play_channel hashtag (required there, not allowed otherwise); sent
+   * lower-case without '#'.
    */
   hashtag?: string;
   /** Since 1.1: pause (true) or resume (false); required with set_paused, not allowed otherwise. */
@@ -609,7 +530,7 @@ export interface PlayerCommandRequest {
 /** One command that was published to a player. */
 // from spec/openapi.yaml#/components/schemas/PlayerCommandResult
 export interface PlayerCommandResult {
-  /** Unique id (UUID) of a command sent by the server to a player. */
+  /** The command's id (also in the MQTT command envelope). */
   command_id: string;
   /** Always `sent` (published to the broker; delivery is not confirmed). */
   status: "sent";
@@ -631,13 +552,12 @@ export interface PlayerCredentials {
    * holds, which the server never had).
    */
   key_pem?: string;
-  /** Host and port of an MQTT broker listener. */
+  /** The mTLS broker listener. */
   broker: BrokerAddress;
   /**
-   * A player's device token (`mpd_` and 43 base64url characters, 256 random bits), sent as
-   * `Authorization: Bearer <token>` to `renewDeviceCert`. Tied to one player; the server keeps only
-   * its SHA-256. A new one replaces the previous one (`getPlayerCredentials`, `rotatePlayerToken`);
-   * deleting the player ends it.
+   * A new device token for `renewDeviceCert`, issued by this call (every successful call issues a
+   * new one and the previous token stops working). Sent by this server always (absent from 1.0
+   * servers).
    */
   api_token?: string;
 }
@@ -645,15 +565,9 @@ export interface PlayerCredentials {
 /** The brightness range a player accepts. */
 // from spec/openapi.yaml#/components/schemas/PlayerDeviceBrightness
 export interface PlayerDeviceBrightness {
-  /**
-   * Display brightness in percent, 0..100 (a player may advertise a narrower range in its
-   * capabilities).
-   */
+  /** Lowest accepted value. */
   min: number;
-  /**
-   * Display brightness in percent, 0..100 (a player may advertise a narrower range in its
-   * capabilities).
-   */
+  /** Highest accepted value. */
   max: number;
   /** Granularity of the accepted values. */
   step?: number;
@@ -665,22 +579,22 @@ export interface PlayerDeviceBrightness {
  */
 // from spec/openapi.yaml#/components/schemas/PlayerDeviceCapabilities
 export interface PlayerDeviceCapabilities {
-  /** Firmware version string reported by a device. */
+  /** The firmware version the player reported with them. */
   firmware_version?: string;
-  /** The remote controls a player supports, each with its range. */
+  /** The remote controls the player supports; an absent one is not supported. */
   features: PlayerDeviceFeatures;
-  /** ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed). */
+  /** When the server stored them. */
   reported_at: string;
 }
 
 /** The remote controls a player supports, each with its range. */
 // from spec/openapi.yaml#/components/schemas/PlayerDeviceFeatures
 export interface PlayerDeviceFeatures {
-  /** The pause feature; it has no parameters. */
+  /** Present when the player accepts set_paused. */
   pause?: PlayerDevicePause;
-  /** The brightness range a player accepts. */
+  /** Present when the player accepts set_brightness. */
   brightness?: PlayerDeviceBrightness;
-  /** The rotations a player accepts. */
+  /** Present when the player accepts set_rotation. */
   rotation?: PlayerDeviceRotation;
 }
 
@@ -701,25 +615,22 @@ export interface PlayerDeviceRotation {
 export interface PlayerDeviceState {
   /** Whether the rotation is paused. */
   is_paused?: boolean;
-  /**
-   * Display brightness in percent, 0..100 (a player may advertise a narrower range in its
-   * capabilities).
-   */
+  /** Current brightness in percent. */
   brightness?: number;
-  /** Display rotation in degrees clockwise. */
+  /** Current rotation in degrees. */
   rotation?: Rotation;
-  /** ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed). */
+  /** When the server stored them. */
   reported_at: string;
 }
 
 /** The optional remote controls a player supports, each with its range (since 1.1). */
 // from spec/asyncapi.yaml#/components/schemas/PlayerFeatures
 export interface PlayerFeatures {
-  /** The pause feature; it has no parameters. */
+  /** Present when the player accepts set_paused. */
   pause?: Record<string, unknown>;
-  /** The brightness range a player accepts. */
+  /** Present when the player accepts set_brightness. */
   brightness?: BrightnessFeature;
-  /** The rotations a player accepts. */
+  /** Present when the player accepts set_rotation. */
   rotation?: RotationFeature;
 }
 
@@ -756,39 +667,33 @@ export function parsePlayerRequest(json: unknown): PlayerRequest {
 export interface PlayerState {
   /** Whether the rotation is paused. */
   is_paused?: boolean;
-  /**
-   * Display brightness in percent, 0..100 (a player may advertise a narrower range in its
-   * capabilities).
-   */
+  /** Current brightness in percent. */
   brightness?: number;
-  /** Display rotation in degrees clockwise. */
+  /** Current rotation in degrees. */
   rotation?: Rotation;
 }
 
 /** A player's status update, heartbeat or last will. */
 // from spec/asyncapi.yaml#/components/schemas/PlayerStatus
 export interface PlayerStatus {
-  /**
-   * The player's secret identity (UUID); also the CN of its client certificate and the MQTT
-   * username on the mTLS listener.
-   */
+  /** The player's key; equals the key in the topic, else the message is dropped. */
   player_key: string;
-  /** Whether a player is connected (online) or not (offline). */
+  /** online while connected and active; offline when disconnecting (also the last will). */
   status: ConnectionStatus;
   /** The post currently shown, or null when none. */
   current_post_id?: number | null;
-  /** Firmware version string reported by a device. */
+  /** The player's firmware version. */
   firmware_version?: string;
-  /** ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed). */
+  /** The player's clock when sending (UTC); 1970-01-01T00:00:00Z means its clock is not set. */
   timestamp?: string;
 }
 
 /** A player reports that it is showing a post (since 1.1). */
 // from spec/asyncapi.yaml#/components/schemas/PlayerView
 export interface PlayerView {
-  /** A post's integer id. */
+  /** The post shown. */
   post_id: number;
-  /** ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed). */
+  /** The player's clock (UTC); 1970-01-01T00:00:00Z means its clock is not set. */
   timestamp?: string;
   /** The player's time zone name, or empty when unknown. */
   timezone?: string;
@@ -801,10 +706,7 @@ export interface PlayerView {
   play_order?: number;
   /** The channel being played (informational; e.g. all, by_user, hashtag). */
   channel?: string;
-  /**
-   * The player's secret identity (UUID); also the CN of its client certificate and the MQTT
-   * username on the mTLS listener.
-   */
+  /** The player's key; equals the key in the topic, else the view is dropped. */
   player_key: string;
   /** The user of the channel being played, or null (informational). */
   channel_user_sqid?: string | null;
@@ -841,26 +743,19 @@ export const PlayerViewIntentValues: readonly PlayerViewIntent[] = ["channel", "
 /** A post as returned by the REST API. */
 // from spec/openapi.yaml#/components/schemas/Post
 export interface Post {
-  /** A post's integer id. */
+  /** The post's id. */
   post_id: number;
-  /**
-   * Storage identifier (UUID) of a post's artwork file. Its lower-case text names the file in the
-   * artwork vault: players download `https://{vault host}/{shard}/{storage_key}.{ext}` (see
-   * StorageShard and NativeFormat).
-   */
+  /** Storage identifier of the artwork file. */
   storage_key: string;
-  /**
-   * A user's id (UUID), used in MQTT topics and notification payloads and as the WebSocket MQTT
-   * username.
-   */
+  /** User id of the post's author. */
   owner_id: string;
-  /** A user's public handle, 2..50 letters, digits, '_' or '-', unique case-insensitively. */
+  /** Handle of the post's author. */
   owner_handle: string;
-  /** A post's title. */
+  /** The post's title. */
   title: string;
-  /** Absolute URL of a post's artwork file. */
+  /** URL of the artwork file. */
   art_url: string;
-  /** Canvas size of an artwork as '<width>x<height>' in pixels. */
+  /** Canvas size as '<width>x<height>'. */
   canvas: string;
   /** Artwork width in pixels. */
   width: number;
@@ -870,9 +765,9 @@ export interface Post {
   frame_count: number;
   /** Whether the artwork has transparent pixels. */
   has_transparency: boolean;
-  /** The category a post has been promoted to, or null when it is not promoted. */
+  /** The category the post is promoted to, or null. */
   promoted_category: PromotedCategory | null;
-  /** ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed). */
+  /** When the post was created (UTC). */
   created_at: string;
   /** The post's description, or null. Sent by this server always (optional for 1.0 servers). */
   description?: string | null;
@@ -914,43 +809,36 @@ export const PostNativeFormatValues: readonly PostNativeFormat[] = ["png", "gif"
 /** Notification published by the server when a post is created or promoted to a category. */
 // from spec/components/post.yaml#/PostNotification
 export interface PostNotification {
-  /** A post's integer id. */
+  /** The post's id. */
   post_id: number;
-  /**
-   * A user's id (UUID), used in MQTT topics and notification payloads and as the WebSocket MQTT
-   * username.
-   */
+  /** User id of the post's author. */
   owner_id: string;
-  /** A user's public handle, 2..50 letters, digits, '_' or '-', unique case-insensitively. */
+  /** Handle of the post's author. */
   owner_handle: string;
-  /** A post's title. */
+  /** The post's title. */
   title: string;
-  /** Absolute URL of a post's artwork file. */
+  /** URL of the artwork file. */
   art_url: string;
-  /** Canvas size of an artwork as '<width>x<height>' in pixels. */
+  /** Canvas size as '<width>x<height>'. */
   canvas: string;
-  /** The category a post has been promoted to, or null when it is not promoted. */
+  /** Category the post was promoted to (on category topics), else null. */
   promoted_category: PromotedCategory | null;
-  /** ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed). */
+  /** When the post was created (UTC). */
   created_at: string;
 }
 
 /** A post as listed to a player by query_posts. */
 // from spec/components/post.yaml#/PostSummary
 export interface PostSummary {
-  /** A post's integer id. */
+  /** The post's id. */
   post_id: number;
-  /**
-   * Storage identifier (UUID) of a post's artwork file. Its lower-case text names the file in the
-   * artwork vault: players download `https://{vault host}/{shard}/{storage_key}.{ext}` (see
-   * StorageShard and NativeFormat).
-   */
+  /** Storage identifier of the artwork file. */
   storage_key: string;
-  /** A post's title. */
+  /** The post's title. */
   title: string;
-  /** Absolute URL of a post's artwork file. */
+  /** URL of the artwork file to download. */
   art_url: string;
-  /** Canvas size of an artwork as '<width>x<height>' in pixels. */
+  /** Canvas size as '<width>x<height>'. */
   canvas: string;
   /** Artwork width in pixels. */
   width: number;
@@ -960,38 +848,33 @@ export interface PostSummary {
   frame_count: number;
   /** Whether the artwork has transparent pixels. */
   has_transparency: boolean;
-  /** A user's public handle, 2..50 letters, digits, '_' or '-', unique case-insensitively. */
+  /** Handle of the post's author. */
   owner_handle: string;
-  /** ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed). */
+  /** When the post was created (UTC). */
   created_at: string;
-  /**
-   * What a post is; every post is an artwork (one image file) for now. Players treat an absent kind
-   * as artwork.
-   */
+  /** Since 1.1 (always sent by a 1.1 server): what the post is; absent means artwork. */
   kind?: PostKind;
   /**
-   * The two directory levels `aa/bb` in front of an artwork file in the vault, computed from the
-   * storage_key alone (players compute it themselves; it cannot be chosen): take SHA-256 of the
-   * storage_key's lower-case text (its UTF-8 bytes); level i (i = 0, 1) is byte i of the digest AND
-   * 0x3f, printed as two lower-case hex digits (`00`..`3f`), so there are 64 x 64 shards. Example:
-   * storage_key `7c9e6679-7425-40de-944b-e07fc1f90ae7` has the digest `6316e01c9e1d33de...`; 0x63
-   * AND 0x3f = 0x23 and 0x16 AND 0x3f = 0x16, so the shard is `23/16` and a PNG is downloaded from
-   * `https://{vault host}/23/16/7c9e6679-7425-40de-944b-e07fc1f90ae7.png`.
+   * Since 1.1 (always sent by a 1.1 server): the vault shard of storage_key (players may compute it
+   * themselves).
    */
   storage_shard?: string;
   /**
-   * The NativeFormat of a post's vault file, or null for a post whose art_url points outside the
-   * vault.
+   * Since 1.1 (always sent by a 1.1 server): format and extension of the vault file, null when
+   * art_url points outside the vault.
    */
   native_format?: PostNativeFormat | null;
-  /** ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed). */
+  /**
+   * Since 1.1 (always sent by a 1.1 server): when the artwork file last changed (its upload, else
+   * the post's creation); a player re-downloads a cached file older than this.
+   */
   artwork_modified_at?: string;
 }
 
 /** Body of promotePost. */
 // from spec/openapi.yaml#/components/schemas/PromotePostRequest
 export interface PromotePostRequest {
-  /** A category a moderator can promote a post to. */
+  /** The category to promote the post to. */
   category: PromotionCategory;
 }
 
@@ -1008,9 +891,9 @@ export const PromotionCategoryValues: readonly PromotionCategory[] = ["frontpage
 /** Body of provisionPlayer; every field is optional (`{}` is valid). */
 // from spec/openapi.yaml#/components/schemas/ProvisionPlayerRequest
 export interface ProvisionPlayerRequest {
-  /** Hardware model string reported by a device. */
+  /** The device's hardware model. */
   device_model?: string;
-  /** Firmware version string reported by a device. */
+  /** The device's firmware version. */
   firmware_version?: string;
   /**
    * Optional PKCS#10 certificate signing request (PEM, "CERTIFICATE REQUEST") for a key pair the
@@ -1028,19 +911,13 @@ export interface ProvisionPlayerRequest {
 /** The new pending player's key and registration code. */
 // from spec/openapi.yaml#/components/schemas/ProvisionPlayerResponse
 export interface ProvisionPlayerResponse {
-  /**
-   * The player's secret identity (UUID); also the CN of its client certificate and the MQTT
-   * username on the mTLS listener.
-   */
+  /** The device's secret identity; keep it. */
   player_key: string;
-  /**
-   * 6-character code shown by a provisioned device; issued from 'ABCDEFGHJKMNPQRSTUVWXYZ23456789',
-   * valid 15 minutes, case-insensitive on entry.
-   */
+  /** The code to show to the owner. */
   registration_code: string;
-  /** ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed). */
+  /** When the code expires (15 minutes after provisioning). */
   registration_code_expires_at: string;
-  /** Host and port of an MQTT broker listener. */
+  /** The mTLS broker listener to connect to once registered. */
   mqtt_broker: BrokerAddress;
 }
 
@@ -1073,17 +950,11 @@ export function parseQueryPostsReply(json: unknown): QueryPostsReply {
 /** A player asks for a page of post summaries. */
 // from spec/asyncapi.yaml#/components/schemas/QueryPostsRequest
 export interface QueryPostsRequest {
-  /**
-   * Client-chosen correlation id of an MQTT request; it is also the last topic segment, so it
-   * cannot contain '/', '+' or '#' (the firmware sends 32 hex characters).
-   */
+  /** Correlation id; equals the last segment of the request topic. */
   request_id: string;
   /** Request discriminator. */
   request_type: "query_posts";
-  /**
-   * The player's secret identity (UUID); also the CN of its client certificate and the MQTT
-   * username on the mTLS listener.
-   */
+  /** The requesting player's key; equals the key in the topic. */
   player_key: string;
   /**
    * Which posts to list; all, promoted (any category), user (the player's owner), by_user (the user
@@ -1091,15 +962,19 @@ export interface QueryPostsRequest {
    * the user with user_sqid reacted to) and hashtag (posts with hashtag).
    */
   channel?: QueryPostsChannel;
-  /** A user's public handle, 2..50 letters, digits, '_' or '-', unique case-insensitively. */
+  /**
+   * Handle of the user whose posts to list with channel by_user (when user_sqid is absent); ignored
+   * otherwise.
+   */
   user_handle?: string;
   /**
-   * A user's public id in REST paths (/u/{sqid}/...), the Sqids encoding of the user's integer id.
+   * Since 1.1: the user (by public sqid) whose posts (channel by_user) or reactions (channel
+   * reactions) to list; ignored by other channels.
    */
   user_sqid?: string;
   /**
-   * A hashtag as a client sends it, 1..50 letters, digits or '_', with or without a leading '#',
-   * any case; the server stores it lower-case without '#' ('#PixelArt' becomes 'pixelart').
+   * Since 1.1: the hashtag of channel hashtag, with or without #, any case; ignored by other
+   * channels.
    */
   hashtag?: string;
   /**
@@ -1110,10 +985,7 @@ export interface QueryPostsRequest {
   sort?: QueryPostsSort;
   /** Seed of the random order; only used with sort random (same seed, same order across pages). */
   random_seed?: number;
-  /**
-   * Opaque pagination cursor returned by the server as next_cursor; null (or absent) asks for the
-   * first page.
-   */
+  /** The previous response's next_cursor; null or absent for the first page. */
   cursor?: string | null;
   /** Maximum number of posts in the page. */
   limit?: number;
@@ -1122,10 +994,7 @@ export interface QueryPostsRequest {
 /** Successful answer to query_posts. */
 // from spec/asyncapi.yaml#/components/schemas/QueryPostsResponse
 export interface QueryPostsResponse {
-  /**
-   * Client-chosen correlation id of an MQTT request; it is also the last topic segment, so it
-   * cannot contain '/', '+' or '#' (the firmware sends 32 hex characters).
-   */
+  /** The request_id of the request this answers. */
   request_id: string;
   /** Always true in a successful response. */
   success: true;
@@ -1133,10 +1002,7 @@ export interface QueryPostsResponse {
   error: null;
   /** The page of posts, in the requested order. */
   posts: PostSummary[];
-  /**
-   * Opaque pagination cursor returned by the server as next_cursor; null (or absent) asks for the
-   * first page.
-   */
+  /** Cursor of the next page, or null when there is none. */
   next_cursor: string | null;
   /** Whether more posts follow this page. */
   has_more: boolean;
@@ -1162,10 +1028,7 @@ export const ReadinessStateValues: readonly ReadinessState[] = ["ok", "unavailab
 /** Readiness answer; `ok` only when every dependency is up. */
 // from spec/openapi.yaml#/components/schemas/ReadinessStatus
 export interface ReadinessStatus {
-  /**
-   * Overall readiness; `ok` only when the database and the broker are both up and every revocation
-   * is in force.
-   */
+  /** `ok` (HTTP 200) or `unavailable` (HTTP 503). */
   status: ReadinessState;
   /** Whether the database answers. */
   database: boolean;
@@ -1181,12 +1044,9 @@ export interface ReadinessStatus {
 /** Body of registerPlayer. */
 // from spec/openapi.yaml#/components/schemas/RegisterPlayerRequest
 export interface RegisterPlayerRequest {
-  /**
-   * 6-character code shown by a provisioned device; issued from 'ABCDEFGHJKMNPQRSTUVWXYZ23456789',
-   * valid 15 minutes, case-insensitive on entry.
-   */
+  /** The code shown by the device (case-insensitive). */
   registration_code: string;
-  /** Owner-given display name of a player. */
+  /** A name for the player. */
   name: string;
 }
 
@@ -1198,7 +1058,7 @@ export const RegistrationStatusValues: readonly RegistrationStatus[] = ["pending
 /** The outcome of renewPlayerCert. */
 // from spec/openapi.yaml#/components/schemas/RenewCertResult
 export interface RenewCertResult {
-  /** ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed). */
+  /** When the new certificate expires (UTC). */
   cert_expires_at: string;
   /** A human-readable note on what to do next. */
   message: string;
@@ -1216,16 +1076,14 @@ export interface RenewDeviceCertResponse {
   key_pem?: string;
   /** The deployment's CA certificate (PEM). */
   ca_pem: string;
-  /** ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed). */
+  /** When the new certificate expires (UTC). */
   cert_expires_at: string;
 }
 
 /** The one error body of every REST error response. */
 // from spec/components/errors.yaml#/RestError
 export interface RestError {
-  /**
-   * Machine-readable error code of a REST error body; the MQTT codes plus forbidden and conflict.
-   */
+  /** Machine-readable error code. */
   error_code: RestErrorCode;
   /** Human-readable error message (names the offending field for invalid_request). */
   error: string;
@@ -1256,34 +1114,22 @@ export function parseRevokeReactionReply(json: unknown): RevokeReactionReply {
 /** A player removes an emoji reaction of its owner from a post. */
 // from spec/asyncapi.yaml#/components/schemas/RevokeReactionRequest
 export interface RevokeReactionRequest {
-  /**
-   * Client-chosen correlation id of an MQTT request; it is also the last topic segment, so it
-   * cannot contain '/', '+' or '#' (the firmware sends 32 hex characters).
-   */
+  /** Correlation id; equals the last segment of the request topic. */
   request_id: string;
   /** Request discriminator. */
   request_type: "revoke_reaction";
-  /**
-   * The player's secret identity (UUID); also the CN of its client certificate and the MQTT
-   * username on the mTLS listener.
-   */
+  /** The requesting player's key; equals the key in the topic. */
   player_key: string;
-  /** A post's integer id. */
+  /** The post to remove the reaction from. */
   post_id: number;
-  /**
-   * A reaction emoji (one emoji or ZWJ/flag/keycap sequence); the server trims it and then requires
-   * 1..20 characters of emoji only, else invalid_emoji.
-   */
+  /** The reaction to remove; trimmed and checked as for submit_reaction. */
   emoji: string;
 }
 
 /** Successful answer to revoke_reaction. */
 // from spec/asyncapi.yaml#/components/schemas/RevokeReactionResponse
 export interface RevokeReactionResponse {
-  /**
-   * Client-chosen correlation id of an MQTT request; it is also the last topic segment, so it
-   * cannot contain '/', '+' or '#' (the firmware sends 32 hex characters).
-   */
+  /** The request_id of the request this answers. */
   request_id: string;
   /** Always true in a successful response. */
   success: true;
@@ -1298,19 +1144,14 @@ export interface RevokeReactionResponse {
 export interface RotatePlayerTokenPending {
   /** Always `pending`. */
   status: "pending";
-  /** ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed). */
+  /** When the pending request was first made (UTC); repeated calls keep it. */
   requested_at: string;
 }
 
 /** The player's new device token (the previous one no longer works). */
 // from spec/openapi.yaml#/components/schemas/RotatePlayerTokenResponse
 export interface RotatePlayerTokenResponse {
-  /**
-   * A player's device token (`mpd_` and 43 base64url characters, 256 random bits), sent as
-   * `Authorization: Bearer <token>` to `renewDeviceCert`. Tied to one player; the server keeps only
-   * its SHA-256. A new one replaces the previous one (`getPlayerCredentials`, `rotatePlayerToken`);
-   * deleting the player ends it.
-   */
+  /** The new device token. */
   api_token: string;
 }
 
@@ -1329,36 +1170,33 @@ export interface RotationFeature {
 /** Ask a player to set its brightness (since 1.1); acknowledged on command/ack. */
 // from spec/asyncapi.yaml#/components/schemas/SetBrightnessCommand
 export interface SetBrightnessCommand {
-  /** Unique id (UUID) of a command sent by the server to a player. */
+  /** Unique id of this command (as returned by the REST command endpoint). */
   command_id: string;
   /** Command discriminator. */
   command_type: "set_brightness";
-  /** Set the display brightness (since 1.1). */
+  /** The brightness. */
   payload: SetBrightnessPayload;
-  /** ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed). */
+  /** When the server issued the command (UTC). */
   timestamp: string;
 }
 
 /** Set the display brightness (since 1.1). */
 // from spec/asyncapi.yaml#/components/schemas/SetBrightnessPayload
 export interface SetBrightnessPayload {
-  /**
-   * Display brightness in percent, 0..100 (a player may advertise a narrower range in its
-   * capabilities).
-   */
+  /** Brightness in percent, within the player's advertised min..max. */
   value: number;
 }
 
 /** Ask a player to pause or resume (since 1.1); acknowledged on command/ack. */
 // from spec/asyncapi.yaml#/components/schemas/SetPausedCommand
 export interface SetPausedCommand {
-  /** Unique id (UUID) of a command sent by the server to a player. */
+  /** Unique id of this command (as returned by the REST command endpoint). */
   command_id: string;
   /** Command discriminator. */
   command_type: "set_paused";
-  /** Pause or resume the player's rotation (since 1.1). */
+  /** Paused or not. */
   payload: SetPausedPayload;
-  /** ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed). */
+  /** When the server issued the command (UTC). */
   timestamp: string;
 }
 
@@ -1372,64 +1210,55 @@ export interface SetPausedPayload {
 /** Ask a player to set its rotation (since 1.1); acknowledged on command/ack. */
 // from spec/asyncapi.yaml#/components/schemas/SetRotationCommand
 export interface SetRotationCommand {
-  /** Unique id (UUID) of a command sent by the server to a player. */
+  /** Unique id of this command (as returned by the REST command endpoint). */
   command_id: string;
   /** Command discriminator. */
   command_type: "set_rotation";
-  /** Set the display rotation (since 1.1). */
+  /** The rotation. */
   payload: SetRotationPayload;
-  /** ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed). */
+  /** When the server issued the command (UTC). */
   timestamp: string;
 }
 
 /** Set the display rotation (since 1.1). */
 // from spec/asyncapi.yaml#/components/schemas/SetRotationPayload
 export interface SetRotationPayload {
-  /** Display rotation in degrees clockwise. */
+  /** Rotation in degrees, one of the player's advertised values. */
   value: Rotation;
 }
 
 /** Ask a player to download and show one artwork. */
 // from spec/asyncapi.yaml#/components/schemas/ShowArtworkCommand
 export interface ShowArtworkCommand {
-  /** Unique id (UUID) of a command sent by the server to a player. */
+  /** Unique id of this command (as returned by the REST command endpoint). */
   command_id: string;
   /** Command discriminator. */
   command_type: "show_artwork";
-  /** What a player needs to download and show one artwork. */
+  /** The artwork to show. */
   payload: ShowArtworkPayload;
-  /** ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed). */
+  /** When the server issued the command (UTC). */
   timestamp: string;
 }
 
 /** What a player needs to download and show one artwork. */
 // from spec/asyncapi.yaml#/components/schemas/ShowArtworkPayload
 export interface ShowArtworkPayload {
-  /** A post's integer id. */
+  /** The post to show. */
   post_id: number;
-  /**
-   * Storage identifier (UUID) of a post's artwork file. Its lower-case text names the file in the
-   * artwork vault: players download `https://{vault host}/{shard}/{storage_key}.{ext}` (see
-   * StorageShard and NativeFormat).
-   */
+  /** Storage identifier of the artwork file. */
   storage_key: string;
-  /** Absolute URL of a post's artwork file. */
+  /** URL of the artwork file to download. */
   art_url: string;
-  /** Canvas size of an artwork as '<width>x<height>' in pixels. */
+  /** Canvas size as '<width>x<height>'. */
   canvas: string;
   /**
-   * The two directory levels `aa/bb` in front of an artwork file in the vault, computed from the
-   * storage_key alone (players compute it themselves; it cannot be chosen): take SHA-256 of the
-   * storage_key's lower-case text (its UTF-8 bytes); level i (i = 0, 1) is byte i of the digest AND
-   * 0x3f, printed as two lower-case hex digits (`00`..`3f`), so there are 64 x 64 shards. Example:
-   * storage_key `7c9e6679-7425-40de-944b-e07fc1f90ae7` has the digest `6316e01c9e1d33de...`; 0x63
-   * AND 0x3f = 0x23 and 0x16 AND 0x3f = 0x16, so the shard is `23/16` and a PNG is downloaded from
-   * `https://{vault host}/23/16/7c9e6679-7425-40de-944b-e07fc1f90ae7.png`.
+   * Since 1.1 (always sent by a 1.1 server): the vault shard of storage_key; the firmware downloads
+   * https://{vault host}/{storage_shard}/{storage_key}.{native_format}.
    */
   storage_shard?: string;
   /**
-   * The NativeFormat of a post's vault file, or null for a post whose art_url points outside the
-   * vault.
+   * Since 1.1 (always sent by a 1.1 server): format and extension of the vault file; null when
+   * art_url points outside the vault (the firmware cannot show such a post).
    */
   native_format?: PostNativeFormat | null;
 }
@@ -1454,34 +1283,22 @@ export function parseSubmitReactionReply(json: unknown): SubmitReactionReply {
 /** A player adds an emoji reaction of its owner to a post. */
 // from spec/asyncapi.yaml#/components/schemas/SubmitReactionRequest
 export interface SubmitReactionRequest {
-  /**
-   * Client-chosen correlation id of an MQTT request; it is also the last topic segment, so it
-   * cannot contain '/', '+' or '#' (the firmware sends 32 hex characters).
-   */
+  /** Correlation id; equals the last segment of the request topic. */
   request_id: string;
   /** Request discriminator. */
   request_type: "submit_reaction";
-  /**
-   * The player's secret identity (UUID); also the CN of its client certificate and the MQTT
-   * username on the mTLS listener.
-   */
+  /** The requesting player's key; equals the key in the topic. */
   player_key: string;
-  /** A post's integer id. */
+  /** The post to react to. */
   post_id: number;
-  /**
-   * A reaction emoji (one emoji or ZWJ/flag/keycap sequence); the server trims it and then requires
-   * 1..20 characters of emoji only, else invalid_emoji.
-   */
+  /** The reaction; trimmed, then 1..20 characters of emoji only, else invalid_emoji. */
   emoji: string;
 }
 
 /** Successful answer to submit_reaction. */
 // from spec/asyncapi.yaml#/components/schemas/SubmitReactionResponse
 export interface SubmitReactionResponse {
-  /**
-   * Client-chosen correlation id of an MQTT request; it is also the last topic segment, so it
-   * cannot contain '/', '+' or '#' (the firmware sends 32 hex characters).
-   */
+  /** The request_id of the request this answers. */
   request_id: string;
   /** Always true in a successful response. */
   success: true;
@@ -1509,34 +1326,22 @@ export function parseSubmitViewReply(json: unknown): SubmitViewReply {
 /** A player reports that it showed a post. */
 // from spec/asyncapi.yaml#/components/schemas/SubmitViewRequest
 export interface SubmitViewRequest {
-  /**
-   * Client-chosen correlation id of an MQTT request; it is also the last topic segment, so it
-   * cannot contain '/', '+' or '#' (the firmware sends 32 hex characters).
-   */
+  /** Correlation id; equals the last segment of the request topic. */
   request_id: string;
   /** Request discriminator. */
   request_type: "submit_view";
-  /**
-   * The player's secret identity (UUID); also the CN of its client certificate and the MQTT
-   * username on the mTLS listener.
-   */
+  /** The requesting player's key; equals the key in the topic. */
   player_key: string;
-  /** A post's integer id. */
+  /** The post that was shown. */
   post_id: number;
-  /**
-   * Why a view happened; automated (playlist rotation, recorded as a listing view) or intentional
-   * (the viewer chose the post).
-   */
+  /** Whether the view was automated (playlist rotation) or intentional. */
   view_intent?: ViewIntent;
 }
 
 /** Successful answer to submit_view. */
 // from spec/asyncapi.yaml#/components/schemas/SubmitViewResponse
 export interface SubmitViewResponse {
-  /**
-   * Client-chosen correlation id of an MQTT request; it is also the last topic segment, so it
-   * cannot contain '/', '+' or '#' (the firmware sends 32 hex characters).
-   */
+  /** The request_id of the request this answers. */
   request_id: string;
   /** Always true in a successful response. */
   success: true;
@@ -1547,55 +1352,50 @@ export interface SubmitViewResponse {
 /** Ask a player to move back to the previous artwork of its queue. */
 // from spec/asyncapi.yaml#/components/schemas/SwapBackCommand
 export interface SwapBackCommand {
-  /** Unique id (UUID) of a command sent by the server to a player. */
+  /** Unique id of this command (as returned by the REST command endpoint). */
   command_id: string;
   /** Command discriminator. */
   command_type: "swap_back";
-  /** The empty payload of commands that take no arguments. */
+  /** Always the empty object. */
   payload: EmptyCommandPayload;
-  /** ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed). */
+  /** When the server issued the command (UTC). */
   timestamp: string;
 }
 
 /** Ask a player to move to the next artwork of its queue. */
 // from spec/asyncapi.yaml#/components/schemas/SwapNextCommand
 export interface SwapNextCommand {
-  /** Unique id (UUID) of a command sent by the server to a player. */
+  /** Unique id of this command (as returned by the REST command endpoint). */
   command_id: string;
   /** Command discriminator. */
   command_type: "swap_next";
-  /** The empty payload of commands that take no arguments. */
+  /** Always the empty object. */
   payload: EmptyCommandPayload;
-  /** ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed). */
+  /** When the server issued the command (UTC). */
   timestamp: string;
 }
 
 /** Body of updatePlayer. */
 // from spec/openapi.yaml#/components/schemas/UpdatePlayerRequest
 export interface UpdatePlayerRequest {
-  /** Owner-given display name of a player. */
+  /** The player's new name. */
   name: string;
 }
 
 /** The current user, as returned by authMe. */
 // from spec/openapi.yaml#/components/schemas/User
 export interface User {
-  /**
-   * A user's id (UUID), used in MQTT topics and notification payloads and as the WebSocket MQTT
-   * username.
-   */
+  /** The user's id. */
   user_id: string;
-  /**
-   * A user's public id in REST paths (/u/{sqid}/...), the Sqids encoding of the user's integer id.
-   */
+  /** The user's public id. */
   sqid: string;
-  /** A user's public handle, 2..50 letters, digits, '_' or '-', unique case-insensitively. */
+  /** The user's handle. */
   handle: string;
-  /** An email address (compared case-insensitively). */
+  /** The user's email. */
   email: string;
   /** The user's roles; always contains `user`. */
   roles: UserRole[];
-  /** ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed). */
+  /** When the account was created (UTC). */
   created_at: string;
 }
 
@@ -1618,7 +1418,7 @@ export interface ViewAckError {
   success: false;
   /** Human-readable error message. */
   error: string;
-  /** Machine-readable error code of an MQTT error response (closed list). */
+  /** Machine-readable error code. */
   error_code: ErrorCode;
 }
 

@@ -63,38 +63,38 @@ class _Model(BaseModel):
 
 class AuthLoginRequest(_Model):
     """Body of authLogin."""
-    email: str = Field(..., alias="email", description="An email address (compared case-insensitively).")
+    email: str = Field(..., alias="email", description="The account's email.")
     password: str = Field(..., alias="password", description="The account's password (any length up to 200; a wrong one is a 401, not a 400).")
 
 
 class AuthLoginResponse(_Model):
     """A bearer token and who it belongs to."""
-    token: str = Field(..., alias="token", description="A signed JWT (compact serialization) carrying the user_id; sent as `Authorization: Bearer <token>`.")
-    user_id: str = Field(..., alias="user_id", description="A user's id (UUID), used in MQTT topics and notification payloads and as the WebSocket MQTT username.")
-    sqid: str = Field(..., alias="sqid", description="A user's public id in REST paths (/u/{sqid}/...), the Sqids encoding of the user's integer id.")
-    handle: str = Field(..., alias="handle", description="A user's public handle, 2..50 letters, digits, '_' or '-', unique case-insensitively.")
-    expires_at: str = Field(..., alias="expires_at", description="ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed).")
+    token: str = Field(..., alias="token", description="The bearer token.")
+    user_id: str = Field(..., alias="user_id", description="The user's id.")
+    sqid: str = Field(..., alias="sqid", description="The user's public id.")
+    handle: str = Field(..., alias="handle", description="The user's handle.")
+    expires_at: str = Field(..., alias="expires_at", description="When the token expires (UTC).")
 
 
 class AuthRegisterRequest(_Model):
     """Body of authRegister."""
-    handle: str = Field(..., alias="handle", description="A user's public handle, 2..50 letters, digits, '_' or '-', unique case-insensitively.")
-    email: str = Field(..., alias="email", description="An email address (compared case-insensitively).")
-    password: str = Field(..., alias="password", description="A new account's password, 8..200 characters.")
+    handle: str = Field(..., alias="handle", description="The public handle wanted; unique case-insensitively.")
+    email: str = Field(..., alias="email", description="The account's email; unique case-insensitively.")
+    password: str = Field(..., alias="password", description="The password, 8..200 characters.")
 
 
 class AuthRegisterResponse(_Model):
     """The new account and a bearer token for it."""
-    user_id: str = Field(..., alias="user_id", description="A user's id (UUID), used in MQTT topics and notification payloads and as the WebSocket MQTT username.")
-    sqid: str = Field(..., alias="sqid", description="A user's public id in REST paths (/u/{sqid}/...), the Sqids encoding of the user's integer id.")
-    handle: str = Field(..., alias="handle", description="A user's public handle, 2..50 letters, digits, '_' or '-', unique case-insensitively.")
-    token: str = Field(..., alias="token", description="A signed JWT (compact serialization) carrying the user_id; sent as `Authorization: Bearer <token>`.")
+    user_id: str = Field(..., alias="user_id", description="The new user's id.")
+    sqid: str = Field(..., alias="sqid", description="The new user's public id for /u/{sqid} paths.")
+    handle: str = Field(..., alias="handle", description="The handle as registered.")
+    token: str = Field(..., alias="token", description="A bearer token for the new user.")
 
 
 class BrightnessFeature(_Model):
     """The brightness range a player accepts."""
-    min: int = Field(..., alias="min", description="Display brightness in percent, 0..100 (a player may advertise a narrower range in its capabilities).")
-    max: int = Field(..., alias="max", description="Display brightness in percent, 0..100 (a player may advertise a narrower range in its capabilities).")
+    min: int = Field(..., alias="min", description="Lowest accepted value.")
+    max: int = Field(..., alias="max", description="Highest accepted value.")
     step: Optional[int] = Field(None, alias="step", description="Granularity of the accepted values (1 when absent).")
 
 
@@ -106,8 +106,8 @@ class BrokerAddress(_Model):
 
 class CommandAck(_Model):
     """A player's acknowledgement of a command (since 1.1)."""
-    command_id: str = Field(..., alias="command_id", description="Unique id (UUID) of a command sent by the server to a player.")
-    status: CommandAckStatus = Field(..., alias="status", description="How a player handled a command it acknowledges (set_paused, set_brightness, set_rotation); ok, error (it tried and failed; see error) or unsupported (it cannot do this).")
+    command_id: str = Field(..., alias="command_id", description="The acknowledged command's id.")
+    status: CommandAckStatus = Field(..., alias="status", description="ok, error or unsupported.")
     error: Optional[str] = Field(None, alias="error", description="Why the command failed (with status error or unsupported), else null.")
 
 
@@ -134,13 +134,13 @@ class CommandType(str, enum.Enum):
 
 class Comment(_Model):
     """One comment of a post as returned by get_comments; threaded to depth 2, oldest first."""
-    comment_id: str = Field(..., alias="comment_id", description="A comment's id (UUID).")
-    post_id: int = Field(..., alias="post_id", description="A post's integer id.")
+    comment_id: str = Field(..., alias="comment_id", description="The comment's id.")
+    post_id: int = Field(..., alias="post_id", description="Id of the post the comment belongs to.")
     author_handle: Optional[str] = Field(..., alias="author_handle", description="Handle of the comment's author, or null for an anonymous comment.")
     body: str = Field(..., alias="body", description="Comment text; empty for a deleted placeholder.")
     depth: int = Field(..., alias="depth", description="Thread depth, 0 for a top-level comment, at most 2.")
     parent_id: Optional[str] = Field(..., alias="parent_id", description="Id of the comment this one replies to, or null at depth 0.")
-    created_at: str = Field(..., alias="created_at", description="ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed).")
+    created_at: str = Field(..., alias="created_at", description="When the comment was written (UTC).")
     deleted: bool = Field(..., alias="deleted", description="True for a deleted comment kept as a placeholder because it still has live replies.")
 
 
@@ -158,15 +158,15 @@ class CreateCommentRequest(_Model):
 
 class CreatePostRequest(_Model):
     """Body of createPost."""
-    title: str = Field(..., alias="title", description="A post's title.")
-    art_url: str = Field(..., alias="art_url", description="Absolute URL of a post's artwork file.")
-    canvas: str = Field(..., alias="canvas", description="Canvas size of an artwork as '<width>x<height>' in pixels.")
+    title: str = Field(..., alias="title", description="The post's title, 1..200 characters.")
+    art_url: str = Field(..., alias="art_url", description="Absolute URL of the artwork file.")
+    canvas: str = Field(..., alias="canvas", description="Canvas size; must equal '<width>x<height>'.")
     width: int = Field(..., alias="width", description="Artwork width in pixels.")
     height: int = Field(..., alias="height", description="Artwork height in pixels.")
     frame_count: Optional[int] = Field(None, alias="frame_count", description="Number of animation frames (1 for a still image).")
     has_transparency: Optional[bool] = Field(None, alias="has_transparency", description="Whether the artwork has transparent pixels.")
-    description: Optional[str] = Field(None, alias="description", description="A post's description, at most 2000 characters (no control characters other than tab and line breaks).")
-    hashtags: Optional[List[str]] = Field(None, alias="hashtags", description="Hashtags sent with a new post, at most 16 (in a multipart upload, one `hashtags` part each).")
+    description: Optional[str] = Field(None, alias="description", description="The post's description (absent or empty -> null).")
+    hashtags: Optional[List[str]] = Field(None, alias="hashtags", description="The post's hashtags; stored lower-case without '#', duplicates removed.")
 
 
 class CreatePostUpload(_Model):
@@ -176,10 +176,10 @@ class CreatePostUpload(_Model):
         the file, so `art_url`, `canvas`, `width`, `height`, `frame_count`, `has_transparency` are
         not accepted here (400, like any unknown part).
     """
-    title: str = Field(..., alias="title", description="A post's title.")
-    description: Optional[str] = Field(None, alias="description", description="A post's description, at most 2000 characters (no control characters other than tab and line breaks).")
-    hashtags: Optional[List[str]] = Field(None, alias="hashtags", description="Hashtags sent with a new post, at most 16 (in a multipart upload, one `hashtags` part each).")
-    image: str = Field(..., alias="image", description="The bytes of an artwork file (PNG, GIF, WebP or BMP), sent or received as they are (no encoding).")
+    title: str = Field(..., alias="title", description="The post's title, 1..200 characters.")
+    description: Optional[str] = Field(None, alias="description", description="The post's description (absent or empty -> null).")
+    hashtags: Optional[List[str]] = Field(None, alias="hashtags", description="The post's hashtags, one part per hashtag.")
+    image: str = Field(..., alias="image", description="The artwork file (a file part, with a filename); PNG, GIF, WebP or BMP within the limits of createPost.")
 
 
 class EmptyCommandPayload(_Model):
@@ -203,21 +203,21 @@ class ErrorResponse(_Model):
     """The one error answer to any request."""
     _consts: ClassVar[Tuple[str, ...]] = ('success',)
 
-    request_id: str = Field(..., alias="request_id", description="Client-chosen correlation id of an MQTT request; it is also the last topic segment, so it cannot contain '/', '+' or '#' (the firmware sends 32 hex characters).")
+    request_id: str = Field(..., alias="request_id", description="The request_id of the request this answers (the topic segment's id when the payload's is missing or different).")
     success: Literal[False] = Field(False, alias="success", description="Always false in an error response.")
     error: str = Field(..., alias="error", description="Human-readable error message (names the offending field for invalid_request).")
-    error_code: ErrorCode = Field(..., alias="error_code", description="Machine-readable error code of an MQTT error response (closed list).")
+    error_code: ErrorCode = Field(..., alias="error_code", description="Machine-readable error code.")
 
 
 class GetCommentsRequest(_Model):
     """A player asks for a page of a post's comments."""
     _consts: ClassVar[Tuple[str, ...]] = ('request_type',)
 
-    request_id: str = Field(..., alias="request_id", description="Client-chosen correlation id of an MQTT request; it is also the last topic segment, so it cannot contain '/', '+' or '#' (the firmware sends 32 hex characters).")
+    request_id: str = Field(..., alias="request_id", description="Correlation id; equals the last segment of the request topic.")
     request_type: Literal["get_comments"] = Field("get_comments", alias="request_type", description="Request discriminator.")
-    player_key: str = Field(..., alias="player_key", description="The player's secret identity (UUID); also the CN of its client certificate and the MQTT username on the mTLS listener.")
-    post_id: int = Field(..., alias="post_id", description="A post's integer id.")
-    cursor: Optional[str] = Field(None, alias="cursor", description="Opaque pagination cursor returned by the server as next_cursor; null (or absent) asks for the first page.")
+    player_key: str = Field(..., alias="player_key", description="The requesting player's key; equals the key in the topic.")
+    post_id: int = Field(..., alias="post_id", description="The post whose comments to list.")
+    cursor: Optional[str] = Field(None, alias="cursor", description="The previous response's next_cursor; null or absent for the first page.")
     limit: Optional[int] = Field(None, alias="limit", description="Maximum number of comments in the page.")
 
 
@@ -225,11 +225,11 @@ class GetCommentsResponse(_Model):
     """Successful answer to get_comments."""
     _consts: ClassVar[Tuple[str, ...]] = ('success', 'error',)
 
-    request_id: str = Field(..., alias="request_id", description="Client-chosen correlation id of an MQTT request; it is also the last topic segment, so it cannot contain '/', '+' or '#' (the firmware sends 32 hex characters).")
+    request_id: str = Field(..., alias="request_id", description="The request_id of the request this answers.")
     success: Literal[True] = Field(True, alias="success", description="Always true in a successful response.")
     error: None = Field(None, alias="error", description="Always null in a successful response.")
     comments: List[Comment] = Field(..., alias="comments", description="The page of comments in thread order (each reply after its parent, oldest first).")
-    next_cursor: Optional[str] = Field(..., alias="next_cursor", description="Opaque pagination cursor returned by the server as next_cursor; null (or absent) asks for the first page.")
+    next_cursor: Optional[str] = Field(..., alias="next_cursor", description="Cursor of the next page, or null when there is none.")
     has_more: bool = Field(..., alias="has_more", description="Whether more comments follow this page.")
 
 
@@ -237,20 +237,20 @@ class GetPostRequest(_Model):
     """A player asks for one post's summary (since 1.1)."""
     _consts: ClassVar[Tuple[str, ...]] = ('request_type',)
 
-    request_id: str = Field(..., alias="request_id", description="Client-chosen correlation id of an MQTT request; it is also the last topic segment, so it cannot contain '/', '+' or '#' (the firmware sends 32 hex characters).")
+    request_id: str = Field(..., alias="request_id", description="Correlation id; equals the last segment of the request topic.")
     request_type: Literal["get_post"] = Field("get_post", alias="request_type", description="Request discriminator.")
-    player_key: str = Field(..., alias="player_key", description="The player's secret identity (UUID); also the CN of its client certificate and the MQTT username on the mTLS listener.")
-    post_id: int = Field(..., alias="post_id", description="A post's integer id.")
+    player_key: str = Field(..., alias="player_key", description="The requesting player's key; equals the key in the topic.")
+    post_id: int = Field(..., alias="post_id", description="The post to describe.")
 
 
 class GetPostResponse(_Model):
     """Successful answer to get_post."""
     _consts: ClassVar[Tuple[str, ...]] = ('success', 'error',)
 
-    request_id: str = Field(..., alias="request_id", description="Client-chosen correlation id of an MQTT request; it is also the last topic segment, so it cannot contain '/', '+' or '#' (the firmware sends 32 hex characters).")
+    request_id: str = Field(..., alias="request_id", description="The request_id of the request this answers.")
     success: Literal[True] = Field(True, alias="success", description="Always true in a successful response.")
     error: None = Field(None, alias="error", description="Always null in a successful response.")
-    post: PostSummary = Field(..., alias="post", description="A post as listed to a player by query_posts.")
+    post: PostSummary = Field(..., alias="post", description="The post.")
 
 
 class HealthStatus(_Model):
@@ -263,10 +263,10 @@ class HealthStatus(_Model):
 class MqttBootstrap(_Model):
     """What a web client needs to connect to the broker over WebSocket."""
     websocket_url: str = Field(..., alias="websocket_url", description="URL of the broker's WebSocket listener.")
-    username: str = Field(..., alias="username", description="A user's id (UUID), used in MQTT topics and notification payloads and as the WebSocket MQTT username.")
+    username: str = Field(..., alias="username", description="The MQTT username, the caller's user_id.")
     password: str = Field(..., alias="password", description="The MQTT password, a token the broker accepts for this username until expires_at.")
-    expires_at: str = Field(..., alias="expires_at", description="ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed).")
-    topics: MqttBootstrapTopics = Field(..., alias="topics", description="Topic filters a web client may subscribe to.")
+    expires_at: str = Field(..., alias="expires_at", description="When the password stops being accepted for new connections (UTC).")
+    topics: MqttBootstrapTopics = Field(..., alias="topics", description="The topics the caller may use.")
 
 
 class MqttBootstrapTopics(_Model):
@@ -295,10 +295,10 @@ class PlayChannelCommand(_Model):
     """Ask a player to play a channel (since 1.1)."""
     _consts: ClassVar[Tuple[str, ...]] = ('command_type',)
 
-    command_id: str = Field(..., alias="command_id", description="Unique id (UUID) of a command sent by the server to a player.")
+    command_id: str = Field(..., alias="command_id", description="Unique id of this command (as returned by the REST command endpoint).")
     command_type: Literal["play_channel"] = Field("play_channel", alias="command_type", description="Command discriminator.")
-    payload: PlayChannelPayload = Field(..., alias="payload", description="The channel a player should play (since 1.1).")
-    timestamp: str = Field(..., alias="timestamp", description="ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed).")
+    payload: PlayChannelPayload = Field(..., alias="payload", description="The channel to play.")
+    timestamp: str = Field(..., alias="timestamp", description="When the server issued the command (UTC).")
 
 
 class PlayChannelName(str, enum.Enum):
@@ -315,43 +315,43 @@ class PlayChannelName(str, enum.Enum):
 
 class PlayChannelPayload(_Model):
     """The channel a player should play (since 1.1)."""
-    channel_name: PlayChannelName = Field(..., alias="channel_name", description="The channel a play_channel command asks the player to play; by_user and reactions name a user by user_sqid, hashtag names a hashtag.")
-    user_sqid: Optional[str] = Field(None, alias="user_sqid", description="A user's public id in REST paths (/u/{sqid}/...), the Sqids encoding of the user's integer id.")
-    hashtag: Optional[str] = Field(None, alias="hashtag", description="A hashtag of a post as stored and returned, lower-case and without '#': 1..50 letters a-z, digits or '_'.")
+    channel_name: PlayChannelName = Field(..., alias="channel_name", description="The channel.")
+    user_sqid: Optional[str] = Field(None, alias="user_sqid", description="The user of channels by_user and reactions (present exactly with those).")
+    hashtag: Optional[str] = Field(None, alias="hashtag", description="The hashtag of channel hashtag, without '#' (present exactly with it).")
 
 
 class Player(_Model):
     """A registered player as its owner sees it."""
-    id: str = Field(..., alias="id", description="The player's record id (UUID), used in owner-facing REST paths as {player_id}; distinct from the player_key.")
-    player_key: str = Field(..., alias="player_key", description="The player's secret identity (UUID); also the CN of its client certificate and the MQTT username on the mTLS listener.")
-    owner_id: str = Field(..., alias="owner_id", description="A user's id (UUID), used in MQTT topics and notification payloads and as the WebSocket MQTT username.")
-    name: str = Field(..., alias="name", description="Owner-given display name of a player.")
+    id: str = Field(..., alias="id", description="The player's record id, used as {player_id} in REST paths.")
+    player_key: str = Field(..., alias="player_key", description="The player's key (certificate CN and MQTT identity).")
+    owner_id: str = Field(..., alias="owner_id", description="The owner's user id.")
+    name: str = Field(..., alias="name", description="The player's name.")
     device_model: Optional[str] = Field(..., alias="device_model", description="The hardware model reported at provisioning, or null.")
     firmware_version: Optional[str] = Field(..., alias="firmware_version", description="The last firmware version reported (provisioning or status), or null.")
-    registration_status: RegistrationStatus = Field(..., alias="registration_status", description="Whether a provisioned player has been registered to an owner.")
-    connection_status: ConnectionStatus = Field(..., alias="connection_status", description="Whether a player is connected (online) or not (offline).")
+    registration_status: RegistrationStatus = Field(..., alias="registration_status", description="Registration state (always `registered` for a player with an owner).")
+    connection_status: ConnectionStatus = Field(..., alias="connection_status", description="Whether the player is connected, from its status messages, last will and the 3-minute silence rule.")
     last_seen_at: Optional[str] = Field(..., alias="last_seen_at", description="When the player last sent a status (UTC), or null if never.")
     current_post_id: Optional[int] = Field(..., alias="current_post_id", description="The post the player reported showing, or null.")
-    cert_expires_at: str = Field(..., alias="cert_expires_at", description="ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed).")
-    registered_at: str = Field(..., alias="registered_at", description="ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed).")
-    created_at: str = Field(..., alias="created_at", description="ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed).")
+    cert_expires_at: str = Field(..., alias="cert_expires_at", description="When the player's client certificate expires (UTC).")
+    registered_at: str = Field(..., alias="registered_at", description="When the player was registered to its owner (UTC).")
+    created_at: str = Field(..., alias="created_at", description="When the player was provisioned (UTC).")
     api_token_rotated_at: Optional[str] = Field(None, alias="api_token_rotated_at", description="When the player's device token was last replaced through `rotatePlayerToken` (UTC), or\nnull if never: the owner sees that someone holding the player_key rotated it. (Fetching\nthe credentials also issues a token; that is not a rotation.) Sent by this server\nalways (absent from 1.0 servers).\n")
     api_token_rotation_requested_at: Optional[str] = Field(None, alias="api_token_rotation_requested_at", description="When the device asked for a token rotation that waits for the owner's approval\n(`approvePlayerTokenRotation`; only when the deployment sets\n`DEVICE_TOKEN_ROTATION=owner_confirmation`), or null when none is pending. Sent by this\nserver always (absent from 1.0 servers).\n")
-    capabilities: Optional[PlayerDeviceCapabilities] = Field(None, alias="capabilities", description="A player's capabilities as the server keeps them (the 1.1 features only) and when they were reported.")
-    state: Optional[PlayerDeviceState] = Field(None, alias="state", description="A player's display settings as it last reported them, and when.")
+    capabilities: Optional[PlayerDeviceCapabilities] = Field(None, alias="capabilities", description="What the player advertised on its retained capabilities topic (since 1.1); absent until it has.")
+    state: Optional[PlayerDeviceState] = Field(None, alias="state", description="The display settings the player reported on its retained state topic (since 1.1); absent until it has.")
 
 
 class PlayerCapabilities(_Model):
     """What a player can do (since 1.1); published retained on connect."""
-    firmware_version: Optional[str] = Field(None, alias="firmware_version", description="Firmware version string reported by a device.")
-    features: PlayerFeatures = Field(..., alias="features", description="The optional remote controls a player supports, each with its range (since 1.1).")
+    firmware_version: Optional[str] = Field(None, alias="firmware_version", description="The player's firmware version.")
+    features: PlayerFeatures = Field(..., alias="features", description="The remote controls the player supports; an absent feature is not supported.")
 
 
 class PlayerCommandAckRecord(_Model):
     """A player's acknowledgement of a command, as recorded."""
-    status: CommandAckStatus = Field(..., alias="status", description="How a player handled a command it acknowledges (set_paused, set_brightness, set_rotation); ok, error (it tried and failed; see error) or unsupported (it cannot do this).")
+    status: CommandAckStatus = Field(..., alias="status", description="ok, error or unsupported.")
     error: Optional[str] = Field(..., alias="error", description="What went wrong (null for ok).")
-    acked_at: str = Field(..., alias="acked_at", description="ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed).")
+    acked_at: str = Field(..., alias="acked_at", description="When the acknowledgement arrived.")
 
 
 class PlayerCommandBatchResult(_Model):
@@ -362,10 +362,10 @@ class PlayerCommandBatchResult(_Model):
 
 class PlayerCommandRecord(_Model):
     """A command sent to a player and the player's acknowledgement of it."""
-    command_id: str = Field(..., alias="command_id", description="Unique id (UUID) of a command sent by the server to a player.")
-    command_type: CommandType = Field(..., alias="command_type", description="Kind of a command sent by the server to a player.")
-    issued_at: str = Field(..., alias="issued_at", description="ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed).")
-    ack: Optional[PlayerCommandAckRecord] = Field(None, alias="ack", description="A player's acknowledgement of a command, as recorded.")
+    command_id: str = Field(..., alias="command_id", description="The command's id.")
+    command_type: CommandType = Field(..., alias="command_type", description="What was asked.")
+    issued_at: str = Field(..., alias="issued_at", description="When the server sent it.")
+    ack: Optional[PlayerCommandAckRecord] = Field(None, alias="ack", description="The player's acknowledgement; absent while it sent none.")
 
 
 class PlayerCommandRequest(_Model):
@@ -378,11 +378,11 @@ class PlayerCommandRequest(_Model):
         within the capabilities the player advertised on its MQTT `capabilities` topic (400
         `invalid_request` otherwise; sendCommandToAllPlayers requires it of every player).
     """
-    command_type: CommandType = Field(..., alias="command_type", description="Kind of a command sent by the server to a player.")
-    post_id: Optional[int] = Field(None, alias="post_id", description="A post's integer id.")
-    channel_name: Optional[PlayChannelName] = Field(None, alias="channel_name", description="The channel a play_channel command asks the player to play; by_user and reactions name a user by user_sqid, hashtag names a hashtag.")
-    user_sqid: Optional[str] = Field(None, alias="user_sqid", description="A user's public id in REST paths (/u/{sqid}/...), the Sqids encoding of the user's integer id.")
-    hashtag: Optional[str] = Field(None, alias="hashtag", description="A hashtag as a client sends it, 1..50 letters, digits or '_', with or without a leading '#', any case; the server stores it lower-case without '#' ('#PixelArt' becomes 'pixelart').")
+    command_type: CommandType = Field(..., alias="command_type", description="The command to send.")
+    post_id: Optional[int] = Field(None, alias="post_id", description="The post to show; required with show_artwork, not allowed otherwise.")
+    channel_name: Optional[PlayChannelName] = Field(None, alias="channel_name", description="Since 1.1: the channel to play; required with play_channel, not allowed otherwise.")
+    user_sqid: Optional[str] = Field(None, alias="user_sqid", description="Since 1.1: the user of play_channel by_user or reactions (required there, not allowed otherwise).")
+    hashtag: Optional[str] = Field(None, alias="hashtag", description="Since 1.1: the hashtag of play_channel hashtag (required there, not allowed otherwise); sent lower-case without '#'.")
     paused: Optional[bool] = Field(None, alias="paused", description="Since 1.1: pause (true) or resume (false); required with set_paused, not allowed otherwise.")
     value: Optional[int] = Field(None, alias="value", description="Since 1.1: the brightness (set_brightness, 0..100 and within the player's advertised min..max) or rotation in degrees (set_rotation, one of 0, 90, 180, 270 the player advertised); required with those two, not allowed otherwise.")
 
@@ -391,7 +391,7 @@ class PlayerCommandResult(_Model):
     """One command that was published to a player."""
     _consts: ClassVar[Tuple[str, ...]] = ('status',)
 
-    command_id: str = Field(..., alias="command_id", description="Unique id (UUID) of a command sent by the server to a player.")
+    command_id: str = Field(..., alias="command_id", description="The command's id (also in the MQTT command envelope).")
     status: Literal["sent"] = Field("sent", alias="status", description="Always `sent` (published to the broker; delivery is not confirmed).")
 
 
@@ -403,14 +403,14 @@ class PlayerCredentials(_Model):
     ca_pem: str = Field(..., alias="ca_pem", description="The deployment's CA certificate (PEM).")
     cert_pem: str = Field(..., alias="cert_pem", description="The player's client certificate (PEM), CN = player_key.")
     key_pem: Optional[str] = Field(None, alias="key_pem", description="The player's private key (PEM), generated by the server. Present when the device\nprovisioned without `csr_pem`; absent when it sent a CSR (the certificate is then for\nthe key the device holds, which the server never had).\n")
-    broker: BrokerAddress = Field(..., alias="broker", description="Host and port of an MQTT broker listener.")
-    api_token: Optional[str] = Field(None, alias="api_token", description="A player's device token (`mpd_` and 43 base64url characters, 256 random bits), sent as\n`Authorization: Bearer <token>` to `renewDeviceCert`. Tied to one player; the server keeps\nonly its SHA-256. A new one replaces the previous one (`getPlayerCredentials`,\n`rotatePlayerToken`); deleting the player ends it.\n")
+    broker: BrokerAddress = Field(..., alias="broker", description="The mTLS broker listener.")
+    api_token: Optional[str] = Field(None, alias="api_token", description="A new device token for `renewDeviceCert`, issued by this call (every successful call\nissues a new one and the previous token stops working). Sent by this server always\n(absent from 1.0 servers).\n")
 
 
 class PlayerDeviceBrightness(_Model):
     """The brightness range a player accepts."""
-    min: int = Field(..., alias="min", description="Display brightness in percent, 0..100 (a player may advertise a narrower range in its capabilities).")
-    max: int = Field(..., alias="max", description="Display brightness in percent, 0..100 (a player may advertise a narrower range in its capabilities).")
+    min: int = Field(..., alias="min", description="Lowest accepted value.")
+    max: int = Field(..., alias="max", description="Highest accepted value.")
     step: Optional[int] = Field(None, alias="step", description="Granularity of the accepted values.")
 
 
@@ -419,16 +419,16 @@ class PlayerDeviceCapabilities(_Model):
         A player's capabilities as the server keeps them (the 1.1 features only) and when they were
         reported.
     """
-    firmware_version: Optional[str] = Field(None, alias="firmware_version", description="Firmware version string reported by a device.")
-    features: PlayerDeviceFeatures = Field(..., alias="features", description="The remote controls a player supports, each with its range.")
-    reported_at: str = Field(..., alias="reported_at", description="ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed).")
+    firmware_version: Optional[str] = Field(None, alias="firmware_version", description="The firmware version the player reported with them.")
+    features: PlayerDeviceFeatures = Field(..., alias="features", description="The remote controls the player supports; an absent one is not supported.")
+    reported_at: str = Field(..., alias="reported_at", description="When the server stored them.")
 
 
 class PlayerDeviceFeatures(_Model):
     """The remote controls a player supports, each with its range."""
-    pause: Optional[PlayerDevicePause] = Field(None, alias="pause", description="The pause feature; it has no parameters.")
-    brightness: Optional[PlayerDeviceBrightness] = Field(None, alias="brightness", description="The brightness range a player accepts.")
-    rotation: Optional[PlayerDeviceRotation] = Field(None, alias="rotation", description="The rotations a player accepts.")
+    pause: Optional[PlayerDevicePause] = Field(None, alias="pause", description="Present when the player accepts set_paused.")
+    brightness: Optional[PlayerDeviceBrightness] = Field(None, alias="brightness", description="Present when the player accepts set_brightness.")
+    rotation: Optional[PlayerDeviceRotation] = Field(None, alias="rotation", description="Present when the player accepts set_rotation.")
 
 
 class PlayerDevicePause(_Model):
@@ -444,16 +444,16 @@ class PlayerDeviceRotation(_Model):
 class PlayerDeviceState(_Model):
     """A player's display settings as it last reported them, and when."""
     is_paused: Optional[bool] = Field(None, alias="is_paused", description="Whether the rotation is paused.")
-    brightness: Optional[int] = Field(None, alias="brightness", description="Display brightness in percent, 0..100 (a player may advertise a narrower range in its capabilities).")
-    rotation: Optional[Rotation] = Field(None, alias="rotation", description="Display rotation in degrees clockwise.")
-    reported_at: str = Field(..., alias="reported_at", description="ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed).")
+    brightness: Optional[int] = Field(None, alias="brightness", description="Current brightness in percent.")
+    rotation: Optional[Rotation] = Field(None, alias="rotation", description="Current rotation in degrees.")
+    reported_at: str = Field(..., alias="reported_at", description="When the server stored them.")
 
 
 class PlayerFeatures(_Model):
     """The optional remote controls a player supports, each with its range (since 1.1)."""
-    pause: Optional[Dict[str, Any]] = Field(None, alias="pause", description="The pause feature; it has no parameters.")
-    brightness: Optional[BrightnessFeature] = Field(None, alias="brightness", description="The brightness range a player accepts.")
-    rotation: Optional[RotationFeature] = Field(None, alias="rotation", description="The rotations a player accepts.")
+    pause: Optional[Dict[str, Any]] = Field(None, alias="pause", description="Present when the player accepts set_paused.")
+    brightness: Optional[BrightnessFeature] = Field(None, alias="brightness", description="Present when the player accepts set_brightness.")
+    rotation: Optional[RotationFeature] = Field(None, alias="rotation", description="Present when the player accepts set_rotation.")
 
 
 class PlayerList(_Model):
@@ -464,28 +464,28 @@ class PlayerList(_Model):
 class PlayerState(_Model):
     """A player's display settings (since 1.1); published retained on connect and on change."""
     is_paused: Optional[bool] = Field(None, alias="is_paused", description="Whether the rotation is paused.")
-    brightness: Optional[int] = Field(None, alias="brightness", description="Display brightness in percent, 0..100 (a player may advertise a narrower range in its capabilities).")
-    rotation: Optional[Rotation] = Field(None, alias="rotation", description="Display rotation in degrees clockwise.")
+    brightness: Optional[int] = Field(None, alias="brightness", description="Current brightness in percent.")
+    rotation: Optional[Rotation] = Field(None, alias="rotation", description="Current rotation in degrees.")
 
 
 class PlayerStatus(_Model):
     """A player's status update, heartbeat or last will."""
-    player_key: str = Field(..., alias="player_key", description="The player's secret identity (UUID); also the CN of its client certificate and the MQTT username on the mTLS listener.")
-    status: ConnectionStatus = Field(..., alias="status", description="Whether a player is connected (online) or not (offline).")
+    player_key: str = Field(..., alias="player_key", description="The player's key; equals the key in the topic, else the message is dropped.")
+    status: ConnectionStatus = Field(..., alias="status", description="online while connected and active; offline when disconnecting (also the last will).")
     current_post_id: Optional[int] = Field(None, alias="current_post_id", description="The post currently shown, or null when none.")
-    firmware_version: Optional[str] = Field(None, alias="firmware_version", description="Firmware version string reported by a device.")
-    timestamp: Optional[str] = Field(None, alias="timestamp", description="ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed).")
+    firmware_version: Optional[str] = Field(None, alias="firmware_version", description="The player's firmware version.")
+    timestamp: Optional[str] = Field(None, alias="timestamp", description="The player's clock when sending (UTC); 1970-01-01T00:00:00Z means its clock is not set.")
 
 
 class PlayerView(_Model):
     """A player reports that it is showing a post (since 1.1)."""
-    post_id: int = Field(..., alias="post_id", description="A post's integer id.")
-    timestamp: Optional[str] = Field(None, alias="timestamp", description="ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed).")
+    post_id: int = Field(..., alias="post_id", description="The post shown.")
+    timestamp: Optional[str] = Field(None, alias="timestamp", description="The player's clock (UTC); 1970-01-01T00:00:00Z means its clock is not set.")
     timezone: Optional[str] = Field(None, alias="timezone", description="The player's time zone name, or empty when unknown.")
     intent: Optional[PlayerViewIntent] = Field(None, alias="intent", description="artwork after a show_artwork command (recorded as an intentional view), channel while playing a channel (a listing view).")
     play_order: Optional[int] = Field(None, alias="play_order", description="The player's play order setting (informational).")
     channel: Optional[str] = Field(None, alias="channel", description="The channel being played (informational; e.g. all, by_user, hashtag).")
-    player_key: str = Field(..., alias="player_key", description="The player's secret identity (UUID); also the CN of its client certificate and the MQTT username on the mTLS listener.")
+    player_key: str = Field(..., alias="player_key", description="The player's key; equals the key in the topic, else the view is dropped.")
     channel_user_sqid: Optional[str] = Field(None, alias="channel_user_sqid", description="The user of the channel being played, or null (informational).")
     channel_hashtag: Optional[str] = Field(None, alias="channel_hashtag", description="The hashtag of the channel being played, or null (informational).")
     request_ack: Optional[bool] = Field(None, alias="request_ack", description="Whether the player wants an answer on view/ack.")
@@ -502,19 +502,19 @@ class PlayerViewIntent(str, enum.Enum):
 
 class Post(_Model):
     """A post as returned by the REST API."""
-    post_id: int = Field(..., alias="post_id", description="A post's integer id.")
-    storage_key: str = Field(..., alias="storage_key", description="Storage identifier (UUID) of a post's artwork file. Its lower-case text names the file in the\nartwork vault: players download `https://{vault host}/{shard}/{storage_key}.{ext}` (see\nStorageShard and NativeFormat).\n")
-    owner_id: str = Field(..., alias="owner_id", description="A user's id (UUID), used in MQTT topics and notification payloads and as the WebSocket MQTT username.")
-    owner_handle: str = Field(..., alias="owner_handle", description="A user's public handle, 2..50 letters, digits, '_' or '-', unique case-insensitively.")
-    title: str = Field(..., alias="title", description="A post's title.")
-    art_url: str = Field(..., alias="art_url", description="Absolute URL of a post's artwork file.")
-    canvas: str = Field(..., alias="canvas", description="Canvas size of an artwork as '<width>x<height>' in pixels.")
+    post_id: int = Field(..., alias="post_id", description="The post's id.")
+    storage_key: str = Field(..., alias="storage_key", description="Storage identifier of the artwork file.")
+    owner_id: str = Field(..., alias="owner_id", description="User id of the post's author.")
+    owner_handle: str = Field(..., alias="owner_handle", description="Handle of the post's author.")
+    title: str = Field(..., alias="title", description="The post's title.")
+    art_url: str = Field(..., alias="art_url", description="URL of the artwork file.")
+    canvas: str = Field(..., alias="canvas", description="Canvas size as '<width>x<height>'.")
     width: int = Field(..., alias="width", description="Artwork width in pixels.")
     height: int = Field(..., alias="height", description="Artwork height in pixels.")
     frame_count: int = Field(..., alias="frame_count", description="Number of animation frames (1 for a still image).")
     has_transparency: bool = Field(..., alias="has_transparency", description="Whether the artwork has transparent pixels.")
-    promoted_category: Optional[PromotedCategory] = Field(..., alias="promoted_category", description="The category a post has been promoted to, or null when it is not promoted.")
-    created_at: str = Field(..., alias="created_at", description="ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed).")
+    promoted_category: Optional[PromotedCategory] = Field(..., alias="promoted_category", description="The category the post is promoted to, or null.")
+    created_at: str = Field(..., alias="created_at", description="When the post was created (UTC).")
     description: Optional[str] = Field(None, alias="description", description="The post's description, or null. Sent by this server always (optional for 1.0 servers).")
     hashtags: Optional[List[str]] = Field(None, alias="hashtags", description="The post's hashtags, lower-case without '#' (possibly empty). Sent by this server always (optional for 1.0 servers).")
     native_format: Optional[PostNativeFormat] = Field(None, alias="native_format", description="The real format of the post's file in the vault (its extension there), or null for a post\ncreated with an external `art_url` (JSON form). Sent by this server always (optional for 1.0 servers).\n")
@@ -543,38 +543,38 @@ class PostNativeFormat(str, enum.Enum):
 
 class PostNotification(_Model):
     """Notification published by the server when a post is created or promoted to a category."""
-    post_id: int = Field(..., alias="post_id", description="A post's integer id.")
-    owner_id: str = Field(..., alias="owner_id", description="A user's id (UUID), used in MQTT topics and notification payloads and as the WebSocket MQTT username.")
-    owner_handle: str = Field(..., alias="owner_handle", description="A user's public handle, 2..50 letters, digits, '_' or '-', unique case-insensitively.")
-    title: str = Field(..., alias="title", description="A post's title.")
-    art_url: str = Field(..., alias="art_url", description="Absolute URL of a post's artwork file.")
-    canvas: str = Field(..., alias="canvas", description="Canvas size of an artwork as '<width>x<height>' in pixels.")
-    promoted_category: Optional[PromotedCategory] = Field(..., alias="promoted_category", description="The category a post has been promoted to, or null when it is not promoted.")
-    created_at: str = Field(..., alias="created_at", description="ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed).")
+    post_id: int = Field(..., alias="post_id", description="The post's id.")
+    owner_id: str = Field(..., alias="owner_id", description="User id of the post's author.")
+    owner_handle: str = Field(..., alias="owner_handle", description="Handle of the post's author.")
+    title: str = Field(..., alias="title", description="The post's title.")
+    art_url: str = Field(..., alias="art_url", description="URL of the artwork file.")
+    canvas: str = Field(..., alias="canvas", description="Canvas size as '<width>x<height>'.")
+    promoted_category: Optional[PromotedCategory] = Field(..., alias="promoted_category", description="Category the post was promoted to (on category topics), else null.")
+    created_at: str = Field(..., alias="created_at", description="When the post was created (UTC).")
 
 
 class PostSummary(_Model):
     """A post as listed to a player by query_posts."""
-    post_id: int = Field(..., alias="post_id", description="A post's integer id.")
-    storage_key: str = Field(..., alias="storage_key", description="Storage identifier (UUID) of a post's artwork file. Its lower-case text names the file in the\nartwork vault: players download `https://{vault host}/{shard}/{storage_key}.{ext}` (see\nStorageShard and NativeFormat).\n")
-    title: str = Field(..., alias="title", description="A post's title.")
-    art_url: str = Field(..., alias="art_url", description="Absolute URL of a post's artwork file.")
-    canvas: str = Field(..., alias="canvas", description="Canvas size of an artwork as '<width>x<height>' in pixels.")
+    post_id: int = Field(..., alias="post_id", description="The post's id.")
+    storage_key: str = Field(..., alias="storage_key", description="Storage identifier of the artwork file.")
+    title: str = Field(..., alias="title", description="The post's title.")
+    art_url: str = Field(..., alias="art_url", description="URL of the artwork file to download.")
+    canvas: str = Field(..., alias="canvas", description="Canvas size as '<width>x<height>'.")
     width: int = Field(..., alias="width", description="Artwork width in pixels.")
     height: int = Field(..., alias="height", description="Artwork height in pixels.")
     frame_count: int = Field(..., alias="frame_count", description="Number of animation frames (1 for a still image).")
     has_transparency: bool = Field(..., alias="has_transparency", description="Whether the artwork has transparent pixels.")
-    owner_handle: str = Field(..., alias="owner_handle", description="A user's public handle, 2..50 letters, digits, '_' or '-', unique case-insensitively.")
-    created_at: str = Field(..., alias="created_at", description="ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed).")
-    kind: Optional[PostKind] = Field(None, alias="kind", description="What a post is; every post is an artwork (one image file) for now. Players treat an absent kind as artwork.")
-    storage_shard: Optional[str] = Field(None, alias="storage_shard", description="The two directory levels `aa/bb` in front of an artwork file in the vault, computed from the\nstorage_key alone (players compute it themselves; it cannot be chosen): take SHA-256 of the\nstorage_key's lower-case text (its UTF-8 bytes); level i (i = 0, 1) is byte i of the digest\nAND 0x3f, printed as two lower-case hex digits (`00`..`3f`), so there are 64 x 64 shards.\nExample: storage_key `7c9e6679-7425-40de-944b-e07fc1f90ae7` has the digest\n`6316e01c9e1d33de...`; 0x63 AND 0x3f = 0x23 and 0x16 AND 0x3f = 0x16, so the shard is `23/16`\nand a PNG is downloaded from `https://{vault host}/23/16/7c9e6679-7425-40de-944b-e07fc1f90ae7.png`.\n")
-    native_format: Optional[PostNativeFormat] = Field(None, alias="native_format", description="The NativeFormat of a post's vault file, or null for a post whose art_url points outside the vault.")
-    artwork_modified_at: Optional[str] = Field(None, alias="artwork_modified_at", description="ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed).")
+    owner_handle: str = Field(..., alias="owner_handle", description="Handle of the post's author.")
+    created_at: str = Field(..., alias="created_at", description="When the post was created (UTC).")
+    kind: Optional[PostKind] = Field(None, alias="kind", description="Since 1.1 (always sent by a 1.1 server): what the post is; absent means artwork.")
+    storage_shard: Optional[str] = Field(None, alias="storage_shard", description="Since 1.1 (always sent by a 1.1 server): the vault shard of storage_key (players may compute it themselves).")
+    native_format: Optional[PostNativeFormat] = Field(None, alias="native_format", description="Since 1.1 (always sent by a 1.1 server): format and extension of the vault file, null when art_url points outside the vault.")
+    artwork_modified_at: Optional[str] = Field(None, alias="artwork_modified_at", description="Since 1.1 (always sent by a 1.1 server): when the artwork file last changed (its upload, else the post's creation); a player re-downloads a cached file older than this.")
 
 
 class PromotePostRequest(_Model):
     """Body of promotePost."""
-    category: PromotionCategory = Field(..., alias="category", description="A category a moderator can promote a post to.")
+    category: PromotionCategory = Field(..., alias="category", description="The category to promote the post to.")
 
 
 class PromotedCategory(str, enum.Enum):
@@ -595,17 +595,17 @@ class PromotionCategory(str, enum.Enum):
 
 class ProvisionPlayerRequest(_Model):
     """Body of provisionPlayer; every field is optional (`{}` is valid)."""
-    device_model: Optional[str] = Field(None, alias="device_model", description="Hardware model string reported by a device.")
-    firmware_version: Optional[str] = Field(None, alias="firmware_version", description="Firmware version string reported by a device.")
+    device_model: Optional[str] = Field(None, alias="device_model", description="The device's hardware model.")
+    firmware_version: Optional[str] = Field(None, alias="firmware_version", description="The device's firmware version.")
     csr_pem: Optional[str] = Field(None, alias="csr_pem", description="Optional PKCS#10 certificate signing request (PEM, \"CERTIFICATE REQUEST\") for a key\npair the device generated and keeps; the private key never leaves the device. Its\nsubject and requested extensions are ignored (the device does not know its player_key\nyet): the server only verifies the CSR's signature with the key it contains (proof of\npossession) and that the key is EC P-256 (recommended), EC P-384 or RSA >= 2048 bits,\nthen issues the certificate with subject `CN=<player_key>`, EKU clientAuth, for that\npublic key at registration and again at every renewal. Without it the server\ngenerates the key pair and hands out the private key in `getPlayerCredentials`.\n")
 
 
 class ProvisionPlayerResponse(_Model):
     """The new pending player's key and registration code."""
-    player_key: str = Field(..., alias="player_key", description="The player's secret identity (UUID); also the CN of its client certificate and the MQTT username on the mTLS listener.")
-    registration_code: str = Field(..., alias="registration_code", description="6-character code shown by a provisioned device; issued from 'ABCDEFGHJKMNPQRSTUVWXYZ23456789', valid 15 minutes, case-insensitive on entry.")
-    registration_code_expires_at: str = Field(..., alias="registration_code_expires_at", description="ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed).")
-    mqtt_broker: BrokerAddress = Field(..., alias="mqtt_broker", description="Host and port of an MQTT broker listener.")
+    player_key: str = Field(..., alias="player_key", description="The device's secret identity; keep it.")
+    registration_code: str = Field(..., alias="registration_code", description="The code to show to the owner.")
+    registration_code_expires_at: str = Field(..., alias="registration_code_expires_at", description="When the code expires (15 minutes after provisioning).")
+    mqtt_broker: BrokerAddress = Field(..., alias="mqtt_broker", description="The mTLS broker listener to connect to once registered.")
 
 
 class QueryPostsChannel(str, enum.Enum):
@@ -627,16 +627,16 @@ class QueryPostsRequest(_Model):
     """A player asks for a page of post summaries."""
     _consts: ClassVar[Tuple[str, ...]] = ('request_type',)
 
-    request_id: str = Field(..., alias="request_id", description="Client-chosen correlation id of an MQTT request; it is also the last topic segment, so it cannot contain '/', '+' or '#' (the firmware sends 32 hex characters).")
+    request_id: str = Field(..., alias="request_id", description="Correlation id; equals the last segment of the request topic.")
     request_type: Literal["query_posts"] = Field("query_posts", alias="request_type", description="Request discriminator.")
-    player_key: str = Field(..., alias="player_key", description="The player's secret identity (UUID); also the CN of its client certificate and the MQTT username on the mTLS listener.")
+    player_key: str = Field(..., alias="player_key", description="The requesting player's key; equals the key in the topic.")
     channel: Optional[QueryPostsChannel] = Field(None, alias="channel", description="Which posts to list; all, promoted (any category), user (the player's owner), by_user (the user with user_sqid or user_handle), and since 1.1 artwork (every artwork post), reactions (posts the user with user_sqid reacted to) and hashtag (posts with hashtag).")
-    user_handle: Optional[str] = Field(None, alias="user_handle", description="A user's public handle, 2..50 letters, digits, '_' or '-', unique case-insensitively.")
-    user_sqid: Optional[str] = Field(None, alias="user_sqid", description="A user's public id in REST paths (/u/{sqid}/...), the Sqids encoding of the user's integer id.")
-    hashtag: Optional[str] = Field(None, alias="hashtag", description="A hashtag as a client sends it, 1..50 letters, digits or '_', with or without a leading '#', any case; the server stores it lower-case without '#' ('#PixelArt' becomes 'pixelart').")
+    user_handle: Optional[str] = Field(None, alias="user_handle", description="Handle of the user whose posts to list with channel by_user (when user_sqid is absent); ignored otherwise.")
+    user_sqid: Optional[str] = Field(None, alias="user_sqid", description="Since 1.1: the user (by public sqid) whose posts (channel by_user) or reactions (channel reactions) to list; ignored by other channels.")
+    hashtag: Optional[str] = Field(None, alias="hashtag", description="Since 1.1: the hashtag of channel hashtag, with or without #, any case; ignored by other channels.")
     sort: Optional[QueryPostsSort] = Field(None, alias="sort", description="Order of the list; server_order (the channel's own order; newest id first, for reactions newest reaction first), created_at (newest first), random (stable shuffle per seed), and since 1.1 reacted_at (newest reaction first; channel reactions only).")
     random_seed: Optional[int] = Field(None, alias="random_seed", description="Seed of the random order; only used with sort random (same seed, same order across pages).")
-    cursor: Optional[str] = Field(None, alias="cursor", description="Opaque pagination cursor returned by the server as next_cursor; null (or absent) asks for the first page.")
+    cursor: Optional[str] = Field(None, alias="cursor", description="The previous response's next_cursor; null or absent for the first page.")
     limit: Optional[int] = Field(None, alias="limit", description="Maximum number of posts in the page.")
 
 
@@ -644,11 +644,11 @@ class QueryPostsResponse(_Model):
     """Successful answer to query_posts."""
     _consts: ClassVar[Tuple[str, ...]] = ('success', 'error',)
 
-    request_id: str = Field(..., alias="request_id", description="Client-chosen correlation id of an MQTT request; it is also the last topic segment, so it cannot contain '/', '+' or '#' (the firmware sends 32 hex characters).")
+    request_id: str = Field(..., alias="request_id", description="The request_id of the request this answers.")
     success: Literal[True] = Field(True, alias="success", description="Always true in a successful response.")
     error: None = Field(None, alias="error", description="Always null in a successful response.")
     posts: List[PostSummary] = Field(..., alias="posts", description="The page of posts, in the requested order.")
-    next_cursor: Optional[str] = Field(..., alias="next_cursor", description="Opaque pagination cursor returned by the server as next_cursor; null (or absent) asks for the first page.")
+    next_cursor: Optional[str] = Field(..., alias="next_cursor", description="Cursor of the next page, or null when there is none.")
     has_more: bool = Field(..., alias="has_more", description="Whether more posts follow this page.")
 
 
@@ -675,7 +675,7 @@ class ReadinessState(str, enum.Enum):
 
 class ReadinessStatus(_Model):
     """Readiness answer; `ok` only when every dependency is up."""
-    status: ReadinessState = Field(..., alias="status", description="Overall readiness; `ok` only when the database and the broker are both up and every revocation is in force.")
+    status: ReadinessState = Field(..., alias="status", description="`ok` (HTTP 200) or `unavailable` (HTTP 503).")
     database: bool = Field(..., alias="database", description="Whether the database answers.")
     broker: bool = Field(..., alias="broker", description="Whether the broker connection is up.")
     revocations: bool = Field(..., alias="revocations", description="Whether the broker refuses every certificate this instance revoked (false while a deleted player's certificate may still be accepted; the server keeps retrying).")
@@ -683,8 +683,8 @@ class ReadinessStatus(_Model):
 
 class RegisterPlayerRequest(_Model):
     """Body of registerPlayer."""
-    registration_code: str = Field(..., alias="registration_code", description="6-character code shown by a provisioned device; issued from 'ABCDEFGHJKMNPQRSTUVWXYZ23456789', valid 15 minutes, case-insensitive on entry.")
-    name: str = Field(..., alias="name", description="Owner-given display name of a player.")
+    registration_code: str = Field(..., alias="registration_code", description="The code shown by the device (case-insensitive).")
+    name: str = Field(..., alias="name", description="A name for the player.")
 
 
 class RegistrationStatus(str, enum.Enum):
@@ -695,7 +695,7 @@ class RegistrationStatus(str, enum.Enum):
 
 class RenewCertResult(_Model):
     """The outcome of renewPlayerCert."""
-    cert_expires_at: str = Field(..., alias="cert_expires_at", description="ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed).")
+    cert_expires_at: str = Field(..., alias="cert_expires_at", description="When the new certificate expires (UTC).")
     message: str = Field(..., alias="message", description="A human-readable note on what to do next.")
 
 
@@ -704,12 +704,12 @@ class RenewDeviceCertResponse(_Model):
     cert_pem: str = Field(..., alias="cert_pem", description="The player's new client certificate (PEM), CN = player_key.")
     key_pem: Optional[str] = Field(None, alias="key_pem", description="The private key of the new certificate (PEM), generated by the server. Absent for a\nplayer that sent `csr_pem` at provisioning: its new certificate is for the key it keeps.\n")
     ca_pem: str = Field(..., alias="ca_pem", description="The deployment's CA certificate (PEM).")
-    cert_expires_at: str = Field(..., alias="cert_expires_at", description="ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed).")
+    cert_expires_at: str = Field(..., alias="cert_expires_at", description="When the new certificate expires (UTC).")
 
 
 class RestError(_Model):
     """The one error body of every REST error response."""
-    error_code: RestErrorCode = Field(..., alias="error_code", description="Machine-readable error code of a REST error body; the MQTT codes plus forbidden and conflict.")
+    error_code: RestErrorCode = Field(..., alias="error_code", description="Machine-readable error code.")
     error: str = Field(..., alias="error", description="Human-readable error message (names the offending field for invalid_request).")
 
 
@@ -734,18 +734,18 @@ class RevokeReactionRequest(_Model):
     """A player removes an emoji reaction of its owner from a post."""
     _consts: ClassVar[Tuple[str, ...]] = ('request_type',)
 
-    request_id: str = Field(..., alias="request_id", description="Client-chosen correlation id of an MQTT request; it is also the last topic segment, so it cannot contain '/', '+' or '#' (the firmware sends 32 hex characters).")
+    request_id: str = Field(..., alias="request_id", description="Correlation id; equals the last segment of the request topic.")
     request_type: Literal["revoke_reaction"] = Field("revoke_reaction", alias="request_type", description="Request discriminator.")
-    player_key: str = Field(..., alias="player_key", description="The player's secret identity (UUID); also the CN of its client certificate and the MQTT username on the mTLS listener.")
-    post_id: int = Field(..., alias="post_id", description="A post's integer id.")
-    emoji: str = Field(..., alias="emoji", description="A reaction emoji (one emoji or ZWJ/flag/keycap sequence); the server trims it and then requires 1..20 characters of emoji only, else invalid_emoji.")
+    player_key: str = Field(..., alias="player_key", description="The requesting player's key; equals the key in the topic.")
+    post_id: int = Field(..., alias="post_id", description="The post to remove the reaction from.")
+    emoji: str = Field(..., alias="emoji", description="The reaction to remove; trimmed and checked as for submit_reaction.")
 
 
 class RevokeReactionResponse(_Model):
     """Successful answer to revoke_reaction."""
     _consts: ClassVar[Tuple[str, ...]] = ('success', 'error',)
 
-    request_id: str = Field(..., alias="request_id", description="Client-chosen correlation id of an MQTT request; it is also the last topic segment, so it cannot contain '/', '+' or '#' (the firmware sends 32 hex characters).")
+    request_id: str = Field(..., alias="request_id", description="The request_id of the request this answers.")
     success: Literal[True] = Field(True, alias="success", description="Always true in a successful response.")
     error: None = Field(None, alias="error", description="Always null in a successful response.")
 
@@ -758,12 +758,12 @@ class RotatePlayerTokenPending(_Model):
     _consts: ClassVar[Tuple[str, ...]] = ('status',)
 
     status: Literal["pending"] = Field("pending", alias="status", description="Always `pending`.")
-    requested_at: str = Field(..., alias="requested_at", description="ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed).")
+    requested_at: str = Field(..., alias="requested_at", description="When the pending request was first made (UTC); repeated calls keep it.")
 
 
 class RotatePlayerTokenResponse(_Model):
     """The player's new device token (the previous one no longer works)."""
-    api_token: str = Field(..., alias="api_token", description="A player's device token (`mpd_` and 43 base64url characters, 256 random bits), sent as\n`Authorization: Bearer <token>` to `renewDeviceCert`. Tied to one player; the server keeps\nonly its SHA-256. A new one replaces the previous one (`getPlayerCredentials`,\n`rotatePlayerToken`); deleting the player ends it.\n")
+    api_token: str = Field(..., alias="api_token", description="The new device token.")
 
 
 class Rotation(int, enum.Enum):
@@ -783,25 +783,25 @@ class SetBrightnessCommand(_Model):
     """Ask a player to set its brightness (since 1.1); acknowledged on command/ack."""
     _consts: ClassVar[Tuple[str, ...]] = ('command_type',)
 
-    command_id: str = Field(..., alias="command_id", description="Unique id (UUID) of a command sent by the server to a player.")
+    command_id: str = Field(..., alias="command_id", description="Unique id of this command (as returned by the REST command endpoint).")
     command_type: Literal["set_brightness"] = Field("set_brightness", alias="command_type", description="Command discriminator.")
-    payload: SetBrightnessPayload = Field(..., alias="payload", description="Set the display brightness (since 1.1).")
-    timestamp: str = Field(..., alias="timestamp", description="ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed).")
+    payload: SetBrightnessPayload = Field(..., alias="payload", description="The brightness.")
+    timestamp: str = Field(..., alias="timestamp", description="When the server issued the command (UTC).")
 
 
 class SetBrightnessPayload(_Model):
     """Set the display brightness (since 1.1)."""
-    value: int = Field(..., alias="value", description="Display brightness in percent, 0..100 (a player may advertise a narrower range in its capabilities).")
+    value: int = Field(..., alias="value", description="Brightness in percent, within the player's advertised min..max.")
 
 
 class SetPausedCommand(_Model):
     """Ask a player to pause or resume (since 1.1); acknowledged on command/ack."""
     _consts: ClassVar[Tuple[str, ...]] = ('command_type',)
 
-    command_id: str = Field(..., alias="command_id", description="Unique id (UUID) of a command sent by the server to a player.")
+    command_id: str = Field(..., alias="command_id", description="Unique id of this command (as returned by the REST command endpoint).")
     command_type: Literal["set_paused"] = Field("set_paused", alias="command_type", description="Command discriminator.")
-    payload: SetPausedPayload = Field(..., alias="payload", description="Pause or resume the player's rotation (since 1.1).")
-    timestamp: str = Field(..., alias="timestamp", description="ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed).")
+    payload: SetPausedPayload = Field(..., alias="payload", description="Paused or not.")
+    timestamp: str = Field(..., alias="timestamp", description="When the server issued the command (UTC).")
 
 
 class SetPausedPayload(_Model):
@@ -813,53 +813,53 @@ class SetRotationCommand(_Model):
     """Ask a player to set its rotation (since 1.1); acknowledged on command/ack."""
     _consts: ClassVar[Tuple[str, ...]] = ('command_type',)
 
-    command_id: str = Field(..., alias="command_id", description="Unique id (UUID) of a command sent by the server to a player.")
+    command_id: str = Field(..., alias="command_id", description="Unique id of this command (as returned by the REST command endpoint).")
     command_type: Literal["set_rotation"] = Field("set_rotation", alias="command_type", description="Command discriminator.")
-    payload: SetRotationPayload = Field(..., alias="payload", description="Set the display rotation (since 1.1).")
-    timestamp: str = Field(..., alias="timestamp", description="ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed).")
+    payload: SetRotationPayload = Field(..., alias="payload", description="The rotation.")
+    timestamp: str = Field(..., alias="timestamp", description="When the server issued the command (UTC).")
 
 
 class SetRotationPayload(_Model):
     """Set the display rotation (since 1.1)."""
-    value: Rotation = Field(..., alias="value", description="Display rotation in degrees clockwise.")
+    value: Rotation = Field(..., alias="value", description="Rotation in degrees, one of the player's advertised values.")
 
 
 class ShowArtworkCommand(_Model):
     """Ask a player to download and show one artwork."""
     _consts: ClassVar[Tuple[str, ...]] = ('command_type',)
 
-    command_id: str = Field(..., alias="command_id", description="Unique id (UUID) of a command sent by the server to a player.")
+    command_id: str = Field(..., alias="command_id", description="Unique id of this command (as returned by the REST command endpoint).")
     command_type: Literal["show_artwork"] = Field("show_artwork", alias="command_type", description="Command discriminator.")
-    payload: ShowArtworkPayload = Field(..., alias="payload", description="What a player needs to download and show one artwork.")
-    timestamp: str = Field(..., alias="timestamp", description="ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed).")
+    payload: ShowArtworkPayload = Field(..., alias="payload", description="The artwork to show.")
+    timestamp: str = Field(..., alias="timestamp", description="When the server issued the command (UTC).")
 
 
 class ShowArtworkPayload(_Model):
     """What a player needs to download and show one artwork."""
-    post_id: int = Field(..., alias="post_id", description="A post's integer id.")
-    storage_key: str = Field(..., alias="storage_key", description="Storage identifier (UUID) of a post's artwork file. Its lower-case text names the file in the\nartwork vault: players download `https://{vault host}/{shard}/{storage_key}.{ext}` (see\nStorageShard and NativeFormat).\n")
-    art_url: str = Field(..., alias="art_url", description="Absolute URL of a post's artwork file.")
-    canvas: str = Field(..., alias="canvas", description="Canvas size of an artwork as '<width>x<height>' in pixels.")
-    storage_shard: Optional[str] = Field(None, alias="storage_shard", description="The two directory levels `aa/bb` in front of an artwork file in the vault, computed from the\nstorage_key alone (players compute it themselves; it cannot be chosen): take SHA-256 of the\nstorage_key's lower-case text (its UTF-8 bytes); level i (i = 0, 1) is byte i of the digest\nAND 0x3f, printed as two lower-case hex digits (`00`..`3f`), so there are 64 x 64 shards.\nExample: storage_key `7c9e6679-7425-40de-944b-e07fc1f90ae7` has the digest\n`6316e01c9e1d33de...`; 0x63 AND 0x3f = 0x23 and 0x16 AND 0x3f = 0x16, so the shard is `23/16`\nand a PNG is downloaded from `https://{vault host}/23/16/7c9e6679-7425-40de-944b-e07fc1f90ae7.png`.\n")
-    native_format: Optional[PostNativeFormat] = Field(None, alias="native_format", description="The NativeFormat of a post's vault file, or null for a post whose art_url points outside the vault.")
+    post_id: int = Field(..., alias="post_id", description="The post to show.")
+    storage_key: str = Field(..., alias="storage_key", description="Storage identifier of the artwork file.")
+    art_url: str = Field(..., alias="art_url", description="URL of the artwork file to download.")
+    canvas: str = Field(..., alias="canvas", description="Canvas size as '<width>x<height>'.")
+    storage_shard: Optional[str] = Field(None, alias="storage_shard", description="Since 1.1 (always sent by a 1.1 server): the vault shard of storage_key; the firmware downloads https://{vault host}/{storage_shard}/{storage_key}.{native_format}.")
+    native_format: Optional[PostNativeFormat] = Field(None, alias="native_format", description="Since 1.1 (always sent by a 1.1 server): format and extension of the vault file; null when art_url points outside the vault (the firmware cannot show such a post).")
 
 
 class SubmitReactionRequest(_Model):
     """A player adds an emoji reaction of its owner to a post."""
     _consts: ClassVar[Tuple[str, ...]] = ('request_type',)
 
-    request_id: str = Field(..., alias="request_id", description="Client-chosen correlation id of an MQTT request; it is also the last topic segment, so it cannot contain '/', '+' or '#' (the firmware sends 32 hex characters).")
+    request_id: str = Field(..., alias="request_id", description="Correlation id; equals the last segment of the request topic.")
     request_type: Literal["submit_reaction"] = Field("submit_reaction", alias="request_type", description="Request discriminator.")
-    player_key: str = Field(..., alias="player_key", description="The player's secret identity (UUID); also the CN of its client certificate and the MQTT username on the mTLS listener.")
-    post_id: int = Field(..., alias="post_id", description="A post's integer id.")
-    emoji: str = Field(..., alias="emoji", description="A reaction emoji (one emoji or ZWJ/flag/keycap sequence); the server trims it and then requires 1..20 characters of emoji only, else invalid_emoji.")
+    player_key: str = Field(..., alias="player_key", description="The requesting player's key; equals the key in the topic.")
+    post_id: int = Field(..., alias="post_id", description="The post to react to.")
+    emoji: str = Field(..., alias="emoji", description="The reaction; trimmed, then 1..20 characters of emoji only, else invalid_emoji.")
 
 
 class SubmitReactionResponse(_Model):
     """Successful answer to submit_reaction."""
     _consts: ClassVar[Tuple[str, ...]] = ('success', 'error',)
 
-    request_id: str = Field(..., alias="request_id", description="Client-chosen correlation id of an MQTT request; it is also the last topic segment, so it cannot contain '/', '+' or '#' (the firmware sends 32 hex characters).")
+    request_id: str = Field(..., alias="request_id", description="The request_id of the request this answers.")
     success: Literal[True] = Field(True, alias="success", description="Always true in a successful response.")
     error: None = Field(None, alias="error", description="Always null in a successful response.")
 
@@ -868,18 +868,18 @@ class SubmitViewRequest(_Model):
     """A player reports that it showed a post."""
     _consts: ClassVar[Tuple[str, ...]] = ('request_type',)
 
-    request_id: str = Field(..., alias="request_id", description="Client-chosen correlation id of an MQTT request; it is also the last topic segment, so it cannot contain '/', '+' or '#' (the firmware sends 32 hex characters).")
+    request_id: str = Field(..., alias="request_id", description="Correlation id; equals the last segment of the request topic.")
     request_type: Literal["submit_view"] = Field("submit_view", alias="request_type", description="Request discriminator.")
-    player_key: str = Field(..., alias="player_key", description="The player's secret identity (UUID); also the CN of its client certificate and the MQTT username on the mTLS listener.")
-    post_id: int = Field(..., alias="post_id", description="A post's integer id.")
-    view_intent: Optional[ViewIntent] = Field(None, alias="view_intent", description="Why a view happened; automated (playlist rotation, recorded as a listing view) or intentional (the viewer chose the post).")
+    player_key: str = Field(..., alias="player_key", description="The requesting player's key; equals the key in the topic.")
+    post_id: int = Field(..., alias="post_id", description="The post that was shown.")
+    view_intent: Optional[ViewIntent] = Field(None, alias="view_intent", description="Whether the view was automated (playlist rotation) or intentional.")
 
 
 class SubmitViewResponse(_Model):
     """Successful answer to submit_view."""
     _consts: ClassVar[Tuple[str, ...]] = ('success', 'error',)
 
-    request_id: str = Field(..., alias="request_id", description="Client-chosen correlation id of an MQTT request; it is also the last topic segment, so it cannot contain '/', '+' or '#' (the firmware sends 32 hex characters).")
+    request_id: str = Field(..., alias="request_id", description="The request_id of the request this answers.")
     success: Literal[True] = Field(True, alias="success", description="Always true in a successful response.")
     error: None = Field(None, alias="error", description="Always null in a successful response.")
 
@@ -888,35 +888,35 @@ class SwapBackCommand(_Model):
     """Ask a player to move back to the previous artwork of its queue."""
     _consts: ClassVar[Tuple[str, ...]] = ('command_type',)
 
-    command_id: str = Field(..., alias="command_id", description="Unique id (UUID) of a command sent by the server to a player.")
+    command_id: str = Field(..., alias="command_id", description="Unique id of this command (as returned by the REST command endpoint).")
     command_type: Literal["swap_back"] = Field("swap_back", alias="command_type", description="Command discriminator.")
-    payload: EmptyCommandPayload = Field(..., alias="payload", description="The empty payload of commands that take no arguments.")
-    timestamp: str = Field(..., alias="timestamp", description="ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed).")
+    payload: EmptyCommandPayload = Field(..., alias="payload", description="Always the empty object.")
+    timestamp: str = Field(..., alias="timestamp", description="When the server issued the command (UTC).")
 
 
 class SwapNextCommand(_Model):
     """Ask a player to move to the next artwork of its queue."""
     _consts: ClassVar[Tuple[str, ...]] = ('command_type',)
 
-    command_id: str = Field(..., alias="command_id", description="Unique id (UUID) of a command sent by the server to a player.")
+    command_id: str = Field(..., alias="command_id", description="Unique id of this command (as returned by the REST command endpoint).")
     command_type: Literal["swap_next"] = Field("swap_next", alias="command_type", description="Command discriminator.")
-    payload: EmptyCommandPayload = Field(..., alias="payload", description="The empty payload of commands that take no arguments.")
-    timestamp: str = Field(..., alias="timestamp", description="ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed).")
+    payload: EmptyCommandPayload = Field(..., alias="payload", description="Always the empty object.")
+    timestamp: str = Field(..., alias="timestamp", description="When the server issued the command (UTC).")
 
 
 class UpdatePlayerRequest(_Model):
     """Body of updatePlayer."""
-    name: str = Field(..., alias="name", description="Owner-given display name of a player.")
+    name: str = Field(..., alias="name", description="The player's new name.")
 
 
 class User(_Model):
     """The current user, as returned by authMe."""
-    user_id: str = Field(..., alias="user_id", description="A user's id (UUID), used in MQTT topics and notification payloads and as the WebSocket MQTT username.")
-    sqid: str = Field(..., alias="sqid", description="A user's public id in REST paths (/u/{sqid}/...), the Sqids encoding of the user's integer id.")
-    handle: str = Field(..., alias="handle", description="A user's public handle, 2..50 letters, digits, '_' or '-', unique case-insensitively.")
-    email: str = Field(..., alias="email", description="An email address (compared case-insensitively).")
+    user_id: str = Field(..., alias="user_id", description="The user's id.")
+    sqid: str = Field(..., alias="sqid", description="The user's public id.")
+    handle: str = Field(..., alias="handle", description="The user's handle.")
+    email: str = Field(..., alias="email", description="The user's email.")
     roles: List[UserRole] = Field(..., alias="roles", description="The user's roles; always contains `user`.")
-    created_at: str = Field(..., alias="created_at", description="ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed).")
+    created_at: str = Field(..., alias="created_at", description="When the account was created (UTC).")
 
 
 class UserRole(str, enum.Enum):
@@ -938,7 +938,7 @@ class ViewAckError(_Model):
 
     success: Literal[False] = Field(False, alias="success", description="Always false.")
     error: str = Field(..., alias="error", description="Human-readable error message.")
-    error_code: ErrorCode = Field(..., alias="error_code", description="Machine-readable error code of an MQTT error response (closed list).")
+    error_code: ErrorCode = Field(..., alias="error_code", description="Machine-readable error code.")
 
 
 class ViewIntent(str, enum.Enum):

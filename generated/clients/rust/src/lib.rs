@@ -20,7 +20,7 @@ pub mod nullable {
 /// Body of authLogin.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AuthLoginRequest {
-    /// An email address (compared case-insensitively).
+    /// The account's email.
     #[serde(rename = "email")]
     pub email: String,
     /// The account's password (any length up to 200; a wrong one is a 401, not a 400).
@@ -31,22 +31,19 @@ pub struct AuthLoginRequest {
 /// A bearer token and who it belongs to.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AuthLoginResponse {
-    /// A signed JWT (compact serialization) carrying the user_id; sent as `Authorization: Bearer
-    /// <token>`.
+    /// The bearer token.
     #[serde(rename = "token")]
     pub token: String,
-    /// A user's id (UUID), used in MQTT topics and notification payloads and as the WebSocket MQTT
-    /// username.
+    /// The user's id.
     #[serde(rename = "user_id")]
     pub user_id: String,
-    /// A user's public id in REST paths (/u/{sqid}/...), the Sqids encoding of the user's integer
-    /// id.
+    /// The user's public id.
     #[serde(rename = "sqid")]
     pub sqid: String,
-    /// A user's public handle, 2..50 letters, digits, '_' or '-', unique case-insensitively.
+    /// The user's handle.
     #[serde(rename = "handle")]
     pub handle: String,
-    /// ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed).
+    /// When the token expires (UTC).
     #[serde(rename = "expires_at")]
     pub expires_at: String,
 }
@@ -54,13 +51,13 @@ pub struct AuthLoginResponse {
 /// Body of authRegister.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AuthRegisterRequest {
-    /// A user's public handle, 2..50 letters, digits, '_' or '-', unique case-insensitively.
+    /// The public handle wanted; unique case-insensitively.
     #[serde(rename = "handle")]
     pub handle: String,
-    /// An email address (compared case-insensitively).
+    /// The account's email; unique case-insensitively.
     #[serde(rename = "email")]
     pub email: String,
-    /// A new account's password, 8..200 characters.
+    /// The password, 8..200 characters.
     #[serde(rename = "password")]
     pub password: String,
 }
@@ -68,19 +65,16 @@ pub struct AuthRegisterRequest {
 /// The new account and a bearer token for it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AuthRegisterResponse {
-    /// A user's id (UUID), used in MQTT topics and notification payloads and as the WebSocket MQTT
-    /// username.
+    /// The new user's id.
     #[serde(rename = "user_id")]
     pub user_id: String,
-    /// A user's public id in REST paths (/u/{sqid}/...), the Sqids encoding of the user's integer
-    /// id.
+    /// The new user's public id for /u/{sqid} paths.
     #[serde(rename = "sqid")]
     pub sqid: String,
-    /// A user's public handle, 2..50 letters, digits, '_' or '-', unique case-insensitively.
+    /// The handle as registered.
     #[serde(rename = "handle")]
     pub handle: String,
-    /// A signed JWT (compact serialization) carrying the user_id; sent as `Authorization: Bearer
-    /// <token>`.
+    /// A bearer token for the new user.
     #[serde(rename = "token")]
     pub token: String,
 }
@@ -88,12 +82,10 @@ pub struct AuthRegisterResponse {
 /// The brightness range a player accepts.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct BrightnessFeature {
-    /// Display brightness in percent, 0..100 (a player may advertise a narrower range in its
-    /// capabilities).
+    /// Lowest accepted value.
     #[serde(rename = "min")]
     pub min: i64,
-    /// Display brightness in percent, 0..100 (a player may advertise a narrower range in its
-    /// capabilities).
+    /// Highest accepted value.
     #[serde(rename = "max")]
     pub max: i64,
     /// Granularity of the accepted values (1 when absent).
@@ -115,11 +107,10 @@ pub struct BrokerAddress {
 /// A player's acknowledgement of a command (since 1.1).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CommandAck {
-    /// Unique id (UUID) of a command sent by the server to a player.
+    /// The acknowledged command's id.
     #[serde(rename = "command_id")]
     pub command_id: String,
-    /// How a player handled a command it acknowledges (set_paused, set_brightness, set_rotation);
-    /// ok, error (it tried and failed; see error) or unsupported (it cannot do this).
+    /// ok, error or unsupported.
     #[serde(rename = "status")]
     pub status: CommandAckStatus,
     /// Why the command failed (with status error or unsupported), else null.
@@ -161,10 +152,10 @@ pub enum CommandType {
 /// One comment of a post as returned by get_comments; threaded to depth 2, oldest first.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Comment {
-    /// A comment's id (UUID).
+    /// The comment's id.
     #[serde(rename = "comment_id")]
     pub comment_id: String,
-    /// A post's integer id.
+    /// Id of the post the comment belongs to.
     #[serde(rename = "post_id")]
     pub post_id: i64,
     /// Handle of the comment's author, or null for an anonymous comment.
@@ -179,7 +170,7 @@ pub struct Comment {
     /// Id of the comment this one replies to, or null at depth 0.
     #[serde(rename = "parent_id")]
     pub parent_id: Option<String>,
-    /// ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed).
+    /// When the comment was written (UTC).
     #[serde(rename = "created_at")]
     pub created_at: String,
     /// True for a deleted comment kept as a placeholder because it still has live replies.
@@ -210,13 +201,13 @@ pub struct CreateCommentRequest {
 /// Body of createPost.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CreatePostRequest {
-    /// A post's title.
+    /// The post's title, 1..200 characters.
     #[serde(rename = "title")]
     pub title: String,
-    /// Absolute URL of a post's artwork file.
+    /// Absolute URL of the artwork file.
     #[serde(rename = "art_url")]
     pub art_url: String,
-    /// Canvas size of an artwork as '<width>x<height>' in pixels.
+    /// Canvas size; must equal '<width>x<height>'.
     #[serde(rename = "canvas")]
     pub canvas: String,
     /// Artwork width in pixels.
@@ -231,11 +222,10 @@ pub struct CreatePostRequest {
     /// Whether the artwork has transparent pixels.
     #[serde(rename = "has_transparency", default, skip_serializing_if = "Option::is_none")]
     pub has_transparency: Option<bool>,
-    /// A post's description, at most 2000 characters (no control characters other than tab and line
-    /// breaks).
+    /// The post's description (absent or empty -> null).
     #[serde(rename = "description", default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    /// Hashtags sent with a new post, at most 16 (in a multipart upload, one `hashtags` part each).
+    /// The post's hashtags; stored lower-case without '#', duplicates removed.
     #[serde(rename = "hashtags", default, skip_serializing_if = "Option::is_none")]
     pub hashtags: Option<Vec<String>>,
 }
@@ -246,18 +236,17 @@ pub struct CreatePostRequest {
 /// here (400, like any unknown part).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CreatePostUpload {
-    /// A post's title.
+    /// The post's title, 1..200 characters.
     #[serde(rename = "title")]
     pub title: String,
-    /// A post's description, at most 2000 characters (no control characters other than tab and line
-    /// breaks).
+    /// The post's description (absent or empty -> null).
     #[serde(rename = "description", default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    /// Hashtags sent with a new post, at most 16 (in a multipart upload, one `hashtags` part each).
+    /// The post's hashtags, one part per hashtag.
     #[serde(rename = "hashtags", default, skip_serializing_if = "Option::is_none")]
     pub hashtags: Option<Vec<String>>,
-    /// The bytes of an artwork file (PNG, GIF, WebP or BMP), sent or received as they are (no
-    /// encoding).
+    /// The artwork file (a file part, with a filename); PNG, GIF, WebP or BMP within the limits of
+    /// createPost.
     #[serde(rename = "image")]
     pub image: String,
 }
@@ -291,8 +280,8 @@ pub enum ErrorCode {
 /// The one error answer to any request.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ErrorResponse {
-    /// Client-chosen correlation id of an MQTT request; it is also the last topic segment, so it
-    /// cannot contain '/', '+' or '#' (the firmware sends 32 hex characters).
+    /// The request_id of the request this answers (the topic segment's id when the payload's is
+    /// missing or different).
     #[serde(rename = "request_id")]
     pub request_id: String,
     /// Always false in an error response.
@@ -301,7 +290,7 @@ pub struct ErrorResponse {
     /// Human-readable error message (names the offending field for invalid_request).
     #[serde(rename = "error")]
     pub error: String,
-    /// Machine-readable error code of an MQTT error response (closed list).
+    /// Machine-readable error code.
     #[serde(rename = "error_code")]
     pub error_code: ErrorCode,
 }
@@ -330,22 +319,19 @@ impl<'de> Deserialize<'de> for GetCommentsReply {
 /// A player asks for a page of a post's comments.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct GetCommentsRequest {
-    /// Client-chosen correlation id of an MQTT request; it is also the last topic segment, so it
-    /// cannot contain '/', '+' or '#' (the firmware sends 32 hex characters).
+    /// Correlation id; equals the last segment of the request topic.
     #[serde(rename = "request_id")]
     pub request_id: String,
     /// Request discriminator.
     #[serde(rename = "request_type")]
     pub request_type: String,
-    /// The player's secret identity (UUID); also the CN of its client certificate and the MQTT
-    /// username on the mTLS listener.
+    /// The requesting player's key; equals the key in the topic.
     #[serde(rename = "player_key")]
     pub player_key: String,
-    /// A post's integer id.
+    /// The post whose comments to list.
     #[serde(rename = "post_id")]
     pub post_id: i64,
-    /// Opaque pagination cursor returned by the server as next_cursor; null (or absent) asks for
-    /// the first page.
+    /// The previous response's next_cursor; null or absent for the first page.
     #[serde(rename = "cursor", default, skip_serializing_if = "Option::is_none", deserialize_with = "nullable::deserialize")]
     pub cursor: Option<Option<String>>,
     /// Maximum number of comments in the page.
@@ -356,8 +342,7 @@ pub struct GetCommentsRequest {
 /// Successful answer to get_comments.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct GetCommentsResponse {
-    /// Client-chosen correlation id of an MQTT request; it is also the last topic segment, so it
-    /// cannot contain '/', '+' or '#' (the firmware sends 32 hex characters).
+    /// The request_id of the request this answers.
     #[serde(rename = "request_id")]
     pub request_id: String,
     /// Always true in a successful response.
@@ -369,8 +354,7 @@ pub struct GetCommentsResponse {
     /// The page of comments in thread order (each reply after its parent, oldest first).
     #[serde(rename = "comments")]
     pub comments: Vec<Comment>,
-    /// Opaque pagination cursor returned by the server as next_cursor; null (or absent) asks for
-    /// the first page.
+    /// Cursor of the next page, or null when there is none.
     #[serde(rename = "next_cursor")]
     pub next_cursor: Option<String>,
     /// Whether more comments follow this page.
@@ -401,18 +385,16 @@ impl<'de> Deserialize<'de> for GetPostReply {
 /// A player asks for one post's summary (since 1.1).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct GetPostRequest {
-    /// Client-chosen correlation id of an MQTT request; it is also the last topic segment, so it
-    /// cannot contain '/', '+' or '#' (the firmware sends 32 hex characters).
+    /// Correlation id; equals the last segment of the request topic.
     #[serde(rename = "request_id")]
     pub request_id: String,
     /// Request discriminator.
     #[serde(rename = "request_type")]
     pub request_type: String,
-    /// The player's secret identity (UUID); also the CN of its client certificate and the MQTT
-    /// username on the mTLS listener.
+    /// The requesting player's key; equals the key in the topic.
     #[serde(rename = "player_key")]
     pub player_key: String,
-    /// A post's integer id.
+    /// The post to describe.
     #[serde(rename = "post_id")]
     pub post_id: i64,
 }
@@ -420,8 +402,7 @@ pub struct GetPostRequest {
 /// Successful answer to get_post.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct GetPostResponse {
-    /// Client-chosen correlation id of an MQTT request; it is also the last topic segment, so it
-    /// cannot contain '/', '+' or '#' (the firmware sends 32 hex characters).
+    /// The request_id of the request this answers.
     #[serde(rename = "request_id")]
     pub request_id: String,
     /// Always true in a successful response.
@@ -430,7 +411,7 @@ pub struct GetPostResponse {
     /// Always null in a successful response.
     #[serde(rename = "error")]
     pub error: (),
-    /// A post as listed to a player by query_posts.
+    /// The post.
     #[serde(rename = "post")]
     pub post: PostSummary,
 }
@@ -449,17 +430,16 @@ pub struct MqttBootstrap {
     /// URL of the broker's WebSocket listener.
     #[serde(rename = "websocket_url")]
     pub websocket_url: String,
-    /// A user's id (UUID), used in MQTT topics and notification payloads and as the WebSocket MQTT
-    /// username.
+    /// The MQTT username, the caller's user_id.
     #[serde(rename = "username")]
     pub username: String,
     /// The MQTT password, a token the broker accepts for this username until expires_at.
     #[serde(rename = "password")]
     pub password: String,
-    /// ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed).
+    /// When the password stops being accepted for new connections (UTC).
     #[serde(rename = "expires_at")]
     pub expires_at: String,
-    /// Topic filters a web client may subscribe to.
+    /// The topics the caller may use.
     #[serde(rename = "topics")]
     pub topics: MqttBootstrapTopics,
 }
@@ -498,16 +478,16 @@ pub enum NativeFormat {
 /// Ask a player to play a channel (since 1.1).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PlayChannelCommand {
-    /// Unique id (UUID) of a command sent by the server to a player.
+    /// Unique id of this command (as returned by the REST command endpoint).
     #[serde(rename = "command_id")]
     pub command_id: String,
     /// Command discriminator.
     #[serde(rename = "command_type")]
     pub command_type: String,
-    /// The channel a player should play (since 1.1).
+    /// The channel to play.
     #[serde(rename = "payload")]
     pub payload: PlayChannelPayload,
-    /// ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed).
+    /// When the server issued the command (UTC).
     #[serde(rename = "timestamp")]
     pub timestamp: String,
 }
@@ -531,16 +511,13 @@ pub enum PlayChannelName {
 /// The channel a player should play (since 1.1).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PlayChannelPayload {
-    /// The channel a play_channel command asks the player to play; by_user and reactions name a
-    /// user by user_sqid, hashtag names a hashtag.
+    /// The channel.
     #[serde(rename = "channel_name")]
     pub channel_name: PlayChannelName,
-    /// A user's public id in REST paths (/u/{sqid}/...), the Sqids encoding of the user's integer
-    /// id.
+    /// The user of channels by_user and reactions (present exactly with those).
     #[serde(rename = "user_sqid", default, skip_serializing_if = "Option::is_none")]
     pub user_sqid: Option<String>,
-    /// A hashtag of a post as stored and returned, lower-case and without '#': 1..50 letters a-z,
-    /// digits or '_'.
+    /// The hashtag of channel hashtag, without '#' (present exactly with it).
     #[serde(rename = "hashtag", default, skip_serializing_if = "Option::is_none")]
     pub hashtag: Option<String>,
 }
@@ -548,19 +525,16 @@ pub struct PlayChannelPayload {
 /// A registered player as its owner sees it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Player {
-    /// The player's record id (UUID), used in owner-facing REST paths as {player_id}; distinct from
-    /// the player_key.
+    /// The player's record id, used as {player_id} in REST paths.
     #[serde(rename = "id")]
     pub id: String,
-    /// The player's secret identity (UUID); also the CN of its client certificate and the MQTT
-    /// username on the mTLS listener.
+    /// The player's key (certificate CN and MQTT identity).
     #[serde(rename = "player_key")]
     pub player_key: String,
-    /// A user's id (UUID), used in MQTT topics and notification payloads and as the WebSocket MQTT
-    /// username.
+    /// The owner's user id.
     #[serde(rename = "owner_id")]
     pub owner_id: String,
-    /// Owner-given display name of a player.
+    /// The player's name.
     #[serde(rename = "name")]
     pub name: String,
     /// The hardware model reported at provisioning, or null.
@@ -569,10 +543,11 @@ pub struct Player {
     /// The last firmware version reported (provisioning or status), or null.
     #[serde(rename = "firmware_version")]
     pub firmware_version: Option<String>,
-    /// Whether a provisioned player has been registered to an owner.
+    /// Registration state (always `registered` for a player with an owner).
     #[serde(rename = "registration_status")]
     pub registration_status: RegistrationStatus,
-    /// Whether a player is connected (online) or not (offline).
+    /// Whether the player is connected, from its status messages, last will and the 3-minute
+    /// silence rule.
     #[serde(rename = "connection_status")]
     pub connection_status: ConnectionStatus,
     /// When the player last sent a status (UTC), or null if never.
@@ -581,13 +556,13 @@ pub struct Player {
     /// The post the player reported showing, or null.
     #[serde(rename = "current_post_id")]
     pub current_post_id: Option<i64>,
-    /// ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed).
+    /// When the player's client certificate expires (UTC).
     #[serde(rename = "cert_expires_at")]
     pub cert_expires_at: String,
-    /// ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed).
+    /// When the player was registered to its owner (UTC).
     #[serde(rename = "registered_at")]
     pub registered_at: String,
-    /// ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed).
+    /// When the player was provisioned (UTC).
     #[serde(rename = "created_at")]
     pub created_at: String,
     /// When the player's device token was last replaced through `rotatePlayerToken` (UTC), or null
@@ -602,11 +577,12 @@ pub struct Player {
     /// server always (absent from 1.0 servers).
     #[serde(rename = "api_token_rotation_requested_at", default, skip_serializing_if = "Option::is_none", deserialize_with = "nullable::deserialize")]
     pub api_token_rotation_requested_at: Option<Option<String>>,
-    /// A player's capabilities as the server keeps them (the 1.1 features only) and when they were
-    /// reported.
+    /// What the player advertised on its retained capabilities topic (since 1.1); absent until it
+    /// has.
     #[serde(rename = "capabilities", default, skip_serializing_if = "Option::is_none")]
     pub capabilities: Option<PlayerDeviceCapabilities>,
-    /// A player's display settings as it last reported them, and when.
+    /// The display settings the player reported on its retained state topic (since 1.1); absent
+    /// until it has.
     #[serde(rename = "state", default, skip_serializing_if = "Option::is_none")]
     pub state: Option<PlayerDeviceState>,
 }
@@ -614,10 +590,10 @@ pub struct Player {
 /// What a player can do (since 1.1); published retained on connect.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PlayerCapabilities {
-    /// Firmware version string reported by a device.
+    /// The player's firmware version.
     #[serde(rename = "firmware_version", default, skip_serializing_if = "Option::is_none")]
     pub firmware_version: Option<String>,
-    /// The optional remote controls a player supports, each with its range (since 1.1).
+    /// The remote controls the player supports; an absent feature is not supported.
     #[serde(rename = "features")]
     pub features: PlayerFeatures,
 }
@@ -655,14 +631,13 @@ impl<'de> Deserialize<'de> for PlayerCommand {
 /// A player's acknowledgement of a command, as recorded.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PlayerCommandAckRecord {
-    /// How a player handled a command it acknowledges (set_paused, set_brightness, set_rotation);
-    /// ok, error (it tried and failed; see error) or unsupported (it cannot do this).
+    /// ok, error or unsupported.
     #[serde(rename = "status")]
     pub status: CommandAckStatus,
     /// What went wrong (null for ok).
     #[serde(rename = "error")]
     pub error: Option<String>,
-    /// ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed).
+    /// When the acknowledgement arrived.
     #[serde(rename = "acked_at")]
     pub acked_at: String,
 }
@@ -681,16 +656,16 @@ pub struct PlayerCommandBatchResult {
 /// A command sent to a player and the player's acknowledgement of it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PlayerCommandRecord {
-    /// Unique id (UUID) of a command sent by the server to a player.
+    /// The command's id.
     #[serde(rename = "command_id")]
     pub command_id: String,
-    /// Kind of a command sent by the server to a player.
+    /// What was asked.
     #[serde(rename = "command_type")]
     pub command_type: CommandType,
-    /// ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed).
+    /// When the server sent it.
     #[serde(rename = "issued_at")]
     pub issued_at: String,
-    /// A player's acknowledgement of a command, as recorded.
+    /// The player's acknowledgement; absent while it sent none.
     #[serde(rename = "ack", default, skip_serializing_if = "Option::is_none")]
     pub ack: Option<PlayerCommandAckRecord>,
 }
@@ -704,22 +679,21 @@ pub struct PlayerCommandRecord {
 /// sendCommandToAllPlayers requires it of every player).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PlayerCommandRequest {
-    /// Kind of a command sent by the server to a player.
+    /// The command to send.
     #[serde(rename = "command_type")]
     pub command_type: CommandType,
-    /// A post's integer id.
+    /// The post to show; required with show_artwork, not allowed otherwise.
     #[serde(rename = "post_id", default, skip_serializing_if = "Option::is_none")]
     pub post_id: Option<i64>,
-    /// The channel a play_channel command asks the player to play; by_user and reactions name a
-    /// user by user_sqid, hashtag names a hashtag.
+    /// Since 1.1: the channel to play; required with play_channel, not allowed otherwise.
     #[serde(rename = "channel_name", default, skip_serializing_if = "Option::is_none")]
     pub channel_name: Option<PlayChannelName>,
-    /// A user's public id in REST paths (/u/{sqid}/...), the Sqids encoding of the user's integer
-    /// id.
+    /// Since 1.1: the user of play_channel by_user or reactions (required there, not allowed
+    /// otherwise).
     #[serde(rename = "user_sqid", default, skip_serializing_if = "Option::is_none")]
     pub user_sqid: Option<String>,
-    /// A hashtag as a client sends it, 1..50 letters, digits or '_', with or without a leading '#',
-    /// any case; the server stores it lower-case without '#' ('#PixelArt' becomes 'pixelart').
+    /// Since 1.1: the hashtag of play_channel hashtag (required there, not allowed otherwise); sent
+    /// lower-case without '#'.
     #[serde(rename = "hashtag", default, skip_serializing_if = "Option::is_none")]
     pub hashtag: Option<String>,
     /// Since 1.1: pause (true) or resume (false); required with set_paused, not allowed otherwise.
@@ -735,7 +709,7 @@ pub struct PlayerCommandRequest {
 /// One command that was published to a player.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PlayerCommandResult {
-    /// Unique id (UUID) of a command sent by the server to a player.
+    /// The command's id (also in the MQTT command envelope).
     #[serde(rename = "command_id")]
     pub command_id: String,
     /// Always `sent` (published to the broker; delivery is not confirmed).
@@ -758,13 +732,12 @@ pub struct PlayerCredentials {
     /// holds, which the server never had).
     #[serde(rename = "key_pem", default, skip_serializing_if = "Option::is_none")]
     pub key_pem: Option<String>,
-    /// Host and port of an MQTT broker listener.
+    /// The mTLS broker listener.
     #[serde(rename = "broker")]
     pub broker: BrokerAddress,
-    /// A player's device token (`mpd_` and 43 base64url characters, 256 random bits), sent as
-    /// `Authorization: Bearer <token>` to `renewDeviceCert`. Tied to one player; the server keeps
-    /// only its SHA-256. A new one replaces the previous one (`getPlayerCredentials`,
-    /// `rotatePlayerToken`); deleting the player ends it.
+    /// A new device token for `renewDeviceCert`, issued by this call (every successful call issues
+    /// a new one and the previous token stops working). Sent by this server always (absent from 1.0
+    /// servers).
     #[serde(rename = "api_token", default, skip_serializing_if = "Option::is_none")]
     pub api_token: Option<String>,
 }
@@ -772,12 +745,10 @@ pub struct PlayerCredentials {
 /// The brightness range a player accepts.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PlayerDeviceBrightness {
-    /// Display brightness in percent, 0..100 (a player may advertise a narrower range in its
-    /// capabilities).
+    /// Lowest accepted value.
     #[serde(rename = "min")]
     pub min: i64,
-    /// Display brightness in percent, 0..100 (a player may advertise a narrower range in its
-    /// capabilities).
+    /// Highest accepted value.
     #[serde(rename = "max")]
     pub max: i64,
     /// Granularity of the accepted values.
@@ -789,13 +760,13 @@ pub struct PlayerDeviceBrightness {
 /// reported.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PlayerDeviceCapabilities {
-    /// Firmware version string reported by a device.
+    /// The firmware version the player reported with them.
     #[serde(rename = "firmware_version", default, skip_serializing_if = "Option::is_none")]
     pub firmware_version: Option<String>,
-    /// The remote controls a player supports, each with its range.
+    /// The remote controls the player supports; an absent one is not supported.
     #[serde(rename = "features")]
     pub features: PlayerDeviceFeatures,
-    /// ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed).
+    /// When the server stored them.
     #[serde(rename = "reported_at")]
     pub reported_at: String,
 }
@@ -803,13 +774,13 @@ pub struct PlayerDeviceCapabilities {
 /// The remote controls a player supports, each with its range.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PlayerDeviceFeatures {
-    /// The pause feature; it has no parameters.
+    /// Present when the player accepts set_paused.
     #[serde(rename = "pause", default, skip_serializing_if = "Option::is_none")]
     pub pause: Option<PlayerDevicePause>,
-    /// The brightness range a player accepts.
+    /// Present when the player accepts set_brightness.
     #[serde(rename = "brightness", default, skip_serializing_if = "Option::is_none")]
     pub brightness: Option<PlayerDeviceBrightness>,
-    /// The rotations a player accepts.
+    /// Present when the player accepts set_rotation.
     #[serde(rename = "rotation", default, skip_serializing_if = "Option::is_none")]
     pub rotation: Option<PlayerDeviceRotation>,
 }
@@ -833,14 +804,13 @@ pub struct PlayerDeviceState {
     /// Whether the rotation is paused.
     #[serde(rename = "is_paused", default, skip_serializing_if = "Option::is_none")]
     pub is_paused: Option<bool>,
-    /// Display brightness in percent, 0..100 (a player may advertise a narrower range in its
-    /// capabilities).
+    /// Current brightness in percent.
     #[serde(rename = "brightness", default, skip_serializing_if = "Option::is_none")]
     pub brightness: Option<i64>,
-    /// Display rotation in degrees clockwise.
+    /// Current rotation in degrees.
     #[serde(rename = "rotation", default, skip_serializing_if = "Option::is_none")]
     pub rotation: Option<Rotation>,
-    /// ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed).
+    /// When the server stored them.
     #[serde(rename = "reported_at")]
     pub reported_at: String,
 }
@@ -848,13 +818,13 @@ pub struct PlayerDeviceState {
 /// The optional remote controls a player supports, each with its range (since 1.1).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PlayerFeatures {
-    /// The pause feature; it has no parameters.
+    /// Present when the player accepts set_paused.
     #[serde(rename = "pause", default, skip_serializing_if = "Option::is_none")]
     pub pause: Option<std::collections::BTreeMap<String, serde_json::Value>>,
-    /// The brightness range a player accepts.
+    /// Present when the player accepts set_brightness.
     #[serde(rename = "brightness", default, skip_serializing_if = "Option::is_none")]
     pub brightness: Option<BrightnessFeature>,
-    /// The rotations a player accepts.
+    /// Present when the player accepts set_rotation.
     #[serde(rename = "rotation", default, skip_serializing_if = "Option::is_none")]
     pub rotation: Option<RotationFeature>,
 }
@@ -902,11 +872,10 @@ pub struct PlayerState {
     /// Whether the rotation is paused.
     #[serde(rename = "is_paused", default, skip_serializing_if = "Option::is_none")]
     pub is_paused: Option<bool>,
-    /// Display brightness in percent, 0..100 (a player may advertise a narrower range in its
-    /// capabilities).
+    /// Current brightness in percent.
     #[serde(rename = "brightness", default, skip_serializing_if = "Option::is_none")]
     pub brightness: Option<i64>,
-    /// Display rotation in degrees clockwise.
+    /// Current rotation in degrees.
     #[serde(rename = "rotation", default, skip_serializing_if = "Option::is_none")]
     pub rotation: Option<Rotation>,
 }
@@ -914,20 +883,19 @@ pub struct PlayerState {
 /// A player's status update, heartbeat or last will.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PlayerStatus {
-    /// The player's secret identity (UUID); also the CN of its client certificate and the MQTT
-    /// username on the mTLS listener.
+    /// The player's key; equals the key in the topic, else the message is dropped.
     #[serde(rename = "player_key")]
     pub player_key: String,
-    /// Whether a player is connected (online) or not (offline).
+    /// online while connected and active; offline when disconnecting (also the last will).
     #[serde(rename = "status")]
     pub status: ConnectionStatus,
     /// The post currently shown, or null when none.
     #[serde(rename = "current_post_id", default, skip_serializing_if = "Option::is_none", deserialize_with = "nullable::deserialize")]
     pub current_post_id: Option<Option<i64>>,
-    /// Firmware version string reported by a device.
+    /// The player's firmware version.
     #[serde(rename = "firmware_version", default, skip_serializing_if = "Option::is_none")]
     pub firmware_version: Option<String>,
-    /// ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed).
+    /// The player's clock when sending (UTC); 1970-01-01T00:00:00Z means its clock is not set.
     #[serde(rename = "timestamp", default, skip_serializing_if = "Option::is_none")]
     pub timestamp: Option<String>,
 }
@@ -935,10 +903,10 @@ pub struct PlayerStatus {
 /// A player reports that it is showing a post (since 1.1).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PlayerView {
-    /// A post's integer id.
+    /// The post shown.
     #[serde(rename = "post_id")]
     pub post_id: i64,
-    /// ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed).
+    /// The player's clock (UTC); 1970-01-01T00:00:00Z means its clock is not set.
     #[serde(rename = "timestamp", default, skip_serializing_if = "Option::is_none")]
     pub timestamp: Option<String>,
     /// The player's time zone name, or empty when unknown.
@@ -954,8 +922,7 @@ pub struct PlayerView {
     /// The channel being played (informational; e.g. all, by_user, hashtag).
     #[serde(rename = "channel", default, skip_serializing_if = "Option::is_none")]
     pub channel: Option<String>,
-    /// The player's secret identity (UUID); also the CN of its client certificate and the MQTT
-    /// username on the mTLS listener.
+    /// The player's key; equals the key in the topic, else the view is dropped.
     #[serde(rename = "player_key")]
     pub player_key: String,
     /// The user of the channel being played, or null (informational).
@@ -1002,28 +969,25 @@ pub enum PlayerViewIntent {
 /// A post as returned by the REST API.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Post {
-    /// A post's integer id.
+    /// The post's id.
     #[serde(rename = "post_id")]
     pub post_id: i64,
-    /// Storage identifier (UUID) of a post's artwork file. Its lower-case text names the file in
-    /// the artwork vault: players download `https://{vault host}/{shard}/{storage_key}.{ext}` (see
-    /// StorageShard and NativeFormat).
+    /// Storage identifier of the artwork file.
     #[serde(rename = "storage_key")]
     pub storage_key: String,
-    /// A user's id (UUID), used in MQTT topics and notification payloads and as the WebSocket MQTT
-    /// username.
+    /// User id of the post's author.
     #[serde(rename = "owner_id")]
     pub owner_id: String,
-    /// A user's public handle, 2..50 letters, digits, '_' or '-', unique case-insensitively.
+    /// Handle of the post's author.
     #[serde(rename = "owner_handle")]
     pub owner_handle: String,
-    /// A post's title.
+    /// The post's title.
     #[serde(rename = "title")]
     pub title: String,
-    /// Absolute URL of a post's artwork file.
+    /// URL of the artwork file.
     #[serde(rename = "art_url")]
     pub art_url: String,
-    /// Canvas size of an artwork as '<width>x<height>' in pixels.
+    /// Canvas size as '<width>x<height>'.
     #[serde(rename = "canvas")]
     pub canvas: String,
     /// Artwork width in pixels.
@@ -1038,10 +1002,10 @@ pub struct Post {
     /// Whether the artwork has transparent pixels.
     #[serde(rename = "has_transparency")]
     pub has_transparency: bool,
-    /// The category a post has been promoted to, or null when it is not promoted.
+    /// The category the post is promoted to, or null.
     #[serde(rename = "promoted_category")]
     pub promoted_category: Option<PromotedCategory>,
-    /// ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed).
+    /// When the post was created (UTC).
     #[serde(rename = "created_at")]
     pub created_at: String,
     /// The post's description, or null. Sent by this server always (optional for 1.0 servers).
@@ -1089,29 +1053,28 @@ pub enum PostNativeFormat {
 /// Notification published by the server when a post is created or promoted to a category.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PostNotification {
-    /// A post's integer id.
+    /// The post's id.
     #[serde(rename = "post_id")]
     pub post_id: i64,
-    /// A user's id (UUID), used in MQTT topics and notification payloads and as the WebSocket MQTT
-    /// username.
+    /// User id of the post's author.
     #[serde(rename = "owner_id")]
     pub owner_id: String,
-    /// A user's public handle, 2..50 letters, digits, '_' or '-', unique case-insensitively.
+    /// Handle of the post's author.
     #[serde(rename = "owner_handle")]
     pub owner_handle: String,
-    /// A post's title.
+    /// The post's title.
     #[serde(rename = "title")]
     pub title: String,
-    /// Absolute URL of a post's artwork file.
+    /// URL of the artwork file.
     #[serde(rename = "art_url")]
     pub art_url: String,
-    /// Canvas size of an artwork as '<width>x<height>' in pixels.
+    /// Canvas size as '<width>x<height>'.
     #[serde(rename = "canvas")]
     pub canvas: String,
-    /// The category a post has been promoted to, or null when it is not promoted.
+    /// Category the post was promoted to (on category topics), else null.
     #[serde(rename = "promoted_category")]
     pub promoted_category: Option<PromotedCategory>,
-    /// ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed).
+    /// When the post was created (UTC).
     #[serde(rename = "created_at")]
     pub created_at: String,
 }
@@ -1119,21 +1082,19 @@ pub struct PostNotification {
 /// A post as listed to a player by query_posts.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PostSummary {
-    /// A post's integer id.
+    /// The post's id.
     #[serde(rename = "post_id")]
     pub post_id: i64,
-    /// Storage identifier (UUID) of a post's artwork file. Its lower-case text names the file in
-    /// the artwork vault: players download `https://{vault host}/{shard}/{storage_key}.{ext}` (see
-    /// StorageShard and NativeFormat).
+    /// Storage identifier of the artwork file.
     #[serde(rename = "storage_key")]
     pub storage_key: String,
-    /// A post's title.
+    /// The post's title.
     #[serde(rename = "title")]
     pub title: String,
-    /// Absolute URL of a post's artwork file.
+    /// URL of the artwork file to download.
     #[serde(rename = "art_url")]
     pub art_url: String,
-    /// Canvas size of an artwork as '<width>x<height>' in pixels.
+    /// Canvas size as '<width>x<height>'.
     #[serde(rename = "canvas")]
     pub canvas: String,
     /// Artwork width in pixels.
@@ -1148,31 +1109,25 @@ pub struct PostSummary {
     /// Whether the artwork has transparent pixels.
     #[serde(rename = "has_transparency")]
     pub has_transparency: bool,
-    /// A user's public handle, 2..50 letters, digits, '_' or '-', unique case-insensitively.
+    /// Handle of the post's author.
     #[serde(rename = "owner_handle")]
     pub owner_handle: String,
-    /// ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed).
+    /// When the post was created (UTC).
     #[serde(rename = "created_at")]
     pub created_at: String,
-    /// What a post is; every post is an artwork (one image file) for now. Players treat an absent
-    /// kind as artwork.
+    /// Since 1.1 (always sent by a 1.1 server): what the post is; absent means artwork.
     #[serde(rename = "kind", default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<PostKind>,
-    /// The two directory levels `aa/bb` in front of an artwork file in the vault, computed from the
-    /// storage_key alone (players compute it themselves; it cannot be chosen): take SHA-256 of the
-    /// storage_key's lower-case text (its UTF-8 bytes); level i (i = 0, 1) is byte i of the digest
-    /// AND 0x3f, printed as two lower-case hex digits (`00`..`3f`), so there are 64 x 64 shards.
-    /// Example: storage_key `7c9e6679-7425-40de-944b-e07fc1f90ae7` has the digest
-    /// `6316e01c9e1d33de...`; 0x63 AND 0x3f = 0x23 and 0x16 AND 0x3f = 0x16, so the shard is
-    /// `23/16` and a PNG is downloaded from `https://{vault
-    /// host}/23/16/7c9e6679-7425-40de-944b-e07fc1f90ae7.png`.
+    /// Since 1.1 (always sent by a 1.1 server): the vault shard of storage_key (players may compute
+    /// it themselves).
     #[serde(rename = "storage_shard", default, skip_serializing_if = "Option::is_none")]
     pub storage_shard: Option<String>,
-    /// The NativeFormat of a post's vault file, or null for a post whose art_url points outside the
-    /// vault.
+    /// Since 1.1 (always sent by a 1.1 server): format and extension of the vault file, null when
+    /// art_url points outside the vault.
     #[serde(rename = "native_format", default, skip_serializing_if = "Option::is_none", deserialize_with = "nullable::deserialize")]
     pub native_format: Option<Option<PostNativeFormat>>,
-    /// ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed).
+    /// Since 1.1 (always sent by a 1.1 server): when the artwork file last changed (its upload,
+    /// else the post's creation); a player re-downloads a cached file older than this.
     #[serde(rename = "artwork_modified_at", default, skip_serializing_if = "Option::is_none")]
     pub artwork_modified_at: Option<String>,
 }
@@ -1180,7 +1135,7 @@ pub struct PostSummary {
 /// Body of promotePost.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PromotePostRequest {
-    /// A category a moderator can promote a post to.
+    /// The category to promote the post to.
     #[serde(rename = "category")]
     pub category: PromotionCategory,
 }
@@ -1214,10 +1169,10 @@ pub enum PromotionCategory {
 /// Body of provisionPlayer; every field is optional (`{}` is valid).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ProvisionPlayerRequest {
-    /// Hardware model string reported by a device.
+    /// The device's hardware model.
     #[serde(rename = "device_model", default, skip_serializing_if = "Option::is_none")]
     pub device_model: Option<String>,
-    /// Firmware version string reported by a device.
+    /// The device's firmware version.
     #[serde(rename = "firmware_version", default, skip_serializing_if = "Option::is_none")]
     pub firmware_version: Option<String>,
     /// Optional PKCS#10 certificate signing request (PEM, "CERTIFICATE REQUEST") for a key pair the
@@ -1235,18 +1190,16 @@ pub struct ProvisionPlayerRequest {
 /// The new pending player's key and registration code.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ProvisionPlayerResponse {
-    /// The player's secret identity (UUID); also the CN of its client certificate and the MQTT
-    /// username on the mTLS listener.
+    /// The device's secret identity; keep it.
     #[serde(rename = "player_key")]
     pub player_key: String,
-    /// 6-character code shown by a provisioned device; issued from
-    /// 'ABCDEFGHJKMNPQRSTUVWXYZ23456789', valid 15 minutes, case-insensitive on entry.
+    /// The code to show to the owner.
     #[serde(rename = "registration_code")]
     pub registration_code: String,
-    /// ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed).
+    /// When the code expires (15 minutes after provisioning).
     #[serde(rename = "registration_code_expires_at")]
     pub registration_code_expires_at: String,
-    /// Host and port of an MQTT broker listener.
+    /// The mTLS broker listener to connect to once registered.
     #[serde(rename = "mqtt_broker")]
     pub mqtt_broker: BrokerAddress,
 }
@@ -1296,15 +1249,13 @@ impl<'de> Deserialize<'de> for QueryPostsReply {
 /// A player asks for a page of post summaries.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct QueryPostsRequest {
-    /// Client-chosen correlation id of an MQTT request; it is also the last topic segment, so it
-    /// cannot contain '/', '+' or '#' (the firmware sends 32 hex characters).
+    /// Correlation id; equals the last segment of the request topic.
     #[serde(rename = "request_id")]
     pub request_id: String,
     /// Request discriminator.
     #[serde(rename = "request_type")]
     pub request_type: String,
-    /// The player's secret identity (UUID); also the CN of its client certificate and the MQTT
-    /// username on the mTLS listener.
+    /// The requesting player's key; equals the key in the topic.
     #[serde(rename = "player_key")]
     pub player_key: String,
     /// Which posts to list; all, promoted (any category), user (the player's owner), by_user (the
@@ -1312,15 +1263,16 @@ pub struct QueryPostsRequest {
     /// (posts the user with user_sqid reacted to) and hashtag (posts with hashtag).
     #[serde(rename = "channel", default, skip_serializing_if = "Option::is_none")]
     pub channel: Option<QueryPostsChannel>,
-    /// A user's public handle, 2..50 letters, digits, '_' or '-', unique case-insensitively.
+    /// Handle of the user whose posts to list with channel by_user (when user_sqid is absent);
+    /// ignored otherwise.
     #[serde(rename = "user_handle", default, skip_serializing_if = "Option::is_none")]
     pub user_handle: Option<String>,
-    /// A user's public id in REST paths (/u/{sqid}/...), the Sqids encoding of the user's integer
-    /// id.
+    /// Since 1.1: the user (by public sqid) whose posts (channel by_user) or reactions (channel
+    /// reactions) to list; ignored by other channels.
     #[serde(rename = "user_sqid", default, skip_serializing_if = "Option::is_none")]
     pub user_sqid: Option<String>,
-    /// A hashtag as a client sends it, 1..50 letters, digits or '_', with or without a leading '#',
-    /// any case; the server stores it lower-case without '#' ('#PixelArt' becomes 'pixelart').
+    /// Since 1.1: the hashtag of channel hashtag, with or without #, any case; ignored by other
+    /// channels.
     #[serde(rename = "hashtag", default, skip_serializing_if = "Option::is_none")]
     pub hashtag: Option<String>,
     /// Order of the list; server_order (the channel's own order; newest id first, for reactions
@@ -1331,8 +1283,7 @@ pub struct QueryPostsRequest {
     /// Seed of the random order; only used with sort random (same seed, same order across pages).
     #[serde(rename = "random_seed", default, skip_serializing_if = "Option::is_none")]
     pub random_seed: Option<i64>,
-    /// Opaque pagination cursor returned by the server as next_cursor; null (or absent) asks for
-    /// the first page.
+    /// The previous response's next_cursor; null or absent for the first page.
     #[serde(rename = "cursor", default, skip_serializing_if = "Option::is_none", deserialize_with = "nullable::deserialize")]
     pub cursor: Option<Option<String>>,
     /// Maximum number of posts in the page.
@@ -1343,8 +1294,7 @@ pub struct QueryPostsRequest {
 /// Successful answer to query_posts.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct QueryPostsResponse {
-    /// Client-chosen correlation id of an MQTT request; it is also the last topic segment, so it
-    /// cannot contain '/', '+' or '#' (the firmware sends 32 hex characters).
+    /// The request_id of the request this answers.
     #[serde(rename = "request_id")]
     pub request_id: String,
     /// Always true in a successful response.
@@ -1356,8 +1306,7 @@ pub struct QueryPostsResponse {
     /// The page of posts, in the requested order.
     #[serde(rename = "posts")]
     pub posts: Vec<PostSummary>,
-    /// Opaque pagination cursor returned by the server as next_cursor; null (or absent) asks for
-    /// the first page.
+    /// Cursor of the next page, or null when there is none.
     #[serde(rename = "next_cursor")]
     pub next_cursor: Option<String>,
     /// Whether more posts follow this page.
@@ -1393,8 +1342,7 @@ pub enum ReadinessState {
 /// Readiness answer; `ok` only when every dependency is up.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ReadinessStatus {
-    /// Overall readiness; `ok` only when the database and the broker are both up and every
-    /// revocation is in force.
+    /// `ok` (HTTP 200) or `unavailable` (HTTP 503).
     #[serde(rename = "status")]
     pub status: ReadinessState,
     /// Whether the database answers.
@@ -1412,11 +1360,10 @@ pub struct ReadinessStatus {
 /// Body of registerPlayer.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RegisterPlayerRequest {
-    /// 6-character code shown by a provisioned device; issued from
-    /// 'ABCDEFGHJKMNPQRSTUVWXYZ23456789', valid 15 minutes, case-insensitive on entry.
+    /// The code shown by the device (case-insensitive).
     #[serde(rename = "registration_code")]
     pub registration_code: String,
-    /// Owner-given display name of a player.
+    /// A name for the player.
     #[serde(rename = "name")]
     pub name: String,
 }
@@ -1433,7 +1380,7 @@ pub enum RegistrationStatus {
 /// The outcome of renewPlayerCert.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RenewCertResult {
-    /// ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed).
+    /// When the new certificate expires (UTC).
     #[serde(rename = "cert_expires_at")]
     pub cert_expires_at: String,
     /// A human-readable note on what to do next.
@@ -1454,7 +1401,7 @@ pub struct RenewDeviceCertResponse {
     /// The deployment's CA certificate (PEM).
     #[serde(rename = "ca_pem")]
     pub ca_pem: String,
-    /// ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed).
+    /// When the new certificate expires (UTC).
     #[serde(rename = "cert_expires_at")]
     pub cert_expires_at: String,
 }
@@ -1462,8 +1409,7 @@ pub struct RenewDeviceCertResponse {
 /// The one error body of every REST error response.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RestError {
-    /// Machine-readable error code of a REST error body; the MQTT codes plus forbidden and
-    /// conflict.
+    /// Machine-readable error code.
     #[serde(rename = "error_code")]
     pub error_code: RestErrorCode,
     /// Human-readable error message (names the offending field for invalid_request).
@@ -1520,22 +1466,19 @@ impl<'de> Deserialize<'de> for RevokeReactionReply {
 /// A player removes an emoji reaction of its owner from a post.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RevokeReactionRequest {
-    /// Client-chosen correlation id of an MQTT request; it is also the last topic segment, so it
-    /// cannot contain '/', '+' or '#' (the firmware sends 32 hex characters).
+    /// Correlation id; equals the last segment of the request topic.
     #[serde(rename = "request_id")]
     pub request_id: String,
     /// Request discriminator.
     #[serde(rename = "request_type")]
     pub request_type: String,
-    /// The player's secret identity (UUID); also the CN of its client certificate and the MQTT
-    /// username on the mTLS listener.
+    /// The requesting player's key; equals the key in the topic.
     #[serde(rename = "player_key")]
     pub player_key: String,
-    /// A post's integer id.
+    /// The post to remove the reaction from.
     #[serde(rename = "post_id")]
     pub post_id: i64,
-    /// A reaction emoji (one emoji or ZWJ/flag/keycap sequence); the server trims it and then
-    /// requires 1..20 characters of emoji only, else invalid_emoji.
+    /// The reaction to remove; trimmed and checked as for submit_reaction.
     #[serde(rename = "emoji")]
     pub emoji: String,
 }
@@ -1543,8 +1486,7 @@ pub struct RevokeReactionRequest {
 /// Successful answer to revoke_reaction.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RevokeReactionResponse {
-    /// Client-chosen correlation id of an MQTT request; it is also the last topic segment, so it
-    /// cannot contain '/', '+' or '#' (the firmware sends 32 hex characters).
+    /// The request_id of the request this answers.
     #[serde(rename = "request_id")]
     pub request_id: String,
     /// Always true in a successful response.
@@ -1561,7 +1503,7 @@ pub struct RotatePlayerTokenPending {
     /// Always `pending`.
     #[serde(rename = "status")]
     pub status: String,
-    /// ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed).
+    /// When the pending request was first made (UTC); repeated calls keep it.
     #[serde(rename = "requested_at")]
     pub requested_at: String,
 }
@@ -1569,10 +1511,7 @@ pub struct RotatePlayerTokenPending {
 /// The player's new device token (the previous one no longer works).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RotatePlayerTokenResponse {
-    /// A player's device token (`mpd_` and 43 base64url characters, 256 random bits), sent as
-    /// `Authorization: Bearer <token>` to `renewDeviceCert`. Tied to one player; the server keeps
-    /// only its SHA-256. A new one replaces the previous one (`getPlayerCredentials`,
-    /// `rotatePlayerToken`); deleting the player ends it.
+    /// The new device token.
     #[serde(rename = "api_token")]
     pub api_token: String,
 }
@@ -1620,16 +1559,16 @@ pub struct RotationFeature {
 /// Ask a player to set its brightness (since 1.1); acknowledged on command/ack.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SetBrightnessCommand {
-    /// Unique id (UUID) of a command sent by the server to a player.
+    /// Unique id of this command (as returned by the REST command endpoint).
     #[serde(rename = "command_id")]
     pub command_id: String,
     /// Command discriminator.
     #[serde(rename = "command_type")]
     pub command_type: String,
-    /// Set the display brightness (since 1.1).
+    /// The brightness.
     #[serde(rename = "payload")]
     pub payload: SetBrightnessPayload,
-    /// ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed).
+    /// When the server issued the command (UTC).
     #[serde(rename = "timestamp")]
     pub timestamp: String,
 }
@@ -1637,8 +1576,7 @@ pub struct SetBrightnessCommand {
 /// Set the display brightness (since 1.1).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SetBrightnessPayload {
-    /// Display brightness in percent, 0..100 (a player may advertise a narrower range in its
-    /// capabilities).
+    /// Brightness in percent, within the player's advertised min..max.
     #[serde(rename = "value")]
     pub value: i64,
 }
@@ -1646,16 +1584,16 @@ pub struct SetBrightnessPayload {
 /// Ask a player to pause or resume (since 1.1); acknowledged on command/ack.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SetPausedCommand {
-    /// Unique id (UUID) of a command sent by the server to a player.
+    /// Unique id of this command (as returned by the REST command endpoint).
     #[serde(rename = "command_id")]
     pub command_id: String,
     /// Command discriminator.
     #[serde(rename = "command_type")]
     pub command_type: String,
-    /// Pause or resume the player's rotation (since 1.1).
+    /// Paused or not.
     #[serde(rename = "payload")]
     pub payload: SetPausedPayload,
-    /// ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed).
+    /// When the server issued the command (UTC).
     #[serde(rename = "timestamp")]
     pub timestamp: String,
 }
@@ -1671,16 +1609,16 @@ pub struct SetPausedPayload {
 /// Ask a player to set its rotation (since 1.1); acknowledged on command/ack.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SetRotationCommand {
-    /// Unique id (UUID) of a command sent by the server to a player.
+    /// Unique id of this command (as returned by the REST command endpoint).
     #[serde(rename = "command_id")]
     pub command_id: String,
     /// Command discriminator.
     #[serde(rename = "command_type")]
     pub command_type: String,
-    /// Set the display rotation (since 1.1).
+    /// The rotation.
     #[serde(rename = "payload")]
     pub payload: SetRotationPayload,
-    /// ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed).
+    /// When the server issued the command (UTC).
     #[serde(rename = "timestamp")]
     pub timestamp: String,
 }
@@ -1688,7 +1626,7 @@ pub struct SetRotationCommand {
 /// Set the display rotation (since 1.1).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SetRotationPayload {
-    /// Display rotation in degrees clockwise.
+    /// Rotation in degrees, one of the player's advertised values.
     #[serde(rename = "value")]
     pub value: Rotation,
 }
@@ -1696,16 +1634,16 @@ pub struct SetRotationPayload {
 /// Ask a player to download and show one artwork.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ShowArtworkCommand {
-    /// Unique id (UUID) of a command sent by the server to a player.
+    /// Unique id of this command (as returned by the REST command endpoint).
     #[serde(rename = "command_id")]
     pub command_id: String,
     /// Command discriminator.
     #[serde(rename = "command_type")]
     pub command_type: String,
-    /// What a player needs to download and show one artwork.
+    /// The artwork to show.
     #[serde(rename = "payload")]
     pub payload: ShowArtworkPayload,
-    /// ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed).
+    /// When the server issued the command (UTC).
     #[serde(rename = "timestamp")]
     pub timestamp: String,
 }
@@ -1713,32 +1651,24 @@ pub struct ShowArtworkCommand {
 /// What a player needs to download and show one artwork.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ShowArtworkPayload {
-    /// A post's integer id.
+    /// The post to show.
     #[serde(rename = "post_id")]
     pub post_id: i64,
-    /// Storage identifier (UUID) of a post's artwork file. Its lower-case text names the file in
-    /// the artwork vault: players download `https://{vault host}/{shard}/{storage_key}.{ext}` (see
-    /// StorageShard and NativeFormat).
+    /// Storage identifier of the artwork file.
     #[serde(rename = "storage_key")]
     pub storage_key: String,
-    /// Absolute URL of a post's artwork file.
+    /// URL of the artwork file to download.
     #[serde(rename = "art_url")]
     pub art_url: String,
-    /// Canvas size of an artwork as '<width>x<height>' in pixels.
+    /// Canvas size as '<width>x<height>'.
     #[serde(rename = "canvas")]
     pub canvas: String,
-    /// The two directory levels `aa/bb` in front of an artwork file in the vault, computed from the
-    /// storage_key alone (players compute it themselves; it cannot be chosen): take SHA-256 of the
-    /// storage_key's lower-case text (its UTF-8 bytes); level i (i = 0, 1) is byte i of the digest
-    /// AND 0x3f, printed as two lower-case hex digits (`00`..`3f`), so there are 64 x 64 shards.
-    /// Example: storage_key `7c9e6679-7425-40de-944b-e07fc1f90ae7` has the digest
-    /// `6316e01c9e1d33de...`; 0x63 AND 0x3f = 0x23 and 0x16 AND 0x3f = 0x16, so the shard is
-    /// `23/16` and a PNG is downloaded from `https://{vault
-    /// host}/23/16/7c9e6679-7425-40de-944b-e07fc1f90ae7.png`.
+    /// Since 1.1 (always sent by a 1.1 server): the vault shard of storage_key; the firmware
+    /// downloads https://{vault host}/{storage_shard}/{storage_key}.{native_format}.
     #[serde(rename = "storage_shard", default, skip_serializing_if = "Option::is_none")]
     pub storage_shard: Option<String>,
-    /// The NativeFormat of a post's vault file, or null for a post whose art_url points outside the
-    /// vault.
+    /// Since 1.1 (always sent by a 1.1 server): format and extension of the vault file; null when
+    /// art_url points outside the vault (the firmware cannot show such a post).
     #[serde(rename = "native_format", default, skip_serializing_if = "Option::is_none", deserialize_with = "nullable::deserialize")]
     pub native_format: Option<Option<PostNativeFormat>>,
 }
@@ -1767,22 +1697,19 @@ impl<'de> Deserialize<'de> for SubmitReactionReply {
 /// A player adds an emoji reaction of its owner to a post.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SubmitReactionRequest {
-    /// Client-chosen correlation id of an MQTT request; it is also the last topic segment, so it
-    /// cannot contain '/', '+' or '#' (the firmware sends 32 hex characters).
+    /// Correlation id; equals the last segment of the request topic.
     #[serde(rename = "request_id")]
     pub request_id: String,
     /// Request discriminator.
     #[serde(rename = "request_type")]
     pub request_type: String,
-    /// The player's secret identity (UUID); also the CN of its client certificate and the MQTT
-    /// username on the mTLS listener.
+    /// The requesting player's key; equals the key in the topic.
     #[serde(rename = "player_key")]
     pub player_key: String,
-    /// A post's integer id.
+    /// The post to react to.
     #[serde(rename = "post_id")]
     pub post_id: i64,
-    /// A reaction emoji (one emoji or ZWJ/flag/keycap sequence); the server trims it and then
-    /// requires 1..20 characters of emoji only, else invalid_emoji.
+    /// The reaction; trimmed, then 1..20 characters of emoji only, else invalid_emoji.
     #[serde(rename = "emoji")]
     pub emoji: String,
 }
@@ -1790,8 +1717,7 @@ pub struct SubmitReactionRequest {
 /// Successful answer to submit_reaction.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SubmitReactionResponse {
-    /// Client-chosen correlation id of an MQTT request; it is also the last topic segment, so it
-    /// cannot contain '/', '+' or '#' (the firmware sends 32 hex characters).
+    /// The request_id of the request this answers.
     #[serde(rename = "request_id")]
     pub request_id: String,
     /// Always true in a successful response.
@@ -1826,22 +1752,19 @@ impl<'de> Deserialize<'de> for SubmitViewReply {
 /// A player reports that it showed a post.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SubmitViewRequest {
-    /// Client-chosen correlation id of an MQTT request; it is also the last topic segment, so it
-    /// cannot contain '/', '+' or '#' (the firmware sends 32 hex characters).
+    /// Correlation id; equals the last segment of the request topic.
     #[serde(rename = "request_id")]
     pub request_id: String,
     /// Request discriminator.
     #[serde(rename = "request_type")]
     pub request_type: String,
-    /// The player's secret identity (UUID); also the CN of its client certificate and the MQTT
-    /// username on the mTLS listener.
+    /// The requesting player's key; equals the key in the topic.
     #[serde(rename = "player_key")]
     pub player_key: String,
-    /// A post's integer id.
+    /// The post that was shown.
     #[serde(rename = "post_id")]
     pub post_id: i64,
-    /// Why a view happened; automated (playlist rotation, recorded as a listing view) or
-    /// intentional (the viewer chose the post).
+    /// Whether the view was automated (playlist rotation) or intentional.
     #[serde(rename = "view_intent", default, skip_serializing_if = "Option::is_none")]
     pub view_intent: Option<ViewIntent>,
 }
@@ -1849,8 +1772,7 @@ pub struct SubmitViewRequest {
 /// Successful answer to submit_view.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SubmitViewResponse {
-    /// Client-chosen correlation id of an MQTT request; it is also the last topic segment, so it
-    /// cannot contain '/', '+' or '#' (the firmware sends 32 hex characters).
+    /// The request_id of the request this answers.
     #[serde(rename = "request_id")]
     pub request_id: String,
     /// Always true in a successful response.
@@ -1864,16 +1786,16 @@ pub struct SubmitViewResponse {
 /// Ask a player to move back to the previous artwork of its queue.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SwapBackCommand {
-    /// Unique id (UUID) of a command sent by the server to a player.
+    /// Unique id of this command (as returned by the REST command endpoint).
     #[serde(rename = "command_id")]
     pub command_id: String,
     /// Command discriminator.
     #[serde(rename = "command_type")]
     pub command_type: String,
-    /// The empty payload of commands that take no arguments.
+    /// Always the empty object.
     #[serde(rename = "payload")]
     pub payload: EmptyCommandPayload,
-    /// ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed).
+    /// When the server issued the command (UTC).
     #[serde(rename = "timestamp")]
     pub timestamp: String,
 }
@@ -1881,16 +1803,16 @@ pub struct SwapBackCommand {
 /// Ask a player to move to the next artwork of its queue.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SwapNextCommand {
-    /// Unique id (UUID) of a command sent by the server to a player.
+    /// Unique id of this command (as returned by the REST command endpoint).
     #[serde(rename = "command_id")]
     pub command_id: String,
     /// Command discriminator.
     #[serde(rename = "command_type")]
     pub command_type: String,
-    /// The empty payload of commands that take no arguments.
+    /// Always the empty object.
     #[serde(rename = "payload")]
     pub payload: EmptyCommandPayload,
-    /// ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed).
+    /// When the server issued the command (UTC).
     #[serde(rename = "timestamp")]
     pub timestamp: String,
 }
@@ -1898,7 +1820,7 @@ pub struct SwapNextCommand {
 /// Body of updatePlayer.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct UpdatePlayerRequest {
-    /// Owner-given display name of a player.
+    /// The player's new name.
     #[serde(rename = "name")]
     pub name: String,
 }
@@ -1906,24 +1828,22 @@ pub struct UpdatePlayerRequest {
 /// The current user, as returned by authMe.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct User {
-    /// A user's id (UUID), used in MQTT topics and notification payloads and as the WebSocket MQTT
-    /// username.
+    /// The user's id.
     #[serde(rename = "user_id")]
     pub user_id: String,
-    /// A user's public id in REST paths (/u/{sqid}/...), the Sqids encoding of the user's integer
-    /// id.
+    /// The user's public id.
     #[serde(rename = "sqid")]
     pub sqid: String,
-    /// A user's public handle, 2..50 letters, digits, '_' or '-', unique case-insensitively.
+    /// The user's handle.
     #[serde(rename = "handle")]
     pub handle: String,
-    /// An email address (compared case-insensitively).
+    /// The user's email.
     #[serde(rename = "email")]
     pub email: String,
     /// The user's roles; always contains `user`.
     #[serde(rename = "roles")]
     pub roles: Vec<UserRole>,
-    /// ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed).
+    /// When the account was created (UTC).
     #[serde(rename = "created_at")]
     pub created_at: String,
 }
@@ -1954,7 +1874,7 @@ pub struct ViewAckError {
     /// Human-readable error message.
     #[serde(rename = "error")]
     pub error: String,
-    /// Machine-readable error code of an MQTT error response (closed list).
+    /// Machine-readable error code.
     #[serde(rename = "error_code")]
     pub error_code: ErrorCode,
 }

@@ -10,7 +10,7 @@ import com.fasterxml.jackson.annotation.JsonProperty;
 /** Body of authLogin. */
 @JsonIgnoreProperties(ignoreUnknown = true)
 public class AuthLoginRequest {
-  /** An email address (compared case-insensitively). */
+  /** The account's email. */
   @JsonProperty("email")
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private String email;

@@ -10,35 +10,27 @@ import com.fasterxml.jackson.annotation.JsonProperty;
 /** A bearer token and who it belongs to. */
 @JsonIgnoreProperties(ignoreUnknown = true)
 public class AuthLoginResponse {
-  /**
-   * A signed JWT (compact serialization) carrying the user_id; sent as `Authorization: Bearer
-   * <token>`.
-   */
+  /** The bearer token. */
   @JsonProperty("token")
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private String token;
 
-  /**
-   * A user's id (UUID), used in MQTT topics and notification payloads and as the WebSocket MQTT
-   * username.
-   */
+  /** The user's id. */
   @JsonProperty("user_id")
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private String userId;
 
-  /**
-   * A user's public id in REST paths (/u/{sqid}/...), the Sqids encoding of the user's integer id.
-   */
+  /** The user's public id. */
   @JsonProperty("sqid")
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private String sqid;
 
-  /** A user's public handle, 2..50 letters, digits, '_' or '-', unique case-insensitively. */
+  /** The user's handle. */
   @JsonProperty("handle")
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private String handle;
 
-  /** ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed). */
+  /** When the token expires (UTC). */
   @JsonProperty("expires_at")
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private String expiresAt;

@@ -10,17 +10,17 @@ import com.fasterxml.jackson.annotation.JsonProperty;
 /** Body of authRegister. */
 @JsonIgnoreProperties(ignoreUnknown = true)
 public class AuthRegisterRequest {
-  /** A user's public handle, 2..50 letters, digits, '_' or '-', unique case-insensitively. */
+  /** The public handle wanted; unique case-insensitively. */
   @JsonProperty("handle")
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private String handle;
 
-  /** An email address (compared case-insensitively). */
+  /** The account's email; unique case-insensitively. */
   @JsonProperty("email")
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private String email;
 
-  /** A new account's password, 8..200 characters. */
+  /** The password, 8..200 characters. */
   @JsonProperty("password")
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private String password;

@@ -10,30 +10,22 @@ import com.fasterxml.jackson.annotation.JsonProperty;
 /** The new account and a bearer token for it. */
 @JsonIgnoreProperties(ignoreUnknown = true)
 public class AuthRegisterResponse {
-  /**
-   * A user's id (UUID), used in MQTT topics and notification payloads and as the WebSocket MQTT
-   * username.
-   */
+  /** The new user's id. */
   @JsonProperty("user_id")
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private String userId;
 
-  /**
-   * A user's public id in REST paths (/u/{sqid}/...), the Sqids encoding of the user's integer id.
-   */
+  /** The new user's public id for /u/{sqid} paths. */
   @JsonProperty("sqid")
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private String sqid;
 
-  /** A user's public handle, 2..50 letters, digits, '_' or '-', unique case-insensitively. */
+  /** The handle as registered. */
   @JsonProperty("handle")
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private String handle;
 
-  /**
-   * A signed JWT (compact serialization) carrying the user_id; sent as `Authorization: Bearer
-   * <token>`.
-   */
+  /** A bearer token for the new user. */
   @JsonProperty("token")
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private String token;

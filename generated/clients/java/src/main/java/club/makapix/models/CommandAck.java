@@ -10,15 +10,12 @@ import com.fasterxml.jackson.annotation.JsonProperty;
 /** A player's acknowledgement of a command (since 1.1). */
 @JsonIgnoreProperties(ignoreUnknown = true)
 public class CommandAck {
-  /** Unique id (UUID) of a command sent by the server to a player. */
+  /** The acknowledged command's id. */
   @JsonProperty("command_id")
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private String commandId;
 
-  /**
-   * How a player handled a command it acknowledges (set_paused, set_brightness, set_rotation); ok,
-   * error (it tried and failed; see error) or unsupported (it cannot do this).
-   */
+  /** ok, error or unsupported. */
   @JsonProperty("status")
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private CommandAckStatus status;

@@ -10,12 +10,12 @@ import com.fasterxml.jackson.annotation.JsonProperty;
 /** One comment of a post as returned by get_comments; threaded to depth 2, oldest first. */
 @JsonIgnoreProperties(ignoreUnknown = true)
 public class Comment {
-  /** A comment's id (UUID). */
+  /** The comment's id. */
   @JsonProperty("comment_id")
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private String commentId;
 
-  /** A post's integer id. */
+  /** Id of the post the comment belongs to. */
   @JsonProperty("post_id")
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private Long postId;
@@ -40,7 +40,7 @@ public class Comment {
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private String parentId;
 
-  /** ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed). */
+  /** When the comment was written (UTC). */
   @JsonProperty("created_at")
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private String createdAt;

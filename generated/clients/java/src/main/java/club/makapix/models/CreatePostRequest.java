@@ -10,17 +10,17 @@ import com.fasterxml.jackson.annotation.JsonProperty;
 /** Body of createPost. */
 @JsonIgnoreProperties(ignoreUnknown = true)
 public class CreatePostRequest {
-  /** A post's title. */
+  /** The post's title, 1..200 characters. */
   @JsonProperty("title")
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private String title;
 
-  /** Absolute URL of a post's artwork file. */
+  /** Absolute URL of the artwork file. */
   @JsonProperty("art_url")
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private String artUrl;
 
-  /** Canvas size of an artwork as '<width>x<height>' in pixels. */
+  /** Canvas size; must equal '<width>x<height>'. */
   @JsonProperty("canvas")
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private String canvas;
@@ -45,17 +45,12 @@ public class CreatePostRequest {
   @JsonInclude(JsonInclude.Include.NON_NULL)
   private Boolean hasTransparency;
 
-  /**
-   * A post's description, at most 2000 characters (no control characters other than tab and line
-   * breaks).
-   */
+  /** The post's description (absent or empty -> null). */
   @JsonProperty("description")
   @JsonInclude(JsonInclude.Include.NON_NULL)
   private String description;
 
-  /**
-   * Hashtags sent with a new post, at most 16 (in a multipart upload, one `hashtags` part each).
-   */
+  /** The post's hashtags; stored lower-case without '#', duplicates removed. */
   @JsonProperty("hashtags")
   @JsonInclude(JsonInclude.Include.NON_NULL)
   private java.util.List<String> hashtags;

@@ -15,29 +15,24 @@ import com.fasterxml.jackson.annotation.JsonProperty;
  */
 @JsonIgnoreProperties(ignoreUnknown = true)
 public class CreatePostUpload {
-  /** A post's title. */
+  /** The post's title, 1..200 characters. */
   @JsonProperty("title")
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private String title;
 
-  /**
-   * A post's description, at most 2000 characters (no control characters other than tab and line
-   * breaks).
-   */
+  /** The post's description (absent or empty -> null). */
   @JsonProperty("description")
   @JsonInclude(JsonInclude.Include.NON_NULL)
   private String description;
 
-  /**
-   * Hashtags sent with a new post, at most 16 (in a multipart upload, one `hashtags` part each).
-   */
+  /** The post's hashtags, one part per hashtag. */
   @JsonProperty("hashtags")
   @JsonInclude(JsonInclude.Include.NON_NULL)
   private java.util.List<String> hashtags;
 
   /**
-   * The bytes of an artwork file (PNG, GIF, WebP or BMP), sent or received as they are (no
-   * encoding).
+   * The artwork file (a file part, with a filename); PNG, GIF, WebP or BMP within the limits of
+   * createPost.
    */
   @JsonProperty("image")
   @JsonInclude(JsonInclude.Include.ALWAYS)

@@ -11,8 +11,8 @@ import com.fasterxml.jackson.annotation.JsonProperty;
 @JsonIgnoreProperties(ignoreUnknown = true)
 public class ErrorResponse implements GetCommentsReply, GetPostReply, QueryPostsReply, RevokeReactionReply, SubmitReactionReply, SubmitViewReply {
   /**
-   * Client-chosen correlation id of an MQTT request; it is also the last topic segment, so it
-   * cannot contain '/', '+' or '#' (the firmware sends 32 hex characters).
+   * The request_id of the request this answers (the topic segment's id when the payload's is
+   * missing or different).
    */
   @JsonProperty("request_id")
   @JsonInclude(JsonInclude.Include.ALWAYS)
@@ -28,7 +28,7 @@ public class ErrorResponse implements GetCommentsReply, GetPostReply, QueryPosts
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private String error;
 
-  /** Machine-readable error code of an MQTT error response (closed list). */
+  /** Machine-readable error code. */
   @JsonProperty("error_code")
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private ErrorCode errorCode;

@@ -10,10 +10,7 @@ import com.fasterxml.jackson.annotation.JsonProperty;
 /** A player asks for a page of a post's comments. */
 @JsonIgnoreProperties(ignoreUnknown = true)
 public class GetCommentsRequest implements PlayerRequest {
-  /**
-   * Client-chosen correlation id of an MQTT request; it is also the last topic segment, so it
-   * cannot contain '/', '+' or '#' (the firmware sends 32 hex characters).
-   */
+  /** Correlation id; equals the last segment of the request topic. */
   @JsonProperty("request_id")
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private String requestId;
@@ -23,23 +20,17 @@ public class GetCommentsRequest implements PlayerRequest {
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private String requestType = "get_comments";
 
-  /**
-   * The player's secret identity (UUID); also the CN of its client certificate and the MQTT
-   * username on the mTLS listener.
-   */
+  /** The requesting player's key; equals the key in the topic. */
   @JsonProperty("player_key")
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private String playerKey;
 
-  /** A post's integer id. */
+  /** The post whose comments to list. */
   @JsonProperty("post_id")
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private Long postId;
 
-  /**
-   * Opaque pagination cursor returned by the server as next_cursor; null (or absent) asks for the
-   * first page.
-   */
+  /** The previous response's next_cursor; null or absent for the first page. */
   @JsonProperty("cursor")
   @JsonInclude(JsonInclude.Include.NON_NULL)
   private Nullable<String> cursor;

@@ -10,10 +10,7 @@ import com.fasterxml.jackson.annotation.JsonProperty;
 /** A player asks for one post's summary (since 1.1). */
 @JsonIgnoreProperties(ignoreUnknown = true)
 public class GetPostRequest implements PlayerRequest {
-  /**
-   * Client-chosen correlation id of an MQTT request; it is also the last topic segment, so it
-   * cannot contain '/', '+' or '#' (the firmware sends 32 hex characters).
-   */
+  /** Correlation id; equals the last segment of the request topic. */
   @JsonProperty("request_id")
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private String requestId;
@@ -23,15 +20,12 @@ public class GetPostRequest implements PlayerRequest {
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private String requestType = "get_post";
 
-  /**
-   * The player's secret identity (UUID); also the CN of its client certificate and the MQTT
-   * username on the mTLS listener.
-   */
+  /** The requesting player's key; equals the key in the topic. */
   @JsonProperty("player_key")
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private String playerKey;
 
-  /** A post's integer id. */
+  /** The post to describe. */
   @JsonProperty("post_id")
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private Long postId;

@@ -10,10 +10,7 @@ import com.fasterxml.jackson.annotation.JsonProperty;
 /** Successful answer to get_post. */
 @JsonIgnoreProperties(ignoreUnknown = true)
 public class GetPostResponse implements GetPostReply {
-  /**
-   * Client-chosen correlation id of an MQTT request; it is also the last topic segment, so it
-   * cannot contain '/', '+' or '#' (the firmware sends 32 hex characters).
-   */
+  /** The request_id of the request this answers. */
   @JsonProperty("request_id")
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private String requestId;
@@ -28,7 +25,7 @@ public class GetPostResponse implements GetPostReply {
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private Object error;
 
-  /** A post as listed to a player by query_posts. */
+  /** The post. */
   @JsonProperty("post")
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private PostSummary post;

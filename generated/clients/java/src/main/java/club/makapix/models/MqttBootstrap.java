@@ -15,10 +15,7 @@ public class MqttBootstrap {
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private String websocketUrl;
 
-  /**
-   * A user's id (UUID), used in MQTT topics and notification payloads and as the WebSocket MQTT
-   * username.
-   */
+  /** The MQTT username, the caller's user_id. */
   @JsonProperty("username")
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private String username;
@@ -28,12 +25,12 @@ public class MqttBootstrap {
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private String password;
 
-  /** ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed). */
+  /** When the password stops being accepted for new connections (UTC). */
   @JsonProperty("expires_at")
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private String expiresAt;
 
-  /** Topic filters a web client may subscribe to. */
+  /** The topics the caller may use. */
   @JsonProperty("topics")
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private MqttBootstrapTopics topics;

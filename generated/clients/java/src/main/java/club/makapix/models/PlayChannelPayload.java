@@ -10,25 +10,17 @@ import com.fasterxml.jackson.annotation.JsonProperty;
 /** The channel a player should play (since 1.1). */
 @JsonIgnoreProperties(ignoreUnknown = true)
 public class PlayChannelPayload {
-  /**
-   * The channel a play_channel command asks the player to play; by_user and reactions name a user
-   * by user_sqid, hashtag names a hashtag.
-   */
+  /** The channel. */
   @JsonProperty("channel_name")
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private PlayChannelName channelName;
 
-  /**
-   * A user's public id in REST paths (/u/{sqid}/...), the Sqids encoding of the user's integer id.
-   */
+  /** The user of channels by_user and reactions (present exactly with those). */
   @JsonProperty("user_sqid")
   @JsonInclude(JsonInclude.Include.NON_NULL)
   private String userSqid;
 
-  /**
-   * A hashtag of a post as stored and returned, lower-case and without '#': 1..50 letters a-z,
-   * digits or '_'.
-   */
+  /** The hashtag of channel hashtag, without '#' (present exactly with it). */
   @JsonProperty("hashtag")
   @JsonInclude(JsonInclude.Include.NON_NULL)
   private String hashtag;

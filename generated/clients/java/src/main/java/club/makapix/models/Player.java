@@ -10,31 +10,22 @@ import com.fasterxml.jackson.annotation.JsonProperty;
 /** A registered player as its owner sees it. */
 @JsonIgnoreProperties(ignoreUnknown = true)
 public class Player {
-  /**
-   * The player's record id (UUID), used in owner-facing REST paths as {player_id}; distinct from
-   * the player_key.
-   */
+  /** The player's record id, used as {player_id} in REST paths. */
   @JsonProperty("id")
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private String id;
 
-  /**
-   * The player's secret identity (UUID); also the CN of its client certificate and the MQTT
-   * username on the mTLS listener.
-   */
+  /** The player's key (certificate CN and MQTT identity). */
   @JsonProperty("player_key")
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private String playerKey;
 
-  /**
-   * A user's id (UUID), used in MQTT topics and notification payloads and as the WebSocket MQTT
-   * username.
-   */
+  /** The owner's user id. */
   @JsonProperty("owner_id")
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private String ownerId;
 
-  /** Owner-given display name of a player. */
+  /** The player's name. */
   @JsonProperty("name")
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private String name;
@@ -49,12 +40,15 @@ public class Player {
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private String firmwareVersion;
 
-  /** Whether a provisioned player has been registered to an owner. */
+  /** Registration state (always `registered` for a player with an owner). */
   @JsonProperty("registration_status")
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private RegistrationStatus registrationStatus;
 
-  /** Whether a player is connected (online) or not (offline). */
+  /**
+   * Whether the player is connected, from its status messages, last will and the 3-minute silence
+   * rule.
+   */
   @JsonProperty("connection_status")
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private ConnectionStatus connectionStatus;
@@ -69,17 +63,17 @@ public class Player {
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private Long currentPostId;
 
-  /** ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed). */
+  /** When the player's client certificate expires (UTC). */
   @JsonProperty("cert_expires_at")
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private String certExpiresAt;
 
-  /** ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed). */
+  /** When the player was registered to its owner (UTC). */
   @JsonProperty("registered_at")
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private String registeredAt;
 
-  /** ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed). */
+  /** When the player was provisioned (UTC). */
   @JsonProperty("created_at")
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private String createdAt;
@@ -105,14 +99,16 @@ public class Player {
   private Nullable<String> apiTokenRotationRequestedAt;
 
   /**
-   * A player's capabilities as the server keeps them (the 1.1 features only) and when they were
-   * reported.
+   * What the player advertised on its retained capabilities topic (since 1.1); absent until it has.
    */
   @JsonProperty("capabilities")
   @JsonInclude(JsonInclude.Include.NON_NULL)
   private PlayerDeviceCapabilities capabilities;
 
-  /** A player's display settings as it last reported them, and when. */
+  /**
+   * The display settings the player reported on its retained state topic (since 1.1); absent until
+   * it has.
+   */
   @JsonProperty("state")
   @JsonInclude(JsonInclude.Include.NON_NULL)
   private PlayerDeviceState state;

@@ -10,12 +10,12 @@ import com.fasterxml.jackson.annotation.JsonProperty;
 /** What a player can do (since 1.1); published retained on connect. */
 @JsonIgnoreProperties(ignoreUnknown = true)
 public class PlayerCapabilities {
-  /** Firmware version string reported by a device. */
+  /** The player's firmware version. */
   @JsonProperty("firmware_version")
   @JsonInclude(JsonInclude.Include.NON_NULL)
   private String firmwareVersion;
 
-  /** The optional remote controls a player supports, each with its range (since 1.1). */
+  /** The remote controls the player supports; an absent feature is not supported. */
   @JsonProperty("features")
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private PlayerFeatures features;

@@ -10,10 +10,7 @@ import com.fasterxml.jackson.annotation.JsonProperty;
 /** A player's acknowledgement of a command, as recorded. */
 @JsonIgnoreProperties(ignoreUnknown = true)
 public class PlayerCommandAckRecord {
-  /**
-   * How a player handled a command it acknowledges (set_paused, set_brightness, set_rotation); ok,
-   * error (it tried and failed; see error) or unsupported (it cannot do this).
-   */
+  /** ok, error or unsupported. */
   @JsonProperty("status")
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private CommandAckStatus status;
@@ -23,7 +20,7 @@ public class PlayerCommandAckRecord {
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private String error;
 
-  /** ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed). */
+  /** When the acknowledgement arrived. */
   @JsonProperty("acked_at")
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private String ackedAt;

@@ -10,22 +10,22 @@ import com.fasterxml.jackson.annotation.JsonProperty;
 /** A command sent to a player and the player's acknowledgement of it. */
 @JsonIgnoreProperties(ignoreUnknown = true)
 public class PlayerCommandRecord {
-  /** Unique id (UUID) of a command sent by the server to a player. */
+  /** The command's id. */
   @JsonProperty("command_id")
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private String commandId;
 
-  /** Kind of a command sent by the server to a player. */
+  /** What was asked. */
   @JsonProperty("command_type")
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private CommandType commandType;
 
-  /** ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed). */
+  /** When the server sent it. */
   @JsonProperty("issued_at")
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private String issuedAt;
 
-  /** A player's acknowledgement of a command, as recorded. */
+  /** The player's acknowledgement; absent while it sent none. */
   @JsonProperty("ack")
   @JsonInclude(JsonInclude.Include.NON_NULL)
   private PlayerCommandAckRecord ack;

@@ -18,34 +18,32 @@ import com.fasterxml.jackson.annotation.JsonProperty;
  */
 @JsonIgnoreProperties(ignoreUnknown = true)
 public class PlayerCommandRequest {
-  /** Kind of a command sent by the server to a player. */
+  /** The command to send. */
   @JsonProperty("command_type")
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private CommandType commandType;
 
-  /** A post's integer id. */
+  /** The post to show; required with show_artwork, not allowed otherwise. */
   @JsonProperty("post_id")
   @JsonInclude(JsonInclude.Include.NON_NULL)
   private Long postId;
 
-  /**
-   * The channel a play_channel command asks the player to play; by_user and reactions name a user
-   * by user_sqid, hashtag names a hashtag.
-   */
+  /** Since 1.1: the channel to play; required with play_channel, not allowed otherwise. */
   @JsonProperty("channel_name")
   @JsonInclude(JsonInclude.Include.NON_NULL)
   private PlayChannelName channelName;
 
   /**
-   * A user's public id in REST paths (/u/{sqid}/...), the Sqids encoding of the user's integer id.
+   * Since 1.1: the user of play_channel by_user or reactions (required there, not allowed
+   * otherwise).
    */
   @JsonProperty("user_sqid")
   @JsonInclude(JsonInclude.Include.NON_NULL)
   private String userSqid;
 
   /**
-   * A hashtag as a client sends it, 1..50 letters, digits or '_', with or without a leading '#',
-   * any case; the server stores it lower-case without '#' ('#PixelArt' becomes 'pixelart').
+   * Since 1.1: the hashtag of play_channel hashtag (required there, not allowed otherwise); sent
+   * lower-case without '#'.
    */
   @JsonProperty("hashtag")
   @JsonInclude(JsonInclude.Include.NON_NULL)

@@ -10,7 +10,7 @@ import com.fasterxml.jackson.annotation.JsonProperty;
 /** One command that was published to a player. */
 @JsonIgnoreProperties(ignoreUnknown = true)
 public class PlayerCommandResult {
-  /** Unique id (UUID) of a command sent by the server to a player. */
+  /** The command's id (also in the MQTT command envelope). */
   @JsonProperty("command_id")
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private String commandId;

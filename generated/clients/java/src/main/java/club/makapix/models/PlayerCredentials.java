@@ -32,16 +32,15 @@ public class PlayerCredentials {
   @JsonInclude(JsonInclude.Include.NON_NULL)
   private String keyPem;
 
-  /** Host and port of an MQTT broker listener. */
+  /** The mTLS broker listener. */
   @JsonProperty("broker")
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private BrokerAddress broker;
 
   /**
-   * A player's device token (`mpd_` and 43 base64url characters, 256 random bits), sent as
-   * `Authorization: Bearer <token>` to `renewDeviceCert`. Tied to one player; the server keeps only
-   * its SHA-256. A new one replaces the previous one (`getPlayerCredentials`, `rotatePlayerToken`);
-   * deleting the player ends it.
+   * A new device token for `renewDeviceCert`, issued by this call (every successful call issues a
+   * new one and the previous token stops working). Sent by this server always (absent from 1.0
+   * servers).
    */
   @JsonProperty("api_token")
   @JsonInclude(JsonInclude.Include.NON_NULL)

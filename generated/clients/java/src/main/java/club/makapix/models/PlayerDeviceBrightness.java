@@ -10,18 +10,12 @@ import com.fasterxml.jackson.annotation.JsonProperty;
 /** The brightness range a player accepts. */
 @JsonIgnoreProperties(ignoreUnknown = true)
 public class PlayerDeviceBrightness {
-  /**
-   * Display brightness in percent, 0..100 (a player may advertise a narrower range in its
-   * capabilities).
-   */
+  /** Lowest accepted value. */
   @JsonProperty("min")
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private Long min;
 
-  /**
-   * Display brightness in percent, 0..100 (a player may advertise a narrower range in its
-   * capabilities).
-   */
+  /** Highest accepted value. */
   @JsonProperty("max")
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private Long max;

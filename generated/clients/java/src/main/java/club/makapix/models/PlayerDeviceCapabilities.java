@@ -13,17 +13,17 @@ import com.fasterxml.jackson.annotation.JsonProperty;
  */
 @JsonIgnoreProperties(ignoreUnknown = true)
 public class PlayerDeviceCapabilities {
-  /** Firmware version string reported by a device. */
+  /** The firmware version the player reported with them. */
   @JsonProperty("firmware_version")
   @JsonInclude(JsonInclude.Include.NON_NULL)
   private String firmwareVersion;
 
-  /** The remote controls a player supports, each with its range. */
+  /** The remote controls the player supports; an absent one is not supported. */
   @JsonProperty("features")
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private PlayerDeviceFeatures features;
 
-  /** ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed). */
+  /** When the server stored them. */
   @JsonProperty("reported_at")
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private String reportedAt;

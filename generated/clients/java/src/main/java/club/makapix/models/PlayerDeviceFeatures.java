@@ -10,17 +10,17 @@ import com.fasterxml.jackson.annotation.JsonProperty;
 /** The remote controls a player supports, each with its range. */
 @JsonIgnoreProperties(ignoreUnknown = true)
 public class PlayerDeviceFeatures {
-  /** The pause feature; it has no parameters. */
+  /** Present when the player accepts set_paused. */
   @JsonProperty("pause")
   @JsonInclude(JsonInclude.Include.NON_NULL)
   private PlayerDevicePause pause;
 
-  /** The brightness range a player accepts. */
+  /** Present when the player accepts set_brightness. */
   @JsonProperty("brightness")
   @JsonInclude(JsonInclude.Include.NON_NULL)
   private PlayerDeviceBrightness brightness;
 
-  /** The rotations a player accepts. */
+  /** Present when the player accepts set_rotation. */
   @JsonProperty("rotation")
   @JsonInclude(JsonInclude.Include.NON_NULL)
   private PlayerDeviceRotation rotation;

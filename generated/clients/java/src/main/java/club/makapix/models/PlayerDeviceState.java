@@ -15,20 +15,17 @@ public class PlayerDeviceState {
   @JsonInclude(JsonInclude.Include.NON_NULL)
   private Boolean isPaused;
 
-  /**
-   * Display brightness in percent, 0..100 (a player may advertise a narrower range in its
-   * capabilities).
-   */
+  /** Current brightness in percent. */
   @JsonProperty("brightness")
   @JsonInclude(JsonInclude.Include.NON_NULL)
   private Long brightness;
 
-  /** Display rotation in degrees clockwise. */
+  /** Current rotation in degrees. */
   @JsonProperty("rotation")
   @JsonInclude(JsonInclude.Include.NON_NULL)
   private Rotation rotation;
 
-  /** ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed). */
+  /** When the server stored them. */
   @JsonProperty("reported_at")
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private String reportedAt;

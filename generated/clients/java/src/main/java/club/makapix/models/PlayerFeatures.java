@@ -10,17 +10,17 @@ import com.fasterxml.jackson.annotation.JsonProperty;
 /** The optional remote controls a player supports, each with its range (since 1.1). */
 @JsonIgnoreProperties(ignoreUnknown = true)
 public class PlayerFeatures {
-  /** The pause feature; it has no parameters. */
+  /** Present when the player accepts set_paused. */
   @JsonProperty("pause")
   @JsonInclude(JsonInclude.Include.NON_NULL)
   private java.util.Map<String, Object> pause;
 
-  /** The brightness range a player accepts. */
+  /** Present when the player accepts set_brightness. */
   @JsonProperty("brightness")
   @JsonInclude(JsonInclude.Include.NON_NULL)
   private BrightnessFeature brightness;
 
-  /** The rotations a player accepts. */
+  /** Present when the player accepts set_rotation. */
   @JsonProperty("rotation")
   @JsonInclude(JsonInclude.Include.NON_NULL)
   private RotationFeature rotation;

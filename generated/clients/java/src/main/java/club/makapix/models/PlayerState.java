@@ -15,15 +15,12 @@ public class PlayerState {
   @JsonInclude(JsonInclude.Include.NON_NULL)
   private Boolean isPaused;
 
-  /**
-   * Display brightness in percent, 0..100 (a player may advertise a narrower range in its
-   * capabilities).
-   */
+  /** Current brightness in percent. */
   @JsonProperty("brightness")
   @JsonInclude(JsonInclude.Include.NON_NULL)
   private Long brightness;
 
-  /** Display rotation in degrees clockwise. */
+  /** Current rotation in degrees. */
   @JsonProperty("rotation")
   @JsonInclude(JsonInclude.Include.NON_NULL)
   private Rotation rotation;

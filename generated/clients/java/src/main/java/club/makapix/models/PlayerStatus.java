@@ -10,15 +10,12 @@ import com.fasterxml.jackson.annotation.JsonProperty;
 /** A player's status update, heartbeat or last will. */
 @JsonIgnoreProperties(ignoreUnknown = true)
 public class PlayerStatus {
-  /**
-   * The player's secret identity (UUID); also the CN of its client certificate and the MQTT
-   * username on the mTLS listener.
-   */
+  /** The player's key; equals the key in the topic, else the message is dropped. */
   @JsonProperty("player_key")
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private String playerKey;
 
-  /** Whether a player is connected (online) or not (offline). */
+  /** online while connected and active; offline when disconnecting (also the last will). */
   @JsonProperty("status")
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private ConnectionStatus status;
@@ -28,12 +25,12 @@ public class PlayerStatus {
   @JsonInclude(JsonInclude.Include.NON_NULL)
   private Nullable<Long> currentPostId;
 
-  /** Firmware version string reported by a device. */
+  /** The player's firmware version. */
   @JsonProperty("firmware_version")
   @JsonInclude(JsonInclude.Include.NON_NULL)
   private String firmwareVersion;
 
-  /** ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed). */
+  /** The player's clock when sending (UTC); 1970-01-01T00:00:00Z means its clock is not set. */
   @JsonProperty("timestamp")
   @JsonInclude(JsonInclude.Include.NON_NULL)
   private String timestamp;

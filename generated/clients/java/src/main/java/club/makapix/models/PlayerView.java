@@ -10,12 +10,12 @@ import com.fasterxml.jackson.annotation.JsonProperty;
 /** A player reports that it is showing a post (since 1.1). */
 @JsonIgnoreProperties(ignoreUnknown = true)
 public class PlayerView {
-  /** A post's integer id. */
+  /** The post shown. */
   @JsonProperty("post_id")
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private Long postId;
 
-  /** ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed). */
+  /** The player's clock (UTC); 1970-01-01T00:00:00Z means its clock is not set. */
   @JsonProperty("timestamp")
   @JsonInclude(JsonInclude.Include.NON_NULL)
   private String timestamp;
@@ -43,10 +43,7 @@ public class PlayerView {
   @JsonInclude(JsonInclude.Include.NON_NULL)
   private String channel;
 
-  /**
-   * The player's secret identity (UUID); also the CN of its client certificate and the MQTT
-   * username on the mTLS listener.
-   */
+  /** The player's key; equals the key in the topic, else the view is dropped. */
   @JsonProperty("player_key")
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private String playerKey;

@@ -10,44 +10,37 @@ import com.fasterxml.jackson.annotation.JsonProperty;
 /** A post as returned by the REST API. */
 @JsonIgnoreProperties(ignoreUnknown = true)
 public class Post {
-  /** A post's integer id. */
+  /** The post's id. */
   @JsonProperty("post_id")
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private Long postId;
 
-  /**
-   * Storage identifier (UUID) of a post's artwork file. Its lower-case text names the file in the
-   * artwork vault: players download `https://{vault host}/{shard}/{storage_key}.{ext}` (see
-   * StorageShard and NativeFormat).
-   */
+  /** Storage identifier of the artwork file. */
   @JsonProperty("storage_key")
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private String storageKey;
 
-  /**
-   * A user's id (UUID), used in MQTT topics and notification payloads and as the WebSocket MQTT
-   * username.
-   */
+  /** User id of the post's author. */
   @JsonProperty("owner_id")
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private String ownerId;
 
-  /** A user's public handle, 2..50 letters, digits, '_' or '-', unique case-insensitively. */
+  /** Handle of the post's author. */
   @JsonProperty("owner_handle")
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private String ownerHandle;
 
-  /** A post's title. */
+  /** The post's title. */
   @JsonProperty("title")
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private String title;
 
-  /** Absolute URL of a post's artwork file. */
+  /** URL of the artwork file. */
   @JsonProperty("art_url")
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private String artUrl;
 
-  /** Canvas size of an artwork as '<width>x<height>' in pixels. */
+  /** Canvas size as '<width>x<height>'. */
   @JsonProperty("canvas")
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private String canvas;
@@ -72,12 +65,12 @@ public class Post {
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private Boolean hasTransparency;
 
-  /** The category a post has been promoted to, or null when it is not promoted. */
+  /** The category the post is promoted to, or null. */
   @JsonProperty("promoted_category")
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private PromotedCategory promotedCategory;
 
-  /** ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed). */
+  /** When the post was created (UTC). */
   @JsonProperty("created_at")
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private String createdAt;

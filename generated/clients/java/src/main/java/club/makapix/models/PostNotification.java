@@ -10,45 +10,42 @@ import com.fasterxml.jackson.annotation.JsonProperty;
 /** Notification published by the server when a post is created or promoted to a category. */
 @JsonIgnoreProperties(ignoreUnknown = true)
 public class PostNotification {
-  /** A post's integer id. */
+  /** The post's id. */
   @JsonProperty("post_id")
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private Long postId;
 
-  /**
-   * A user's id (UUID), used in MQTT topics and notification payloads and as the WebSocket MQTT
-   * username.
-   */
+  /** User id of the post's author. */
   @JsonProperty("owner_id")
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private String ownerId;
 
-  /** A user's public handle, 2..50 letters, digits, '_' or '-', unique case-insensitively. */
+  /** Handle of the post's author. */
   @JsonProperty("owner_handle")
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private String ownerHandle;
 
-  /** A post's title. */
+  /** The post's title. */
   @JsonProperty("title")
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private String title;
 
-  /** Absolute URL of a post's artwork file. */
+  /** URL of the artwork file. */
   @JsonProperty("art_url")
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private String artUrl;
 
-  /** Canvas size of an artwork as '<width>x<height>' in pixels. */
+  /** Canvas size as '<width>x<height>'. */
   @JsonProperty("canvas")
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private String canvas;
 
-  /** The category a post has been promoted to, or null when it is not promoted. */
+  /** Category the post was promoted to (on category topics), else null. */
   @JsonProperty("promoted_category")
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private PromotedCategory promotedCategory;
 
-  /** ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed). */
+  /** When the post was created (UTC). */
   @JsonProperty("created_at")
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private String createdAt;

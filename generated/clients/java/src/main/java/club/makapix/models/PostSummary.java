@@ -10,31 +10,27 @@ import com.fasterxml.jackson.annotation.JsonProperty;
 /** A post as listed to a player by query_posts. */
 @JsonIgnoreProperties(ignoreUnknown = true)
 public class PostSummary {
-  /** A post's integer id. */
+  /** The post's id. */
   @JsonProperty("post_id")
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private Long postId;
 
-  /**
-   * Storage identifier (UUID) of a post's artwork file. Its lower-case text names the file in the
-   * artwork vault: players download `https://{vault host}/{shard}/{storage_key}.{ext}` (see
-   * StorageShard and NativeFormat).
-   */
+  /** Storage identifier of the artwork file. */
   @JsonProperty("storage_key")
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private String storageKey;
 
-  /** A post's title. */
+  /** The post's title. */
   @JsonProperty("title")
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private String title;
 
-  /** Absolute URL of a post's artwork file. */
+  /** URL of the artwork file to download. */
   @JsonProperty("art_url")
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private String artUrl;
 
-  /** Canvas size of an artwork as '<width>x<height>' in pixels. */
+  /** Canvas size as '<width>x<height>'. */
   @JsonProperty("canvas")
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private String canvas;
@@ -59,46 +55,41 @@ public class PostSummary {
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private Boolean hasTransparency;
 
-  /** A user's public handle, 2..50 letters, digits, '_' or '-', unique case-insensitively. */
+  /** Handle of the post's author. */
   @JsonProperty("owner_handle")
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private String ownerHandle;
 
-  /** ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed). */
+  /** When the post was created (UTC). */
   @JsonProperty("created_at")
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private String createdAt;
 
-  /**
-   * What a post is; every post is an artwork (one image file) for now. Players treat an absent kind
-   * as artwork.
-   */
+  /** Since 1.1 (always sent by a 1.1 server): what the post is; absent means artwork. */
   @JsonProperty("kind")
   @JsonInclude(JsonInclude.Include.NON_NULL)
   private PostKind kind;
 
   /**
-   * The two directory levels `aa/bb` in front of an artwork file in the vault, computed from the
-   * storage_key alone (players compute it themselves; it cannot be chosen): take SHA-256 of the
-   * storage_key's lower-case text (its UTF-8 bytes); level i (i = 0, 1) is byte i of the digest AND
-   * 0x3f, printed as two lower-case hex digits (`00`..`3f`), so there are 64 x 64 shards. Example:
-   * storage_key `7c9e6679-7425-40de-944b-e07fc1f90ae7` has the digest `6316e01c9e1d33de...`; 0x63
-   * AND 0x3f = 0x23 and 0x16 AND 0x3f = 0x16, so the shard is `23/16` and a PNG is downloaded from
-   * `https://{vault host}/23/16/7c9e6679-7425-40de-944b-e07fc1f90ae7.png`.
+   * Since 1.1 (always sent by a 1.1 server): the vault shard of storage_key (players may compute it
+   * themselves).
    */
   @JsonProperty("storage_shard")
   @JsonInclude(JsonInclude.Include.NON_NULL)
   private String storageShard;
 
   /**
-   * The NativeFormat of a post's vault file, or null for a post whose art_url points outside the
-   * vault.
+   * Since 1.1 (always sent by a 1.1 server): format and extension of the vault file, null when
+   * art_url points outside the vault.
    */
   @JsonProperty("native_format")
   @JsonInclude(JsonInclude.Include.NON_NULL)
   private Nullable<PostNativeFormat> nativeFormat;
 
-  /** ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed). */
+  /**
+   * Since 1.1 (always sent by a 1.1 server): when the artwork file last changed (its upload, else
+   * the post's creation); a player re-downloads a cached file older than this.
+   */
   @JsonProperty("artwork_modified_at")
   @JsonInclude(JsonInclude.Include.NON_NULL)
   private String artworkModifiedAt;

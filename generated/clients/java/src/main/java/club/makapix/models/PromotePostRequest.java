@@ -10,7 +10,7 @@ import com.fasterxml.jackson.annotation.JsonProperty;
 /** Body of promotePost. */
 @JsonIgnoreProperties(ignoreUnknown = true)
 public class PromotePostRequest {
-  /** A category a moderator can promote a post to. */
+  /** The category to promote the post to. */
   @JsonProperty("category")
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private PromotionCategory category;

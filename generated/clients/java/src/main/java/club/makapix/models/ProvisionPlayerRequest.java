@@ -10,12 +10,12 @@ import com.fasterxml.jackson.annotation.JsonProperty;
 /** Body of provisionPlayer; every field is optional (`{}` is valid). */
 @JsonIgnoreProperties(ignoreUnknown = true)
 public class ProvisionPlayerRequest {
-  /** Hardware model string reported by a device. */
+  /** The device's hardware model. */
   @JsonProperty("device_model")
   @JsonInclude(JsonInclude.Include.NON_NULL)
   private String deviceModel;
 
-  /** Firmware version string reported by a device. */
+  /** The device's firmware version. */
   @JsonProperty("firmware_version")
   @JsonInclude(JsonInclude.Include.NON_NULL)
   private String firmwareVersion;

@@ -10,28 +10,22 @@ import com.fasterxml.jackson.annotation.JsonProperty;
 /** The new pending player's key and registration code. */
 @JsonIgnoreProperties(ignoreUnknown = true)
 public class ProvisionPlayerResponse {
-  /**
-   * The player's secret identity (UUID); also the CN of its client certificate and the MQTT
-   * username on the mTLS listener.
-   */
+  /** The device's secret identity; keep it. */
   @JsonProperty("player_key")
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private String playerKey;
 
-  /**
-   * 6-character code shown by a provisioned device; issued from 'ABCDEFGHJKMNPQRSTUVWXYZ23456789',
-   * valid 15 minutes, case-insensitive on entry.
-   */
+  /** The code to show to the owner. */
   @JsonProperty("registration_code")
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private String registrationCode;
 
-  /** ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed). */
+  /** When the code expires (15 minutes after provisioning). */
   @JsonProperty("registration_code_expires_at")
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private String registrationCodeExpiresAt;
 
-  /** Host and port of an MQTT broker listener. */
+  /** The mTLS broker listener to connect to once registered. */
   @JsonProperty("mqtt_broker")
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private BrokerAddress mqttBroker;

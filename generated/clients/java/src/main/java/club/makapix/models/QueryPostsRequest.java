@@ -10,10 +10,7 @@ import com.fasterxml.jackson.annotation.JsonProperty;
 /** A player asks for a page of post summaries. */
 @JsonIgnoreProperties(ignoreUnknown = true)
 public class QueryPostsRequest implements PlayerRequest {
-  /**
-   * Client-chosen correlation id of an MQTT request; it is also the last topic segment, so it
-   * cannot contain '/', '+' or '#' (the firmware sends 32 hex characters).
-   */
+  /** Correlation id; equals the last segment of the request topic. */
   @JsonProperty("request_id")
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private String requestId;
@@ -23,10 +20,7 @@ public class QueryPostsRequest implements PlayerRequest {
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private String requestType = "query_posts";
 
-  /**
-   * The player's secret identity (UUID); also the CN of its client certificate and the MQTT
-   * username on the mTLS listener.
-   */
+  /** The requesting player's key; equals the key in the topic. */
   @JsonProperty("player_key")
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private String playerKey;
@@ -40,21 +34,25 @@ public class QueryPostsRequest implements PlayerRequest {
   @JsonInclude(JsonInclude.Include.NON_NULL)
   private QueryPostsChannel channel;
 
-  /** A user's public handle, 2..50 letters, digits, '_' or '-', unique case-insensitively. */
+  /**
+   * Handle of the user whose posts to list with channel by_user (when user_sqid is absent); ignored
+   * otherwise.
+   */
   @JsonProperty("user_handle")
   @JsonInclude(JsonInclude.Include.NON_NULL)
   private String userHandle;
 
   /**
-   * A user's public id in REST paths (/u/{sqid}/...), the Sqids encoding of the user's integer id.
+   * Since 1.1: the user (by public sqid) whose posts (channel by_user) or reactions (channel
+   * reactions) to list; ignored by other channels.
    */
   @JsonProperty("user_sqid")
   @JsonInclude(JsonInclude.Include.NON_NULL)
   private String userSqid;
 
   /**
-   * A hashtag as a client sends it, 1..50 letters, digits or '_', with or without a leading '#',
-   * any case; the server stores it lower-case without '#' ('#PixelArt' becomes 'pixelart').
+   * Since 1.1: the hashtag of channel hashtag, with or without #, any case; ignored by other
+   * channels.
    */
   @JsonProperty("hashtag")
   @JsonInclude(JsonInclude.Include.NON_NULL)
@@ -74,10 +72,7 @@ public class QueryPostsRequest implements PlayerRequest {
   @JsonInclude(JsonInclude.Include.NON_NULL)
   private Long randomSeed;
 
-  /**
-   * Opaque pagination cursor returned by the server as next_cursor; null (or absent) asks for the
-   * first page.
-   */
+  /** The previous response's next_cursor; null or absent for the first page. */
   @JsonProperty("cursor")
   @JsonInclude(JsonInclude.Include.NON_NULL)
   private Nullable<String> cursor;

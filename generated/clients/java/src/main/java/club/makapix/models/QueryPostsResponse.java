@@ -10,10 +10,7 @@ import com.fasterxml.jackson.annotation.JsonProperty;
 /** Successful answer to query_posts. */
 @JsonIgnoreProperties(ignoreUnknown = true)
 public class QueryPostsResponse implements QueryPostsReply {
-  /**
-   * Client-chosen correlation id of an MQTT request; it is also the last topic segment, so it
-   * cannot contain '/', '+' or '#' (the firmware sends 32 hex characters).
-   */
+  /** The request_id of the request this answers. */
   @JsonProperty("request_id")
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private String requestId;
@@ -33,10 +30,7 @@ public class QueryPostsResponse implements QueryPostsReply {
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private java.util.List<PostSummary> posts;
 
-  /**
-   * Opaque pagination cursor returned by the server as next_cursor; null (or absent) asks for the
-   * first page.
-   */
+  /** Cursor of the next page, or null when there is none. */
   @JsonProperty("next_cursor")
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private String nextCursor;

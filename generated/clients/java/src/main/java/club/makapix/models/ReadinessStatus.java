@@ -10,10 +10,7 @@ import com.fasterxml.jackson.annotation.JsonProperty;
 /** Readiness answer; `ok` only when every dependency is up. */
 @JsonIgnoreProperties(ignoreUnknown = true)
 public class ReadinessStatus {
-  /**
-   * Overall readiness; `ok` only when the database and the broker are both up and every revocation
-   * is in force.
-   */
+  /** `ok` (HTTP 200) or `unavailable` (HTTP 503). */
   @JsonProperty("status")
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private ReadinessState status;

@@ -10,15 +10,12 @@ import com.fasterxml.jackson.annotation.JsonProperty;
 /** Body of registerPlayer. */
 @JsonIgnoreProperties(ignoreUnknown = true)
 public class RegisterPlayerRequest {
-  /**
-   * 6-character code shown by a provisioned device; issued from 'ABCDEFGHJKMNPQRSTUVWXYZ23456789',
-   * valid 15 minutes, case-insensitive on entry.
-   */
+  /** The code shown by the device (case-insensitive). */
   @JsonProperty("registration_code")
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private String registrationCode;
 
-  /** Owner-given display name of a player. */
+  /** A name for the player. */
   @JsonProperty("name")
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private String name;

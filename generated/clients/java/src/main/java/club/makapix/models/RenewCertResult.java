@@ -10,7 +10,7 @@ import com.fasterxml.jackson.annotation.JsonProperty;
 /** The outcome of renewPlayerCert. */
 @JsonIgnoreProperties(ignoreUnknown = true)
 public class RenewCertResult {
-  /** ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed). */
+  /** When the new certificate expires (UTC). */
   @JsonProperty("cert_expires_at")
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private String certExpiresAt;

@@ -28,7 +28,7 @@ public class RenewDeviceCertResponse {
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private String caPem;
 
-  /** ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed). */
+  /** When the new certificate expires (UTC). */
   @JsonProperty("cert_expires_at")
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private String certExpiresAt;

@@ -10,9 +10,7 @@ import com.fasterxml.jackson.annotation.JsonProperty;
 /** The one error body of every REST error response. */
 @JsonIgnoreProperties(ignoreUnknown = true)
 public class RestError {
-  /**
-   * Machine-readable error code of a REST error body; the MQTT codes plus forbidden and conflict.
-   */
+  /** Machine-readable error code. */
   @JsonProperty("error_code")
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private RestErrorCode errorCode;

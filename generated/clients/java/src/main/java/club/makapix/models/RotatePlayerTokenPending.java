@@ -17,7 +17,7 @@ public class RotatePlayerTokenPending {
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private String status = "pending";
 
-  /** ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed). */
+  /** When the pending request was first made (UTC); repeated calls keep it. */
   @JsonProperty("requested_at")
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private String requestedAt;

@@ -10,12 +10,7 @@ import com.fasterxml.jackson.annotation.JsonProperty;
 /** The player's new device token (the previous one no longer works). */
 @JsonIgnoreProperties(ignoreUnknown = true)
 public class RotatePlayerTokenResponse {
-  /**
-   * A player's device token (`mpd_` and 43 base64url characters, 256 random bits), sent as
-   * `Authorization: Bearer <token>` to `renewDeviceCert`. Tied to one player; the server keeps only
-   * its SHA-256. A new one replaces the previous one (`getPlayerCredentials`, `rotatePlayerToken`);
-   * deleting the player ends it.
-   */
+  /** The new device token. */
   @JsonProperty("api_token")
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private String apiToken;

@@ -10,7 +10,7 @@ import com.fasterxml.jackson.annotation.JsonProperty;
 /** Ask a player to set its brightness (since 1.1); acknowledged on command/ack. */
 @JsonIgnoreProperties(ignoreUnknown = true)
 public class SetBrightnessCommand implements PlayerCommand {
-  /** Unique id (UUID) of a command sent by the server to a player. */
+  /** Unique id of this command (as returned by the REST command endpoint). */
   @JsonProperty("command_id")
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private String commandId;
@@ -20,12 +20,12 @@ public class SetBrightnessCommand implements PlayerCommand {
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private String commandType = "set_brightness";
 
-  /** Set the display brightness (since 1.1). */
+  /** The brightness. */
   @JsonProperty("payload")
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private SetBrightnessPayload payload;
 
-  /** ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed). */
+  /** When the server issued the command (UTC). */
   @JsonProperty("timestamp")
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private String timestamp;

@@ -10,10 +10,7 @@ import com.fasterxml.jackson.annotation.JsonProperty;
 /** Set the display brightness (since 1.1). */
 @JsonIgnoreProperties(ignoreUnknown = true)
 public class SetBrightnessPayload {
-  /**
-   * Display brightness in percent, 0..100 (a player may advertise a narrower range in its
-   * capabilities).
-   */
+  /** Brightness in percent, within the player's advertised min..max. */
   @JsonProperty("value")
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private Long value;

@@ -10,7 +10,7 @@ import com.fasterxml.jackson.annotation.JsonProperty;
 /** Ask a player to pause or resume (since 1.1); acknowledged on command/ack. */
 @JsonIgnoreProperties(ignoreUnknown = true)
 public class SetPausedCommand implements PlayerCommand {
-  /** Unique id (UUID) of a command sent by the server to a player. */
+  /** Unique id of this command (as returned by the REST command endpoint). */
   @JsonProperty("command_id")
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private String commandId;
@@ -20,12 +20,12 @@ public class SetPausedCommand implements PlayerCommand {
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private String commandType = "set_paused";
 
-  /** Pause or resume the player's rotation (since 1.1). */
+  /** Paused or not. */
   @JsonProperty("payload")
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private SetPausedPayload payload;
 
-  /** ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed). */
+  /** When the server issued the command (UTC). */
   @JsonProperty("timestamp")
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private String timestamp;

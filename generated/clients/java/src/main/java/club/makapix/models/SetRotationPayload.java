@@ -10,7 +10,7 @@ import com.fasterxml.jackson.annotation.JsonProperty;
 /** Set the display rotation (since 1.1). */
 @JsonIgnoreProperties(ignoreUnknown = true)
 public class SetRotationPayload {
-  /** Display rotation in degrees clockwise. */
+  /** Rotation in degrees, one of the player's advertised values. */
   @JsonProperty("value")
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private Rotation value;

@@ -10,7 +10,7 @@ import com.fasterxml.jackson.annotation.JsonProperty;
 /** Ask a player to download and show one artwork. */
 @JsonIgnoreProperties(ignoreUnknown = true)
 public class ShowArtworkCommand implements PlayerCommand {
-  /** Unique id (UUID) of a command sent by the server to a player. */
+  /** Unique id of this command (as returned by the REST command endpoint). */
   @JsonProperty("command_id")
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private String commandId;
@@ -20,12 +20,12 @@ public class ShowArtworkCommand implements PlayerCommand {
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private String commandType = "show_artwork";
 
-  /** What a player needs to download and show one artwork. */
+  /** The artwork to show. */
   @JsonProperty("payload")
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private ShowArtworkPayload payload;
 
-  /** ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed). */
+  /** When the server issued the command (UTC). */
   @JsonProperty("timestamp")
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private String timestamp;

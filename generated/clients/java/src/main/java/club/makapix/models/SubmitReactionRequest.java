@@ -10,10 +10,7 @@ import com.fasterxml.jackson.annotation.JsonProperty;
 /** A player adds an emoji reaction of its owner to a post. */
 @JsonIgnoreProperties(ignoreUnknown = true)
 public class SubmitReactionRequest implements PlayerRequest {
-  /**
-   * Client-chosen correlation id of an MQTT request; it is also the last topic segment, so it
-   * cannot contain '/', '+' or '#' (the firmware sends 32 hex characters).
-   */
+  /** Correlation id; equals the last segment of the request topic. */
   @JsonProperty("request_id")
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private String requestId;
@@ -23,23 +20,17 @@ public class SubmitReactionRequest implements PlayerRequest {
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private String requestType = "submit_reaction";
 
-  /**
-   * The player's secret identity (UUID); also the CN of its client certificate and the MQTT
-   * username on the mTLS listener.
-   */
+  /** The requesting player's key; equals the key in the topic. */
   @JsonProperty("player_key")
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private String playerKey;
 
-  /** A post's integer id. */
+  /** The post to react to. */
   @JsonProperty("post_id")
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private Long postId;
 
-  /**
-   * A reaction emoji (one emoji or ZWJ/flag/keycap sequence); the server trims it and then requires
-   * 1..20 characters of emoji only, else invalid_emoji.
-   */
+  /** The reaction; trimmed, then 1..20 characters of emoji only, else invalid_emoji. */
   @JsonProperty("emoji")
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private String emoji;

@@ -10,10 +10,7 @@ import com.fasterxml.jackson.annotation.JsonProperty;
 /** A player reports that it showed a post. */
 @JsonIgnoreProperties(ignoreUnknown = true)
 public class SubmitViewRequest implements PlayerRequest {
-  /**
-   * Client-chosen correlation id of an MQTT request; it is also the last topic segment, so it
-   * cannot contain '/', '+' or '#' (the firmware sends 32 hex characters).
-   */
+  /** Correlation id; equals the last segment of the request topic. */
   @JsonProperty("request_id")
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private String requestId;
@@ -23,23 +20,17 @@ public class SubmitViewRequest implements PlayerRequest {
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private String requestType = "submit_view";
 
-  /**
-   * The player's secret identity (UUID); also the CN of its client certificate and the MQTT
-   * username on the mTLS listener.
-   */
+  /** The requesting player's key; equals the key in the topic. */
   @JsonProperty("player_key")
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private String playerKey;
 
-  /** A post's integer id. */
+  /** The post that was shown. */
   @JsonProperty("post_id")
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private Long postId;
 
-  /**
-   * Why a view happened; automated (playlist rotation, recorded as a listing view) or intentional
-   * (the viewer chose the post).
-   */
+  /** Whether the view was automated (playlist rotation) or intentional. */
   @JsonProperty("view_intent")
   @JsonInclude(JsonInclude.Include.NON_NULL)
   private ViewIntent viewIntent;

@@ -10,7 +10,7 @@ import com.fasterxml.jackson.annotation.JsonProperty;
 /** Ask a player to move back to the previous artwork of its queue. */
 @JsonIgnoreProperties(ignoreUnknown = true)
 public class SwapBackCommand implements PlayerCommand {
-  /** Unique id (UUID) of a command sent by the server to a player. */
+  /** Unique id of this command (as returned by the REST command endpoint). */
   @JsonProperty("command_id")
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private String commandId;
@@ -20,12 +20,12 @@ public class SwapBackCommand implements PlayerCommand {
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private String commandType = "swap_back";
 
-  /** The empty payload of commands that take no arguments. */
+  /** Always the empty object. */
   @JsonProperty("payload")
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private EmptyCommandPayload payload;
 
-  /** ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed). */
+  /** When the server issued the command (UTC). */
   @JsonProperty("timestamp")
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private String timestamp;

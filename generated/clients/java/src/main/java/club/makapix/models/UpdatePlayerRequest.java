@@ -10,7 +10,7 @@ import com.fasterxml.jackson.annotation.JsonProperty;
 /** Body of updatePlayer. */
 @JsonIgnoreProperties(ignoreUnknown = true)
 public class UpdatePlayerRequest {
-  /** Owner-given display name of a player. */
+  /** The player's new name. */
   @JsonProperty("name")
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private String name;

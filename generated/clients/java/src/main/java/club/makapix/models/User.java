@@ -10,27 +10,22 @@ import com.fasterxml.jackson.annotation.JsonProperty;
 /** The current user, as returned by authMe. */
 @JsonIgnoreProperties(ignoreUnknown = true)
 public class User {
-  /**
-   * A user's id (UUID), used in MQTT topics and notification payloads and as the WebSocket MQTT
-   * username.
-   */
+  /** The user's id. */
   @JsonProperty("user_id")
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private String userId;
 
-  /**
-   * A user's public id in REST paths (/u/{sqid}/...), the Sqids encoding of the user's integer id.
-   */
+  /** The user's public id. */
   @JsonProperty("sqid")
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private String sqid;
 
-  /** A user's public handle, 2..50 letters, digits, '_' or '-', unique case-insensitively. */
+  /** The user's handle. */
   @JsonProperty("handle")
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private String handle;
 
-  /** An email address (compared case-insensitively). */
+  /** The user's email. */
   @JsonProperty("email")
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private String email;
@@ -40,7 +35,7 @@ public class User {
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private java.util.List<UserRole> roles;
 
-  /** ISO 8601 date-time in UTC with a trailing 'Z' (fractional seconds allowed). */
+  /** When the account was created (UTC). */
   @JsonProperty("created_at")
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private String createdAt;

@@ -20,7 +20,7 @@ public class ViewAckError implements PlayerViewAck {
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private String error;
 
-  /** Machine-readable error code of an MQTT error response (closed list). */
+  /** Machine-readable error code. */
   @JsonProperty("error_code")
   @JsonInclude(JsonInclude.Include.ALWAYS)
   private ErrorCode errorCode;
