@@ -82,11 +82,13 @@ describe.skipIf(!existsSync(GO))('Go client models', () => {
     writeFileSync(join(dir, 'main.go'), harness(cases));
   });
 
-  it('compile (go vet)', () => {
+  it('compile (go vet) and are gofmt-clean', () => {
     const r = spawnSync(GO, ['vet', './...'], { cwd: join(CLIENTS, 'go'), env, encoding: 'utf8' });
     expect(r.stderr + r.stdout).toBe('');
     expect(r.status).toBe(0);
-  });
+    const fmt = spawnSync(GO.replace(/go$/, 'gofmt'), ['-l', '.'], { cwd: join(CLIENTS, 'go'), encoding: 'utf8' });
+    expect(fmt.stderr + fmt.stdout).toBe('');
+  }, 120_000);
 
   it('round-trip every example of the spec', () => {
     const build = spawnSync(GO, ['build', '-o', 'harness', '.'], { cwd: dir, env, encoding: 'utf8' });

@@ -141,8 +141,8 @@ func (x CommandAck) MarshalJSON() ([]byte, error) {
 type CommandAckStatus string
 
 const (
-	CommandAckStatusOk CommandAckStatus = "ok"
-	CommandAckStatusError CommandAckStatus = "error"
+	CommandAckStatusOk          CommandAckStatus = "ok"
+	CommandAckStatusError       CommandAckStatus = "error"
 	CommandAckStatusUnsupported CommandAckStatus = "unsupported"
 )
 
@@ -150,13 +150,13 @@ const (
 type CommandType string
 
 const (
-	CommandTypeShowArtwork CommandType = "show_artwork"
-	CommandTypeSwapNext CommandType = "swap_next"
-	CommandTypeSwapBack CommandType = "swap_back"
-	CommandTypePlayChannel CommandType = "play_channel"
-	CommandTypeSetPaused CommandType = "set_paused"
+	CommandTypeShowArtwork   CommandType = "show_artwork"
+	CommandTypeSwapNext      CommandType = "swap_next"
+	CommandTypeSwapBack      CommandType = "swap_back"
+	CommandTypePlayChannel   CommandType = "play_channel"
+	CommandTypeSetPaused     CommandType = "set_paused"
 	CommandTypeSetBrightness CommandType = "set_brightness"
-	CommandTypeSetRotation CommandType = "set_rotation"
+	CommandTypeSetRotation   CommandType = "set_rotation"
 )
 
 // Comment: One comment of a post as returned by get_comments; threaded to depth 2, oldest first.
@@ -183,7 +183,7 @@ type Comment struct {
 type ConnectionStatus string
 
 const (
-	ConnectionStatusOnline ConnectionStatus = "online"
+	ConnectionStatusOnline  ConnectionStatus = "online"
 	ConnectionStatusOffline ConnectionStatus = "offline"
 )
 
@@ -258,14 +258,14 @@ type EmptyCommandPayload struct {
 type ErrorCode string
 
 const (
-	ErrorCodeAuthenticationFailed ErrorCode = "authentication_failed"
-	ErrorCodeNotFound ErrorCode = "not_found"
-	ErrorCodeInvalidRequest ErrorCode = "invalid_request"
-	ErrorCodeInvalidEmoji ErrorCode = "invalid_emoji"
+	ErrorCodeAuthenticationFailed  ErrorCode = "authentication_failed"
+	ErrorCodeNotFound              ErrorCode = "not_found"
+	ErrorCodeInvalidRequest        ErrorCode = "invalid_request"
+	ErrorCodeInvalidEmoji          ErrorCode = "invalid_emoji"
 	ErrorCodeReactionLimitExceeded ErrorCode = "reaction_limit_exceeded"
-	ErrorCodeRateLimitExceeded ErrorCode = "rate_limit_exceeded"
-	ErrorCodeInternalError ErrorCode = "internal_error"
-	ErrorCodeUnknownRequestType ErrorCode = "unknown_request_type"
+	ErrorCodeRateLimitExceeded     ErrorCode = "rate_limit_exceeded"
+	ErrorCodeInternalError         ErrorCode = "internal_error"
+	ErrorCodeUnknownRequestType    ErrorCode = "unknown_request_type"
 )
 
 // ErrorResponse: The one error answer to any request.
@@ -468,10 +468,10 @@ type MqttDemoResult struct {
 type NativeFormat string
 
 const (
-	NativeFormatPng NativeFormat = "png"
-	NativeFormatGif NativeFormat = "gif"
+	NativeFormatPng  NativeFormat = "png"
+	NativeFormatGif  NativeFormat = "gif"
 	NativeFormatWebp NativeFormat = "webp"
-	NativeFormatBmp NativeFormat = "bmp"
+	NativeFormatBmp  NativeFormat = "bmp"
 )
 
 // PlayChannelCommand: Ask a player to play a channel (since 1.1).
@@ -491,11 +491,11 @@ type PlayChannelCommand struct {
 type PlayChannelName string
 
 const (
-	PlayChannelNameAll PlayChannelName = "all"
-	PlayChannelNamePromoted PlayChannelName = "promoted"
-	PlayChannelNameByUser PlayChannelName = "by_user"
+	PlayChannelNameAll       PlayChannelName = "all"
+	PlayChannelNamePromoted  PlayChannelName = "promoted"
+	PlayChannelNameByUser    PlayChannelName = "by_user"
 	PlayChannelNameReactions PlayChannelName = "reactions"
-	PlayChannelNameHashtag PlayChannelName = "hashtag"
+	PlayChannelNameHashtag   PlayChannelName = "hashtag"
 )
 
 // PlayChannelPayload: The channel a player should play (since 1.1).
@@ -1077,10 +1077,10 @@ const (
 type PostNativeFormat string
 
 const (
-	PostNativeFormatPng PostNativeFormat = "png"
-	PostNativeFormatGif PostNativeFormat = "gif"
+	PostNativeFormatPng  PostNativeFormat = "png"
+	PostNativeFormatGif  PostNativeFormat = "gif"
 	PostNativeFormatWebp PostNativeFormat = "webp"
-	PostNativeFormatBmp PostNativeFormat = "bmp"
+	PostNativeFormatBmp  PostNativeFormat = "bmp"
 )
 
 // PostNotification: Notification published by the server when a post is created or promoted to a
@@ -1168,9 +1168,9 @@ type PromotePostRequest struct {
 type PromotedCategory string
 
 const (
-	PromotedCategoryFrontpage PromotedCategory = "frontpage"
-	PromotedCategoryEditorMinusPick PromotedCategory = "editor-pick"
-	PromotedCategoryWeeklyMinusPack PromotedCategory = "weekly-pack"
+	PromotedCategoryFrontpage                 PromotedCategory = "frontpage"
+	PromotedCategoryEditorMinusPick           PromotedCategory = "editor-pick"
+	PromotedCategoryWeeklyMinusPack           PromotedCategory = "weekly-pack"
 	PromotedCategoryDailyApostropheSMinusBest PromotedCategory = "daily's-best"
 )
 
@@ -1178,9 +1178,9 @@ const (
 type PromotionCategory string
 
 const (
-	PromotionCategoryFrontpage PromotionCategory = "frontpage"
-	PromotionCategoryEditorMinusPick PromotionCategory = "editor-pick"
-	PromotionCategoryWeeklyMinusPack PromotionCategory = "weekly-pack"
+	PromotionCategoryFrontpage                 PromotionCategory = "frontpage"
+	PromotionCategoryEditorMinusPick           PromotionCategory = "editor-pick"
+	PromotionCategoryWeeklyMinusPack           PromotionCategory = "weekly-pack"
 	PromotionCategoryDailyApostropheSMinusBest PromotionCategory = "daily's-best"
 )
 
@@ -1219,13 +1219,13 @@ type ProvisionPlayerResponse struct {
 type QueryPostsChannel string
 
 const (
-	QueryPostsChannelAll QueryPostsChannel = "all"
-	QueryPostsChannelPromoted QueryPostsChannel = "promoted"
-	QueryPostsChannelUser QueryPostsChannel = "user"
-	QueryPostsChannelByUser QueryPostsChannel = "by_user"
-	QueryPostsChannelArtwork QueryPostsChannel = "artwork"
+	QueryPostsChannelAll       QueryPostsChannel = "all"
+	QueryPostsChannelPromoted  QueryPostsChannel = "promoted"
+	QueryPostsChannelUser      QueryPostsChannel = "user"
+	QueryPostsChannelByUser    QueryPostsChannel = "by_user"
+	QueryPostsChannelArtwork   QueryPostsChannel = "artwork"
 	QueryPostsChannelReactions QueryPostsChannel = "reactions"
-	QueryPostsChannelHashtag QueryPostsChannel = "hashtag"
+	QueryPostsChannelHashtag   QueryPostsChannel = "hashtag"
 )
 
 // QueryPostsReply: The reply to operation receiveQueryPosts: its answer or the error, told apart by
@@ -1339,9 +1339,9 @@ type QueryPostsSort string
 
 const (
 	QueryPostsSortServerOrder QueryPostsSort = "server_order"
-	QueryPostsSortCreatedAt QueryPostsSort = "created_at"
-	QueryPostsSortRandom QueryPostsSort = "random"
-	QueryPostsSortReactedAt QueryPostsSort = "reacted_at"
+	QueryPostsSortCreatedAt   QueryPostsSort = "created_at"
+	QueryPostsSortRandom      QueryPostsSort = "random"
+	QueryPostsSortReactedAt   QueryPostsSort = "reacted_at"
 )
 
 // ReadinessState: Overall readiness; `ok` only when the database and the broker are both up and
@@ -1349,7 +1349,7 @@ const (
 type ReadinessState string
 
 const (
-	ReadinessStateOk ReadinessState = "ok"
+	ReadinessStateOk          ReadinessState = "ok"
 	ReadinessStateUnavailable ReadinessState = "unavailable"
 )
 
@@ -1378,7 +1378,7 @@ type RegisterPlayerRequest struct {
 type RegistrationStatus string
 
 const (
-	RegistrationStatusPending RegistrationStatus = "pending"
+	RegistrationStatusPending    RegistrationStatus = "pending"
 	RegistrationStatusRegistered RegistrationStatus = "registered"
 )
 
@@ -1417,16 +1417,16 @@ type RestError struct {
 type RestErrorCode string
 
 const (
-	RestErrorCodeAuthenticationFailed RestErrorCode = "authentication_failed"
-	RestErrorCodeNotFound RestErrorCode = "not_found"
-	RestErrorCodeInvalidRequest RestErrorCode = "invalid_request"
-	RestErrorCodeInvalidEmoji RestErrorCode = "invalid_emoji"
+	RestErrorCodeAuthenticationFailed  RestErrorCode = "authentication_failed"
+	RestErrorCodeNotFound              RestErrorCode = "not_found"
+	RestErrorCodeInvalidRequest        RestErrorCode = "invalid_request"
+	RestErrorCodeInvalidEmoji          RestErrorCode = "invalid_emoji"
 	RestErrorCodeReactionLimitExceeded RestErrorCode = "reaction_limit_exceeded"
-	RestErrorCodeRateLimitExceeded RestErrorCode = "rate_limit_exceeded"
-	RestErrorCodeInternalError RestErrorCode = "internal_error"
-	RestErrorCodeUnknownRequestType RestErrorCode = "unknown_request_type"
-	RestErrorCodeForbidden RestErrorCode = "forbidden"
-	RestErrorCodeConflict RestErrorCode = "conflict"
+	RestErrorCodeRateLimitExceeded     RestErrorCode = "rate_limit_exceeded"
+	RestErrorCodeInternalError         RestErrorCode = "internal_error"
+	RestErrorCodeUnknownRequestType    RestErrorCode = "unknown_request_type"
+	RestErrorCodeForbidden             RestErrorCode = "forbidden"
+	RestErrorCodeConflict              RestErrorCode = "conflict"
 )
 
 // RevokeReactionReply: The reply to operation receiveRevokeReaction: its answer or the error, told
@@ -1510,8 +1510,8 @@ type RotatePlayerTokenResponse struct {
 type Rotation int64
 
 const (
-	RotationNumber_0 Rotation = 0
-	RotationNumber_90 Rotation = 90
+	RotationNumber_0   Rotation = 0
+	RotationNumber_90  Rotation = 90
 	RotationNumber_180 Rotation = 180
 	RotationNumber_270 Rotation = 270
 )
@@ -1798,7 +1798,7 @@ type User struct {
 type UserRole string
 
 const (
-	UserRoleUser UserRole = "user"
+	UserRoleUser      UserRole = "user"
 	UserRoleModerator UserRole = "moderator"
 )
 
@@ -1823,6 +1823,6 @@ type ViewAckError struct {
 type ViewIntent string
 
 const (
-	ViewIntentAutomated ViewIntent = "automated"
+	ViewIntentAutomated   ViewIntent = "automated"
 	ViewIntentIntentional ViewIntent = "intentional"
 )

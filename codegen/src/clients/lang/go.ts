@@ -15,15 +15,20 @@ export function renderGo(decls: Decl[], banner: string[]): Map<string, string> {
     if (d.kind === 'enum') {
       const base = d.valueType === 'integer' ? 'int64' : 'string';
       out.push(`type ${d.name} ${base}`, '', 'const (');
-      for (const v of d.values) out.push(`\t${enumKey(d.name, v.key)} ${d.name} = ${JSON.stringify(v.value)}`);
+      out.push(...aligned(d.values.map((v) => [enumKey(d.name, v.key), d.name, `= ${JSON.stringify(v.value)}`])));
       out.push(')', '');
     } else if (d.kind === 'object') {
       out.push(`type ${d.name} struct {`);
+      let run: string[][] = []; // consecutive fields without a comment between them align (as gofmt does)
       for (const f of d.fields) {
-        out.push(...comment('\t', f.description, '', '// ', null));
-        out.push(`\t${f.name} ${fieldType(f)} \`json:"${f.json}${omit(f) ? ',omitempty' : ''}"\``);
+        const doc = comment('\t', f.description, '', '// ', null);
+        if (doc.length) {
+          out.push(...aligned(run), ...doc);
+          run = [];
+        }
+        run.push([f.name, fieldType(f), `\`json:"${f.json}${omit(f) ? ',omitempty' : ''}"\``]);
       }
-      out.push('}', '');
+      out.push(...aligned(run), '}', '');
       out.push(...marshalDropUnset(d));
     } else {
       const members = d.members.map((m) => `*${m}`).join(', ');
@@ -97,6 +102,12 @@ function marshalDropUnset(d: ObjectDecl): string[] {
   for (const f of tri) out.push(`\tif !x.${f.name}.Set {`, `\t\tdelete(m, ${JSON.stringify(f.json)})`, '\t}');
   out.push('\treturn json.Marshal(m)', '}', '');
   return out;
+}
+
+/** Rows of cells as gofmt prints them: every column but the last padded to its widest cell. */
+function aligned(rows: string[][]): string[] {
+  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => r[i].length))) ?? [];
+  return rows.map((r) => '\t' + r.map((c, i) => (i < r.length - 1 ? c.padEnd(widths[i]) : c)).join(' '));
 }
 
 function omit(f: Field): boolean {
