@@ -15,6 +15,8 @@ export interface RoundTripCase {
   model: string; // the schema (model class) it parses into
   union?: string; // the union it also parses through (by its discriminator)
   json: unknown;
+  /** The parse must fail, with an error that contains this (an unknown discriminator value). */
+  expectError?: string;
 }
 
 export async function roundTripCases(): Promise<RoundTripCase[]> {
@@ -36,6 +38,10 @@ export async function roundTripCases(): Promise<RoundTripCase[]> {
     if (op.body && op.body.examples.length) push(`${op.operationId} body`, op.body.schema, op.body.examples);
     if (op.body?.multipart && op.body.multipart.examples.length) push(`${op.operationId} multipart body`, op.body.multipart.schema, op.body.multipart.examples);
     for (const r of op.responses) if (r.schema && r.examples.length) push(`${op.operationId} ${r.status}`, r.schema, r.examples);
+  }
+  // every union refuses an unknown discriminator value, naming it
+  for (const u of input.unions) {
+    cases.push({ id: `union ${u.name}/unknown ${u.discriminator.property}`, model: u.name, json: { [u.discriminator.property]: 'teleport' }, expectError: 'teleport' });
   }
   return cases;
 }
@@ -64,7 +70,9 @@ export function mismatches(cases: RoundTripCase[], stdout: string): string[] {
       const k = `${c.id} via ${via}`;
       const r = got.get(k);
       if (!r) bad.push(`${k}: no result`);
-      else if (r.error !== undefined) bad.push(`${k}: ${r.error}`);
+      else if (c.expectError !== undefined) {
+        if (r.error === undefined || !r.error.includes(c.expectError)) bad.push(`${k}: expected an error naming ${c.expectError}, got ${r.error ?? JSON.stringify(r.json)}`);
+      } else if (r.error !== undefined) bad.push(`${k}: ${r.error}`);
       else if (!jsonEqual(r.json, c.json)) bad.push(`${k}: wrote ${JSON.stringify(r.json)}, expected ${JSON.stringify(c.json)}`);
     }
   }

@@ -31,7 +31,7 @@ func rt[T any](b []byte) ([]byte, error) {
 }
 
 var ways = map[string]func([]byte) ([]byte, error){
-${[...models, ...unions].map((m) => `\t${JSON.stringify(m)}: rt[makapix.${m}],`).join('\n')}
+${[...new Set([...models, ...unions])].map((m) => `\t${JSON.stringify(m)}: rt[makapix.${m}],`).join('\n')}
 }
 
 type kase struct {

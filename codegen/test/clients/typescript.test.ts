@@ -19,7 +19,9 @@ describe('TypeScript client models', () => {
   it('type-check every example as its model and its union (tsc --strict --exactOptionalPropertyTypes)', () => {
     const lines = [`import type * as M from ${JSON.stringify(join(CLIENTS, 'typescript/index.js'))};`, ''];
     cases.forEach((c, i) => {
-      lines.push(`// ${c.id}`, `export const model${i}: M.${c.model} = ${JSON.stringify(c.json)};`);
+      // an unknown discriminator value is refused by the type too
+      if (c.expectError !== undefined) lines.push(`// ${c.id}`, '// @ts-expect-error', `export const model${i}: M.${c.model} = ${JSON.stringify(c.json)};`);
+      else lines.push(`// ${c.id}`, `export const model${i}: M.${c.model} = ${JSON.stringify(c.json)};`);
       if (c.union) lines.push(`export const union${i}: M.${c.union} = ${JSON.stringify(c.json)};`);
     });
     writeFileSync(join(dir, 'examples.ts'), lines.join('\n') + '\n');
@@ -34,6 +36,14 @@ describe('TypeScript client models', () => {
     const out: string[] = [];
     for (const c of cases) {
       const text = JSON.stringify(c.json);
+      if (c.expectError !== undefined) {
+        try {
+          out.push(JSON.stringify({ id: c.id, via: 'model', json: (M[`parse${c.model}`] as (json: unknown) => unknown)(JSON.parse(text)) }));
+        } catch (e) {
+          out.push(JSON.stringify({ id: c.id, via: 'model', error: String(e) }));
+        }
+        continue;
+      }
       out.push(JSON.stringify({ id: c.id, via: 'model', json: JSON.parse(JSON.stringify(JSON.parse(text))) }));
       if (c.union) {
         const parse = M[`parse${c.union}`] as (json: unknown) => unknown;
@@ -45,6 +55,5 @@ describe('TypeScript client models', () => {
       }
     }
     expect(mismatches(cases, out.join('\n'))).toEqual([]);
-    expect(() => (M.parsePlayerCommand as (j: unknown) => unknown)({ command_type: 'teleport' })).toThrow(/unknown command_type "teleport"/);
   });
 });

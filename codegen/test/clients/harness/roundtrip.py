@@ -18,8 +18,15 @@ def emit(case, via, parse):
     print(json.dumps(out))
 
 
+def parser(name):
+    model = getattr(makapix_models, name)
+    if hasattr(model, 'from_dict'):
+        return model.from_dict
+    # a union: its parse function
+    return getattr(makapix_models, 'parse_' + re.sub(r'([a-z0-9])([A-Z])', r'\1_\2', name).lower())
+
+
 for case in json.load(open(sys.argv[2])):
-    emit(case, 'model', getattr(makapix_models, case['model']).from_dict)
+    emit(case, 'model', parser(case['model']))
     if case.get('union'):
-        snake = re.sub(r'([a-z0-9])([A-Z])', r'\1_\2', case['union']).lower()
-        emit(case, 'union', getattr(makapix_models, 'parse_' + snake))
+        emit(case, 'union', parser(case['union']))
