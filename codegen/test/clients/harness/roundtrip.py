@@ -26,7 +26,9 @@ def parser(name):
     return getattr(makapix_models, 'parse_' + re.sub(r'([a-z0-9])([A-Z])', r'\1_\2', name).lower())
 
 
-for case in json.load(open(sys.argv[2])):
+with open(sys.argv[2]) as f:
+    cases = json.load(f)
+for case in cases:
     emit(case, 'model', parser(case['model']))
     if case.get('union'):
         emit(case, 'union', parser(case['union']))
