@@ -30,7 +30,8 @@ export function renderJava(decls: Decl[], banner: string[]): Map<string, string>
       out.push(`    for (${d.name} e : values()) if (${d.valueType === 'integer' ? 'e.value == value' : 'e.value.equals(value)'}) return e;`);
       out.push(`    throw new IllegalArgumentException("unknown ${d.name} " + value);`, '  }', '}');
     } else if (d.kind === 'union') {
-      out.push(...unionHead(d), ...comment('', d.description, '/** ', ' * ', ' */'), `public interface ${d.name} {}`);
+      out.push('import com.fasterxml.jackson.annotation.JsonSubTypes;', 'import com.fasterxml.jackson.annotation.JsonTypeInfo;', '');
+      out.push(...comment('', d.description, '/** ', ' * ', ' */'), ...unionAnnotations(d), `public interface ${d.name} {}`);
     } else {
       out.push('import com.fasterxml.jackson.annotation.JsonIgnoreProperties;', 'import com.fasterxml.jackson.annotation.JsonInclude;', 'import com.fasterxml.jackson.annotation.JsonProperty;', '');
       out.push(...comment('', d.description, '/** ', ' * ', ' */'));
@@ -55,8 +56,8 @@ export function renderJava(decls: Decl[], banner: string[]): Map<string, string>
   return files;
 }
 
-function unionHead(d: UnionDecl): string[] {
-  const out = ['import com.fasterxml.jackson.annotation.JsonSubTypes;', 'import com.fasterxml.jackson.annotation.JsonTypeInfo;', ''];
+function unionAnnotations(d: UnionDecl): string[] {
+  const out: string[] = [];
   out.push(`@JsonTypeInfo(use = JsonTypeInfo.Id.NAME, include = JsonTypeInfo.As.EXISTING_PROPERTY, property = ${JSON.stringify(d.discriminator.json)}, visible = true)`);
   out.push('@JsonSubTypes({');
   out.push(d.discriminator.byValue.map(([v, m]) => `  @JsonSubTypes.Type(value = ${m}.class, name = ${JSON.stringify(String(JSON.parse(v)))})`).join(',\n'));

@@ -6,6 +6,9 @@ package club.makapix.models;
 import com.fasterxml.jackson.annotation.JsonSubTypes;
 import com.fasterxml.jackson.annotation.JsonTypeInfo;
 
+/**
+ * Every message of channel makapix/player/{player_key}/command, told apart by its discriminator.
+ */
 @JsonTypeInfo(use = JsonTypeInfo.Id.NAME, include = JsonTypeInfo.As.EXISTING_PROPERTY, property = "command_type", visible = true)
 @JsonSubTypes({
   @JsonSubTypes.Type(value = ShowArtworkCommand.class, name = "show_artwork"),
@@ -16,7 +19,4 @@ import com.fasterxml.jackson.annotation.JsonTypeInfo;
   @JsonSubTypes.Type(value = SetBrightnessCommand.class, name = "set_brightness"),
   @JsonSubTypes.Type(value = SetRotationCommand.class, name = "set_rotation")
 })
-/**
- * Every message of channel makapix/player/{player_key}/command, told apart by its discriminator.
- */
 public interface PlayerCommand {}

@@ -6,6 +6,10 @@ package club.makapix.models;
 import com.fasterxml.jackson.annotation.JsonSubTypes;
 import com.fasterxml.jackson.annotation.JsonTypeInfo;
 
+/**
+ * Every message of channel makapix/player/{player_key}/request/{request_id}, told apart by its
+ * discriminator.
+ */
 @JsonTypeInfo(use = JsonTypeInfo.Id.NAME, include = JsonTypeInfo.As.EXISTING_PROPERTY, property = "request_type", visible = true)
 @JsonSubTypes({
   @JsonSubTypes.Type(value = QueryPostsRequest.class, name = "query_posts"),
@@ -15,8 +19,4 @@ import com.fasterxml.jackson.annotation.JsonTypeInfo;
   @JsonSubTypes.Type(value = GetCommentsRequest.class, name = "get_comments"),
   @JsonSubTypes.Type(value = GetPostRequest.class, name = "get_post")
 })
-/**
- * Every message of channel makapix/player/{player_key}/request/{request_id}, told apart by its
- * discriminator.
- */
 public interface PlayerRequest {}

@@ -6,12 +6,12 @@ package club.makapix.models;
 import com.fasterxml.jackson.annotation.JsonSubTypes;
 import com.fasterxml.jackson.annotation.JsonTypeInfo;
 
+/**
+ * Every message of channel makapix/player/{player_key}/view/ack, told apart by its discriminator.
+ */
 @JsonTypeInfo(use = JsonTypeInfo.Id.NAME, include = JsonTypeInfo.As.EXISTING_PROPERTY, property = "success", visible = true)
 @JsonSubTypes({
   @JsonSubTypes.Type(value = ViewAck.class, name = "true"),
   @JsonSubTypes.Type(value = ViewAckError.class, name = "false")
 })
-/**
- * Every message of channel makapix/player/{player_key}/view/ack, told apart by its discriminator.
- */
 public interface PlayerViewAck {}

@@ -6,13 +6,13 @@ package club.makapix.models;
 import com.fasterxml.jackson.annotation.JsonSubTypes;
 import com.fasterxml.jackson.annotation.JsonTypeInfo;
 
+/**
+ * The reply to operation receiveSubmitView: its answer or the error, told apart by the
+ * discriminator.
+ */
 @JsonTypeInfo(use = JsonTypeInfo.Id.NAME, include = JsonTypeInfo.As.EXISTING_PROPERTY, property = "success", visible = true)
 @JsonSubTypes({
   @JsonSubTypes.Type(value = SubmitViewResponse.class, name = "true"),
   @JsonSubTypes.Type(value = ErrorResponse.class, name = "false")
 })
-/**
- * The reply to operation receiveSubmitView: its answer or the error, told apart by the
- * discriminator.
- */
 public interface SubmitViewReply {}
