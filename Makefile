@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 NPM_STAMP := node_modules/.install-stamp
 
-.PHONY: help install system-packages test-system-packages docs run test generate check-generated check lint typecheck unit conformance bench fuzz admin clean
+.PHONY: help install system-packages test-system-packages docs clients run test generate check-generated check lint typecheck unit conformance bench fuzz admin clean
 
 help:
 	@echo "make run              install what is missing, start broker + database + server"
@@ -11,6 +11,7 @@ help:
 	@echo "make generate         regenerate generated/ from spec/"
 	@echo "make check-generated  fail when generated/ differs from what spec/ produces"
 	@echo "make docs             build the API docs (HTML + resolved JSON) into docs/site, served at /docs"
+	@echo "make clients          regenerate only generated/clients/ (client models in 10 languages)"
 	@echo "make lint             parse both spec documents and validate every example"
 	@echo "make conformance      run the conformance suite against a fresh server and simulator"
 	@echo "make bench            print validator, round-trip, fleet, follower fan-out and vault numbers"
@@ -44,6 +45,10 @@ generate: install
 
 check-generated: install
 	npx tsx codegen/src/cli.ts check-generated
+
+# Client models (Modelina, codegen/src/clients/); `make generate` makes them too.
+clients: install
+	npx tsx codegen/src/cli.ts clients
 
 lint: install
 	npx tsx codegen/src/cli.ts lint

@@ -1,13 +1,15 @@
 #!/usr/bin/env tsx
 /**
  * makapix codegen: `lint` (load + check), `generate` (load + check + emit into generated/),
- * `check-generated` (emit into a temporary folder and compare with generated/).
+ * `check-generated` (emit into a temporary folder and compare with generated/), `clients` (only
+ * generated/clients/, the client models in other languages).
  */
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadAndCheck } from './check/index.js';
 import { formatDiagnostic, formatSummary } from './diagnostics.js';
 import { buildDocs } from './docs/build.js';
+import { emitClients } from './clients/index.js';
 import { compareTrees, emitAll, writeTree } from './emit/index.js';
 import { emitRestTypes } from './emit/rest-types.js';
 
@@ -20,8 +22,8 @@ async function main(argv: string[]): Promise<number> {
   const INPUT = { root: ROOT, asyncapi: 'spec/asyncapi.yaml', openapi: 'spec/openapi.yaml' };
   const outArg = rest.indexOf('--out');
   const out = resolve(ROOT, outArg >= 0 ? rest[outArg + 1] : 'generated');
-  if (cmd !== 'lint' && cmd !== 'generate' && cmd !== 'check-generated' && cmd !== 'docs') {
-    console.error('usage: codegen lint | generate [--out DIR] | check-generated | docs [--out DIR, default docs/site]   [--root REPO_DIR]');
+  if (cmd !== 'lint' && cmd !== 'generate' && cmd !== 'check-generated' && cmd !== 'docs' && cmd !== 'clients') {
+    console.error('usage: codegen lint | generate [--out DIR] | check-generated | docs [--out DIR, default docs/site] | clients [--out DIR]   [--root REPO_DIR]');
     return 2;
   }
   const started = Date.now();
@@ -32,7 +34,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   // openapi-typescript is the slowest step: start it on another thread before checking
-  const restTypes = cmd === 'lint' ? undefined : emitRestTypes(resolve(ROOT, INPUT.openapi), INPUT.openapi);
+  const restTypes = cmd === 'lint' || cmd === 'clients' ? undefined : emitRestTypes(resolve(ROOT, INPUT.openapi), INPUT.openapi);
   restTypes?.catch(() => {}); // reported below if it is awaited
   const checked = await loadAndCheck(INPUT, { parsers: cmd === 'lint' || rest.includes('--strict') });
   const ds = checked.diagnostics;
@@ -47,7 +49,14 @@ async function main(argv: string[]): Promise<number> {
     console.log(`spec ok: ${checked.model.channels.length} channels, ${checked.model.messages.length} messages, ${checked.model.rest.length} REST operations, ${n} examples valid (${formatSummary(ds)}, ${Date.now() - started} ms)`);
     return 0;
   }
-  const files = await emitAll(checked, restTypes);
+  if (cmd === 'clients') {
+    // generated/clients/ alone (the client models of every language); `generate` makes them too
+    const clients = new Map([...(await emitClients(checked))].map(([p, t]) => [p.replace(/^clients\//, ''), t]));
+    writeTree(join(out, 'clients'), clients);
+    console.log(`generated ${clients.size} files into ${join(out, 'clients')} in ${Date.now() - started} ms`);
+    return 0;
+  }
+  const files = await emitAll(checked, restTypes, { clients: true });
   if (cmd === 'generate') {
     writeTree(out, files);
     console.log(`generated ${files.size} files into ${out} in ${Date.now() - started} ms`);

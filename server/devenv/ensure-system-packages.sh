@@ -6,6 +6,7 @@
 #   acl                /usr/bin/setfacl (root only: the postgres user may need an ACL to reach the data dir)
 # and, with --tests (make test), what only tests need:
 #   chromium           /usr/bin/chromium (the docs browser test, server/test/docs/docs-browser.test.ts)
+#   and the client models' toolchains (Go, JDK + Jackson, cargo + serde crates, pydantic, g++, php)
 # Idempotent and quick when everything is present. Installs with apt-get when run as root,
 # otherwise prints the exact command and exits 1.
 set -eu
@@ -24,6 +25,22 @@ need postgresql-15 "$PG_BIN/initdb" "$PG_BIN/pg_ctl"
 if [ "$(id -u)" = "0" ]; then need acl /usr/bin/setfacl; fi
 if [ "${1:-}" = "--tests" ]; then
   need chromium /usr/bin/chromium
+  # Client models (codegen/test/clients/): the toolchains that compile them and round-trip the spec's
+  # examples. Debian's crates (librust-*) let cargo build offline; pydantic is 1.10 in Debian 12.
+  need golang-go /usr/bin/go
+  need default-jdk-headless /usr/bin/javac /usr/bin/java
+  need libjackson2-databind-java /usr/share/java/jackson-databind.jar
+  need libjackson2-annotations-java /usr/share/java/jackson-annotations.jar
+  need libjackson2-core-java /usr/share/java/jackson-core.jar
+  need cargo /usr/bin/cargo
+  need rustc /usr/bin/rustc
+  need librust-serde-dev /usr/share/doc/librust-serde-dev/copyright
+  need librust-serde+serde-derive-dev /usr/share/doc/librust-serde+serde-derive-dev/copyright
+  need librust-serde-derive-dev /usr/share/doc/librust-serde-derive-dev/copyright
+  need librust-serde-json-dev /usr/share/doc/librust-serde-json-dev/copyright
+  need python3-pydantic /usr/lib/python3/dist-packages/pydantic/__init__.py
+  need g++ /usr/bin/g++
+  need php-cli /usr/bin/php
 fi
 
 [ -z "$missing" ] && exit 0

@@ -7,9 +7,15 @@ import { emitOpenApi } from './openapi.js';
 import { emitRestTypes } from './rest-types.js';
 import { emitSchemaModules } from './schemas.js';
 import { emitIndex } from './barrel.js';
+import { emitClients } from '../clients/index.js';
 
-/** model -> every generated file, by path relative to generated/. Deterministic: same spec, same bytes. */
-export async function emitAll(c: Checked, restTypes?: Promise<string>): Promise<Map<string, string>> {
+/**
+ * model -> every generated file, by path relative to generated/. Deterministic: same spec, same bytes.
+ * `clients`: also the client models in other languages (generated/clients/, through Modelina).
+ */
+export async function emitAll(c: Checked, restTypes?: Promise<string>, opts: { clients?: boolean } = {}): Promise<Map<string, string>> {
+  // the client models (Modelina, on this thread) are made while openapi-typescript runs on its worker
+  const clients = opts.clients ? emitClients(c) : undefined;
   const types = restTypes ?? emitRestTypes(resolve(c.specs.root, c.model.sources.openapi), c.model.sources.openapi);
   const files = new Map<string, string>();
   const add = (path: string, text: string) => files.set(path, text);
@@ -19,6 +25,7 @@ export async function emitAll(c: Checked, restTypes?: Promise<string>): Promise<
   for (const f of emitOpenApi(c.model, c.index)) add(f.path, f.toString());
   add('openapi/types.ts', await types);
   add('index.ts', emitIndex([...files.keys()]));
+  if (clients) for (const [p, t] of await clients) add(p, t);
   return new Map([...files.entries()].sort(([a], [b]) => a.localeCompare(b)));
 }
 
