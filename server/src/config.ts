@@ -99,6 +99,12 @@ export interface Config {
     /** Renewal is allowed from this many days before a certificate expires (CERT_RENEW_WINDOW_DAYS). */
     renewWindowDays: number;
   };
+  /**
+   * getPlayerCredentials serves a server-generated private key for this many seconds after its
+   * first fetch (a device that lost power mid-download fetches again), then answers 410 gone and
+   * forgets the key (CREDENTIALS_KEY_GRACE_SECONDS).
+   */
+  credentialsKeyGraceSeconds: number;
   /** Players' device tokens (renewDeviceCert, rotatePlayerToken). */
   deviceTokens: {
     /** 'immediate': rotatePlayerToken answers the new token; 'owner_confirmation': it waits for the owner's approval (202). */
@@ -355,6 +361,8 @@ export function loadLogSettings(env: Env = process.env): LogSettings {
  * CERT_VALIDITY_DAYS (365; 2..3650, issued player certificates), CERT_RENEW_WINDOW_DAYS (30; renewal allowed from this
  * many days before expiry, less than CERT_VALIDITY_DAYS), DEVICE_TOKEN_ROTATION (immediate; or owner_confirmation:
  * rotatePlayerToken waits for the owner's approval),
+ * CREDENTIALS_KEY_GRACE_SECONDS (900; 0..86400: getPlayerCredentials serves a server-generated private key this long after
+ * its first fetch, then answers 410 gone and forgets it),
  * RATE_LIMIT_WINDOW_SECONDS (60; the "per minute" limits count per window of this length),
  * RATE_LIMIT_WINDOW_ORIGIN (0; epoch second the windows are counted from: 0 aligns them on the clock), MQTT_DYNSEC_ADMIN_USERNAME / MQTT_DYNSEC_ADMIN_PASSWORD,
  * BROKER_CRL_FILE, BROKER_PID_FILE,
@@ -464,6 +472,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
   if (renewWindowDays >= certValidityDays) {
     r.problems.push(`CERT_RENEW_WINDOW_DAYS (${renewWindowDays}) must be less than CERT_VALIDITY_DAYS (${certValidityDays}), or a new certificate could be renewed at once`);
   }
+  const credentialsKeyGraceSeconds = r.int('CREDENTIALS_KEY_GRACE_SECONDS', 900, 0, 86_400);
   const deviceTokenRotation = r.oneOf('DEVICE_TOKEN_ROTATION', DEVICE_TOKEN_ROTATIONS, 'immediate');
 
   const workers: WorkerSettings = {
@@ -515,6 +524,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     },
     auth: { jwtSecret, tokenTtlSeconds, moderators, scryptN },
     pki: { caDir, certValidityDays, renewWindowDays },
+    credentialsKeyGraceSeconds,
     deviceTokens: { rotation: deviceTokenRotation },
     registrationCodeTtlSeconds: 15 * 60,
     workers,
