@@ -3,6 +3,7 @@
 // startup with a ConfigError that names each offending variable (all problems reported at once).
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 
 export type Environment = 'production' | 'development';
@@ -71,6 +72,14 @@ export interface Config {
     publicWebsocketUrl: string;
     /** Shared-subscription group of the server instances ($share/<group>/...). */
     shareGroup: string;
+    /**
+     * The request pipeline's own connection (MQTT_CLIENT_ID, MQTT_SESSION_EXPIRY_SECONDS): a fixed
+     * client id per instance and a persistent session, so that requests published while this
+     * instance restarts wait for it in the broker (its share of the group's requests keeps being
+     * queued for it), and a request is acknowledged to the broker only once answered.
+     * sessionExpirySeconds 0: a clean session, as before (requests arriving while it is away are lost).
+     */
+    requests: { clientId: string; sessionExpirySeconds: number };
     /** Dynamic-security admin account on the WebSocket listener (web users' credentials); null disables GET /mqtt/bootstrap credentials. */
     dynsecAdmin: { username: string; password: string } | null;
     /** The CRL file the mTLS listener reads (`crlfile`); the server rewrites it when a player is deleted. */
@@ -351,6 +360,10 @@ export function loadLogSettings(env: Env = process.env): LogSettings {
  * MQTT_MTLS_URL (mqtts://127.0.0.1:8883), MQTT_WEBSOCKET_URL (ws://127.0.0.1:9001),
  * MQTT_PUBLIC_HOST / MQTT_PUBLIC_PORT (default: host/port of MQTT_MTLS_URL),
  * MQTT_PUBLIC_WEBSOCKET_URL (default: MQTT_WEBSOCKET_URL), MQTT_SHARE_GROUP (makapix-api),
+ * MQTT_CLIENT_ID (the request connection's client id, fixed per instance: two instances must differ; 1..64 letters, digits,
+ * '_', '-', '.'; default makapix-server-<host name>-<HTTP_PORT>, or, with HTTP_PORT 0, a random id with a clean session),
+ * MQTT_SESSION_EXPIRY_SECONDS (300; 0..86400: how long the broker keeps an absent instance's session and queues its share
+ * of the requests for it; 0: clean sessions),
  * JWT_SECRET, TOKEN_TTL_SECONDS (604800), MAKAPIX_MODERATORS (comma-separated handles),
  * SCRYPT_N (32768), CA_DIR (<DATA_DIR>/certs), RATE_LIMIT_PLAYER_PER_MINUTE (600),
  * RATE_LIMIT_USER_PER_MINUTE (1000), RATE_LIMIT_PROVISION_PER_MINUTE (30, per client address),
@@ -424,6 +437,17 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
   if (!/^[A-Za-z0-9_-]{1,64}$/.test(shareGroup)) {
     r.problems.push(`MQTT_SHARE_GROUP must be 1..64 letters, digits, '_' or '-' (got ${JSON.stringify(shareGroup)})`);
   }
+
+  // a fixed id resumes the session after a restart; with HTTP_PORT 0 (tests) there is no stable default
+  const clientIdRaw = r.raw('MQTT_CLIENT_ID');
+  const stableDefault = httpPort === 0 ? null : `makapix-server-${hostname().replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 30)}-${httpPort}`;
+  const requestsClientId = clientIdRaw ?? stableDefault ?? `makapix-server-${randomBytes(8).toString('hex')}`;
+  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(requestsClientId)) {
+    r.problems.push(`MQTT_CLIENT_ID must be 1..64 letters, digits, '_', '-' or '.' (got ${JSON.stringify(requestsClientId)})`);
+  }
+  const sessionExpiryRaw = r.int('MQTT_SESSION_EXPIRY_SECONDS', 300, 0, 86_400);
+  // a random id can never be resumed: its session would only hold requests nobody comes back for
+  const sessionExpirySeconds = clientIdRaw === undefined && stableDefault === null ? 0 : sessionExpiryRaw;
 
   const dynsecUser = r.raw('MQTT_DYNSEC_ADMIN_USERNAME');
   const dynsecPassword = r.raw('MQTT_DYNSEC_ADMIN_PASSWORD');
@@ -518,6 +542,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       publicPort,
       publicWebsocketUrl,
       shareGroup,
+      requests: { clientId: requestsClientId, sessionExpirySeconds },
       dynsecAdmin: dynsecUser !== undefined && dynsecPassword !== undefined ? { username: dynsecUser, password: dynsecPassword } : null,
       crlFile,
       pidFile,

@@ -11,6 +11,7 @@ import { idempotency, type Queryable } from '../db/index.js';
 import { findPlayerAuthBatch } from '../db/player-session.js';
 import { rateLimitKeys } from '../db/rate-limit.js';
 import { Batcher } from '../services/batcher.js';
+import { createRequestConnection } from './request-connection.js';
 import {
   handleGetComments, handleGetPost, handleQueryPosts, handleRevokeReaction, handleSubmitReaction, handleSubmitView,
 } from './handlers/index.js';
@@ -90,9 +91,13 @@ export async function startRequestPipeline(ctx: AppContext, keys: ServerKeys): P
     };
   };
 
-  return serveRequests<HandlerEnv>({
-    client: ctx.mqtt,
-    router: ctx.router,
+  // its own connection, with a persistent session: see request-connection.ts
+  const connection = createRequestConnection(ctx);
+  const serving = serveRequests<HandlerEnv>({
+    client: connection.client,
+    router: connection.router,
+    acknowledge: (packet) => connection.acks.ack(packet),
+    keepSubscriptionOnStop: connection.persistent,
     share: ctx.config.broker.shareGroup,
     maxPayloadBytes: protocolLimits.maxPayloadBytes,
     handlers,
@@ -122,4 +127,20 @@ export async function startRequestPipeline(ctx: AppContext, keys: ServerKeys): P
       },
     },
   });
+  // the subscription's handler is registered (synchronously, above): a resumed session's queued
+  // requests may arrive right after CONNACK
+  connection.open();
+  let served: Awaited<typeof serving>;
+  try {
+    served = await serving;
+  } catch (err) {
+    await connection.close();
+    throw err;
+  }
+  return {
+    async stop() {
+      await served.stop();
+      await connection.close();
+    },
+  };
 }
