@@ -78,8 +78,11 @@ export interface Config {
      * instance restarts wait for it in the broker (its share of the group's requests keeps being
      * queued for it), and a request is acknowledged to the broker only once answered.
      * sessionExpirySeconds 0: a clean session, as before (requests arriving while it is away are lost).
+     * inFlight (MQTT_REQUESTS_IN_FLIGHT): requests the broker hands this instance before their
+     * answers (MQTT 5 Receive Maximum; without it Mosquitto allows 20); the rest wait in the broker,
+     * so a restarted instance is not flooded with its whole backlog at once.
      */
-    requests: { clientId: string; sessionExpirySeconds: number };
+    requests: { clientId: string; sessionExpirySeconds: number; inFlight: number };
     /** Dynamic-security admin account on the WebSocket listener (web users' credentials); null disables GET /mqtt/bootstrap credentials. */
     dynsecAdmin: { username: string; password: string } | null;
     /** The CRL file the mTLS listener reads (`crlfile`); the server rewrites it when a player is deleted. */
@@ -363,7 +366,8 @@ export function loadLogSettings(env: Env = process.env): LogSettings {
  * MQTT_CLIENT_ID (the request connection's client id, fixed per instance: two instances must differ; 1..64 letters, digits,
  * '_', '-', '.'; default makapix-server-<host name>-<HTTP_PORT>, or, with HTTP_PORT 0, a random id with a clean session),
  * MQTT_SESSION_EXPIRY_SECONDS (300; 0..86400: how long the broker keeps an absent instance's session and queues its share
- * of the requests for it; 0: clean sessions),
+ * of the requests for it; 0: clean sessions), MQTT_REQUESTS_IN_FLIGHT (256; 1..65535: requests handed to this instance
+ * and not answered yet, at most; the broker keeps the others),
  * JWT_SECRET, TOKEN_TTL_SECONDS (604800), MAKAPIX_MODERATORS (comma-separated handles),
  * SCRYPT_N (32768), CA_DIR (<DATA_DIR>/certs), RATE_LIMIT_PLAYER_PER_MINUTE (600),
  * RATE_LIMIT_USER_PER_MINUTE (1000), RATE_LIMIT_PROVISION_PER_MINUTE (30, per client address),
@@ -448,6 +452,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
   const sessionExpiryRaw = r.int('MQTT_SESSION_EXPIRY_SECONDS', 300, 0, 86_400);
   // a random id can never be resumed: its session would only hold requests nobody comes back for
   const sessionExpirySeconds = clientIdRaw === undefined && stableDefault === null ? 0 : sessionExpiryRaw;
+  const requestsInFlight = r.int('MQTT_REQUESTS_IN_FLIGHT', 256, 1, 65_535);
 
   const dynsecUser = r.raw('MQTT_DYNSEC_ADMIN_USERNAME');
   const dynsecPassword = r.raw('MQTT_DYNSEC_ADMIN_PASSWORD');
@@ -542,7 +547,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       publicPort,
       publicWebsocketUrl,
       shareGroup,
-      requests: { clientId: requestsClientId, sessionExpirySeconds },
+      requests: { clientId: requestsClientId, sessionExpirySeconds, inFlight: requestsInFlight },
       dynsecAdmin: dynsecUser !== undefined && dynsecPassword !== undefined ? { username: dynsecUser, password: dynsecPassword } : null,
       crlFile,
       pidFile,

@@ -29,7 +29,7 @@ const END_GRACE_MS = 2_000;
 
 export function createRequestConnection(ctx: AppContext): RequestConnection {
   const { broker } = ctx.config;
-  const { clientId, sessionExpirySeconds } = broker.requests;
+  const { clientId, sessionExpirySeconds, inFlight } = broker.requests;
   const persistent = sessionExpirySeconds > 0;
   const client = mqtt.connect(broker.internalUrl, {
     protocolVersion: 5,
@@ -37,7 +37,8 @@ export function createRequestConnection(ctx: AppContext): RequestConnection {
     username: broker.internalUsername,
     password: broker.internalPassword,
     clean: !persistent,
-    properties: persistent ? { sessionExpiryInterval: sessionExpirySeconds } : {},
+    // Receive Maximum bounds the requests handed over before their answers (PUBACK waits for the answer)
+    properties: persistent ? { sessionExpiryInterval: sessionExpirySeconds, receiveMaximum: inFlight } : { receiveMaximum: inFlight },
     reconnectPeriod: 1000,
     connectTimeout: 10_000,
     keepalive: 30,
