@@ -81,8 +81,11 @@ export interface Config {
      * inFlight (MQTT_REQUESTS_IN_FLIGHT): requests the broker hands this instance before their
      * answers (MQTT 5 Receive Maximum; without it Mosquitto allows 20); the rest wait in the broker,
      * so a restarted instance is not flooded with its whole backlog at once.
+     * takeoverSeconds (MQTT_SESSION_TAKEOVER_SECONDS): an instance whose heartbeat (table
+     * request_sessions) is older than this is taken over by a live one, which answers the
+     * requests waiting in its session and ends it (mqtt/session-takeover.ts); 0: never.
      */
-    requests: { clientId: string; sessionExpirySeconds: number; inFlight: number };
+    requests: { clientId: string; sessionExpirySeconds: number; inFlight: number; takeoverSeconds: number };
     /** Dynamic-security admin account on the WebSocket listener (web users' credentials); null disables GET /mqtt/bootstrap credentials. */
     dynsecAdmin: { username: string; password: string } | null;
     /** The CRL file the mTLS listener reads (`crlfile`); the server rewrites it when a player is deleted. */
@@ -367,7 +370,8 @@ export function loadLogSettings(env: Env = process.env): LogSettings {
  * '_', '-', '.'; default makapix-server-<host name>-<HTTP_PORT>, or, with HTTP_PORT 0, a random id with a clean session),
  * MQTT_SESSION_EXPIRY_SECONDS (300; 0..86400: how long the broker keeps an absent instance's session and queues its share
  * of the requests for it; 0: clean sessions), MQTT_REQUESTS_IN_FLIGHT (256; 1..65535: requests handed to this instance
- * and not answered yet, at most; the broker keeps the others),
+ * and not answered yet, at most; the broker keeps the others), MQTT_SESSION_TAKEOVER_SECONDS (15; 0..3600, less than the
+ * session expiry: a live instance takes over the session of one silent this long and answers what waits in it; 0: never),
  * JWT_SECRET, TOKEN_TTL_SECONDS (604800), MAKAPIX_MODERATORS (comma-separated handles),
  * SCRYPT_N (32768), CA_DIR (<DATA_DIR>/certs), RATE_LIMIT_PLAYER_PER_MINUTE (600),
  * RATE_LIMIT_USER_PER_MINUTE (1000), RATE_LIMIT_PROVISION_PER_MINUTE (30, per client address),
@@ -453,6 +457,10 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
   // a random id can never be resumed: its session would only hold requests nobody comes back for
   const sessionExpirySeconds = clientIdRaw === undefined && stableDefault === null ? 0 : sessionExpiryRaw;
   const requestsInFlight = r.int('MQTT_REQUESTS_IN_FLIGHT', 256, 1, 65_535);
+  const takeoverSeconds = r.int('MQTT_SESSION_TAKEOVER_SECONDS', 15, 0, 3600);
+  if (sessionExpirySeconds > 0 && takeoverSeconds >= sessionExpirySeconds) {
+    r.problems.push(`MQTT_SESSION_TAKEOVER_SECONDS (${takeoverSeconds}) must be less than MQTT_SESSION_EXPIRY_SECONDS (${sessionExpirySeconds}), or a silent instance's session expires before it is taken over (0 turns takeovers off)`);
+  }
 
   const dynsecUser = r.raw('MQTT_DYNSEC_ADMIN_USERNAME');
   const dynsecPassword = r.raw('MQTT_DYNSEC_ADMIN_PASSWORD');
@@ -547,7 +555,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       publicPort,
       publicWebsocketUrl,
       shareGroup,
-      requests: { clientId: requestsClientId, sessionExpirySeconds, inFlight: requestsInFlight },
+      requests: { clientId: requestsClientId, sessionExpirySeconds, inFlight: requestsInFlight, takeoverSeconds },
       dynsecAdmin: dynsecUser !== undefined && dynsecPassword !== undefined ? { username: dynsecUser, password: dynsecPassword } : null,
       crlFile,
       pidFile,

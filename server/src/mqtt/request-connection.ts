@@ -27,19 +27,26 @@ export interface RequestConnection {
 /** How long a graceful disconnect may take before the connection is dropped. */
 const END_GRACE_MS = 2_000;
 
-export function createRequestConnection(ctx: AppContext): RequestConnection {
+/**
+ * This instance's request connection; with `takeOver`, a connection under another (silent)
+ * instance's client id that resumes its session once and ends it on close (session expiry 0).
+ */
+export function createRequestConnection(ctx: AppContext, takeOver?: { clientId: string }): RequestConnection {
   const { broker } = ctx.config;
-  const { clientId, sessionExpirySeconds, inFlight } = broker.requests;
+  const { inFlight } = broker.requests;
+  const clientId = takeOver?.clientId ?? broker.requests.clientId;
+  const sessionExpirySeconds = takeOver ? 0 : broker.requests.sessionExpirySeconds;
   const persistent = sessionExpirySeconds > 0;
   const client = mqtt.connect(broker.internalUrl, {
     protocolVersion: 5,
     clientId,
     username: broker.internalUsername,
     password: broker.internalPassword,
-    clean: !persistent,
+    clean: !persistent && !takeOver,
     // Receive Maximum bounds the requests handed over before their answers (PUBACK waits for the answer)
     properties: persistent ? { sessionExpiryInterval: sessionExpirySeconds, receiveMaximum: inFlight } : { receiveMaximum: inFlight },
-    reconnectPeriod: 1000,
+    // a take-over connection ends when the instance comes back (the broker hands it the session)
+    reconnectPeriod: takeOver ? 0 : 1000,
     connectTimeout: 10_000,
     keepalive: 30,
     manualConnect: true,

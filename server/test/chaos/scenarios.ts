@@ -25,7 +25,7 @@ export const FAULTS: readonly Fault[] = [
   { name: 'one-of-two-kill9', what: 'kill -9 of one of two instances; restarted (same MQTT_CLIENT_ID)', instances: 2, apply: async (s) => kill9(s.servers[1]!.current.pid) },
   {
     name: 'one-of-two-gone',
-    what: 'kill -9 of one of two instances, NOT restarted (its session keeps getting its share until it expires)',
+    what: 'kill -9 of one of two instances, NOT restarted (the broker keeps queueing its share in its session; the live instance takes it over after MQTT_SESSION_TAKEOVER_SECONDS)',
     instances: 2,
     apply: async (s) => { s.servers[1]!.release(); kill9(s.servers[1]!.current.pid); },
   },

@@ -1,7 +1,8 @@
 // Requests published while a server instance is away are not lost: the request pipeline's
 // connection has a fixed client id (MQTT_CLIENT_ID) and a persistent session
 // (MQTT_SESSION_EXPIRY_SECONDS), so the broker queues the instance's share of the shared
-// subscription and delivers it when the instance comes back. Every request is answered exactly
+// subscription and delivers it when the instance comes back; an instance that does not come back
+// is taken over by a live one (MQTT_SESSION_TAKEOVER_SECONDS). Every request is answered exactly
 // once. With a session expiry of 0 (clean sessions, the old behaviour) the same requests are lost:
 // the control that shows the test can fail. A killed (kill -9) instance with requests received and
 // not yet answered is covered by server/test/chaos/chaos.test.ts (child processes).
@@ -17,7 +18,8 @@ let owner: TestUser;
 const players: TestConnection[] = [];
 
 beforeAll(async () => {
-  stack = await startStack({ env: { MQTT_CLIENT_ID: 'persist-a', MQTT_SESSION_EXPIRY_SECONDS: '120' } });
+  // heartbeats every second; an instance silent for 3 s is taken over
+  stack = await startStack({ env: { MQTT_CLIENT_ID: 'persist-a', MQTT_SESSION_EXPIRY_SECONDS: '120', MQTT_SESSION_TAKEOVER_SECONDS: '3' } });
   owner = await registerUser(stack.api, uniqueHandle('persist'));
 });
 
@@ -83,6 +85,23 @@ describe('the request pipeline keeps a persistent session', () => {
 
     await stack.addServer({ MQTT_CLIENT_ID: 'persist-b' });
     await expectEachAnsweredOnce(p, ids);
+  });
+});
+
+describe('an instance that does not come back', () => {
+  it('is taken over by a live one, which answers, exactly once, the requests waiting in its session and ends it', async () => {
+    const p = await connectTestPlayer(stack, owner);
+    players.push(p);
+    const gone = await stack.addServer({ MQTT_CLIENT_ID: 'persist-gone' });
+    await expectEachAnsweredOnce(p, await publishRequests(p, 4));
+    await stopServer(gone);
+    const ids = await publishRequests(p, 20);
+    await expectEachAnsweredOnce(p, ids, 20_000);
+    // its heartbeat row was claimed; only the live instance's is left
+    await eventually(async () => {
+      const rows = await stack.servers[0]!.ctx.sql<{ client_id: string }[]>`select client_id from request_sessions order by client_id`;
+      return rows.every((r) => r.client_id !== 'persist-gone');
+    }, 10_000);
   });
 });
 
