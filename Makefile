@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 NPM_STAMP := node_modules/.install-stamp
 
-.PHONY: help install system-packages test-system-packages docs clients run test generate check-generated check lint typecheck unit conformance bench fuzz admin clean
+.PHONY: help install system-packages test-system-packages docs clients run test generate check-generated check lint typecheck unit conformance bench fuzz chaos admin clean
 
 help:
 	@echo "make run              install what is missing, start broker + database + server"
@@ -16,6 +16,7 @@ help:
 	@echo "make conformance      run the conformance suite against a fresh server and simulator"
 	@echo "make bench            print validator, round-trip, fleet, follower fan-out and vault numbers"
 	@echo "make admin ARGS=...   operator command on accounts, e.g. ARGS=\"grant moderator alice@example.com\" (ARGS=help)"
+	@echo "make chaos            kill the database, the broker and servers under player load; print lost/duplicated/recovery per fault"
 	@echo "make clean            remove .data/ (broker, database, certificates)"
 
 $(NPM_STAMP): package.json package-lock.json
@@ -79,6 +80,9 @@ bench: install system-packages
 
 fuzz: install system-packages
 	npx tsx server/test/fuzz/cli.ts $(ARGS)
+
+chaos: install system-packages
+	npx tsx server/test/chaos/cli.ts $(ARGS)
 
 conformance: install system-packages
 	npx tsx conformance/src/cli/local.ts

@@ -11,5 +11,6 @@ export * from './fastify.js';
 export * from './typed-routes.js';
 export * from './rest-client.js';
 export * from './serve-requests.js';
+export * from './manual-acks.js';
 export * from './rest-transport.js';
 export * from './binary.js';

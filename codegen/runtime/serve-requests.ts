@@ -22,7 +22,7 @@
 // reply schema is a fault: observe.fault, answered internal_error, and nothing stored. A request not
 // answered within deadlineMs is answered internal_error then (fail fast: the firmware retries after
 // 10 s); hook faults and missed deadlines in a row open the breaker for a cooldown.
-import type { MqttClient } from 'mqtt';
+import type { IPublishPacket, MqttClient } from 'mqtt';
 import type { ChannelDef } from './channel.js';
 import { isUnknownTag } from './discriminated.js';
 import { publishChecked } from './publish.js';
@@ -143,6 +143,18 @@ export interface ServeRequestsOptions<S> {
    * is let through to probe. Default { failures: 5, cooldownMs: 2000 }.
    */
   breaker?: { failures: number; cooldownMs: number };
+  /**
+   * Called with each request's packet once its answer is published (or, for a message on a topic
+   * that is not a request topic, at once): with manualAcks(client).ack, the broker keeps a request
+   * until it is answered, and sends it again to the session when the process died first.
+   */
+  acknowledge?(packet: IPublishPacket): void;
+  /**
+   * stop() keeps the subscription (default false: it unsubscribes): for a persistent session, the
+   * broker goes on queueing this instance's share of the requests while it is away; requests that
+   * arrive while stopping are neither handled nor acknowledged (they come again on its return).
+   */
+  keepSubscriptionOnStop?: boolean;
 }
 
 export interface ServedRequests {
@@ -163,6 +175,8 @@ interface Call {
   answer?: Checked<unknown>;
   /** performance.now() at arrival, when observe.published wants durations. */
   arrivedAt?: number;
+  /** The MQTT packet, acknowledged (opts.acknowledge) once the answer is published. */
+  packet?: IPublishPacket;
 }
 
 function isRefusal(x: unknown): x is Refusal {
@@ -191,9 +205,11 @@ export async function serveRequests<S>(opts: ServeRequestsOptions<S>): Promise<S
     try {
       await publishChecked(client, response, params, answer);
     } catch (error) {
+      // not acknowledged: with a persistent session the broker sends the request again
       observe.dropped?.('publish_failed', { topic: response.topic.format(params), error });
       return;
     }
+    if (call.packet) opts.acknowledge?.(call.packet);
     if (call.arrivedAt !== undefined) observe.published?.(requestType, outcome, (performance.now() - call.arrivedAt) / 1000);
   };
 
@@ -356,13 +372,17 @@ export async function serveRequests<S>(opts: ServeRequestsOptions<S>): Promise<S
     await send(call, requestType, answer);
   };
 
-  const run = (topic: string, bytes: Buffer): Promise<void> => {
+  let stopping = false;
+  const run = (topic: string, bytes: Buffer, packet?: IPublishPacket): Promise<void> => {
+    // stopping with the subscription kept: left unacknowledged for this session's next connection
+    if (stopping && opts.keepSubscriptionOnStop) return Promise.resolve();
     const params = requestChannel.topic.parse(topic);
     if (params === null) {
       observe.dropped?.('topic', { topic });
+      if (packet) opts.acknowledge?.(packet);
       return Promise.resolve();
     }
-    const call: Call = { params, answered: false, arrivedAt: observe.published ? performance.now() : undefined };
+    const call: Call = { params, answered: false, arrivedAt: observe.published ? performance.now() : undefined, packet };
     const internal = (err: unknown, message: string): Promise<void> => {
       observe.fault?.(err, { topic, requestType: call.type });
       return fail(call, call.type, 'internal_error', message).catch((e: unknown) => observe.fault?.(e, { topic, requestType: call.type }));
@@ -390,7 +410,7 @@ export async function serveRequests<S>(opts: ServeRequestsOptions<S>): Promise<S
       return;
     }
     observe.received?.(params);
-    malformed({ params, answered: false, arrivedAt: observe.published ? performance.now() : undefined }, undefined, 'invalid_request', `payload: larger than the ${opts.maxPayloadBytes}-byte limit`).catch((err: unknown) => observe.fault?.(err, { topic: e.topic }));
+    malformed({ params, answered: false, arrivedAt: observe.published ? performance.now() : undefined, packet: e.packet }, undefined, 'invalid_request', `payload: larger than the ${opts.maxPayloadBytes}-byte limit`).catch((err: unknown) => observe.fault?.(err, { topic: e.topic }));
   };
 
   const filter = opts.share !== undefined ? requestChannel.topic.shared(opts.share) : requestChannel.topic.filter();
@@ -398,7 +418,8 @@ export async function serveRequests<S>(opts: ServeRequestsOptions<S>): Promise<S
 
   return {
     async stop() {
-      await unsubscribe();
+      stopping = true;
+      if (!opts.keepSubscriptionOnStop) await unsubscribe();
       const deadline = new Promise((resolve) => setTimeout(resolve, opts.stopTimeoutMs ?? 5000).unref());
       await Promise.race([Promise.allSettled([...inFlight]), deadline]);
     },

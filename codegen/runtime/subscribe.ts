@@ -39,6 +39,8 @@ export interface InboundError {
   channelId?: string;
   /** What the handler threw (reason 'handler'). */
   error?: unknown;
+  /** The MQTT packet (reason 'too_large'), e.g. to acknowledge it (manualAcks). */
+  packet?: IPublishPacket;
 }
 
 export type InboundErrorHandler = (e: InboundError) => void;
@@ -235,6 +237,7 @@ export class MessageRouter {
         channelId: entry.channelId,
         reason: 'too_large',
         message: `payload of ${payload.length} bytes exceeds the limit of ${this.maxPayloadBytes} bytes`,
+        packet,
       });
       return;
     }

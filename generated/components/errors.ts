@@ -13,11 +13,11 @@ export type ErrorCode = Static<typeof ErrorCode>;
 export const ErrorCodeValues = ["authentication_failed", "not_found", "invalid_request", "invalid_emoji", "reaction_limit_exceeded", "rate_limit_exceeded", "internal_error", "unknown_request_type"] as const satisfies readonly ErrorCode[];
 
 // from spec/components/errors.yaml#/RestErrorCode
-/** Machine-readable error code of a REST error body; the MQTT codes plus forbidden and conflict. */
-export const RestErrorCode = Type.Union([Type.Literal("authentication_failed"), Type.Literal("not_found"), Type.Literal("invalid_request"), Type.Literal("invalid_emoji"), Type.Literal("reaction_limit_exceeded"), Type.Literal("rate_limit_exceeded"), Type.Literal("internal_error"), Type.Literal("unknown_request_type"), Type.Literal("forbidden"), Type.Literal("conflict")], {"title":"RestErrorCode","description":"Machine-readable error code of a REST error body; the MQTT codes plus forbidden and conflict."});
+/** Machine-readable error code of a REST error body; the MQTT codes plus forbidden, conflict and gone (since 1.1). */
+export const RestErrorCode = Type.Union([Type.Literal("authentication_failed"), Type.Literal("not_found"), Type.Literal("invalid_request"), Type.Literal("invalid_emoji"), Type.Literal("reaction_limit_exceeded"), Type.Literal("rate_limit_exceeded"), Type.Literal("internal_error"), Type.Literal("unknown_request_type"), Type.Literal("forbidden"), Type.Literal("conflict"), Type.Literal("gone")], {"title":"RestErrorCode","description":"Machine-readable error code of a REST error body; the MQTT codes plus forbidden, conflict and gone (since 1.1)."});
 export type RestErrorCode = Static<typeof RestErrorCode>;
 /** Every value of RestErrorCode, in spec order. */
-export const RestErrorCodeValues = ["authentication_failed", "not_found", "invalid_request", "invalid_emoji", "reaction_limit_exceeded", "rate_limit_exceeded", "internal_error", "unknown_request_type", "forbidden", "conflict"] as const satisfies readonly RestErrorCode[];
+export const RestErrorCodeValues = ["authentication_failed", "not_found", "invalid_request", "invalid_emoji", "reaction_limit_exceeded", "rate_limit_exceeded", "internal_error", "unknown_request_type", "forbidden", "conflict", "gone"] as const satisfies readonly RestErrorCode[];
 
 // from spec/components/errors.yaml#/RestError
 /** The one error body of every REST error response. `detail` (since REST 1.2) is always a copy of */

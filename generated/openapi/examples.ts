@@ -1031,6 +1031,13 @@ export const restExamples = {
           "detail": "Player not registered yet"
         } satisfies RestError as RestError,
       },
+      410: {
+        key_already_fetched: {
+          "error_code": "gone",
+          "error": "The private key was downloaded at 2026-07-23T10:24:48.000Z and is no longer served (grace period 900 s); the device keeps the key it downloaded, renews its certificate with renewDeviceCert, or is deleted and provisioned again",
+          "detail": "The private key was downloaded at 2026-07-23T10:24:48.000Z and is no longer served (grace period 900 s); the device keeps the key it downloaded, renews its certificate with renewDeviceCert, or is deleted and provisioned again"
+        } satisfies RestError as RestError,
+      },
       500: {
         internal_error: {
           "error_code": "internal_error",

@@ -221,7 +221,7 @@ export const routes = {
   registerPlayer: { operationId: "registerPlayer", method: 'POST', url: "/player/register", security: 'bearer', schema: { body: RegisterPlayerRequest, response: { 201: Player, 400: RestError, 401: RestError, 404: RestError, 409: RestError, 429: RestError, 500: RestError } }, errors: { 400: ["invalid_request"], 401: ["authentication_failed"], 404: ["not_found"], 409: ["conflict"], 429: ["rate_limit_exceeded"], 500: ["internal_error"] } },
   // from spec/openapi.yaml#/paths/~1player~1{player_key}~1credentials/get
   /** GET /player/{player_key}/credentials: Download a registered player's TLS credentials */
-  getPlayerCredentials: { operationId: "getPlayerCredentials", method: 'GET', url: "/player/{player_key}/credentials", security: 'none', schema: { params: GetPlayerCredentialsParams, response: { 200: PlayerCredentials, 400: RestError, 404: RestError, 500: RestError } }, errors: { 400: ["invalid_request"], 404: ["not_found"], 500: ["internal_error"] } },
+  getPlayerCredentials: { operationId: "getPlayerCredentials", method: 'GET', url: "/player/{player_key}/credentials", security: 'none', schema: { params: GetPlayerCredentialsParams, response: { 200: PlayerCredentials, 400: RestError, 404: RestError, 410: RestError, 500: RestError } }, errors: { 400: ["invalid_request"], 404: ["not_found"], 410: ["gone"], 500: ["internal_error"] } },
   // from spec/openapi.yaml#/paths/~1player~1renew-cert/post
   /** POST /player/renew-cert: Renew the calling player's certificate (device-driven) */
   renewDeviceCert: { operationId: "renewDeviceCert", method: 'POST', url: "/player/renew-cert", security: 'device-token', schema: { response: { 200: RenewDeviceCertResponse, 400: RestError, 401: RestError, 429: RestError, 500: RestError } }, errors: { 400: ["invalid_request"], 401: ["authentication_failed"], 429: ["rate_limit_exceeded"], 500: ["internal_error"] } },
@@ -387,7 +387,7 @@ export interface Handlers {
   registerPlayer(req: TypedRequest<RegisterPlayerRequest, {}, {}>): Promise<Reply<201, Player> | Reply<400, RestErrorWith<"invalid_request">> | Reply<401, RestErrorWith<"authentication_failed">> | Reply<404, RestErrorWith<"not_found">> | Reply<409, RestErrorWith<"conflict">> | Reply<429, RestErrorWith<"rate_limit_exceeded">> | Reply<500, RestErrorWith<"internal_error">>>;
   // from spec/openapi.yaml#/paths/~1player~1{player_key}~1credentials/get
   /** GET /player/{player_key}/credentials */
-  getPlayerCredentials(req: TypedRequest<undefined, GetPlayerCredentialsParams, {}>): Promise<Reply<200, PlayerCredentials> | Reply<400, RestErrorWith<"invalid_request">> | Reply<404, RestErrorWith<"not_found">> | Reply<500, RestErrorWith<"internal_error">>>;
+  getPlayerCredentials(req: TypedRequest<undefined, GetPlayerCredentialsParams, {}>): Promise<Reply<200, PlayerCredentials> | Reply<400, RestErrorWith<"invalid_request">> | Reply<404, RestErrorWith<"not_found">> | Reply<410, RestErrorWith<"gone">> | Reply<500, RestErrorWith<"internal_error">>>;
   // from spec/openapi.yaml#/paths/~1player~1renew-cert/post
   /** POST /player/renew-cert */
   renewDeviceCert(req: TypedRequest<undefined, {}, {}>): Promise<Reply<200, RenewDeviceCertResponse> | Reply<400, RestErrorWith<"invalid_request">> | Reply<401, RestErrorWith<"authentication_failed">> | Reply<429, RestErrorWith<"rate_limit_exceeded">> | Reply<500, RestErrorWith<"internal_error">>>;

@@ -465,6 +465,15 @@ export interface paths {
          *     Each successful call also issues a new device token (`api_token`; the previous one stops
          *     working), which the device keeps for `renewDeviceCert`. `ca_pem`, `cert_pem` and
          *     `key_pem` are each under 4096 bytes (the p3a firmware's limit).
+         *
+         *     The private key is served only until the device has fetched it: from the first successful
+         *     fetch of a certificate's credentials, further fetches answer the same key for a grace
+         *     period (a server setting, `CREDENTIALS_KEY_GRACE_SECONDS`, default 900 s, for a device that
+         *     lost power mid-download); after it the server forgets the key and answers 410 `gone`
+         *     (no device token is issued then). A certificate renewed by the owner (`renewPlayerCert`)
+         *     starts again with a new key to fetch; one renewed by the device (`renewDeviceCert`) counts
+         *     as fetched when it is answered. A device that sent `csr_pem` has no key on the server:
+         *     its fetches keep answering 200 without `key_pem`, at any time.
          */
         get: operations["getPlayerCredentials"];
         put?: never;
@@ -1874,10 +1883,10 @@ export interface components {
         Sqid: string;
         /**
          * RestErrorCode
-         * @description Machine-readable error code of a REST error body; the MQTT codes plus forbidden and conflict.
+         * @description Machine-readable error code of a REST error body; the MQTT codes plus forbidden, conflict and gone (since 1.1).
          * @enum {string}
          */
-        RestErrorCode: "authentication_failed" | "not_found" | "invalid_request" | "invalid_emoji" | "reaction_limit_exceeded" | "rate_limit_exceeded" | "internal_error" | "unknown_request_type" | "forbidden" | "conflict";
+        RestErrorCode: "authentication_failed" | "not_found" | "invalid_request" | "invalid_emoji" | "reaction_limit_exceeded" | "rate_limit_exceeded" | "internal_error" | "unknown_request_type" | "forbidden" | "conflict" | "gone";
         /**
          * RestError
          * @description The one error body of every REST error response. `detail` (since REST 1.2) is always a copy of
@@ -2910,6 +2919,15 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             /** @description No player has this key, or it is not registered yet (keep polling). */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RestError"];
+                };
+            };
+            /** @description The player's private key was already downloaded and its grace period is over; the server no longer has it. */
+            410: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -3,6 +3,7 @@
 // startup with a ConfigError that names each offending variable (all problems reported at once).
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 
 export type Environment = 'production' | 'development';
@@ -71,6 +72,20 @@ export interface Config {
     publicWebsocketUrl: string;
     /** Shared-subscription group of the server instances ($share/<group>/...). */
     shareGroup: string;
+    /**
+     * The request pipeline's own connection (MQTT_CLIENT_ID, MQTT_SESSION_EXPIRY_SECONDS): a fixed
+     * client id per instance and a persistent session, so that requests published while this
+     * instance restarts wait for it in the broker (its share of the group's requests keeps being
+     * queued for it), and a request is acknowledged to the broker only once answered.
+     * sessionExpirySeconds 0: a clean session, as before (requests arriving while it is away are lost).
+     * inFlight (MQTT_REQUESTS_IN_FLIGHT): requests the broker hands this instance before their
+     * answers (MQTT 5 Receive Maximum; without it Mosquitto allows 20); the rest wait in the broker,
+     * so a restarted instance is not flooded with its whole backlog at once.
+     * takeoverSeconds (MQTT_SESSION_TAKEOVER_SECONDS): an instance whose heartbeat (table
+     * request_sessions) is older than this is taken over by a live one, which answers the
+     * requests waiting in its session and ends it (mqtt/session-takeover.ts); 0: never.
+     */
+    requests: { clientId: string; sessionExpirySeconds: number; inFlight: number; takeoverSeconds: number };
     /** Dynamic-security admin account on the WebSocket listener (web users' credentials); null disables GET /mqtt/bootstrap credentials. */
     dynsecAdmin: { username: string; password: string } | null;
     /** The CRL file the mTLS listener reads (`crlfile`); the server rewrites it when a player is deleted. */
@@ -102,6 +117,12 @@ export interface Config {
     /** Renewal is allowed from this many days before a certificate expires (CERT_RENEW_WINDOW_DAYS). */
     renewWindowDays: number;
   };
+  /**
+   * getPlayerCredentials serves a server-generated private key for this many seconds after its
+   * first fetch (a device that lost power mid-download fetches again), then answers 410 gone and
+   * forgets the key (CREDENTIALS_KEY_GRACE_SECONDS).
+   */
+  credentialsKeyGraceSeconds: number;
   /** Players' device tokens (renewDeviceCert, rotatePlayerToken). */
   deviceTokens: {
     /** 'immediate': rotatePlayerToken answers the new token; 'owner_confirmation': it waits for the owner's approval (202). */
@@ -365,6 +386,12 @@ export function loadDatabaseUrl(env: Env = process.env): string {
  * MQTT_MTLS_URL (mqtts://127.0.0.1:8883), MQTT_WEBSOCKET_URL (ws://127.0.0.1:9001),
  * MQTT_PUBLIC_HOST / MQTT_PUBLIC_PORT (default: host/port of MQTT_MTLS_URL),
  * MQTT_PUBLIC_WEBSOCKET_URL (default: MQTT_WEBSOCKET_URL), MQTT_SHARE_GROUP (makapix-api),
+ * MQTT_CLIENT_ID (the request connection's client id, fixed per instance: two instances must differ; 1..64 letters, digits,
+ * '_', '-', '.'; default makapix-server-<host name>-<HTTP_PORT>, or, with HTTP_PORT 0, a random id with a clean session),
+ * MQTT_SESSION_EXPIRY_SECONDS (300; 0..86400: how long the broker keeps an absent instance's session and queues its share
+ * of the requests for it; 0: clean sessions), MQTT_REQUESTS_IN_FLIGHT (256; 1..65535: requests handed to this instance
+ * and not answered yet, at most; the broker keeps the others), MQTT_SESSION_TAKEOVER_SECONDS (15; 0..3600, less than the
+ * session expiry: a live instance takes over the session of one silent this long and answers what waits in it; 0: never),
  * JWT_SECRET, TOKEN_TTL_SECONDS (604800; authRegister/authLogin tokens), ACCESS_TOKEN_TTL_SECONDS (3600; authToken's
  * access tokens), REFRESH_TOKEN_TTL_SECONDS (2592000; authToken's refresh tokens, at least ACCESS_TOKEN_TTL_SECONDS),
  * RATE_LIMIT_PASSWORD_CHANGE_PER_MINUTE (10, per user). MAKAPIX_MODERATORS is refused (roles come from `make admin`),
@@ -377,6 +404,8 @@ export function loadDatabaseUrl(env: Env = process.env): string {
  * CERT_VALIDITY_DAYS (365; 2..3650, issued player certificates), CERT_RENEW_WINDOW_DAYS (30; renewal allowed from this
  * many days before expiry, less than CERT_VALIDITY_DAYS), DEVICE_TOKEN_ROTATION (immediate; or owner_confirmation:
  * rotatePlayerToken waits for the owner's approval),
+ * CREDENTIALS_KEY_GRACE_SECONDS (900; 0..86400: getPlayerCredentials serves a server-generated private key this long after
+ * its first fetch, then answers 410 gone and forgets it),
  * RATE_LIMIT_WINDOW_SECONDS (60; the "per minute" limits count per window of this length),
  * RATE_LIMIT_WINDOW_ORIGIN (0; epoch second the windows are counted from: 0 aligns them on the clock), MQTT_DYNSEC_ADMIN_USERNAME / MQTT_DYNSEC_ADMIN_PASSWORD,
  * BROKER_CRL_FILE, BROKER_PID_FILE,
@@ -441,6 +470,22 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     r.problems.push(`MQTT_SHARE_GROUP must be 1..64 letters, digits, '_' or '-' (got ${JSON.stringify(shareGroup)})`);
   }
 
+  // a fixed id resumes the session after a restart; with HTTP_PORT 0 (tests) there is no stable default
+  const clientIdRaw = r.raw('MQTT_CLIENT_ID');
+  const stableDefault = httpPort === 0 ? null : `makapix-server-${hostname().replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 30)}-${httpPort}`;
+  const requestsClientId = clientIdRaw ?? stableDefault ?? `makapix-server-${randomBytes(8).toString('hex')}`;
+  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(requestsClientId)) {
+    r.problems.push(`MQTT_CLIENT_ID must be 1..64 letters, digits, '_', '-' or '.' (got ${JSON.stringify(requestsClientId)})`);
+  }
+  const sessionExpiryRaw = r.int('MQTT_SESSION_EXPIRY_SECONDS', 300, 0, 86_400);
+  // a random id can never be resumed: its session would only hold requests nobody comes back for
+  const sessionExpirySeconds = clientIdRaw === undefined && stableDefault === null ? 0 : sessionExpiryRaw;
+  const requestsInFlight = r.int('MQTT_REQUESTS_IN_FLIGHT', 256, 1, 65_535);
+  const takeoverSeconds = r.int('MQTT_SESSION_TAKEOVER_SECONDS', 15, 0, 3600);
+  if (sessionExpirySeconds > 0 && takeoverSeconds >= sessionExpirySeconds) {
+    r.problems.push(`MQTT_SESSION_TAKEOVER_SECONDS (${takeoverSeconds}) must be less than MQTT_SESSION_EXPIRY_SECONDS (${sessionExpirySeconds}), or a silent instance's session expires before it is taken over (0 turns takeovers off)`);
+  }
+
   const dynsecUser = r.raw('MQTT_DYNSEC_ADMIN_USERNAME');
   const dynsecPassword = r.raw('MQTT_DYNSEC_ADMIN_PASSWORD');
   if ((dynsecUser === undefined) !== (dynsecPassword === undefined)) {
@@ -491,6 +536,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
   if (renewWindowDays >= certValidityDays) {
     r.problems.push(`CERT_RENEW_WINDOW_DAYS (${renewWindowDays}) must be less than CERT_VALIDITY_DAYS (${certValidityDays}), or a new certificate could be renewed at once`);
   }
+  const credentialsKeyGraceSeconds = r.int('CREDENTIALS_KEY_GRACE_SECONDS', 900, 0, 86_400);
   const deviceTokenRotation = r.oneOf('DEVICE_TOKEN_ROTATION', DEVICE_TOKEN_ROTATIONS, 'immediate');
 
   const workers: WorkerSettings = {
@@ -538,12 +584,14 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       publicPort,
       publicWebsocketUrl,
       shareGroup,
+      requests: { clientId: requestsClientId, sessionExpirySeconds, inFlight: requestsInFlight, takeoverSeconds },
       dynsecAdmin: dynsecUser !== undefined && dynsecPassword !== undefined ? { username: dynsecUser, password: dynsecPassword } : null,
       crlFile,
       pidFile,
     },
     auth: { jwtSecret, tokenTtlSeconds, accessTokenTtlSeconds, refreshTokenTtlSeconds, scryptN },
     pki: { caDir, certValidityDays, renewWindowDays },
+    credentialsKeyGraceSeconds,
     deviceTokens: { rotation: deviceTokenRotation },
     registrationCodeTtlSeconds: 15 * 60,
     workers,

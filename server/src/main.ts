@@ -172,7 +172,7 @@ async function endClient(client: MqttClient): Promise<void> {
 }
 
 /** `tsx server/src/main.ts`: configuration from the environment; SIGINT/SIGTERM stop gracefully. */
-async function main(): Promise<void> {
+export async function main(): Promise<void> {
   const config = loadConfig();
   const log = createLogger({ level: config.logLevel, format: config.logFormat, environment: config.environment });
   const server = await startServer(config, { log });

@@ -258,6 +258,11 @@ export class SimPlayer extends EventEmitter<SimPlayerEvents> {
     return this.creds;
   }
 
+  /** The player's MQTT connection while connected (e.g. to watch every message it gets, duplicates included). */
+  get mqttClient(): MqttClient | undefined {
+    return this.client;
+  }
+
   get connected(): boolean {
     return this.client?.connected === true;
   }

@@ -17,7 +17,8 @@ namespace Makapix.Models
     INTERNAL_ERROR,
     UNKNOWN_REQUEST_TYPE,
     FORBIDDEN,
-    CONFLICT
+    CONFLICT,
+    GONE
   }
 
   public static class RestErrorCodeExtensions
@@ -36,6 +37,7 @@ namespace Makapix.Models
         case RestErrorCode.UNKNOWN_REQUEST_TYPE: return "unknown_request_type";
         case RestErrorCode.FORBIDDEN: return "forbidden";
         case RestErrorCode.CONFLICT: return "conflict";
+        case RestErrorCode.GONE: return "gone";
       }
       return null;
     }
@@ -78,6 +80,7 @@ namespace Makapix.Models
         case "unknown_request_type": return RestErrorCode.UNKNOWN_REQUEST_TYPE;
         case "forbidden": return RestErrorCode.FORBIDDEN;
         case "conflict": return RestErrorCode.CONFLICT;
+        case "gone": return RestErrorCode.GONE;
       }
       return null;
     }

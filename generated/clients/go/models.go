@@ -1509,8 +1509,8 @@ type RestError struct {
 	Detail string `json:"detail"`
 }
 
-// RestErrorCode: Machine-readable error code of a REST error body; the MQTT codes plus forbidden
-// and conflict.
+// RestErrorCode: Machine-readable error code of a REST error body; the MQTT codes plus forbidden,
+// conflict and gone (since 1.1).
 type RestErrorCode string
 
 const (
@@ -1524,6 +1524,7 @@ const (
 	RestErrorCodeUnknownRequestType    RestErrorCode = "unknown_request_type"
 	RestErrorCodeForbidden             RestErrorCode = "forbidden"
 	RestErrorCodeConflict              RestErrorCode = "conflict"
+	RestErrorCodeGone                  RestErrorCode = "gone"
 )
 
 // RevokeReactionReply: The reply to operation receiveRevokeReaction: its answer or the error, told

@@ -1206,10 +1206,13 @@ export interface RestError {
   detail: string;
 }
 
-/** Machine-readable error code of a REST error body; the MQTT codes plus forbidden and conflict. */
+/**
+ * Machine-readable error code of a REST error body; the MQTT codes plus forbidden, conflict and
+ * gone (since 1.1).
+ */
 // from spec/components/errors.yaml#/RestErrorCode
-export type RestErrorCode = "authentication_failed" | "not_found" | "invalid_request" | "invalid_emoji" | "reaction_limit_exceeded" | "rate_limit_exceeded" | "internal_error" | "unknown_request_type" | "forbidden" | "conflict";
-export const RestErrorCodeValues: readonly RestErrorCode[] = ["authentication_failed", "not_found", "invalid_request", "invalid_emoji", "reaction_limit_exceeded", "rate_limit_exceeded", "internal_error", "unknown_request_type", "forbidden", "conflict"];
+export type RestErrorCode = "authentication_failed" | "not_found" | "invalid_request" | "invalid_emoji" | "reaction_limit_exceeded" | "rate_limit_exceeded" | "internal_error" | "unknown_request_type" | "forbidden" | "conflict" | "gone";
+export const RestErrorCodeValues: readonly RestErrorCode[] = ["authentication_failed", "not_found", "invalid_request", "invalid_emoji", "reaction_limit_exceeded", "rate_limit_exceeded", "internal_error", "unknown_request_type", "forbidden", "conflict", "gone"];
 
 /**
  * The reply to operation receiveRevokeReaction: its answer or the error, told apart by the

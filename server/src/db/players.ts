@@ -164,22 +164,39 @@ export async function completeRegistration(
 // credentials (the device's poll)
 // ---------------------------------------------------------------------------------------------
 
+/** What a credentials fetch finds: the credentials, or that the key was fetched and its grace period is over. */
+export type TakenCredentials =
+  | { kind: 'credentials'; cert_pem: string; key_pem: string | null }
+  | { kind: 'gone'; key_fetched_at: Date };
+
 /**
  * The current certificate and, when the server generated it, the private key (null for a device
  * that keeps its key), of a registered player; stores `tokenHash` as its new device token in the
- * same statement (the previous token stops working). Null when no registered player has the key.
+ * same statement (the previous token stops working) and marks the key fetched (its first fetch).
+ * A key first fetched before `keyCutoff` (now minus the grace period) is not served again: it is
+ * erased and the answer is 'gone' (no token issued). Null when no registered player has the key.
  */
 export async function takeCredentials(
   sql: Queryable,
   playerKey: string,
   tokenHash: Buffer,
-): Promise<{ cert_pem: string; key_pem: string | null } | null> {
+  at: { now: Date; keyCutoff: Date },
+): Promise<TakenCredentials | null> {
   const rows = await sql<{ cert_pem: string; key_pem: string | null }[]>`
-    update players set api_token_hash = ${tokenHash}, api_token_created_at = now()
-    where player_key = ${playerKey} and registration_status = 'registered'
-      and cert_pem is not null and (key_pem is not null or device_public_key is not null)
+    update players set api_token_hash = ${tokenHash}, api_token_created_at = now(),
+      key_fetched_at = coalesce(key_fetched_at, ${at.now})
+    where player_key = ${playerKey} and registration_status = 'registered' and cert_pem is not null
+      and (device_public_key is not null
+        or (key_pem is not null and (key_fetched_at is null or key_fetched_at > ${at.keyCutoff})))
     returning cert_pem, key_pem`;
-  return rows[0] ?? null;
+  if (rows[0]) return { kind: 'credentials', ...rows[0] };
+  // a server-generated key past its grace period: forget it (if not yet), answer gone
+  const gone = await sql<{ key_fetched_at: Date }[]>`
+    update players set key_pem = null
+    where player_key = ${playerKey} and registration_status = 'registered' and cert_pem is not null
+      and device_public_key is null and key_fetched_at is not null and key_fetched_at <= ${at.keyCutoff}
+    returning key_fetched_at`;
+  return gone[0] ? { kind: 'gone', key_fetched_at: gone[0].key_fetched_at } : null;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -239,13 +256,15 @@ export async function deletePlayerOfOwner(tx: Queryable, ownerId: number, player
 
 /**
  * Installs a renewed certificate; the replaced one becomes the previous certificate (still valid
- * until it expires, revoked together with the current one on delete). Only when the current
+ * until it expires, revoked together with the current one on delete). `keyFetchedAt`: when the
+ * device got the new key (renewDeviceCert answers it), or null while it is still to be fetched
+ * from getPlayerCredentials (an owner renewal). Only when the current
  * serial is still `expectedSerial` (a concurrent renewal wins once; the caller checked who may
  * renew: the owner, or the player's own device token); returns the new expiry or null.
  */
 export async function replaceCertificate(
   sql: Queryable,
-  r: { playerId: string; expectedSerial: string; cert: Certificate },
+  r: { playerId: string; expectedSerial: string; cert: Certificate; keyFetchedAt: Date | null },
 ): Promise<Date | null> {
   const rows = await sql<{ cert_expires_at: Date }[]>`
     update players set
@@ -253,6 +272,7 @@ export async function replaceCertificate(
       previous_cert_expires_at = cert_expires_at,
       cert_pem = ${r.cert.certPem},
       key_pem = ${r.cert.keyPem},
+      key_fetched_at = ${r.keyFetchedAt},
       cert_serial = ${r.cert.serialHex},
       cert_expires_at = ${r.cert.notAfter}
     where id = ${r.playerId} and registration_status = 'registered'

@@ -11,6 +11,8 @@ import { idempotency, type Queryable } from '../db/index.js';
 import { findPlayerAuthBatch } from '../db/player-session.js';
 import { rateLimitKeys } from '../db/rate-limit.js';
 import { Batcher } from '../services/batcher.js';
+import { createRequestConnection, type RequestConnection } from './request-connection.js';
+import { startSessionTakeover, type ServedOn } from './session-takeover.js';
 import {
   handleGetComments, handleGetPost, handleQueryPosts, handleRevokeReaction, handleSubmitReaction, handleSubmitView,
 } from './handlers/index.js';
@@ -90,36 +92,69 @@ export async function startRequestPipeline(ctx: AppContext, keys: ServerKeys): P
     };
   };
 
-  return serveRequests<HandlerEnv>({
-    client: ctx.mqtt,
-    router: ctx.router,
-    share: ctx.config.broker.shareGroup,
-    maxPayloadBytes: protocolLimits.maxPayloadBytes,
-    handlers,
-    hooks: {
-      authenticate,
-      replay: (env) => env.stored,
-      admit,
-      remember: (env, answer: ErrorAnswer) => env.remember(ctx.sql, answer as PlayerResponseMessage),
-      limitRefused,
+  /** Serves the requests arriving on `connection` (opened here, once the handler is registered); stop() also closes it. */
+  const serveOn = async (connection: RequestConnection): Promise<ServedOn> => {
+    const serving = serveRequests<HandlerEnv>({
+      client: connection.client,
+      router: connection.router,
+      acknowledge: (packet) => connection.acks.ack(packet),
+      keepSubscriptionOnStop: connection.persistent,
+      share: ctx.config.broker.shareGroup,
+      maxPayloadBytes: protocolLimits.maxPayloadBytes,
+      handlers,
+      hooks: {
+        authenticate,
+        replay: (env) => env.stored,
+        admit,
+        remember: (env, answer: ErrorAnswer) => env.remember(ctx.sql, answer as PlayerResponseMessage),
+        limitRefused,
+      },
+      observe: {
+        replayed: (type) => metrics.mqttRequestReplayed(type),
+        answered: (type, outcome) => metrics.mqttRequestAnswered(type, outcome),
+        // only with metrics on: the runtime then stamps each request's arrival
+        ...(metrics.enabled ? { published: (type: string | undefined, _outcome: string, seconds: number) => metrics.mqttRequestPublished(type, seconds) } : {}),
+        dropped: (reason, { topic, error }) => {
+          metrics.mqttDropped(reason);
+          if (reason === 'topic') ctx.log.warn({ topic }, 'MQTT request on a topic that does not parse; dropped');
+          else ctx.log.error({ err: error, topic }, 'could not publish an MQTT response');
+        },
+        fault: (err, { topic, requestType }) => {
+          ctx.log.error({ err, topic, request_type: requestType }, 'MQTT request failed with an internal error');
+        },
+        breaker: (state) => {
+          if (state === 'open') ctx.log.error('MQTT requests fail fast: the database keeps failing (answered internal_error at once until a probe succeeds)');
+          else ctx.log.warn('MQTT requests are handled again: the database answers');
+        },
+      },
+    });
+    // the subscription's handler is registered (synchronously, above): a resumed session's queued
+    // requests may arrive right after CONNACK
+    connection.open();
+    let served: Awaited<typeof serving>;
+    try {
+      served = await serving;
+    } catch (err) {
+      await connection.close();
+      throw err;
+    }
+    return {
+      connection,
+      async stop() {
+        await served.stop();
+        await connection.close();
+      },
+    };
+  };
+
+  // its own connection, with a persistent session: see request-connection.ts
+  const main = await serveOn(createRequestConnection(ctx));
+  // the sessions of instances that went silent are taken over: see session-takeover.ts
+  const takeover = startSessionTakeover(ctx, (clientId) => serveOn(createRequestConnection(ctx, { clientId })));
+  return {
+    async stop() {
+      await takeover.stop();
+      await main.stop();
     },
-    observe: {
-      replayed: (type) => metrics.mqttRequestReplayed(type),
-      answered: (type, outcome) => metrics.mqttRequestAnswered(type, outcome),
-      // only with metrics on: the runtime then stamps each request's arrival
-      ...(metrics.enabled ? { published: (type: string | undefined, _outcome: string, seconds: number) => metrics.mqttRequestPublished(type, seconds) } : {}),
-      dropped: (reason, { topic, error }) => {
-        metrics.mqttDropped(reason);
-        if (reason === 'topic') ctx.log.warn({ topic }, 'MQTT request on a topic that does not parse; dropped');
-        else ctx.log.error({ err: error, topic }, 'could not publish an MQTT response');
-      },
-      fault: (err, { topic, requestType }) => {
-        ctx.log.error({ err, topic, request_type: requestType }, 'MQTT request failed with an internal error');
-      },
-      breaker: (state) => {
-        if (state === 'open') ctx.log.error('MQTT requests fail fast: the database keeps failing (answered internal_error at once until a probe succeeds)');
-        else ctx.log.warn('MQTT requests are handled again: the database answers');
-      },
-    },
-  });
+  };
 }

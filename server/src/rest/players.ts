@@ -136,7 +136,9 @@ export function playerHandlers(ctx: AppContext): Pick<Handlers, Ops> {
     }
     // Same public key again for a device that keeps its key; a new server-generated key otherwise.
     const cert = await issueFor(player.player_key, player.device_public_key, { days: config.pki.certValidityDays, now });
-    const expiresAt = await replaceCertificate(ctx.sql, { playerId: player.id, expectedSerial: player.cert_serial, cert });
+    // the device gets the new key in renewDeviceCert's answer; after an owner renewal it fetches it from getPlayerCredentials
+    const keyFetchedAt = op === 'renewDeviceCert' ? now : null;
+    const expiresAt = await replaceCertificate(ctx.sql, { playerId: player.id, expectedSerial: player.cert_serial, cert, keyFetchedAt });
     return expiresAt ? { cert, expiresAt } : null;
   }
 
@@ -185,9 +187,17 @@ export function playerHandlers(ctx: AppContext): Pick<Handlers, Ops> {
 
     async getPlayerCredentials(req) {
       // Every successful fetch issues a new device token (the previous one dies): only its hash is kept.
+      // The private key is served until its grace period after the first fetch is over (then erased: 410).
       const token = newDeviceToken();
-      const creds = await takeCredentials(ctx.sql, req.params.player_key, token.hash);
+      const now = ctx.now();
+      const grace = config.credentialsKeyGraceSeconds;
+      const creds = await takeCredentials(ctx.sql, req.params.player_key, token.hash, { now, keyCutoff: new Date(now.getTime() - grace * 1000) });
       if (!creds) throw restError('getPlayerCredentials', 404, 'not_found', 'Player not registered yet');
+      if (creds.kind === 'gone') {
+        throw restError('getPlayerCredentials', 410, 'gone',
+          `The private key was downloaded at ${creds.key_fetched_at.toISOString()} and is no longer served (grace period ${grace} s); ` +
+          'the device keeps the key it downloaded, renews its certificate with renewDeviceCert, or is deleted and provisioned again');
+      }
       // A device that sent a CSR keeps its key: no key_pem (the server never had it).
       const key = creds.key_pem === null ? {} : { key_pem: creds.key_pem };
       return { status: 200, body: { ca_pem: ctx.ca.certPem, cert_pem: creds.cert_pem, ...key, broker, api_token: token.token } };

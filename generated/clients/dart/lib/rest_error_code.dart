@@ -5,5 +5,5 @@ import 'package:json_annotation/json_annotation.dart';
 part 'rest_error_code.g.dart';
 @JsonEnum(alwaysCreate:true)
       enum RestErrorCode {
-  "authentication_failed", "not_found", "invalid_request", "invalid_emoji", "reaction_limit_exceeded", "rate_limit_exceeded", "internal_error", "unknown_request_type", "forbidden", "conflict"
+  "authentication_failed", "not_found", "invalid_request", "invalid_emoji", "reaction_limit_exceeded", "rate_limit_exceeded", "internal_error", "unknown_request_type", "forbidden", "conflict", "gone"
 }

@@ -20,4 +20,5 @@ enum RestErrorCode
   case UNKNOWN_REQUEST_TYPE;
   case FORBIDDEN;
   case CONFLICT;
+  case GONE;
 }

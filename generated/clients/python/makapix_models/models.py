@@ -781,8 +781,8 @@ class RestError(_Model):
 
 class RestErrorCode(str, enum.Enum):
     """
-        Machine-readable error code of a REST error body; the MQTT codes plus forbidden and
-        conflict.
+        Machine-readable error code of a REST error body; the MQTT codes plus forbidden, conflict
+        and gone (since 1.1).
     """
     AUTHENTICATION_FAILED = "authentication_failed"
     NOT_FOUND = "not_found"
@@ -794,6 +794,7 @@ class RestErrorCode(str, enum.Enum):
     UNKNOWN_REQUEST_TYPE = "unknown_request_type"
     FORBIDDEN = "forbidden"
     CONFLICT = "conflict"
+    GONE = "gone"
 
 
 class RevokeReactionRequest(_Model):

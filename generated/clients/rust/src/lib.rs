@@ -1547,7 +1547,8 @@ pub struct RestError {
     pub detail: String,
 }
 
-/// Machine-readable error code of a REST error body; the MQTT codes plus forbidden and conflict.
+/// Machine-readable error code of a REST error body; the MQTT codes plus forbidden, conflict and
+/// gone (since 1.1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum RestErrorCode {
     #[serde(rename = "authentication_failed")]
@@ -1570,6 +1571,8 @@ pub enum RestErrorCode {
     Forbidden,
     #[serde(rename = "conflict")]
     Conflict,
+    #[serde(rename = "gone")]
+    Gone,
 }
 
 /// The reply to operation receiveRevokeReaction: its answer or the error, told apart by the

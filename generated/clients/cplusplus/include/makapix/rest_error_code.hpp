@@ -5,7 +5,7 @@
 #define MAKAPIX_REST_ERROR_CODE_HPP
 namespace makapix{
   enum class rest_error_code {
-    authentication_failed, not_found, invalid_request, invalid_emoji, reaction_limit_exceeded, rate_limit_exceeded, internal_error, unknown_request_type, forbidden, conflict
+    authentication_failed, not_found, invalid_request, invalid_emoji, reaction_limit_exceeded, rate_limit_exceeded, internal_error, unknown_request_type, forbidden, conflict, gone
   };
 }
 

@@ -6,7 +6,10 @@ package club.makapix.models;
 import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonValue;
 
-/** Machine-readable error code of a REST error body; the MQTT codes plus forbidden and conflict. */
+/**
+ * Machine-readable error code of a REST error body; the MQTT codes plus forbidden, conflict and
+ * gone (since 1.1).
+ */
 public enum RestErrorCode {
   AUTHENTICATION_FAILED("authentication_failed"),
   NOT_FOUND("not_found"),
@@ -17,7 +20,8 @@ public enum RestErrorCode {
   INTERNAL_ERROR("internal_error"),
   UNKNOWN_REQUEST_TYPE("unknown_request_type"),
   FORBIDDEN("forbidden"),
-  CONFLICT("conflict");
+  CONFLICT("conflict"),
+  GONE("gone");
 
   private final String value;
 

@@ -14,5 +14,6 @@ enum class RestErrorCode(val value: String) {
     INTERNAL_ERROR("internal_error"),
     UNKNOWN_REQUEST_TYPE("unknown_request_type"),
     FORBIDDEN("forbidden"),
-    CONFLICT("conflict");
+    CONFLICT("conflict"),
+    GONE("gone");
 }

@@ -1,0 +1,42 @@
+// The server as one JavaScript file for the chaos runs' child processes. Started through tsx, a
+// server process spends most of its start transforming TypeScript (about 9 s on a busy 2-core
+// machine), which would be measured as recovery time; a deployed server runs compiled code, so
+// the runs use this bundle (esbuild, packages external; built once per process, about 1 s).
+// import.meta.url is set to migrate.ts's own URL: the only module that reads it finds its
+// migrations next to it (server/src/db/migrations/).
+import { build } from 'esbuild';
+import { mkdirSync, rmSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+
+/**
+ * Writes the bundle and returns its path: under the repository's .data/ (ignored by git), since
+ * its packages are resolved from where it lies (the repository's node_modules).
+ */
+export async function buildServerBundle(dir = join(REPO, '.data', 'chaos-build')): Promise<string> {
+  mkdirSync(dir, { recursive: true });
+  // one file per process (a test and `make chaos` may run at once), removed when it exits
+  const outfile = join(dir, `server-${process.pid}.mjs`);
+  process.once('exit', () => rmSync(outfile, { force: true }));
+  const migrateUrl = pathToFileURL(join(REPO, 'server/src/db/migrate.ts')).href;
+  await build({
+    stdin: {
+      contents: "import { main } from './server/src/main.ts';\nmain().catch((err) => { console.error(err instanceof Error ? err.message : err); process.exit(1); });\n",
+      resolveDir: REPO,
+      sourcefile: 'chaos-server-entry.ts',
+      loader: 'ts',
+    },
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    packages: 'external',
+    outfile,
+    define: { 'import.meta.url': JSON.stringify(migrateUrl) },
+    logLevel: 'error',
+    absWorkingDir: REPO,
+  });
+  return outfile;
+}
