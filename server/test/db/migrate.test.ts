@@ -38,7 +38,7 @@ describe('migrate', () => {
       select table_name from information_schema.tables where table_schema = 'public' order by table_name`;
     expect(tables.map((t) => t.table_name)).toEqual([
       'category_follows', 'comments', 'follows', 'mqtt_requests', 'outbox', 'outbox_fanout', 'player_commands', 'players', 'posts',
-      'rate_limit_counters', 'reactions', 'request_sessions', 'revoked_certificates', 'schema_migrations', 'users', 'vault_objects', 'view_events',
+      'rate_limit_counters', 'reactions', 'refresh_tokens', 'request_sessions', 'revoked_certificates', 'role_changes', 'schema_migrations', 'users', 'vault_objects', 'view_events',
       'web_mqtt_credentials',
     ]);
   });
