@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { loadAndCheck } from './check/index.js';
 import { formatDiagnostic, formatSummary } from './diagnostics.js';
 import { compareTrees, emitAll, writeTree } from './emit/index.js';
+import { emitPackageFiles } from './emit/package.js';
 import { emitRestTypes } from './emit/rest-types.js';
 
 const REPO = resolve(fileURLToPath(import.meta.url), '../../..');
@@ -41,6 +42,8 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const files = await emitAll(checked, restTypes);
+  // package.json, runtime.ts, README.md, CHANGELOG.md: generated/ is the workspace @makapix/contract
+  for (const [path, text] of emitPackageFiles(INPUT, [...files.keys()].filter((p) => p.endsWith('.ts')))) files.set(path, text);
   if (cmd === 'generate') {
     writeTree(out, files);
     console.log(`generated ${files.size} files into ${out} in ${Date.now() - started} ms`);
