@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 NPM_STAMP := node_modules/.install-stamp
 
-.PHONY: help install system-packages run test generate check-generated check lint typecheck unit conformance bench fuzz clean
+.PHONY: help install system-packages run test generate check-generated check lint typecheck unit conformance packages bench fuzz clean
 
 help:
 	@echo "make run              install what is missing, start broker + database + server"
@@ -12,6 +12,7 @@ help:
 	@echo "make check-generated  fail when generated/ differs from what spec/ produces"
 	@echo "make lint             parse both spec documents and validate every example"
 	@echo "make conformance      run the conformance suite against a fresh server and simulator"
+	@echo "make packages         build @makapix/contract and @makapix/conformance into .packages/ (npm pack)"
 	@echo "make bench            print validator, round-trip, fleet, follower fan-out and vault numbers"
 	@echo "make clean            remove .data/ (broker, database, certificates)"
 
@@ -48,6 +49,10 @@ test: install system-packages
 # started (the tsx CLI re-sends the signal and SIGKILLs a child that does not acknowledge it within 60 ms).
 run: install system-packages
 	node --import tsx server/devenv/run.ts
+
+# The two npm packages users install (README "Packages"): compiled with tsc, packed with npm pack.
+packages: install
+	npx tsx codegen/src/packages/build.ts --out .packages
 
 bench: install system-packages
 	npx tsx codegen/bench/validators.ts
