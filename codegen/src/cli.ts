@@ -43,7 +43,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const files = await emitAll(checked, restTypes);
   // package.json, runtime.ts, README.md, CHANGELOG.md: generated/ is the workspace @makapix/contract
-  for (const [path, text] of emitPackageFiles(INPUT, [...files.keys()].filter((p) => p.endsWith('.ts')))) files.set(path, text);
+  for (const [path, text] of emitPackageFiles(INPUT, [...files.keys()])) files.set(path, text);
   if (cmd === 'generate') {
     writeTree(out, files);
     console.log(`generated ${files.size} files into ${out} in ${Date.now() - started} ms`);

@@ -148,10 +148,18 @@ function emitChangelog(root: string, version: string): string {
   ].join('\n');
 }
 
-/** generated/package.json, runtime.ts, README.md, CHANGELOG.md, by path relative to generated/. */
-export function emitPackageFiles(input: PackageInput, modules: string[]): Map<string, string> {
+/**
+ * The generated files the package exports: the TypeScript modules, not the client models in other
+ * languages (`clients/`, which are not part of the npm package).
+ */
+export function packageModules(generated: Iterable<string>): string[] {
+  return [...generated].filter((p) => p.endsWith('.ts') && !p.startsWith('clients/')).sort();
+}
+
+/** generated/package.json, runtime.ts, README.md, CHANGELOG.md, by path relative to generated/ (given every generated path). */
+export function emitPackageFiles(input: PackageInput, generated: Iterable<string>): Map<string, string> {
   const version = contractVersion(input);
-  const all = [...modules, 'runtime.ts'];
+  const all = [...packageModules(generated), 'runtime.ts'];
   return new Map([
     ['package.json', emitManifest(version, all)],
     ['runtime.ts', emitRuntimeReexport()],
