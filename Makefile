@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 NPM_STAMP := node_modules/.install-stamp
 
-.PHONY: help install system-packages test-system-packages docs clients run test generate check-generated check lint typecheck unit conformance bench fuzz chaos admin clean
+.PHONY: help install system-packages test-system-packages docs clients run test generate check-generated check lint typecheck unit conformance packages bench fuzz chaos admin clean
 
 help:
 	@echo "make run              install what is missing, start broker + database + server"
@@ -14,6 +14,7 @@ help:
 	@echo "make clients          regenerate only generated/clients/ (client models in 10 languages)"
 	@echo "make lint             parse both spec documents and validate every example"
 	@echo "make conformance      run the conformance suite against a fresh server and simulator"
+	@echo "make packages         build @makapix/contract and @makapix/conformance into .packages/ (npm pack)"
 	@echo "make bench            print validator, round-trip, fleet, follower fan-out and vault numbers"
 	@echo "make admin ARGS=...   operator command on accounts, e.g. ARGS=\"grant moderator alice@example.com\" (ARGS=help)"
 	@echo "make chaos            kill the database, the broker and servers under player load; print lost/duplicated/recovery per fault"
@@ -69,6 +70,10 @@ test: install system-packages test-system-packages
 # started (the tsx CLI re-sends the signal and SIGKILLs a child that does not acknowledge it within 60 ms).
 run: install system-packages docs/site/index.html
 	node --import tsx server/devenv/run.ts
+
+# The two npm packages users install (README "Packages"): compiled with tsc, packed with npm pack.
+packages: install
+	npx tsx codegen/src/packages/build.ts --out .packages
 
 bench: install system-packages
 	npx tsx codegen/bench/validators.ts

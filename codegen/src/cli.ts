@@ -11,6 +11,7 @@ import { formatDiagnostic, formatSummary } from './diagnostics.js';
 import { buildDocs } from './docs/build.js';
 import { emitClients } from './clients/index.js';
 import { compareTrees, emitAll, writeTree } from './emit/index.js';
+import { emitPackageFiles } from './emit/package.js';
 import { emitRestTypes } from './emit/rest-types.js';
 
 const REPO = resolve(fileURLToPath(import.meta.url), '../../..');
@@ -57,6 +58,8 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const files = await emitAll(checked, restTypes, { clients: true });
+  // package.json, runtime.ts, README.md, CHANGELOG.md: generated/ is the workspace @makapix/contract
+  for (const [path, text] of emitPackageFiles(INPUT, [...files.keys()])) files.set(path, text);
   if (cmd === 'generate') {
     writeTree(out, files);
     console.log(`generated ${files.size} files into ${out} in ${Date.now() - started} ms`);

@@ -1,11 +1,8 @@
 #!/usr/bin/env node
-// makapix-conformance: the conformance suite of the Makapix Club player protocol (see
-// conformance/README.md). Runs the TypeScript sources through tsx.
+// makapix-conformance from a checkout: runs conformance/src/bin/makapix-conformance.ts through tsx
+// (registered in this process), so no build step is needed. The published package
+// (@makapix/conformance, `make packages`) runs the compiled file instead.
 import { register } from 'tsx/esm/api';
 
 register();
-const { main } = await import('../src/cli/main.ts');
-const code = await main(process.argv.slice(2));
-process.exitCode = code;
-// Exit even if a library left a handle open (the report is already written).
-setTimeout(() => process.exit(code), 200).unref();
+await import('../src/bin/makapix-conformance.ts');

@@ -29,9 +29,14 @@ export async function emitAll(c: Checked, restTypes?: Promise<string>, opts: { c
   return new Map([...files.entries()].sort(([a], [b]) => a.localeCompare(b)));
 }
 
-/** Recreates `dir` from scratch with exactly these files. */
+/** Folders of generated/ that are not output: npm may install a workspace's own dependencies there. */
+const NOT_OUTPUT = new Set(['node_modules']);
+
+/** Recreates `dir` from scratch with exactly these files (keeping `node_modules`). */
 export function writeTree(dir: string, files: Map<string, string>): void {
-  rmSync(dir, { recursive: true, force: true });
+  if (existsSync(dir)) {
+    for (const e of readdirSync(dir)) if (!NOT_OUTPUT.has(e)) rmSync(join(dir, e), { recursive: true, force: true });
+  }
   for (const [path, text] of files) {
     const abs = join(dir, path);
     mkdirSync(dirname(abs), { recursive: true });
@@ -45,6 +50,7 @@ function listTree(dir: string): string[] {
   const walk = (d: string) => {
     for (const e of readdirSync(d, { withFileTypes: true })) {
       const p = join(d, e.name);
+      if (d === dir && NOT_OUTPUT.has(e.name)) continue;
       if (e.isDirectory()) walk(p);
       else out.push(relative(dir, p));
     }
