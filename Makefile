@@ -12,7 +12,7 @@ help:
 	@echo "make check-generated  fail when generated/ differs from what spec/ produces"
 	@echo "make lint             parse both spec documents and validate every example"
 	@echo "make conformance      run the conformance suite against a fresh server and simulator"
-	@echo "make bench            print validator, round-trip, fleet, follower fan-out and vault numbers"
+	@echo "make bench            print the performance table (round trips, fleet, status ingest, fan-out) into BENCHMARKS.md"
 	@echo "make clean            remove .data/ (broker, database, certificates)"
 
 $(NPM_STAMP): package.json package-lock.json
@@ -49,13 +49,10 @@ test: install system-packages
 run: install system-packages
 	node --import tsx server/devenv/run.ts
 
+# One table of the performance figures (each row with the command that measured it), also written
+# to BENCHMARKS.md; the other benches print their own figures when run directly.
 bench: install system-packages
-	npx tsx codegen/bench/validators.ts
-	@if [ -f server/bench/round-trip.ts ]; then npx tsx server/bench/round-trip.ts; fi
-	npx tsx server/bench/metrics-updates.ts
-	npx tsx server/bench/fleet.ts
-	npx tsx server/bench/fanout.ts
-	npx tsx server/bench/vault.ts
+	npx tsx server/bench/table.ts --write BENCHMARKS.md
 
 fuzz: install system-packages
 	npx tsx server/test/fuzz/cli.ts $(ARGS)

@@ -13,8 +13,8 @@
 // every player could connect: the summary is printed first).
 //   npx tsx server/bench/fleet.ts [--players 2000] [--seconds 30] [--heartbeat-ms 5000] [--request-ms 10000]
 //     [--timeout-ms 10000] [--provision-concurrency 16] [--connect-concurrency 32] [--stagger-ms 2] [--posts 50]
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay, performance, type IntervalHistogram } from 'node:perf_hooks';
@@ -27,6 +27,7 @@ import { DEFAULT_QUERY, SimFleet, type SimCredentials, type SimPlayer } from '..
 import { freePort, serverEnv, startServices } from '../devenv/index.js';
 import { loadConfig } from '../src/config.js';
 import { startServer } from '../src/main.js';
+import { treeCpuSeconds, writeBenchResult } from './support.js';
 import { MAX_PLAYERS_PER_USER } from '../src/rest/players.js';
 
 // ---------------------------------------------------------------- options
@@ -310,43 +311,6 @@ async function pool<T>(n: number, concurrency: number, task: (i: number) => Prom
   return out;
 }
 
-const CLK_TCK = (() => {
-  try {
-    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-  } catch {
-    return 100;
-  }
-})();
-
-/** utime+stime (and, with children, cutime+cstime) of a process in seconds, from /proc; null when unreadable. */
-function procStat(pid: number): { ppid: number; self: number; reaped: number } | null {
-  try {
-    const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = s.slice(s.lastIndexOf(')') + 2).split(' '); // f[0] is field 3 (state)
-    return { ppid: Number(f[1]), self: (Number(f[11]) + Number(f[12])) / CLK_TCK, reaped: (Number(f[13]) + Number(f[14])) / CLK_TCK };
-  } catch {
-    return null;
-  }
-}
-
-/** CPU seconds of a process and its live children (plus the children it already reaped); null when unknown. */
-function treeCpuSeconds(pid: number | undefined): number | null {
-  if (pid === undefined) return null;
-  const root = procStat(pid);
-  if (!root) return null;
-  let total = root.self + root.reaped;
-  try {
-    for (const d of readdirSync('/proc')) {
-      if (!/^[0-9]+$/.test(d)) continue;
-      const st = procStat(Number(d));
-      if (st && st.ppid === pid) total += st.self;
-    }
-  } catch {
-    // no /proc: the root alone
-  }
-  return total;
-}
-
 interface MemSample { rss: number; heapUsed: number }
 
 /** Samples RSS and heap used of this process (the server) every second. */
@@ -544,6 +508,14 @@ async function main(o: Options): Promise<void> {
     const width = Math.max(...rows.map(([k]) => k.length));
     console.log('');
     for (const [k, v] of rows) console.log(`${k.padEnd(width)}  ${v}`);
+    writeBenchResult({
+      players: o.players, heartbeatMs: o.heartbeatMs, requestMs: o.requestMs, windowS: w,
+      provisionPerS: o.players / provisionS, connected: connected.ready,
+      statusesPerS: delta('statusReceived') / w, statusesAppliedPerS: delta('statusApplied') / w, statusesFailed: delta('statusFailed'),
+      requestsPerS: result.answers / w, timeouts: result.timeouts, p50Ms: result.p50, p99Ms: result.p99,
+      rssEndMb: memEnd.rss / 2 ** 20, rssPeakMb: peak.rss / 2 ** 20, serverCpuPct: (100 * windowPhase.cpuS) / w,
+      online: db.online, registered: db.registered, fresh: db.fresh, freshWithinS: freshSeconds, oldestOnlineS: db.oldest,
+    });
     if (connected.ready < o.players) {
       failure = new Error(`only ${connected.ready} of ${o.players} players connected (${connected.errors.join('; ')})`);
     }

@@ -2,7 +2,10 @@
 //   1. against a raw echo responder (the broker's ceiling on this machine), and
 //   2. against the Makapix server answering query_posts (a real read with validation, auth,
 //      rate limiting and idempotency): every player asking for the same first page, then every
-//      request a different query (so that no two reads can share a statement).
+//      request a different query (so that no two reads can share a statement);
+//   3. the same first page again at half the rate measured in 2, sent at a steady pace (open loop):
+//      the latency a server that is not saturated gives.
+// Beside each run: the responder's CPU per round trip and PostgreSQL's (postmaster and backends).
 // Prints numbers; asserts nothing. Starts its own broker, database and server on free ports; the
 // players run in a child process so that they do not take the server's CPU.
 // --metrics off runs the server with METRICS_PORT=0 (no metrics kept): compare with the default (on)
@@ -20,6 +23,7 @@ import { createClient } from '../../generated/openapi/client.js';
 import { freePort, serverEnv, startServices } from '../devenv/index.js';
 import { loadConfig } from '../src/config.js';
 import { startServer } from '../src/main.js';
+import { treeCpuSeconds, writeBenchResult } from './support.js';
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -48,7 +52,8 @@ function noDelay(c: MqttClient): void {
 /** Each player keeps INFLIGHT requests outstanding for SECONDS; returns round trips/s and latency percentiles. */
 interface DriveResult { rate: number; count: number; p50: number; p99: number; errors: number }
 
-async function drive(clients: MqttClient[], players: Player[], payloadFor: (key: string, requestId: string) => string): Promise<DriveResult> {
+/** `paceRate` > 0: each player sends at a fixed pace (total paceRate per second) instead of keeping INFLIGHT outstanding. */
+async function drive(clients: MqttClient[], players: Player[], payloadFor: (key: string, requestId: string) => string, paceRate = 0): Promise<DriveResult> {
   const latencies: number[] = [];
   let errors = 0;
   let running = true;
@@ -79,6 +84,34 @@ async function drive(clients: MqttClient[], players: Player[], payloadFor: (key:
       if (!(JSON.parse(buf.toString()) as { success?: boolean }).success) errors++;
       send();
     });
+    if (paceRate > 0) {
+      // open loop: one request every PLAYERS / paceRate seconds per player, whatever is outstanding
+      const everyMs = (1000 * clients.length) / paceRate;
+      const timer = setInterval(() => {
+        if (!running) {
+          clearInterval(timer);
+          if (outstanding === 0) resolve();
+          return;
+        }
+        const id = randomUUID().replace(/-/g, '');
+        sent.set(id, performance.now());
+        outstanding++;
+        c.publish(playerRequestTopic.format({ player_key: key, request_id: id }), payloadFor(key, id), { qos: 1 });
+      }, everyMs);
+      c.removeAllListeners('message');
+      c.on('message', (topic, buf) => {
+        const p = playerResponseTopic.parse(topic);
+        if (!p) return;
+        const t0 = sent.get(p.request_id);
+        if (t0 === undefined) return;
+        sent.delete(p.request_id);
+        outstanding--;
+        latencies.push(performance.now() - t0);
+        if (!(JSON.parse(buf.toString()) as { success?: boolean }).success) errors++;
+        if (!running && outstanding === 0) resolve();
+      });
+      return;
+    }
     for (let k = 0; k < INFLIGHT; k++) send();
   })).concat([new Promise<void>((r) => setTimeout(() => { running = false; r(); }, SECONDS * 1000))]));
   const elapsed = (performance.now() - start) / 1000;
@@ -89,18 +122,22 @@ async function drive(clients: MqttClient[], players: Player[], payloadFor: (key:
 
 /** Runs the players in a child process, so the server under test does not share its CPU with them. */
 /** Also measures the CPU time this process (the responder: echo or server) spent per round trip. */
-async function driveInChild(mtlsUrl: string, players: Player[], mode: 'echo' | 'query_posts' | 'query_posts_distinct'): Promise<DriveResult & { cpuUsPerRoundTrip: number }> {
+/** And PostgreSQL's CPU per round trip (postgresPid: the postmaster, whose children are the backends). */
+async function driveInChild(mtlsUrl: string, players: Player[], mode: 'echo' | 'query_posts' | 'query_posts_distinct', postgresPid?: number, paceRate = 0): Promise<DriveResult & { cpuUsPerRoundTrip: number; pgCpuUsPerRoundTrip: number }> {
   const cpu0 = process.cpuUsage();
+  const pg0 = treeCpuSeconds(postgresPid);
   const child = spawn(process.execPath, ['--import', 'tsx', new URL(import.meta.url).pathname, '--child', mode,
-    '--players', String(PLAYERS), '--inflight', String(INFLIGHT), '--seconds', String(SECONDS)], { stdio: ['pipe', 'pipe', 'inherit'] });
+    '--players', String(PLAYERS), '--inflight', String(INFLIGHT), '--seconds', String(SECONDS), '--pace', String(paceRate)], { stdio: ['pipe', 'pipe', 'inherit'] });
   child.stdin.end(JSON.stringify({ mtlsUrl, players }));
   let out = '';
   child.stdout.on('data', (d) => (out += d));
   const code = await new Promise<number | null>((r) => child.on('close', r));
   if (code !== 0) throw new Error(`player process exited with ${code}`);
   const cpu = process.cpuUsage(cpu0);
+  const pg1 = treeCpuSeconds(postgresPid);
   const result = JSON.parse(out.trim().split('\n').pop()!) as DriveResult;
-  return { ...result, cpuUsPerRoundTrip: (cpu.user + cpu.system) / Math.max(1, result.count) };
+  const pgCpuUsPerRoundTrip = pg0 === null || pg1 === null ? NaN : ((pg1 - pg0) * 1e6) / Math.max(1, result.count);
+  return { ...result, cpuUsPerRoundTrip: (cpu.user + cpu.system) / Math.max(1, result.count), pgCpuUsPerRoundTrip };
 }
 
 async function child(mode: string): Promise<void> {
@@ -113,7 +150,8 @@ async function child(mode: string): Promise<void> {
     : mode === 'query_posts'
       ? (key, id) => JSON.stringify({ request_id: id, request_type: 'query_posts', player_key: key, limit: 10 })
       // a different query each time (a random order with its own seed): no two reads can be shared
-      : (key, id) => JSON.stringify({ request_id: id, request_type: 'query_posts', player_key: key, limit: 10, sort: 'random', random_seed: Math.floor(Math.random() * 2 ** 32) }));
+      : (key, id) => JSON.stringify({ request_id: id, request_type: 'query_posts', player_key: key, limit: 10, sort: 'random', random_seed: Math.floor(Math.random() * 2 ** 32) }),
+    arg('pace', 0));
   await Promise.all(clients.map((c) => c.endAsync()));
   process.stdout.write(JSON.stringify(result) + '\n');
 }
@@ -170,19 +208,28 @@ async function main(): Promise<void> {
     // transactions committed in the database (each statement outside a transaction is one)
     const commits = async () => Number((await server2.ctx.sql<{ n: string }[]>`select xact_commit::text as n from pg_stat_database where datname = current_database()`)[0]!.n);
     const commits0 = await commits();
-    const srv = await driveInChild(services.urls.mqttMtls, players, 'query_posts');
+    const postgresPid = services.database.postgres?.pid;
+    const srv = await driveInChild(services.urls.mqttMtls, players, 'query_posts', postgresPid);
     await new Promise((r) => setTimeout(r, 600)); // the statistics collector reports every 500 ms
     const txPerRoundTrip = (await commits() - commits0) / Math.max(1, srv.count);
-    console.log(`query_posts   ${Math.round(srv.rate).toString().padStart(7)} round trips/s   p50 ${srv.p50.toFixed(2)} ms   p99 ${srv.p99.toFixed(2)} ms   server CPU ${srv.cpuUsPerRoundTrip.toFixed(0)} us/round trip   (${srv.errors} error answers)`);
+    console.log(`query_posts   ${Math.round(srv.rate).toString().padStart(7)} round trips/s   p50 ${srv.p50.toFixed(2)} ms   p99 ${srv.p99.toFixed(2)} ms   server CPU ${srv.cpuUsPerRoundTrip.toFixed(0)} us/round trip   PostgreSQL CPU ${srv.pgCpuUsPerRoundTrip.toFixed(0)} us/round trip   (${srv.errors} error answers)`);
     console.log(`database transactions per round trip: ${txPerRoundTrip.toFixed(2)} (every player asks for the same first page: identical reads arriving together share a statement)`);
     const distinct0 = await commits();
-    const dist = await driveInChild(services.urls.mqttMtls, players, 'query_posts_distinct');
+    const dist = await driveInChild(services.urls.mqttMtls, players, 'query_posts_distinct', postgresPid);
     await new Promise((r) => setTimeout(r, 600));
     const distinctTx = (await commits() - distinct0) / Math.max(1, dist.count);
     console.log(`query_posts, each a different query (random order, own seed)`);
-    console.log(`              ${Math.round(dist.rate).toString().padStart(7)} round trips/s   p50 ${dist.p50.toFixed(2)} ms   p99 ${dist.p99.toFixed(2)} ms   server CPU ${dist.cpuUsPerRoundTrip.toFixed(0)} us/round trip   (${dist.errors} error answers)`);
+    console.log(`              ${Math.round(dist.rate).toString().padStart(7)} round trips/s   p50 ${dist.p50.toFixed(2)} ms   p99 ${dist.p99.toFixed(2)} ms   server CPU ${dist.cpuUsPerRoundTrip.toFixed(0)} us/round trip   PostgreSQL CPU ${dist.pgCpuUsPerRoundTrip.toFixed(0)} us/round trip   (${dist.errors} error answers)`);
     console.log(`database transactions per round trip: ${distinctTx.toFixed(2)}`);
-    console.log(`server / raw echo: ${(srv.rate / raw.rate).toFixed(2)}`);
+    const halfRate = srv.rate / 2;
+    const paced = await driveInChild(services.urls.mqttMtls, players, 'query_posts', postgresPid, halfRate);
+    console.log(`query_posts at half that peak (${Math.round(halfRate)}/s offered at a steady pace)`);
+    console.log(`              ${Math.round(paced.rate).toString().padStart(7)} round trips/s   p50 ${paced.p50.toFixed(2)} ms   p99 ${paced.p99.toFixed(2)} ms   server CPU ${paced.cpuUsPerRoundTrip.toFixed(0)} us/round trip   PostgreSQL CPU ${paced.pgCpuUsPerRoundTrip.toFixed(0)} us/round trip`);
+    console.log(`server / raw echo: ${(srv.rate / raw.rate).toFixed(2)} same page, ${(dist.rate / raw.rate).toFixed(2)} different queries`);
+    writeBenchResult({
+      players: PLAYERS, inflight: INFLIGHT, seconds: SECONDS,
+      echo: raw, samePage: { ...srv, dbTxPerRoundTrip: txPerRoundTrip }, distinct: { ...dist, dbTxPerRoundTrip: distinctTx }, halfPeak: { ...paced, offered: halfRate },
+    });
     await server2.stop();
   } finally {
     await services.stop();
