@@ -58,6 +58,8 @@ export async function startRequestPipeline(ctx: AppContext, keys: ServerKeys): P
   const authenticate = async (params: RequestTopicParams, requestType: string): Promise<HandlerEnv | Refusal> => {
     const playerKey = params.player_key.toLowerCase();
     const read = pureReads.has(requestType);
+    // after the I/O of this turn of the loop: a NOTIFY that arrived with this request counts first
+    if (read) await new Promise<void>((resolve) => setImmediate(resolve));
     let found: KnownPlayer | null | undefined = read ? players.get(playerKey) : undefined;
     const readKey = `${playerKey}|${params.request_id}`;
     let stored: Record<string, unknown> | null = read ? (recentReads.get(readKey) as Record<string, unknown> | undefined) ?? null : null;

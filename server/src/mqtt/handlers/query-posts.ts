@@ -15,6 +15,16 @@ import { success, type HandlerEnv } from '../request-session.js';
 const MAX_SEED = QueryPostsRequestBounds.random_seed.maximum;
 const postSummaryValidator = compileValidator<PostSummary>(PostSummary);
 
+interface Page { posts: PostSummary[]; nextCursor: string | null; hasMore: boolean }
+/**
+ * Pages already made from a set of rows. Identical queries arriving together share one statement
+ * and so one rows array (queryFeedCoalesced): the page made of it (summaries checked, fitted under
+ * the size limit, cursor signed) is the same for all of them, so it is made once. Keyed by the rows
+ * array (whose query fixes channel, sort, seed, position and limit) and the request id's length
+ * (the fitter counts it); gone with the rows. Always as fresh as the statement it came from.
+ */
+const pagesOf = new WeakMap<readonly FeedRow[], Map<number, Page>>();
+
 const CREATED_KEY = /^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z$/;
 const RANK = /^-?[0-9]{1,19}$/;
 const isPostId = (x: unknown): x is number => typeof x === 'number' && Number.isSafeInteger(x) && x >= 1;
@@ -104,6 +114,18 @@ export const handleQueryPosts: RequestHandlers<HandlerEnv>['query_posts'] = asyn
   if (sort === 'random') seed ??= randomInt(0, MAX_SEED + 1);
 
   const rows = await queryFeedCoalesced(ctx.sql, { channel, ownerId, reactorId, hashtag, sort, seed, after, limit: limit + 1, moderator: session.isModerator });
+  let made = pagesOf.get(rows);
+  if (made === undefined) pagesOf.set(rows, (made = new Map()));
+  let answer = made.get(session.requestId.length);
+  if (answer === undefined) {
+    answer = makePage(env, rows, limit, sort, seed, scope);
+    made.set(session.requestId.length, answer);
+  }
+  return env.remember(ctx.sql, success(session.requestId, { posts: answer.posts, next_cursor: answer.nextCursor, has_more: answer.hasMore }));
+};
+
+function makePage(env: Parameters<RequestHandlers<HandlerEnv>['query_posts']>[1], rows: readonly FeedRow[], limit: number, sort: QueryPostsSort, seed: number | undefined, scope: string): Page {
+  const { ctx, keys, session } = env;
   const page = rows.slice(0, limit);
   let hasMore = rows.length > limit;
   const fitter = new PageFitter(success(session.requestId, { posts: [], next_cursor: null, has_more: false }));
@@ -125,5 +147,5 @@ export const handleQueryPosts: RequestHandlers<HandlerEnv>['query_posts'] = asyn
     last = row;
   }
   const nextCursor = hasMore && last !== undefined ? encodeCursor(keys.cursor, scope, positionOf(sort, seed ?? 0, last)) : null;
-  return env.remember(ctx.sql, success(session.requestId, { posts, next_cursor: nextCursor, has_more: hasMore }));
-};
+  return { posts, nextCursor, hasMore };
+}
