@@ -5,7 +5,7 @@
 // absolute numbers do not. Asserts nothing: a missed target is printed as such.
 //   npx tsx server/bench/table.ts [--write BENCHMARKS.md] [--quick] [--seconds 5]
 //     [--fleet-players 10000] [--ingest-players 2000] [--ingest-heartbeat-ms 100] [--followers 20000]
-//     [--only round-trip,fleet,ingest,fanout]
+//     [--two-players 2000] [--only round-trip,fleet,ingest,fanout,two-instances]
 // --quick: smaller runs (2,000 fleet players, 2 s round trips, 5,000 followers) for a check that
 // every row still prints; the table says which sizes it ran.
 // --write FILE: also writes the table, the machine it ran on and the date into FILE (Markdown).
@@ -38,8 +38,9 @@ const FLEET_PLAYERS = intArg('fleet-players', QUICK ? 2000 : 10_000);
 const INGEST_PLAYERS = intArg('ingest-players', QUICK ? 1000 : 2000);
 const INGEST_HEARTBEAT_MS = intArg('ingest-heartbeat-ms', 100);
 const FOLLOWERS = intArg('followers', QUICK ? 5000 : 20_000);
+const TWO_PLAYERS = intArg('two-players', QUICK ? 1000 : 2000);
 const WRITE = argValue('write');
-const ALL = ['round-trip', 'fleet', 'ingest', 'fanout'] as const;
+const ALL = ['round-trip', 'fleet', 'ingest', 'fanout', 'two-instances'] as const;
 type Part = (typeof ALL)[number];
 const ONLY: readonly Part[] = (() => {
   const v = argValue('only');
@@ -161,7 +162,22 @@ async function main(): Promise<void> {
     } else rows.push(missing(cmd, `new post to ${FOLLOWERS} followers`, '≤ 0.5 s'));
   }
 
-  const mark = (m: boolean | null) => (m === null ? '?' : m ? 'met' : 'missed');
+  if (ONLY.includes('two-instances')) {
+    // 4x the fleet's per-player request rate, so that the split of a busy load shows
+    const cmd = `server/bench/fleet.ts --players ${TWO_PLAYERS} --heartbeat-ms 5000 --request-ms 2500 --seconds 20 --instances 2`;
+    const r = await runBench(cmd.split(' '));
+    if (r) {
+      const split = (r.split as { requestsAnswered: number; statusesReceived: number }[]);
+      const total = split.reduce((a, x) => a + x.requestsAnswered, 0);
+      rows.push({
+        figure: `two server instances (shared subscriptions), ${n0(r.players)} players`,
+        measured: `combined ${n0(r.requestsPerS)} requests/s + ${n0(r.statusesPerS)} statuses/s, p99 ${n0(r.p99Ms)} ms; requests split ${split.map((x) => `${Math.round((100 * x.requestsAnswered) / Math.max(1, total))} %`).join(' / ')}`,
+        target: 'load split, combined rate shown', met: null, command: cmd,
+      });
+    } else rows.push(missing(cmd, 'two server instances', 'load split, combined rate shown'));
+  }
+
+  const mark = (m: boolean | null) => (m === null ? '' : m ? 'met' : 'missed');
   const table = [
     '| figure | measured | target | | command (`npx tsx …`) |',
     '|---|---|---|---|---|',
@@ -195,7 +211,7 @@ ${host.split('\n').map((l) => `- ${l}`).join('\n')}
 
 main().then(() => process.exit(0), (err: unknown) => {
   if (err instanceof UsageError) {
-    console.error(`${err.message}\nusage: npx tsx server/bench/table.ts [--write BENCHMARKS.md] [--quick] [--seconds 5] [--fleet-players 10000] [--ingest-players 2000] [--ingest-heartbeat-ms 100] [--followers 20000] [--only round-trip,fleet,ingest,fanout]`);
+    console.error(`${err.message}\nusage: npx tsx server/bench/table.ts [--write BENCHMARKS.md] [--quick] [--seconds 5] [--fleet-players 10000] [--ingest-players 2000] [--ingest-heartbeat-ms 100] [--followers 20000] [--two-players 2000] [--only round-trip,fleet,ingest,fanout,two-instances]`);
     process.exit(2);
   }
   console.error(err instanceof Error ? err.stack : err);
