@@ -539,7 +539,7 @@ async function main(o: Options): Promise<void> {
     writeBenchResult({
       players: o.players, heartbeatMs: o.heartbeatMs, requestMs: o.requestMs, windowS: w,
       provisionPerS: o.players / provisionS, connected: connected.ready,
-      statusesPerS: delta('statusReceived') / w, statusesAppliedPerS: delta('statusApplied') / w, statusesFailed: delta('statusFailed'),
+      heartbeatsSentPerS: result.heartbeats / w, statusesPerS: delta('statusReceived') / w, statusesAppliedPerS: delta('statusApplied') / w, statusesFailed: delta('statusFailed'),
       requestsPerS: result.answers / w, timeouts: result.timeouts, p50Ms: result.p50, p99Ms: result.p99,
       rssEndMb: memEnd.rss / 2 ** 20, rssPeakMb: peak.rss / 2 ** 20, serverCpuPct: (100 * windowPhase.cpuS) / w,
       instances: servers.length,

@@ -144,11 +144,11 @@ async function main(): Promise<void> {
     if (r) {
       // the stalest online player's last_seen_at, less one heartbeat period: how far the durable state lags
       const lag = r.oldestOnlineS === null ? NaN : Math.max(0, r.oldestOnlineS - r.heartbeatMs / 1000);
-      const offered = (r.players * 1000) / r.heartbeatMs;
+      const asked = (r.players * 1000) / r.heartbeatMs;
       rows.push({
         figure: 'status ingest, one instance',
-        measured: `${n0(r.statusesAppliedPerS)} statuses/s applied (${n0(offered)}/s offered, ${n0(r.statusesPerS)}/s received); stalest player durable ${f2(lag)} s behind`,
-        target: '≥ 20,000/s, durable within 1 s', met: r.statusesAppliedPerS >= 20_000 && lag <= 1, command: cmd,
+        measured: `${n0(r.statusesPerS)} statuses/s received, ${n0(r.statusesAppliedPerS)}/s player rows written (coalesced per batch); the simulated players sent ${n0(r.heartbeatsSentPerS)}/s of the ${n0(asked)}/s asked; stalest player durable ${f2(lag)} s behind`,
+        target: '≥ 20,000/s, durable within 1 s', met: r.statusesPerS >= 20_000 && lag <= 1, command: cmd,
       });
     } else rows.push(missing(cmd, 'status ingest, one instance', '≥ 20,000/s, durable within 1 s'));
   }
