@@ -196,7 +196,9 @@ The latest table printed by \`make bench\` (\`npx tsx server/bench/table.ts --wr
 Each bench starts its own broker, database and server on free ports. Targets are ratios or
 budgets from issue 13; ratios are measured side by side in one run, never asserted in tests.
 The other benches (\`codegen/bench/validators.ts\`, \`server/bench/metrics-updates.ts\`,
-\`server/bench/vault.ts\`) print their own figures when run directly.
+\`server/bench/vault.ts\`) print their own figures when run directly. For the targets still
+missed — by how much, what the profile shows as the remaining cost, what would remove it — see the
+closing note of \`docs/SCALING.md\`.
 
 ${table}
 
