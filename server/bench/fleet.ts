@@ -432,6 +432,9 @@ async function main(o: Options): Promise<void> {
     });
 
     const p0 = performance.now();
+    // CPU per provisioned player: this process (the REST client and the server) and PostgreSQL
+    const provisionCpu0 = process.cpuUsage();
+    const provisionPg0 = treeCpuSeconds(services.database.postgres?.pid);
     let done = 0;
     const progress = setInterval(() => console.log(`  provisioning: ${done}/${o.players}`), 10_000);
     let players: SimCredentials[];
@@ -450,6 +453,10 @@ async function main(o: Options): Promise<void> {
       clearInterval(progress);
     }
     const provisionS = (performance.now() - p0) / 1000;
+    const provisionCpu = process.cpuUsage(provisionCpu0);
+    const provisionPg1 = treeCpuSeconds(services.database.postgres?.pid);
+    const provisionCpuMs = (provisionCpu.user + provisionCpu.system) / 1000 / o.players;
+    const provisionPgMs = provisionPg0 === null || provisionPg1 === null ? NaN : ((provisionPg1 - provisionPg0) * 1000) / o.players;
     console.log(`  provisioned ${o.players} players (${ownerCount} owners) in ${provisionS.toFixed(1)} s; connecting`);
 
     // the players, in their own process
@@ -510,7 +517,7 @@ async function main(o: Options): Promise<void> {
     const peak = mem.samples.reduce((a, s) => ({ rss: Math.max(a.rss, s.rss), heapUsed: Math.max(a.heapUsed, s.heapUsed) }), { rss: 0, heapUsed: 0 });
     const w = windowPhase.wallS;
     const rows: [string, string][] = [
-      ['provisioning (REST)', `${o.players} players in ${provisionS.toFixed(1)} s (${Math.round(o.players / provisionS)}/s, ${o.provisionConcurrency} at a time)`],
+      ['provisioning (REST)', `${o.players} players in ${provisionS.toFixed(1)} s (${Math.round(o.players / provisionS)}/s, ${o.provisionConcurrency} at a time); CPU per player ${provisionCpuMs.toFixed(2)} ms client+server, ${provisionPgMs.toFixed(2)} ms PostgreSQL`],
       ['connect (mTLS)', `${connected.ready}/${o.players} in ${(connected.connectMs / 1000).toFixed(1)} s (${o.connectConcurrency} at a time, ${o.staggerMs} ms apart)${connected.failed ? `; ${connected.failed} failed: ${connected.errors.join('; ')}` : ''}`],
       ['  server during connect', `event loop p99 ${ms(connectPhase.eldP99)} max ${ms(connectPhase.eldMax)}; CPU ${pct(connectPhase.cpuS, connectPhase.wallS)}`],
       [`window (${w.toFixed(1)} s)`, ''],
@@ -538,7 +545,7 @@ async function main(o: Options): Promise<void> {
     for (const [k, v] of rows) console.log(`${k.padEnd(width)}  ${v}`);
     writeBenchResult({
       players: o.players, heartbeatMs: o.heartbeatMs, requestMs: o.requestMs, windowS: w,
-      provisionPerS: o.players / provisionS, connected: connected.ready,
+      provisionPerS: o.players / provisionS, provisionCpuMsPerPlayer: provisionCpuMs, provisionPgCpuMsPerPlayer: provisionPgMs, connected: connected.ready,
       heartbeatsSentPerS: result.heartbeats / w, statusesPerS: delta('statusReceived') / w, statusesAppliedPerS: delta('statusApplied') / w, statusesFailed: delta('statusFailed'),
       requestsPerS: result.answers / w, timeouts: result.timeouts, p50Ms: result.p50, p99Ms: result.p99,
       rssEndMb: memEnd.rss / 2 ** 20, rssPeakMb: peak.rss / 2 ** 20, serverCpuPct: (100 * windowPhase.cpuS) / w,

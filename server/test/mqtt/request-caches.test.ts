@@ -93,6 +93,27 @@ describe('on a real stack', () => {
       await wired.requester.close();
     }
   });
+
+  it('a post edited between two queries is shown as it is now (summaries are reused only for unchanged rows)', async () => {
+    const owner = await createUser(stack);
+    const player = await provisionPlayer(stack.api, owner);
+    const post = await createPost(stack.server.ctx.sql, owner.id);
+    const wired = await wirePlayer(internal, { player_key: player.player_key });
+    const titleOf = async () => {
+      const id = rid();
+      const r = (await wired.raw(id, { request_id: id, request_type: 'query_posts', player_key: player.player_key, channel: 'user', limit: 5 })) as { posts: { post_id: number; title: string }[] };
+      return r.posts.find((p) => p.post_id === post.post_id)?.title;
+    };
+    try {
+      const before = await titleOf();
+      expect(before).toBeDefined();
+      await stack.server.ctx.sql`update posts set title = ${`${before} (edited)`} where post_id = ${post.post_id}`;
+      expect(await titleOf()).toBe(`${before} (edited)`);
+    } finally {
+      await wired.router.close();
+      await wired.requester.close();
+    }
+  });
 });
 
 describe('PlayerAuthCache', () => {

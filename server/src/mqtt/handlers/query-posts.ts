@@ -25,6 +25,34 @@ interface Page { posts: PostSummary[]; nextCursor: string | null; hasMore: boole
  */
 const pagesOf = new WeakMap<readonly FeedRow[], Map<number, Page>>();
 
+/**
+ * Post summaries already made (checked against PostSummary, serialized size known), by post id,
+ * with the row fields they were made from: a summary is reused only for a row with the same
+ * fields, so an edited post is made again. Pages of different queries share most posts.
+ */
+interface Made { row: string; summary: PostSummary | null; problem: string; bytes: number }
+const summaries = new Map<number, Made>();
+const MAX_SUMMARIES = 50_000;
+
+/** Every field a PostSummary is made of, as one string. */
+function rowFields(r: FeedRow): string {
+  return `${r.storage_key}\u0000${r.title}\u0000${r.art_url}\u0000${r.canvas}\u0000${r.width}\u0000${r.height}\u0000${r.frame_count}\u0000${r.has_transparency}\u0000${r.owner_handle}\u0000${r.created_at.getTime()}\u0000${r.native_format}\u0000${r.artwork_modified_at.getTime()}`;
+}
+
+function summaryFor(row: FeedRow): Made {
+  const fields = rowFields(row);
+  const had = summaries.get(row.post_id);
+  if (had !== undefined && had.row === fields) return had;
+  const summary: PostSummary = postSummaryOf(row);
+  const ok = postSummaryValidator.check(summary);
+  const made: Made = ok
+    ? { row: fields, summary, problem: '', bytes: Buffer.byteLength(JSON.stringify(summary)) }
+    : { row: fields, summary: null, problem: postSummaryValidator.explain(summary), bytes: 0 };
+  if (summaries.size >= MAX_SUMMARIES) summaries.clear();
+  summaries.set(row.post_id, made);
+  return made;
+}
+
 const CREATED_KEY = /^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z$/;
 const RANK = /^-?[0-9]{1,19}$/;
 const isPostId = (x: unknown): x is number => typeof x === 'number' && Number.isSafeInteger(x) && x >= 1;
@@ -132,14 +160,14 @@ function makePage(env: Parameters<RequestHandlers<HandlerEnv>['query_posts']>[1]
   const posts: PostSummary[] = [];
   let last: FeedRow | undefined;
   for (const row of page) {
-    const summary: PostSummary = postSummaryOf(row);
-    if (!postSummaryValidator.check(summary)) {
+    const { summary, problem, bytes } = summaryFor(row);
+    if (summary === null) {
       // A row the protocol cannot describe (e.g. wider than 4096 px) is passed over, not fatal.
-      ctx.log.warn({ post_id: row.post_id, problem: postSummaryValidator.explain(summary) }, 'query_posts skips a post that does not fit PostSummary');
+      ctx.log.warn({ post_id: row.post_id, problem }, 'query_posts skips a post that does not fit PostSummary');
       last = row;
       continue;
     }
-    if (!fitter.add(summary)) {
+    if (!fitter.addBytes(bytes)) {
       hasMore = true;
       break;
     }
