@@ -10,7 +10,8 @@
 // players run in a child process so that they do not take the server's CPU.
 // --metrics off runs the server with METRICS_PORT=0 (no metrics kept): compare with the default (on)
 // for the cost of the metric updates on the request path.
-//   npx tsx server/bench/round-trip.ts [--players 32] [--inflight 4] [--seconds 5] [--metrics on|off]
+// --repeat N: echo and server take N turns; the figures are the medians over the turns.
+//   npx tsx server/bench/round-trip.ts [--players 32] [--inflight 4] [--seconds 5] [--repeat 1] [--metrics on|off]
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -32,6 +33,7 @@ function arg(name: string, fallback: number): number {
 const PLAYERS = arg('players', 32);
 const INFLIGHT = arg('inflight', 4);
 const SECONDS = arg('seconds', 5);
+const REPEAT = arg('repeat', 1);
 const METRICS = process.argv.includes('--metrics') ? process.argv[process.argv.indexOf('--metrics') + 1] !== 'off' : true;
 
 interface Player { key: string; cert: string; key_pem: string; ca: string }
@@ -185,52 +187,78 @@ async function main(): Promise<void> {
     }
     console.log(`round trips over mTLS: ${PLAYERS} players x ${INFLIGHT} in flight, ${SECONDS} s each run, server metrics ${METRICS ? 'on' : 'off (METRICS_PORT=0)'}`);
 
-    // 1. raw echo through the same broker: the ceiling
+    // the raw echo through the same broker (the ceiling) and the server take turns, REPEAT times:
+    // each ratio compares runs a few seconds apart, and the medians hold on a busy machine
     const echo = await mqtt.connectAsync(services.urls.mqttInternal, {
       protocolVersion: 5, username: services.serverAccount.username, password: services.serverAccount.password, reconnectPeriod: 0,
     });
     noDelay(echo);
-    await echo.subscribeAsync(playerRequestTopic.shared('bench-echo'), { qos: 1 });
     echo.on('message', (topic, buf) => {
       const p = playerRequestTopic.parse(topic);
       if (p) echo.publish(playerResponseTopic.format(p), buf, { qos: 1 });
     });
-    // the server also answers on the request topic; use a second set of players for the echo run so
-    // the server's own answers do not count: the echo run subscribes only while the server is paused
-    await server.ctx.router.close();
-    const raw = await driveInChild(services.urls.mqttMtls, players, 'echo');
-    await echo.endAsync();
-    console.log(`raw echo      ${Math.round(raw.rate).toString().padStart(7)} round trips/s   p50 ${raw.p50.toFixed(2)} ms   p99 ${raw.p99.toFixed(2)} ms   responder CPU ${raw.cpuUsPerRoundTrip.toFixed(0)} us/round trip`);
     await server.stop();
-
-    // 2. the Makapix server (fresh instance, workers on)
-    const server2 = await startServer(server.ctx.config, { log });
-    // transactions committed in the database (each statement outside a transaction is one)
-    const commits = async () => Number((await server2.ctx.sql<{ n: string }[]>`select xact_commit::text as n from pg_stat_database where datname = current_database()`)[0]!.n);
-    const commits0 = await commits();
     const postgresPid = services.database.postgres?.pid;
-    const srv = await driveInChild(services.urls.mqttMtls, players, 'query_posts', postgresPid);
-    await new Promise((r) => setTimeout(r, 600)); // the statistics collector reports every 500 ms
-    const txPerRoundTrip = (await commits() - commits0) / Math.max(1, srv.count);
-    console.log(`query_posts   ${Math.round(srv.rate).toString().padStart(7)} round trips/s   p50 ${srv.p50.toFixed(2)} ms   p99 ${srv.p99.toFixed(2)} ms   server CPU ${srv.cpuUsPerRoundTrip.toFixed(0)} us/round trip   PostgreSQL CPU ${srv.pgCpuUsPerRoundTrip.toFixed(0)} us/round trip   (${srv.errors} error answers)`);
-    console.log(`database transactions per round trip: ${txPerRoundTrip.toFixed(2)} (every player asks for the same first page: identical reads arriving together share a statement)`);
-    const distinct0 = await commits();
-    const dist = await driveInChild(services.urls.mqttMtls, players, 'query_posts_distinct', postgresPid);
-    await new Promise((r) => setTimeout(r, 600));
-    const distinctTx = (await commits() - distinct0) / Math.max(1, dist.count);
-    console.log(`query_posts, each a different query (random order, own seed)`);
-    console.log(`              ${Math.round(dist.rate).toString().padStart(7)} round trips/s   p50 ${dist.p50.toFixed(2)} ms   p99 ${dist.p99.toFixed(2)} ms   server CPU ${dist.cpuUsPerRoundTrip.toFixed(0)} us/round trip   PostgreSQL CPU ${dist.pgCpuUsPerRoundTrip.toFixed(0)} us/round trip   (${dist.errors} error answers)`);
-    console.log(`database transactions per round trip: ${distinctTx.toFixed(2)}`);
-    const halfRate = srv.rate / 2;
-    const paced = await driveInChild(services.urls.mqttMtls, players, 'query_posts', postgresPid, halfRate);
-    console.log(`query_posts at half that peak (${Math.round(halfRate)}/s offered at a steady pace)`);
-    console.log(`              ${Math.round(paced.rate).toString().padStart(7)} round trips/s   p50 ${paced.p50.toFixed(2)} ms   p99 ${paced.p99.toFixed(2)} ms   server CPU ${paced.cpuUsPerRoundTrip.toFixed(0)} us/round trip   PostgreSQL CPU ${paced.pgCpuUsPerRoundTrip.toFixed(0)} us/round trip`);
-    console.log(`server / raw echo: ${(srv.rate / raw.rate).toFixed(2)} same page, ${(dist.rate / raw.rate).toFixed(2)} different queries`);
-    writeBenchResult({
-      players: PLAYERS, inflight: INFLIGHT, seconds: SECONDS,
-      echo: raw, samePage: { ...srv, dbTxPerRoundTrip: txPerRoundTrip }, distinct: { ...dist, dbTxPerRoundTrip: distinctTx }, halfPeak: { ...paced, offered: halfRate },
+    type Run = Awaited<ReturnType<typeof driveInChild>>;
+    const reps: { raw: Run; srv: Run & { dbTxPerRoundTrip: number }; dist: Run & { dbTxPerRoundTrip: number }; paced: Run & { offered: number } }[] = [];
+    const line = (r: Run) => `${Math.round(r.rate).toString().padStart(7)} round trips/s   p50 ${r.p50.toFixed(2)} ms   p99 ${r.p99.toFixed(2)} ms`;
+    for (let rep = 1; rep <= REPEAT; rep++) {
+      if (REPEAT > 1) console.log(`-- turn ${rep} of ${REPEAT}`);
+      // 1. raw echo, while no server instance is subscribed (its answers would count)
+      const echoFilter = playerRequestTopic.shared('bench-echo');
+      await echo.subscribeAsync(echoFilter, { qos: 1 });
+      const raw = await driveInChild(services.urls.mqttMtls, players, 'echo');
+      await echo.unsubscribeAsync(echoFilter);
+      console.log(`raw echo      ${line(raw)}   responder CPU ${raw.cpuUsPerRoundTrip.toFixed(0)} us/round trip`);
+
+      // 2. the Makapix server (fresh instance, workers on)
+      const server2 = await startServer(server.ctx.config, { log });
+      // transactions committed in the database (each statement outside a transaction is one)
+      const commits = async () => Number((await server2.ctx.sql<{ n: string }[]>`select xact_commit::text as n from pg_stat_database where datname = current_database()`)[0]!.n);
+      const commits0 = await commits();
+      const srv = await driveInChild(services.urls.mqttMtls, players, 'query_posts', postgresPid);
+      await new Promise((r) => setTimeout(r, 600)); // the statistics collector reports every 500 ms
+      const txPerRoundTrip = (await commits() - commits0) / Math.max(1, srv.count);
+      console.log(`query_posts   ${line(srv)}   server CPU ${srv.cpuUsPerRoundTrip.toFixed(0)} us/round trip   PostgreSQL CPU ${srv.pgCpuUsPerRoundTrip.toFixed(0)} us/round trip   (${srv.errors} error answers)`);
+      console.log(`database transactions per round trip: ${txPerRoundTrip.toFixed(2)} (every player asks for the same first page: identical reads arriving together share a statement)`);
+      const distinct0 = await commits();
+      const dist = await driveInChild(services.urls.mqttMtls, players, 'query_posts_distinct', postgresPid);
+      await new Promise((r) => setTimeout(r, 600));
+      const distinctTx = (await commits() - distinct0) / Math.max(1, dist.count);
+      console.log(`query_posts, each a different query (random order, own seed)`);
+      console.log(`              ${line(dist)}   server CPU ${dist.cpuUsPerRoundTrip.toFixed(0)} us/round trip   PostgreSQL CPU ${dist.pgCpuUsPerRoundTrip.toFixed(0)} us/round trip   (${dist.errors} error answers)`);
+      console.log(`database transactions per round trip: ${distinctTx.toFixed(2)}`);
+      const halfRate = srv.rate / 2;
+      const paced = await driveInChild(services.urls.mqttMtls, players, 'query_posts', postgresPid, halfRate);
+      console.log(`query_posts at half that peak (${Math.round(halfRate)}/s offered at a steady pace)`);
+      console.log(`              ${line(paced)}   server CPU ${paced.cpuUsPerRoundTrip.toFixed(0)} us/round trip   PostgreSQL CPU ${paced.pgCpuUsPerRoundTrip.toFixed(0)} us/round trip`);
+      console.log(`server / raw echo: ${(srv.rate / raw.rate).toFixed(2)} same page, ${(dist.rate / raw.rate).toFixed(2)} different queries`);
+      await server2.stop();
+      reps.push({ raw, srv: { ...srv, dbTxPerRoundTrip: txPerRoundTrip }, dist: { ...dist, dbTxPerRoundTrip: distinctTx }, paced: { ...paced, offered: halfRate } });
+    }
+    await echo.endAsync();
+    const median = (xs: number[]) => {
+      const v = [...xs].sort((x, y) => x - y);
+      return v.length % 2 ? v[(v.length - 1) / 2]! : (v[v.length / 2 - 1]! + v[v.length / 2]!) / 2;
+    };
+    // each figure's median over the turns (the run whose ratio is the median is not one run)
+    const med = <K extends keyof (typeof reps)[number]>(k: K) => ({
+      rate: median(reps.map((r) => r[k].rate)), count: median(reps.map((r) => r[k].count)), p50: median(reps.map((r) => r[k].p50)), p99: median(reps.map((r) => r[k].p99)),
+      errors: reps.reduce((a, r) => a + r[k].errors, 0), cpuUsPerRoundTrip: median(reps.map((r) => r[k].cpuUsPerRoundTrip)), pgCpuUsPerRoundTrip: median(reps.map((r) => r[k].pgCpuUsPerRoundTrip)),
     });
-    await server2.stop();
+    const sameRatio = median(reps.map((r) => r.srv.rate / r.raw.rate));
+    const distinctRatio = median(reps.map((r) => r.dist.rate / r.raw.rate));
+    if (REPEAT > 1) {
+      console.log(`-- medians of ${REPEAT} turns: server / raw echo ${sameRatio.toFixed(2)} same page, ${distinctRatio.toFixed(2)} different queries; ` +
+        `server CPU ${med('srv').cpuUsPerRoundTrip.toFixed(0)} / ${med('dist').cpuUsPerRoundTrip.toFixed(0)} us/round trip; p99 at half the peak ${med('paced').p99.toFixed(2)} ms`);
+    }
+    writeBenchResult({
+      players: PLAYERS, inflight: INFLIGHT, seconds: SECONDS, turns: REPEAT, sameRatio, distinctRatio,
+      echo: med('raw'), samePage: { ...med('srv'), dbTxPerRoundTrip: median(reps.map((r) => r.srv.dbTxPerRoundTrip)) },
+      distinct: { ...med('dist'), dbTxPerRoundTrip: median(reps.map((r) => r.dist.dbTxPerRoundTrip)) },
+      halfPeak: { ...med('paced'), offered: median(reps.map((r) => r.paced.offered)) },
+      ratios: reps.map((r) => ({ samePage: r.srv.rate / r.raw.rate, distinct: r.dist.rate / r.raw.rate })),
+    });
   } finally {
     await services.stop();
     rmSync(dataDir, { recursive: true, force: true });
