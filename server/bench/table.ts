@@ -190,7 +190,9 @@ async function main(): Promise<void> {
   console.log(table);
   console.log('');
   console.log(host);
-  console.log(`ran ${started.toISOString()} (${minutes} min)${QUICK ? ', --quick sizes' : ''}`);
+  const args = process.argv.slice(2).filter((a, i, all) => a !== '--write' && all[i - 1] !== '--write').join(' ');
+  const ranLine = `ran ${started.toISOString()} (${minutes} min)${args ? ` with \`${args}\`` : ''}${QUICK ? ', --quick sizes' : ''}`;
+  console.log(ranLine);
   if (WRITE) {
     const doc = `# Benchmarks
 
@@ -206,7 +208,7 @@ ${table}
 
 Machine:
 ${host.split('\n').map((l) => `- ${l}`).join('\n')}
-- ran ${started.toISOString()} (${minutes} min)${QUICK ? ', --quick sizes' : ''}
+- ${ranLine}
 `;
     writeFileSync(WRITE, doc);
     console.log(`wrote ${WRITE}`);
