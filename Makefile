@@ -14,8 +14,8 @@ help:
 	@echo "make clients          regenerate only generated/clients/ (client models in 10 languages)"
 	@echo "make lint             parse both spec documents and validate every example"
 	@echo "make conformance      run the conformance suite against a fresh server and simulator"
+	@echo "make bench            print the performance table (round trips, fleet, status ingest, fan-out) into BENCHMARKS.md"
 	@echo "make packages         build @makapix/contract and @makapix/conformance into .packages/ (npm pack)"
-	@echo "make bench            print validator, round-trip, fleet, follower fan-out and vault numbers"
 	@echo "make admin ARGS=...   operator command on accounts, e.g. ARGS=\"grant moderator alice@example.com\" (ARGS=help)"
 	@echo "make chaos            kill the database, the broker and servers under player load; print lost/duplicated/recovery per fault"
 	@echo "make clean            remove .data/ (broker, database, certificates)"
@@ -75,13 +75,10 @@ run: install system-packages docs/site/index.html
 packages: install
 	npx tsx codegen/src/packages/build.ts --out .packages
 
+# One table of the performance figures (each row with the command that measured it), also written
+# to BENCHMARKS.md; the other benches print their own figures when run directly.
 bench: install system-packages
-	npx tsx codegen/bench/validators.ts
-	@if [ -f server/bench/round-trip.ts ]; then npx tsx server/bench/round-trip.ts; fi
-	npx tsx server/bench/metrics-updates.ts
-	npx tsx server/bench/fleet.ts
-	npx tsx server/bench/fanout.ts
-	npx tsx server/bench/vault.ts
+	npx tsx server/bench/table.ts --write BENCHMARKS.md
 
 fuzz: install system-packages
 	npx tsx server/test/fuzz/cli.ts $(ARGS)

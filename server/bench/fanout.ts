@@ -15,6 +15,7 @@ import { createClient } from '../../generated/openapi/client.js';
 import { serverEnv, startServices } from '../devenv/index.js';
 import { loadConfig } from '../src/config.js';
 import { startServer } from '../src/main.js';
+import { writeBenchResult } from './support.js';
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -42,6 +43,8 @@ async function main(): Promise<void> {
         returning id)
       insert into follows (follower_id, followee_id) select id, ${me!.id} from fans`;
     console.log(`new post by a user with ${FOLLOWERS} followers (${POSTS} posts, one after the other)`);
+    const allSeconds: number[] = [];
+    let incomplete = 0;
     for (let i = 0; i < POSTS; i++) {
       const t0 = performance.now();
       const post = await api.createPost({ body: { title: `Fan-out ${i}`, art_url: `https://example.test/f${i}.png`, canvas: '64x64', width: 64, height: 64 } }, { token: author.body.token });
@@ -56,8 +59,12 @@ async function main(): Promise<void> {
         published = row!.n;
       }
       const all = performance.now() - t0;
+      allSeconds.push(all / 1000);
+      if (published < FOLLOWERS + 1) incomplete++;
       console.log(`post ${i + 1}: POST /post answered in ${answered.toFixed(0)} ms; ${published} of ${FOLLOWERS + 1} notifications published after ${(all / 1000).toFixed(2)} s (${Math.round(published / (all / 1000))}/s)`);
     }
+    const sorted = [...allSeconds].sort((a, b) => a - b);
+    writeBenchResult({ followers: FOLLOWERS, posts: POSTS, allPublishedSeconds: allSeconds, medianSeconds: sorted[Math.floor(sorted.length / 2)], incomplete });
     await server.stop();
   } finally {
     await services.stop();

@@ -9,12 +9,15 @@
 //      --request-ms per player, for --seconds;
 //   4. meanwhile this process samples the server: event-loop delay, CPU, RSS and heap; after the
 //      window it counts in the database the players online and seen within two heartbeat periods.
+// --instances 2 starts a second server instance (in this process, its own pools, MQTT client and
+// counters) on the same broker and database: the shared subscriptions split requests and statuses
+// between them; the report shows each instance's share and the combined rate.
 // Prints numbers; asserts nothing. Exits non-zero when the run itself fails (including when not
 // every player could connect: the summary is printed first).
 //   npx tsx server/bench/fleet.ts [--players 2000] [--seconds 30] [--heartbeat-ms 5000] [--request-ms 10000]
-//     [--timeout-ms 10000] [--provision-concurrency 16] [--connect-concurrency 32] [--stagger-ms 2] [--posts 50]
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+//     [--timeout-ms 10000] [--provision-concurrency 16] [--connect-concurrency 32] [--stagger-ms 2] [--posts 50] [--instances 1]
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay, performance, type IntervalHistogram } from 'node:perf_hooks';
@@ -27,13 +30,14 @@ import { DEFAULT_QUERY, SimFleet, type SimCredentials, type SimPlayer } from '..
 import { freePort, serverEnv, startServices } from '../devenv/index.js';
 import { loadConfig } from '../src/config.js';
 import { startServer } from '../src/main.js';
+import { treeCpuSeconds, writeBenchResult } from './support.js';
 import { MAX_PLAYERS_PER_USER } from '../src/rest/players.js';
 
 // ---------------------------------------------------------------- options
 
 const USAGE = `usage: npx tsx server/bench/fleet.ts [--players 2000] [--seconds 30] [--heartbeat-ms 5000]
   [--request-ms 10000] [--timeout-ms 10000] [--provision-concurrency 16] [--connect-concurrency 32]
-  [--stagger-ms 2] [--posts 50]`;
+  [--stagger-ms 2] [--posts 50] [--instances 1]`;
 
 interface Options {
   players: number;
@@ -45,16 +49,17 @@ interface Options {
   connectConcurrency: number;
   staggerMs: number;
   posts: number;
+  instances: number;
 }
 
 function options(argv: string[]): Options {
   const known: Record<string, keyof Options> = {
     players: 'players', seconds: 'seconds', 'heartbeat-ms': 'heartbeatMs', 'request-ms': 'requestMs', 'timeout-ms': 'timeoutMs',
-    'provision-concurrency': 'provisionConcurrency', 'connect-concurrency': 'connectConcurrency', 'stagger-ms': 'staggerMs', posts: 'posts',
+    'provision-concurrency': 'provisionConcurrency', 'connect-concurrency': 'connectConcurrency', 'stagger-ms': 'staggerMs', posts: 'posts', instances: 'instances',
   };
   const o: Options = {
     players: 2000, seconds: 30, heartbeatMs: 5000, requestMs: 10_000, timeoutMs: 10_000,
-    provisionConcurrency: 16, connectConcurrency: 32, staggerMs: 2, posts: 50,
+    provisionConcurrency: 16, connectConcurrency: 32, staggerMs: 2, posts: 50, instances: 1,
   };
   for (let i = 0; i < argv.length; i += 2) {
     const name = argv[i].replace(/^--/, '');
@@ -310,43 +315,6 @@ async function pool<T>(n: number, concurrency: number, task: (i: number) => Prom
   return out;
 }
 
-const CLK_TCK = (() => {
-  try {
-    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-  } catch {
-    return 100;
-  }
-})();
-
-/** utime+stime (and, with children, cutime+cstime) of a process in seconds, from /proc; null when unreadable. */
-function procStat(pid: number): { ppid: number; self: number; reaped: number } | null {
-  try {
-    const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = s.slice(s.lastIndexOf(')') + 2).split(' '); // f[0] is field 3 (state)
-    return { ppid: Number(f[1]), self: (Number(f[11]) + Number(f[12])) / CLK_TCK, reaped: (Number(f[13]) + Number(f[14])) / CLK_TCK };
-  } catch {
-    return null;
-  }
-}
-
-/** CPU seconds of a process and its live children (plus the children it already reaped); null when unknown. */
-function treeCpuSeconds(pid: number | undefined): number | null {
-  if (pid === undefined) return null;
-  const root = procStat(pid);
-  if (!root) return null;
-  let total = root.self + root.reaped;
-  try {
-    for (const d of readdirSync('/proc')) {
-      if (!/^[0-9]+$/.test(d)) continue;
-      const st = procStat(Number(d));
-      if (st && st.ppid === pid) total += st.self;
-    }
-  } catch {
-    // no /proc: the root alone
-  }
-  return total;
-}
-
 interface MemSample { rss: number; heapUsed: number }
 
 /** Samples RSS and heap used of this process (the server) every second. */
@@ -414,20 +382,40 @@ async function main(o: Options): Promise<void> {
     cleanup.add('stop broker and database', () => services.stop());
     const log = pino({ level: process.env.LOG_LEVEL ?? 'warn' });
     // presence settings (PRESENCE_SWEEP_SECONDS, PRESENCE_TIMEOUT_SECONDS) stay at their defaults
-    const server = await startServer(loadConfig({
-      ...serverEnv(services), HTTP_PORT: '0', DATABASE_POOL_MAX: '10', SCRYPT_N: '1024', METRICS_PORT: String(await freePort()),
+    const env = {
+      ...serverEnv(services), HTTP_PORT: '0', DATABASE_POOL_MAX: '10', SCRYPT_N: '1024',
       RATE_LIMIT_PLAYER_PER_MINUTE: '1000000', RATE_LIMIT_USER_PER_MINUTE: '1000000', RATE_LIMIT_REGISTER_PLAYER_PER_MINUTE: '1000000', RATE_LIMIT_SIGNUP_PER_MINUTE: '1000000', RATE_LIMIT_PROVISION_PER_MINUTE: '1000000',
-    }), { log });
+    };
+    const server = await startServer(loadConfig({ ...env, METRICS_PORT: String(await freePort()) }), { log });
     cleanup.add('stop the server', () => server.stop());
-    // the server's Prometheus counters this report reads
-    const m = server.ctx.metrics;
-    const counters = async (): Promise<Record<string, number>> => ({
+    const servers = [server];
+    for (let i = 1; i < o.instances; i++) {
+      const more = await startServer(loadConfig({ ...env, METRICS_PORT: String(await freePort()) }), { log });
+      cleanup.add(`stop server instance ${i + 1}`, () => more.stop());
+      servers.push(more);
+    }
+    // the servers' Prometheus counters this report reads (summed over the instances, and each one's)
+    const counterOf = async (m: typeof server.ctx.metrics): Promise<Record<string, number>> => ({
       statusReceived: await m.value('makapix_status_messages_total'),
       statusApplied: await m.value('makapix_status_updates_total', { result: 'applied' }),
       statusIgnored: await m.value('makapix_status_updates_total', { result: 'ignored' }),
       statusFailed: await m.value('makapix_status_updates_total', { result: 'failed' }),
       requestsAnswered: await m.value('makapix_mqtt_requests_total'),
     });
+    const perInstance = async () => Promise.all(servers.map((sv) => counterOf(sv.ctx.metrics)));
+    const sum = (all: Record<string, number>[]) => {
+      const out: Record<string, number> = {};
+      for (const c of all) for (const [k, v] of Object.entries(c)) out[k] = (out[k] ?? 0) + v;
+      return out;
+    };
+    let split0: Record<string, number>[] = [];
+    let split1: Record<string, number>[] = [];
+    const counters = async (): Promise<Record<string, number>> => {
+      const each = await perInstance();
+      if (split0.length === 0) split0 = each;
+      else split1 = each;
+      return sum(each);
+    };
     const api = createClient(server.url);
 
     console.log(`fleet: ${o.players} players, heartbeat every ${o.heartbeatMs} ms, one query_posts every ${o.requestMs} ms per player, ${o.seconds} s window`);
@@ -444,6 +432,9 @@ async function main(o: Options): Promise<void> {
     });
 
     const p0 = performance.now();
+    // CPU per provisioned player: this process (the REST client and the server) and PostgreSQL
+    const provisionCpu0 = process.cpuUsage();
+    const provisionPg0 = treeCpuSeconds(services.database.postgres?.pid);
     let done = 0;
     const progress = setInterval(() => console.log(`  provisioning: ${done}/${o.players}`), 10_000);
     let players: SimCredentials[];
@@ -462,6 +453,10 @@ async function main(o: Options): Promise<void> {
       clearInterval(progress);
     }
     const provisionS = (performance.now() - p0) / 1000;
+    const provisionCpu = process.cpuUsage(provisionCpu0);
+    const provisionPg1 = treeCpuSeconds(services.database.postgres?.pid);
+    const provisionCpuMs = (provisionCpu.user + provisionCpu.system) / 1000 / o.players;
+    const provisionPgMs = provisionPg0 === null || provisionPg1 === null ? NaN : ((provisionPg1 - provisionPg0) * 1000) / o.players;
     console.log(`  provisioned ${o.players} players (${ownerCount} owners) in ${provisionS.toFixed(1)} s; connecting`);
 
     // the players, in their own process
@@ -522,7 +517,7 @@ async function main(o: Options): Promise<void> {
     const peak = mem.samples.reduce((a, s) => ({ rss: Math.max(a.rss, s.rss), heapUsed: Math.max(a.heapUsed, s.heapUsed) }), { rss: 0, heapUsed: 0 });
     const w = windowPhase.wallS;
     const rows: [string, string][] = [
-      ['provisioning (REST)', `${o.players} players in ${provisionS.toFixed(1)} s (${Math.round(o.players / provisionS)}/s, ${o.provisionConcurrency} at a time)`],
+      ['provisioning (REST)', `${o.players} players in ${provisionS.toFixed(1)} s (${Math.round(o.players / provisionS)}/s, ${o.provisionConcurrency} at a time); CPU per player ${provisionCpuMs.toFixed(2)} ms client+server, ${provisionPgMs.toFixed(2)} ms PostgreSQL`],
       ['connect (mTLS)', `${connected.ready}/${o.players} in ${(connected.connectMs / 1000).toFixed(1)} s (${o.connectConcurrency} at a time, ${o.staggerMs} ms apart)${connected.failed ? `; ${connected.failed} failed: ${connected.errors.join('; ')}` : ''}`],
       ['  server during connect', `event loop p99 ${ms(connectPhase.eldP99)} max ${ms(connectPhase.eldMax)}; CPU ${pct(connectPhase.cpuS, connectPhase.wallS)}`],
       [`window (${w.toFixed(1)} s)`, ''],
@@ -539,11 +534,25 @@ async function main(o: Options): Promise<void> {
       ['  server heap used', `${mb(memStart.heapUsed)} -> ${mb(memEnd.heapUsed)} (peak ${mb(peak.heapUsed)})`],
       ['  broker / postgres CPU', `${pct(windowPhase.broker, w)} / ${pct(windowPhase.postgres, w)}`],
       ['  player process', `CPU ${Math.round(result.cpuPercent)} %, event loop p99 ${ms(result.eldP99)} max ${ms(result.eldMax)}; connections lost ${result.closed}`],
+      ...(servers.length > 1 ? servers.map((_, i): [string, string] => {
+        const d = (k: string) => (split1[i]?.[k] ?? 0) - (split0[i]?.[k] ?? 0);
+        return [`  instance ${i + 1} of ${servers.length}`, `requests answered ${d('requestsAnswered')} (${pct(d('requestsAnswered'), delta('requestsAnswered'))}), statuses received ${d('statusReceived')} (${pct(d('statusReceived'), delta('statusReceived'))})`];
+      }) : []),
       ['database after the window', `online ${db.online}/${db.registered}, seen within ${freshSeconds} s: ${db.fresh}; oldest online last_seen ${db.oldest === null ? 'n/a' : `${db.oldest.toFixed(1)} s`} ago`],
     ];
     const width = Math.max(...rows.map(([k]) => k.length));
     console.log('');
     for (const [k, v] of rows) console.log(`${k.padEnd(width)}  ${v}`);
+    writeBenchResult({
+      players: o.players, heartbeatMs: o.heartbeatMs, requestMs: o.requestMs, windowS: w,
+      provisionPerS: o.players / provisionS, provisionCpuMsPerPlayer: provisionCpuMs, provisionPgCpuMsPerPlayer: provisionPgMs, connected: connected.ready,
+      heartbeatsSentPerS: result.heartbeats / w, statusesPerS: delta('statusReceived') / w, statusesAppliedPerS: delta('statusApplied') / w, statusesFailed: delta('statusFailed'),
+      requestsPerS: result.answers / w, timeouts: result.timeouts, p50Ms: result.p50, p99Ms: result.p99,
+      rssEndMb: memEnd.rss / 2 ** 20, rssPeakMb: peak.rss / 2 ** 20, serverCpuPct: (100 * windowPhase.cpuS) / w,
+      instances: servers.length,
+      split: servers.map((_, i) => ({ requestsAnswered: (split1[i]?.requestsAnswered ?? 0) - (split0[i]?.requestsAnswered ?? 0), statusesReceived: (split1[i]?.statusReceived ?? 0) - (split0[i]?.statusReceived ?? 0) })),
+      online: db.online, registered: db.registered, fresh: db.fresh, freshWithinS: freshSeconds, oldestOnlineS: db.oldest,
+    });
     if (connected.ready < o.players) {
       failure = new Error(`only ${connected.ready} of ${o.players} players connected (${connected.errors.join('; ')})`);
     }

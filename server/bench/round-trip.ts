@@ -2,12 +2,16 @@
 //   1. against a raw echo responder (the broker's ceiling on this machine), and
 //   2. against the Makapix server answering query_posts (a real read with validation, auth,
 //      rate limiting and idempotency): every player asking for the same first page, then every
-//      request a different query (so that no two reads can share a statement).
+//      request a different query (so that no two reads can share a statement);
+//   3. the same first page again at half the rate measured in 2, sent at a steady pace (open loop):
+//      the latency a server that is not saturated gives.
+// Beside each run: the responder's CPU per round trip and PostgreSQL's (postmaster and backends).
 // Prints numbers; asserts nothing. Starts its own broker, database and server on free ports; the
 // players run in a child process so that they do not take the server's CPU.
 // --metrics off runs the server with METRICS_PORT=0 (no metrics kept): compare with the default (on)
 // for the cost of the metric updates on the request path.
-//   npx tsx server/bench/round-trip.ts [--players 32] [--inflight 4] [--seconds 5] [--metrics on|off]
+// --repeat N: echo and server take N turns; the figures are the medians over the turns.
+//   npx tsx server/bench/round-trip.ts [--players 32] [--inflight 4] [--seconds 5] [--repeat 1] [--metrics on|off]
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -20,6 +24,7 @@ import { createClient } from '../../generated/openapi/client.js';
 import { freePort, serverEnv, startServices } from '../devenv/index.js';
 import { loadConfig } from '../src/config.js';
 import { startServer } from '../src/main.js';
+import { treeCpuSeconds, writeBenchResult } from './support.js';
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -28,6 +33,7 @@ function arg(name: string, fallback: number): number {
 const PLAYERS = arg('players', 32);
 const INFLIGHT = arg('inflight', 4);
 const SECONDS = arg('seconds', 5);
+const REPEAT = arg('repeat', 1);
 const METRICS = process.argv.includes('--metrics') ? process.argv[process.argv.indexOf('--metrics') + 1] !== 'off' : true;
 
 interface Player { key: string; cert: string; key_pem: string; ca: string }
@@ -48,7 +54,8 @@ function noDelay(c: MqttClient): void {
 /** Each player keeps INFLIGHT requests outstanding for SECONDS; returns round trips/s and latency percentiles. */
 interface DriveResult { rate: number; count: number; p50: number; p99: number; errors: number }
 
-async function drive(clients: MqttClient[], players: Player[], payloadFor: (key: string, requestId: string) => string): Promise<DriveResult> {
+/** `paceRate` > 0: each player sends at a fixed pace (total paceRate per second) instead of keeping INFLIGHT outstanding. */
+async function drive(clients: MqttClient[], players: Player[], payloadFor: (key: string, requestId: string) => string, paceRate = 0): Promise<DriveResult> {
   const latencies: number[] = [];
   let errors = 0;
   let running = true;
@@ -79,6 +86,34 @@ async function drive(clients: MqttClient[], players: Player[], payloadFor: (key:
       if (!(JSON.parse(buf.toString()) as { success?: boolean }).success) errors++;
       send();
     });
+    if (paceRate > 0) {
+      // open loop: one request every PLAYERS / paceRate seconds per player, whatever is outstanding
+      const everyMs = (1000 * clients.length) / paceRate;
+      const timer = setInterval(() => {
+        if (!running) {
+          clearInterval(timer);
+          if (outstanding === 0) resolve();
+          return;
+        }
+        const id = randomUUID().replace(/-/g, '');
+        sent.set(id, performance.now());
+        outstanding++;
+        c.publish(playerRequestTopic.format({ player_key: key, request_id: id }), payloadFor(key, id), { qos: 1 });
+      }, everyMs);
+      c.removeAllListeners('message');
+      c.on('message', (topic, buf) => {
+        const p = playerResponseTopic.parse(topic);
+        if (!p) return;
+        const t0 = sent.get(p.request_id);
+        if (t0 === undefined) return;
+        sent.delete(p.request_id);
+        outstanding--;
+        latencies.push(performance.now() - t0);
+        if (!(JSON.parse(buf.toString()) as { success?: boolean }).success) errors++;
+        if (!running && outstanding === 0) resolve();
+      });
+      return;
+    }
     for (let k = 0; k < INFLIGHT; k++) send();
   })).concat([new Promise<void>((r) => setTimeout(() => { running = false; r(); }, SECONDS * 1000))]));
   const elapsed = (performance.now() - start) / 1000;
@@ -89,18 +124,22 @@ async function drive(clients: MqttClient[], players: Player[], payloadFor: (key:
 
 /** Runs the players in a child process, so the server under test does not share its CPU with them. */
 /** Also measures the CPU time this process (the responder: echo or server) spent per round trip. */
-async function driveInChild(mtlsUrl: string, players: Player[], mode: 'echo' | 'query_posts' | 'query_posts_distinct'): Promise<DriveResult & { cpuUsPerRoundTrip: number }> {
+/** And PostgreSQL's CPU per round trip (postgresPid: the postmaster, whose children are the backends). */
+async function driveInChild(mtlsUrl: string, players: Player[], mode: 'echo' | 'query_posts' | 'query_posts_distinct', postgresPid?: number, paceRate = 0): Promise<DriveResult & { cpuUsPerRoundTrip: number; pgCpuUsPerRoundTrip: number }> {
   const cpu0 = process.cpuUsage();
+  const pg0 = treeCpuSeconds(postgresPid);
   const child = spawn(process.execPath, ['--import', 'tsx', new URL(import.meta.url).pathname, '--child', mode,
-    '--players', String(PLAYERS), '--inflight', String(INFLIGHT), '--seconds', String(SECONDS)], { stdio: ['pipe', 'pipe', 'inherit'] });
+    '--players', String(PLAYERS), '--inflight', String(INFLIGHT), '--seconds', String(SECONDS), '--pace', String(paceRate)], { stdio: ['pipe', 'pipe', 'inherit'] });
   child.stdin.end(JSON.stringify({ mtlsUrl, players }));
   let out = '';
   child.stdout.on('data', (d) => (out += d));
   const code = await new Promise<number | null>((r) => child.on('close', r));
   if (code !== 0) throw new Error(`player process exited with ${code}`);
   const cpu = process.cpuUsage(cpu0);
+  const pg1 = treeCpuSeconds(postgresPid);
   const result = JSON.parse(out.trim().split('\n').pop()!) as DriveResult;
-  return { ...result, cpuUsPerRoundTrip: (cpu.user + cpu.system) / Math.max(1, result.count) };
+  const pgCpuUsPerRoundTrip = pg0 === null || pg1 === null ? NaN : ((pg1 - pg0) * 1e6) / Math.max(1, result.count);
+  return { ...result, cpuUsPerRoundTrip: (cpu.user + cpu.system) / Math.max(1, result.count), pgCpuUsPerRoundTrip };
 }
 
 async function child(mode: string): Promise<void> {
@@ -113,7 +152,8 @@ async function child(mode: string): Promise<void> {
     : mode === 'query_posts'
       ? (key, id) => JSON.stringify({ request_id: id, request_type: 'query_posts', player_key: key, limit: 10 })
       // a different query each time (a random order with its own seed): no two reads can be shared
-      : (key, id) => JSON.stringify({ request_id: id, request_type: 'query_posts', player_key: key, limit: 10, sort: 'random', random_seed: Math.floor(Math.random() * 2 ** 32) }));
+      : (key, id) => JSON.stringify({ request_id: id, request_type: 'query_posts', player_key: key, limit: 10, sort: 'random', random_seed: Math.floor(Math.random() * 2 ** 32) }),
+    arg('pace', 0));
   await Promise.all(clients.map((c) => c.endAsync()));
   process.stdout.write(JSON.stringify(result) + '\n');
 }
@@ -147,43 +187,78 @@ async function main(): Promise<void> {
     }
     console.log(`round trips over mTLS: ${PLAYERS} players x ${INFLIGHT} in flight, ${SECONDS} s each run, server metrics ${METRICS ? 'on' : 'off (METRICS_PORT=0)'}`);
 
-    // 1. raw echo through the same broker: the ceiling
+    // the raw echo through the same broker (the ceiling) and the server take turns, REPEAT times:
+    // each ratio compares runs a few seconds apart, and the medians hold on a busy machine
     const echo = await mqtt.connectAsync(services.urls.mqttInternal, {
       protocolVersion: 5, username: services.serverAccount.username, password: services.serverAccount.password, reconnectPeriod: 0,
     });
     noDelay(echo);
-    await echo.subscribeAsync(playerRequestTopic.shared('bench-echo'), { qos: 1 });
     echo.on('message', (topic, buf) => {
       const p = playerRequestTopic.parse(topic);
       if (p) echo.publish(playerResponseTopic.format(p), buf, { qos: 1 });
     });
-    // the server also answers on the request topic; use a second set of players for the echo run so
-    // the server's own answers do not count: the echo run subscribes only while the server is paused
-    await server.ctx.router.close();
-    const raw = await driveInChild(services.urls.mqttMtls, players, 'echo');
-    await echo.endAsync();
-    console.log(`raw echo      ${Math.round(raw.rate).toString().padStart(7)} round trips/s   p50 ${raw.p50.toFixed(2)} ms   p99 ${raw.p99.toFixed(2)} ms   responder CPU ${raw.cpuUsPerRoundTrip.toFixed(0)} us/round trip`);
     await server.stop();
+    const postgresPid = services.database.postgres?.pid;
+    type Run = Awaited<ReturnType<typeof driveInChild>>;
+    const reps: { raw: Run; srv: Run & { dbTxPerRoundTrip: number }; dist: Run & { dbTxPerRoundTrip: number }; paced: Run & { offered: number } }[] = [];
+    const line = (r: Run) => `${Math.round(r.rate).toString().padStart(7)} round trips/s   p50 ${r.p50.toFixed(2)} ms   p99 ${r.p99.toFixed(2)} ms`;
+    for (let rep = 1; rep <= REPEAT; rep++) {
+      if (REPEAT > 1) console.log(`-- turn ${rep} of ${REPEAT}`);
+      // 1. raw echo, while no server instance is subscribed (its answers would count)
+      const echoFilter = playerRequestTopic.shared('bench-echo');
+      await echo.subscribeAsync(echoFilter, { qos: 1 });
+      const raw = await driveInChild(services.urls.mqttMtls, players, 'echo');
+      await echo.unsubscribeAsync(echoFilter);
+      console.log(`raw echo      ${line(raw)}   responder CPU ${raw.cpuUsPerRoundTrip.toFixed(0)} us/round trip`);
 
-    // 2. the Makapix server (fresh instance, workers on)
-    const server2 = await startServer(server.ctx.config, { log });
-    // transactions committed in the database (each statement outside a transaction is one)
-    const commits = async () => Number((await server2.ctx.sql<{ n: string }[]>`select xact_commit::text as n from pg_stat_database where datname = current_database()`)[0]!.n);
-    const commits0 = await commits();
-    const srv = await driveInChild(services.urls.mqttMtls, players, 'query_posts');
-    await new Promise((r) => setTimeout(r, 600)); // the statistics collector reports every 500 ms
-    const txPerRoundTrip = (await commits() - commits0) / Math.max(1, srv.count);
-    console.log(`query_posts   ${Math.round(srv.rate).toString().padStart(7)} round trips/s   p50 ${srv.p50.toFixed(2)} ms   p99 ${srv.p99.toFixed(2)} ms   server CPU ${srv.cpuUsPerRoundTrip.toFixed(0)} us/round trip   (${srv.errors} error answers)`);
-    console.log(`database transactions per round trip: ${txPerRoundTrip.toFixed(2)} (every player asks for the same first page: identical reads arriving together share a statement)`);
-    const distinct0 = await commits();
-    const dist = await driveInChild(services.urls.mqttMtls, players, 'query_posts_distinct');
-    await new Promise((r) => setTimeout(r, 600));
-    const distinctTx = (await commits() - distinct0) / Math.max(1, dist.count);
-    console.log(`query_posts, each a different query (random order, own seed)`);
-    console.log(`              ${Math.round(dist.rate).toString().padStart(7)} round trips/s   p50 ${dist.p50.toFixed(2)} ms   p99 ${dist.p99.toFixed(2)} ms   server CPU ${dist.cpuUsPerRoundTrip.toFixed(0)} us/round trip   (${dist.errors} error answers)`);
-    console.log(`database transactions per round trip: ${distinctTx.toFixed(2)}`);
-    console.log(`server / raw echo: ${(srv.rate / raw.rate).toFixed(2)}`);
-    await server2.stop();
+      // 2. the Makapix server (fresh instance, workers on)
+      const server2 = await startServer(server.ctx.config, { log });
+      // transactions committed in the database (each statement outside a transaction is one)
+      const commits = async () => Number((await server2.ctx.sql<{ n: string }[]>`select xact_commit::text as n from pg_stat_database where datname = current_database()`)[0]!.n);
+      const commits0 = await commits();
+      const srv = await driveInChild(services.urls.mqttMtls, players, 'query_posts', postgresPid);
+      await new Promise((r) => setTimeout(r, 600)); // the statistics collector reports every 500 ms
+      const txPerRoundTrip = (await commits() - commits0) / Math.max(1, srv.count);
+      console.log(`query_posts   ${line(srv)}   server CPU ${srv.cpuUsPerRoundTrip.toFixed(0)} us/round trip   PostgreSQL CPU ${srv.pgCpuUsPerRoundTrip.toFixed(0)} us/round trip   (${srv.errors} error answers)`);
+      console.log(`database transactions per round trip: ${txPerRoundTrip.toFixed(2)} (every player asks for the same first page: identical reads arriving together share a statement)`);
+      const distinct0 = await commits();
+      const dist = await driveInChild(services.urls.mqttMtls, players, 'query_posts_distinct', postgresPid);
+      await new Promise((r) => setTimeout(r, 600));
+      const distinctTx = (await commits() - distinct0) / Math.max(1, dist.count);
+      console.log(`query_posts, each a different query (random order, own seed)`);
+      console.log(`              ${line(dist)}   server CPU ${dist.cpuUsPerRoundTrip.toFixed(0)} us/round trip   PostgreSQL CPU ${dist.pgCpuUsPerRoundTrip.toFixed(0)} us/round trip   (${dist.errors} error answers)`);
+      console.log(`database transactions per round trip: ${distinctTx.toFixed(2)}`);
+      const halfRate = srv.rate / 2;
+      const paced = await driveInChild(services.urls.mqttMtls, players, 'query_posts', postgresPid, halfRate);
+      console.log(`query_posts at half that peak (${Math.round(halfRate)}/s offered at a steady pace)`);
+      console.log(`              ${line(paced)}   server CPU ${paced.cpuUsPerRoundTrip.toFixed(0)} us/round trip   PostgreSQL CPU ${paced.pgCpuUsPerRoundTrip.toFixed(0)} us/round trip`);
+      console.log(`server / raw echo: ${(srv.rate / raw.rate).toFixed(2)} same page, ${(dist.rate / raw.rate).toFixed(2)} different queries`);
+      await server2.stop();
+      reps.push({ raw, srv: { ...srv, dbTxPerRoundTrip: txPerRoundTrip }, dist: { ...dist, dbTxPerRoundTrip: distinctTx }, paced: { ...paced, offered: halfRate } });
+    }
+    await echo.endAsync();
+    const median = (xs: number[]) => {
+      const v = [...xs].sort((x, y) => x - y);
+      return v.length % 2 ? v[(v.length - 1) / 2]! : (v[v.length / 2 - 1]! + v[v.length / 2]!) / 2;
+    };
+    // each figure's median over the turns (the run whose ratio is the median is not one run)
+    const med = <K extends keyof (typeof reps)[number]>(k: K) => ({
+      rate: median(reps.map((r) => r[k].rate)), count: median(reps.map((r) => r[k].count)), p50: median(reps.map((r) => r[k].p50)), p99: median(reps.map((r) => r[k].p99)),
+      errors: reps.reduce((a, r) => a + r[k].errors, 0), cpuUsPerRoundTrip: median(reps.map((r) => r[k].cpuUsPerRoundTrip)), pgCpuUsPerRoundTrip: median(reps.map((r) => r[k].pgCpuUsPerRoundTrip)),
+    });
+    const sameRatio = median(reps.map((r) => r.srv.rate / r.raw.rate));
+    const distinctRatio = median(reps.map((r) => r.dist.rate / r.raw.rate));
+    if (REPEAT > 1) {
+      console.log(`-- medians of ${REPEAT} turns: server / raw echo ${sameRatio.toFixed(2)} same page, ${distinctRatio.toFixed(2)} different queries; ` +
+        `server CPU ${med('srv').cpuUsPerRoundTrip.toFixed(0)} / ${med('dist').cpuUsPerRoundTrip.toFixed(0)} us/round trip; p99 at half the peak ${med('paced').p99.toFixed(2)} ms`);
+    }
+    writeBenchResult({
+      players: PLAYERS, inflight: INFLIGHT, seconds: SECONDS, turns: REPEAT, sameRatio, distinctRatio,
+      echo: med('raw'), samePage: { ...med('srv'), dbTxPerRoundTrip: median(reps.map((r) => r.srv.dbTxPerRoundTrip)) },
+      distinct: { ...med('dist'), dbTxPerRoundTrip: median(reps.map((r) => r.dist.dbTxPerRoundTrip)) },
+      halfPeak: { ...med('paced'), offered: median(reps.map((r) => r.paced.offered)) },
+      ratios: reps.map((r) => ({ samePage: r.srv.rate / r.raw.rate, distinct: r.dist.rate / r.raw.rate })),
+    });
   } finally {
     await services.stop();
     rmSync(dataDir, { recursive: true, force: true });

@@ -407,7 +407,10 @@ export function loadDatabaseUrl(env: Env = process.env): string {
  * CREDENTIALS_KEY_GRACE_SECONDS (900; 0..86400: getPlayerCredentials serves a server-generated private key this long after
  * its first fetch, then answers 410 gone and forgets it),
  * RATE_LIMIT_WINDOW_SECONDS (60; the "per minute" limits count per window of this length),
- * RATE_LIMIT_WINDOW_ORIGIN (0; epoch second the windows are counted from: 0 aligns them on the clock), MQTT_DYNSEC_ADMIN_USERNAME / MQTT_DYNSEC_ADMIN_PASSWORD,
+ * RATE_LIMIT_WINDOW_ORIGIN (0; epoch second the windows are counted from: 0 aligns them on the clock;
+ * a limit of 40 or more is counted in memory against leases of limit/20 slots taken from the shared
+ * counter, so with N instances at most the limit passes and at least the limit minus N x (limit/20 - 1):
+ * under 5 % per instance; services/rate-limiter.ts), MQTT_DYNSEC_ADMIN_USERNAME / MQTT_DYNSEC_ADMIN_PASSWORD,
  * BROKER_CRL_FILE, BROKER_PID_FILE,
  * STARTUP_WAIT_SECONDS (60; how long startup retries an unreachable PostgreSQL or broker, 0: fail at once),
  * and the MQTT workers' tuning: PRESENCE_SWEEP_SECONDS (30; how often an instance marks silent players

@@ -116,6 +116,8 @@ export interface BatchResult {
   /** Start of the window the hits were counted in (for refunds). */
   windowStart: Date;
   retryAfterSeconds: number;
+  /** Milliseconds left in that window by the database clock (for grants kept locally until then). */
+  msLeft: number;
 }
 
 /**
@@ -128,7 +130,7 @@ export async function hitBatch(sql: Queryable, entries: readonly BatchEntry[], w
   const keys = entries.map((e) => e.key);
   const limits = entries.map((e) => e.limit);
   const ns = entries.map((e) => e.n);
-  const rows = await sql<{ key: string; count: number; granted: number; window_start: Date; retry_after: number }[]>`
+  const rows = await sql<{ key: string; count: number; granted: number; window_start: Date; retry_after: number; ms_left: number }[]>`
     with clock as materialized (select clock_timestamp() as now),
     win as materialized (
       select clock.now, to_timestamp(${originSeconds}::numeric + floor((extract(epoch from clock.now) - ${originSeconds}::numeric) / ${windowSeconds}) * ${windowSeconds}) as start
@@ -142,14 +144,15 @@ export async function hitBatch(sql: Queryable, entries: readonly BatchEntry[], w
       set count = c.count + least(excluded.last_granted, greatest(0, (select req.lim from req where req.key = excluded.key) - c.count)),
           last_granted = least(excluded.last_granted, greatest(0, (select req.lim from req where req.key = excluded.key) - c.count))
     returning c.key, c.count, c.last_granted as granted, c.window_start,
-      greatest(1, ceil(extract(epoch from (c.window_start + make_interval(secs => ${windowSeconds}) - clock_timestamp()))))::int as retry_after`;
+      greatest(1, ceil(extract(epoch from (c.window_start + make_interval(secs => ${windowSeconds}) - clock_timestamp()))))::int as retry_after,
+      greatest(0, floor(1000 * extract(epoch from (c.window_start + make_interval(secs => ${windowSeconds}) - clock_timestamp()))))::float8 as ms_left`;
   const granted = new Map<string, number>();
   const counts = new Map<string, number>();
   for (const r of rows) {
     granted.set(r.key, r.granted);
     counts.set(r.key, r.count);
   }
-  return { granted, counts, windowStart: rows[0]?.window_start ?? new Date(), retryAfterSeconds: rows[0]?.retry_after ?? windowSeconds };
+  return { granted, counts, windowStart: rows[0]?.window_start ?? new Date(), retryAfterSeconds: rows[0]?.retry_after ?? windowSeconds, msLeft: rows[0]?.ms_left ?? 0 };
 }
 
 /** Windows start at originSeconds + k * windowSeconds (epoch seconds; 0: on the clock's multiples). */

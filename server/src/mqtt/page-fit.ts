@@ -19,7 +19,12 @@ export class PageFitter {
 
   /** Reserves room for `item`; false (and nothing reserved) when it does not fit. */
   add(item: unknown): boolean {
-    const size = Buffer.byteLength(JSON.stringify(item)) + (this.count > 0 ? 1 : 0);
+    return this.addBytes(Buffer.byteLength(JSON.stringify(item)));
+  }
+
+  /** `add` for an item whose serialized size (UTF-8 bytes) is known. */
+  addBytes(itemBytes: number): boolean {
+    const size = itemBytes + (this.count > 0 ? 1 : 0);
     if (this.used + size > this.budget) return false;
     this.used += size;
     this.count += 1;

@@ -2,6 +2,11 @@
 // checks in order) with this server's hooks: who is asking and any stored answer (one query for the
 // requests arriving together), rate limits (per player, per owner user), and the idempotency store
 // for expected failures. The handlers (./handlers/) implement the generated RequestHandlers.
+// Pure reads (query_posts, get_comments, get_post) have no effect: their answers are not stored in
+// the database but remembered in memory for a while (RecentAnswers: a copy gets the same answer,
+// not counted against the rate limit; later, or at another instance, it is answered from current
+// data), and who is asking comes from memory (PlayerAuthCache, invalidated by NOTIFY).
+// Requests with effects still look up player and stored answer in one statement, and store theirs.
 import { type ErrorAnswer, type Refusal, type RequestTopicParams } from '#runtime/v1';
 import type { PlayerResponseMessage } from '../../../generated/asyncapi/channels.js';
 import { limits as protocolLimits } from '../../../generated/asyncapi/limits.js';
@@ -16,9 +21,11 @@ import { startSessionTakeover, type ServedOn } from './session-takeover.js';
 import {
   handleGetComments, handleGetPost, handleQueryPosts, handleRevokeReaction, handleSubmitReaction, handleSubmitView,
 } from './handlers/index.js';
+import { PlayerAuthCache, RecentAnswers, type KnownPlayer } from './player-cache.js';
 import type { HandlerEnv } from './request-session.js';
 import { sameJson } from './same-json.js';
 import type { ServerKeys } from './server-keys.js';
+import { coalesceWrites } from './write-coalescing.js';
 
 const handlers: RequestHandlers<HandlerEnv> = {
   query_posts: handleQueryPosts,
@@ -28,6 +35,11 @@ const handlers: RequestHandlers<HandlerEnv> = {
   get_comments: handleGetComments,
   get_post: handleGetPost,
 };
+
+/** The request types without effects (their handlers only read). */
+const pureReads: ReadonlySet<string> = new Set(Object.keys({
+  query_posts: true, get_comments: true, get_post: true,
+} satisfies Partial<Record<keyof RequestHandlers<HandlerEnv>, true>>));
 
 export interface RequestPipeline {
   /** Unsubscribes, then waits (bounded) for the requests being handled. */
@@ -40,9 +52,27 @@ export async function startRequestPipeline(ctx: AppContext, keys: ServerKeys): P
   const rememberBatcher = new Batcher((items: { playerKey: string; requestId: string; response: PlayerResponseMessage }[]) =>
     idempotency.rememberBatch(ctx.sql, items) as Promise<PlayerResponseMessage[]>);
   const metrics = ctx.metrics;
+  const players = new PlayerAuthCache();
+  await players.start(ctx.sql);
+  const recentReads = new RecentAnswers<PlayerResponseMessage>();
+  const stopCoalescing = coalesceWrites(ctx.mqtt);
 
-  const authenticate = async (params: RequestTopicParams): Promise<HandlerEnv | Refusal> => {
-    const found = await authBatcher.add({ playerKey: params.player_key, requestId: params.request_id });
+  const authenticate = async (params: RequestTopicParams, requestType: string): Promise<HandlerEnv | Refusal> => {
+    const playerKey = params.player_key.toLowerCase();
+    const read = pureReads.has(requestType);
+    // after the I/O of this turn of the loop: a NOTIFY that arrived with this request counts first
+    if (read) await new Promise<void>((resolve) => setImmediate(resolve));
+    let found: KnownPlayer | null | undefined = read ? players.get(playerKey) : undefined;
+    const readKey = `${playerKey}|${params.request_id}`;
+    let stored: Record<string, unknown> | null = read ? (recentReads.get(readKey) as Record<string, unknown> | undefined) ?? null : null;
+    if (found === undefined) {
+      // requests with effects always ask the database: the player and any answer stored for this id
+      const epoch = players.begin();
+      const row = await authBatcher.add({ playerKey: params.player_key, requestId: params.request_id });
+      players.keep(epoch, playerKey, row);
+      found = row;
+      stored ??= row?.stored ?? null;
+    }
     if (found === null || !found.registered || found.ownerId === null || found.ownerUserId === null) {
       return { refuse: 'authentication_failed', message: `Player ${params.player_key} is not registered` };
     }
@@ -54,6 +84,8 @@ export async function startRequestPipeline(ctx: AppContext, keys: ServerKeys): P
       isModerator: found.isModerator,
     };
     const remember = async <R extends PlayerResponseMessage>(q: Queryable, response: R): Promise<R> => {
+      // a read's answer is not stored, only remembered here for a while
+      if (read && q === ctx.sql) return recentReads.put(readKey, response) as R;
       const stored = q === ctx.sql
         ? await rememberBatcher.add({ playerKey: session.playerKey, requestId: session.requestId, response })
         : await idempotency.remember(q, session.playerKey, session.requestId, response);
@@ -61,7 +93,7 @@ export async function startRequestPipeline(ctx: AppContext, keys: ServerKeys): P
       // stored answer is checked against this operation's reply schema by the pipeline.
       return sameJson(stored, response) ? response : (stored as R);
     };
-    return { ctx, keys, session, stored: found.stored, remember };
+    return { ctx, keys, session, stored, remember };
   };
 
   const admit = async (env: HandlerEnv): Promise<Refusal | undefined> => {
@@ -94,6 +126,7 @@ export async function startRequestPipeline(ctx: AppContext, keys: ServerKeys): P
 
   /** Serves the requests arriving on `connection` (opened here, once the handler is registered); stop() also closes it. */
   const serveOn = async (connection: RequestConnection): Promise<ServedOn> => {
+    const stopConnectionCoalescing = coalesceWrites(connection.client);
     const serving = serveRequests<HandlerEnv>({
       client: connection.client,
       router: connection.router,
@@ -135,6 +168,7 @@ export async function startRequestPipeline(ctx: AppContext, keys: ServerKeys): P
     try {
       served = await serving;
     } catch (err) {
+      stopConnectionCoalescing();
       await connection.close();
       throw err;
     }
@@ -142,6 +176,7 @@ export async function startRequestPipeline(ctx: AppContext, keys: ServerKeys): P
       connection,
       async stop() {
         await served.stop();
+        stopConnectionCoalescing();
         await connection.close();
       },
     };
@@ -155,6 +190,8 @@ export async function startRequestPipeline(ctx: AppContext, keys: ServerKeys): P
     async stop() {
       await takeover.stop();
       await main.stop();
+      stopCoalescing();
+      await players.stop();
     },
   };
 }

@@ -15,6 +15,44 @@ import { success, type HandlerEnv } from '../request-session.js';
 const MAX_SEED = QueryPostsRequestBounds.random_seed.maximum;
 const postSummaryValidator = compileValidator<PostSummary>(PostSummary);
 
+interface Page { posts: PostSummary[]; nextCursor: string | null; hasMore: boolean }
+/**
+ * Pages already made from a set of rows. Identical queries arriving together share one statement
+ * and so one rows array (queryFeedCoalesced): the page made of it (summaries checked, fitted under
+ * the size limit, cursor signed) is the same for all of them, so it is made once. Keyed by the rows
+ * array (whose query fixes channel, sort, seed, position and limit) and the request id's length
+ * (the fitter counts it); gone with the rows. Always as fresh as the statement it came from.
+ */
+const pagesOf = new WeakMap<readonly FeedRow[], Map<number, Page>>();
+
+/**
+ * Post summaries already made (checked against PostSummary, serialized size known), by post id,
+ * with the row fields they were made from: a summary is reused only for a row with the same
+ * fields, so an edited post is made again. Pages of different queries share most posts.
+ */
+interface Made { row: string; summary: PostSummary | null; problem: string; bytes: number }
+const summaries = new Map<number, Made>();
+const MAX_SUMMARIES = 50_000;
+
+/** Every field a PostSummary is made of, as one string. */
+function rowFields(r: FeedRow): string {
+  return `${r.storage_key}\u0000${r.title}\u0000${r.art_url}\u0000${r.canvas}\u0000${r.width}\u0000${r.height}\u0000${r.frame_count}\u0000${r.has_transparency}\u0000${r.owner_handle}\u0000${r.created_at.getTime()}\u0000${r.native_format}\u0000${r.artwork_modified_at.getTime()}`;
+}
+
+function summaryFor(row: FeedRow): Made {
+  const fields = rowFields(row);
+  const had = summaries.get(row.post_id);
+  if (had !== undefined && had.row === fields) return had;
+  const summary: PostSummary = postSummaryOf(row);
+  const ok = postSummaryValidator.check(summary);
+  const made: Made = ok
+    ? { row: fields, summary, problem: '', bytes: Buffer.byteLength(JSON.stringify(summary)) }
+    : { row: fields, summary: null, problem: postSummaryValidator.explain(summary), bytes: 0 };
+  if (summaries.size >= MAX_SUMMARIES) summaries.clear();
+  summaries.set(row.post_id, made);
+  return made;
+}
+
 const CREATED_KEY = /^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z$/;
 const RANK = /^-?[0-9]{1,19}$/;
 const isPostId = (x: unknown): x is number => typeof x === 'number' && Number.isSafeInteger(x) && x >= 1;
@@ -104,20 +142,32 @@ export const handleQueryPosts: RequestHandlers<HandlerEnv>['query_posts'] = asyn
   if (sort === 'random') seed ??= randomInt(0, MAX_SEED + 1);
 
   const rows = await queryFeedCoalesced(ctx.sql, { channel, ownerId, reactorId, hashtag, sort, seed, after, limit: limit + 1, moderator: session.isModerator });
+  let made = pagesOf.get(rows);
+  if (made === undefined) pagesOf.set(rows, (made = new Map()));
+  let answer = made.get(session.requestId.length);
+  if (answer === undefined) {
+    answer = makePage(env, rows, limit, sort, seed, scope);
+    made.set(session.requestId.length, answer);
+  }
+  return env.remember(ctx.sql, success(session.requestId, { posts: answer.posts, next_cursor: answer.nextCursor, has_more: answer.hasMore }));
+};
+
+function makePage(env: Parameters<RequestHandlers<HandlerEnv>['query_posts']>[1], rows: readonly FeedRow[], limit: number, sort: QueryPostsSort, seed: number | undefined, scope: string): Page {
+  const { ctx, keys, session } = env;
   const page = rows.slice(0, limit);
   let hasMore = rows.length > limit;
   const fitter = new PageFitter(success(session.requestId, { posts: [], next_cursor: null, has_more: false }));
   const posts: PostSummary[] = [];
   let last: FeedRow | undefined;
   for (const row of page) {
-    const summary: PostSummary = postSummaryOf(row);
-    if (!postSummaryValidator.check(summary)) {
+    const { summary, problem, bytes } = summaryFor(row);
+    if (summary === null) {
       // A row the protocol cannot describe (e.g. wider than 4096 px) is passed over, not fatal.
-      ctx.log.warn({ post_id: row.post_id, problem: postSummaryValidator.explain(summary) }, 'query_posts skips a post that does not fit PostSummary');
+      ctx.log.warn({ post_id: row.post_id, problem }, 'query_posts skips a post that does not fit PostSummary');
       last = row;
       continue;
     }
-    if (!fitter.add(summary)) {
+    if (!fitter.addBytes(bytes)) {
       hasMore = true;
       break;
     }
@@ -125,5 +175,5 @@ export const handleQueryPosts: RequestHandlers<HandlerEnv>['query_posts'] = asyn
     last = row;
   }
   const nextCursor = hasMore && last !== undefined ? encodeCursor(keys.cursor, scope, positionOf(sort, seed ?? 0, last)) : null;
-  return env.remember(ctx.sql, success(session.requestId, { posts, next_cursor: nextCursor, has_more: hasMore }));
-};
+  return { posts, nextCursor, hasMore };
+}
