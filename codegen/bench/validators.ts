@@ -3,8 +3,8 @@
 //   npx tsx codegen/bench/validators.ts [iterations]
 import { Ajv } from 'ajv';
 import addFormatsModule from 'ajv-formats';
-import * as channels from '../../generated/asyncapi/channels.js';
-import { messageExamples } from '../../generated/asyncapi/examples.js';
+import * as channels from '@makapix/contract/asyncapi/channels';
+import { messageExamples } from '@makapix/contract/asyncapi/examples';
 import type { Validator } from '../runtime/index.js';
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;

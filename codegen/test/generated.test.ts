@@ -2,11 +2,11 @@
 // topic formats and parses back to the same parameters, and the route table covers every operation.
 import { describe, expect, it } from 'vitest';
 import { compileValidator, type Validator } from '../runtime/index.js';
-import * as channels from '../../generated/asyncapi/channels.js';
-import { messageExamples } from '../../generated/asyncapi/examples.js';
-import { requestOperations } from '../../generated/asyncapi/operations.js';
-import { restExamples } from '../../generated/openapi/examples.js';
-import { routes } from '../../generated/openapi/routes.js';
+import * as channels from '@makapix/contract/asyncapi/channels';
+import { messageExamples } from '@makapix/contract/asyncapi/examples';
+import { requestOperations } from '@makapix/contract/asyncapi/operations';
+import { restExamples } from '@makapix/contract/openapi/examples';
+import { routes } from '@makapix/contract/openapi/routes';
 
 const validators = channels as unknown as Record<string, Validator<unknown>>;
 

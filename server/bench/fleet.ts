@@ -25,7 +25,7 @@ import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pino } from 'pino';
 import { RequestTimeoutError } from '#runtime/v1';
-import { createClient } from '../../generated/openapi/client.js';
+import { createClient } from '@makapix/contract/openapi/client';
 import { DEFAULT_QUERY, SimFleet, type SimCredentials, type SimPlayer } from '../../conformance/src/sim/index.js';
 import { freePort, serverEnv, startServices } from '../devenv/index.js';
 import { loadConfig } from '../src/config.js';

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { pino } from 'pino';
 import sharp from 'sharp';
-import { createClient } from '../../generated/openapi/client.js';
+import { createClient } from '@makapix/contract/openapi/client';
 import { serverEnv, startServices } from '../devenv/index.js';
 import { loadConfig } from '../src/config.js';
 import { startServer } from '../src/main.js';

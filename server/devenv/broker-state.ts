@@ -8,7 +8,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { run } from './process-control.js';
 import { binaries } from './system-packages.js';
 import type { BrokerFiles } from './broker-config.js';
-import { postNewInCategoryTopic } from '../../generated/asyncapi/channels.js';
+import { postNewInCategoryTopic } from '@makapix/contract/asyncapi/channels';
 import { WEB_USER_BASE_ROLE } from '../src/services/web-users.js';
 
 export interface Account {

@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { createClient, type Client } from '../../generated/openapi/client.js';
+import { createClient, type Client } from '@makapix/contract/openapi/client';
 import { runAdmin } from '../src/admin/roles.js';
 import { loadConfig, type Config } from '../src/config.js';
 import { startServer, type ServerHandle, type StartOptions } from '../src/main.js';

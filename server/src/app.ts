@@ -2,7 +2,7 @@
 // Only main.ts listens; tests use app.inject or listen on a free port.
 import Fastify, { type FastifyInstance } from 'fastify';
 import { restClientErrorHandler, restFrameworkErrors, restNotFoundHandler, useStrictJsonBodies } from '#runtime/v1';
-import { registerRoutes, type Handlers } from '../../generated/openapi/routes.js';
+import { registerRoutes, type Handlers } from '@makapix/contract/openapi/routes';
 import type { AppContext } from './context.js';
 import { registerDocsRoutes } from './docs/serve.js';
 import { withSecretRedaction } from './logging/index.js';

@@ -8,7 +8,7 @@ import { pino, type Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
 import type { MqttClient } from 'mqtt';
 import { MessageRouter } from '#runtime/v1';
-import { limits } from '../../generated/asyncapi/limits.js';
+import { limits } from '@makapix/contract/asyncapi/limits';
 import { buildApp } from './app.js';
 import { loadConfig, type Config } from './config.js';
 import type { AppContext } from './context.js';

@@ -1,7 +1,7 @@
 // expect: nothing
 // The documented counterparts of the failing fixtures compile.
-import { requestFailure, type RequestHandlers } from '../../../generated/asyncapi/operations.js';
-import { authenticationFailed, restError, type Handlers } from '../../../generated/openapi/routes.js';
+import { requestFailure, type RequestHandlers } from '@makapix/contract/asyncapi/operations';
+import { authenticationFailed, restError, type Handlers } from '@makapix/contract/openapi/routes';
 import { ok } from './support.js';
 
 export const handlers: RequestHandlers<null> = {

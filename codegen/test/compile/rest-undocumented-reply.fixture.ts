@@ -1,6 +1,6 @@
 // expect: followCategory
 // A REST handler returning an error status its operation does not document does not compile.
-import type { Handlers } from '../../../generated/openapi/routes.js';
+import type { Handlers } from '@makapix/contract/openapi/routes';
 
 export const h: Pick<Handlers, 'followCategory'> = {
   async followCategory() {

@@ -1,6 +1,6 @@
 // Handlers that compile: the base the failing fixtures change one thing of, and the control case
 // (control.fixture.ts) that proves the fixtures fail for the reason they name, not another.
-import { requestFailure, type RequestHandlers } from '../../../generated/asyncapi/operations.js';
+import { requestFailure, type RequestHandlers } from '@makapix/contract/asyncapi/operations';
 
 export const ok: RequestHandlers<null> = {
   query_posts: async (req) => ({ request_id: req.request_id, success: true, error: null, posts: [], next_cursor: null, has_more: false }),

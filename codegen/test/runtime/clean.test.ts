@@ -3,8 +3,8 @@
 import { Type, type TSchema } from 'typebox';
 import { Value } from 'typebox/value';
 import { describe, expect, it } from 'vitest';
-import * as channels from '../../../generated/asyncapi/channels.js';
-import { messageExamples } from '../../../generated/asyncapi/examples.js';
+import * as channels from '@makapix/contract/asyncapi/channels';
+import { messageExamples } from '@makapix/contract/asyncapi/examples';
 import { compileCleaner } from '../../runtime/clean.js';
 
 const reference = (schema: TSchema, value: unknown) => Value.Clean(schema, Value.Clone(value));

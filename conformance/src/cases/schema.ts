@@ -2,8 +2,8 @@
 // data). It describes the suite's own test data, not a protocol shape: payloads come from the
 // spec's examples (`example: QueryPostsRequest.first_page`) with small, explicit changes.
 import { type Static, Type } from 'typebox';
-import { ErrorCode } from '../../../generated/components/errors.js';
-import { ConnectionStatus, PostId } from '../../../generated/components/identifiers.js';
+import { ErrorCode } from '@makapix/contract/components/errors';
+import { ConnectionStatus, PostId } from '@makapix/contract/components/identifiers';
 
 const Name = Type.String({ pattern: '^[a-z0-9_]+$', minLength: 1, maxLength: 80, description: 'A name segment: lower-case letters, digits, _.' });
 const Feature = Type.String({ pattern: '^[a-z0-9_]+$', minLength: 1, maxLength: 40 });

@@ -1,7 +1,7 @@
 // Command-line parsing of makapix-conformance. Every problem is a UsageError (exit code 2).
 import { parseArgs } from 'node:util';
 import { compileValidator } from '#runtime/v1';
-import { PlayerKey } from '../../../generated/components/identifiers.js';
+import { PlayerKey } from '@makapix/contract/components/identifiers';
 import type { PlayerRunOptions } from '../player/suite.js';
 import type { ServerRunOptions } from '../server/suite.js';
 

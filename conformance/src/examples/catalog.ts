@@ -1,7 +1,7 @@
 // The spec's examples as the suite uses them: request examples paired by name with the response
 // example that answers them (spec/README.md, "Examples"), and the examples of every other message,
 // by the channels that carry them. Everything is read from the typed catalog generated/asyncapi/catalog.ts.
-import { messageCatalog, requestCatalog, requestTypes, type ChannelId, type MessageName, type RequestType } from '../../../generated/asyncapi/catalog.js';
+import { messageCatalog, requestCatalog, requestTypes, type ChannelId, type MessageName, type RequestType } from '@makapix/contract/asyncapi/catalog';
 
 export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 export type JsonObject = { [k: string]: Json };

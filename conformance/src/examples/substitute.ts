@@ -2,7 +2,7 @@
 // real key, request_id a fresh id, example post ids and handles the real ones playing their role
 // (posts the target lacks skip the case), ids absent from the example world an id that does not exist.
 import { randomBytes, randomUUID } from 'node:crypto';
-import { PostIdBounds } from '../../../generated/components/identifiers.js';
+import { PostIdBounds } from '@makapix/contract/components/identifiers';
 import { SkipCase } from '../model/case.js';
 import { clone, type Json, type JsonObject } from './catalog.js';
 import { exampleWorld } from './world.js';

@@ -1,6 +1,6 @@
 // The "example world": the posts, users and comments the spec's examples talk about (post 123 of
 // artist123, the placeholder player_key, ...). Cases map it onto real data of the target.
-import { messageCatalog } from '../../../generated/asyncapi/catalog.js';
+import { messageCatalog } from '@makapix/contract/asyncapi/catalog';
 import { examplesOf, requestExamples, type Json, type JsonObject } from './catalog.js';
 
 export interface ExampleWorld {

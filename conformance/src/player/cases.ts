@@ -4,7 +4,7 @@
 // Requests: every request seen is valid, and each was subscribed for (see observer.ts). Statuses:
 // every status of the run is valid with the key of its topic. Last will: after the player's
 // connection is taken over, its offline will arrives.
-import { playerRequestTopic } from '../../../generated/asyncapi/channels.js';
+import { playerRequestTopic } from '@makapix/contract/asyncapi/channels';
 import { type CaseDef } from '../model/case.js';
 import { describeValue } from '../model/describe.js';
 import { examplesOf, messagesOnChannel } from '../examples/catalog.js';

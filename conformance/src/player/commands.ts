@@ -1,6 +1,6 @@
 // Sending commands to a player and checking the status that follows.
-import { PlayerCommandMessageValidator } from '../../../generated/asyncapi/channels.js';
-import type { ConnectionStatus } from '../../../generated/components/identifiers.js';
+import { PlayerCommandMessageValidator } from '@makapix/contract/asyncapi/channels';
+import type { ConnectionStatus } from '@makapix/contract/components/identifiers';
 import type { CaseRecorder } from '../model/case.js';
 import { describeValue } from '../model/describe.js';
 import type { JsonObject } from '../examples/catalog.js';

@@ -12,8 +12,8 @@
 import { randomUUID } from 'node:crypto';
 import type { MqttClient, Packet } from 'mqtt';
 import { MessageRouter } from '#runtime/v1';
-import { PlayerRequestMessageValidator, playerRequestTopic, playerResponseTopic, PlayerStatusValidator, playerStatusTopic, playerCommandTopic } from '../../../generated/asyncapi/channels.js';
-import { limits } from '../../../generated/asyncapi/limits.js';
+import { PlayerRequestMessageValidator, playerRequestTopic, playerResponseTopic, PlayerStatusValidator, playerStatusTopic, playerCommandTopic } from '@makapix/contract/asyncapi/channels';
+import { limits } from '@makapix/contract/asyncapi/limits';
 import { errorAnswerWithCode, successAnswerOf, type JsonObject } from '../examples/catalog.js';
 import type { Mismatch } from '../model/case.js';
 import { describeValue, expectationOf, valueAt } from '../model/describe.js';

@@ -1,7 +1,7 @@
 // What server-mode cases run against: the player session, the mapping from the example world to
 // the target's data, and (with --api) the accounts and records created through REST.
-import type { Client } from '../../../generated/openapi/client.js';
-import type { Post } from '../../../generated/openapi/schemas.js';
+import type { Client } from '@makapix/contract/openapi/client';
+import type { Post } from '@makapix/contract/openapi/schemas';
 import type { DataMap } from '../examples/substitute.js';
 import type { ExchangeContext } from './exchange.js';
 

@@ -6,11 +6,11 @@
 // a capability (set_*, protocol 1.1) are sent after the player published the first
 // PlayerCapabilities example; the server stores it asynchronously, so a 400 is retried until the
 // timeout. An exception can add features (protocol_1_1).
-import { PlayerCommandMessageValidator, playerCapabilitiesTopic, playerCommandTopic } from '../../../generated/asyncapi/channels.js';
-import { PlayerCommandRequest } from '../../../generated/openapi/schemas.js';
+import { PlayerCommandMessageValidator, playerCapabilitiesTopic, playerCommandTopic } from '@makapix/contract/asyncapi/channels';
+import { PlayerCommandRequest } from '@makapix/contract/openapi/schemas';
 import { StopCase, type CaseDef } from '../model/case.js';
 import { describeValue, expectationOf, valueAt } from '../model/describe.js';
-import { CommandTypeValues } from '../../../generated/components/identifiers.js';
+import { CommandTypeValues } from '@makapix/contract/components/identifiers';
 import { examplesOf, isJsonObject, isOneOf, messagesOnChannel, type JsonObject } from '../examples/catalog.js';
 import { mapPostId } from '../examples/substitute.js';
 import type { ExceptionSpec } from '../cases/schema.js';

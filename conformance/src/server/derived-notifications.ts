@@ -4,10 +4,10 @@
 // by a moderator promoting the post to the example's category (feature moderator). The
 // notification must arrive on its topic, valid, describing the real post, exactly once.
 import mqtt, { type MqttClient } from 'mqtt';
-import { PostNotificationValidator, postNewForFollowerTopic, postNewInCategoryTopic } from '../../../generated/asyncapi/channels.js';
+import { PostNotificationValidator, postNewForFollowerTopic, postNewInCategoryTopic } from '@makapix/contract/asyncapi/channels';
 import { StopCase, type CaseDef, type CaseRecorder } from '../model/case.js';
 import { describeValue, expectationOf, valueAt } from '../model/describe.js';
-import { PromotionCategoryValues } from '../../../generated/components/identifiers.js';
+import { PromotionCategoryValues } from '@makapix/contract/components/identifiers';
 import { examplesOf, isOneOf, messagesOnChannel } from '../examples/catalog.js';
 import { mapPostId } from '../examples/substitute.js';
 import type { ServerContext } from './context.js';

@@ -2,7 +2,7 @@
 // on its status topic and the owner must see it through REST (connection_status, current_post_id,
 // firmware_version). The example an exception marks `deliver_as: last_will` is delivered as the
 // MQTT last will of a connection that drops.
-import { playerStatusTopic } from '../../../generated/asyncapi/channels.js';
+import { playerStatusTopic } from '@makapix/contract/asyncapi/channels';
 import { StopCase, type CaseDef, type CaseRecorder } from '../model/case.js';
 import { describeValue } from '../model/describe.js';
 import { examplesOf, messagesOnChannel, type JsonObject } from '../examples/catalog.js';

@@ -5,8 +5,8 @@ import { CaseRecorder } from '../model/case.js';
 import { requestExamples, type JsonObject } from '../examples/catalog.js';
 import { MAX_POST_ID, newRequestId, type DataMap } from '../examples/substitute.js';
 import { exampleWorld } from '../examples/world.js';
-import { playerCommandTopic, playerRequestTopic } from '../../../generated/asyncapi/channels.js';
-import { QueryPostsRequestBounds, type QueryPostsChannel } from '../../../generated/asyncapi/schemas.js';
+import { playerCommandTopic, playerRequestTopic } from '@makapix/contract/asyncapi/channels';
+import { QueryPostsRequestBounds, type QueryPostsChannel } from '@makapix/contract/asyncapi/schemas';
 import { exchange, type ExchangeContext } from './exchange.js';
 
 export interface Discovery {

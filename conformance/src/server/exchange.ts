@@ -2,9 +2,9 @@
 // on the request's response topic within the timeout, is UTF-8 JSON, matches the reply schema
 // exactly (no cleaning of unknown fields), carries the same request_id, and meets the expectation.
 import { type Validator } from '#runtime/v1';
-import { ErrorResponseValidator, playerCommandTopic, playerRequestTopic, playerResponseTopic, PlayerResponseMessageValidator } from '../../../generated/asyncapi/channels.js';
-import { requestCatalog } from '../../../generated/asyncapi/catalog.js';
-import { limits } from '../../../generated/asyncapi/limits.js';
+import { ErrorResponseValidator, playerCommandTopic, playerRequestTopic, playerResponseTopic, PlayerResponseMessageValidator } from '@makapix/contract/asyncapi/channels';
+import { requestCatalog } from '@makapix/contract/asyncapi/catalog';
+import { limits } from '@makapix/contract/asyncapi/limits';
 import { isRequestType } from '../examples/catalog.js';
 import { describeValue, diffPointers, expectationOf, valueAt } from '../model/describe.js';
 import { StopCase, type CaseRecorder } from '../model/case.js';

@@ -1,7 +1,7 @@
 // REST request bodies made from the example world's data: the fields the body schema declares,
 // checked against that schema (so a body is typed because it was validated, not because it was cast).
 import { compileValidator, type Validator } from '#runtime/v1';
-import { CreateCommentRequest, CreatePostRequest } from '../../../generated/openapi/schemas.js';
+import { CreateCommentRequest, CreatePostRequest } from '@makapix/contract/openapi/schemas';
 import type { JsonObject } from '../examples/catalog.js';
 
 const createPost = compileValidator<CreatePostRequest>(CreatePostRequest);

@@ -3,8 +3,8 @@
 // message is kept with a sequence number, so an exchange can wait for what arrived after it began.
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { MessageRouter, type InboundError } from '#runtime/v1';
-import { playerCommandTopic, playerResponseTopic } from '../../../generated/asyncapi/channels.js';
-import { limits } from '../../../generated/asyncapi/limits.js';
+import { playerCommandTopic, playerResponseTopic } from '@makapix/contract/asyncapi/channels';
+import { limits } from '@makapix/contract/asyncapi/limits';
 import { closeClient } from '../run/close-client.js';
 import { waitForFind } from '../run/wait.js';
 

@@ -3,9 +3,9 @@
 // order, so "newest id first" keeps the examples' order) and comments, a follow, a provisioned and
 // registered player with its certificate, and optionally a moderator.
 import { randomBytes } from 'node:crypto';
-import { createClient } from '../../../generated/openapi/client.js';
-import { HandleBounds } from '../../../generated/components/identifiers.js';
-import type { Post, PlayerCredentials } from '../../../generated/openapi/schemas.js';
+import { createClient } from '@makapix/contract/openapi/client';
+import { HandleBounds } from '@makapix/contract/components/identifiers';
+import type { Post, PlayerCredentials } from '@makapix/contract/openapi/schemas';
 import { MAX_POST_ID, type DataMap } from '../examples/substitute.js';
 import { exampleWorld } from '../examples/world.js';
 import { createCommentBody, createPostBody } from './rest-bodies.js';

@@ -4,7 +4,7 @@
 import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { playerRequestTopic, playerResponseTopic } from '../../../generated/asyncapi/channels.js';
+import { playerRequestTopic, playerResponseTopic } from '@makapix/contract/asyncapi/channels';
 import type { CaseDef } from '../model/case.js';
 import type { LoadedCaseFile } from '../cases/load.js';
 import type { ExceptionSpec } from '../cases/schema.js';

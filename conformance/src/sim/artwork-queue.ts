@@ -1,6 +1,6 @@
 // What the simulated player shows: the post ids it fetched with query_posts, a position in them,
 // and the current post (which a show_artwork command may set to a post outside the list).
-import type { PostId } from '../../../generated/components/identifiers.js';
+import type { PostId } from '@makapix/contract/components/identifiers';
 
 export class ArtworkQueue {
   private ids: PostId[] = [];

@@ -2,8 +2,8 @@
 // fetched from the REST API or read from files.
 import { readFileSync } from 'node:fs';
 import { compileValidator, type Validator } from '#runtime/v1';
-import { PlayerCredentials } from '../../../generated/openapi/schemas.js';
-import { PlayerKey } from '../../../generated/components/identifiers.js';
+import { PlayerCredentials } from '@makapix/contract/openapi/schemas';
+import { PlayerKey } from '@makapix/contract/components/identifiers';
 
 export const PlayerCredentialsValidator: Validator<PlayerCredentials> = compileValidator<PlayerCredentials>(PlayerCredentials);
 const PlayerKeyValidator: Validator<PlayerKey> = compileValidator<PlayerKey>(PlayerKey);

@@ -2,7 +2,7 @@
 // staggered and bounded in number, credentials given or obtained through provisioning.
 import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { ProvisionPlayerResponse } from '../../../generated/openapi/schemas.js';
+import type { ProvisionPlayerResponse } from '@makapix/contract/openapi/schemas';
 import type { SimCredentials } from './credentials.js';
 import type { Registrar } from './provisioning.js';
 import { SharedScheduler } from './scheduler.js';

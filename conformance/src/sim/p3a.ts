@@ -1,8 +1,8 @@
 // The p3a firmware's rules (see /work/shared/protocol/FIRMWARE_P3A.md), as data and small helpers
 // the simulator's `profile: 'p3a'` uses. Payloads are the spec's own p3a examples (generated code).
 import { createHash } from 'node:crypto';
-import { messageExamples } from '../../../generated/asyncapi/examples.js';
-import type { PlayerCapabilities, PlayerState } from '../../../generated/asyncapi/schemas.js';
+import { messageExamples } from '@makapix/contract/asyncapi/examples';
+import type { PlayerCapabilities, PlayerState } from '@makapix/contract/asyncapi/schemas';
 
 export type SimProfile = 'default' | 'p3a';
 

@@ -2,8 +2,8 @@
 // through the generated client, plus a registration helper that plays the owner for load tests.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { compileValidator, type Validator } from '#runtime/v1';
-import { createClient, type Client } from '../../../generated/openapi/client.js';
-import { ProvisionPlayerRequest, ProvisionPlayerResponse } from '../../../generated/openapi/schemas.js';
+import { createClient, type Client } from '@makapix/contract/openapi/client';
+import { ProvisionPlayerRequest, ProvisionPlayerResponse } from '@makapix/contract/openapi/schemas';
 import { PlayerCredentialsValidator, type SimCredentials } from './credentials.js';
 
 const ProvisionPlayerResponseValidator: Validator<ProvisionPlayerResponse> = compileValidator<ProvisionPlayerResponse>(ProvisionPlayerResponse);

@@ -9,22 +9,22 @@ import {
 } from '#runtime/v1';
 import {
   playerResponse, playerStatus, PlayerStatusValidator, type PlayerCommandMessage, type PlayerCommandParams, type PlayerViewAckMessage,
-} from '../../../generated/asyncapi/channels.js';
+} from '@makapix/contract/asyncapi/channels';
 import {
   publishPlayerCapabilities, publishPlayerCommandAck, publishPlayerState, publishPlayerStatus, publishPlayerView,
   requestGetComments, requestGetPost, requestQueryPosts, requestRevokeReaction, requestSubmitReaction, requestSubmitView,
   subscribePlayerCommand, subscribePlayerViewAck, type GetCommentsReply, type GetPostReply, type QueryPostsReply,
   type RevokeReactionReply, type SubmitReactionReply, type SubmitViewReply,
-} from '../../../generated/asyncapi/operations.js';
+} from '@makapix/contract/asyncapi/operations';
 import type {
   CommandAck, ErrorResponse, GetCommentsRequest, GetPostRequest, PlayerCapabilities, PlayerState, PlayerStatus, PlayerView, PostSummary,
   QueryPostsRequest, RevokeReactionRequest, SubmitReactionRequest, SubmitViewRequest,
-} from '../../../generated/asyncapi/schemas.js';
-import type { RequestType } from '../../../generated/asyncapi/catalog.js';
-import { limits } from '../../../generated/asyncapi/limits.js';
-import type { PostId, ViewIntent } from '../../../generated/components/identifiers.js';
-import { createClient } from '../../../generated/openapi/client.js';
-import type { ProvisionPlayerResponse, RenewDeviceCertResponse } from '../../../generated/openapi/schemas.js';
+} from '@makapix/contract/asyncapi/schemas';
+import type { RequestType } from '@makapix/contract/asyncapi/catalog';
+import { limits } from '@makapix/contract/asyncapi/limits';
+import type { PostId, ViewIntent } from '@makapix/contract/components/identifiers';
+import { createClient } from '@makapix/contract/openapi/client';
+import type { ProvisionPlayerResponse, RenewDeviceCertResponse } from '@makapix/contract/openapi/schemas';
 import {
   firmwareArtworkUrl, firmwareShard, P3A_DEVICE_MODEL, P3A_FIRMWARE_VERSION, P3A_MAX_INBOUND_BYTES, P3A_TIMINGS, p3aCapabilities, p3aInitialState, p3aTimestamp,
   type SimProfile,

@@ -4,11 +4,11 @@
 import { createHmac } from 'node:crypto';
 import mqtt, { type MqttClient } from 'mqtt';
 import { isUnknownTag, MessageRouter } from '#runtime/v1';
-import { messageCatalog, requestCatalog, requestTypes } from '../../../generated/asyncapi/catalog.js';
-import { playerRequestTopic, playerResponseTopic, PlayerResponseMessageValidator } from '../../../generated/asyncapi/channels.js';
-import { limits } from '../../../generated/asyncapi/limits.js';
-import { publishPlayerResponse } from '../../../generated/asyncapi/operations.js';
-import { GetCommentsRequestDefaults, QueryPostsRequestDefaults } from '../../../generated/asyncapi/schemas.js';
+import { messageCatalog, requestCatalog, requestTypes } from '@makapix/contract/asyncapi/catalog';
+import { playerRequestTopic, playerResponseTopic, PlayerResponseMessageValidator } from '@makapix/contract/asyncapi/channels';
+import { limits } from '@makapix/contract/asyncapi/limits';
+import { publishPlayerResponse } from '@makapix/contract/asyncapi/operations';
+import { GetCommentsRequestDefaults, QueryPostsRequestDefaults } from '@makapix/contract/asyncapi/schemas';
 import { exampleWorld } from '../../src/examples/world.js';
 import { isRequestType, requestExamples, type JsonObject } from '../../src/examples/catalog.js';
 import { closeClient } from '../../src/run/close-client.js';

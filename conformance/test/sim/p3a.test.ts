@@ -11,10 +11,10 @@ import { MqttClient } from 'mqtt';
 import { MessageRouter, RequestTimeoutError } from '#runtime/v1';
 import {
   playerCapabilities, playerRequest, playerState, playerStatus, PlayerStatusValidator,
-} from '../../../generated/asyncapi/channels.js';
-import { messageExamples } from '../../../generated/asyncapi/examples.js';
-import { publishPlayerCommand } from '../../../generated/asyncapi/operations.js';
-import type { CommandAck, PlayerView } from '../../../generated/asyncapi/schemas.js';
+} from '@makapix/contract/asyncapi/channels';
+import { messageExamples } from '@makapix/contract/asyncapi/examples';
+import { publishPlayerCommand } from '@makapix/contract/asyncapi/operations';
+import type { CommandAck, PlayerView } from '@makapix/contract/asyncapi/schemas';
 import { createPost, createPosts, createUser, type FixtureUser } from '../../../server/test/support/fixtures.js';
 import { connectInternal, startStack, type Stack } from '../../../server/test/support/stack.js';
 import { until } from '../../../server/test/support/until.js';

@@ -12,10 +12,10 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { MessageRouter, RequestTimeoutError, type InboundError } from '#runtime/v1';
 import {
   playerCommand, playerStatus, PlayerStatusValidator, type PlayerRequestMessage,
-} from '../../../generated/asyncapi/channels.js';
-import { messageExamples } from '../../../generated/asyncapi/examples.js';
-import { publishPlayerCommand, publishPlayerResponse, subscribePlayerRequest } from '../../../generated/asyncapi/operations.js';
-import type { PlayerStatus } from '../../../generated/asyncapi/schemas.js';
+} from '@makapix/contract/asyncapi/channels';
+import { messageExamples } from '@makapix/contract/asyncapi/examples';
+import { publishPlayerCommand, publishPlayerResponse, subscribePlayerRequest } from '@makapix/contract/asyncapi/operations';
+import type { PlayerStatus } from '@makapix/contract/asyncapi/schemas';
 import { ensureDevPki, issueClientCert, type DevPki } from '../../../server/devenv/pki.js';
 import { startBroker, type Broker } from '../../../server/devenv/broker.js';
 import { kickClient } from '../../../server/devenv/revoke.js';

@@ -2,7 +2,7 @@
 // revoke roles on an existing account named by email or user_id, and show an account's roles with
 // their history. Every change is recorded with who made it (the operator's OS user, or --by) and
 // when (db/users.ts changeRole). Registering a handle never grants anything.
-import { UserRoleValues } from '../../../generated/openapi/schemas.js';
+import { UserRoleValues } from '@makapix/contract/openapi/schemas';
 import type { Sql } from '../db/index.js';
 import { changeRole, findUserByEmailOrUserId, roleChanges, type StoredRole } from '../db/users.js';
 

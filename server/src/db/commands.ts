@@ -1,6 +1,6 @@
 // SQL about commands sent to players: the post a show_artwork command points at, and the log of
 // every command (who sent what to which player, when).
-import type { CommandAckStatus, CommandType } from '../../../generated/components/identifiers.js';
+import type { CommandAckStatus, CommandType } from '@makapix/contract/components/identifiers';
 import type { Queryable } from './client.js';
 
 export interface ShowablePost {

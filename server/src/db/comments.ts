@@ -1,7 +1,7 @@
 // SQL about writing comments. Threads are at most depth 2; the composite foreign key
 // (parent_id, post_id, parent_depth) makes the database refuse a reply on another post or at the
 // wrong depth (Constraints.commentsParent), so the handler's checks cannot be raced past.
-import { CommentBounds } from '../../../generated/components/post.js';
+import { CommentBounds } from '@makapix/contract/components/post';
 import type { Queryable } from './client.js';
 
 export const MAX_COMMENT_DEPTH = CommentBounds.depth.maximum;

@@ -16,7 +16,7 @@
 // partial indexes posts_listable_*; moderators see every post that is not deleted.
 // Channels (1.1): artwork is every post (every post is an artwork today); hashtag uses the GIN
 // index posts_hashtags_idx; reactions lists the posts a user reacted to.
-import type { QueryPostsChannel, QueryPostsSort } from '../../../generated/asyncapi/schemas.js';
+import type { QueryPostsChannel, QueryPostsSort } from '@makapix/contract/asyncapi/schemas';
 import { Coalescer } from '../services/coalescer.js';
 import type { Queryable } from './client.js';
 

@@ -1,7 +1,7 @@
 // SQL about follows: users following users (new-post fan-out) and users following categories.
 // Following twice or unfollowing what is not followed changes nothing.
 import type { Queryable } from './client.js';
-import type { PromotionCategory } from '../../../generated/components/identifiers.js';
+import type { PromotionCategory } from '@makapix/contract/components/identifiers';
 
 /** The follower follows the followee (idempotent). A self-follow violates Constraints.followsNotSelf. */
 export async function followUser(sql: Queryable, followerId: number, followeeId: number): Promise<void> {

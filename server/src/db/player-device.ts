@@ -2,7 +2,7 @@
 // acknowledgements of commands (command/ack), since protocol 1.1. Only registered players are
 // written; a player's own key is the only way in (the broker ACL lets a player publish only on its
 // own topics). `findPlayerDevice` is what the owner-facing side reads.
-import type { CommandAckStatus, Rotation } from '../../../generated/components/identifiers.js';
+import type { CommandAckStatus, Rotation } from '@makapix/contract/components/identifiers';
 import type { Queryable } from './client.js';
 
 /** The capabilities as stored: only the fields and features protocol 1.1 defines. */

@@ -1,7 +1,7 @@
 // Players as the MQTT side sees them: who is asking (one query for the requests arriving
 // together: the player, its owner, the owner's moderator flag and any stored answer to each
 // request id), status updates written in batches, and the presence sweep.
-import type { ConnectionStatus } from '../../../generated/components/identifiers.js';
+import type { ConnectionStatus } from '@makapix/contract/components/identifiers';
 import type { Queryable } from './client.js';
 
 export interface PlayerAuth {

@@ -2,7 +2,7 @@
 // (owner + device certificate), the owner's view of its players, renaming, deleting, renewal.
 // Only registered players are visible to owners; pending players have no owner.
 import type { StoredCapabilities, StoredState } from './player-device.js';
-import type { ConnectionStatus, RegistrationStatus } from '../../../generated/components/identifiers.js';
+import type { ConnectionStatus, RegistrationStatus } from '@makapix/contract/components/identifiers';
 import type { Queryable } from './client.js';
 
 /** A registered player joined with its owner's public user_id: what the REST Player is built from. */

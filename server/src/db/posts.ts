@@ -1,6 +1,6 @@
 // SQL about posts (create, read, soft-delete, promote). Rows carry the owner's public identity
 // (user_id, handle) so that handlers and notifications need no second query.
-import type { PromotionCategory } from '../../../generated/components/identifiers.js';
+import type { PromotionCategory } from '@makapix/contract/components/identifiers';
 import type { NativeFormat } from '../vault/formats.js';
 import type { Queryable } from './client.js';
 

@@ -3,7 +3,7 @@
 // which is implicit (see apiRoles in rest/auth.ts). Roles change only through the operator's
 // command (admin/cli.ts), each change recorded in role_changes. `token_generation` ends every
 // earlier token when it moves on (password change, logout-all; migration 0009).
-import type { UserRole } from '../../../generated/openapi/schemas.js';
+import type { UserRole } from '@makapix/contract/openapi/schemas';
 import type { Queryable, Sql } from './client.js';
 
 export interface UserRow {

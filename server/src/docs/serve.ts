@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { restErrorHandler } from '#runtime/v1';
-import { handwrittenRoutes, restError } from '../../../generated/openapi/routes.js';
+import { handwrittenRoutes, restError } from '@makapix/contract/openapi/routes';
 
 /** The operations and the file each serves (names as codegen/src/docs/build.ts writes them). */
 export const DOCS_ROUTES = {

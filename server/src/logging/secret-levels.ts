@@ -2,8 +2,8 @@
 // (it is the device's bearer secret), and every makapix/player/{player_key}/... topic carries it
 // too. The templates come from the generated route table and channel list, so a new route or
 // channel with a {player_key} level is covered without a change here.
-import { channels } from '../../../generated/asyncapi/channels.js';
-import { routes } from '../../../generated/openapi/routes.js';
+import { channels } from '@makapix/contract/asyncapi/channels';
+import { routes } from '@makapix/contract/openapi/routes';
 import { servedPaths } from '../rest/api-prefix.js';
 
 /** Path and topic parameters whose value alone grants access. */

@@ -3,10 +3,10 @@
 // path templates. Anything else becomes `unknown` / `other` / `unmatched`, never a raw value, so no
 // player_key, user id or URL can reach a label.
 import { METHODS } from 'node:http';
-import { requestOperations } from '../../../generated/asyncapi/operations.js';
-import { channels } from '../../../generated/asyncapi/channels.js';
-import { ErrorCodeValues } from '../../../generated/components/errors.js';
-import { routes } from '../../../generated/openapi/routes.js';
+import { requestOperations } from '@makapix/contract/asyncapi/operations';
+import { channels } from '@makapix/contract/asyncapi/channels';
+import { ErrorCodeValues } from '@makapix/contract/components/errors';
+import { routes } from '@makapix/contract/openapi/routes';
 import type { InboundErrorReason } from '../../../codegen/runtime/index.js';
 
 export const REQUEST_TYPES: readonly string[] = Object.keys(requestOperations);

@@ -1,7 +1,7 @@
 // Acknowledgements of commands (since 1.1) from $share/<group>/makapix/player/+/command/ack,
 // recorded on the command they name when it was sent to that player (anything else changes nothing).
 import type { InboundError } from '#runtime/v1';
-import { subscribePlayerCommandAck } from '../../../generated/asyncapi/operations.js';
+import { subscribePlayerCommandAck } from '@makapix/contract/asyncapi/operations';
 import type { AppContext } from '../context.js';
 import { recordCommandAck } from '../db/player-device.js';
 

@@ -5,8 +5,8 @@
 // of a silent restart at page one.
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { RequestFailure } from '#runtime/v1';
-import { requestFailure } from '../../../generated/asyncapi/operations.js';
-import { CursorBounds } from '../../../generated/components/identifiers.js';
+import { requestFailure } from '@makapix/contract/asyncapi/operations';
+import { CursorBounds } from '@makapix/contract/components/identifiers';
 
 const VERSION = 1;
 const SIG_BYTES = 16;

@@ -12,7 +12,7 @@
 // Everything else fails: letters, digits or #/* alone, whitespace inside, control characters,
 // a lone modifier, joiner, variation selector or regional indicator.
 
-import { limits } from '../../../generated/asyncapi/limits.js';
+import { limits } from '@makapix/contract/asyncapi/limits';
 
 const PICTOGRAPH = String.raw`\p{Extended_Pictographic}(?:\uFE0F|\p{Emoji_Modifier})*`;
 const ZWJ_SEQUENCE = String.raw`${PICTOGRAPH}(?:\u200D${PICTOGRAPH})*`;

@@ -14,9 +14,9 @@
 import { randomUUID } from 'node:crypto';
 import type { MqttClient } from 'mqtt';
 import { PayloadValidationError } from '#runtime/v1';
-import { postNew, postNewForFollower, postNewForFollowerTopic, postNewInCategory, postNewInCategoryTopic, postNewTopic } from '../../../generated/asyncapi/channels.js';
-import { publishPostNew, publishPostNewForFollower, publishPostNewInCategory } from '../../../generated/asyncapi/operations.js';
-import type { PostNotification } from '../../../generated/asyncapi/schemas.js';
+import { postNew, postNewForFollower, postNewForFollowerTopic, postNewInCategory, postNewInCategoryTopic, postNewTopic } from '@makapix/contract/asyncapi/channels';
+import { publishPostNew, publishPostNewForFollower, publishPostNewInCategory } from '@makapix/contract/asyncapi/operations';
+import type { PostNotification } from '@makapix/contract/asyncapi/schemas';
 import type { AppContext } from '../context.js';
 import { outbox } from '../db/index.js';
 import type { ClaimedMessage, FanoutStep } from '../db/outbox.js';

@@ -1,6 +1,6 @@
 // Keeps a response under the firmware's inbound buffer (limits.maxPayloadBytes): items are taken in
 // order while the serialized page (envelope, items and a cursor of the largest size) stays within the budget.
-import { limits } from '../../../generated/asyncapi/limits.js';
+import { limits } from '@makapix/contract/asyncapi/limits';
 import { MAX_CURSOR_LENGTH } from './cursor.js';
 
 /** Room kept for the topic and the packet header (ours, not the protocol's). */

@@ -4,8 +4,8 @@
 // subscription gets no retained messages when it subscribes: players publish both on every
 // connect, and what was stored before stays.
 import type { InboundError } from '#runtime/v1';
-import { subscribePlayerCapabilities, subscribePlayerState } from '../../../generated/asyncapi/operations.js';
-import type { PlayerCapabilities, PlayerState } from '../../../generated/asyncapi/schemas.js';
+import { subscribePlayerCapabilities, subscribePlayerState } from '@makapix/contract/asyncapi/operations';
+import type { PlayerCapabilities, PlayerState } from '@makapix/contract/asyncapi/schemas';
 import type { AppContext } from '../context.js';
 import { storeCapabilities, storeState, type StoredCapabilities, type StoredState } from '../db/player-device.js';
 

@@ -1,7 +1,7 @@
 // A feed row as the protocol's PostSummary (query_posts, get_post), with the 1.1 fields: kind,
 // storage_shard (the firmware's rule, server/src/vault/shard.ts), native_format and
 // artwork_modified_at.
-import type { PostSummary } from '../../../generated/asyncapi/schemas.js';
+import type { PostSummary } from '@makapix/contract/asyncapi/schemas';
 import type { FeedRow } from '../db/feed.js';
 import { isNativeFormat } from '../vault/formats.js';
 import { storageShard } from '../vault/shard.js';

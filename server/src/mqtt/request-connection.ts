@@ -9,7 +9,7 @@
 // delivers its queued requests right after CONNACK.
 import mqtt, { type MqttClient } from 'mqtt';
 import { manualAcks, MessageRouter, type ManualAcks } from '#runtime/v1';
-import { limits } from '../../../generated/asyncapi/limits.js';
+import { limits } from '@makapix/contract/asyncapi/limits';
 import type { AppContext } from '../context.js';
 
 export interface RequestConnection {

@@ -2,7 +2,7 @@
 // server's derived keys, and `remember`, which stores the answer for (player_key, request_id) and
 // returns the answer to send (the first stored answer wins when a duplicate raced this one).
 // Handlers that write call it inside their transaction, so effects and answer commit together.
-import type { PlayerResponseMessage } from '../../../generated/asyncapi/channels.js';
+import type { PlayerResponseMessage } from '@makapix/contract/asyncapi/channels';
 import type { AppContext } from '../context.js';
 import type { Queryable } from '../db/index.js';
 import type { ServerKeys } from './server-keys.js';

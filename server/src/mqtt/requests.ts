@@ -8,9 +8,9 @@
 // data), and who is asking comes from memory (PlayerAuthCache, invalidated by NOTIFY).
 // Requests with effects still look up player and stored answer in one statement, and store theirs.
 import { type ErrorAnswer, type Refusal, type RequestTopicParams } from '#runtime/v1';
-import type { PlayerResponseMessage } from '../../../generated/asyncapi/channels.js';
-import { limits as protocolLimits } from '../../../generated/asyncapi/limits.js';
-import { serveRequests, type RequestHandlers } from '../../../generated/asyncapi/operations.js';
+import type { PlayerResponseMessage } from '@makapix/contract/asyncapi/channels';
+import { limits as protocolLimits } from '@makapix/contract/asyncapi/limits';
+import { serveRequests, type RequestHandlers } from '@makapix/contract/asyncapi/operations';
 import type { AppContext } from '../context.js';
 import { idempotency, type Queryable } from '../db/index.js';
 import { findPlayerAuthBatch } from '../db/player-session.js';

@@ -3,7 +3,7 @@
 // for a few milliseconds and written with one statement (at most one row per player: a later
 // message overrides the fields it carries); unknown and unregistered players change nothing.
 import type { InboundError } from '#runtime/v1';
-import { subscribePlayerStatus } from '../../../generated/asyncapi/operations.js';
+import { subscribePlayerStatus } from '@makapix/contract/asyncapi/operations';
 import type { AppContext } from '../context.js';
 import { pgErrorCode } from '../db/index.js';
 import { applyStatusBatch, type StatusUpdate } from '../db/player-session.js';

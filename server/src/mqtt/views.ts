@@ -3,10 +3,10 @@
 // except that a player's views of one post count once within limits.viewRepeatWindowSeconds; a
 // view counts against the per-player rate limit. With request_ack the answer goes to view/ack.
 import type { InboundError } from '#runtime/v1';
-import type { PlayerViewAckMessage } from '../../../generated/asyncapi/channels.js';
-import { limits } from '../../../generated/asyncapi/limits.js';
-import { publishPlayerViewAck, subscribePlayerView } from '../../../generated/asyncapi/operations.js';
-import type { PlayerView } from '../../../generated/asyncapi/schemas.js';
+import type { PlayerViewAckMessage } from '@makapix/contract/asyncapi/channels';
+import { limits } from '@makapix/contract/asyncapi/limits';
+import { publishPlayerViewAck, subscribePlayerView } from '@makapix/contract/asyncapi/operations';
+import type { PlayerView } from '@makapix/contract/asyncapi/schemas';
 import type { AppContext } from '../context.js';
 import { findRegisteredPlayer } from '../db/player-device.js';
 import { rateLimitKeys } from '../db/rate-limit.js';

@@ -3,7 +3,7 @@
 // 'device-token' (a player's own calls) take a device token instead: its player is `request.device`.
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Authenticate } from '#runtime/v1';
-import { authenticationFailed } from '../../../generated/openapi/routes.js';
+import { authenticationFailed } from '@makapix/contract/openapi/routes';
 import { deviceTokenHash, tokenGeneration, TokenError, verifyToken, type TokenClaims } from '../auth/index.js';
 import type { AppContext } from '../context.js';
 import { findPlayerByTokenHash, type DeviceTokenPlayer } from '../db/device-tokens.js';

@@ -8,8 +8,8 @@
 // logout-all moves the generation on, which ends every earlier access token (auth-hook.ts), and
 // revokes the refresh tokens and the WebSocket MQTT credential.
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { restError, type Handlers } from '../../../generated/openapi/routes.js';
-import type { User } from '../../../generated/openapi/schemas.js';
+import { restError, type Handlers } from '@makapix/contract/openapi/routes';
+import type { User } from '@makapix/contract/openapi/schemas';
 import { hashPassword, needsRehash, signToken, verifyNothing, verifyPassword, type ScryptParams } from '../auth/index.js';
 import type { AppContext } from '../context.js';
 import { throttle } from './throttle.js';

@@ -6,11 +6,11 @@
 // matching set_* command the same way; /mirror has no command in the protocol and is always a 400.
 import { randomUUID } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
-import type { PlayerCommandMessage } from '../../../generated/asyncapi/channels.js';
-import { publishPlayerCommand } from '../../../generated/asyncapi/operations.js';
-import { restError, type Handlers } from '../../../generated/openapi/routes.js';
-import type { PlayerCommandRequest } from '../../../generated/openapi/schemas.js';
-import { BrightnessBounds, RotationValues, type CommandType } from '../../../generated/components/identifiers.js';
+import type { PlayerCommandMessage } from '@makapix/contract/asyncapi/channels';
+import { publishPlayerCommand } from '@makapix/contract/asyncapi/operations';
+import { restError, type Handlers } from '@makapix/contract/openapi/routes';
+import type { PlayerCommandRequest } from '@makapix/contract/openapi/schemas';
+import { BrightnessBounds, RotationValues, type CommandType } from '@makapix/contract/components/identifiers';
 import type { AppContext } from '../context.js';
 import { findPlayerCommand, findShowablePost, logCommands } from '../db/commands.js';
 import { findCapabilities, type StoredCapabilities } from '../db/player-device.js';

@@ -1,6 +1,6 @@
 // Follows over REST: users by sqid (drives the per-follower new-post notifications) and promotion
 // categories. Every call is idempotent and answers 204.
-import { restError, type Handlers } from '../../../generated/openapi/routes.js';
+import { restError, type Handlers } from '@makapix/contract/openapi/routes';
 import type { AppContext } from '../context.js';
 import { followCategory, followUser, unfollowCategory, unfollowUser } from '../db/follows.js';
 import { findUserByInternalId, type UserRow } from '../db/users.js';

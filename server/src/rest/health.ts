@@ -1,6 +1,6 @@
 // Liveness (the process answers) and readiness (the database answers, the broker connection is up
 // and the broker enforces every revocation this instance recorded: see services/revocation-publisher.ts).
-import type { Handlers } from '../../../generated/openapi/routes.js';
+import type { Handlers } from '@makapix/contract/openapi/routes';
 import type { AppContext } from '../context.js';
 import { databaseAnswers } from '../db/players.js';
 

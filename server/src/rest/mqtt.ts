@@ -1,11 +1,11 @@
 // MQTT for web clients: WebSocket credentials (a fresh password per call, checked by the broker's
 // dynamic-security plugin until it expires) and a demo notification to check a connection.
 import { createHash, randomBytes } from 'node:crypto';
-import { postNewForFollowerTopic } from '../../../generated/asyncapi/channels.js';
-import { messageExamples } from '../../../generated/asyncapi/examples.js';
-import { publishPostNewForFollower } from '../../../generated/asyncapi/operations.js';
-import type { PostNotification } from '../../../generated/asyncapi/schemas.js';
-import { restError, type Handlers } from '../../../generated/openapi/routes.js';
+import { postNewForFollowerTopic } from '@makapix/contract/asyncapi/channels';
+import { messageExamples } from '@makapix/contract/asyncapi/examples';
+import { publishPostNewForFollower } from '@makapix/contract/asyncapi/operations';
+import type { PostNotification } from '@makapix/contract/asyncapi/schemas';
+import { restError, type Handlers } from '@makapix/contract/openapi/routes';
 import type { AppContext } from '../context.js';
 import { throttle } from './throttle.js';
 import { webUserTopics } from '../services/web-users.js';

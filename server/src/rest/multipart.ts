@@ -5,7 +5,7 @@
 // the name and content type each file part declared are kept for the handler (partDeclaration).
 import fastifyMultipart, { type MultipartFile } from '@fastify/multipart';
 import type { FastifyInstance } from 'fastify';
-import { restError } from '../../../generated/openapi/routes.js';
+import { restError } from '@makapix/contract/openapi/routes';
 
 export interface PartDeclaration {
   /** The filename of the part's Content-Disposition ('' when none). */

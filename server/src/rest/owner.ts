@@ -1,7 +1,7 @@
 // The owner of an owner route `/u/{sqid}/player...`: the user the sqid names, and the caller's
 // right to act for them (the user themself or a moderator).
 import type { FastifyRequest } from 'fastify';
-import { restError, type OperationsDocumenting } from '../../../generated/openapi/routes.js';
+import { restError, type OperationsDocumenting } from '@makapix/contract/openapi/routes';
 import type { AppContext } from '../context.js';
 import { findOwnerById, type OwnerRow } from '../db/players.js';
 import type { UserRow } from '../db/users.js';

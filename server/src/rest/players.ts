@@ -6,9 +6,9 @@
 // which the device renews its own certificate (renewDeviceCert) and which it can replace knowing
 // only its key (rotatePlayerToken; immediately, or after the owner's approval).
 import type { HttpError } from '#runtime/v1';
-import { restError, type Handlers } from '../../../generated/openapi/routes.js';
-import { PlayerNameBounds } from '../../../generated/components/identifiers.js';
-import type { Player } from '../../../generated/openapi/schemas.js';
+import { restError, type Handlers } from '@makapix/contract/openapi/routes';
+import { PlayerNameBounds } from '@makapix/contract/components/identifiers';
+import type { Player } from '@makapix/contract/openapi/schemas';
 import { generateRegistrationCode, newDeviceToken, normalizeRegistrationCode } from '../auth/index.js';
 import type { AppContext } from '../context.js';
 import { throttle } from './throttle.js';

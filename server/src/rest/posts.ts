@@ -9,9 +9,9 @@
 // and by moderators (404 for anyone else, so that its existence is not revealed). A deleted post
 // is gone for everybody (404), including its owner.
 import { randomUUID } from 'node:crypto';
-import type { Comment } from '../../../generated/components/post.js';
-import { restError, type Handlers } from '../../../generated/openapi/routes.js';
-import { CreatePostRequestDefaults, type CreatePostRequest, type CreatePostUpload, type Post } from '../../../generated/openapi/schemas.js';
+import type { Comment } from '@makapix/contract/components/post';
+import { restError, type Handlers } from '@makapix/contract/openapi/routes';
+import { CreatePostRequestDefaults, type CreatePostRequest, type CreatePostUpload, type Post } from '@makapix/contract/openapi/schemas';
 import type { AppContext } from '../context.js';
 import { Constraints, pgConstraint, pgErrorCode } from '../db/index.js';
 import { findComment, insertComment, MAX_COMMENT_DEPTH, type CommentRow } from '../db/comments.js';

@@ -1,6 +1,6 @@
 // Rate limits on REST operations that could otherwise be used to guess secrets (passwords,
 // registration codes) or to load the server (sign-ups, broker credentials): 429 with Retry-After.
-import { restError, type OperationsDocumenting } from '../../../generated/openapi/routes.js';
+import { restError, type OperationsDocumenting } from '@makapix/contract/openapi/routes';
 import type { AppContext } from '../context.js';
 
 /** The operations that document 429 rate_limit_exceeded. */

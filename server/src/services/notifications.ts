@@ -11,11 +11,11 @@
 // no order: a follower's message may be published before or after the generic one.
 import {
   postNewForFollowerTopic, postNewInCategoryTopic, postNewTopic, PostNotificationValidator,
-} from '../../../generated/asyncapi/channels.js';
-import type { PostNotification } from '../../../generated/asyncapi/schemas.js';
+} from '@makapix/contract/asyncapi/channels';
+import type { PostNotification } from '@makapix/contract/asyncapi/schemas';
 import type { Queryable } from '../db/client.js';
 import * as outbox from '../db/outbox.js';
-import type { PromotionCategory } from '../../../generated/components/identifiers.js';
+import type { PromotionCategory } from '@makapix/contract/components/identifiers';
 import type { PostRow } from '../db/posts.js';
 
 /** The notification payload of a post (promoted_category as the post has it now). */

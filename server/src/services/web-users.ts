@@ -6,7 +6,7 @@
 // Commands go through the one dynamic-security client (broker/dynsec-client.ts), batched: each
 // $CONTROL round trip costs ~100 ms.
 import type { Logger } from 'pino';
-import { postNewForFollowerTopic, postNewInCategoryTopic } from '../../../generated/asyncapi/channels.js';
+import { postNewForFollowerTopic, postNewInCategoryTopic } from '@makapix/contract/asyncapi/channels';
 import type { DynsecClient, DynsecCommand, DynsecResponse } from '../broker/dynsec-client.js';
 import type { Sql } from '../db/index.js';
 import {

@@ -1,7 +1,7 @@
 // The four artwork formats the vault keeps (NativeFormat in spec/components/identifiers.yaml): their
 // extension (the format's name), content type, the names clients use for them, and how they are
 // spelled in messages.
-import { NativeFormatValues, type NativeFormat } from '../../../generated/components/identifiers.js';
+import { NativeFormatValues, type NativeFormat } from '@makapix/contract/components/identifiers';
 
 export type { NativeFormat };
 

@@ -5,7 +5,7 @@
 // filesystem unless it parsed as an object name).
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { restErrorHandler } from '#runtime/v1';
-import { handwrittenRoutes, restError } from '../../../generated/openapi/routes.js';
+import { handwrittenRoutes, restError } from '@makapix/contract/openapi/routes';
 import type { Sql } from '../db/index.js';
 import { findServableObject } from '../db/vault-objects.js';
 import { CONTENT_TYPES } from './formats.js';

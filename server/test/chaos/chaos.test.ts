@@ -6,7 +6,7 @@
 // is sent again by the broker to the restarted instance (the player does not retry here).
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { playerRequestTopic } from '../../../generated/asyncapi/channels.js';
+import { playerRequestTopic } from '@makapix/contract/asyncapi/channels';
 import { newRequestId } from '../../../conformance/src/sim/index.js';
 import { startFleet, type Fleet } from './load.js';
 import { tally } from './scenarios.js';

@@ -5,9 +5,9 @@
 // submit_reaction). A ledger records every request and every answer each player receives (the
 // player's own matching keeps only the first: duplicates are counted from the raw messages).
 import { setTimeout as sleep } from 'node:timers/promises';
-import { playerResponseTopic } from '../../../generated/asyncapi/channels.js';
-import { createClient, type Client } from '../../../generated/openapi/client.js';
-import { restExamples } from '../../../generated/openapi/examples.js';
+import { playerResponseTopic } from '@makapix/contract/asyncapi/channels';
+import { createClient, type Client } from '@makapix/contract/openapi/client';
+import { restExamples } from '@makapix/contract/openapi/examples';
 import { newRequestId, SimPlayer, silentLog, type SimCredentials } from '../../../conformance/src/sim/index.js';
 
 export interface RequestRecord {

@@ -5,14 +5,14 @@
 // value must never fail in the database). Expected values come from generated/, read from
 // pg_catalog after applying the real migrations to a real PostgreSQL.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { limits } from '../../../generated/asyncapi/limits.js';
-import { CommandAckBounds } from '../../../generated/asyncapi/schemas.js';
-import { CommentBounds, PostSummaryBounds } from '../../../generated/components/post.js';
+import { limits } from '@makapix/contract/asyncapi/limits';
+import { CommandAckBounds } from '@makapix/contract/asyncapi/schemas';
+import { CommentBounds, PostSummaryBounds } from '@makapix/contract/components/post';
 import {
   ArtUrlBounds, Canvas, CommandAckStatusValues, CommandTypeValues, ConnectionStatusValues, DeviceModelBounds, EmojiBounds, FirmwareVersionBounds,
   HandleBounds, NativeFormatValues, PlayerNameBounds, PostTitleBounds, PromotionCategoryValues, RegistrationStatusValues, RequestIdBounds, ViewIntentValues,
-} from '../../../generated/components/identifiers.js';
-import { CreateCommentRequestBounds, CreatePostRequestBounds, EmailBounds, UserRoleValues } from '../../../generated/openapi/schemas.js';
+} from '@makapix/contract/components/identifiers';
+import { CreateCommentRequestBounds, CreatePostRequestBounds, EmailBounds, UserRoleValues } from '@makapix/contract/openapi/schemas';
 import { migrate } from '../../src/db/migrate.js';
 import { startTestDatabase, type TestDatabase } from './pg-fixture.js';
 

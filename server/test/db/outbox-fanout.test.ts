@@ -2,7 +2,7 @@
 // are queued as one job and expanded into outbox rows in chunks. Real PostgreSQL; the jobs are
 // queued by the same code as POST /post (insertPost + enqueueNewPost in one transaction).
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { postNewForFollowerTopic, postNewTopic, PostNotificationValidator } from '../../../generated/asyncapi/channels.js';
+import { postNewForFollowerTopic, postNewTopic, PostNotificationValidator } from '@makapix/contract/asyncapi/channels';
 import type { Sql } from '../../src/db/client.js';
 import { migrate } from '../../src/db/migrate.js';
 import {

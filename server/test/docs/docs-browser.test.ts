@@ -11,7 +11,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { buildDocs } from '../../../codegen/src/docs/build.js';
-import { handwrittenRoutes } from '../../../generated/openapi/routes.js';
+import { handwrittenRoutes } from '@makapix/contract/openapi/routes';
 import { startStack, type Stack } from '../support/stack.js';
 
 /** The little of the DOM the checks read (the project compiles without the DOM library). */

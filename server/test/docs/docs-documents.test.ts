@@ -11,7 +11,7 @@ import { parse } from 'yaml';
 import { buildDocs } from '../../../codegen/src/docs/build.js';
 import { refsOf } from '../../../codegen/src/docs/resolve.js';
 import { getAt } from '../../../codegen/src/load/pointer.js';
-import { handwrittenRoutes } from '../../../generated/openapi/routes.js';
+import { handwrittenRoutes } from '@makapix/contract/openapi/routes';
 import { DOCS_CSP, DOCS_ROUTES, registerDocsRoutes } from '../../src/docs/serve.js';
 
 const REPO = resolve(import.meta.dirname, '../../..');

@@ -5,9 +5,9 @@
 // sign-out when the refresh fails. Errors are read as the app reads them: `detail`.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MqttClient } from 'mqtt';
-import { playerCapabilitiesTopic, playerCommandTopic, playerStateTopic } from '../../../generated/asyncapi/channels.js';
-import { messageExamples } from '../../../generated/asyncapi/examples.js';
-import { restExamples } from '../../../generated/openapi/examples.js';
+import { playerCapabilitiesTopic, playerCommandTopic, playerStateTopic } from '@makapix/contract/asyncapi/channels';
+import { messageExamples } from '@makapix/contract/asyncapi/examples';
+import { restExamples } from '@makapix/contract/openapi/examples';
 import { signToken, verifyToken } from '../../src/auth/index.js';
 import { connectInternal, connectPlayer, registerUser, startStack, TEST_PASSWORD, uniqueHandle, type Stack, type TestUser } from '../support/stack.js';
 import { until } from '../support/until.js';

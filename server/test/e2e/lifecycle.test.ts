@@ -6,10 +6,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import mqtt, { type MqttClient } from 'mqtt';
 import { MessageRouter, Requester } from '#runtime/v1';
-import { PlayerCommandMessageValidator, PostNotificationValidator, playerCommandTopic, playerStatusTopic, postNewForFollowerTopic } from '../../../generated/asyncapi/channels.js';
+import { PlayerCommandMessageValidator, PostNotificationValidator, playerCommandTopic, playerStatusTopic, postNewForFollowerTopic } from '@makapix/contract/asyncapi/channels';
 import {
   publishPlayerStatus, requestGetComments, requestQueryPosts, requestRevokeReaction, requestSubmitReaction, requestSubmitView,
-} from '../../../generated/asyncapi/operations.js';
+} from '@makapix/contract/asyncapi/operations';
 import { expectStatus } from '../support/assertions.js';
 import { publishReason } from '../support/mqtt-results.js';
 import { connectPlayer, provisionPlayer, registerUser, startStack, uniqueHandle, type Stack, type TestPlayer, type TestUser } from '../support/stack.js';

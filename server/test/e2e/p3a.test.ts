@@ -7,8 +7,8 @@
 // with the new certificate.
 import { createHash, X509Certificate } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PlayerView, PostSummary } from '../../../generated/asyncapi/schemas.js';
-import { createClient, type Client } from '../../../generated/openapi/client.js';
+import type { PlayerView, PostSummary } from '@makapix/contract/asyncapi/schemas';
+import { createClient, type Client } from '@makapix/contract/openapi/client';
 import { SimPlayer, type ShownArtwork } from '../../../conformance/src/sim/index.js';
 import { expectStatus } from '../support/assertions.js';
 import { makePng, pattern } from '../support/images.js';

@@ -5,11 +5,11 @@
 // must match the spec (the operation's reply schema, the route's documented status and its body
 // schema), and it must still serve a good request afterwards.
 import { compileValidator, type Validator } from '#runtime/v1';
-import { playerRequestTopic, PlayerResponseMessageValidator } from '../../../generated/asyncapi/channels.js';
-import { messageCatalog, requestCatalog, requestTypes } from '../../../generated/asyncapi/catalog.js';
-import { requestQueryPosts } from '../../../generated/asyncapi/operations.js';
-import { restExamples } from '../../../generated/openapi/examples.js';
-import { routes } from '../../../generated/openapi/routes.js';
+import { playerRequestTopic, PlayerResponseMessageValidator } from '@makapix/contract/asyncapi/channels';
+import { messageCatalog, requestCatalog, requestTypes } from '@makapix/contract/asyncapi/catalog';
+import { requestQueryPosts } from '@makapix/contract/asyncapi/operations';
+import { restExamples } from '@makapix/contract/openapi/examples';
+import { routes } from '@makapix/contract/openapi/routes';
 import { registerUser, uniqueHandle, type Stack } from '../support/stack.js';
 import { rid, type TestConnection } from '../mqtt/helpers.js';
 import { Mutator } from './mutate.js';

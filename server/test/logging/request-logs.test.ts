@@ -4,7 +4,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createClient, type Client } from '../../../generated/openapi/client.js';
+import { createClient, type Client } from '@makapix/contract/openapi/client';
 import { connectPlayer, provisionPlayer, registerUser, startStack, type Stack } from '../support/stack.js';
 
 let stack: Stack;

@@ -4,10 +4,10 @@
 // and no identifier in any label. METRICS_PORT=0 turns the metrics off.
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { playerRequestTopic } from '../../../generated/asyncapi/channels.js';
-import { messageExamples } from '../../../generated/asyncapi/examples.js';
-import { publishPlayerStatus, requestQueryPosts } from '../../../generated/asyncapi/operations.js';
-import { routes } from '../../../generated/openapi/routes.js';
+import { playerRequestTopic } from '@makapix/contract/asyncapi/channels';
+import { messageExamples } from '@makapix/contract/asyncapi/examples';
+import { publishPlayerStatus, requestQueryPosts } from '@makapix/contract/asyncapi/operations';
+import { routes } from '@makapix/contract/openapi/routes';
 import { OUTCOMES, REQUEST_TYPES, DROP_REASONS, NOTIFICATION_CHANNELS } from '../../src/metrics/index.js';
 import { createPost, createUser, type FixtureUser } from '../support/fixtures.js';
 import { parseExposition, samples, total, type Exposition } from '../support/prometheus-text.js';

@@ -3,7 +3,7 @@
 // stored), device retries of the same request_id are not counted twice, and once PostgreSQL is
 // back the same requests succeed, with no rate_limit_exceeded caused by the outage.
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { playerRequestTopic } from '../../../generated/asyncapi/channels.js';
+import { playerRequestTopic } from '@makapix/contract/asyncapi/channels';
 import { startPostgres, type Postgres } from '../../devenv/postgres.js';
 import { createUser } from '../support/fixtures.js';
 import { startStack, type Stack } from '../support/stack.js';

@@ -6,12 +6,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   playerCapabilitiesTopic, playerCommandAckTopic, playerCommandTopic, playerStateTopic, playerViewAckTopic, playerViewTopic,
-} from '../../../generated/asyncapi/channels.js';
-import { messageExamples } from '../../../generated/asyncapi/examples.js';
-import { restExamples } from '../../../generated/openapi/examples.js';
-import { limits } from '../../../generated/asyncapi/limits.js';
-import { requestGetPost, requestQueryPosts } from '../../../generated/asyncapi/operations.js';
-import type { ErrorResponse, PostSummary, QueryPostsRequest } from '../../../generated/asyncapi/schemas.js';
+} from '@makapix/contract/asyncapi/channels';
+import { messageExamples } from '@makapix/contract/asyncapi/examples';
+import { restExamples } from '@makapix/contract/openapi/examples';
+import { limits } from '@makapix/contract/asyncapi/limits';
+import { requestGetPost, requestQueryPosts } from '@makapix/contract/asyncapi/operations';
+import type { ErrorResponse, PostSummary, QueryPostsRequest } from '@makapix/contract/asyncapi/schemas';
 import type { Sql } from '../../src/db/index.js';
 import { findCommandAck, findPlayerDevice } from '../../src/db/player-device.js';
 import { recordPlayerView } from '../../src/db/views.js';

@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import type { MqttClient } from 'mqtt';
 import { MessageRouter, Requester } from '#runtime/v1';
-import { playerRequestTopic, playerResponseTopic } from '../../../generated/asyncapi/channels.js';
+import { playerRequestTopic, playerResponseTopic } from '@makapix/contract/asyncapi/channels';
 import { connectPlayer, provisionPlayer, type Stack, type TestPlayer, type TestUser } from '../support/stack.js';
 
 let counter = 0;

@@ -7,8 +7,8 @@
 // the control that shows the test can fail. A killed (kill -9) instance with requests received and
 // not yet answered is covered by server/test/chaos/chaos.test.ts (child processes).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { playerRequestTopic } from '../../../generated/asyncapi/channels.js';
-import { createClient } from '../../../generated/openapi/client.js';
+import { playerRequestTopic } from '@makapix/contract/asyncapi/channels';
+import { createClient } from '@makapix/contract/openapi/client';
 import type { ServerHandle } from '../../src/main.js';
 import { registerUser, startStack, uniqueHandle, type Stack, type TestUser } from '../support/stack.js';
 import { connectTestPlayer, eventually, rid, type TestConnection } from './helpers.js';

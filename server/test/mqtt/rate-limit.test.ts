@@ -4,10 +4,10 @@
 // The "per minute" limits count per window; this stack's window is an hour long and starts a
 // minute before the stack (RATE_LIMIT_WINDOW_ORIGIN), so no test here straddles a window boundary.
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { playerRequestTopic } from '../../../generated/asyncapi/channels.js';
-import { messageExamples } from '../../../generated/asyncapi/examples.js';
-import { requestQueryPosts, requestSubmitView } from '../../../generated/asyncapi/operations.js';
-import type { ErrorResponse } from '../../../generated/asyncapi/schemas.js';
+import { playerRequestTopic } from '@makapix/contract/asyncapi/channels';
+import { messageExamples } from '@makapix/contract/asyncapi/examples';
+import { requestQueryPosts, requestSubmitView } from '@makapix/contract/asyncapi/operations';
+import type { ErrorResponse } from '@makapix/contract/asyncapi/schemas';
 import { createPost, createUser } from '../support/fixtures.js';
 import { startStack, type Stack } from '../support/stack.js';
 import { connectTestPlayer, rid, type TestConnection } from './helpers.js';

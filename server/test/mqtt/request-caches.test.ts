@@ -4,7 +4,7 @@
 // copy of one gets the same answer from memory. Plus the cache's own rules, without a stack.
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ErrorResponse } from '../../../generated/asyncapi/schemas.js';
+import type { ErrorResponse } from '@makapix/contract/asyncapi/schemas';
 import { PlayerAuthCache, RecentAnswers } from '../../src/mqtt/player-cache.js';
 import { createPost, createUser } from '../support/fixtures.js';
 import { connectInternal, provisionPlayer, startStack, type Stack } from '../support/stack.js';

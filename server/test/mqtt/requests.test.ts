@@ -4,13 +4,13 @@
 // pipeline's error codes, each with the rows it must (not) write.
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { playerRequestTopic } from '../../../generated/asyncapi/channels.js';
-import { messageExamples } from '../../../generated/asyncapi/examples.js';
-import { limits } from '../../../generated/asyncapi/limits.js';
+import { playerRequestTopic } from '@makapix/contract/asyncapi/channels';
+import { messageExamples } from '@makapix/contract/asyncapi/examples';
+import { limits } from '@makapix/contract/asyncapi/limits';
 import {
   requestGetComments, requestQueryPosts, requestRevokeReaction, requestSubmitReaction, requestSubmitView,
-} from '../../../generated/asyncapi/operations.js';
-import { QueryPostsRequestDefaults, type ErrorResponse, type GetCommentsResponse, type PostSummary, type QueryPostsRequest, type QueryPostsResponse } from '../../../generated/asyncapi/schemas.js';
+} from '@makapix/contract/asyncapi/operations';
+import { QueryPostsRequestDefaults, type ErrorResponse, type GetCommentsResponse, type PostSummary, type QueryPostsRequest, type QueryPostsResponse } from '@makapix/contract/asyncapi/schemas';
 import type { Sql } from '../../src/db/index.js';
 import {
   createComment, createPost, createPosts, createUser, type CommentFixture, type FixtureUser, type PostFixture,

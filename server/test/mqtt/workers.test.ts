@@ -4,10 +4,10 @@
 // configuration), and the outbox publisher (each notification published once).
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { playerRequestTopic, playerStatusTopic, postNewForFollowerTopic, postNewInCategoryTopic, postNewTopic } from '../../../generated/asyncapi/channels.js';
-import { messageExamples } from '../../../generated/asyncapi/examples.js';
-import { publishPlayerStatus, requestQueryPosts, requestSubmitView } from '../../../generated/asyncapi/operations.js';
-import type { PlayerStatus } from '../../../generated/asyncapi/schemas.js';
+import { playerRequestTopic, playerStatusTopic, postNewForFollowerTopic, postNewInCategoryTopic, postNewTopic } from '@makapix/contract/asyncapi/channels';
+import { messageExamples } from '@makapix/contract/asyncapi/examples';
+import { publishPlayerStatus, requestQueryPosts, requestSubmitView } from '@makapix/contract/asyncapi/operations';
+import type { PlayerStatus } from '@makapix/contract/asyncapi/schemas';
 import { outbox, type Sql } from '../../src/db/index.js';
 import { createPost, createUser, type FixtureUser } from '../support/fixtures.js';
 import { connectInternal, connectPlayer, provisionPlayer, startStack, type Stack } from '../support/stack.js';

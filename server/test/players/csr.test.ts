@@ -7,8 +7,8 @@ import { createPublicKey, generateKeyPairSync, webcrypto, X509Certificate, type 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MqttClient } from 'mqtt';
 import { compileValidator } from '#runtime/v1';
-import { restExamples } from '../../../generated/openapi/examples.js';
-import { PlayerCredentials } from '../../../generated/openapi/schemas.js';
+import { restExamples } from '@makapix/contract/openapi/examples';
+import { PlayerCredentials } from '@makapix/contract/openapi/schemas';
 import { certificateInfo } from '../../src/pki/index.js';
 import { x509 } from '../../src/pki/x509.js';
 import { connectPlayer, registerUser, startStack, uniqueHandle, type Stack, type TestUser } from '../support/stack.js';

@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MqttClient } from 'mqtt';
-import { playerStatusTopic } from '../../../generated/asyncapi/channels.js';
+import { playerStatusTopic } from '@makapix/contract/asyncapi/channels';
 import { binaries } from '../../devenv/system-packages.js';
 import { isAlive, stopPid } from '../../devenv/process-control.js';
 import { waitForPort } from '../../devenv/wait-port.js';

@@ -2,7 +2,7 @@
 // collected messages) and a post fixture written straight to the database.
 import mqtt, { ErrorWithReasonCode, type MqttClient } from 'mqtt';
 import { expect } from 'vitest';
-import { restExamples } from '../../../generated/openapi/examples.js';
+import { restExamples } from '@makapix/contract/openapi/examples';
 import type { Sql } from '../../src/db/index.js';
 
 export { expectError, expectStatus } from '../support/assertions.js';

@@ -4,10 +4,10 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MqttClient } from 'mqtt';
-import { PlayerCommandMessageValidator, playerCommandTopic, playerRequestTopic, playerStatusTopic } from '../../../generated/asyncapi/channels.js';
-import { messageExamples } from '../../../generated/asyncapi/examples.js';
-import { createClient } from '../../../generated/openapi/client.js';
-import { restExamples } from '../../../generated/openapi/examples.js';
+import { PlayerCommandMessageValidator, playerCommandTopic, playerRequestTopic, playerStatusTopic } from '@makapix/contract/asyncapi/channels';
+import { messageExamples } from '@makapix/contract/asyncapi/examples';
+import { createClient } from '@makapix/contract/openapi/client';
+import { restExamples } from '@makapix/contract/openapi/examples';
 import { REGISTRATION_CODE_ALPHABET } from '../../src/auth/index.js';
 import { certificateInfo } from '../../src/pki/index.js';
 import { x509 } from '../../src/pki/x509.js';

@@ -3,10 +3,10 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MqttClient } from 'mqtt';
-import { PostNotificationValidator, postNewForFollowerTopic, postNewInCategoryTopic } from '../../../generated/asyncapi/channels.js';
-import { messageExamples } from '../../../generated/asyncapi/examples.js';
-import { createClient } from '../../../generated/openapi/client.js';
-import { restExamples } from '../../../generated/openapi/examples.js';
+import { PostNotificationValidator, postNewForFollowerTopic, postNewInCategoryTopic } from '@makapix/contract/asyncapi/channels';
+import { messageExamples } from '@makapix/contract/asyncapi/examples';
+import { createClient } from '@makapix/contract/openapi/client';
+import { restExamples } from '@makapix/contract/openapi/examples';
 import { connectInternal, registerUser, startStack, uniqueHandle, type Stack, type TestUser } from '../support/stack.js';
 import { closed, collect, connectError, connectWeb, endAll, expectError, expectStatus, internalId } from './helpers.js';
 

@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MqttClient } from 'mqtt';
-import { restExamples } from '../../../generated/openapi/examples.js';
+import { restExamples } from '@makapix/contract/openapi/examples';
 import { verifyToken } from '../../src/auth/index.js';
 import { runAdmin, AdminNotFoundError, AdminUsageError } from '../../src/admin/roles.js';
 import { registerUser, startStack, TEST_PASSWORD, uniqueHandle, type Stack, type TestUser } from '../support/stack.js';

@@ -1,7 +1,7 @@
 // authRegister / authLogin / authMe against a real stack (server + PostgreSQL + broker).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createClient } from '../../../generated/openapi/client.js';
-import { restExamples } from '../../../generated/openapi/examples.js';
+import { createClient } from '@makapix/contract/openapi/client';
+import { restExamples } from '@makapix/contract/openapi/examples';
 import { signToken, verifyToken } from '../../src/auth/index.js';
 import { decodeUserSqid } from '../../src/ids/sqid.js';
 import { registerUser, startStack, uniqueHandle, type Stack } from '../support/stack.js';

@@ -1,7 +1,7 @@
 // createComment: threading rules (depth 0..2, same post), 404s and the stored rows, on a real stack.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { restExamples } from '../../../generated/openapi/examples.js';
+import { restExamples } from '@makapix/contract/openapi/examples';
 import { registerModerator, registerUser, startStack, uniqueHandle, type Stack, type TestUser } from '../support/stack.js';
 import { createPostAs, expectError, expectStatus } from './helpers.js';
 

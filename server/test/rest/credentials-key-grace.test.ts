@@ -6,7 +6,7 @@
 // fetch time back in the database (no sleeping).
 import { createHash, generateKeyPairSync, webcrypto } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { restExamples } from '../../../generated/openapi/examples.js';
+import { restExamples } from '@makapix/contract/openapi/examples';
 import { x509 } from '../../src/pki/x509.js';
 import { registerUser, startStack, uniqueHandle, type Stack, type TestUser } from '../support/stack.js';
 import { expectError, expectStatus } from './helpers.js';

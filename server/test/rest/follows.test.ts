@@ -1,7 +1,7 @@
 // followUser / unfollowUser / followCategory / unfollowCategory on a real stack.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PromotionCategoryValues } from '../../../generated/components/identifiers.js';
-import { restExamples } from '../../../generated/openapi/examples.js';
+import { PromotionCategoryValues } from '@makapix/contract/components/identifiers';
+import { restExamples } from '@makapix/contract/openapi/examples';
 import { encodeUserId } from '../../src/ids/sqid.js';
 import { registerUser, startStack, uniqueHandle, type Stack, type TestUser } from '../support/stack.js';
 import { expectError } from './helpers.js';

@@ -1,9 +1,9 @@
 // Test helpers for the REST handler tests: status narrowing, outbox inspection, MQTT collection.
 import type { MqttClient } from 'mqtt';
 import { expect } from 'vitest';
-import { restExamples } from '../../../generated/openapi/examples.js';
-import type { CreatePostRequest } from '../../../generated/openapi/schemas.js';
-import type { Client } from '../../../generated/openapi/client.js';
+import { restExamples } from '@makapix/contract/openapi/examples';
+import type { CreatePostRequest } from '@makapix/contract/openapi/schemas';
+import type { Client } from '@makapix/contract/openapi/client';
 import type { Sql } from '../../src/db/index.js';
 import type { TestUser } from '../support/stack.js';
 

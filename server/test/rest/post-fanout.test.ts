@@ -5,7 +5,7 @@
 // happens; two more instances with workers then race for the job: it is expanded once.
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { postNewForFollowerTopic, postNewTopic, PostNotificationValidator } from '../../../generated/asyncapi/channels.js';
+import { postNewForFollowerTopic, postNewTopic, PostNotificationValidator } from '@makapix/contract/asyncapi/channels';
 import { createUser, type FixtureUser } from '../support/fixtures.js';
 import { connectInternal, startStack, type Stack } from '../support/stack.js';
 import { collect, createPostAs } from './helpers.js';

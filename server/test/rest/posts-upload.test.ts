@@ -7,9 +7,9 @@ import { createHash, randomUUID } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createClient } from '../../../generated/openapi/client.js';
-import { restExamples } from '../../../generated/openapi/examples.js';
-import type { Post } from '../../../generated/openapi/schemas.js';
+import { createClient } from '@makapix/contract/openapi/client';
+import { restExamples } from '@makapix/contract/openapi/examples';
+import type { Post } from '@makapix/contract/openapi/schemas';
 import { objectName, sweepOrphans } from '../../src/vault/index.js';
 import type { ServerHandle } from '../../src/main.js';
 import {

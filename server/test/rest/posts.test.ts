@@ -7,9 +7,9 @@ import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   postNewForFollowerTopic, postNewInCategoryTopic, postNewTopic, PostNotificationValidator,
-} from '../../../generated/asyncapi/channels.js';
-import { messageExamples } from '../../../generated/asyncapi/examples.js';
-import { restExamples } from '../../../generated/openapi/examples.js';
+} from '@makapix/contract/asyncapi/channels';
+import { messageExamples } from '@makapix/contract/asyncapi/examples';
+import { restExamples } from '@makapix/contract/openapi/examples';
 import { connectInternal, registerModerator, registerUser, startStack, uniqueHandle, type Stack, type TestUser } from '../support/stack.js';
 import { collect, createPostAs, expectError, expectStatus, outboxRowsAfterFanout, outboxRowsForPost, postBody } from './helpers.js';
 

@@ -2,7 +2,7 @@
 // so REST calls work for them), posts, comments, follows. Faster than going through REST (no
 // password hashing) and able to create states REST cannot (hidden, non-conformant, old posts).
 import { randomUUID } from 'node:crypto';
-import type { NativeFormat, PromotedCategory } from '../../../generated/components/identifiers.js';
+import type { NativeFormat, PromotedCategory } from '@makapix/contract/components/identifiers';
 import { signToken } from '../../src/auth/index.js';
 import type { Queryable } from '../../src/db/index.js';
 import { encodeUserId } from '../../src/ids/sqid.js';

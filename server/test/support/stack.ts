@@ -3,7 +3,7 @@
 // generated REST client and mqtt.js.
 import { readFileSync } from 'node:fs';
 import mqtt, { type MqttClient } from 'mqtt';
-import type { Client } from '../../../generated/openapi/client.js';
+import type { Client } from '@makapix/contract/openapi/client';
 import type { Stack, TestUser } from '../../devenv/stack.js';
 
 export { registerModerator, registerUser, startStack, TEST_PASSWORD, uniqueHandle, type Stack, type TestUser } from '../../devenv/stack.js';

@@ -2,7 +2,7 @@
 // against the example written in the spec (StorageShard: 7c9e6679-... -> 23/16).
 import { createHash, randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { StorageShard } from '../../../generated/components/identifiers.js';
+import { StorageShard } from '@makapix/contract/components/identifiers';
 import { objectName, parseObjectName, parseObjectPath, storageShard } from '../../src/vault/index.js';
 
 /** The rule, written out independently of the server's code. */

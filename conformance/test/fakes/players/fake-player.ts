@@ -4,10 +4,10 @@
 // this folder turns one of these off.
 import mqtt, { type MqttClient } from 'mqtt';
 import { MessageRouter } from '#runtime/v1';
-import { PlayerCommandMessageValidator, playerCommandTopic, playerRequestTopic, playerResponseTopic, playerStatusTopic } from '../../../../generated/asyncapi/channels.js';
-import { publishPlayerStatus } from '../../../../generated/asyncapi/operations.js';
-import { messageExamples } from '../../../../generated/asyncapi/examples.js';
-import type { PlayerStatus } from '../../../../generated/asyncapi/schemas.js';
+import { PlayerCommandMessageValidator, playerCommandTopic, playerRequestTopic, playerResponseTopic, playerStatusTopic } from '@makapix/contract/asyncapi/channels';
+import { publishPlayerStatus } from '@makapix/contract/asyncapi/operations';
+import { messageExamples } from '@makapix/contract/asyncapi/examples';
+import type { PlayerStatus } from '@makapix/contract/asyncapi/schemas';
 import { newRequestId } from '../../../src/examples/substitute.js';
 import { closeClient } from '../../../src/run/close-client.js';
 import { settleWithin } from '../../../src/run/wait.js';

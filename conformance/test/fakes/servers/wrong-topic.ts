@@ -1,5 +1,5 @@
 // Answers on `makapix/player/{key}/response` (no request_id level) instead of `.../response/{request_id}`.
-import { playerResponseTopic } from '../../../../generated/asyncapi/channels.js';
+import { playerResponseTopic } from '@makapix/contract/asyncapi/channels';
 import type { BrokenServer } from './broken-server.js';
 
 export const wrongTopic: BrokenServer = {

@@ -1,9 +1,9 @@
 // get_comments: a page of a post's threaded comments, after an opaque cursor.
-import { GetCommentsRequestDefaults, type Comment } from '../../../../generated/asyncapi/schemas.js';
+import { GetCommentsRequestDefaults, type Comment } from '@makapix/contract/asyncapi/schemas';
 import { threadPage, type ThreadRow } from '../../db/comment-threads.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
 import { PageFitter } from '../page-fit.js';
-import { requestFailure, type RequestHandlers } from '../../../../generated/asyncapi/operations.js';
+import { requestFailure, type RequestHandlers } from '@makapix/contract/asyncapi/operations';
 import { success, type HandlerEnv } from '../request-session.js';
 
 const PATH = /^(?:[0-9]{20}[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}){1,3}$/;

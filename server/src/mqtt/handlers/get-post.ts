@@ -1,6 +1,6 @@
 // get_post (since 1.1): one post's summary, if the player's owner may see it.
 import { findPlayerPost } from '../../db/feed.js';
-import { requestFailure, type RequestHandlers } from '../../../../generated/asyncapi/operations.js';
+import { requestFailure, type RequestHandlers } from '@makapix/contract/asyncapi/operations';
 import { postSummaryOf } from '../post-summary.js';
 import { success, type HandlerEnv } from '../request-session.js';
 

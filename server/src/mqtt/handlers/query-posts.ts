@@ -2,14 +2,14 @@
 // Since 1.1: channels artwork, reactions (ordered by reacted_at) and hashtag; users by user_sqid.
 import { randomInt } from 'node:crypto';
 import { compileValidator, type RequestFailure } from '#runtime/v1';
-import { PostSummary, QueryPostsRequestBounds, QueryPostsRequestDefaults, type QueryPostsChannel, type QueryPostsSort } from '../../../../generated/asyncapi/schemas.js';
+import { PostSummary, QueryPostsRequestBounds, QueryPostsRequestDefaults, type QueryPostsChannel, type QueryPostsSort } from '@makapix/contract/asyncapi/schemas';
 import { findUserIdByHandle, queryFeedCoalesced, type FeedPosition, type FeedRow } from '../../db/feed.js';
 import { findUserByInternalId } from '../../db/users.js';
 import { decodeUserSqid } from '../../ids/index.js';
 import { postSummaryOf } from '../post-summary.js';
 import { decodeCursor, encodeCursor, type CursorPosition } from '../cursor.js';
 import { PageFitter } from '../page-fit.js';
-import { requestFailure, type RequestHandlers } from '../../../../generated/asyncapi/operations.js';
+import { requestFailure, type RequestHandlers } from '@makapix/contract/asyncapi/operations';
 import { success, type HandlerEnv } from '../request-session.js';
 
 const MAX_SEED = QueryPostsRequestBounds.random_seed.maximum;

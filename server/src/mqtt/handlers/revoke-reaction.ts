@@ -1,7 +1,7 @@
 // revoke_reaction: removes the owner's reaction; removing an absent one succeeds and changes nothing.
 import { removeReaction } from '../../db/reactions.js';
 import { normalizeEmoji } from '../emoji.js';
-import { requestFailure, type RequestHandlers } from '../../../../generated/asyncapi/operations.js';
+import { requestFailure, type RequestHandlers } from '@makapix/contract/asyncapi/operations';
 import { success, type HandlerEnv } from '../request-session.js';
 import { INVALID_EMOJI_MESSAGE } from './submit-reaction.js';
 

@@ -1,9 +1,9 @@
 // submit_reaction: the owner's reaction on a post (at most limits.maxReactionsPerUserPerPost different ones per post).
-import { limits } from '../../../../generated/asyncapi/limits.js';
+import { limits } from '@makapix/contract/asyncapi/limits';
 import { Constraints, pgConstraint } from '../../db/index.js';
 import { addReaction } from '../../db/reactions.js';
 import { normalizeEmoji } from '../emoji.js';
-import { requestFailure, type RequestHandlers } from '../../../../generated/asyncapi/operations.js';
+import { requestFailure, type RequestHandlers } from '@makapix/contract/asyncapi/operations';
 import { success, type HandlerEnv } from '../request-session.js';
 
 export const INVALID_EMOJI_MESSAGE = `emoji: must be 1..${limits.maxEmojiCodePoints} characters of emoji`;

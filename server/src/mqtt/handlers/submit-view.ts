@@ -1,7 +1,7 @@
 // submit_view: one view event per request, never for one's own post, never twice for a redelivery.
-import { SubmitViewRequestDefaults } from '../../../../generated/asyncapi/schemas.js';
+import { SubmitViewRequestDefaults } from '@makapix/contract/asyncapi/schemas';
 import { recordPlayerView } from '../../db/views.js';
-import { requestFailure, type RequestHandlers } from '../../../../generated/asyncapi/operations.js';
+import { requestFailure, type RequestHandlers } from '@makapix/contract/asyncapi/operations';
 import { success, type HandlerEnv } from '../request-session.js';
 import { keyedHash } from '../server-keys.js';
 
