@@ -19,6 +19,6 @@ export const errors = [
 ];
 export const h: Pick<Handlers, 'followCategory'> = {
   async followCategory() {
-    return { status: 400, body: { error_code: 'invalid_request', error: 'category: unknown' } };
+    return { status: 400, body: { error_code: 'invalid_request', error: 'category: unknown', detail: 'category: unknown' } };
   },
 };
