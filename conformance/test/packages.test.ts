@@ -12,12 +12,13 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildPackages, type BuildResult } from '../../codegen/src/packages/build.js';
-import { provisionPlayer, registerUser, startStack, type Stack } from '../../server/test/support/stack.js';
+import { provisionPlayer, registerModerator, registerUser, startStack, TEST_PASSWORD, type Stack } from '../../server/test/support/stack.js';
 import type { SuiteResult } from '../src/run/execute.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const tsc = join(root, 'node_modules/typescript/bin/tsc');
-const moderators = [`moda${randomBytes(4).toString('hex')}`, `modb${randomBytes(4).toString('hex')}`];
+/** Two moderator accounts (granted by the operator command), one per conformance run. */
+let moderators: string[] = [];
 let tmp: string;
 let app: string;
 let built: BuildResult;
@@ -64,9 +65,13 @@ beforeAll(async () => {
   writeFileSync(join(app, 'package.json'), `${JSON.stringify({ name: 'makapix-user', private: true, type: 'module' }, null, 2)}\n`);
   const [install, started] = await Promise.all([
     run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', built.contract.tarball, built.conformance.tarball], app),
-    startStack({ env: { MAKAPIX_MODERATORS: moderators.join(',') } }),
+    startStack(),
   ]);
   stack = started;
+  moderators = [
+    (await registerModerator(stack, `moda${randomBytes(4).toString('hex')}`)).email,
+    (await registerModerator(stack, `modb${randomBytes(4).toString('hex')}`)).email,
+  ];
   if (install.code !== 0) throw new Error(`npm install of the tarballs failed:\n${install.out}${install.err}`);
   installMs = install.ms;
 }, 300_000);
@@ -133,7 +138,7 @@ describe('the packages installed outside the repository', () => {
 
   it('npx makapix-conformance server gives the same result as the checkout', async () => {
     const args = (moderator: string, json: string) => [
-      'server', '--api', stack.server.url, '--broker', stack.services.urls.mqttMtls, '--ca', stack.services.caCert, '--moderator-handle', moderator,
+      'server', '--api', stack.server.url, '--broker', stack.services.urls.mqttMtls, '--ca', stack.services.caCert, '--moderator-email', moderator, '--moderator-password', TEST_PASSWORD,
       '--timeout-ms', '10000', '--features', 'moderator,mqtt,notifications,rest,protocol_1_1', '--report', `json:${json}`,
     ];
     const installed = await run('npx', ['--no', 'makapix-conformance', ...args(moderators[0], join(tmp, 'installed.json'))], app);

@@ -1,13 +1,22 @@
 // The server as one JavaScript file for the chaos runs' child processes. Started through tsx, a
 // server process spends most of its start transforming TypeScript (about 9 s on a busy 2-core
 // machine), which would be measured as recovery time; a deployed server runs compiled code, so
-// the runs use this bundle (esbuild, packages external; built once per process, about 1 s).
+// the runs use this bundle (esbuild; npm packages external, the repository's own workspaces such as
+// @makapix/contract bundled, since in the checkout they are TypeScript; built once per process, about 1 s).
 // import.meta.url is set to migrate.ts's own URL: the only module that reads it finds its
 // migrations next to it (server/src/db/migrations/).
-import { build } from 'esbuild';
+import { build, type Plugin } from 'esbuild';
 import { mkdirSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+
+/** npm packages stay imports of the bundle; the workspaces (@makapix/*: TypeScript sources here) are bundled. */
+const externalNpmPackages: Plugin = {
+  name: 'external-npm-packages',
+  setup(b) {
+    b.onResolve({ filter: /^[^./#]/ }, (args) => (args.path.startsWith('@makapix/') || args.path.startsWith('node:') ? undefined : { path: args.path, external: true }));
+  },
+};
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 
@@ -32,7 +41,7 @@ export async function buildServerBundle(dir = join(REPO, '.data', 'chaos-build')
     platform: 'node',
     format: 'esm',
     target: 'node20',
-    packages: 'external',
+    plugins: [externalNpmPackages],
     outfile,
     define: { 'import.meta.url': JSON.stringify(migrateUrl) },
     logLevel: 'error',
