@@ -42,7 +42,9 @@ export interface CommandLogEntry {
 /**
  * Logs commands (one statement for any number of them) and returns the ids of those logged: a
  * command to a player deleted since it was looked up is left out (a concurrent deletePlayer), so
- * that it is neither logged nor sent.
+ * that it is neither logged nor sent. The look-up locks the player row (FOR KEY SHARE, as the foreign
+ * key's own check does): a delete still in progress is waited for and its player then left out,
+ * where a plain EXISTS would read the row from its snapshot and the foreign key would then fail.
  */
 export async function logCommands(sql: Queryable, entries: readonly CommandLogEntry[]): Promise<Set<string>> {
   if (entries.length === 0) return new Set();
@@ -57,7 +59,7 @@ export async function logCommands(sql: Queryable, entries: readonly CommandLogEn
       ${entries.map((e) => e.commandType)}::text[],
       ${entries.map((e) => JSON.stringify(e.payload))}::text[]
     ) as c(command_id, player_id, player_key, issued_by, command_type, payload)
-    where exists (select 1 from players p where p.id = c.player_id)
+    where exists (select 1 from players p where p.id = c.player_id for key share)
     returning command_id`;
   return new Set(rows.map((r) => r.command_id));
 }
