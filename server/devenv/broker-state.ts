@@ -9,7 +9,7 @@ import { run } from './process-control.js';
 import { binaries } from './system-packages.js';
 import type { BrokerFiles } from './broker-config.js';
 import { postNewInCategoryTopic } from '@makapix/contract/asyncapi/channels';
-import { WEB_USER_BASE_ROLE } from '../src/services/web-users.js';
+import { WEB_USER_BASE_ROLE } from '../src/broker/mosquitto/web-users.js';
 
 export interface Account {
   username: string;
@@ -24,7 +24,7 @@ export interface BrokerSecrets {
 export const SERVER_USERNAME = 'makapix-server';
 export const DYNSEC_ADMIN_USERNAME = 'dynsec-admin';
 export { WEB_USER_BASE_ROLE };
-/** What the base role (the server's, services/web-users.ts) may receive: the public category notifications. */
+/** What the base role (the server's, broker/mosquitto/web-users.ts) may receive: the public category notifications. */
 export const CATEGORY_TOPIC_FILTER = postNewInCategoryTopic.filterRest();
 
 const randomPassword = () => randomBytes(24).toString('base64url');

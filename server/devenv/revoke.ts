@@ -6,7 +6,7 @@
 //      the broker closes the player's connection and publishes its will. The player's reconnect
 //      is refused by step 2.
 // Order matters: kicking before the CRL reload would let the player reconnect at once.
-// The server does the same from its database (server/src/services/revocation-publisher.ts).
+// The server does the same from its database (server/src/broker/mosquitto/revocation-publisher.ts).
 import { kickClient as kickSession } from '../src/broker/kick.js';
 import type { Broker } from './broker.js';
 import { revokeSerial } from './crl.js';

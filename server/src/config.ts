@@ -14,6 +14,14 @@ export type DeviceTokenRotation = (typeof DEVICE_TOKEN_ROTATIONS)[number];
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
+/**
+ * BROKER_ADMIN: the implementation of the broker-admin interface (broker/broker-admin.ts: web users'
+ * broker accounts, revocation, kick). `mosquitto`: the embedded Mosquitto 2.0 (dynamic security,
+ * CRL file + SIGHUP, session takeover; broker/mosquitto/).
+ */
+export const BROKER_ADMINS = ['mosquitto'] as const;
+export type BrokerAdminKind = (typeof BROKER_ADMINS)[number];
+
 /** LOG_FORMAT: `auto` is pretty on a terminal in development, JSON otherwise; production is always JSON. */
 export const LOG_FORMATS = ['auto', 'pretty', 'json'] as const;
 export type LogFormatSetting = (typeof LOG_FORMATS)[number];
@@ -86,6 +94,8 @@ export interface Config {
      * requests waiting in its session and ends it (mqtt/session-takeover.ts); 0: never.
      */
     requests: { clientId: string; sessionExpirySeconds: number; inFlight: number; takeoverSeconds: number };
+    /** BROKER_ADMIN: which broker-admin implementation (broker/index.ts) the server uses. */
+    admin: BrokerAdminKind;
     /** Dynamic-security admin account on the WebSocket listener (web users' credentials); null disables GET /mqtt/bootstrap credentials. */
     dynsecAdmin: { username: string; password: string } | null;
     /** The CRL file the mTLS listener reads (`crlfile`); the server rewrites it when a player is deleted. */
@@ -410,8 +420,10 @@ export function loadDatabaseUrl(env: Env = process.env): string {
  * RATE_LIMIT_WINDOW_ORIGIN (0; epoch second the windows are counted from: 0 aligns them on the clock;
  * a limit of 40 or more is counted in memory against leases of limit/20 slots taken from the shared
  * counter, so with N instances at most the limit passes and at least the limit minus N x (limit/20 - 1):
- * under 5 % per instance; services/rate-limiter.ts), MQTT_DYNSEC_ADMIN_USERNAME / MQTT_DYNSEC_ADMIN_PASSWORD,
- * BROKER_CRL_FILE, BROKER_PID_FILE,
+ * under 5 % per instance; services/rate-limiter.ts),
+ * BROKER_ADMIN (mosquitto; the only one so far: how web users' broker accounts, revocations and kicks reach the broker,
+ * broker/broker-admin.ts; another value fails startup naming the accepted ones), and for mosquitto:
+ * MQTT_DYNSEC_ADMIN_USERNAME / MQTT_DYNSEC_ADMIN_PASSWORD, BROKER_CRL_FILE, BROKER_PID_FILE,
  * STARTUP_WAIT_SECONDS (60; how long startup retries an unreachable PostgreSQL or broker, 0: fail at once),
  * and the MQTT workers' tuning: PRESENCE_SWEEP_SECONDS (30; how often an instance marks silent players
  * offline), PRESENCE_TIMEOUT_SECONDS (180; silence after which an online player is marked offline),
@@ -489,6 +501,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     r.problems.push(`MQTT_SESSION_TAKEOVER_SECONDS (${takeoverSeconds}) must be less than MQTT_SESSION_EXPIRY_SECONDS (${sessionExpirySeconds}), or a silent instance's session expires before it is taken over (0 turns takeovers off)`);
   }
 
+  const brokerAdmin = r.oneOf('BROKER_ADMIN', BROKER_ADMINS, 'mosquitto');
   const dynsecUser = r.raw('MQTT_DYNSEC_ADMIN_USERNAME');
   const dynsecPassword = r.raw('MQTT_DYNSEC_ADMIN_PASSWORD');
   if ((dynsecUser === undefined) !== (dynsecPassword === undefined)) {
@@ -588,6 +601,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       publicWebsocketUrl,
       shareGroup,
       requests: { clientId: requestsClientId, sessionExpirySeconds, inFlight: requestsInFlight, takeoverSeconds },
+      admin: brokerAdmin,
       dynsecAdmin: dynsecUser !== undefined && dynsecPassword !== undefined ? { username: dynsecUser, password: dynsecPassword } : null,
       crlFile,
       pidFile,

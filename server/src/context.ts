@@ -2,13 +2,12 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { MqttClient } from 'mqtt';
 import type { MessageRouter } from '#runtime/v1';
+import type { BrokerAdmin } from './broker/broker-admin.js';
 import type { Config } from './config.js';
 import type { Sql } from './db/index.js';
 import type { CertificateAuthority } from './pki/index.js';
 import type { Metrics } from './metrics/index.js';
 import type { RateLimiter } from './services/rate-limiter.js';
-import type { RevocationPublisher } from './services/revocation-publisher.js';
-import type { WebUserAccounts } from './services/web-users.js';
 import type { Vault } from './vault/index.js';
 
 export interface AppContext {
@@ -21,10 +20,8 @@ export interface AppContext {
   ca: CertificateAuthority;
   /** Prometheus metrics (metrics/); no-ops when METRICS_PORT=0. */
   metrics: Metrics;
-  /** Ends a deleted player's access on the broker (CRL, reload, kick). */
-  revocations: RevocationPublisher;
-  /** Web users' broker accounts; null when no dynamic-security admin account is configured. */
-  webUsers: WebUserAccounts | null;
+  /** Web users' broker accounts, revocations and kicks: the broker-specific part (BROKER_ADMIN; broker/broker-admin.ts). */
+  brokerAdmin: BrokerAdmin;
   /** Batched rate-limit hits (MQTT requests, REST commands). */
   rateLimiter: RateLimiter;
   /** Wakes the notification publisher after an outbox insert (it also polls). */

@@ -16,10 +16,8 @@ import { createSqlFromConfig, readDatabaseGauges } from './db/index.js';
 import { createLogger, withSecretRedaction } from './logging/index.js';
 import { disabledMetrics, PromMetrics, startMetricsListener, type Metrics } from './metrics/index.js';
 import { loadOrCreateCa } from './pki/index.js';
-import { DynsecClient } from './broker/dynsec-client.js';
+import { createBrokerAdmin, type BrokerAdminFactory } from './broker/index.js';
 import { RateLimiter } from './services/rate-limiter.js';
-import { RevocationPublisher } from './services/revocation-publisher.js';
-import { WebUserAccounts } from './services/web-users.js';
 import { startWorkers, type Workers } from './mqtt/workers.js';
 import { StartupBudget, connectBrokerWhenReachable, migrateWhenReachable } from './startup/index.js';
 import { FsVaultStore, Vault } from './vault/index.js';
@@ -42,6 +40,8 @@ export interface StartOptions {
   listen?: boolean;
   /** Start the MQTT workers (requests, status, notifications, presence). Default true. */
   workers?: boolean;
+  /** Builds the broker admin instead of the one BROKER_ADMIN names (tests: another implementation). */
+  brokerAdmin?: BrokerAdminFactory;
 }
 
 /**
@@ -87,30 +87,12 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
       },
     });
     const now = () => new Date();
-    const revocations = new RevocationPublisher({ broker: config.broker, sql, ca, router, log, now });
-    cleanups.push(() => revocations.close());
-    await revocations.start();
-    let webUsers: WebUserAccounts | null = null;
-    /** The dynamic-security admin connection, when configured (its state is a metric). */
-    let dynsecClient: DynsecClient | null = null;
-    const admin = config.broker.dynsecAdmin;
-    if (admin === null) {
-      log.warn('MQTT_DYNSEC_ADMIN_USERNAME/PASSWORD are not set: GET /mqtt/bootstrap cannot issue WebSocket credentials');
-    } else {
-      const dynsec = new DynsecClient({
-        url: config.broker.websocketUrl, username: admin.username, password: admin.password,
-        onConnectionError: (err) => log.warn({ err: err.message }, 'dynamic-security admin connection error'),
-      });
-      dynsecClient = dynsec;
-      cleanups.push(() => dynsec.close());
-      const accounts = new WebUserAccounts({ sql, dynsec, log });
-      cleanups.push(() => accounts.close());
-      accounts.start();
-      webUsers = accounts;
-    }
+    const brokerAdmin = (opts.brokerAdmin ?? createBrokerAdmin)({ config, sql, ca, router, log, now });
+    cleanups.push(() => brokerAdmin.close());
+    await brokerAdmin.start();
     let workers: Workers | null = null;
     const ctx: AppContext = {
-      config, sql, log, mqtt: client, router, ca, metrics, revocations, webUsers,
+      config, sql, log, mqtt: client, router, ca, metrics, brokerAdmin,
       rateLimiter: new RateLimiter(sql, config.rateLimits.windowSeconds, (err) => log.warn({ err }, 'rate-limit refund failed'), config.rateLimits.windowOriginSeconds),
       wakePublisher: () => workers?.wakePublisher(),
       vault: new Vault(new FsVaultStore(config.vault.dir), config.vault, `http://${config.http.host.includes(':') ? `[${config.http.host}]` : config.http.host}:${config.http.port}`),
@@ -135,10 +117,9 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     }
     let metricsUrl: string | null = null;
     if (metrics.enabled) {
-      const dynsec = dynsecClient;
       metrics.setGaugeSources({
         database: () => readDatabaseGauges(sql, applicationName),
-        brokers: () => (dynsec ? { internal: client.connected, dynsec_admin: dynsec.connected } : { internal: client.connected }),
+        brokers: () => ({ ...brokerAdmin.connections(), internal: client.connected }),
       });
       const listener = await startMetricsListener(metrics, config.metrics, (err) => log.error({ err }, 'collecting the metrics failed'));
       cleanups.push(() => listener.close());

@@ -100,10 +100,8 @@ export function authHandlers(ctx: AppContext): Pick<Handlers, Ops> {
       await deleteWebCredential(tx, user.id);
       return g;
     })) as number | null;
-    if (ctx.webUsers) {
-      await ctx.webUsers.dropWebClient(user.user_id).catch((err: unknown) =>
-        ctx.log.warn({ err, user_id: user.user_id }, 'could not delete the broker client of a user whose sessions were ended; the sweep will'));
-    }
+    await ctx.brokerAdmin.removeWebUser(user.user_id).catch((err: unknown) =>
+      ctx.log.warn({ err, user_id: user.user_id }, 'could not delete the broker client of a user whose sessions were ended; the sweep will'));
     return generation ?? user.token_generation + 1;
   }
 

@@ -1,5 +1,5 @@
 // Liveness (the process answers) and readiness (the database answers, the broker connection is up
-// and the broker enforces every revocation this instance recorded: see services/revocation-publisher.ts).
+// and the broker enforces every revocation this instance recorded: see broker/broker-admin.ts).
 import type { Handlers } from '@makapix/contract/openapi/routes';
 import type { AppContext } from '../context.js';
 import { databaseAnswers } from '../db/players.js';
@@ -30,7 +30,7 @@ export function healthHandlers(ctx: AppContext): Pick<Handlers, Ops> {
     async getReadiness() {
       const database = await databaseUp();
       const connected = ctx.mqtt.connected;
-      const revocations = ctx.revocations.status();
+      const revocations = ctx.brokerAdmin.revocationStatus();
       // A deleted player's certificate the broker may still accept makes the instance unready.
       const broker = connected;
       const inForce = revocations.inForce;

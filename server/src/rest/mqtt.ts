@@ -8,7 +8,7 @@ import type { PostNotification } from '@makapix/contract/asyncapi/schemas';
 import { restError, type Handlers } from '@makapix/contract/openapi/routes';
 import type { AppContext } from '../context.js';
 import { throttle } from './throttle.js';
-import { webUserTopics } from '../services/web-users.js';
+import { webUserTopics } from '../broker/broker-admin.js';
 import { currentUser } from './auth-hook.js';
 
 type Ops = 'getMqttBootstrap' | 'publishMqttDemo';
@@ -21,24 +21,19 @@ export function mqttHandlers(ctx: AppContext): Pick<Handlers, Ops> {
     async getMqttBootstrap(req) {
       const user = currentUser(req);
       await throttle(ctx, 'getMqttBootstrap', `bootstrap:user:${user.user_id}`, ctx.config.rateLimits.bootstrapPerUserPerMinute, 'broker credentials per user');
-      if (!ctx.webUsers) {
-        throw restError(
-          'getMqttBootstrap',
-          500,
-          'internal_error',
-          'WebSocket MQTT credentials are unavailable: the server has no dynamic-security admin account (set MQTT_DYNSEC_ADMIN_USERNAME and MQTT_DYNSEC_ADMIN_PASSWORD)',
-        );
-      }
+      const unavailable = ctx.brokerAdmin.webUsersUnavailable;
+      if (unavailable !== null) throw restError('getMqttBootstrap', 500, 'internal_error', unavailable);
       const password = randomBytes(32).toString('base64url');
       const expiresAt = new Date(ctx.now().getTime() + WEB_MQTT_CREDENTIAL_TTL_SECONDS * 1000);
-      await ctx.webUsers.issueWebCredential({
+      const topics = webUserTopics(user.user_id);
+      await ctx.brokerAdmin.upsertWebUser({
         userInternalId: user.id,
         userId: user.user_id,
         password,
         tokenHash: createHash('sha256').update(password).digest('hex'),
         expiresAt,
+        topics,
       });
-      const topics = webUserTopics(user.user_id);
       return {
         status: 200,
         body: {

@@ -23,7 +23,7 @@ import { recordRevocations, type Revocation } from '../db/revocations.js';
 import {
   canRenew, csrPublicKey, issueClientCertificate, issueForPublicKey, PkiError, renewalOpensAt, type IssueOptions,
 } from '../pki/index.js';
-import { RevocationNotConfirmedError } from '../services/revocation-publisher.js';
+import { RevocationNotConfirmedError } from '../broker/broker-admin.js';
 import { currentDevice, currentUser } from './auth-hook.js';
 import { resolveOwner, type OwnerOperation } from './owner.js';
 
@@ -271,7 +271,7 @@ export function playerHandlers(ctx: AppContext): Pick<Handlers, Ops> {
       if (!deleted) throw notFoundPlayer('deletePlayer');
       try {
         // Success only once the broker refuses the certificates (and the live session is ended).
-        await ctx.revocations.revokePlayer(deleted.player_key, deleted.serials);
+        await ctx.brokerAdmin.revokePlayer(deleted.player_key, deleted.serials);
       } catch (err) {
         if (!(err instanceof RevocationNotConfirmedError)) throw err;
         throw restError('deletePlayer', 503, 'internal_error', err.message);

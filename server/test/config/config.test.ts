@@ -81,7 +81,9 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ DATA_DIR: dir, HTTP_TRUST_PROXY: 'yes please' })).toThrow(/HTTP_TRUST_PROXY must be/);
     expect(c.broker).toMatchObject({ dynsecAdmin: { username: 'admin', password: 'pw' }, crlFile: '/srv/pki/crl.pem', pidFile: '/srv/run/mosquitto.pid' });
     expect(c.rateLimits.provisionPerAddressPerMinute).toBe(5);
-    expect(loadConfig({ DATA_DIR: dir }).broker).toMatchObject({ dynsecAdmin: null, crlFile: null, pidFile: null });
+    expect(loadConfig({ DATA_DIR: dir }).broker).toMatchObject({ admin: 'mosquitto', dynsecAdmin: null, crlFile: null, pidFile: null });
+    expect(loadConfig({ DATA_DIR: dir, BROKER_ADMIN: 'mosquitto' }).broker.admin).toBe('mosquitto');
+    expect(() => loadConfig({ DATA_DIR: dir, BROKER_ADMIN: 'emqx' })).toThrow(/BROKER_ADMIN must be one of mosquitto \(got "emqx"\)/);
     expect(() => loadConfig({ DATA_DIR: dir, MQTT_DYNSEC_ADMIN_USERNAME: 'admin' }))
       .toThrow(/MQTT_DYNSEC_ADMIN_USERNAME and MQTT_DYNSEC_ADMIN_PASSWORD must be set together/);
     expect(() => loadConfig({ DATA_DIR: dir, RATE_LIMIT_PROVISION_PER_MINUTE: '0' })).toThrow(/RATE_LIMIT_PROVISION_PER_MINUTE must be an integer between 1 and/);

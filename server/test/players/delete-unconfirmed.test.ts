@@ -38,7 +38,7 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-const status = () => stack.server.ctx.revocations.status();
+const status = () => stack.server.ctx.brokerAdmin.revocationStatus();
 const ready = async () => (await stack.api.getReadiness()).status === 200;
 
 /** Restart the broker as someone else would: same config, its PID file left as it was. */

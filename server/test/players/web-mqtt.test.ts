@@ -7,6 +7,7 @@ import { PostNotificationValidator, postNewForFollowerTopic, postNewInCategoryTo
 import { messageExamples } from '@makapix/contract/asyncapi/examples';
 import { createClient } from '@makapix/contract/openapi/client';
 import { restExamples } from '@makapix/contract/openapi/examples';
+import { MosquittoBrokerAdmin } from '../../src/broker/mosquitto/admin.js';
 import { connectInternal, registerUser, startStack, uniqueHandle, type Stack, type TestUser } from '../support/stack.js';
 import { closed, collect, connectError, connectWeb, endAll, expectError, expectStatus, internalId } from './helpers.js';
 
@@ -95,7 +96,7 @@ describe('GET /mqtt/bootstrap', () => {
     const carolId = await internalId(sql(), carol.user_id);
     await sql()`update web_mqtt_credentials set expires_at = now() - interval '1 second' where user_id = ${carolId}`;
 
-    const deleted = await stack.server.ctx.webUsers!.sweepWebCredentials();
+    const deleted = await (stack.server.ctx.brokerAdmin as MosquittoBrokerAdmin).webUsers!.sweepWebCredentials();
     expect(deleted).toEqual([carol.user_id]);
     await gone;
     expect((await connectError(connectWeb(wsUrl(), b.username, b.password))).code).toBe(NOT_AUTHORIZED);

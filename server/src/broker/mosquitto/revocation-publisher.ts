@@ -19,13 +19,14 @@
 // CRL file keeps every revocation.
 import type { Logger } from 'pino';
 import type { MessageRouter } from '#runtime/v1';
-import { identifyBroker } from '../broker/broker-process.js';
-import { probeRevocation, type ProbeResult } from '../broker/crl-probe.js';
-import { kickClient } from '../broker/kick.js';
-import type { Config } from '../config.js';
-import type { Sql } from '../db/index.js';
-import { listCrlEntries, withCrlLock } from '../db/revocations.js';
-import { buildCrl, writeCrlFile, type CertificateAuthority } from '../pki/index.js';
+import type { Config } from '../../config.js';
+import type { Sql } from '../../db/index.js';
+import { listCrlEntries, withCrlLock } from '../../db/revocations.js';
+import { buildCrl, writeCrlFile, type CertificateAuthority } from '../../pki/index.js';
+import { RevocationNotConfirmedError, type RevocationStatus } from '../broker-admin.js';
+import { identifyBroker } from '../broker-process.js';
+import { probeRevocation, type ProbeResult } from '../crl-probe.js';
+import { kickClient } from '../kick.js';
 
 const BROKER_LOG_INFO_TOPIC = '$SYS/broker/log/I';
 const RELOAD_LINE = 'Reloading config.';
@@ -34,25 +35,6 @@ const CONFIRM_TIMEOUT_MS = 5_000;
 /** Pauses between background attempts: doubling from the first to the last. */
 const RETRY_FIRST_MS = 1_000;
 const RETRY_MAX_MS = 10_000;
-
-/** A revocation is recorded, but the broker has not been seen enforcing it (yet); retried in the background. */
-export class RevocationNotConfirmedError extends Error {
-  override readonly name = 'RevocationNotConfirmedError';
-  constructor(readonly problem: string) {
-    super('The player was deleted and its certificate revoked, but the broker has not confirmed yet that it refuses the certificate; the server keeps trying (GET /readyz answers 503 until it has)');
-  }
-}
-
-export interface RevocationStatus {
-  /** Every recorded revocation is enforced by the broker (as far as this instance knows). */
-  inForce: boolean;
-  /** Revoked serials this instance has not seen enforced yet. */
-  pending: number;
-  /** Since when something is pending (null when nothing is). */
-  since: Date | null;
-  /** Why the last attempt could not confirm (null when nothing is pending). */
-  problem: string | null;
-}
 
 export interface RevocationPublisherDeps {
   /** The broker: its internal listener and account (for the kick), the mTLS listener (probes), the CRL file and the PID file. */

@@ -6,12 +6,12 @@
 // Commands go through the one dynamic-security client (broker/dynsec-client.ts), batched: each
 // $CONTROL round trip costs ~100 ms.
 import type { Logger } from 'pino';
-import { postNewForFollowerTopic, postNewInCategoryTopic } from '@makapix/contract/asyncapi/channels';
-import type { DynsecClient, DynsecCommand, DynsecResponse } from '../broker/dynsec-client.js';
-import type { Sql } from '../db/index.js';
+import type { Sql } from '../../db/index.js';
 import {
   deleteExpiredWebCredentials, liveWebUsernames, lockForIssue, lockForSweep, upsertWebCredential,
-} from '../db/web-credentials.js';
+} from '../../db/web-credentials.js';
+import type { WebCredentialGrant, WebUserTopics } from '../broker-admin.js';
+import type { DynsecClient, DynsecCommand, DynsecResponse } from '../dynsec-client.js';
 
 /** Role every web user gets (it exists in the dev broker; created here when absent). */
 export const WEB_USER_BASE_ROLE = 'web-user-base';
@@ -25,22 +25,6 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 /** The per-user role of a web user. */
 export function webUserRole(userId: string): string {
   return `${WEB_USER_ROLE_PREFIX}${userId}`;
-}
-
-/** Topic filters a web user may subscribe to: its own follow notifications, then the category promotions. */
-export function webUserTopics(userId: string): { own: string; categories: string } {
-  return { own: postNewForFollowerTopic.filterRest({ follower_id: userId }), categories: postNewInCategoryTopic.filterRest() };
-}
-
-export interface WebCredentialGrant {
-  /** users.id */
-  userInternalId: number;
-  /** users.user_id: the MQTT username. */
-  userId: string;
-  password: string;
-  /** sha256 of the password, the only form stored. */
-  tokenHash: string;
-  expiresAt: Date;
 }
 
 export interface WebUserAccountsDeps {
@@ -82,7 +66,7 @@ export class WebUserAccounts {
     await this.deps.sql.begin(async (tx) => {
       await lockForIssue(tx);
       await upsertWebCredential(tx, { userId: g.userInternalId, username: g.userId, tokenHash: g.tokenHash, expiresAt: g.expiresAt });
-      await this.upsertDynsecUser(g.userId, g.password);
+      await this.upsertDynsecUser(g.userId, g.password, g.topics);
     });
   }
 
@@ -97,8 +81,7 @@ export class WebUserAccounts {
     });
   }
 
-  private async upsertDynsecUser(userId: string, password: string): Promise<void> {
-    const { own, categories } = webUserTopics(userId);
+  private async upsertDynsecUser(userId: string, password: string, { own, categories }: WebUserTopics): Promise<void> {
     const role = webUserRole(userId);
     const roles = [{ rolename: WEB_USER_BASE_ROLE }, { rolename: role }];
     const commands: DynsecCommand[] = [];
