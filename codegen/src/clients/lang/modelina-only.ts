@@ -1,7 +1,9 @@
 import {
-  CplusplusGenerator, CSharpGenerator, CSHARP_JSON_SERIALIZER_PRESET, DartGenerator, DART_JSON_PRESET, KotlinGenerator, PhpGenerator,
+  CplusplusGenerator, DartGenerator, DART_JSON_PRESET, KotlinGenerator, PhpGenerator,
   type AbstractGenerator,
 } from '@asyncapi/modelina';
+import type { ClientInput } from '../input.js';
+import { csharpGenerator } from './csharp.js';
 
 /**
  * The languages printed by Modelina's own renderers (its JSON presets where it has one): C#, Kotlin,
@@ -11,7 +13,7 @@ import {
  */
 export interface ModelinaLanguage {
   dir: string;
-  generator: () => AbstractGenerator<any, any>;
+  generator: (input: ClientInput) => AbstractGenerator<any, any>;
   options: object;
   file: (name: string) => string;
   comment: string;
@@ -21,7 +23,7 @@ export interface ModelinaLanguage {
 export const MODELINA_LANGUAGES: ModelinaLanguage[] = [
   {
     dir: 'csharp',
-    generator: () => new CSharpGenerator({ presets: [CSHARP_JSON_SERIALIZER_PRESET], processorOptions: { interpreter: { ignoreAdditionalProperties: true } } }),
+    generator: (input) => csharpGenerator(input.nullable), // C# 7 + Newtonsoft.Json 6 (Debian 12), see csharp.ts
     options: { namespace: 'Makapix.Models' },
     file: (n) => `${n}.cs`,
     comment: '//',
@@ -65,8 +67,8 @@ function snake(name: string): string {
 }
 
 /** Every file of one language, by path under its directory. */
-export async function renderWithModelina(lang: ModelinaLanguage, root: object, rootTitle: string, banner: string[]): Promise<Map<string, string>> {
-  const outputs = await lang.generator().generateCompleteModels(root as any, lang.options as any);
+export async function renderWithModelina(lang: ModelinaLanguage, input: ClientInput, root: object, rootTitle: string, banner: string[]): Promise<Map<string, string>> {
+  const outputs = await lang.generator(input).generateCompleteModels(root as any, lang.options as any);
   const files = new Map<string, string>();
   for (const o of [...outputs].sort((a, b) => (a.modelName < b.modelName ? -1 : a.modelName > b.modelName ? 1 : 0))) {
     if (o.modelName === rootTitle || !o.modelName) continue;
