@@ -17,6 +17,6 @@ namespace Makapix.Models
     [JsonProperty("handle", Required = Required.Always)]
     public string Handle { get; set; }
     [JsonProperty("expires_at", Required = Required.Always)]
-    public System.DateTimeOffset ExpiresAt { get; set; }
+    public string ExpiresAt { get; set; }
   }
 }

@@ -10,8 +10,12 @@ namespace Makapix.Models
   {
     [JsonProperty("access_token", Required = Required.Always)]
     public string AccessToken { get; set; }
-    [JsonProperty("token_type")]
-    public string TokenType { get { return "Bearer"; } }
+    [JsonProperty("token_type", Required = Required.Always)]
+    public string TokenType
+    {
+      get { return "Bearer"; }
+      private set { if (!object.Equals((object)value, "Bearer")) throw new JsonSerializationException("token_type must be \"Bearer\", got " + JsonConvert.SerializeObject(value)); }
+    }
     [JsonProperty("refresh_token", Required = Required.Always)]
     public string RefreshToken { get; set; }
     [JsonProperty("expires_in", Required = Required.Always)]

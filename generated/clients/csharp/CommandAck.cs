@@ -13,8 +13,16 @@ namespace Makapix.Models
     public System.Guid CommandId { get; set; }
     [JsonProperty("status", Required = Required.Always)]
     public CommandAckStatus Status { get; set; }
-    [JsonProperty("error", NullValueHandling = NullValueHandling.Ignore)]
-    public string Error { get; set; }
+    private string error;
+    /// <summary>Set (true) when Error is on the wire, null included; setting Error sets it.</summary>
+    [JsonIgnore]
+    public bool ErrorSpecified { get; set; }
+    [JsonProperty("error", NullValueHandling = NullValueHandling.Include)]
+    public string Error
+    {
+      get { return error; }
+      set { error = value; ErrorSpecified = true; }
+    }
     [JsonExtensionData]
     public Dictionary<string, dynamic> AdditionalProperties { get; set; }
   }

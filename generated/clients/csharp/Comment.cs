@@ -21,7 +21,7 @@ namespace Makapix.Models
     [JsonProperty("parent_id", Required = Required.AllowNull)]
     public System.Guid? ParentId { get; set; }
     [JsonProperty("created_at", Required = Required.Always)]
-    public System.DateTimeOffset CreatedAt { get; set; }
+    public string CreatedAt { get; set; }
     [JsonProperty("deleted", Required = Required.Always)]
     public bool Deleted { get; set; }
   }

@@ -10,7 +10,15 @@ namespace Makapix.Models
   {
     [JsonProperty("body", Required = Required.Always)]
     public string Body { get; set; }
-    [JsonProperty("parent_id", NullValueHandling = NullValueHandling.Ignore)]
-    public System.Guid? ParentId { get; set; }
+    private System.Guid? parentId;
+    /// <summary>Set (true) when ParentId is on the wire, null included; setting ParentId sets it.</summary>
+    [JsonIgnore]
+    public bool ParentIdSpecified { get; set; }
+    [JsonProperty("parent_id", NullValueHandling = NullValueHandling.Include)]
+    public System.Guid? ParentId
+    {
+      get { return parentId; }
+      set { parentId = value; ParentIdSpecified = true; }
+    }
   }
 }

@@ -10,8 +10,12 @@ namespace Makapix.Models
   {
     [JsonProperty("request_id", Required = Required.Always)]
     public string RequestId { get; set; }
-    [JsonProperty("success")]
-    public bool Success { get { return false; } }
+    [JsonProperty("success", Required = Required.Always)]
+    public bool Success
+    {
+      get { return false; }
+      private set { if (!object.Equals((object)value, false)) throw new JsonSerializationException("success must be false, got " + JsonConvert.SerializeObject(value)); }
+    }
     [JsonProperty("error", Required = Required.Always)]
     public string Error { get; set; }
     [JsonProperty("error_code", Required = Required.Always)]

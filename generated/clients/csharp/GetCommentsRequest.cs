@@ -11,14 +11,26 @@ namespace Makapix.Models
   {
     [JsonProperty("request_id", Required = Required.Always)]
     public string RequestId { get; set; }
-    [JsonProperty("request_type")]
-    public string RequestType { get { return "get_comments"; } }
+    [JsonProperty("request_type", Required = Required.Always)]
+    public string RequestType
+    {
+      get { return "get_comments"; }
+      private set { if (!object.Equals((object)value, "get_comments")) throw new JsonSerializationException("request_type must be \"get_comments\", got " + JsonConvert.SerializeObject(value)); }
+    }
     [JsonProperty("player_key", Required = Required.Always)]
     public System.Guid PlayerKey { get; set; }
     [JsonProperty("post_id", Required = Required.Always)]
     public int PostId { get; set; }
-    [JsonProperty("cursor", NullValueHandling = NullValueHandling.Ignore)]
-    public string Cursor { get; set; }
+    private string cursor;
+    /// <summary>Set (true) when Cursor is on the wire, null included; setting Cursor sets it.</summary>
+    [JsonIgnore]
+    public bool CursorSpecified { get; set; }
+    [JsonProperty("cursor", NullValueHandling = NullValueHandling.Include)]
+    public string Cursor
+    {
+      get { return cursor; }
+      set { cursor = value; CursorSpecified = true; }
+    }
     [JsonProperty("limit", NullValueHandling = NullValueHandling.Ignore)]
     public int? Limit { get; set; }
     [JsonExtensionData]

@@ -10,10 +10,18 @@ namespace Makapix.Models
   {
     [JsonProperty("request_id", Required = Required.Always)]
     public string RequestId { get; set; }
-    [JsonProperty("success")]
-    public bool Success { get { return true; } }
-    [JsonProperty("error")]
-    public dynamic Error { get { return null; } }
+    [JsonProperty("success", Required = Required.Always)]
+    public bool Success
+    {
+      get { return true; }
+      private set { if (!object.Equals((object)value, true)) throw new JsonSerializationException("success must be true, got " + JsonConvert.SerializeObject(value)); }
+    }
+    [JsonProperty("error", Required = Required.AllowNull)]
+    public dynamic Error
+    {
+      get { return null; }
+      private set { if (!object.Equals((object)value, null)) throw new JsonSerializationException("error must be null, got " + JsonConvert.SerializeObject(value)); }
+    }
     [JsonProperty("comments", Required = Required.Always)]
     public Comment[] Comments { get; set; }
     [JsonProperty("next_cursor", Required = Required.AllowNull)]

@@ -8,7 +8,11 @@ namespace Makapix.Models
 {
   public partial class HealthStatus
   {
-    [JsonProperty("status")]
-    public string Status { get { return "ok"; } }
+    [JsonProperty("status", Required = Required.Always)]
+    public string Status
+    {
+      get { return "ok"; }
+      private set { if (!object.Equals((object)value, "ok")) throw new JsonSerializationException("status must be \"ok\", got " + JsonConvert.SerializeObject(value)); }
+    }
   }
 }

@@ -15,7 +15,7 @@ namespace Makapix.Models
     [JsonProperty("password", Required = Required.Always)]
     public string Password { get; set; }
     [JsonProperty("expires_at", Required = Required.Always)]
-    public System.DateTimeOffset ExpiresAt { get; set; }
+    public string ExpiresAt { get; set; }
     [JsonProperty("topics", Required = Required.Always)]
     public MqttBootstrapTopics Topics { get; set; }
   }

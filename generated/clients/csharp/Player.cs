@@ -25,19 +25,35 @@ namespace Makapix.Models
     [JsonProperty("connection_status", Required = Required.Always)]
     public ConnectionStatus ConnectionStatus { get; set; }
     [JsonProperty("last_seen_at", Required = Required.AllowNull)]
-    public System.DateTimeOffset? LastSeenAt { get; set; }
+    public string LastSeenAt { get; set; }
     [JsonProperty("current_post_id", Required = Required.AllowNull)]
     public int? CurrentPostId { get; set; }
     [JsonProperty("cert_expires_at", Required = Required.Always)]
-    public System.DateTimeOffset CertExpiresAt { get; set; }
+    public string CertExpiresAt { get; set; }
     [JsonProperty("registered_at", Required = Required.Always)]
-    public System.DateTimeOffset RegisteredAt { get; set; }
+    public string RegisteredAt { get; set; }
     [JsonProperty("created_at", Required = Required.Always)]
-    public System.DateTimeOffset CreatedAt { get; set; }
-    [JsonProperty("api_token_rotated_at", NullValueHandling = NullValueHandling.Ignore)]
-    public System.DateTimeOffset? ApiTokenRotatedAt { get; set; }
-    [JsonProperty("api_token_rotation_requested_at", NullValueHandling = NullValueHandling.Ignore)]
-    public System.DateTimeOffset? ApiTokenRotationRequestedAt { get; set; }
+    public string CreatedAt { get; set; }
+    private string apiTokenRotatedAt;
+    /// <summary>Set (true) when ApiTokenRotatedAt is on the wire, null included; setting ApiTokenRotatedAt sets it.</summary>
+    [JsonIgnore]
+    public bool ApiTokenRotatedAtSpecified { get; set; }
+    [JsonProperty("api_token_rotated_at", NullValueHandling = NullValueHandling.Include)]
+    public string ApiTokenRotatedAt
+    {
+      get { return apiTokenRotatedAt; }
+      set { apiTokenRotatedAt = value; ApiTokenRotatedAtSpecified = true; }
+    }
+    private string apiTokenRotationRequestedAt;
+    /// <summary>Set (true) when ApiTokenRotationRequestedAt is on the wire, null included; setting ApiTokenRotationRequestedAt sets it.</summary>
+    [JsonIgnore]
+    public bool ApiTokenRotationRequestedAtSpecified { get; set; }
+    [JsonProperty("api_token_rotation_requested_at", NullValueHandling = NullValueHandling.Include)]
+    public string ApiTokenRotationRequestedAt
+    {
+      get { return apiTokenRotationRequestedAt; }
+      set { apiTokenRotationRequestedAt = value; ApiTokenRotationRequestedAtSpecified = true; }
+    }
     [JsonProperty("capabilities", NullValueHandling = NullValueHandling.Ignore)]
     public PlayerDeviceCapabilities Capabilities { get; set; }
     [JsonProperty("state", NullValueHandling = NullValueHandling.Ignore)]

@@ -13,6 +13,6 @@ namespace Makapix.Models
     [JsonProperty("error", Required = Required.AllowNull)]
     public string Error { get; set; }
     [JsonProperty("acked_at", Required = Required.Always)]
-    public System.DateTimeOffset AckedAt { get; set; }
+    public string AckedAt { get; set; }
   }
 }

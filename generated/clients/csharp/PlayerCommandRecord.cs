@@ -13,7 +13,7 @@ namespace Makapix.Models
     [JsonProperty("command_type", Required = Required.Always)]
     public CommandType CommandType { get; set; }
     [JsonProperty("issued_at", Required = Required.Always)]
-    public System.DateTimeOffset IssuedAt { get; set; }
+    public string IssuedAt { get; set; }
     [JsonProperty("ack", NullValueHandling = NullValueHandling.Ignore)]
     public PlayerCommandAckRecord Ack { get; set; }
   }

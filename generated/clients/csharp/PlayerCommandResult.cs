@@ -10,7 +10,11 @@ namespace Makapix.Models
   {
     [JsonProperty("command_id", Required = Required.Always)]
     public System.Guid CommandId { get; set; }
-    [JsonProperty("status")]
-    public string Status { get { return "sent"; } }
+    [JsonProperty("status", Required = Required.Always)]
+    public string Status
+    {
+      get { return "sent"; }
+      private set { if (!object.Equals((object)value, "sent")) throw new JsonSerializationException("status must be \"sent\", got " + JsonConvert.SerializeObject(value)); }
+    }
   }
 }

@@ -19,6 +19,6 @@ namespace Makapix.Models
     [JsonProperty("rotation", NullValueHandling = NullValueHandling.Ignore)]
     public PlayerDeviceRotation Rotation { get; set; }
     [JsonProperty("reported_at", Required = Required.Always)]
-    public System.DateTimeOffset ReportedAt { get; set; }
+    public string ReportedAt { get; set; }
   }
 }

@@ -13,12 +13,20 @@ namespace Makapix.Models
     public System.Guid PlayerKey { get; set; }
     [JsonProperty("status", Required = Required.Always)]
     public ConnectionStatus Status { get; set; }
-    [JsonProperty("current_post_id", NullValueHandling = NullValueHandling.Ignore)]
-    public int? CurrentPostId { get; set; }
+    private int? currentPostId;
+    /// <summary>Set (true) when CurrentPostId is on the wire, null included; setting CurrentPostId sets it.</summary>
+    [JsonIgnore]
+    public bool CurrentPostIdSpecified { get; set; }
+    [JsonProperty("current_post_id", NullValueHandling = NullValueHandling.Include)]
+    public int? CurrentPostId
+    {
+      get { return currentPostId; }
+      set { currentPostId = value; CurrentPostIdSpecified = true; }
+    }
     [JsonProperty("firmware_version", NullValueHandling = NullValueHandling.Ignore)]
     public string FirmwareVersion { get; set; }
     [JsonProperty("timestamp", NullValueHandling = NullValueHandling.Ignore)]
-    public System.DateTimeOffset? Timestamp { get; set; }
+    public string Timestamp { get; set; }
     [JsonExtensionData]
     public Dictionary<string, dynamic> AdditionalProperties { get; set; }
   }

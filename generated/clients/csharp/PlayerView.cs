@@ -12,7 +12,7 @@ namespace Makapix.Models
     [JsonProperty("post_id", Required = Required.Always)]
     public int PostId { get; set; }
     [JsonProperty("timestamp", NullValueHandling = NullValueHandling.Ignore)]
-    public System.DateTimeOffset? Timestamp { get; set; }
+    public string Timestamp { get; set; }
     [JsonProperty("timezone", NullValueHandling = NullValueHandling.Ignore)]
     public string Timezone { get; set; }
     [JsonProperty("intent", NullValueHandling = NullValueHandling.Ignore)]
@@ -23,10 +23,26 @@ namespace Makapix.Models
     public string Channel { get; set; }
     [JsonProperty("player_key", Required = Required.Always)]
     public System.Guid PlayerKey { get; set; }
-    [JsonProperty("channel_user_sqid", NullValueHandling = NullValueHandling.Ignore)]
-    public string ChannelUserSqid { get; set; }
-    [JsonProperty("channel_hashtag", NullValueHandling = NullValueHandling.Ignore)]
-    public string ChannelHashtag { get; set; }
+    private string channelUserSqid;
+    /// <summary>Set (true) when ChannelUserSqid is on the wire, null included; setting ChannelUserSqid sets it.</summary>
+    [JsonIgnore]
+    public bool ChannelUserSqidSpecified { get; set; }
+    [JsonProperty("channel_user_sqid", NullValueHandling = NullValueHandling.Include)]
+    public string ChannelUserSqid
+    {
+      get { return channelUserSqid; }
+      set { channelUserSqid = value; ChannelUserSqidSpecified = true; }
+    }
+    private string channelHashtag;
+    /// <summary>Set (true) when ChannelHashtag is on the wire, null included; setting ChannelHashtag sets it.</summary>
+    [JsonIgnore]
+    public bool ChannelHashtagSpecified { get; set; }
+    [JsonProperty("channel_hashtag", NullValueHandling = NullValueHandling.Include)]
+    public string ChannelHashtag
+    {
+      get { return channelHashtag; }
+      set { channelHashtag = value; ChannelHashtagSpecified = true; }
+    }
     [JsonProperty("request_ack", NullValueHandling = NullValueHandling.Ignore)]
     public bool? RequestAck { get; set; }
     [JsonExtensionData]

@@ -33,13 +33,29 @@ namespace Makapix.Models
     [JsonProperty("promoted_category", Required = Required.AllowNull)]
     public PromotedCategory? PromotedCategory { get; set; }
     [JsonProperty("created_at", Required = Required.Always)]
-    public System.DateTimeOffset CreatedAt { get; set; }
-    [JsonProperty("description", NullValueHandling = NullValueHandling.Ignore)]
-    public string Description { get; set; }
+    public string CreatedAt { get; set; }
+    private string description;
+    /// <summary>Set (true) when Description is on the wire, null included; setting Description sets it.</summary>
+    [JsonIgnore]
+    public bool DescriptionSpecified { get; set; }
+    [JsonProperty("description", NullValueHandling = NullValueHandling.Include)]
+    public string Description
+    {
+      get { return description; }
+      set { description = value; DescriptionSpecified = true; }
+    }
     [JsonProperty("hashtags", NullValueHandling = NullValueHandling.Ignore)]
     public string[] Hashtags { get; set; }
-    [JsonProperty("native_format", NullValueHandling = NullValueHandling.Ignore)]
-    public PostNativeFormat? NativeFormat { get; set; }
+    private PostNativeFormat? nativeFormat;
+    /// <summary>Set (true) when NativeFormat is on the wire, null included; setting NativeFormat sets it.</summary>
+    [JsonIgnore]
+    public bool NativeFormatSpecified { get; set; }
+    [JsonProperty("native_format", NullValueHandling = NullValueHandling.Include)]
+    public PostNativeFormat? NativeFormat
+    {
+      get { return nativeFormat; }
+      set { nativeFormat = value; NativeFormatSpecified = true; }
+    }
     [JsonProperty("view_count", NullValueHandling = NullValueHandling.Ignore)]
     public int? ViewCount { get; set; }
   }

@@ -23,6 +23,6 @@ namespace Makapix.Models
     [JsonProperty("promoted_category", Required = Required.AllowNull)]
     public PromotedCategory? PromotedCategory { get; set; }
     [JsonProperty("created_at", Required = Required.Always)]
-    public System.DateTimeOffset CreatedAt { get; set; }
+    public string CreatedAt { get; set; }
   }
 }

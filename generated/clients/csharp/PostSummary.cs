@@ -29,14 +29,22 @@ namespace Makapix.Models
     [JsonProperty("owner_handle", Required = Required.Always)]
     public string OwnerHandle { get; set; }
     [JsonProperty("created_at", Required = Required.Always)]
-    public System.DateTimeOffset CreatedAt { get; set; }
+    public string CreatedAt { get; set; }
     [JsonProperty("kind", NullValueHandling = NullValueHandling.Ignore)]
     public PostKind? Kind { get; set; }
     [JsonProperty("storage_shard", NullValueHandling = NullValueHandling.Ignore)]
     public string StorageShard { get; set; }
-    [JsonProperty("native_format", NullValueHandling = NullValueHandling.Ignore)]
-    public PostNativeFormat? NativeFormat { get; set; }
+    private PostNativeFormat? nativeFormat;
+    /// <summary>Set (true) when NativeFormat is on the wire, null included; setting NativeFormat sets it.</summary>
+    [JsonIgnore]
+    public bool NativeFormatSpecified { get; set; }
+    [JsonProperty("native_format", NullValueHandling = NullValueHandling.Include)]
+    public PostNativeFormat? NativeFormat
+    {
+      get { return nativeFormat; }
+      set { nativeFormat = value; NativeFormatSpecified = true; }
+    }
     [JsonProperty("artwork_modified_at", NullValueHandling = NullValueHandling.Ignore)]
-    public System.DateTimeOffset? ArtworkModifiedAt { get; set; }
+    public string ArtworkModifiedAt { get; set; }
   }
 }

@@ -13,7 +13,7 @@ namespace Makapix.Models
     [JsonProperty("registration_code", Required = Required.Always)]
     public string RegistrationCode { get; set; }
     [JsonProperty("registration_code_expires_at", Required = Required.Always)]
-    public System.DateTimeOffset RegistrationCodeExpiresAt { get; set; }
+    public string RegistrationCodeExpiresAt { get; set; }
     [JsonProperty("mqtt_broker", Required = Required.Always)]
     public BrokerAddress MqttBroker { get; set; }
   }

@@ -11,8 +11,12 @@ namespace Makapix.Models
   {
     [JsonProperty("request_id", Required = Required.Always)]
     public string RequestId { get; set; }
-    [JsonProperty("request_type")]
-    public string RequestType { get { return "query_posts"; } }
+    [JsonProperty("request_type", Required = Required.Always)]
+    public string RequestType
+    {
+      get { return "query_posts"; }
+      private set { if (!object.Equals((object)value, "query_posts")) throw new JsonSerializationException("request_type must be \"query_posts\", got " + JsonConvert.SerializeObject(value)); }
+    }
     [JsonProperty("player_key", Required = Required.Always)]
     public System.Guid PlayerKey { get; set; }
     [JsonProperty("channel", NullValueHandling = NullValueHandling.Ignore)]
@@ -27,8 +31,16 @@ namespace Makapix.Models
     public QueryPostsSort? Sort { get; set; }
     [JsonProperty("random_seed", NullValueHandling = NullValueHandling.Ignore)]
     public int? RandomSeed { get; set; }
-    [JsonProperty("cursor", NullValueHandling = NullValueHandling.Ignore)]
-    public string Cursor { get; set; }
+    private string cursor;
+    /// <summary>Set (true) when Cursor is on the wire, null included; setting Cursor sets it.</summary>
+    [JsonIgnore]
+    public bool CursorSpecified { get; set; }
+    [JsonProperty("cursor", NullValueHandling = NullValueHandling.Include)]
+    public string Cursor
+    {
+      get { return cursor; }
+      set { cursor = value; CursorSpecified = true; }
+    }
     [JsonProperty("limit", NullValueHandling = NullValueHandling.Ignore)]
     public int? Limit { get; set; }
     [JsonExtensionData]

@@ -9,7 +9,7 @@ namespace Makapix.Models
   public partial class RenewCertResult
   {
     [JsonProperty("cert_expires_at", Required = Required.Always)]
-    public System.DateTimeOffset CertExpiresAt { get; set; }
+    public string CertExpiresAt { get; set; }
     [JsonProperty("message", Required = Required.Always)]
     public string Message { get; set; }
   }

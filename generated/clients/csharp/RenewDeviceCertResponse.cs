@@ -15,6 +15,6 @@ namespace Makapix.Models
     [JsonProperty("ca_pem", Required = Required.Always)]
     public string CaPem { get; set; }
     [JsonProperty("cert_expires_at", Required = Required.Always)]
-    public System.DateTimeOffset CertExpiresAt { get; set; }
+    public string CertExpiresAt { get; set; }
   }
 }

@@ -8,9 +8,13 @@ namespace Makapix.Models
 {
   public partial class RotatePlayerTokenPending
   {
-    [JsonProperty("status")]
-    public string Status { get { return "pending"; } }
+    [JsonProperty("status", Required = Required.Always)]
+    public string Status
+    {
+      get { return "pending"; }
+      private set { if (!object.Equals((object)value, "pending")) throw new JsonSerializationException("status must be \"pending\", got " + JsonConvert.SerializeObject(value)); }
+    }
     [JsonProperty("requested_at", Required = Required.Always)]
-    public System.DateTimeOffset RequestedAt { get; set; }
+    public string RequestedAt { get; set; }
   }
 }

@@ -10,11 +10,15 @@ namespace Makapix.Models
   {
     [JsonProperty("command_id", Required = Required.Always)]
     public System.Guid CommandId { get; set; }
-    [JsonProperty("command_type")]
-    public string CommandType { get { return "set_brightness"; } }
+    [JsonProperty("command_type", Required = Required.Always)]
+    public string CommandType
+    {
+      get { return "set_brightness"; }
+      private set { if (!object.Equals((object)value, "set_brightness")) throw new JsonSerializationException("command_type must be \"set_brightness\", got " + JsonConvert.SerializeObject(value)); }
+    }
     [JsonProperty("payload", Required = Required.Always)]
     public SetBrightnessPayload Payload { get; set; }
     [JsonProperty("timestamp", Required = Required.Always)]
-    public System.DateTimeOffset Timestamp { get; set; }
+    public string Timestamp { get; set; }
   }
 }

@@ -10,11 +10,15 @@ namespace Makapix.Models
   {
     [JsonProperty("command_id", Required = Required.Always)]
     public System.Guid CommandId { get; set; }
-    [JsonProperty("command_type")]
-    public string CommandType { get { return "show_artwork"; } }
+    [JsonProperty("command_type", Required = Required.Always)]
+    public string CommandType
+    {
+      get { return "show_artwork"; }
+      private set { if (!object.Equals((object)value, "show_artwork")) throw new JsonSerializationException("command_type must be \"show_artwork\", got " + JsonConvert.SerializeObject(value)); }
+    }
     [JsonProperty("payload", Required = Required.Always)]
     public ShowArtworkPayload Payload { get; set; }
     [JsonProperty("timestamp", Required = Required.Always)]
-    public System.DateTimeOffset Timestamp { get; set; }
+    public string Timestamp { get; set; }
   }
 }

@@ -18,7 +18,15 @@ namespace Makapix.Models
     public string Canvas { get; set; }
     [JsonProperty("storage_shard", NullValueHandling = NullValueHandling.Ignore)]
     public string StorageShard { get; set; }
-    [JsonProperty("native_format", NullValueHandling = NullValueHandling.Ignore)]
-    public PostNativeFormat? NativeFormat { get; set; }
+    private PostNativeFormat? nativeFormat;
+    /// <summary>Set (true) when NativeFormat is on the wire, null included; setting NativeFormat sets it.</summary>
+    [JsonIgnore]
+    public bool NativeFormatSpecified { get; set; }
+    [JsonProperty("native_format", NullValueHandling = NullValueHandling.Include)]
+    public PostNativeFormat? NativeFormat
+    {
+      get { return nativeFormat; }
+      set { nativeFormat = value; NativeFormatSpecified = true; }
+    }
   }
 }

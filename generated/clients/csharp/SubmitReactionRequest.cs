@@ -11,8 +11,12 @@ namespace Makapix.Models
   {
     [JsonProperty("request_id", Required = Required.Always)]
     public string RequestId { get; set; }
-    [JsonProperty("request_type")]
-    public string RequestType { get { return "submit_reaction"; } }
+    [JsonProperty("request_type", Required = Required.Always)]
+    public string RequestType
+    {
+      get { return "submit_reaction"; }
+      private set { if (!object.Equals((object)value, "submit_reaction")) throw new JsonSerializationException("request_type must be \"submit_reaction\", got " + JsonConvert.SerializeObject(value)); }
+    }
     [JsonProperty("player_key", Required = Required.Always)]
     public System.Guid PlayerKey { get; set; }
     [JsonProperty("post_id", Required = Required.Always)]

@@ -21,6 +21,6 @@ namespace Makapix.Models
     [JsonProperty("roles", Required = Required.Always)]
     public UserRole[] Roles { get; set; }
     [JsonProperty("created_at", Required = Required.Always)]
-    public System.DateTimeOffset CreatedAt { get; set; }
+    public string CreatedAt { get; set; }
   }
 }

@@ -8,7 +8,11 @@ namespace Makapix.Models
 {
   public partial class ViewAck
   {
-    [JsonProperty("success")]
-    public bool Success { get { return true; } }
+    [JsonProperty("success", Required = Required.Always)]
+    public bool Success
+    {
+      get { return true; }
+      private set { if (!object.Equals((object)value, true)) throw new JsonSerializationException("success must be true, got " + JsonConvert.SerializeObject(value)); }
+    }
   }
 }

@@ -13,11 +13,12 @@ import {
  *   auto-properties, optional ones left out when null, required ones always written (null included);
  *   string enums read and written by their wire values (`[EnumMember]` + `StringEnumConverter`),
  *   integer enums by their numbers; extra members (`additionalProperties`) through `[JsonExtensionData]`;
- * - a `const` property as a get-only property returning the spec's value (Modelina prints
+ * - a `const` property returns the spec's value and its private setter (used by Json.NET) refuses any
+ *   other (Modelina prints
  *   `const bool success = undefined;` for a boolean const, and `public const T X { get; }` with
  *   auto-properties, which is not C#).
- * Known gap (as in the README): an optional property that may also be null cannot hold "null" apart
- * from "absent".
+ * - an optional property that may also be null keeps null apart from absent with Json.NET's
+ *   `<Name>Specified` convention.
  */
 const VALUE_TYPES = new Set(['int', 'long', 'double', 'bool', 'System.Guid', 'System.DateTime', 'System.DateTimeOffset', 'System.TimeSpan']);
 
@@ -36,9 +37,16 @@ function pascal(name: string): string {
   return name.charAt(0).toUpperCase() + name.slice(1);
 }
 
-/** Every kind of Modelina's C# type mapping, without the `?` it adds to optional properties (the preset decides). */
+/**
+ * Every kind of Modelina's C# type mapping, without the `?` it adds to optional properties (the preset
+ * decides), and date/time formats kept as the wire's `string` (Json.NET writes a `DateTimeOffset` back
+ * as `+00:00` where the spec's examples say `Z`).
+ */
 const TYPE_MAPPING = Object.fromEntries(
-  Object.entries(CSharpGenerator.defaultOptions.typeMapping).map(([kind, f]) => [kind, (args: any) => (f as (a: any) => string)({ ...args, partOfProperty: undefined })]),
+  Object.entries(CSharpGenerator.defaultOptions.typeMapping).map(([kind, f]) => [
+    kind,
+    (args: any) => (kind === 'String' && ['date-time', 'dateTime', 'date', 'time'].includes(args.constrainedModel.options.format) ? 'string' : (f as (a: any) => string)({ ...args, partOfProperty: undefined })),
+  ]),
 );
 
 function preset(nullable: Set<string>): CSharpPreset {
@@ -54,14 +62,34 @@ function preset(nullable: Set<string>): CSharpPreset {
         const where = `${model.name}.${wire}`;
         const c = (property.property.originalInput as { const?: unknown } | undefined)?.const;
         if (c !== undefined) {
-          return `[JsonProperty("${wire}")]\npublic ${property.property.type} ${name} { get { return ${csLiteral(c, where)}; } }`;
+          // read too (through the private setter, which refuses any other value), so it never lands in the extension data
+          const v = csLiteral(c, where);
+          const attr = `[JsonProperty("${wire}"${property.required ? `, Required = Required.${c === null ? 'AllowNull' : 'Always'}` : ''})]`;
+          return `${attr}\npublic ${property.property.type} ${name}\n{\n  get { return ${v}; }\n  private set { if (!object.Equals((object)value, ${v})) throw new JsonSerializationException(${JSON.stringify(`${wire} must be ${JSON.stringify(c)}, got `)} + JsonConvert.SerializeObject(value)); }\n}`;
         }
         if (property.property instanceof ConstrainedDictionaryModel && property.property.serializationType === 'unwrap') {
           return `[JsonExtensionData]\npublic ${property.property.type} ${name} { get; set; }`;
         }
-        const mayBeNull = !property.required || nullable.has(`${model.name}.${wire}`);
+        const isNullable = nullable.has(`${model.name}.${wire}`);
+        const mayBeNull = !property.required || isNullable;
         const valueType = VALUE_TYPES.has(property.property.type) || isEnumRef(property);
         const type = valueType && mayBeNull ? `${property.property.type}?` : property.property.type;
+        if (!property.required && isNullable) {
+          // absent or null: Json.NET's `<Name>Specified` convention (set when read, consulted when written)
+          const field = `${property.propertyName.charAt(0).toLowerCase()}${property.propertyName.slice(1)}`;
+          return [
+            `private ${type} ${field};`,
+            `/// <summary>Set (true) when ${name} is on the wire, null included; setting ${name} sets it.</summary>`,
+            `[JsonIgnore]`,
+            `public bool ${name}Specified { get; set; }`,
+            `[JsonProperty("${wire}", NullValueHandling = NullValueHandling.Include)]`,
+            `public ${type} ${name}`,
+            `{`,
+            `  get { return ${field}; }`,
+            `  set { ${field} = value; ${name}Specified = true; }`,
+            `}`,
+          ].join('\n');
+        }
         const attr = property.required ? `[JsonProperty("${wire}", Required = Required.${mayBeNull ? 'AllowNull' : 'Always'})]` : `[JsonProperty("${wire}", NullValueHandling = NullValueHandling.Ignore)]`;
         return `${attr}\npublic ${type} ${name} { get; set; }`;
       },
