@@ -30,7 +30,9 @@ public static class RoundTrip
       }
       catch (Exception e)
       {
-        output["error"] = e.GetType().Name + ": " + e.Message;
+        var message = e.GetType().Name + ": " + e.Message;
+        for (var inner = e.InnerException; inner != null; inner = inner.InnerException) message += " (" + inner.Message + ")";
+        output["error"] = message;
       }
       Console.WriteLine(output.ToString(Formatting.None));
     }
