@@ -9,7 +9,7 @@ import { csharpGenerator } from './csharp.js';
  * The languages printed by Modelina's own renderers (its JSON presets where it has one): C#, Kotlin,
  * Dart, C++ and PHP. Their round trip is not verified (see generated/clients/README.md); what is fixed
  * here is what kept them from being usable at all: one file per model under a stable name, C++ include
- * guards, and the banner.
+ * guards, Kotlin without trailing commas (Kotlin 1.3), and the banner. C# has its own preset (csharp.ts).
  */
 export interface ModelinaLanguage {
   dir: string;
@@ -34,6 +34,8 @@ export const MODELINA_LANGUAGES: ModelinaLanguage[] = [
     options: { packageName: 'club.makapix.models' },
     file: (n) => `src/main/kotlin/club/makapix/models/${n}.kt`,
     comment: '//',
+    // no trailing comma before `)`: Kotlin allows it only from 1.4, Debian 12's kotlinc is 1.3
+    fix: (_name, text) => text.replace(/,(\s*\n\s*\))/g, '$1'),
   },
   {
     dir: 'dart',
