@@ -6,7 +6,8 @@
 #   acl                /usr/bin/setfacl (root only: the postgres user may need an ACL to reach the data dir)
 # and, with --tests (make test), what only tests need:
 #   chromium           /usr/bin/chromium (the docs browser test, server/test/docs/docs-browser.test.ts)
-#   and the client models' toolchains (Go, JDK + Jackson, cargo + serde crates, pydantic, g++, php)
+#   and the client models' toolchains (Go, JDK + Jackson, cargo + serde crates, pydantic, g++, php,
+#   mono mcs + Json.NET, kotlinc)
 # Idempotent and quick when everything is present. Installs with apt-get when run as root,
 # otherwise prints the exact command and exits 1.
 set -eu
@@ -41,6 +42,12 @@ if [ "${1:-}" = "--tests" ]; then
   need python3-pydantic /usr/lib/python3/dist-packages/pydantic/__init__.py
   need g++ /usr/bin/g++
   need php-cli /usr/bin/php
+  # C#: mono's mcs (C# 7) and Json.NET 6 (+ System.Runtime.Serialization for [EnumMember]); about 45 MB
+  need mono-mcs /usr/bin/mcs /usr/bin/mono
+  need libnewtonsoft-json5.0-cil /usr/lib/cli/Newtonsoft.Json-5.0/Newtonsoft.Json.dll
+  need libmono-system-runtime-serialization4.0-cil /usr/lib/mono/4.5/System.Runtime.Serialization.dll
+  # Kotlin 1.3's kotlinc: about 400 MB with its dependencies, about 20 s to compile the models
+  need kotlin /usr/bin/kotlinc
 fi
 
 [ -z "$missing" ] && exit 0

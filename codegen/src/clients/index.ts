@@ -34,7 +34,7 @@ export async function emitClients(c: Checked): Promise<Map<string, string>> {
   add('rust', renderRust(await declarations(new RustGenerator(), input, root), b, specVersion(c)));
   add('java', renderJava(await declarations(new JavaGenerator(), input, root), b));
   add('python', renderPython(await declarations(new PythonGenerator(), input, root), b, specVersion(c)));
-  for (const lang of MODELINA_LANGUAGES) add(lang.dir, await renderWithModelina(lang, root, ROOT_TITLE, b));
+  for (const lang of MODELINA_LANGUAGES) add(lang.dir, await renderWithModelina(lang, input, root, ROOT_TITLE, b));
   for (const [p, t] of readmes(GENERATED_BY, input.unions.map((u) => u.name))) files.set(`clients/${p}`, t);
   return new Map([...files.entries()].sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)));
 }

@@ -2,178 +2,22 @@
 // Source: spec/asyncapi.yaml, spec/openapi.yaml (through Modelina, see codegen/src/clients/)
 // Regenerate with `make clients` (or `make generate`); `make check-generated` fails when this file drifts.
 using System.Collections.Generic;
-using System.Text.Json;
-using System.Text.Json.Serialization;
-using System.Text.RegularExpressions;
-using System.Linq;
+using Newtonsoft.Json;
 
 
 namespace Makapix.Models
 {
-  [JsonConverter(typeof(AsyncApiDocumentConverter))]
   public partial class AsyncApiDocument
   {
-    private string asyncapi;
-    private DocumentInfo info;
-    private Dictionary<string, dynamic> channels;
-    private Dictionary<string, dynamic> operations;
-    private Dictionary<string, dynamic>? additionalProperties;
-
-    public string Asyncapi
-    {
-      get { return asyncapi; }
-      set { this.asyncapi = value; }
-    }
-
-    public DocumentInfo Info
-    {
-      get { return info; }
-      set { this.info = value; }
-    }
-
-    public Dictionary<string, dynamic> Channels
-    {
-      get { return channels; }
-      set { this.channels = value; }
-    }
-
-    public Dictionary<string, dynamic> Operations
-    {
-      get { return operations; }
-      set { this.operations = value; }
-    }
-
-    public Dictionary<string, dynamic>? AdditionalProperties
-    {
-      get { return additionalProperties; }
-      set { this.additionalProperties = value; }
-    }
-
-
-      public string Serialize()
-      {
-        return this.Serialize(null);
-      }
-      public string Serialize(JsonSerializerOptions options = null)
-      {
-        return JsonSerializer.Serialize(this, options);
-      }
-      public static AsyncApiDocument Deserialize(string json)
-      {
-        var deserializeOptions = new JsonSerializerOptions();
-        deserializeOptions.Converters.Add(new AsyncApiDocumentConverter());
-        return JsonSerializer.Deserialize<AsyncApiDocument>(json, deserializeOptions);
-      }
+    [JsonProperty("asyncapi", Required = Required.Always)]
+    public string Asyncapi { get; set; }
+    [JsonProperty("info", Required = Required.Always)]
+    public DocumentInfo Info { get; set; }
+    [JsonProperty("channels", Required = Required.Always)]
+    public Dictionary<string, dynamic> Channels { get; set; }
+    [JsonProperty("operations", Required = Required.Always)]
+    public Dictionary<string, dynamic> Operations { get; set; }
+    [JsonExtensionData]
+    public Dictionary<string, dynamic> AdditionalProperties { get; set; }
   }
-
-  internal class AsyncApiDocumentConverter : JsonConverter<AsyncApiDocument>
-  {
-    public override AsyncApiDocument Read(ref Utf8JsonReader reader, System.Type typeToConvert, JsonSerializerOptions options)
-    {
-      if (reader.TokenType != JsonTokenType.StartObject)
-      {
-        throw new JsonException("Unexpected start of JSON");
-      }
-
-      var instance = new AsyncApiDocument();
-
-      while (reader.Read())
-      {
-        if (reader.TokenType == JsonTokenType.EndObject)
-        {
-          return instance;
-        }
-
-        // Get the key.
-        if (reader.TokenType != JsonTokenType.PropertyName)
-        {
-          throw new JsonException("Unexpected property name token in JSON");
-        }
-
-        string propertyName = reader.GetString();
-        if (propertyName == "asyncapi")
-          {
-            var value = JsonSerializer.Deserialize<string>(ref reader, options);
-            instance.Asyncapi = value;
-            continue;
-          }
-        if (propertyName == "info")
-          {
-            var value = JsonSerializer.Deserialize<DocumentInfo>(ref reader, options);
-            instance.Info = value;
-            continue;
-          }
-        if (propertyName == "channels")
-          {
-            var value = JsonSerializer.Deserialize<Dictionary<string, dynamic>>(ref reader, options);
-            instance.Channels = value;
-            continue;
-          }
-        if (propertyName == "operations")
-          {
-            var value = JsonSerializer.Deserialize<Dictionary<string, dynamic>>(ref reader, options);
-            instance.Operations = value;
-            continue;
-          }
-        if(instance.AdditionalProperties == null) { instance.AdditionalProperties = new Dictionary<string, dynamic>(); }
-              var deserializedValue = JsonSerializer.Deserialize<Dictionary<string, dynamic>?>(ref reader, options);
-              instance.AdditionalProperties.Add(propertyName, deserializedValue);
-              continue;
-        // Gracefully handle/ignore unknown fields
-        JsonSerializer.Deserialize<JsonElement>(ref reader, options);
-      }
-
-      throw new JsonException("Unexpected end of JSON");
-    }
-    public override void Write(Utf8JsonWriter writer, AsyncApiDocument value, JsonSerializerOptions options)
-    {
-      if (value == null)
-      {
-        JsonSerializer.Serialize(writer, null, options);
-        return;
-      }
-      var properties = value.GetType().GetProperties().Where(prop => prop.Name != "AdditionalProperties");
-
-      writer.WriteStartObject();
-
-      if(value.Asyncapi != null) {
-        // write property name and let the serializer serialize the value itself
-        writer.WritePropertyName("asyncapi");
-        JsonSerializer.Serialize(writer, value.Asyncapi, options);
-      }
-      if(value.Info != null) {
-        // write property name and let the serializer serialize the value itself
-        writer.WritePropertyName("info");
-        JsonSerializer.Serialize(writer, value.Info, options);
-      }
-      if(value.Channels != null) {
-        // write property name and let the serializer serialize the value itself
-        writer.WritePropertyName("channels");
-        JsonSerializer.Serialize(writer, value.Channels, options);
-      }
-      if(value.Operations != null) {
-        // write property name and let the serializer serialize the value itself
-        writer.WritePropertyName("operations");
-        JsonSerializer.Serialize(writer, value.Operations, options);
-      }
-      // Unwrap dictionary properties
-      if (value.AdditionalProperties != null) {
-        foreach (var unwrappedProperty in value.AdditionalProperties)
-        {
-          // Ignore any unwrapped properties which might already be part of the core properties
-          if (properties.Any(prop => prop.Name == unwrappedProperty.Key))
-          {
-              continue;
-          }
-          // Write property name and let the serializer serialize the value itself
-          writer.WritePropertyName(unwrappedProperty.Key);
-          JsonSerializer.Serialize(writer, unwrappedProperty.Value, options);
-        }
-      }
-
-      writer.WriteEndObject();
-    }
-
-  }
-
 }

@@ -2,160 +2,20 @@
 // Source: spec/asyncapi.yaml, spec/openapi.yaml (through Modelina, see codegen/src/clients/)
 // Regenerate with `make clients` (or `make generate`); `make check-generated` fails when this file drifts.
 using System.Collections.Generic;
-using System.Text.Json;
-using System.Text.Json.Serialization;
-using System.Text.RegularExpressions;
-using System.Linq;
+using Newtonsoft.Json;
 
 
 namespace Makapix.Models
 {
-  [JsonConverter(typeof(BrightnessFeatureConverter))]
   public partial class BrightnessFeature
   {
-    private int min;
-    private int max;
-    private int? step;
-    private Dictionary<string, dynamic>? additionalProperties;
-
-    public int Min
-    {
-      get { return min; }
-      set { this.min = value; }
-    }
-
-    public int Max
-    {
-      get { return max; }
-      set { this.max = value; }
-    }
-
-    public int? Step
-    {
-      get { return step; }
-      set { this.step = value; }
-    }
-
-    public Dictionary<string, dynamic>? AdditionalProperties
-    {
-      get { return additionalProperties; }
-      set { this.additionalProperties = value; }
-    }
-
-
-      public string Serialize()
-      {
-        return this.Serialize(null);
-      }
-      public string Serialize(JsonSerializerOptions options = null)
-      {
-        return JsonSerializer.Serialize(this, options);
-      }
-      public static BrightnessFeature Deserialize(string json)
-      {
-        var deserializeOptions = new JsonSerializerOptions();
-        deserializeOptions.Converters.Add(new BrightnessFeatureConverter());
-        return JsonSerializer.Deserialize<BrightnessFeature>(json, deserializeOptions);
-      }
+    [JsonProperty("min", Required = Required.Always)]
+    public int Min { get; set; }
+    [JsonProperty("max", Required = Required.Always)]
+    public int Max { get; set; }
+    [JsonProperty("step", NullValueHandling = NullValueHandling.Ignore)]
+    public int? Step { get; set; }
+    [JsonExtensionData]
+    public Dictionary<string, dynamic> AdditionalProperties { get; set; }
   }
-
-  internal class BrightnessFeatureConverter : JsonConverter<BrightnessFeature>
-  {
-    public override BrightnessFeature Read(ref Utf8JsonReader reader, System.Type typeToConvert, JsonSerializerOptions options)
-    {
-      if (reader.TokenType != JsonTokenType.StartObject)
-      {
-        throw new JsonException("Unexpected start of JSON");
-      }
-
-      var instance = new BrightnessFeature();
-
-      while (reader.Read())
-      {
-        if (reader.TokenType == JsonTokenType.EndObject)
-        {
-          return instance;
-        }
-
-        // Get the key.
-        if (reader.TokenType != JsonTokenType.PropertyName)
-        {
-          throw new JsonException("Unexpected property name token in JSON");
-        }
-
-        string propertyName = reader.GetString();
-        if (propertyName == "min")
-          {
-            var value = JsonSerializer.Deserialize<int>(ref reader, options);
-            instance.Min = value;
-            continue;
-          }
-        if (propertyName == "max")
-          {
-            var value = JsonSerializer.Deserialize<int>(ref reader, options);
-            instance.Max = value;
-            continue;
-          }
-        if (propertyName == "step")
-          {
-            var value = JsonSerializer.Deserialize<int?>(ref reader, options);
-            instance.Step = value;
-            continue;
-          }
-        if(instance.AdditionalProperties == null) { instance.AdditionalProperties = new Dictionary<string, dynamic>(); }
-              var deserializedValue = JsonSerializer.Deserialize<Dictionary<string, dynamic>?>(ref reader, options);
-              instance.AdditionalProperties.Add(propertyName, deserializedValue);
-              continue;
-        // Gracefully handle/ignore unknown fields
-        JsonSerializer.Deserialize<JsonElement>(ref reader, options);
-      }
-
-      throw new JsonException("Unexpected end of JSON");
-    }
-    public override void Write(Utf8JsonWriter writer, BrightnessFeature value, JsonSerializerOptions options)
-    {
-      if (value == null)
-      {
-        JsonSerializer.Serialize(writer, null, options);
-        return;
-      }
-      var properties = value.GetType().GetProperties().Where(prop => prop.Name != "AdditionalProperties");
-
-      writer.WriteStartObject();
-
-      if(value.Min != null) {
-        // write property name and let the serializer serialize the value itself
-        writer.WritePropertyName("min");
-        JsonSerializer.Serialize(writer, value.Min, options);
-      }
-      if(value.Max != null) {
-        // write property name and let the serializer serialize the value itself
-        writer.WritePropertyName("max");
-        JsonSerializer.Serialize(writer, value.Max, options);
-      }
-      if(value.Step != null) {
-        // write property name and let the serializer serialize the value itself
-        writer.WritePropertyName("step");
-        JsonSerializer.Serialize(writer, value.Step, options);
-      }
-      // Unwrap dictionary properties
-      if (value.AdditionalProperties != null) {
-        foreach (var unwrappedProperty in value.AdditionalProperties)
-        {
-          // Ignore any unwrapped properties which might already be part of the core properties
-          if (properties.Any(prop => prop.Name == unwrappedProperty.Key))
-          {
-              continue;
-          }
-          // Write property name and let the serializer serialize the value itself
-          writer.WritePropertyName(unwrappedProperty.Key);
-          JsonSerializer.Serialize(writer, unwrappedProperty.Value, options);
-        }
-      }
-
-      writer.WriteEndObject();
-    }
-
-  }
-
 }

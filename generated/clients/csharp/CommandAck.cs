@@ -2,160 +2,28 @@
 // Source: spec/asyncapi.yaml, spec/openapi.yaml (through Modelina, see codegen/src/clients/)
 // Regenerate with `make clients` (or `make generate`); `make check-generated` fails when this file drifts.
 using System.Collections.Generic;
-using System.Text.Json;
-using System.Text.Json.Serialization;
-using System.Text.RegularExpressions;
-using System.Linq;
+using Newtonsoft.Json;
 
 
 namespace Makapix.Models
 {
-  [JsonConverter(typeof(CommandAckConverter))]
   public partial class CommandAck
   {
-    private System.Guid commandId;
-    private CommandAckStatus status;
-    private string? error;
-    private Dictionary<string, dynamic>? additionalProperties;
-
-    public System.Guid CommandId
-    {
-      get { return commandId; }
-      set { this.commandId = value; }
-    }
-
-    public CommandAckStatus Status
-    {
-      get { return status; }
-      set { this.status = value; }
-    }
-
-    public string? Error
+    [JsonProperty("command_id", Required = Required.Always)]
+    public System.Guid CommandId { get; set; }
+    [JsonProperty("status", Required = Required.Always)]
+    public CommandAckStatus Status { get; set; }
+    private string error;
+    /// <summary>Set (true) when Error is on the wire, null included; setting Error sets it.</summary>
+    [JsonIgnore]
+    public bool ErrorSpecified { get; set; }
+    [JsonProperty("error", NullValueHandling = NullValueHandling.Include)]
+    public string Error
     {
       get { return error; }
-      set { this.error = value; }
+      set { error = value; ErrorSpecified = true; }
     }
-
-    public Dictionary<string, dynamic>? AdditionalProperties
-    {
-      get { return additionalProperties; }
-      set { this.additionalProperties = value; }
-    }
-
-
-      public string Serialize()
-      {
-        return this.Serialize(null);
-      }
-      public string Serialize(JsonSerializerOptions options = null)
-      {
-        return JsonSerializer.Serialize(this, options);
-      }
-      public static CommandAck Deserialize(string json)
-      {
-        var deserializeOptions = new JsonSerializerOptions();
-        deserializeOptions.Converters.Add(new CommandAckConverter());
-        return JsonSerializer.Deserialize<CommandAck>(json, deserializeOptions);
-      }
+    [JsonExtensionData]
+    public Dictionary<string, dynamic> AdditionalProperties { get; set; }
   }
-
-  internal class CommandAckConverter : JsonConverter<CommandAck>
-  {
-    public override CommandAck Read(ref Utf8JsonReader reader, System.Type typeToConvert, JsonSerializerOptions options)
-    {
-      if (reader.TokenType != JsonTokenType.StartObject)
-      {
-        throw new JsonException("Unexpected start of JSON");
-      }
-
-      var instance = new CommandAck();
-
-      while (reader.Read())
-      {
-        if (reader.TokenType == JsonTokenType.EndObject)
-        {
-          return instance;
-        }
-
-        // Get the key.
-        if (reader.TokenType != JsonTokenType.PropertyName)
-        {
-          throw new JsonException("Unexpected property name token in JSON");
-        }
-
-        string propertyName = reader.GetString();
-        if (propertyName == "command_id")
-          {
-            var value = JsonSerializer.Deserialize<System.Guid>(ref reader, options);
-            instance.CommandId = value;
-            continue;
-          }
-        if (propertyName == "status")
-          {
-            var value = CommandAckStatusExtensions.ToCommandAckStatus(JsonSerializer.Deserialize<dynamic>(ref reader, options));
-            instance.Status = value;
-            continue;
-          }
-        if (propertyName == "error")
-          {
-            var value = JsonSerializer.Deserialize<string?>(ref reader, options);
-            instance.Error = value;
-            continue;
-          }
-        if(instance.AdditionalProperties == null) { instance.AdditionalProperties = new Dictionary<string, dynamic>(); }
-              var deserializedValue = JsonSerializer.Deserialize<Dictionary<string, dynamic>?>(ref reader, options);
-              instance.AdditionalProperties.Add(propertyName, deserializedValue);
-              continue;
-        // Gracefully handle/ignore unknown fields
-        JsonSerializer.Deserialize<JsonElement>(ref reader, options);
-      }
-
-      throw new JsonException("Unexpected end of JSON");
-    }
-    public override void Write(Utf8JsonWriter writer, CommandAck value, JsonSerializerOptions options)
-    {
-      if (value == null)
-      {
-        JsonSerializer.Serialize(writer, null, options);
-        return;
-      }
-      var properties = value.GetType().GetProperties().Where(prop => prop.Name != "AdditionalProperties");
-
-      writer.WriteStartObject();
-
-      if(value.CommandId != null) {
-        // write property name and let the serializer serialize the value itself
-        writer.WritePropertyName("command_id");
-        JsonSerializer.Serialize(writer, value.CommandId, options);
-      }
-      if(value.Status != null) {
-        // write property name and let the serializer serialize the value itself
-        writer.WritePropertyName("status");
-        JsonSerializer.Serialize(writer, value.Status.GetValue(), options);
-      }
-      if(value.Error != null) {
-        // write property name and let the serializer serialize the value itself
-        writer.WritePropertyName("error");
-        JsonSerializer.Serialize(writer, value.Error, options);
-      }
-      // Unwrap dictionary properties
-      if (value.AdditionalProperties != null) {
-        foreach (var unwrappedProperty in value.AdditionalProperties)
-        {
-          // Ignore any unwrapped properties which might already be part of the core properties
-          if (properties.Any(prop => prop.Name == unwrappedProperty.Key))
-          {
-              continue;
-          }
-          // Write property name and let the serializer serialize the value itself
-          writer.WritePropertyName(unwrappedProperty.Key);
-          JsonSerializer.Serialize(writer, unwrappedProperty.Value, options);
-        }
-      }
-
-      writer.WriteEndObject();
-    }
-
-  }
-
 }

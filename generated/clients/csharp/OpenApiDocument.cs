@@ -2,160 +2,20 @@
 // Source: spec/asyncapi.yaml, spec/openapi.yaml (through Modelina, see codegen/src/clients/)
 // Regenerate with `make clients` (or `make generate`); `make check-generated` fails when this file drifts.
 using System.Collections.Generic;
-using System.Text.Json;
-using System.Text.Json.Serialization;
-using System.Text.RegularExpressions;
-using System.Linq;
+using Newtonsoft.Json;
 
 
 namespace Makapix.Models
 {
-  [JsonConverter(typeof(OpenApiDocumentConverter))]
   public partial class OpenApiDocument
   {
-    private string openapi;
-    private DocumentInfo info;
-    private Dictionary<string, dynamic> paths;
-    private Dictionary<string, dynamic>? additionalProperties;
-
-    public string Openapi
-    {
-      get { return openapi; }
-      set { this.openapi = value; }
-    }
-
-    public DocumentInfo Info
-    {
-      get { return info; }
-      set { this.info = value; }
-    }
-
-    public Dictionary<string, dynamic> Paths
-    {
-      get { return paths; }
-      set { this.paths = value; }
-    }
-
-    public Dictionary<string, dynamic>? AdditionalProperties
-    {
-      get { return additionalProperties; }
-      set { this.additionalProperties = value; }
-    }
-
-
-      public string Serialize()
-      {
-        return this.Serialize(null);
-      }
-      public string Serialize(JsonSerializerOptions options = null)
-      {
-        return JsonSerializer.Serialize(this, options);
-      }
-      public static OpenApiDocument Deserialize(string json)
-      {
-        var deserializeOptions = new JsonSerializerOptions();
-        deserializeOptions.Converters.Add(new OpenApiDocumentConverter());
-        return JsonSerializer.Deserialize<OpenApiDocument>(json, deserializeOptions);
-      }
+    [JsonProperty("openapi", Required = Required.Always)]
+    public string Openapi { get; set; }
+    [JsonProperty("info", Required = Required.Always)]
+    public DocumentInfo Info { get; set; }
+    [JsonProperty("paths", Required = Required.Always)]
+    public Dictionary<string, dynamic> Paths { get; set; }
+    [JsonExtensionData]
+    public Dictionary<string, dynamic> AdditionalProperties { get; set; }
   }
-
-  internal class OpenApiDocumentConverter : JsonConverter<OpenApiDocument>
-  {
-    public override OpenApiDocument Read(ref Utf8JsonReader reader, System.Type typeToConvert, JsonSerializerOptions options)
-    {
-      if (reader.TokenType != JsonTokenType.StartObject)
-      {
-        throw new JsonException("Unexpected start of JSON");
-      }
-
-      var instance = new OpenApiDocument();
-
-      while (reader.Read())
-      {
-        if (reader.TokenType == JsonTokenType.EndObject)
-        {
-          return instance;
-        }
-
-        // Get the key.
-        if (reader.TokenType != JsonTokenType.PropertyName)
-        {
-          throw new JsonException("Unexpected property name token in JSON");
-        }
-
-        string propertyName = reader.GetString();
-        if (propertyName == "openapi")
-          {
-            var value = JsonSerializer.Deserialize<string>(ref reader, options);
-            instance.Openapi = value;
-            continue;
-          }
-        if (propertyName == "info")
-          {
-            var value = JsonSerializer.Deserialize<DocumentInfo>(ref reader, options);
-            instance.Info = value;
-            continue;
-          }
-        if (propertyName == "paths")
-          {
-            var value = JsonSerializer.Deserialize<Dictionary<string, dynamic>>(ref reader, options);
-            instance.Paths = value;
-            continue;
-          }
-        if(instance.AdditionalProperties == null) { instance.AdditionalProperties = new Dictionary<string, dynamic>(); }
-              var deserializedValue = JsonSerializer.Deserialize<Dictionary<string, dynamic>?>(ref reader, options);
-              instance.AdditionalProperties.Add(propertyName, deserializedValue);
-              continue;
-        // Gracefully handle/ignore unknown fields
-        JsonSerializer.Deserialize<JsonElement>(ref reader, options);
-      }
-
-      throw new JsonException("Unexpected end of JSON");
-    }
-    public override void Write(Utf8JsonWriter writer, OpenApiDocument value, JsonSerializerOptions options)
-    {
-      if (value == null)
-      {
-        JsonSerializer.Serialize(writer, null, options);
-        return;
-      }
-      var properties = value.GetType().GetProperties().Where(prop => prop.Name != "AdditionalProperties");
-
-      writer.WriteStartObject();
-
-      if(value.Openapi != null) {
-        // write property name and let the serializer serialize the value itself
-        writer.WritePropertyName("openapi");
-        JsonSerializer.Serialize(writer, value.Openapi, options);
-      }
-      if(value.Info != null) {
-        // write property name and let the serializer serialize the value itself
-        writer.WritePropertyName("info");
-        JsonSerializer.Serialize(writer, value.Info, options);
-      }
-      if(value.Paths != null) {
-        // write property name and let the serializer serialize the value itself
-        writer.WritePropertyName("paths");
-        JsonSerializer.Serialize(writer, value.Paths, options);
-      }
-      // Unwrap dictionary properties
-      if (value.AdditionalProperties != null) {
-        foreach (var unwrappedProperty in value.AdditionalProperties)
-        {
-          // Ignore any unwrapped properties which might already be part of the core properties
-          if (properties.Any(prop => prop.Name == unwrappedProperty.Key))
-          {
-              continue;
-          }
-          // Write property name and let the serializer serialize the value itself
-          writer.WritePropertyName(unwrappedProperty.Key);
-          JsonSerializer.Serialize(writer, unwrappedProperty.Value, options);
-        }
-      }
-
-      writer.WriteEndObject();
-    }
-
-  }
-
 }

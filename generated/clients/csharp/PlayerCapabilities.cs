@@ -2,142 +2,18 @@
 // Source: spec/asyncapi.yaml, spec/openapi.yaml (through Modelina, see codegen/src/clients/)
 // Regenerate with `make clients` (or `make generate`); `make check-generated` fails when this file drifts.
 using System.Collections.Generic;
-using System.Text.Json;
-using System.Text.Json.Serialization;
-using System.Text.RegularExpressions;
-using System.Linq;
+using Newtonsoft.Json;
 
 
 namespace Makapix.Models
 {
-  [JsonConverter(typeof(PlayerCapabilitiesConverter))]
   public partial class PlayerCapabilities
   {
-    private string? firmwareVersion;
-    private PlayerFeatures features;
-    private Dictionary<string, dynamic>? additionalProperties;
-
-    public string? FirmwareVersion
-    {
-      get { return firmwareVersion; }
-      set { this.firmwareVersion = value; }
-    }
-
-    public PlayerFeatures Features
-    {
-      get { return features; }
-      set { this.features = value; }
-    }
-
-    public Dictionary<string, dynamic>? AdditionalProperties
-    {
-      get { return additionalProperties; }
-      set { this.additionalProperties = value; }
-    }
-
-
-      public string Serialize()
-      {
-        return this.Serialize(null);
-      }
-      public string Serialize(JsonSerializerOptions options = null)
-      {
-        return JsonSerializer.Serialize(this, options);
-      }
-      public static PlayerCapabilities Deserialize(string json)
-      {
-        var deserializeOptions = new JsonSerializerOptions();
-        deserializeOptions.Converters.Add(new PlayerCapabilitiesConverter());
-        return JsonSerializer.Deserialize<PlayerCapabilities>(json, deserializeOptions);
-      }
+    [JsonProperty("firmware_version", NullValueHandling = NullValueHandling.Ignore)]
+    public string FirmwareVersion { get; set; }
+    [JsonProperty("features", Required = Required.Always)]
+    public PlayerFeatures Features { get; set; }
+    [JsonExtensionData]
+    public Dictionary<string, dynamic> AdditionalProperties { get; set; }
   }
-
-  internal class PlayerCapabilitiesConverter : JsonConverter<PlayerCapabilities>
-  {
-    public override PlayerCapabilities Read(ref Utf8JsonReader reader, System.Type typeToConvert, JsonSerializerOptions options)
-    {
-      if (reader.TokenType != JsonTokenType.StartObject)
-      {
-        throw new JsonException("Unexpected start of JSON");
-      }
-
-      var instance = new PlayerCapabilities();
-
-      while (reader.Read())
-      {
-        if (reader.TokenType == JsonTokenType.EndObject)
-        {
-          return instance;
-        }
-
-        // Get the key.
-        if (reader.TokenType != JsonTokenType.PropertyName)
-        {
-          throw new JsonException("Unexpected property name token in JSON");
-        }
-
-        string propertyName = reader.GetString();
-        if (propertyName == "firmware_version")
-          {
-            var value = JsonSerializer.Deserialize<string?>(ref reader, options);
-            instance.FirmwareVersion = value;
-            continue;
-          }
-        if (propertyName == "features")
-          {
-            var value = JsonSerializer.Deserialize<PlayerFeatures>(ref reader, options);
-            instance.Features = value;
-            continue;
-          }
-        if(instance.AdditionalProperties == null) { instance.AdditionalProperties = new Dictionary<string, dynamic>(); }
-              var deserializedValue = JsonSerializer.Deserialize<Dictionary<string, dynamic>?>(ref reader, options);
-              instance.AdditionalProperties.Add(propertyName, deserializedValue);
-              continue;
-        // Gracefully handle/ignore unknown fields
-        JsonSerializer.Deserialize<JsonElement>(ref reader, options);
-      }
-
-      throw new JsonException("Unexpected end of JSON");
-    }
-    public override void Write(Utf8JsonWriter writer, PlayerCapabilities value, JsonSerializerOptions options)
-    {
-      if (value == null)
-      {
-        JsonSerializer.Serialize(writer, null, options);
-        return;
-      }
-      var properties = value.GetType().GetProperties().Where(prop => prop.Name != "AdditionalProperties");
-
-      writer.WriteStartObject();
-
-      if(value.FirmwareVersion != null) {
-        // write property name and let the serializer serialize the value itself
-        writer.WritePropertyName("firmware_version");
-        JsonSerializer.Serialize(writer, value.FirmwareVersion, options);
-      }
-      if(value.Features != null) {
-        // write property name and let the serializer serialize the value itself
-        writer.WritePropertyName("features");
-        JsonSerializer.Serialize(writer, value.Features, options);
-      }
-      // Unwrap dictionary properties
-      if (value.AdditionalProperties != null) {
-        foreach (var unwrappedProperty in value.AdditionalProperties)
-        {
-          // Ignore any unwrapped properties which might already be part of the core properties
-          if (properties.Any(prop => prop.Name == unwrappedProperty.Key))
-          {
-              continue;
-          }
-          // Write property name and let the serializer serialize the value itself
-          writer.WritePropertyName(unwrappedProperty.Key);
-          JsonSerializer.Serialize(writer, unwrappedProperty.Value, options);
-        }
-      }
-
-      writer.WriteEndObject();
-    }
-
-  }
-
 }

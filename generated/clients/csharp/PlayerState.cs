@@ -2,160 +2,20 @@
 // Source: spec/asyncapi.yaml, spec/openapi.yaml (through Modelina, see codegen/src/clients/)
 // Regenerate with `make clients` (or `make generate`); `make check-generated` fails when this file drifts.
 using System.Collections.Generic;
-using System.Text.Json;
-using System.Text.Json.Serialization;
-using System.Text.RegularExpressions;
-using System.Linq;
+using Newtonsoft.Json;
 
 
 namespace Makapix.Models
 {
-  [JsonConverter(typeof(PlayerStateConverter))]
   public partial class PlayerState
   {
-    private bool? isPaused;
-    private int? brightness;
-    private Rotation? rotation;
-    private Dictionary<string, dynamic>? additionalProperties;
-
-    public bool? IsPaused
-    {
-      get { return isPaused; }
-      set { this.isPaused = value; }
-    }
-
-    public int? Brightness
-    {
-      get { return brightness; }
-      set { this.brightness = value; }
-    }
-
-    public Rotation? Rotation
-    {
-      get { return rotation; }
-      set { this.rotation = value; }
-    }
-
-    public Dictionary<string, dynamic>? AdditionalProperties
-    {
-      get { return additionalProperties; }
-      set { this.additionalProperties = value; }
-    }
-
-
-      public string Serialize()
-      {
-        return this.Serialize(null);
-      }
-      public string Serialize(JsonSerializerOptions options = null)
-      {
-        return JsonSerializer.Serialize(this, options);
-      }
-      public static PlayerState Deserialize(string json)
-      {
-        var deserializeOptions = new JsonSerializerOptions();
-        deserializeOptions.Converters.Add(new PlayerStateConverter());
-        return JsonSerializer.Deserialize<PlayerState>(json, deserializeOptions);
-      }
+    [JsonProperty("is_paused", NullValueHandling = NullValueHandling.Ignore)]
+    public bool? IsPaused { get; set; }
+    [JsonProperty("brightness", NullValueHandling = NullValueHandling.Ignore)]
+    public int? Brightness { get; set; }
+    [JsonProperty("rotation", NullValueHandling = NullValueHandling.Ignore)]
+    public Rotation? Rotation { get; set; }
+    [JsonExtensionData]
+    public Dictionary<string, dynamic> AdditionalProperties { get; set; }
   }
-
-  internal class PlayerStateConverter : JsonConverter<PlayerState>
-  {
-    public override PlayerState Read(ref Utf8JsonReader reader, System.Type typeToConvert, JsonSerializerOptions options)
-    {
-      if (reader.TokenType != JsonTokenType.StartObject)
-      {
-        throw new JsonException("Unexpected start of JSON");
-      }
-
-      var instance = new PlayerState();
-
-      while (reader.Read())
-      {
-        if (reader.TokenType == JsonTokenType.EndObject)
-        {
-          return instance;
-        }
-
-        // Get the key.
-        if (reader.TokenType != JsonTokenType.PropertyName)
-        {
-          throw new JsonException("Unexpected property name token in JSON");
-        }
-
-        string propertyName = reader.GetString();
-        if (propertyName == "is_paused")
-          {
-            var value = JsonSerializer.Deserialize<bool?>(ref reader, options);
-            instance.IsPaused = value;
-            continue;
-          }
-        if (propertyName == "brightness")
-          {
-            var value = JsonSerializer.Deserialize<int?>(ref reader, options);
-            instance.Brightness = value;
-            continue;
-          }
-        if (propertyName == "rotation")
-          {
-            var value = RotationExtensions.ToRotation(JsonSerializer.Deserialize<dynamic>(ref reader, options));
-            instance.Rotation = value;
-            continue;
-          }
-        if(instance.AdditionalProperties == null) { instance.AdditionalProperties = new Dictionary<string, dynamic>(); }
-              var deserializedValue = JsonSerializer.Deserialize<Dictionary<string, dynamic>?>(ref reader, options);
-              instance.AdditionalProperties.Add(propertyName, deserializedValue);
-              continue;
-        // Gracefully handle/ignore unknown fields
-        JsonSerializer.Deserialize<JsonElement>(ref reader, options);
-      }
-
-      throw new JsonException("Unexpected end of JSON");
-    }
-    public override void Write(Utf8JsonWriter writer, PlayerState value, JsonSerializerOptions options)
-    {
-      if (value == null)
-      {
-        JsonSerializer.Serialize(writer, null, options);
-        return;
-      }
-      var properties = value.GetType().GetProperties().Where(prop => prop.Name != "AdditionalProperties");
-
-      writer.WriteStartObject();
-
-      if(value.IsPaused != null) {
-        // write property name and let the serializer serialize the value itself
-        writer.WritePropertyName("is_paused");
-        JsonSerializer.Serialize(writer, value.IsPaused, options);
-      }
-      if(value.Brightness != null) {
-        // write property name and let the serializer serialize the value itself
-        writer.WritePropertyName("brightness");
-        JsonSerializer.Serialize(writer, value.Brightness, options);
-      }
-      if(value.Rotation != null) {
-        // write property name and let the serializer serialize the value itself
-        writer.WritePropertyName("rotation");
-        JsonSerializer.Serialize(writer, value.Rotation?.GetValue(), options);
-      }
-      // Unwrap dictionary properties
-      if (value.AdditionalProperties != null) {
-        foreach (var unwrappedProperty in value.AdditionalProperties)
-        {
-          // Ignore any unwrapped properties which might already be part of the core properties
-          if (properties.Any(prop => prop.Name == unwrappedProperty.Key))
-          {
-              continue;
-          }
-          // Write property name and let the serializer serialize the value itself
-          writer.WritePropertyName(unwrappedProperty.Key);
-          JsonSerializer.Serialize(writer, unwrappedProperty.Value, options);
-        }
-      }
-
-      writer.WriteEndObject();
-    }
-
-  }
-
 }

@@ -2,196 +2,32 @@
 // Source: spec/asyncapi.yaml, spec/openapi.yaml (through Modelina, see codegen/src/clients/)
 // Regenerate with `make clients` (or `make generate`); `make check-generated` fails when this file drifts.
 using System.Collections.Generic;
-using System.Text.Json;
-using System.Text.Json.Serialization;
-using System.Text.RegularExpressions;
-using System.Linq;
+using Newtonsoft.Json;
 
 
 namespace Makapix.Models
 {
-  [JsonConverter(typeof(PlayerStatusConverter))]
   public partial class PlayerStatus
   {
-    private System.Guid playerKey;
-    private ConnectionStatus status;
+    [JsonProperty("player_key", Required = Required.Always)]
+    public System.Guid PlayerKey { get; set; }
+    [JsonProperty("status", Required = Required.Always)]
+    public ConnectionStatus Status { get; set; }
     private int? currentPostId;
-    private string? firmwareVersion;
-    private System.DateTimeOffset? timestamp;
-    private Dictionary<string, dynamic>? additionalProperties;
-
-    public System.Guid PlayerKey
-    {
-      get { return playerKey; }
-      set { this.playerKey = value; }
-    }
-
-    public ConnectionStatus Status
-    {
-      get { return status; }
-      set { this.status = value; }
-    }
-
+    /// <summary>Set (true) when CurrentPostId is on the wire, null included; setting CurrentPostId sets it.</summary>
+    [JsonIgnore]
+    public bool CurrentPostIdSpecified { get; set; }
+    [JsonProperty("current_post_id", NullValueHandling = NullValueHandling.Include)]
     public int? CurrentPostId
     {
       get { return currentPostId; }
-      set { this.currentPostId = value; }
+      set { currentPostId = value; CurrentPostIdSpecified = true; }
     }
-
-    public string? FirmwareVersion
-    {
-      get { return firmwareVersion; }
-      set { this.firmwareVersion = value; }
-    }
-
-    public System.DateTimeOffset? Timestamp
-    {
-      get { return timestamp; }
-      set { this.timestamp = value; }
-    }
-
-    public Dictionary<string, dynamic>? AdditionalProperties
-    {
-      get { return additionalProperties; }
-      set { this.additionalProperties = value; }
-    }
-
-
-      public string Serialize()
-      {
-        return this.Serialize(null);
-      }
-      public string Serialize(JsonSerializerOptions options = null)
-      {
-        return JsonSerializer.Serialize(this, options);
-      }
-      public static PlayerStatus Deserialize(string json)
-      {
-        var deserializeOptions = new JsonSerializerOptions();
-        deserializeOptions.Converters.Add(new PlayerStatusConverter());
-        return JsonSerializer.Deserialize<PlayerStatus>(json, deserializeOptions);
-      }
+    [JsonProperty("firmware_version", NullValueHandling = NullValueHandling.Ignore)]
+    public string FirmwareVersion { get; set; }
+    [JsonProperty("timestamp", NullValueHandling = NullValueHandling.Ignore)]
+    public string Timestamp { get; set; }
+    [JsonExtensionData]
+    public Dictionary<string, dynamic> AdditionalProperties { get; set; }
   }
-
-  internal class PlayerStatusConverter : JsonConverter<PlayerStatus>
-  {
-    public override PlayerStatus Read(ref Utf8JsonReader reader, System.Type typeToConvert, JsonSerializerOptions options)
-    {
-      if (reader.TokenType != JsonTokenType.StartObject)
-      {
-        throw new JsonException("Unexpected start of JSON");
-      }
-
-      var instance = new PlayerStatus();
-
-      while (reader.Read())
-      {
-        if (reader.TokenType == JsonTokenType.EndObject)
-        {
-          return instance;
-        }
-
-        // Get the key.
-        if (reader.TokenType != JsonTokenType.PropertyName)
-        {
-          throw new JsonException("Unexpected property name token in JSON");
-        }
-
-        string propertyName = reader.GetString();
-        if (propertyName == "player_key")
-          {
-            var value = JsonSerializer.Deserialize<System.Guid>(ref reader, options);
-            instance.PlayerKey = value;
-            continue;
-          }
-        if (propertyName == "status")
-          {
-            var value = ConnectionStatusExtensions.ToConnectionStatus(JsonSerializer.Deserialize<dynamic>(ref reader, options));
-            instance.Status = value;
-            continue;
-          }
-        if (propertyName == "current_post_id")
-          {
-            var value = JsonSerializer.Deserialize<int?>(ref reader, options);
-            instance.CurrentPostId = value;
-            continue;
-          }
-        if (propertyName == "firmware_version")
-          {
-            var value = JsonSerializer.Deserialize<string?>(ref reader, options);
-            instance.FirmwareVersion = value;
-            continue;
-          }
-        if (propertyName == "timestamp")
-          {
-            var value = JsonSerializer.Deserialize<System.DateTimeOffset?>(ref reader, options);
-            instance.Timestamp = value;
-            continue;
-          }
-        if(instance.AdditionalProperties == null) { instance.AdditionalProperties = new Dictionary<string, dynamic>(); }
-              var deserializedValue = JsonSerializer.Deserialize<Dictionary<string, dynamic>?>(ref reader, options);
-              instance.AdditionalProperties.Add(propertyName, deserializedValue);
-              continue;
-        // Gracefully handle/ignore unknown fields
-        JsonSerializer.Deserialize<JsonElement>(ref reader, options);
-      }
-
-      throw new JsonException("Unexpected end of JSON");
-    }
-    public override void Write(Utf8JsonWriter writer, PlayerStatus value, JsonSerializerOptions options)
-    {
-      if (value == null)
-      {
-        JsonSerializer.Serialize(writer, null, options);
-        return;
-      }
-      var properties = value.GetType().GetProperties().Where(prop => prop.Name != "AdditionalProperties");
-
-      writer.WriteStartObject();
-
-      if(value.PlayerKey != null) {
-        // write property name and let the serializer serialize the value itself
-        writer.WritePropertyName("player_key");
-        JsonSerializer.Serialize(writer, value.PlayerKey, options);
-      }
-      if(value.Status != null) {
-        // write property name and let the serializer serialize the value itself
-        writer.WritePropertyName("status");
-        JsonSerializer.Serialize(writer, value.Status.GetValue(), options);
-      }
-      if(value.CurrentPostId != null) {
-        // write property name and let the serializer serialize the value itself
-        writer.WritePropertyName("current_post_id");
-        JsonSerializer.Serialize(writer, value.CurrentPostId, options);
-      }
-      if(value.FirmwareVersion != null) {
-        // write property name and let the serializer serialize the value itself
-        writer.WritePropertyName("firmware_version");
-        JsonSerializer.Serialize(writer, value.FirmwareVersion, options);
-      }
-      if(value.Timestamp != null) {
-        // write property name and let the serializer serialize the value itself
-        writer.WritePropertyName("timestamp");
-        JsonSerializer.Serialize(writer, value.Timestamp, options);
-      }
-      // Unwrap dictionary properties
-      if (value.AdditionalProperties != null) {
-        foreach (var unwrappedProperty in value.AdditionalProperties)
-        {
-          // Ignore any unwrapped properties which might already be part of the core properties
-          if (properties.Any(prop => prop.Name == unwrappedProperty.Key))
-          {
-              continue;
-          }
-          // Write property name and let the serializer serialize the value itself
-          writer.WritePropertyName(unwrappedProperty.Key);
-          JsonSerializer.Serialize(writer, unwrappedProperty.Value, options);
-        }
-      }
-
-      writer.WriteEndObject();
-    }
-
-  }
-
 }

@@ -2,286 +2,50 @@
 // Source: spec/asyncapi.yaml, spec/openapi.yaml (through Modelina, see codegen/src/clients/)
 // Regenerate with `make clients` (or `make generate`); `make check-generated` fails when this file drifts.
 using System.Collections.Generic;
-using System.Text.Json;
-using System.Text.Json.Serialization;
-using System.Text.RegularExpressions;
-using System.Linq;
+using Newtonsoft.Json;
 
 
 namespace Makapix.Models
 {
-  [JsonConverter(typeof(PlayerViewConverter))]
   public partial class PlayerView
   {
-    private int postId;
-    private System.DateTimeOffset? timestamp;
-    private string? timezone;
-    private PlayerViewIntent? intent;
-    private int? playOrder;
-    private string? channel;
-    private System.Guid playerKey;
-    private string? channelUserSqid;
-    private string? channelHashtag;
-    private bool? requestAck;
-    private Dictionary<string, dynamic>? additionalProperties;
-
-    public int PostId
-    {
-      get { return postId; }
-      set { this.postId = value; }
-    }
-
-    public System.DateTimeOffset? Timestamp
-    {
-      get { return timestamp; }
-      set { this.timestamp = value; }
-    }
-
-    public string? Timezone
-    {
-      get { return timezone; }
-      set { this.timezone = value; }
-    }
-
-    public PlayerViewIntent? Intent
-    {
-      get { return intent; }
-      set { this.intent = value; }
-    }
-
-    public int? PlayOrder
-    {
-      get { return playOrder; }
-      set { this.playOrder = value; }
-    }
-
-    public string? Channel
-    {
-      get { return channel; }
-      set { this.channel = value; }
-    }
-
-    public System.Guid PlayerKey
-    {
-      get { return playerKey; }
-      set { this.playerKey = value; }
-    }
-
-    public string? ChannelUserSqid
+    [JsonProperty("post_id", Required = Required.Always)]
+    public int PostId { get; set; }
+    [JsonProperty("timestamp", NullValueHandling = NullValueHandling.Ignore)]
+    public string Timestamp { get; set; }
+    [JsonProperty("timezone", NullValueHandling = NullValueHandling.Ignore)]
+    public string Timezone { get; set; }
+    [JsonProperty("intent", NullValueHandling = NullValueHandling.Ignore)]
+    public PlayerViewIntent? Intent { get; set; }
+    [JsonProperty("play_order", NullValueHandling = NullValueHandling.Ignore)]
+    public int? PlayOrder { get; set; }
+    [JsonProperty("channel", NullValueHandling = NullValueHandling.Ignore)]
+    public string Channel { get; set; }
+    [JsonProperty("player_key", Required = Required.Always)]
+    public System.Guid PlayerKey { get; set; }
+    private string channelUserSqid;
+    /// <summary>Set (true) when ChannelUserSqid is on the wire, null included; setting ChannelUserSqid sets it.</summary>
+    [JsonIgnore]
+    public bool ChannelUserSqidSpecified { get; set; }
+    [JsonProperty("channel_user_sqid", NullValueHandling = NullValueHandling.Include)]
+    public string ChannelUserSqid
     {
       get { return channelUserSqid; }
-      set { this.channelUserSqid = value; }
+      set { channelUserSqid = value; ChannelUserSqidSpecified = true; }
     }
-
-    public string? ChannelHashtag
+    private string channelHashtag;
+    /// <summary>Set (true) when ChannelHashtag is on the wire, null included; setting ChannelHashtag sets it.</summary>
+    [JsonIgnore]
+    public bool ChannelHashtagSpecified { get; set; }
+    [JsonProperty("channel_hashtag", NullValueHandling = NullValueHandling.Include)]
+    public string ChannelHashtag
     {
       get { return channelHashtag; }
-      set { this.channelHashtag = value; }
+      set { channelHashtag = value; ChannelHashtagSpecified = true; }
     }
-
-    public bool? RequestAck
-    {
-      get { return requestAck; }
-      set { this.requestAck = value; }
-    }
-
-    public Dictionary<string, dynamic>? AdditionalProperties
-    {
-      get { return additionalProperties; }
-      set { this.additionalProperties = value; }
-    }
-
-
-      public string Serialize()
-      {
-        return this.Serialize(null);
-      }
-      public string Serialize(JsonSerializerOptions options = null)
-      {
-        return JsonSerializer.Serialize(this, options);
-      }
-      public static PlayerView Deserialize(string json)
-      {
-        var deserializeOptions = new JsonSerializerOptions();
-        deserializeOptions.Converters.Add(new PlayerViewConverter());
-        return JsonSerializer.Deserialize<PlayerView>(json, deserializeOptions);
-      }
+    [JsonProperty("request_ack", NullValueHandling = NullValueHandling.Ignore)]
+    public bool? RequestAck { get; set; }
+    [JsonExtensionData]
+    public Dictionary<string, dynamic> AdditionalProperties { get; set; }
   }
-
-  internal class PlayerViewConverter : JsonConverter<PlayerView>
-  {
-    public override PlayerView Read(ref Utf8JsonReader reader, System.Type typeToConvert, JsonSerializerOptions options)
-    {
-      if (reader.TokenType != JsonTokenType.StartObject)
-      {
-        throw new JsonException("Unexpected start of JSON");
-      }
-
-      var instance = new PlayerView();
-
-      while (reader.Read())
-      {
-        if (reader.TokenType == JsonTokenType.EndObject)
-        {
-          return instance;
-        }
-
-        // Get the key.
-        if (reader.TokenType != JsonTokenType.PropertyName)
-        {
-          throw new JsonException("Unexpected property name token in JSON");
-        }
-
-        string propertyName = reader.GetString();
-        if (propertyName == "post_id")
-          {
-            var value = JsonSerializer.Deserialize<int>(ref reader, options);
-            instance.PostId = value;
-            continue;
-          }
-        if (propertyName == "timestamp")
-          {
-            var value = JsonSerializer.Deserialize<System.DateTimeOffset?>(ref reader, options);
-            instance.Timestamp = value;
-            continue;
-          }
-        if (propertyName == "timezone")
-          {
-            var value = JsonSerializer.Deserialize<string?>(ref reader, options);
-            instance.Timezone = value;
-            continue;
-          }
-        if (propertyName == "intent")
-          {
-            var value = PlayerViewIntentExtensions.ToPlayerViewIntent(JsonSerializer.Deserialize<dynamic>(ref reader, options));
-            instance.Intent = value;
-            continue;
-          }
-        if (propertyName == "play_order")
-          {
-            var value = JsonSerializer.Deserialize<int?>(ref reader, options);
-            instance.PlayOrder = value;
-            continue;
-          }
-        if (propertyName == "channel")
-          {
-            var value = JsonSerializer.Deserialize<string?>(ref reader, options);
-            instance.Channel = value;
-            continue;
-          }
-        if (propertyName == "player_key")
-          {
-            var value = JsonSerializer.Deserialize<System.Guid>(ref reader, options);
-            instance.PlayerKey = value;
-            continue;
-          }
-        if (propertyName == "channel_user_sqid")
-          {
-            var value = JsonSerializer.Deserialize<string?>(ref reader, options);
-            instance.ChannelUserSqid = value;
-            continue;
-          }
-        if (propertyName == "channel_hashtag")
-          {
-            var value = JsonSerializer.Deserialize<string?>(ref reader, options);
-            instance.ChannelHashtag = value;
-            continue;
-          }
-        if (propertyName == "request_ack")
-          {
-            var value = JsonSerializer.Deserialize<bool?>(ref reader, options);
-            instance.RequestAck = value;
-            continue;
-          }
-        if(instance.AdditionalProperties == null) { instance.AdditionalProperties = new Dictionary<string, dynamic>(); }
-              var deserializedValue = JsonSerializer.Deserialize<Dictionary<string, dynamic>?>(ref reader, options);
-              instance.AdditionalProperties.Add(propertyName, deserializedValue);
-              continue;
-        // Gracefully handle/ignore unknown fields
-        JsonSerializer.Deserialize<JsonElement>(ref reader, options);
-      }
-
-      throw new JsonException("Unexpected end of JSON");
-    }
-    public override void Write(Utf8JsonWriter writer, PlayerView value, JsonSerializerOptions options)
-    {
-      if (value == null)
-      {
-        JsonSerializer.Serialize(writer, null, options);
-        return;
-      }
-      var properties = value.GetType().GetProperties().Where(prop => prop.Name != "AdditionalProperties");
-
-      writer.WriteStartObject();
-
-      if(value.PostId != null) {
-        // write property name and let the serializer serialize the value itself
-        writer.WritePropertyName("post_id");
-        JsonSerializer.Serialize(writer, value.PostId, options);
-      }
-      if(value.Timestamp != null) {
-        // write property name and let the serializer serialize the value itself
-        writer.WritePropertyName("timestamp");
-        JsonSerializer.Serialize(writer, value.Timestamp, options);
-      }
-      if(value.Timezone != null) {
-        // write property name and let the serializer serialize the value itself
-        writer.WritePropertyName("timezone");
-        JsonSerializer.Serialize(writer, value.Timezone, options);
-      }
-      if(value.Intent != null) {
-        // write property name and let the serializer serialize the value itself
-        writer.WritePropertyName("intent");
-        JsonSerializer.Serialize(writer, value.Intent?.GetValue(), options);
-      }
-      if(value.PlayOrder != null) {
-        // write property name and let the serializer serialize the value itself
-        writer.WritePropertyName("play_order");
-        JsonSerializer.Serialize(writer, value.PlayOrder, options);
-      }
-      if(value.Channel != null) {
-        // write property name and let the serializer serialize the value itself
-        writer.WritePropertyName("channel");
-        JsonSerializer.Serialize(writer, value.Channel, options);
-      }
-      if(value.PlayerKey != null) {
-        // write property name and let the serializer serialize the value itself
-        writer.WritePropertyName("player_key");
-        JsonSerializer.Serialize(writer, value.PlayerKey, options);
-      }
-      if(value.ChannelUserSqid != null) {
-        // write property name and let the serializer serialize the value itself
-        writer.WritePropertyName("channel_user_sqid");
-        JsonSerializer.Serialize(writer, value.ChannelUserSqid, options);
-      }
-      if(value.ChannelHashtag != null) {
-        // write property name and let the serializer serialize the value itself
-        writer.WritePropertyName("channel_hashtag");
-        JsonSerializer.Serialize(writer, value.ChannelHashtag, options);
-      }
-      if(value.RequestAck != null) {
-        // write property name and let the serializer serialize the value itself
-        writer.WritePropertyName("request_ack");
-        JsonSerializer.Serialize(writer, value.RequestAck, options);
-      }
-      // Unwrap dictionary properties
-      if (value.AdditionalProperties != null) {
-        foreach (var unwrappedProperty in value.AdditionalProperties)
-        {
-          // Ignore any unwrapped properties which might already be part of the core properties
-          if (properties.Any(prop => prop.Name == unwrappedProperty.Key))
-          {
-              continue;
-          }
-          // Write property name and let the serializer serialize the value itself
-          writer.WritePropertyName(unwrappedProperty.Key);
-          JsonSerializer.Serialize(writer, unwrappedProperty.Value, options);
-        }
-      }
-
-      writer.WriteEndObject();
-    }
-
-  }
-
 }

@@ -2,189 +2,28 @@
 // Source: spec/asyncapi.yaml, spec/openapi.yaml (through Modelina, see codegen/src/clients/)
 // Regenerate with `make clients` (or `make generate`); `make check-generated` fails when this file drifts.
 using System.Collections.Generic;
-using System.Text.Json;
-using System.Text.Json.Serialization;
-using System.Text.RegularExpressions;
-using System.Linq;
+using Newtonsoft.Json;
 
 
 namespace Makapix.Models
 {
-  [JsonConverter(typeof(RevokeReactionRequestConverter))]
   public partial class RevokeReactionRequest
   {
-    private string requestId;
-    private const string requestType = "revoke_reaction";
-    private System.Guid playerKey;
-    private int postId;
-    private string emoji;
-    private Dictionary<string, dynamic>? additionalProperties;
-
-    public string RequestId
-    {
-      get { return requestId; }
-      set { this.requestId = value; }
-    }
-
+    [JsonProperty("request_id", Required = Required.Always)]
+    public string RequestId { get; set; }
+    [JsonProperty("request_type", Required = Required.Always)]
     public string RequestType
     {
-      get { return requestType; }
+      get { return "revoke_reaction"; }
+      private set { if (!object.Equals((object)value, "revoke_reaction")) throw new JsonSerializationException("request_type must be \"revoke_reaction\", got " + JsonConvert.SerializeObject(value)); }
     }
-
-    public System.Guid PlayerKey
-    {
-      get { return playerKey; }
-      set { this.playerKey = value; }
-    }
-
-    public int PostId
-    {
-      get { return postId; }
-      set { this.postId = value; }
-    }
-
-    public string Emoji
-    {
-      get { return emoji; }
-      set { this.emoji = value; }
-    }
-
-    public Dictionary<string, dynamic>? AdditionalProperties
-    {
-      get { return additionalProperties; }
-      set { this.additionalProperties = value; }
-    }
-
-
-      public string Serialize()
-      {
-        return this.Serialize(null);
-      }
-      public string Serialize(JsonSerializerOptions options = null)
-      {
-        return JsonSerializer.Serialize(this, options);
-      }
-      public static RevokeReactionRequest Deserialize(string json)
-      {
-        var deserializeOptions = new JsonSerializerOptions();
-        deserializeOptions.Converters.Add(new RevokeReactionRequestConverter());
-        return JsonSerializer.Deserialize<RevokeReactionRequest>(json, deserializeOptions);
-      }
+    [JsonProperty("player_key", Required = Required.Always)]
+    public System.Guid PlayerKey { get; set; }
+    [JsonProperty("post_id", Required = Required.Always)]
+    public int PostId { get; set; }
+    [JsonProperty("emoji", Required = Required.Always)]
+    public string Emoji { get; set; }
+    [JsonExtensionData]
+    public Dictionary<string, dynamic> AdditionalProperties { get; set; }
   }
-
-  internal class RevokeReactionRequestConverter : JsonConverter<RevokeReactionRequest>
-  {
-    public override RevokeReactionRequest Read(ref Utf8JsonReader reader, System.Type typeToConvert, JsonSerializerOptions options)
-    {
-      if (reader.TokenType != JsonTokenType.StartObject)
-      {
-        throw new JsonException("Unexpected start of JSON");
-      }
-
-      var instance = new RevokeReactionRequest();
-
-      while (reader.Read())
-      {
-        if (reader.TokenType == JsonTokenType.EndObject)
-        {
-          return instance;
-        }
-
-        // Get the key.
-        if (reader.TokenType != JsonTokenType.PropertyName)
-        {
-          throw new JsonException("Unexpected property name token in JSON");
-        }
-
-        string propertyName = reader.GetString();
-        if (propertyName == "request_id")
-          {
-            var value = JsonSerializer.Deserialize<string>(ref reader, options);
-            instance.RequestId = value;
-            continue;
-          }
-        if (propertyName == "player_key")
-          {
-            var value = JsonSerializer.Deserialize<System.Guid>(ref reader, options);
-            instance.PlayerKey = value;
-            continue;
-          }
-        if (propertyName == "post_id")
-          {
-            var value = JsonSerializer.Deserialize<int>(ref reader, options);
-            instance.PostId = value;
-            continue;
-          }
-        if (propertyName == "emoji")
-          {
-            var value = JsonSerializer.Deserialize<string>(ref reader, options);
-            instance.Emoji = value;
-            continue;
-          }
-        if(instance.AdditionalProperties == null) { instance.AdditionalProperties = new Dictionary<string, dynamic>(); }
-              var deserializedValue = JsonSerializer.Deserialize<Dictionary<string, dynamic>?>(ref reader, options);
-              instance.AdditionalProperties.Add(propertyName, deserializedValue);
-              continue;
-        // Gracefully handle/ignore unknown fields
-        JsonSerializer.Deserialize<JsonElement>(ref reader, options);
-      }
-
-      throw new JsonException("Unexpected end of JSON");
-    }
-    public override void Write(Utf8JsonWriter writer, RevokeReactionRequest value, JsonSerializerOptions options)
-    {
-      if (value == null)
-      {
-        JsonSerializer.Serialize(writer, null, options);
-        return;
-      }
-      var properties = value.GetType().GetProperties().Where(prop => prop.Name != "AdditionalProperties");
-
-      writer.WriteStartObject();
-
-      if(value.RequestId != null) {
-        // write property name and let the serializer serialize the value itself
-        writer.WritePropertyName("request_id");
-        JsonSerializer.Serialize(writer, value.RequestId, options);
-      }
-      if(value.RequestType != null) {
-        // write property name and let the serializer serialize the value itself
-        writer.WritePropertyName("request_type");
-        JsonSerializer.Serialize(writer, value.RequestType, options);
-      }
-      if(value.PlayerKey != null) {
-        // write property name and let the serializer serialize the value itself
-        writer.WritePropertyName("player_key");
-        JsonSerializer.Serialize(writer, value.PlayerKey, options);
-      }
-      if(value.PostId != null) {
-        // write property name and let the serializer serialize the value itself
-        writer.WritePropertyName("post_id");
-        JsonSerializer.Serialize(writer, value.PostId, options);
-      }
-      if(value.Emoji != null) {
-        // write property name and let the serializer serialize the value itself
-        writer.WritePropertyName("emoji");
-        JsonSerializer.Serialize(writer, value.Emoji, options);
-      }
-      // Unwrap dictionary properties
-      if (value.AdditionalProperties != null) {
-        foreach (var unwrappedProperty in value.AdditionalProperties)
-        {
-          // Ignore any unwrapped properties which might already be part of the core properties
-          if (properties.Any(prop => prop.Name == unwrappedProperty.Key))
-          {
-              continue;
-          }
-          // Write property name and let the serializer serialize the value itself
-          writer.WritePropertyName(unwrappedProperty.Key);
-          JsonSerializer.Serialize(writer, unwrappedProperty.Value, options);
-        }
-      }
-
-      writer.WriteEndObject();
-    }
-
-  }
-
 }

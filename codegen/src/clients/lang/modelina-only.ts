@@ -1,17 +1,19 @@
 import {
-  CplusplusGenerator, CSharpGenerator, CSHARP_JSON_SERIALIZER_PRESET, DartGenerator, DART_JSON_PRESET, KotlinGenerator, PhpGenerator,
+  CplusplusGenerator, DartGenerator, DART_JSON_PRESET, KotlinGenerator, PhpGenerator,
   type AbstractGenerator,
 } from '@asyncapi/modelina';
+import type { ClientInput } from '../input.js';
+import { csharpGenerator } from './csharp.js';
 
 /**
  * The languages printed by Modelina's own renderers (its JSON presets where it has one): C#, Kotlin,
  * Dart, C++ and PHP. Their round trip is not verified (see generated/clients/README.md); what is fixed
  * here is what kept them from being usable at all: one file per model under a stable name, C++ include
- * guards, and the banner.
+ * guards, Kotlin without trailing commas (Kotlin 1.3), and the banner. C# has its own preset (csharp.ts).
  */
 export interface ModelinaLanguage {
   dir: string;
-  generator: () => AbstractGenerator<any, any>;
+  generator: (input: ClientInput) => AbstractGenerator<any, any>;
   options: object;
   file: (name: string) => string;
   comment: string;
@@ -21,7 +23,7 @@ export interface ModelinaLanguage {
 export const MODELINA_LANGUAGES: ModelinaLanguage[] = [
   {
     dir: 'csharp',
-    generator: () => new CSharpGenerator({ presets: [CSHARP_JSON_SERIALIZER_PRESET], processorOptions: { interpreter: { ignoreAdditionalProperties: true } } }),
+    generator: (input) => csharpGenerator(input.nullable), // C# 7 + Newtonsoft.Json 6 (Debian 12), see csharp.ts
     options: { namespace: 'Makapix.Models' },
     file: (n) => `${n}.cs`,
     comment: '//',
@@ -32,6 +34,8 @@ export const MODELINA_LANGUAGES: ModelinaLanguage[] = [
     options: { packageName: 'club.makapix.models' },
     file: (n) => `src/main/kotlin/club/makapix/models/${n}.kt`,
     comment: '//',
+    // no trailing comma before `)`: Kotlin allows it only from 1.4, Debian 12's kotlinc is 1.3
+    fix: (_name, text) => text.replace(/,(\s*\n\s*\))/g, '$1'),
   },
   {
     dir: 'dart',
@@ -65,8 +69,8 @@ function snake(name: string): string {
 }
 
 /** Every file of one language, by path under its directory. */
-export async function renderWithModelina(lang: ModelinaLanguage, root: object, rootTitle: string, banner: string[]): Promise<Map<string, string>> {
-  const outputs = await lang.generator().generateCompleteModels(root as any, lang.options as any);
+export async function renderWithModelina(lang: ModelinaLanguage, input: ClientInput, root: object, rootTitle: string, banner: string[]): Promise<Map<string, string>> {
+  const outputs = await lang.generator(input).generateCompleteModels(root as any, lang.options as any);
   const files = new Map<string, string>();
   for (const o of [...outputs].sort((a, b) => (a.modelName < b.modelName ? -1 : a.modelName > b.modelName ? 1 : 0))) {
     if (o.modelName === rootTitle || !o.modelName) continue;

@@ -9,5 +9,5 @@ data class AsyncApiDocument(
     val info: DocumentInfo,
     val channels: Map<String, Any>,
     val operations: Map<String, Any>,
-    val additionalProperties: Map<String, Any>? = null,
+    val additionalProperties: Map<String, Any>? = null
 )

@@ -6,5 +6,5 @@ package club.makapix.models
 
 data class AuthChangePasswordRequest(
     val currentPassword: String,
-    val newPassword: String,
+    val newPassword: String
 )

@@ -6,5 +6,5 @@ package club.makapix.models
 
 data class AuthLoginRequest(
     val email: String,
-    val password: String,
+    val password: String
 )

@@ -9,5 +9,5 @@ data class AuthLoginResponse(
     val userId: String,
     val sqid: String,
     val handle: String,
-    val expiresAt: java.time.OffsetDateTime,
+    val expiresAt: java.time.OffsetDateTime
 )

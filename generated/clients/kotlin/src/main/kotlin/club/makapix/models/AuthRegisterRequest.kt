@@ -7,5 +7,5 @@ package club.makapix.models
 data class AuthRegisterRequest(
     val handle: String,
     val email: String,
-    val password: String,
+    val password: String
 )

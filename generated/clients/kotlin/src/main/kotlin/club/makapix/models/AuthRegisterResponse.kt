@@ -8,5 +8,5 @@ data class AuthRegisterResponse(
     val userId: String,
     val sqid: String,
     val handle: String,
-    val token: String,
+    val token: String
 )

@@ -8,5 +8,5 @@ data class AuthTokenRequest(
     val grantType: AuthGrantType,
     val email: String? = null,
     val password: String? = null,
-    val refreshToken: String? = null,
+    val refreshToken: String? = null
 )

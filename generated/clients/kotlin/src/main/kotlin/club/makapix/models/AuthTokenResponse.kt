@@ -8,5 +8,5 @@ data class AuthTokenResponse(
     val accessToken: String,
     val tokenType: String,
     val refreshToken: String,
-    val expiresIn: Int,
+    val expiresIn: Int
 )

@@ -8,5 +8,5 @@ data class BrightnessFeature(
     val min: Int,
     val max: Int,
     val step: Int? = null,
-    val additionalProperties: Map<String, Any>? = null,
+    val additionalProperties: Map<String, Any>? = null
 )

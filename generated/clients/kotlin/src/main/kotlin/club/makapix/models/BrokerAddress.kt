@@ -6,5 +6,5 @@ package club.makapix.models
 
 data class BrokerAddress(
     val host: String,
-    val port: Int,
+    val port: Int
 )

@@ -8,5 +8,5 @@ data class CommandAck(
     val commandId: String,
     val status: CommandAckStatus,
     val error: String? = null,
-    val additionalProperties: Map<String, Any>? = null,
+    val additionalProperties: Map<String, Any>? = null
 )

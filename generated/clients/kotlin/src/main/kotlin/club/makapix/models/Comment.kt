@@ -12,5 +12,5 @@ data class Comment(
     val depth: Int,
     val parentId: String,
     val createdAt: java.time.OffsetDateTime,
-    val deleted: Boolean,
+    val deleted: Boolean
 )

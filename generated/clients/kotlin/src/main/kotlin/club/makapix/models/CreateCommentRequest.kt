@@ -6,5 +6,5 @@ package club.makapix.models
 
 data class CreateCommentRequest(
     val body: String,
-    val parentId: String? = null,
+    val parentId: String? = null
 )

@@ -13,5 +13,5 @@ data class CreatePostRequest(
     val frameCount: Int? = null,
     val hasTransparency: Boolean? = null,
     val description: String? = null,
-    val hashtags: List<String>? = null,
+    val hashtags: List<String>? = null
 )

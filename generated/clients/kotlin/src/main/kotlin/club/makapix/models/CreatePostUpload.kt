@@ -8,5 +8,5 @@ data class CreatePostUpload(
     val title: String,
     val description: String? = null,
     val hashtags: List<String>? = null,
-    val image: String,
+    val image: String
 )

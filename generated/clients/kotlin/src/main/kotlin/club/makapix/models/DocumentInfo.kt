@@ -7,5 +7,5 @@ package club.makapix.models
 data class DocumentInfo(
     val title: String,
     val version: String,
-    val additionalProperties: Map<String, Any>? = null,
+    val additionalProperties: Map<String, Any>? = null
 )

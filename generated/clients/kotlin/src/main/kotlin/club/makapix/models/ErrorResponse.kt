@@ -8,5 +8,5 @@ data class ErrorResponse(
     val requestId: String,
     val success: Boolean,
     val error: String,
-    val errorCode: ErrorCode,
+    val errorCode: ErrorCode
 )

@@ -11,5 +11,5 @@ data class GetCommentsRequest(
     val postId: Int,
     val cursor: String? = null,
     val limit: Int? = null,
-    val additionalProperties: Map<String, Any>? = null,
+    val additionalProperties: Map<String, Any>? = null
 )

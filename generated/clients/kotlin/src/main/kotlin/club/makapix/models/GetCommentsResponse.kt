@@ -10,5 +10,5 @@ data class GetCommentsResponse(
     val error: Any,
     val comments: List<Comment>,
     val nextCursor: String,
-    val hasMore: Boolean,
+    val hasMore: Boolean
 )

@@ -9,5 +9,5 @@ data class GetPostRequest(
     val requestType: String,
     val playerKey: String,
     val postId: Int,
-    val additionalProperties: Map<String, Any>? = null,
+    val additionalProperties: Map<String, Any>? = null
 )

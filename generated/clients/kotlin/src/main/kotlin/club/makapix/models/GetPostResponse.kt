@@ -8,5 +8,5 @@ data class GetPostResponse(
     val requestId: String,
     val success: Boolean,
     val error: Any,
-    val post: PostSummary,
+    val post: PostSummary
 )

@@ -5,5 +5,5 @@ package club.makapix.models
 
 
 data class HealthStatus(
-    val status: String,
+    val status: String
 )

@@ -9,5 +9,5 @@ data class MqttBootstrap(
     val username: String,
     val password: String,
     val expiresAt: java.time.OffsetDateTime,
-    val topics: MqttBootstrapTopics,
+    val topics: MqttBootstrapTopics
 )

@@ -5,5 +5,5 @@ package club.makapix.models
 
 
 data class MqttBootstrapTopics(
-    val subscribe: List<String>,
+    val subscribe: List<String>
 )

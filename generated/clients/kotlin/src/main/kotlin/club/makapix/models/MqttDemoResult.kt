@@ -5,5 +5,5 @@ package club.makapix.models
 
 
 data class MqttDemoResult(
-    val publishedTopics: List<String>,
+    val publishedTopics: List<String>
 )

@@ -8,5 +8,5 @@ data class OpenApiDocument(
     val openapi: String,
     val info: DocumentInfo,
     val paths: Map<String, Any>,
-    val additionalProperties: Map<String, Any>? = null,
+    val additionalProperties: Map<String, Any>? = null
 )

@@ -8,5 +8,5 @@ data class PlayChannelCommand(
     val commandId: String,
     val commandType: String,
     val payload: PlayChannelPayload,
-    val timestamp: java.time.OffsetDateTime,
+    val timestamp: java.time.OffsetDateTime
 )

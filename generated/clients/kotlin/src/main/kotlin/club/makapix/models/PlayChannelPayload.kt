@@ -7,5 +7,5 @@ package club.makapix.models
 data class PlayChannelPayload(
     val channelName: PlayChannelName,
     val userSqid: String? = null,
-    val hashtag: String? = null,
+    val hashtag: String? = null
 )

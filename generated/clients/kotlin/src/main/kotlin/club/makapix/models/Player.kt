@@ -24,5 +24,5 @@ data class Player(
     val state: PlayerDeviceState? = null,
     val isPaused: Boolean? = null,
     val brightness: Int? = null,
-    val rotation: Rotation? = null,
+    val rotation: Rotation? = null
 )

@@ -7,5 +7,5 @@ package club.makapix.models
 data class PlayerCapabilities(
     val firmwareVersion: String? = null,
     val features: PlayerFeatures,
-    val additionalProperties: Map<String, Any>? = null,
+    val additionalProperties: Map<String, Any>? = null
 )

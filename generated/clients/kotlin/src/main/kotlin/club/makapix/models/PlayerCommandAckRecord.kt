@@ -7,5 +7,5 @@ package club.makapix.models
 data class PlayerCommandAckRecord(
     val status: CommandAckStatus,
     val error: String,
-    val ackedAt: java.time.OffsetDateTime,
+    val ackedAt: java.time.OffsetDateTime
 )

@@ -6,5 +6,5 @@ package club.makapix.models
 
 data class PlayerCommandBatchResult(
     val sentCount: Int,
-    val commands: List<PlayerCommandResult>,
+    val commands: List<PlayerCommandResult>
 )

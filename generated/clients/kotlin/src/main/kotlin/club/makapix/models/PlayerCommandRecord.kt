@@ -8,5 +8,5 @@ data class PlayerCommandRecord(
     val commandId: String,
     val commandType: CommandType,
     val issuedAt: java.time.OffsetDateTime,
-    val ack: PlayerCommandAckRecord? = null,
+    val ack: PlayerCommandAckRecord? = null
 )

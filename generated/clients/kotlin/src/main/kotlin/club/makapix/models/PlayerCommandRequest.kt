@@ -11,5 +11,5 @@ data class PlayerCommandRequest(
     val userSqid: String? = null,
     val hashtag: String? = null,
     val paused: Boolean? = null,
-    val value: Int? = null,
+    val value: Int? = null
 )

@@ -6,5 +6,5 @@ package club.makapix.models
 
 data class PlayerCommandResult(
     val commandId: String,
-    val status: String,
+    val status: String
 )

@@ -9,5 +9,5 @@ data class PlayerCredentials(
     val certPem: String,
     val keyPem: String? = null,
     val broker: BrokerAddress,
-    val apiToken: String? = null,
+    val apiToken: String? = null
 )

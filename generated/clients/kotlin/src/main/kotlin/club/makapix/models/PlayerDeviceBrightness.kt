@@ -7,5 +7,5 @@ package club.makapix.models
 data class PlayerDeviceBrightness(
     val min: Int,
     val max: Int,
-    val step: Int? = null,
+    val step: Int? = null
 )

@@ -10,5 +10,5 @@ data class PlayerDeviceCapabilities(
     val pause: PlayerDevicePause? = null,
     val brightness: PlayerDeviceBrightness? = null,
     val rotation: PlayerDeviceRotation? = null,
-    val reportedAt: java.time.OffsetDateTime,
+    val reportedAt: java.time.OffsetDateTime
 )

@@ -7,5 +7,5 @@ package club.makapix.models
 data class PlayerDeviceFeatures(
     val pause: PlayerDevicePause? = null,
     val brightness: PlayerDeviceBrightness? = null,
-    val rotation: PlayerDeviceRotation? = null,
+    val rotation: PlayerDeviceRotation? = null
 )

@@ -5,5 +5,5 @@ package club.makapix.models
 
 
 data class PlayerDeviceRotation(
-    val values: List<Rotation>,
+    val values: List<Rotation>
 )

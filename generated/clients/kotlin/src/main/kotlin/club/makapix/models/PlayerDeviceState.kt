@@ -8,5 +8,5 @@ data class PlayerDeviceState(
     val isPaused: Boolean? = null,
     val brightness: Int? = null,
     val rotation: Rotation? = null,
-    val reportedAt: java.time.OffsetDateTime,
+    val reportedAt: java.time.OffsetDateTime
 )

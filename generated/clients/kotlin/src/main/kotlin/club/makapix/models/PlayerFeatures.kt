@@ -8,5 +8,5 @@ data class PlayerFeatures(
     val pause: Map<String, Any>? = null,
     val brightness: BrightnessFeature? = null,
     val rotation: RotationFeature? = null,
-    val additionalProperties: Map<String, Any>? = null,
+    val additionalProperties: Map<String, Any>? = null
 )

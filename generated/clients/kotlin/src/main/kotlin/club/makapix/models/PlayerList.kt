@@ -6,5 +6,5 @@ package club.makapix.models
 
 data class PlayerList(
     val players: List<Player>,
-    val items: List<Player>? = null,
+    val items: List<Player>? = null
 )

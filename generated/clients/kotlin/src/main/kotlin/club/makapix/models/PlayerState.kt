@@ -8,5 +8,5 @@ data class PlayerState(
     val isPaused: Boolean? = null,
     val brightness: Int? = null,
     val rotation: Rotation? = null,
-    val additionalProperties: Map<String, Any>? = null,
+    val additionalProperties: Map<String, Any>? = null
 )

@@ -10,5 +10,5 @@ data class PlayerStatus(
     val currentPostId: Int? = null,
     val firmwareVersion: String? = null,
     val timestamp: java.time.OffsetDateTime? = null,
-    val additionalProperties: Map<String, Any>? = null,
+    val additionalProperties: Map<String, Any>? = null
 )

@@ -15,5 +15,5 @@ data class PlayerView(
     val channelUserSqid: String? = null,
     val channelHashtag: String? = null,
     val requestAck: Boolean? = null,
-    val additionalProperties: Map<String, Any>? = null,
+    val additionalProperties: Map<String, Any>? = null
 )

@@ -21,5 +21,5 @@ data class Post(
     val description: String? = null,
     val hashtags: List<String>? = null,
     val nativeFormat: PostNativeFormat? = null,
-    val viewCount: Int? = null,
+    val viewCount: Int? = null
 )

@@ -12,5 +12,5 @@ data class PostNotification(
     val artUrl: String,
     val canvas: String,
     val promotedCategory: PromotedCategory,
-    val createdAt: java.time.OffsetDateTime,
+    val createdAt: java.time.OffsetDateTime
 )

@@ -19,5 +19,5 @@ data class PostSummary(
     val kind: PostKind? = null,
     val storageShard: String? = null,
     val nativeFormat: PostNativeFormat? = null,
-    val artworkModifiedAt: java.time.OffsetDateTime? = null,
+    val artworkModifiedAt: java.time.OffsetDateTime? = null
 )

@@ -5,5 +5,5 @@ package club.makapix.models
 
 
 data class PromotePostRequest(
-    val category: PromotionCategory,
+    val category: PromotionCategory
 )

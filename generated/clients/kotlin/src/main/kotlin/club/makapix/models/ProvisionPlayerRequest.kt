@@ -7,5 +7,5 @@ package club.makapix.models
 data class ProvisionPlayerRequest(
     val deviceModel: String? = null,
     val firmwareVersion: String? = null,
-    val csrPem: String? = null,
+    val csrPem: String? = null
 )

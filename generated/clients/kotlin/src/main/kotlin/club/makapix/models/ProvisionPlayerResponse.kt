@@ -8,5 +8,5 @@ data class ProvisionPlayerResponse(
     val playerKey: String,
     val registrationCode: String,
     val registrationCodeExpiresAt: java.time.OffsetDateTime,
-    val mqttBroker: BrokerAddress,
+    val mqttBroker: BrokerAddress
 )

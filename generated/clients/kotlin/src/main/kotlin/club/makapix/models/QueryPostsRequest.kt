@@ -16,5 +16,5 @@ data class QueryPostsRequest(
     val randomSeed: Int? = null,
     val cursor: String? = null,
     val limit: Int? = null,
-    val additionalProperties: Map<String, Any>? = null,
+    val additionalProperties: Map<String, Any>? = null
 )

@@ -10,5 +10,5 @@ data class QueryPostsResponse(
     val error: Any,
     val posts: List<PostSummary>,
     val nextCursor: String,
-    val hasMore: Boolean,
+    val hasMore: Boolean
 )

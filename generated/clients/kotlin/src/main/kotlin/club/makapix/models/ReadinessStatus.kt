@@ -8,5 +8,5 @@ data class ReadinessStatus(
     val status: ReadinessState,
     val database: Boolean,
     val broker: Boolean,
-    val revocations: Boolean,
+    val revocations: Boolean
 )

@@ -6,5 +6,5 @@ package club.makapix.models
 
 data class RegisterPlayerRequest(
     val registrationCode: String,
-    val name: String,
+    val name: String
 )

@@ -6,5 +6,5 @@ package club.makapix.models
 
 data class RenewCertResult(
     val certExpiresAt: java.time.OffsetDateTime,
-    val message: String,
+    val message: String
 )

@@ -8,5 +8,5 @@ data class RenewDeviceCertResponse(
     val certPem: String,
     val keyPem: String? = null,
     val caPem: String,
-    val certExpiresAt: java.time.OffsetDateTime,
+    val certExpiresAt: java.time.OffsetDateTime
 )

@@ -7,5 +7,5 @@ package club.makapix.models
 data class RestError(
     val errorCode: RestErrorCode,
     val error: String,
-    val detail: String,
+    val detail: String
 )

@@ -7,5 +7,5 @@ package club.makapix.models
 data class RevokeReactionResponse(
     val requestId: String,
     val success: Boolean,
-    val error: Any,
+    val error: Any
 )

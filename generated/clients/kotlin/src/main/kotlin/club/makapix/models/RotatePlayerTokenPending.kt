@@ -6,5 +6,5 @@ package club.makapix.models
 
 data class RotatePlayerTokenPending(
     val status: String,
-    val requestedAt: java.time.OffsetDateTime,
+    val requestedAt: java.time.OffsetDateTime
 )

@@ -5,5 +5,5 @@ package club.makapix.models
 
 
 data class RotatePlayerTokenResponse(
-    val apiToken: String,
+    val apiToken: String
 )

@@ -6,5 +6,5 @@ package club.makapix.models
 
 data class RotationFeature(
     val values: List<Rotation>,
-    val additionalProperties: Map<String, Any>? = null,
+    val additionalProperties: Map<String, Any>? = null
 )

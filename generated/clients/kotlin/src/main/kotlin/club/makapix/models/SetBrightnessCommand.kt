@@ -8,5 +8,5 @@ data class SetBrightnessCommand(
     val commandId: String,
     val commandType: String,
     val payload: SetBrightnessPayload,
-    val timestamp: java.time.OffsetDateTime,
+    val timestamp: java.time.OffsetDateTime
 )

@@ -5,5 +5,5 @@ package club.makapix.models
 
 
 data class SetBrightnessPayload(
-    val value: Int,
+    val value: Int
 )

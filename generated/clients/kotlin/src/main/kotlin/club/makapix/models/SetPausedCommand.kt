@@ -8,5 +8,5 @@ data class SetPausedCommand(
     val commandId: String,
     val commandType: String,
     val payload: SetPausedPayload,
-    val timestamp: java.time.OffsetDateTime,
+    val timestamp: java.time.OffsetDateTime
 )

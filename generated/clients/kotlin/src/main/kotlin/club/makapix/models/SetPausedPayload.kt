@@ -5,5 +5,5 @@ package club.makapix.models
 
 
 data class SetPausedPayload(
-    val paused: Boolean,
+    val paused: Boolean
 )

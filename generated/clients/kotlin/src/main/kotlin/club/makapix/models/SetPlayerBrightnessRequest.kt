@@ -5,5 +5,5 @@ package club.makapix.models
 
 
 data class SetPlayerBrightnessRequest(
-    val value: Int,
+    val value: Int
 )

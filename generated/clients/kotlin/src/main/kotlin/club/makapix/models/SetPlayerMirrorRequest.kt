@@ -5,5 +5,5 @@ package club.makapix.models
 
 
 data class SetPlayerMirrorRequest(
-    val value: String,
+    val value: String
 )

@@ -5,5 +5,5 @@ package club.makapix.models
 
 
 data class SetPlayerPausedRequest(
-    val paused: Boolean,
+    val paused: Boolean
 )

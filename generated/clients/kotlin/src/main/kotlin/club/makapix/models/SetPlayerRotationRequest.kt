@@ -5,5 +5,5 @@ package club.makapix.models
 
 
 data class SetPlayerRotationRequest(
-    val value: Rotation,
+    val value: Rotation
 )

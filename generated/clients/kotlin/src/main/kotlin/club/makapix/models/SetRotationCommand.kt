@@ -8,5 +8,5 @@ data class SetRotationCommand(
     val commandId: String,
     val commandType: String,
     val payload: SetRotationPayload,
-    val timestamp: java.time.OffsetDateTime,
+    val timestamp: java.time.OffsetDateTime
 )

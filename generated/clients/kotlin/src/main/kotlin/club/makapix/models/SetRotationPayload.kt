@@ -5,5 +5,5 @@ package club.makapix.models
 
 
 data class SetRotationPayload(
-    val value: Rotation,
+    val value: Rotation
 )

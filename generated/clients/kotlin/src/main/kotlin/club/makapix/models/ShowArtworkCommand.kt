@@ -8,5 +8,5 @@ data class ShowArtworkCommand(
     val commandId: String,
     val commandType: String,
     val payload: ShowArtworkPayload,
-    val timestamp: java.time.OffsetDateTime,
+    val timestamp: java.time.OffsetDateTime
 )

@@ -10,5 +10,5 @@ data class ShowArtworkPayload(
     val artUrl: String,
     val canvas: String,
     val storageShard: String? = null,
-    val nativeFormat: PostNativeFormat? = null,
+    val nativeFormat: PostNativeFormat? = null
 )

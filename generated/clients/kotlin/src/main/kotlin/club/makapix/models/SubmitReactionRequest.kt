@@ -10,5 +10,5 @@ data class SubmitReactionRequest(
     val playerKey: String,
     val postId: Int,
     val emoji: String,
-    val additionalProperties: Map<String, Any>? = null,
+    val additionalProperties: Map<String, Any>? = null
 )

@@ -7,5 +7,5 @@ package club.makapix.models
 data class SubmitReactionResponse(
     val requestId: String,
     val success: Boolean,
-    val error: Any,
+    val error: Any
 )

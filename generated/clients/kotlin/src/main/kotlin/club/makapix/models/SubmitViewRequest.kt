@@ -10,5 +10,5 @@ data class SubmitViewRequest(
     val playerKey: String,
     val postId: Int,
     val viewIntent: ViewIntent? = null,
-    val additionalProperties: Map<String, Any>? = null,
+    val additionalProperties: Map<String, Any>? = null
 )

@@ -7,5 +7,5 @@ package club.makapix.models
 data class SubmitViewResponse(
     val requestId: String,
     val success: Boolean,
-    val error: Any,
+    val error: Any
 )

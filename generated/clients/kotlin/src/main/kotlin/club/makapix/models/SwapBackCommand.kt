@@ -8,5 +8,5 @@ data class SwapBackCommand(
     val commandId: String,
     val commandType: String,
     val payload: EmptyCommandPayload,
-    val timestamp: java.time.OffsetDateTime,
+    val timestamp: java.time.OffsetDateTime
 )

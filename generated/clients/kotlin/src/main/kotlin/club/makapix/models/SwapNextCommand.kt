@@ -8,5 +8,5 @@ data class SwapNextCommand(
     val commandId: String,
     val commandType: String,
     val payload: EmptyCommandPayload,
-    val timestamp: java.time.OffsetDateTime,
+    val timestamp: java.time.OffsetDateTime
 )

@@ -5,5 +5,5 @@ package club.makapix.models
 
 
 data class UpdatePlayerRequest(
-    val name: String,
+    val name: String
 )

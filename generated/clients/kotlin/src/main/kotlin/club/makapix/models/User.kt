@@ -11,5 +11,5 @@ data class User(
     val handle: String,
     val email: String,
     val roles: List<UserRole>,
-    val createdAt: java.time.OffsetDateTime,
+    val createdAt: java.time.OffsetDateTime
 )

@@ -5,5 +5,5 @@ package club.makapix.models
 
 
 data class ViewAck(
-    val success: Boolean,
+    val success: Boolean
 )

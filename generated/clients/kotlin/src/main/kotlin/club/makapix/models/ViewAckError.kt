@@ -7,5 +7,5 @@ package club.makapix.models
 data class ViewAckError(
     val success: Boolean,
     val error: String,
-    val errorCode: ErrorCode,
+    val errorCode: ErrorCode
 )
