@@ -37,6 +37,11 @@ export interface DbOptions {
   applicationName?: string;
 }
 
+/** Seconds a connection waits before its next attempt after `retries` failed ones: 50 ms doubling, at most 1 s. */
+export function reconnectBackoffSeconds(retries: number): number {
+  return Math.min(0.05 * 2 ** Math.max(0, retries - 1), 1) * (0.75 + Math.random() / 4);
+}
+
 /** Opens the pool (connections are made lazily). Close it with `sql.end()`. */
 export function createSql(opts: DbOptions): Sql {
   return postgres(opts.url, {
@@ -44,6 +49,11 @@ export function createSql(opts: DbOptions): Sql {
     idle_timeout: opts.idleTimeoutSeconds ?? 30,
     connect_timeout: opts.connectTimeoutSeconds ?? 10,
     prepare: true,
+    // Reconnect soon after the database is back. postgres.js's default backoff grows with every
+    // failed connection attempt of the pool (3^n / 100 s, capped at 20 s, and a connection waits
+    // out its delay before it tries again), so after an outage under load the first statements
+    // waited 10-20 s for a connection although the database answered again.
+    backoff: reconnectBackoffSeconds,
     onnotice: () => {},
     types: { bigint: bigintAsNumber },
     connection: { application_name: opts.applicationName ?? 'makapix-server' },

@@ -6,12 +6,18 @@
 //  - a look-up that was in flight while any change arrived is answered but not kept (the epoch);
 //  - while the LISTEN connection is (re)connecting nothing is known to be current: the cache is
 //    emptied when it (re)connects, and entries live at most `ttlMs` in any case;
+//  - the listener is proven alive, not assumed: every `pingMs` the cache notifies its own channel
+//    through the pool, and serves nothing while no notification has arrived for `aliveMs` (a LISTEN
+//    connection that dropped while other instances kept committing changes is noticed within
+//    that time; postgres.js re-listens by itself and the reconnection empties the cache);
 //  - only registered players are kept (an unknown or pending key is looked up every time).
 import type postgres from 'postgres';
 import type { Sql } from '../db/index.js';
 import type { PlayerAuth } from '../db/player-session.js';
 
 export const PLAYER_AUTH_CHANNEL = 'makapix_player_auth';
+/** The payload of the liveness pings (never a player_key: not a UUID; not `user:`). */
+const ALIVE = 'alive';
 
 export type KnownPlayer = Omit<PlayerAuth, 'stored'>;
 
@@ -22,12 +28,18 @@ export class PlayerAuthCache {
   private epoch = 0;
   private listening = false;
   private listener: postgres.ListenMeta | null = null;
+  private heardAt = 0;
+  private pinger: NodeJS.Timeout | null = null;
 
   constructor(
     /** Longest an entry is trusted without a notification (a backstop for a lost LISTEN connection). */
     private readonly ttlMs = 30_000,
     /** Most players kept (the oldest entry goes first). */
     private readonly maxEntries = 200_000,
+    /** How often the listener's liveness is checked by a notification of its own. */
+    private readonly pingMs = 1_000,
+    /** Nothing is served from memory when no notification arrived for this long. */
+    private readonly aliveMs = 5_000,
   ) {}
 
   /** Starts listening; until the listener is connected nothing is served from memory. */
@@ -36,10 +48,19 @@ export class PlayerAuthCache {
       // (re)connected: whatever changed while the listener was away is unknown
       this.clear();
       this.listening = true;
+      this.heardAt = Date.now();
     });
+    this.pinger = setInterval(() => {
+      sql.notify(PLAYER_AUTH_CHANNEL, ALIVE).catch(() => {
+        // the database is away: nothing arrives, and the cache stops serving after aliveMs
+      });
+    }, this.pingMs);
+    this.pinger.unref();
   }
 
   async stop(): Promise<void> {
+    if (this.pinger !== null) clearInterval(this.pinger);
+    this.pinger = null;
     this.listening = false;
     this.clear();
     await this.listener?.unlisten().catch(() => {});
@@ -53,7 +74,7 @@ export class PlayerAuthCache {
 
   /** The registered player under `playerKey` (lower case), when known. */
   get(playerKey: string): KnownPlayer | undefined {
-    if (!this.listening) return undefined;
+    if (!this.alive()) return undefined;
     const e = this.entries.get(playerKey);
     if (e === undefined) return undefined;
     if (Date.now() - e.at > this.ttlMs) {
@@ -65,7 +86,7 @@ export class PlayerAuthCache {
 
   /** Keeps what a look-up begun at `epoch` found, unless anything changed since. */
   keep(epoch: number, playerKey: string, player: KnownPlayer | null): void {
-    if (!this.listening || epoch !== this.epoch || player === null || !player.registered) return;
+    if (!this.alive() || epoch !== this.epoch || player === null || !player.registered) return;
     if (this.entries.size >= this.maxEntries) {
       const oldest = this.entries.keys().next();
       if (!oldest.done) this.entries.delete(oldest.value);
@@ -75,6 +96,8 @@ export class PlayerAuthCache {
 
   /** A notification: a player_key, or `user:<id>` for every player of that owner. */
   changed(payload: string): void {
+    this.heardAt = Date.now();
+    if (payload === ALIVE) return;
     this.epoch += 1;
     if (payload.startsWith('user:')) {
       const ownerId = Number(payload.slice('user:'.length));
@@ -82,6 +105,14 @@ export class PlayerAuthCache {
       return;
     }
     this.entries.delete(payload.toLowerCase());
+  }
+
+  /** Listening, and a notification (a ping at least) arrived within aliveMs; else forgets everything. */
+  private alive(): boolean {
+    if (!this.listening) return false;
+    if (Date.now() - this.heardAt <= this.aliveMs) return true;
+    if (this.entries.size > 0) this.clear();
+    return false;
   }
 
   private clear(): void {

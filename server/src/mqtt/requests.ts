@@ -62,10 +62,8 @@ export async function startRequestPipeline(ctx: AppContext, keys: ServerKeys): P
     const read = pureReads.has(requestType);
     // after the I/O of this turn of the loop: a NOTIFY that arrived with this request counts first
     if (read) await new Promise<void>((resolve) => setImmediate(resolve));
-    // Reads look the player up too, for now: answering them from the player cache (players.get)
-    // made every query_posts after a database restart hang until the deadline in most runs of
-    // server/test/mqtt/db-outage.test.ts (cause not found yet); the cache is kept current meanwhile.
-    let found: KnownPlayer | null | undefined = undefined;
+    // a read is answered for a player known from memory; anything else asks the database
+    let found: KnownPlayer | null | undefined = read ? players.get(playerKey) : undefined;
     const readKey = `${playerKey}|${params.request_id}`;
     let stored: Record<string, unknown> | null = read ? (recentReads.get(readKey) as Record<string, unknown> | undefined) ?? null : null;
     if (found === undefined) {

@@ -8,6 +8,7 @@ import type { ErrorResponse } from '@makapix/contract/asyncapi/schemas';
 import { PlayerAuthCache, RecentAnswers } from '../../src/mqtt/player-cache.js';
 import { createPost, createUser } from '../support/fixtures.js';
 import { connectInternal, provisionPlayer, startStack, type Stack } from '../support/stack.js';
+import { until } from '../support/until.js';
 import { rid, wirePlayer } from './helpers.js';
 
 describe('on a real stack', () => {
@@ -116,11 +117,46 @@ describe('on a real stack', () => {
   });
 });
 
+describe('PlayerAuthCache on a real database', () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await startStack();
+  });
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  it('proves its listener alive by its own pings, and forgets everything when the LISTEN connection is cut', async () => {
+    const sql = stack.server.ctx.sql;
+    const c = new PlayerAuthCache();
+    await c.start(sql);
+    try {
+      const known = { registered: true, ownerId: 1, ownerUserId: 'u1', isModerator: false };
+      c.keep(c.begin(), 'a', known);
+      expect(c.get('a')).toEqual(known);
+      // the backend that listens on the channel is cut off: postgres.js listens again, which empties the cache
+      const cut = await sql<{ n: number }[]>`
+        select count(pg_terminate_backend(pid))::int as n from pg_stat_activity
+        where pid <> pg_backend_pid() and datname = current_database() and query ilike 'listen%makapix_player_auth%'`;
+      expect(cut[0]!.n).toBeGreaterThan(0);
+      await until('the cache forgot what it knew', () => c.get('a') === undefined, 15_000);
+      // and serves again once it hears its pings on the new connection
+      await until('the cache serves again', () => {
+        c.keep(c.begin(), 'b', known);
+        return c.get('b') !== undefined;
+      }, 15_000);
+    } finally {
+      await c.stop();
+    }
+  });
+});
+
 describe('PlayerAuthCache', () => {
   const known = (ownerId: number) => ({ registered: true, ownerId, ownerUserId: `u${ownerId}`, isModerator: false });
   const listening = () => {
     const c = new PlayerAuthCache(60_000, 3);
-    (c as unknown as { listening: boolean }).listening = true; // as after the listener connected
+    // as after the listener connected and heard its own ping
+    Object.assign(c as unknown as { listening: boolean; heardAt: number }, { listening: true, heardAt: Date.now() });
     return c;
   };
 
@@ -144,6 +180,19 @@ describe('PlayerAuthCache', () => {
     expect(c.get('b')).toEqual(known(1));
     c.changed('user:1');
     expect(c.get('b')).toBeUndefined();
+  });
+
+  it('serves nothing, and forgets everything, when its listener has not been heard from for aliveMs', () => {
+    const c = listening();
+    c.keep(c.begin(), 'a', known(1));
+    expect(c.get('a')).toEqual(known(1));
+    (c as unknown as { heardAt: number }).heardAt = Date.now() - 10_000; // no ping for 10 s (aliveMs 5 s)
+    expect(c.get('a')).toBeUndefined();
+    c.changed('alive'); // heard again: yet what was known before is gone, and the ping changed nothing else
+    expect(c.get('a')).toBeUndefined();
+    expect(c.size).toBe(0);
+    c.keep(c.begin(), 'a', known(1));
+    expect(c.get('a')).toEqual(known(1));
   });
 
   it('does not keep what a look-up found while a change arrived (the epoch), and holds at most maxEntries', () => {
