@@ -26,6 +26,8 @@ class Deferred extends Error {
     super('PUBACK deferred until the message is handled');
   }
 }
+/** One instance for every message: mqtt.js only tests the error's presence (a new Error per message cost its stack trace). */
+const DEFERRED = new Deferred();
 
 interface Internals {
   _sendPacket(packet: Packet, cb?: (err?: Error) => void, cbStorePut?: () => void, noStore?: boolean): void;
@@ -41,7 +43,7 @@ export function manualAcks(client: MqttClient): ManualAcks {
     }
     connectionOf.set(packet, client.stream);
     pending += 1;
-    callback(new Deferred());
+    callback(DEFERRED);
   };
   return {
     ack(packet) {

@@ -2,6 +2,7 @@
 // field. TypeBox 1.x checks the standard formats (uuid, date-time, uri, email, ...) itself.
 import type { TSchema } from 'typebox';
 import { Compile } from 'typebox/compile';
+import { Format } from 'typebox/format';
 import { compileCleaner, type Cleaner } from './clean.js';
 import { formatIssues, toIssues, type ValidationIssue, type RawValidationError } from './validation-issues.js';
 
@@ -27,6 +28,31 @@ export interface Validator<T> {
   explain(value: unknown, prefix?: string): string;
   /** A copy of the value without the fields the schema does not declare (inbound forward compatibility). */
   clean(value: unknown): unknown;
+}
+
+/**
+ * The string formats the profile of the request path shows (every post summary of every answer
+ * carries dates, UUIDs and URLs, mostly the same strings answer after answer) are remembered per
+ * string: the same verdict as TypeBox's own check, from a bounded map (emptied when full).
+ */
+const MEMOIZED_FORMATS = ['date-time', 'date', 'time', 'uuid', 'uri'] as const;
+const FORMAT_MEMORY = 20_000;
+export function memoizeFormat(name: string, check: (value: string) => boolean, size = FORMAT_MEMORY): (value: string) => boolean {
+  const verdicts = new Map<string, boolean>();
+  const memoized = (value: string): boolean => {
+    const had = verdicts.get(value);
+    if (had !== undefined) return had;
+    const ok = check(value);
+    if (verdicts.size >= size) verdicts.clear();
+    verdicts.set(value, ok);
+    return ok;
+  };
+  Object.defineProperty(memoized, 'name', { value: `memoized ${name}` });
+  return memoized;
+}
+for (const name of MEMOIZED_FORMATS) {
+  const check = Format.Get(name);
+  if (check !== undefined && !check.name.startsWith('memoized ')) Format.Set(name, memoizeFormat(name, check));
 }
 
 export function compileValidator<T>(schema: TSchema): Validator<T> {

@@ -11,10 +11,13 @@
 // --metrics off runs the server with METRICS_PORT=0 (no metrics kept): compare with the default (on)
 // for the cost of the metric updates on the request path.
 // --repeat N: echo and server take N turns; the figures are the medians over the turns.
-//   npx tsx server/bench/round-trip.ts [--players 32] [--inflight 4] [--seconds 5] [--repeat 1] [--metrics on|off]
+// --cpu-prof DIR: writes a V8 CPU profile of this process (the responder) for each run into DIR
+// (<turn>-<mode>.cpuprofile; open in Chrome DevTools), covering only the measured seconds.
+//   npx tsx server/bench/round-trip.ts [--players 32] [--inflight 4] [--seconds 5] [--repeat 1] [--metrics on|off] [--cpu-prof DIR]
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
@@ -34,6 +37,8 @@ const PLAYERS = arg('players', 32);
 const INFLIGHT = arg('inflight', 4);
 const SECONDS = arg('seconds', 5);
 const REPEAT = arg('repeat', 1);
+const CPU_PROF_DIR = process.argv.includes('--cpu-prof') ? process.argv[process.argv.indexOf('--cpu-prof') + 1] : undefined;
+let profiled = 0;
 const METRICS = process.argv.includes('--metrics') ? process.argv[process.argv.indexOf('--metrics') + 1] !== 'off' : true;
 
 interface Player { key: string; cert: string; key_pem: string; ca: string }
@@ -52,7 +57,7 @@ function noDelay(c: MqttClient): void {
 }
 
 /** Each player keeps INFLIGHT requests outstanding for SECONDS; returns round trips/s and latency percentiles. */
-interface DriveResult { rate: number; count: number; p50: number; p99: number; errors: number }
+interface DriveResult { rate: number; count: number; p50: number; p99: number; errors: number; playersCpuUs?: number }
 
 /** `paceRate` > 0: each player sends at a fixed pace (total paceRate per second) instead of keeping INFLIGHT outstanding. */
 async function drive(clients: MqttClient[], players: Player[], payloadFor: (key: string, requestId: string) => string, paceRate = 0): Promise<DriveResult> {
@@ -125,9 +130,19 @@ async function drive(clients: MqttClient[], players: Player[], payloadFor: (key:
 /** Runs the players in a child process, so the server under test does not share its CPU with them. */
 /** Also measures the CPU time this process (the responder: echo or server) spent per round trip. */
 /** And PostgreSQL's CPU per round trip (postgresPid: the postmaster, whose children are the backends). */
-async function driveInChild(mtlsUrl: string, players: Player[], mode: 'echo' | 'query_posts' | 'query_posts_distinct', postgresPid?: number, paceRate = 0): Promise<DriveResult & { cpuUsPerRoundTrip: number; pgCpuUsPerRoundTrip: number }> {
+/** And the broker's and the players' CPU per round trip (on 2 cores all of them share the same CPUs). */
+let brokerPid: number | undefined;
+async function driveInChild(mtlsUrl: string, players: Player[], mode: 'echo' | 'query_posts' | 'query_posts_distinct', postgresPid?: number, paceRate = 0): Promise<DriveResult & { cpuUsPerRoundTrip: number; pgCpuUsPerRoundTrip: number; brokerCpuUsPerRoundTrip: number; playersCpuUsPerRoundTrip: number }> {
+  let session: Session | undefined;
+  if (CPU_PROF_DIR !== undefined) {
+    session = new Session();
+    session.connect();
+    await session.post('Profiler.enable');
+    await session.post('Profiler.start');
+  }
   const cpu0 = process.cpuUsage();
   const pg0 = treeCpuSeconds(postgresPid);
+  const broker0 = treeCpuSeconds(brokerPid);
   const child = spawn(process.execPath, ['--import', 'tsx', new URL(import.meta.url).pathname, '--child', mode,
     '--players', String(PLAYERS), '--inflight', String(INFLIGHT), '--seconds', String(SECONDS), '--pace', String(paceRate)], { stdio: ['pipe', 'pipe', 'inherit'] });
   child.stdin.end(JSON.stringify({ mtlsUrl, players }));
@@ -137,9 +152,22 @@ async function driveInChild(mtlsUrl: string, players: Player[], mode: 'echo' | '
   if (code !== 0) throw new Error(`player process exited with ${code}`);
   const cpu = process.cpuUsage(cpu0);
   const pg1 = treeCpuSeconds(postgresPid);
+  const broker1 = treeCpuSeconds(brokerPid);
+  if (session !== undefined && CPU_PROF_DIR !== undefined) {
+    const { profile } = await session.post('Profiler.stop');
+    session.disconnect();
+    mkdirSync(CPU_PROF_DIR, { recursive: true });
+    profiled += 1;
+    writeFileSync(join(CPU_PROF_DIR, `${profiled}-${mode}${paceRate > 0 ? '-paced' : ''}.cpuprofile`), JSON.stringify(profile));
+  }
   const result = JSON.parse(out.trim().split('\n').pop()!) as DriveResult;
   const pgCpuUsPerRoundTrip = pg0 === null || pg1 === null ? NaN : ((pg1 - pg0) * 1e6) / Math.max(1, result.count);
-  return { ...result, cpuUsPerRoundTrip: (cpu.user + cpu.system) / Math.max(1, result.count), pgCpuUsPerRoundTrip };
+  const n = Math.max(1, result.count);
+  return {
+    ...result, cpuUsPerRoundTrip: (cpu.user + cpu.system) / n, pgCpuUsPerRoundTrip,
+    brokerCpuUsPerRoundTrip: broker0 === null || broker1 === null ? NaN : ((broker1 - broker0) * 1e6) / n,
+    playersCpuUsPerRoundTrip: (result.playersCpuUs ?? NaN) / n,
+  };
 }
 
 async function child(mode: string): Promise<void> {
@@ -147,6 +175,7 @@ async function child(mode: string): Promise<void> {
   for await (const chunk of process.stdin) input += chunk;
   const { mtlsUrl, players } = JSON.parse(input) as { mtlsUrl: string; players: Player[] };
   const clients = await connectPlayers(mtlsUrl, players);
+  const cpu0 = process.cpuUsage();
   const result = await drive(clients, players, mode === 'echo'
     ? (key, id) => JSON.stringify({ request_id: id, request_type: 'echo', player_key: key, success: true })
     : mode === 'query_posts'
@@ -154,8 +183,9 @@ async function child(mode: string): Promise<void> {
       // a different query each time (a random order with its own seed): no two reads can be shared
       : (key, id) => JSON.stringify({ request_id: id, request_type: 'query_posts', player_key: key, limit: 10, sort: 'random', random_seed: Math.floor(Math.random() * 2 ** 32) }),
     arg('pace', 0));
+  const cpu = process.cpuUsage(cpu0);
   await Promise.all(clients.map((c) => c.endAsync()));
-  process.stdout.write(JSON.stringify(result) + '\n');
+  process.stdout.write(JSON.stringify({ ...result, playersCpuUs: cpu.user + cpu.system }) + '\n');
 }
 
 async function main(): Promise<void> {
@@ -199,6 +229,8 @@ async function main(): Promise<void> {
     });
     await server.stop();
     const postgresPid = services.database.postgres?.pid;
+    brokerPid = services.broker.pid;
+    const others = (r: Run) => `broker CPU ${r.brokerCpuUsPerRoundTrip.toFixed(0)} us, players CPU ${r.playersCpuUsPerRoundTrip.toFixed(0)} us per round trip`;
     type Run = Awaited<ReturnType<typeof driveInChild>>;
     const reps: { raw: Run; srv: Run & { dbTxPerRoundTrip: number }; dist: Run & { dbTxPerRoundTrip: number }; paced: Run & { offered: number } }[] = [];
     const line = (r: Run) => `${Math.round(r.rate).toString().padStart(7)} round trips/s   p50 ${r.p50.toFixed(2)} ms   p99 ${r.p99.toFixed(2)} ms`;
@@ -209,7 +241,7 @@ async function main(): Promise<void> {
       await echo.subscribeAsync(echoFilter, { qos: 1 });
       const raw = await driveInChild(services.urls.mqttMtls, players, 'echo');
       await echo.unsubscribeAsync(echoFilter);
-      console.log(`raw echo      ${line(raw)}   responder CPU ${raw.cpuUsPerRoundTrip.toFixed(0)} us/round trip`);
+      console.log(`raw echo      ${line(raw)}   responder CPU ${raw.cpuUsPerRoundTrip.toFixed(0)} us/round trip   (${others(raw)})`);
 
       // 2. the Makapix server (fresh instance, workers on)
       const server2 = await startServer(server.ctx.config, { log });
@@ -219,14 +251,14 @@ async function main(): Promise<void> {
       const srv = await driveInChild(services.urls.mqttMtls, players, 'query_posts', postgresPid);
       await new Promise((r) => setTimeout(r, 600)); // the statistics collector reports every 500 ms
       const txPerRoundTrip = (await commits() - commits0) / Math.max(1, srv.count);
-      console.log(`query_posts   ${line(srv)}   server CPU ${srv.cpuUsPerRoundTrip.toFixed(0)} us/round trip   PostgreSQL CPU ${srv.pgCpuUsPerRoundTrip.toFixed(0)} us/round trip   (${srv.errors} error answers)`);
+      console.log(`query_posts   ${line(srv)}   server CPU ${srv.cpuUsPerRoundTrip.toFixed(0)} us/round trip   PostgreSQL CPU ${srv.pgCpuUsPerRoundTrip.toFixed(0)} us/round trip   (${srv.errors} error answers; ${others(srv)})`);
       console.log(`database transactions per round trip: ${txPerRoundTrip.toFixed(2)} (every player asks for the same first page: identical reads arriving together share a statement)`);
       const distinct0 = await commits();
       const dist = await driveInChild(services.urls.mqttMtls, players, 'query_posts_distinct', postgresPid);
       await new Promise((r) => setTimeout(r, 600));
       const distinctTx = (await commits() - distinct0) / Math.max(1, dist.count);
       console.log(`query_posts, each a different query (random order, own seed)`);
-      console.log(`              ${line(dist)}   server CPU ${dist.cpuUsPerRoundTrip.toFixed(0)} us/round trip   PostgreSQL CPU ${dist.pgCpuUsPerRoundTrip.toFixed(0)} us/round trip   (${dist.errors} error answers)`);
+      console.log(`              ${line(dist)}   server CPU ${dist.cpuUsPerRoundTrip.toFixed(0)} us/round trip   PostgreSQL CPU ${dist.pgCpuUsPerRoundTrip.toFixed(0)} us/round trip   (${dist.errors} error answers; ${others(dist)})`);
       console.log(`database transactions per round trip: ${distinctTx.toFixed(2)}`);
       const halfRate = srv.rate / 2;
       const paced = await driveInChild(services.urls.mqttMtls, players, 'query_posts', postgresPid, halfRate);
@@ -245,6 +277,7 @@ async function main(): Promise<void> {
     const med = <K extends keyof (typeof reps)[number]>(k: K) => ({
       rate: median(reps.map((r) => r[k].rate)), count: median(reps.map((r) => r[k].count)), p50: median(reps.map((r) => r[k].p50)), p99: median(reps.map((r) => r[k].p99)),
       errors: reps.reduce((a, r) => a + r[k].errors, 0), cpuUsPerRoundTrip: median(reps.map((r) => r[k].cpuUsPerRoundTrip)), pgCpuUsPerRoundTrip: median(reps.map((r) => r[k].pgCpuUsPerRoundTrip)),
+      brokerCpuUsPerRoundTrip: median(reps.map((r) => r[k].brokerCpuUsPerRoundTrip)), playersCpuUsPerRoundTrip: median(reps.map((r) => r[k].playersCpuUsPerRoundTrip)),
     });
     const sameRatio = median(reps.map((r) => r.srv.rate / r.raw.rate));
     const distinctRatio = median(reps.map((r) => r.dist.rate / r.raw.rate));

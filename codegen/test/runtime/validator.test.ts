@@ -1,6 +1,6 @@
 import { Type, type Static } from 'typebox';
 import { describe, expect, it } from 'vitest';
-import { compileValidator } from '../../runtime/validator.js';
+import { compileValidator, memoizeFormat } from '../../runtime/validator.js';
 import { discriminated } from '../../runtime/discriminated.js';
 
 const Request = Type.Object(
@@ -112,5 +112,41 @@ describe('compileValidator', () => {
     const input = { a: 'x', future: true, n: { x: 1, later: 2 } };
     expect(Open.clean(input)).toEqual({ a: 'x', n: { x: 1 } });
     expect(input).toEqual({ a: 'x', future: true, n: { x: 1, later: 2 } });
+  });
+});
+
+describe('memoized string formats', () => {
+  it('gives the verdicts of the standard checks, for valid and invalid strings, asked twice', async () => {
+    const { Format } = await import('typebox/format');
+    const cases: [string, string, boolean][] = [
+      ['date-time', '2026-12-03T15:21:10Z', true], ['date-time', '2026-12-03T15:21:10.123456+01:00', true],
+      ['date-time', '2026-02-30T10:00:00Z', false], ['date-time', 'not a date', false], ['date-time', '', false],
+      ['date', '2026-12-03', true], ['date', '2026-13-03', false], ['time', '15:21:10Z', true], ['time', '25:00:00Z', false],
+      ['uuid', '123e4567-e89b-12d3-a456-426614174000', true], ['uuid', '123e4567-e89b-12d3-a456-42661417400', false],
+      ['uri', 'https://example.test/a.png', true], ['uri', 'not a uri', false],
+    ];
+    for (const [format, value, ok] of cases) {
+      const installed = Format.Get(format)!;
+      expect(installed.name, format).toBe(`memoized ${format}`);
+      expect(installed(value), `${format} ${value}`).toBe(ok);
+      expect(installed(value), `${format} ${value} (again)`).toBe(ok);
+    }
+    const v = compileValidator<{ at: string; id: string; url: string }>(Type.Object({ at: Type.String({ format: 'date-time' }), id: Type.String({ format: 'uuid' }), url: Type.String({ format: 'uri' }) }));
+    const good = { at: '2026-12-03T15:21:10Z', id: '123e4567-e89b-12d3-a456-426614174000', url: 'https://example.test/a.png' };
+    expect(v.check(good)).toBe(true);
+    expect(v.check(good)).toBe(true);
+    expect(v.check({ ...good, at: '2026-02-30T10:00:00Z' })).toBe(false);
+    expect(v.check({ ...good, id: 'nope' })).toBe(false);
+    expect(v.explain({ ...good, url: 'not a uri' })).toMatch(/url/);
+  });
+
+  it('remembers at most its size, and the same verdicts after it forgot', () => {
+    let calls = 0;
+    const even = memoizeFormat('even', (s) => { calls++; return s.length % 2 === 0; }, 3);
+    expect([even('ab'), even('abc'), even('ab')]).toEqual([true, false, true]);
+    expect(calls).toBe(2);
+    for (const s of ['a', 'bb', 'ccc', 'dddd']) even(s);
+    expect(even('ab')).toBe(true); // forgotten when the map was emptied: asked again
+    expect(calls).toBe(7);
   });
 });
