@@ -17,6 +17,7 @@
 // Channels (1.1): artwork is every post (every post is an artwork today); hashtag uses the GIN
 // index posts_hashtags_idx; reactions lists the posts a user reacted to.
 import type { QueryPostsChannel, QueryPostsSort } from '@makapix/contract/asyncapi/schemas';
+import { Batcher } from '../services/batcher.js';
 import { Coalescer } from '../services/coalescer.js';
 import type { Queryable } from './client.js';
 
@@ -190,16 +191,134 @@ export async function queryFeed(sql: Queryable, q: FeedQuery): Promise<FeedRow[]
     ${outerOrder}`;
 }
 
+/** Most queries answered by one batched statement. */
+const FEED_BATCH_MAX = 64;
+const INT8_MAX = '9223372036854775807';
+const INT8_MIN = '-9223372036854775808';
+
+/** What makes queries answerable by one statement: the same channel kind, sort and visibility. */
+function batchShape(q: FeedQuery): string {
+  return `${q.channel}|${q.sort}|${q.moderator}`;
+}
+
+/**
+ * Several feed queries of one shape (batchShape) in one statement: each query is a row of
+ * parameters (owner, hashtag, seed, limit, position; unnest ... with ordinality numbers them), and
+ * a lateral subquery picks each one's page exactly as queryFeed does; a query without a position
+ * gets one before every post. The rows come back numbered by query and are split in order. Not for
+ * the reactions channel (queryReactions). Each query's rows equal queryFeed's for it (tested).
+ */
+export async function queryFeedBatch(sql: Queryable, qs: readonly FeedQuery[]): Promise<FeedRow[][]> {
+  if (qs.length === 0) return [];
+  const shape = batchShape(qs[0]!);
+  for (const q of qs) {
+    if (batchShape(q) !== shape) throw new Error(`feed batch mixes ${shape} with ${batchShape(q)}`);
+    if (!Number.isInteger(q.limit) || q.limit < 1) throw new RangeError(`feed limit must be a positive integer (got ${q.limit})`);
+    if ((q.channel === 'user' || q.channel === 'by_user') && q.ownerId === undefined) throw new Error(`feed channel ${q.channel} needs ownerId`);
+    if (q.channel === 'hashtag' && q.hashtag === undefined) throw new Error('feed channel hashtag needs hashtag');
+    if (q.after !== undefined && q.after.sort !== q.sort) throw new Error(`feed position of sort ${q.after.sort} used with sort ${q.sort}`);
+  }
+  const { channel: kind, sort, moderator } = qs[0]!;
+  if (kind === 'reactions' || sort === 'reacted_at') throw new Error('feed batches do not serve the reactions channel');
+  // one text array per parameter (nulls where a query has none), cast in SQL
+  const col = (f: (q: FeedQuery) => string | number | null | undefined) => sql.array(qs.map((q) => {
+    const v = f(q);
+    return v === undefined || v === null ? null : String(v);
+  }), 25);
+  const owners = col((q) => q.ownerId);
+  const hashtags = col((q) => q.hashtag);
+  const seeds = col((q) => q.seed ?? 0);
+  const limits = col((q) => q.limit);
+  // the position: server_order [post_id]; created_at [created text, post_id]; random [rank, post_id]
+  const afterKeys = col((q) => q.after?.sort === 'created_at' ? q.after.createdAt : q.after?.sort === 'random' ? q.after.rank : null);
+  const afterIds = col((q) => q.after !== undefined && q.after.sort !== 'reacted_at' ? q.after.postId : null);
+  const visible = moderator
+    ? sql`not p.deleted`
+    : sql`p.visible and not p.hidden_by_mod and not p.non_conformant and not p.deleted`;
+  const channel =
+    kind === 'promoted' ? sql`and p.promoted_category is not null`
+    : kind === 'user' || kind === 'by_user' ? sql`and p.owner_id = q.owner_id`
+    : kind === 'hashtag' ? sql`and p.hashtags @> array[q.hashtag]`
+    : sql``;
+  const rank = sort === 'random' ? sql`hashint8extended(p.post_id, q.seed)` : sql`null::bigint`;
+  const keyset =
+    sort === 'server_order' ? sql`and p.post_id < coalesce(q.after_id, ${INT8_MAX}::bigint)`
+    : sort === 'created_at' ? sql`and (p.created_at, p.post_id) < (coalesce(q.after_key::timestamptz, 'infinity'::timestamptz), coalesce(q.after_id, ${INT8_MAX}::bigint))`
+    : sql`and (hashint8extended(p.post_id, q.seed), p.post_id) > (coalesce(q.after_key::bigint, ${INT8_MIN}::bigint), coalesce(q.after_id, 0))`;
+  const innerOrder =
+    sort === 'server_order' ? sql`order by p.post_id desc`
+    : sort === 'created_at' ? sql`order by p.created_at desc, p.post_id desc`
+    : sql`order by rank, p.post_id`;
+  const outerOrder =
+    sort === 'server_order' ? sql`order by page.i, p.post_id desc`
+    : sort === 'created_at' ? sql`order by page.i, p.created_at desc, p.post_id desc`
+    : sql`order by page.i, page.rank, p.post_id`;
+  const rows = await sql<(FeedRow & { i: number })[]>`
+    with q as (
+      select q.i, q.owner_id::bigint as owner_id, q.hashtag, q.seed::bigint as seed, q.lim::int as lim,
+             q.after_key, q.after_id::bigint as after_id
+      from unnest(${owners}::text[], ${hashtags}::text[], ${seeds}::text[], ${limits}::text[], ${afterKeys}::text[], ${afterIds}::text[])
+        with ordinality as q(owner_id, hashtag, seed, lim, after_key, after_id, i)
+    ),
+    page as (
+      select q.i, x.post_id, x.rank
+      from q cross join lateral (
+        select p.post_id, ${rank} as rank
+        from posts p
+        where ${visible} ${channel} ${keyset}
+        ${innerOrder}
+        limit q.lim
+      ) x
+    )
+    select page.i, ${rowColumns(sql)}, page.rank::text as rank, null::text as reacted_key
+    from page
+    join posts p on p.post_id = page.post_id
+    join users u on u.id = p.owner_id
+    left join vault_objects vo on vo.storage_key = p.storage_key
+    ${outerOrder}`;
+  const out: FeedRow[][] = qs.map(() => []);
+  for (const row of rows) {
+    const { i, ...feedRow } = row;
+    out[i - 1]!.push(feedRow);
+  }
+  return out;
+}
+
 const coalescers = new WeakMap<object, Coalescer<readonly FeedRow[]>>();
+const batchers = new WeakMap<object, Map<string, Batcher<FeedQuery, FeedRow[]>>>();
+
+/** The batcher of `sql` for queries of this shape. */
+function batcherFor(sql: Queryable, q: FeedQuery): Batcher<FeedQuery, FeedRow[]> {
+  let byShape = batchers.get(sql);
+  if (!byShape) batchers.set(sql, (byShape = new Map()));
+  const shape = batchShape(q);
+  let b = byShape.get(shape);
+  if (!b) byShape.set(shape, (b = new Batcher((items: FeedQuery[]) => queryFeedBatch(sql, items), FEED_BATCH_MAX)));
+  return b;
+}
+
+/** Statements run by the feed batchers of `sql` and the queries they answered, over all shapes. */
+export function feedBatchStats(sql: Queryable): { statements: number; queries: number } {
+  let statements = 0;
+  let queries = 0;
+  for (const b of batchers.get(sql)?.values() ?? []) {
+    statements += b.stats.runs;
+    queries += b.stats.items;
+  }
+  return { statements, queries };
+}
 
 /**
  * queryFeed where identical queries arriving together (many players asking for the same first page)
- * share one statement (see Coalescer: each caller still sees the writes committed before it asked).
- * The rows are shared between callers: read-only.
+ * share one statement (see Coalescer: each caller still sees the writes committed before it asked),
+ * and different queries of one shape arriving together share one statement too (queryFeedBatch via
+ * a Batcher: the first runs at once, those arriving meanwhile go together in the next). The rows
+ * are shared between the callers of one query: read-only.
  */
 export function queryFeedCoalesced(sql: Queryable, q: FeedQuery): Promise<readonly FeedRow[]> {
   let c = coalescers.get(sql);
   if (!c) coalescers.set(sql, (c = new Coalescer()));
   const key = JSON.stringify(q); // every field of the query: equal keys, equal statements
-  return c.run(key, () => queryFeed(sql, q));
+  if (q.channel === 'reactions') return c.run(key, () => queryFeed(sql, q));
+  return c.run(key, () => batcherFor(sql, q).add(q));
 }

@@ -5,6 +5,9 @@ export class Batcher<I, O> {
   private queue: { item: I; resolve: (o: O) => void; reject: (e: unknown) => void }[] = [];
   private running = false;
 
+  /** Batches run and items served (for metrics and tests). */
+  readonly stats = { runs: 0, items: 0 };
+
   /** `run` gets the items of one batch and returns one result per item, in order. */
   constructor(
     private readonly run: (items: I[]) => Promise<O[]>,
@@ -22,6 +25,8 @@ export class Batcher<I, O> {
     this.running = true;
     while (this.queue.length > 0) {
       const batch = this.queue.splice(0, this.maxBatch);
+      this.stats.runs++;
+      this.stats.items += batch.length;
       try {
         const out = await this.run(batch.map((b) => b.item));
         if (out.length !== batch.length) throw new Error(`batch returned ${out.length} results for ${batch.length} items`);
