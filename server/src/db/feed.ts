@@ -48,8 +48,31 @@ export interface FeedQuery {
   moderator: boolean;
 }
 
+/**
+ * What a feed query returns for each post of a page: its id, its position in the sort, and the
+ * version of everything its summary is made of. A PostSummary already made from a row of the same
+ * version is current (query_posts keeps them), so a page costs only these few columns; the full
+ * rows of the posts not known at that version are fetched by id (feedRowsByIds).
+ */
+export interface FeedEntry {
+  post_id: number;
+  /**
+   * The row versions of the post, its owner and its vault object (`xmin` of each: any change to
+   * any field of the summary writes a new row version, so a new value here).
+   */
+  version: string;
+  /** As FeedRow.created_key. */
+  created_key: string;
+  /** The random order's rank as text (int8; may exceed 2^53), or null for the other sorts. */
+  rank: string | null;
+  /** The reacted_at position as exact UTC text with microseconds, or null for the other sorts. */
+  reacted_key: string | null;
+}
+
 export interface FeedRow {
   post_id: number;
+  /** As FeedEntry.version. */
+  version: string;
   storage_key: string;
   title: string;
   art_url: string;
@@ -70,18 +93,39 @@ export interface FeedRow {
    * the microseconds.
    */
   created_key: string;
-  /** The random order's rank as text (int8; may exceed 2^53), or null for the other sorts. */
-  rank: string | null;
-  /** The reacted_at position as exact UTC text with microseconds, or null for the other sorts. */
-  reacted_key: string | null;
+}
+
+/** The version of a post row `p`, its owner `u` and its vault object `vo` (left joined). */
+function versionColumn(sql: Queryable) {
+  return sql`p.xmin::text || '.' || u.xmin::text || '.' || coalesce(vo.xmin::text, '-') as version`;
+}
+
+/** The columns of a FeedEntry (besides rank and reacted_key), from `p`, `u` and `vo`. */
+function entryColumns(sql: Queryable) {
+  return sql`p.post_id, ${versionColumn(sql)},
+           to_char(p.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as created_key`;
 }
 
 /** The columns of a FeedRow, from posts `p`, users `u` and vault_objects `vo` (left joined). */
 function rowColumns(sql: Queryable) {
   return sql`p.post_id, p.storage_key, p.title, p.art_url, p.canvas, p.width, p.height, p.frame_count,
            p.has_transparency, u.handle as owner_handle, p.created_at, p.native_format,
-           coalesce(vo.created_at, p.created_at) as artwork_modified_at,
+           coalesce(vo.created_at, p.created_at) as artwork_modified_at, ${versionColumn(sql)},
            to_char(p.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as created_key`;
+}
+
+/**
+ * The full rows of these posts, whatever their visibility now (they were on a page a moment ago),
+ * in no particular order; a post that no longer exists is missing.
+ */
+export async function feedRowsByIds(sql: Queryable, ids: readonly number[]): Promise<FeedRow[]> {
+  if (ids.length === 0) return [];
+  return sql<FeedRow[]>`
+    select ${rowColumns(sql)}
+    from posts p
+    join users u on u.id = p.owner_id
+    left join vault_objects vo on vo.storage_key = p.storage_key
+    where p.post_id = any(${sql.array(ids.map(String), 25)}::bigint[])`;
 }
 
 /**
@@ -93,7 +137,7 @@ export async function findPlayerPost(sql: Queryable, postId: number, viewer: { o
     ? sql`not p.deleted`
     : sql`not p.deleted and ((p.visible and not p.hidden_by_mod and not p.non_conformant) or p.owner_id = ${viewer.ownerId})`;
   const rows = await sql<FeedRow[]>`
-    select ${rowColumns(sql)}, null::text as rank, null::text as reacted_key
+    select ${rowColumns(sql)}
     from posts p
     join users u on u.id = p.owner_id
     left join vault_objects vo on vo.storage_key = p.storage_key
@@ -102,7 +146,7 @@ export async function findPlayerPost(sql: Queryable, postId: number, viewer: { o
 }
 
 /** The channel reactions: posts `reactorId` reacted to, by their latest reaction, newest first. */
-async function queryReactions(sql: Queryable, q: FeedQuery): Promise<FeedRow[]> {
+async function queryReactions(sql: Queryable, q: FeedQuery): Promise<FeedEntry[]> {
   if (q.reactorId === undefined) throw new Error('feed channel reactions needs reactorId');
   if (q.sort !== 'reacted_at') throw new Error(`feed channel reactions is ordered by reacted_at (got sort ${q.sort})`);
   const after = q.after;
@@ -113,7 +157,7 @@ async function queryReactions(sql: Queryable, q: FeedQuery): Promise<FeedRow[]> 
   const keyset = after === undefined
     ? sql``
     : sql`having (max(r.created_at), r.post_id) < (${after.reactedAt}::text::timestamptz, ${after.postId}::bigint)`;
-  return sql<FeedRow[]>`
+  return sql<FeedEntry[]>`
     with page as (
       select r.post_id, max(r.created_at) as reacted_at
       from reactions r
@@ -124,7 +168,7 @@ async function queryReactions(sql: Queryable, q: FeedQuery): Promise<FeedRow[]> 
       order by reacted_at desc, r.post_id desc
       limit ${q.limit}
     )
-    select ${rowColumns(sql)}, null::text as rank,
+    select ${entryColumns(sql)}, null::text as rank,
            to_char(page.reacted_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as reacted_key
     from page
     join posts p on p.post_id = page.post_id
@@ -139,7 +183,7 @@ export async function findUserIdByHandle(sql: Queryable, handle: string): Promis
   return rows[0]?.id ?? null;
 }
 
-export async function queryFeed(sql: Queryable, q: FeedQuery): Promise<FeedRow[]> {
+export async function queryFeed(sql: Queryable, q: FeedQuery): Promise<FeedEntry[]> {
   if (!Number.isInteger(q.limit) || q.limit < 1) throw new RangeError(`feed limit must be a positive integer (got ${q.limit})`);
   if ((q.channel === 'user' || q.channel === 'by_user') && q.ownerId === undefined) {
     throw new Error(`feed channel ${q.channel} needs ownerId`);
@@ -175,7 +219,7 @@ export async function queryFeed(sql: Queryable, q: FeedQuery): Promise<FeedRow[]
     : sql`order by page.rank, p.post_id`;
   // The page is chosen from posts alone (an index scan, or for random a scan of the ids with a
   // top-N sort); only its rows are then joined to their columns and owners.
-  return sql<FeedRow[]>`
+  return sql<FeedEntry[]>`
     with page as (
       select p.post_id, ${rank} as rank
       from posts p
@@ -183,7 +227,7 @@ export async function queryFeed(sql: Queryable, q: FeedQuery): Promise<FeedRow[]
       ${innerOrder}
       limit ${q.limit}
     )
-    select ${rowColumns(sql)}, page.rank::text as rank, null::text as reacted_key
+    select ${entryColumns(sql)}, page.rank::text as rank, null::text as reacted_key
     from page
     join posts p on p.post_id = page.post_id
     join users u on u.id = p.owner_id
@@ -208,7 +252,7 @@ function batchShape(q: FeedQuery): string {
  * gets one before every post. The rows come back numbered by query and are split in order. Not for
  * the reactions channel (queryReactions). Each query's rows equal queryFeed's for it (tested).
  */
-export async function queryFeedBatch(sql: Queryable, qs: readonly FeedQuery[]): Promise<FeedRow[][]> {
+export async function queryFeedBatch(sql: Queryable, qs: readonly FeedQuery[]): Promise<FeedEntry[][]> {
   if (qs.length === 0) return [];
   const shape = batchShape(qs[0]!);
   for (const q of qs) {
@@ -253,7 +297,7 @@ export async function queryFeedBatch(sql: Queryable, qs: readonly FeedQuery[]): 
     sort === 'server_order' ? sql`order by page.i, p.post_id desc`
     : sort === 'created_at' ? sql`order by page.i, p.created_at desc, p.post_id desc`
     : sql`order by page.i, page.rank, p.post_id`;
-  const rows = await sql<(FeedRow & { i: number })[]>`
+  const rows = await sql<(FeedEntry & { i: number })[]>`
     with q as (
       select q.i, q.owner_id::bigint as owner_id, q.hashtag, q.seed::bigint as seed, q.lim::int as lim,
              q.after_key, q.after_id::bigint as after_id
@@ -270,25 +314,25 @@ export async function queryFeedBatch(sql: Queryable, qs: readonly FeedQuery[]): 
         limit q.lim
       ) x
     )
-    select page.i, ${rowColumns(sql)}, page.rank::text as rank, null::text as reacted_key
+    select page.i, ${entryColumns(sql)}, page.rank::text as rank, null::text as reacted_key
     from page
     join posts p on p.post_id = page.post_id
     join users u on u.id = p.owner_id
     left join vault_objects vo on vo.storage_key = p.storage_key
     ${outerOrder}`;
-  const out: FeedRow[][] = qs.map(() => []);
+  const out: FeedEntry[][] = qs.map(() => []);
   for (const row of rows) {
-    const { i, ...feedRow } = row;
-    out[i - 1]!.push(feedRow);
+    const { i, ...entry } = row;
+    out[i - 1]!.push(entry);
   }
   return out;
 }
 
-const coalescers = new WeakMap<object, Coalescer<readonly FeedRow[]>>();
-const batchers = new WeakMap<object, Map<string, Batcher<FeedQuery, FeedRow[]>>>();
+const coalescers = new WeakMap<object, Coalescer<readonly FeedEntry[]>>();
+const batchers = new WeakMap<object, Map<string, Batcher<FeedQuery, FeedEntry[]>>>();
 
 /** The batcher of `sql` for queries of this shape. */
-function batcherFor(sql: Queryable, q: FeedQuery): Batcher<FeedQuery, FeedRow[]> {
+function batcherFor(sql: Queryable, q: FeedQuery): Batcher<FeedQuery, FeedEntry[]> {
   let byShape = batchers.get(sql);
   if (!byShape) batchers.set(sql, (byShape = new Map()));
   const shape = batchShape(q);
@@ -315,7 +359,7 @@ export function feedBatchStats(sql: Queryable): { statements: number; queries: n
  * a Batcher: the first runs at once, those arriving meanwhile go together in the next). The rows
  * are shared between the callers of one query: read-only.
  */
-export function queryFeedCoalesced(sql: Queryable, q: FeedQuery): Promise<readonly FeedRow[]> {
+export function queryFeedCoalesced(sql: Queryable, q: FeedQuery): Promise<readonly FeedEntry[]> {
   let c = coalescers.get(sql);
   if (!c) coalescers.set(sql, (c = new Coalescer()));
   const key = JSON.stringify(q); // every field of the query: equal keys, equal statements

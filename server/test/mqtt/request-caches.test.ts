@@ -95,21 +95,32 @@ describe('on a real stack', () => {
     }
   });
 
-  it('a post edited between two queries is shown as it is now (summaries are reused only for unchanged rows)', async () => {
+  it('a post, its owner or its artwork changed between two queries is shown as it is now (summaries are reused only at the same row versions)', async () => {
     const owner = await createUser(stack);
     const player = await provisionPlayer(stack.api, owner);
-    const post = await createPost(stack.server.ctx.sql, owner.id);
+    const sql = stack.server.ctx.sql;
+    const post = await createPost(sql, owner.id);
     const wired = await wirePlayer(internal, { player_key: player.player_key });
-    const titleOf = async () => {
+    const shown = async () => {
       const id = rid();
-      const r = (await wired.raw(id, { request_id: id, request_type: 'query_posts', player_key: player.player_key, channel: 'user', limit: 5 })) as { posts: { post_id: number; title: string }[] };
-      return r.posts.find((p) => p.post_id === post.post_id)?.title;
+      const r = (await wired.raw(id, { request_id: id, request_type: 'query_posts', player_key: player.player_key, channel: 'user', limit: 5 })) as { posts: { post_id: number; title: string; owner_handle: string; artwork_modified_at: string }[] };
+      return r.posts.find((p) => p.post_id === post.post_id);
     };
     try {
-      const before = await titleOf();
+      const before = await shown();
       expect(before).toBeDefined();
-      await stack.server.ctx.sql`update posts set title = ${`${before} (edited)`} where post_id = ${post.post_id}`;
-      expect(await titleOf()).toBe(`${before} (edited)`);
+      expect(await shown()).toEqual(before); // unchanged: the same summary
+      await sql`update posts set title = ${`${before!.title} (edited)`} where post_id = ${post.post_id}`;
+      expect((await shown())?.title).toBe(`${before!.title} (edited)`);
+      const handle = `renamed${Date.now() % 1_000_000}`;
+      await sql`update users set handle = ${handle} where id = ${owner.id}`;
+      expect((await shown())?.owner_handle).toBe(handle);
+      // the artwork stored in the vault: its time becomes the summary's artwork_modified_at
+      const stored = new Date('2026-11-30T12:00:00.000Z');
+      await sql`
+        insert into vault_objects (storage_key, native_format, byte_size, sha256, created_at)
+        select p.storage_key, 'png', 1, decode(repeat('00', 32), 'hex'), ${stored} from posts p where p.post_id = ${post.post_id}`;
+      expect((await shown())?.artwork_modified_at).toBe(stored.toISOString());
     } finally {
       await wired.router.close();
       await wired.requester.close();

@@ -3,7 +3,7 @@
 // other keys do not wait, and a failed run rejects exactly its own callers. Then, on a real
 // database, identical feed reads share one statement and answer what a plain read answers.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { feedBatchStats, queryFeed, queryFeedBatch, queryFeedCoalesced, type FeedPosition, type FeedQuery, type FeedRow } from '../../src/db/feed.js';
+import { feedBatchStats, queryFeed, queryFeedBatch, queryFeedCoalesced, type FeedEntry, type FeedPosition, type FeedQuery } from '../../src/db/feed.js';
 import { Coalescer } from '../../src/services/coalescer.js';
 import { createPost, createUser } from '../support/fixtures.js';
 import { startStack, type Stack } from '../support/stack.js';
@@ -104,7 +104,7 @@ describe('queryFeedCoalesced on a real database', () => {
         deleted: i === 9,
       });
     }
-    const positionAfter = (q: FeedQuery, row: FeedRow): FeedPosition =>
+    const positionAfter = (q: FeedQuery, row: FeedEntry): FeedPosition =>
       q.sort === 'server_order' ? { sort: 'server_order', postId: row.post_id }
       : q.sort === 'created_at' ? { sort: 'created_at', createdAt: row.created_key, postId: row.post_id }
       : { sort: 'random', rank: row.rank!, postId: row.post_id };

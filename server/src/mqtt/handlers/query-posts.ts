@@ -3,7 +3,8 @@
 import { randomInt } from 'node:crypto';
 import { compileValidator, type RequestFailure } from '#runtime/v1';
 import { PostSummary, QueryPostsRequestBounds, QueryPostsRequestDefaults, type QueryPostsChannel, type QueryPostsSort } from '@makapix/contract/asyncapi/schemas';
-import { findUserIdByHandle, queryFeedCoalesced, type FeedPosition, type FeedRow } from '../../db/feed.js';
+import { feedRowsByIds, findUserIdByHandle, queryFeedCoalesced, type FeedEntry, type FeedPosition, type FeedRow } from '../../db/feed.js';
+import { Batcher } from '../../services/batcher.js';
 import { findUserByInternalId } from '../../db/users.js';
 import { decodeUserSqid } from '../../ids/index.js';
 import { postSummaryOf } from '../post-summary.js';
@@ -17,40 +18,61 @@ const postSummaryValidator = compileValidator<PostSummary>(PostSummary);
 
 interface Page { posts: PostSummary[]; nextCursor: string | null; hasMore: boolean }
 /**
- * Pages already made from a set of rows. Identical queries arriving together share one statement
- * and so one rows array (queryFeedCoalesced): the page made of it (summaries checked, fitted under
- * the size limit, cursor signed) is the same for all of them, so it is made once. Keyed by the rows
- * array (whose query fixes channel, sort, seed, position and limit) and the request id's length
- * (the fitter counts it); gone with the rows. Always as fresh as the statement it came from.
+ * Pages already made from a set of feed entries. Identical queries arriving together share one
+ * statement and so one entries array (queryFeedCoalesced): the page made of it (summaries checked,
+ * fitted under the size limit, cursor signed) is the same for all of them, so it is made once.
+ * Keyed by the entries array (whose query fixes channel, sort, seed, position and limit) and the
+ * request id's length (the fitter counts it); gone with the entries. Always as fresh as the
+ * statement it came from.
  */
-const pagesOf = new WeakMap<readonly FeedRow[], Map<number, Page>>();
+const pagesOf = new WeakMap<readonly FeedEntry[], Map<number, Promise<Page>>>();
 
 /**
  * Post summaries already made (checked against PostSummary, serialized size known), by post id,
- * with the row fields they were made from: a summary is reused only for a row with the same
- * fields, so an edited post is made again. Pages of different queries share most posts.
+ * with the version of the rows they were made from (FeedEntry.version): a feed entry of the same
+ * version is answered with the summary made before; a new version (the post, its owner or its vault
+ * object changed) is fetched again. Pages of different queries share most posts.
  */
-interface Made { row: string; summary: PostSummary | null; problem: string; bytes: number }
+interface Made { version: string; summary: PostSummary | null; problem: string; bytes: number }
 const summaries = new Map<number, Made>();
 const MAX_SUMMARIES = 50_000;
 
-/** Every field a PostSummary is made of, as one string. */
-function rowFields(r: FeedRow): string {
-  return `${r.storage_key}\u0000${r.title}\u0000${r.art_url}\u0000${r.canvas}\u0000${r.width}\u0000${r.height}\u0000${r.frame_count}\u0000${r.has_transparency}\u0000${r.owner_handle}\u0000${r.created_at.getTime()}\u0000${r.native_format}\u0000${r.artwork_modified_at.getTime()}`;
-}
-
-function summaryFor(row: FeedRow): Made {
-  const fields = rowFields(row);
-  const had = summaries.get(row.post_id);
-  if (had !== undefined && had.row === fields) return had;
+function remember(row: FeedRow): Made {
   const summary: PostSummary = postSummaryOf(row);
   const ok = postSummaryValidator.check(summary);
   const made: Made = ok
-    ? { row: fields, summary, problem: '', bytes: Buffer.byteLength(JSON.stringify(summary)) }
-    : { row: fields, summary: null, problem: postSummaryValidator.explain(summary), bytes: 0 };
+    ? { version: row.version, summary, problem: '', bytes: Buffer.byteLength(JSON.stringify(summary)) }
+    : { version: row.version, summary: null, problem: postSummaryValidator.explain(summary), bytes: 0 };
   if (summaries.size >= MAX_SUMMARIES) summaries.clear();
   summaries.set(row.post_id, made);
   return made;
+}
+
+/** Full rows fetched by id for the posts whose summaries are not known at their version (requests arriving together share one statement). */
+const rowFetchers = new WeakMap<object, Batcher<number[], FeedRow[]>>();
+function fetchRows(sql: HandlerEnv['ctx']['sql'], ids: number[]): Promise<FeedRow[]> {
+  let b = rowFetchers.get(sql);
+  if (b === undefined) {
+    rowFetchers.set(sql, (b = new Batcher(async (lists: number[][]) => {
+      const rows = await feedRowsByIds(sql, [...new Set(lists.flat())]);
+      const byId = new Map(rows.map((r) => [r.post_id, r]));
+      return lists.map((ids) => ids.flatMap((id) => byId.get(id) ?? []));
+    }, 50)));
+  }
+  return b.add(ids);
+}
+
+/** The summaries of these entries: from memory at their version, the others made from rows fetched now (a post gone since is missing). */
+async function summariesFor(sql: HandlerEnv['ctx']['sql'], entries: readonly FeedEntry[]): Promise<Map<number, Made>> {
+  const out = new Map<number, Made>();
+  const missing: number[] = [];
+  for (const e of entries) {
+    const had = summaries.get(e.post_id);
+    if (had !== undefined && had.version === e.version) out.set(e.post_id, had);
+    else missing.push(e.post_id);
+  }
+  if (missing.length > 0) for (const row of await fetchRows(sql, missing)) out.set(row.post_id, remember(row));
+  return out;
 }
 
 const CREATED_KEY = /^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z$/;
@@ -77,7 +99,7 @@ function readPosition(sort: QueryPostsSort, k: CursorPosition): { after: FeedPos
   throw badCursor();
 }
 
-function positionOf(sort: QueryPostsSort, seed: number, row: FeedRow): CursorPosition {
+function positionOf(sort: QueryPostsSort, seed: number, row: FeedEntry): CursorPosition {
   if (sort === 'server_order') return [row.post_id];
   if (sort === 'created_at') return [row.created_key, row.post_id];
   if (sort === 'reacted_at') return [row.reacted_key!, row.post_id];
@@ -144,23 +166,33 @@ export const handleQueryPosts: RequestHandlers<HandlerEnv>['query_posts'] = asyn
   const rows = await queryFeedCoalesced(ctx.sql, { channel, ownerId, reactorId, hashtag, sort, seed, after, limit: limit + 1, moderator: session.isModerator });
   let made = pagesOf.get(rows);
   if (made === undefined) pagesOf.set(rows, (made = new Map()));
-  let answer = made.get(session.requestId.length);
-  if (answer === undefined) {
-    answer = makePage(env, rows, limit, sort, seed, scope);
-    made.set(session.requestId.length, answer);
+  let making = made.get(session.requestId.length);
+  if (making === undefined) {
+    making = makePage(env, rows, limit, sort, seed, scope);
+    made.set(session.requestId.length, making);
+    // a page that failed (its rows could not be fetched) is not kept: the next request makes it again
+    making.catch(() => made.delete(session.requestId.length));
   }
+  const answer = await making;
   return env.remember(ctx.sql, success(session.requestId, { posts: answer.posts, next_cursor: answer.nextCursor, has_more: answer.hasMore }));
 };
 
-function makePage(env: Parameters<RequestHandlers<HandlerEnv>['query_posts']>[1], rows: readonly FeedRow[], limit: number, sort: QueryPostsSort, seed: number | undefined, scope: string): Page {
+async function makePage(env: Parameters<RequestHandlers<HandlerEnv>['query_posts']>[1], rows: readonly FeedEntry[], limit: number, sort: QueryPostsSort, seed: number | undefined, scope: string): Promise<Page> {
   const { ctx, keys, session } = env;
   const page = rows.slice(0, limit);
+  const made = await summariesFor(ctx.sql, page);
   let hasMore = rows.length > limit;
   const fitter = new PageFitter(success(session.requestId, { posts: [], next_cursor: null, has_more: false }));
   const posts: PostSummary[] = [];
-  let last: FeedRow | undefined;
+  let last: FeedEntry | undefined;
   for (const row of page) {
-    const { summary, problem, bytes } = summaryFor(row);
+    const m = made.get(row.post_id);
+    if (m === undefined) {
+      // deleted between the page's statement and the fetch of its row: as if it had not been listed
+      last = row;
+      continue;
+    }
+    const { summary, problem, bytes } = m;
     if (summary === null) {
       // A row the protocol cannot describe (e.g. wider than 4096 px) is passed over, not fatal.
       ctx.log.warn({ post_id: row.post_id, problem }, 'query_posts skips a post that does not fit PostSummary');
