@@ -4,12 +4,11 @@
 // (issueFromCsr when the CSR already names the player_key; csrPublicKey at provisioning, then
 // issueForPublicKey at registration and renewal, when it cannot). A TLS server certificate for the
 // broker's mTLS listener can come from the same CA (issueServerCertificate; the dev environment does).
-import { generateKeyPairSync } from 'node:crypto';
 import { isIP } from 'node:net';
 import type { CertificateAuthority } from './ca.js';
 import { pem } from './der.js';
 import {
-  certificatePem, leafIssuerOf, leafPublicKey, leafPublicKeyFromDer, leafPublicKeyFromPem, writeLeafCertificate, type LeafPublicKey, type SubjectAltName,
+  certificatePem, leafIssuerOf, leafPublicKeyFromDer, newP256KeyPair, leafPublicKeyFromPem, writeLeafCertificate, type LeafPublicKey, type SubjectAltName,
 } from './leaf.js';
 import {
   assertSimpleCommonName, DAY_MS, PkiError, randomSerialHex, truncateToSecond, x509, type KeyAlgorithm,
@@ -67,8 +66,8 @@ function sign(
 
 /** A new P-256 key pair: the public half for the certificate, the private half as PKCS#8 PEM ("PRIVATE KEY"). */
 function newDeviceKey(): { publicKey: LeafPublicKey; keyPem: string } {
-  const keys = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
-  return { publicKey: leafPublicKey(keys.publicKey), keyPem: pem(keys.privateKey.export({ type: 'pkcs8', format: 'der' }), 'PRIVATE KEY') };
+  const keys = newP256KeyPair();
+  return { publicKey: keys.publicKey, keyPem: pem(keys.pkcs8Der, 'PRIVATE KEY') };
 }
 
 /** Generates a P-256 key pair and a certificate for it (CN = `cn`, usually the player_key). */

@@ -9,7 +9,7 @@
 //   (clientAuth or serverAuth), authorityKeyIdentifier (keyIdentifier = SHA-1 of the CA key's bits,
 //   which is how @peculiar/x509 and openssl derive the CA's subjectKeyIdentifier),
 //   subjectKeyIdentifier (SHA-1 of the key's bits), subjectAltName for server certificates with names.
-import { createHash, createPublicKey, KeyObject, sign as signData } from 'node:crypto';
+import { createECDH, createHash, createPublicKey, KeyObject, sign as signData } from 'node:crypto';
 import { isIP } from 'node:net';
 import type { CertificateAuthority } from './ca.js';
 import {
@@ -37,7 +37,6 @@ export interface LeafIssuer {
 /** A public key accepted in a leaf certificate: its SubjectPublicKeyInfo DER and the key it describes. */
 export interface LeafPublicKey {
   spkiDer: Buffer;
-  key: KeyObject;
 }
 
 export interface LeafFields {
@@ -101,7 +100,7 @@ export function leafPublicKey(key: KeyObject, what = 'key'): LeafPublicKey {
   if (!(key instanceof KeyObject)) throw new PkiError('unsupported_key', `${what} is not a key object`);
   const pub = key.type === 'private' ? createPublicKey(key) : key;
   assertLeafKey(pub, what);
-  return { spkiDer: pub.export({ type: 'spki', format: 'der' }), key: pub };
+  return { spkiDer: pub.export({ type: 'spki', format: 'der' }) };
 }
 
 /**
@@ -125,7 +124,30 @@ export function leafPublicKeyFromDer(spkiDer: Buffer, what = 'key'): LeafPublicK
     throw new PkiError('invalid_public_key', `not a readable PEM public key: ${(err as Error).message}`, { cause: err });
   }
   assertLeafKey(key, what);
-  return { spkiDer, key };
+  return { spkiDer };
+}
+
+const EC_PUBLIC_KEY_P256 = sequence(oid('1.2.840.10045.2.1'), oid('1.2.840.10045.3.1.7'));
+
+/**
+ * A new EC P-256 key pair for a device: its SubjectPublicKeyInfo and its private key as PKCS#8
+ * DER, in the form OpenSSL writes it (PrivateKeyInfo { 0, id-ecPublicKey prime256v1,
+ * ECPrivateKey { 1, d, [1] public point } }). Made with ECDH key generation (the same EC key),
+ * which hands out the raw scalar and point without OpenSSL's slower key encoders.
+ */
+export function newP256KeyPair(): { publicKey: LeafPublicKey; pkcs8Der: Buffer } {
+  const ecdh = createECDH('prime256v1');
+  const point = ecdh.generateKeys(); // uncompressed: 04 || X || Y
+  const raw = ecdh.getPrivateKey();
+  const d = Buffer.alloc(32);
+  raw.copy(d, 32 - raw.length); // the scalar comes without leading zero bytes
+  const pkcs8Der = sequence(
+    tlv(Tag.integer, Buffer.of(0)),
+    EC_PUBLIC_KEY_P256,
+    octetString(sequence(tlv(Tag.integer, Buffer.of(1)), octetString(d), explicit(1, bitString(point)))),
+  );
+  d.fill(0);
+  return { publicKey: { spkiDer: sequence(EC_PUBLIC_KEY_P256, bitString(point)) }, pkcs8Der };
 }
 
 const issuers = new WeakMap<CertificateAuthority, LeafIssuer>();
