@@ -4,11 +4,12 @@
 // (issueFromCsr when the CSR already names the player_key; csrPublicKey at provisioning, then
 // issueForPublicKey at registration and renewal, when it cannot). A TLS server certificate for the
 // broker's mTLS listener can come from the same CA (issueServerCertificate; the dev environment does).
+// The certificates are written by leaf.ts (DER + node:crypto); @peculiar/x509 reads the CSRs.
 import { isIP } from 'node:net';
 import type { CertificateAuthority } from './ca.js';
 import { pem } from './der.js';
 import {
-  certificatePem, leafIssuerOf, leafPublicKeyFromDer, newP256KeyPair, leafPublicKeyFromPem, writeLeafCertificate, type LeafPublicKey, type SubjectAltName,
+  certificatePem, leafIssuerOf, leafPublicKeyFromDer, leafPublicKeyFromPem, newP256KeyPair, writeLeafCertificate, type LeafPublicKey, type SubjectAltName,
 } from './leaf.js';
 import {
   assertSimpleCommonName, DAY_MS, PkiError, randomSerialHex, truncateToSecond, x509, type KeyAlgorithm,
