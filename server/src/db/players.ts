@@ -107,7 +107,7 @@ export async function lockUserForRegistration(tx: Queryable, ownerId: number): P
   await tx`select id from users where id = ${ownerId} for update`;
 }
 
-/** The pending player whose unexpired code is `code` (normalised), locked for the registration. */
+/** A pending player found by its registration code (findPendingWithOwnerCount). */
 export interface PendingForRegistration {
   id: string;
   player_key: string;
@@ -115,12 +115,27 @@ export interface PendingForRegistration {
   device_public_key: string | null;
 }
 
-export async function findPendingByCodeForUpdate(tx: Queryable, code: string): Promise<PendingForRegistration | null> {
-  const rows = await tx<PendingForRegistration[]>`
-    select id, player_key, device_public_key from players
-    where registration_code = ${code} and registration_status = 'pending' and registration_code_expires_at > now()
-    for update`;
-  return rows[0] ?? null;
+/**
+ * In one statement: the pending player whose unexpired code is `code` (normalised), locked for the
+ * registration, and the number of players `ownerId` has. Run it after lockUserForRegistration in
+ * the same transaction (its snapshot then sees every registration of the owner that committed
+ * before the lock was granted). Null when no pending player has the code.
+ */
+export async function findPendingWithOwnerCount(
+  tx: Queryable,
+  code: string,
+  ownerId: number,
+): Promise<{ pending: PendingForRegistration; ownerPlayers: number } | null> {
+  const rows = await tx<(PendingForRegistration & { owner_players: number })[]>`
+    select p.id, p.player_key, p.device_public_key,
+      (select count(*)::int from players o where o.owner_id = ${ownerId}) as owner_players
+    from players p
+    where p.registration_code = ${code} and p.registration_status = 'pending' and p.registration_code_expires_at > now()
+    for update of p`;
+  const row = rows[0];
+  if (!row) return null;
+  const { owner_players: ownerPlayers, ...pending } = row;
+  return { pending, ownerPlayers };
 }
 
 export async function countPlayersOfOwner(sql: Queryable, ownerId: number): Promise<number> {

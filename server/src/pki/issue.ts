@@ -4,12 +4,18 @@
 // (issueFromCsr when the CSR already names the player_key; csrPublicKey at provisioning, then
 // issueForPublicKey at registration and renewal, when it cannot). A TLS server certificate for the
 // broker's mTLS listener can come from the same CA (issueServerCertificate; the dev environment does).
+// The certificates are written by leaf.ts (DER + node:crypto); @peculiar/x509 reads the CSRs.
 import { isIP } from 'node:net';
 import type { CertificateAuthority } from './ca.js';
+import { pem } from './der.js';
 import {
-  assertSimpleCommonName, DAY_MS, EC_P256, exportPrivateKeyPem, PkiError, randomSerialHex, subtle, truncateToSecond, x509,
-  type CryptoKey, type CryptoKeyPair, type KeyAlgorithm,
+  certificatePem, leafIssuerOf, leafPublicKeyFromDer, leafPublicKeyFromPem, newP256KeyPair, writeLeafCertificate, type LeafPublicKey, type SubjectAltName,
+} from './leaf.js';
+import {
+  assertSimpleCommonName, DAY_MS, PkiError, randomSerialHex, truncateToSecond, x509, type KeyAlgorithm,
 } from './x509.js';
+
+export type { SubjectAltName } from './leaf.js';
 
 export interface IssueOptions {
   /** Validity in days (default 365). */
@@ -31,63 +37,45 @@ export interface IssuedCertificateWithKey extends IssuedCertificate {
   keyPem: string;
 }
 
-/** A subject alternative name of a server certificate. */
-export interface SubjectAltName {
-  type: 'dns' | 'ip';
-  value: string;
-}
-
 const BACKDATE_MS = 60_000;
 
 /** What the certificate is for: a device (clientAuth) or a TLS server (serverAuth, with its names). */
 type Profile = { usage: 'client' } | { usage: 'server'; sans: readonly SubjectAltName[] };
 
-async function sign(
+function sign(
   ca: CertificateAuthority,
   cn: string,
-  publicKey: CryptoKey | x509.PublicKey,
+  publicKey: LeafPublicKey,
   opts: IssueOptions,
   profile: Profile = { usage: 'client' },
   serialHex: string = randomSerialHex(),
-): Promise<IssuedCertificate> {
+): IssuedCertificate {
   const days = opts.days ?? 365;
   if (!Number.isInteger(days) || days < 1 || days > 3650) throw new RangeError(`certificate validity must be 1..3650 days (got ${days})`);
   const now = truncateToSecond(opts.now ?? new Date());
   const notBefore = new Date(now.getTime() - BACKDATE_MS);
   const notAfter = new Date(now.getTime() + days * DAY_MS);
-  if (notAfter > ca.cert.notAfter) {
-    throw new PkiError('ca_invalid', `the CA expires on ${ca.cert.notAfter.toISOString()}, before the requested certificate would (${notAfter.toISOString()})`);
+  const issuer = leafIssuerOf(ca);
+  if (notAfter > issuer.notAfter) {
+    throw new PkiError('ca_invalid', `the CA expires on ${issuer.notAfter.toISOString()}, before the requested certificate would (${notAfter.toISOString()})`);
   }
-  const extensions: x509.Extension[] = [
-    new x509.BasicConstraintsExtension(false, undefined, true),
-    new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-    new x509.ExtendedKeyUsageExtension([profile.usage === 'server' ? x509.ExtendedKeyUsage.serverAuth : x509.ExtendedKeyUsage.clientAuth]),
-    await x509.AuthorityKeyIdentifierExtension.create(ca.cert),
-    await x509.SubjectKeyIdentifierExtension.create(publicKey),
-  ];
-  if (profile.usage === 'server' && profile.sans.length > 0) {
-    extensions.push(new x509.SubjectAlternativeNameExtension(profile.sans.map((n) => ({ type: n.type, value: n.value }))));
-  }
-  const cert = await x509.X509CertificateGenerator.create({
-    serialNumber: serialHex,
-    subject: `CN=${cn}`,
-    issuer: ca.cert.subjectName,
-    notBefore,
-    notAfter,
-    signingAlgorithm: EC_P256,
-    publicKey,
-    signingKey: ca.signingKey,
-    extensions,
+  const der = writeLeafCertificate(issuer, {
+    serialHex, commonName: cn, notBefore, notAfter, publicKey, usage: profile.usage, sans: profile.usage === 'server' ? profile.sans : undefined,
   });
-  return { certPem: cert.toString('pem') + '\n', serialHex, notBefore, notAfter };
+  return { certPem: certificatePem(der), serialHex, notBefore, notAfter };
+}
+
+/** A new P-256 key pair: the public half for the certificate, the private half as PKCS#8 PEM ("PRIVATE KEY"). */
+function newDeviceKey(): { publicKey: LeafPublicKey; keyPem: string } {
+  const keys = newP256KeyPair();
+  return { publicKey: keys.publicKey, keyPem: pem(keys.pkcs8Der, 'PRIVATE KEY') };
 }
 
 /** Generates a P-256 key pair and a certificate for it (CN = `cn`, usually the player_key). */
 export async function issueClientCertificate(ca: CertificateAuthority, cn: string, opts: IssueOptions = {}): Promise<IssuedCertificateWithKey> {
   assertSimpleCommonName(cn);
-  const keys = (await subtle.generateKey(EC_P256, true, ['sign', 'verify'])) as CryptoKeyPair;
-  const issued = await sign(ca, cn, keys.publicKey, opts);
-  return { ...issued, keyPem: await exportPrivateKeyPem(keys.privateKey) };
+  const key = newDeviceKey();
+  return { ...sign(ca, cn, key.publicKey, opts), keyPem: key.keyPem };
 }
 
 /** Common name of revocation probes (issueRevocationProbe); never a player_key (not a UUID). */
@@ -102,9 +90,8 @@ export const REVOCATION_PROBE_CN = 'makapix-crl-probe';
  */
 export async function issueRevocationProbe(ca: CertificateAuthority, serialHex: string, opts: Pick<IssueOptions, 'now'> = {}): Promise<IssuedCertificateWithKey> {
   if (!/^[0-9a-f]{2,40}$/.test(serialHex)) throw new PkiError('invalid_serial', `serial ${JSON.stringify(serialHex)} is not lower-case hex`);
-  const keys = (await subtle.generateKey(EC_P256, true, ['sign', 'verify'])) as CryptoKeyPair;
-  const issued = await sign(ca, REVOCATION_PROBE_CN, keys.publicKey, { days: 1, now: opts.now }, { usage: 'client' }, serialHex);
-  return { ...issued, keyPem: await exportPrivateKeyPem(keys.privateKey) };
+  const key = newDeviceKey();
+  return { ...sign(ca, REVOCATION_PROBE_CN, key.publicKey, { days: 1, now: opts.now }, { usage: 'client' }, serialHex), keyPem: key.keyPem };
 }
 
 /**
@@ -122,9 +109,8 @@ export async function issueServerCertificate(
     const ok = n.type === 'ip' ? isIP(n.value) !== 0 : /^[A-Za-z0-9*]([A-Za-z0-9.-]{0,252})$/.test(n.value);
     if (!ok) throw new PkiError('invalid_common_name', `subject alternative name ${n.type}:${JSON.stringify(n.value)} is not a valid ${n.type === 'ip' ? 'IP address' : 'DNS name'}`);
   }
-  const keys = (await subtle.generateKey(EC_P256, true, ['sign', 'verify'])) as CryptoKeyPair;
-  const issued = await sign(ca, cn, keys.publicKey, opts, { usage: 'server', sans });
-  return { ...issued, keyPem: await exportPrivateKeyPem(keys.privateKey) };
+  const key = newDeviceKey();
+  return { ...sign(ca, cn, key.publicKey, opts, { usage: 'server', sans }), keyPem: key.keyPem };
 }
 
 function describeKey(alg: KeyAlgorithm): string {
@@ -180,7 +166,7 @@ export async function issueFromCsr(
     );
   }
   assertAcceptableKey(csr.publicKey);
-  return sign(ca, expectedCn, csr.publicKey, opts);
+  return sign(ca, expectedCn, leafPublicKeyFromDer(Buffer.from(csr.publicKey.rawData), 'CSR key'), opts);
 }
 
 /**
@@ -206,14 +192,7 @@ export async function issueForPublicKey(
   opts: IssueOptions = {},
 ): Promise<IssuedCertificate> {
   assertSimpleCommonName(cn);
-  let key: x509.PublicKey;
-  try {
-    key = new x509.PublicKey(publicKeyPem.trim());
-  } catch (err) {
-    throw new PkiError('invalid_public_key', `not a readable PEM public key: ${(err as Error).message}`, { cause: err });
-  }
-  assertAcceptableKey(key);
-  return sign(ca, cn, key, opts);
+  return sign(ca, cn, leafPublicKeyFromPem(publicKeyPem, 'CSR key'), opts);
 }
 
 /** issueForPublicKey for the key of a CSR (verified by csrPublicKey), whatever the CSR's subject. */

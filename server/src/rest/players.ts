@@ -14,8 +14,8 @@ import type { AppContext } from '../context.js';
 import { throttle } from './throttle.js';
 import { Constraints, isUniqueViolation, rateLimit } from '../db/index.js';
 import {
-  completeRegistration, countPlayersOfOwner, deletePlayerOfOwner, deleteStalePendingPlayers,
-  findPendingByCodeForUpdate, findPlayerOfOwner, insertPendingPlayer, listPlayersOfOwner, lockUserForRegistration,
+  completeRegistration, deletePlayerOfOwner, deleteStalePendingPlayers,
+  findPendingWithOwnerCount, findPlayerOfOwner, insertPendingPlayer, listPlayersOfOwner, lockUserForRegistration,
   releaseExpiredCode, renamePlayer, replaceCertificate, takeCredentials, type Certificate, type PendingPlayer, type PlayerRow,
 } from '../db/players.js';
 import { approveTokenRotation, rotateDeviceToken } from '../db/device-tokens.js';
@@ -45,6 +45,8 @@ export const MAX_PLAYERS_PER_USER = 128;
 /** Provisioning calls per client address per minute. */
 /** Pending players whose code expired this long ago are deleted (opportunistically, while provisioning). */
 const STALE_PENDING_GRACE_SECONDS = 3600;
+/** That cleanup runs at most once per this many milliseconds per server instance (not on every provisioning). */
+const STALE_PENDING_CLEANUP_INTERVAL_MS = 30_000;
 const CODE_ATTEMPTS = 10;
 
 export function toPlayer(row: PlayerRow): Player {
@@ -98,6 +100,7 @@ async function verifiedCsrKey(csrPem: string): Promise<string> {
 export function playerHandlers(ctx: AppContext): Pick<Handlers, Ops> {
   const { config } = ctx;
   const broker = { host: config.broker.publicHost, port: config.broker.publicPort };
+  let lastStaleCleanup = -Infinity;
 
   async function provision(deviceModel: string | null, firmwareVersion: string | null, devicePublicKey: string | null): Promise<PendingPlayer> {
     for (let attempt = 0; attempt < CODE_ATTEMPTS; attempt++) {
@@ -150,9 +153,12 @@ export function playerHandlers(ctx: AppContext): Pick<Handlers, Ops> {
           'Retry-After': String(limit.retryAfterSeconds),
         });
       }
-      await deleteStalePendingPlayers(ctx.sql, STALE_PENDING_GRACE_SECONDS).catch((err) =>
-        ctx.log.warn({ err: (err as Error).message }, 'stale pending players cleanup failed'),
-      );
+      if (performance.now() - lastStaleCleanup >= STALE_PENDING_CLEANUP_INTERVAL_MS) {
+        lastStaleCleanup = performance.now();
+        await deleteStalePendingPlayers(ctx.sql, STALE_PENDING_GRACE_SECONDS).catch((err) =>
+          ctx.log.warn({ err: (err as Error).message }, 'stale pending players cleanup failed'),
+        );
+      }
       const devicePublicKey = req.body.csr_pem === undefined ? null : await verifiedCsrKey(req.body.csr_pem);
       const p = await provision(req.body.device_model ?? null, req.body.firmware_version ?? null, devicePublicKey);
       return {
@@ -173,10 +179,11 @@ export function playerHandlers(ctx: AppContext): Pick<Handlers, Ops> {
       if (code === null) throw restError('registerPlayer', 404, 'not_found', 'Invalid or expired registration code');
       const name = playerName('registerPlayer', req.body.name);
       const row = await ctx.sql.begin(async (tx) => {
-        await lockUserForRegistration(tx, user.id);
-        const pending = await findPendingByCodeForUpdate(tx, code);
-        if (!pending) throw restError('registerPlayer', 404, 'not_found', 'Invalid or expired registration code');
-        if ((await countPlayersOfOwner(tx, user.id)) >= MAX_PLAYERS_PER_USER) {
+        // sent together (one round trip); PostgreSQL runs them in order, the count under the user's lock
+        const [, found] = await Promise.all([lockUserForRegistration(tx, user.id), findPendingWithOwnerCount(tx, code, user.id)]);
+        if (!found) throw restError('registerPlayer', 404, 'not_found', 'Invalid or expired registration code');
+        const { pending } = found;
+        if (found.ownerPlayers >= MAX_PLAYERS_PER_USER) {
           throw restError('registerPlayer', 409, 'conflict', `a user may register at most ${MAX_PLAYERS_PER_USER} players; delete one first`);
         }
         const cert = await issueFor(pending.player_key, pending.device_public_key, { days: config.pki.certValidityDays, now: ctx.now() });

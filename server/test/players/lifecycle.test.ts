@@ -120,6 +120,21 @@ describe('provision, register, credentials', () => {
     const [row] = await sql()<{ registration_status: string }[]>`select registration_status from players where player_key = ${p.player_key}`;
     expect(row!.registration_status).toBe('pending');
   });
+
+  it('holds the per-user limit when registrations of one user race for the last place', async () => {
+    const racer = await registerUser(stack.api, uniqueHandle('racer'));
+    const racerId = await internalId(sql(), racer.user_id);
+    await sql()`
+      insert into players (owner_id, name, registration_status, registered_at)
+      select ${racerId}, 'Player ' || g, 'registered', now() from generate_series(1, 126) g`;
+    const pending = await Promise.all(Array.from({ length: 6 }, async () => expectStatus(await stack.api.provisionPlayer({ body: {} }), 201)));
+    const answers = await Promise.all(
+      pending.map((p, i) => stack.api.registerPlayer({ body: { registration_code: p.registration_code, name: `Racer ${i}` } }, { token: racer.token })),
+    );
+    expect(answers.map((a) => a.status).sort()).toEqual([201, 201, 409, 409, 409, 409]);
+    const [n] = await sql()<{ n: number }[]>`select count(*)::int as n from players where owner_id = ${racerId}`;
+    expect(n!.n).toBe(128);
+  });
 });
 
 describe('commands and topic isolation over mTLS', () => {
