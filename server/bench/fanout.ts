@@ -6,7 +6,7 @@
 //      (acknowledged by the broker, as the publisher reports it to the metrics), and the CPU time
 //      this process, the broker and PostgreSQL spent meanwhile.
 // Prints numbers; asserts nothing.
-//   npx tsx server/bench/fanout.ts [--followers 20000] [--posts 3]
+//   npx tsx server/bench/fanout.ts [--followers 20000] [--posts 3] [--chunk 5000]
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,12 +28,14 @@ function arg(name: string, fallback: number): number {
 }
 const FOLLOWERS = arg('followers', 20_000);
 const POSTS = arg('posts', 3);
+/** Followers per fan-out chunk (the server's FANOUT_CHUNK); absent: the server's default. */
+const CHUNK = process.argv.includes('--chunk') ? arg('chunk', 1) : undefined;
 
 async function main(): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'makapix-bench-fanout-'));
   const services = await startServices({ dataDir, forTests: true });
   try {
-    const server = await startServer(loadConfig({ ...serverEnv(services), HTTP_PORT: '0', SCRYPT_N: '1024' }), { log: pino({ level: 'warn' }) });
+    const server = await startServer(loadConfig({ ...serverEnv(services), HTTP_PORT: '0', SCRYPT_N: '1024', ...(CHUNK ? { FANOUT_CHUNK: String(CHUNK) } : {}) }), { log: pino({ level: 'warn' }) });
     const sql = server.ctx.sql;
     const api = createClient(server.url);
     const author = await api.authRegister({ body: { handle: 'fanout', email: 'fanout@example.test', password: 'fanout fanout fanout' } });
