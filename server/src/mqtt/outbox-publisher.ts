@@ -367,7 +367,7 @@ export async function startOutboxPublisher(ctx: AppContext, opts: OutboxPublishe
       ctx.mqtt.removeListener('connect', onConnect);
       await listener.unlisten().catch(() => {});
       while (draining) await draining;
-      // Jobs this publisher was expanding go to the other instances now rather than after the lease.
+      // Jobs this publisher was publishing go to the other instances now rather than after the lease.
       await outbox.releaseFanoutJobs(ctx.sql, owner).catch((err: unknown) => ctx.log.warn({ err }, 'releasing fan-out jobs failed'));
     },
   };
