@@ -43,6 +43,8 @@ export interface WorkerSettings {
   statusBatchMs: number;
   /** The slow poll of the notification publisher (it is also woken on insert). */
   outboxPollSeconds: number;
+  /** Followers per chunk of a new post's fan-out: published together, then the job's cursor moves past them. */
+  fanoutChunk: number;
   /** How often old idempotency records, rate-limit counters, published outbox rows and finished fan-out jobs are purged. */
   housekeepingSeconds: number;
 }
@@ -429,6 +431,8 @@ export function loadDatabaseUrl(env: Env = process.env): string {
  * offline), PRESENCE_TIMEOUT_SECONDS (180; silence after which an online player is marked offline),
  * STATUS_BATCH_MS (20; status messages within this window are written with one statement),
  * OUTBOX_POLL_SECONDS (5; the notification publisher's slow poll, it is also woken on insert),
+ * FANOUT_CHUNK (5000, at most 20000; followers per chunk of a new post's fan-out: a chunk is published at once, and
+ * after a failure or a crash inside it, published again whole, mqtt/outbox-publisher.ts),
  * HOUSEKEEPING_SECONDS (600; how often old idempotency records, rate-limit counters, published outbox
  * rows and finished follower fan-out jobs are purged).
  * VAULT_DIR (<DATA_DIR>/vault), VAULT_PUBLIC_URL (the API's own /vault; http(s), no query or fragment; its path is
@@ -560,6 +564,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     presenceTimeoutSeconds: r.int('PRESENCE_TIMEOUT_SECONDS', 180, 1, 86_400),
     statusBatchMs: r.int('STATUS_BATCH_MS', 20, 0, 5000),
     outboxPollSeconds: r.int('OUTBOX_POLL_SECONDS', 5, 1, 3600),
+    fanoutChunk: r.int('FANOUT_CHUNK', 5000, 1, 20_000),
     housekeepingSeconds: r.int('HOUSEKEEPING_SECONDS', 600, 10, 86_400),
   };
   const vaultDirRaw = r.raw('VAULT_DIR');

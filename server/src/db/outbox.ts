@@ -10,9 +10,13 @@
 //
 // Fan-out jobs (table outbox_fanout, migration 0005): a message for every follower of a user is
 // not written by the request that causes it. The request writes one job (followee, topic parts,
-// payload); publishers expand jobs into outbox rows in chunks, see expandFanoutChunk.
+// payload). A publisher leases the job (leaseFanoutJob), reads the next chunk of followers
+// straight from `follows` after the job's cursor (fanoutFollowers), publishes the chunk, and only
+// once the broker has acknowledged every message of it moves the cursor (advanceFanoutJob). The
+// job never becomes one outbox row per follower (until 2026-12 it did: writing, claiming and
+// marking 20,000 rows was most of the time a 20,000-follower post took; see the fan-out section below).
 import type postgres from 'postgres';
-import type { Queryable, Sql, Tx } from './client.js';
+import type { Queryable, Sql } from './client.js';
 
 /** LISTEN/NOTIFY channel that wakes publishers when rows are enqueued. */
 export const OUTBOX_CHANNEL = 'makapix_outbox';
@@ -125,15 +129,41 @@ export function listenForOutbox(sql: Sql, onWake: () => void): Promise<postgres.
 }
 
 // ------------------------------------------------------------------------------ fan-out jobs
+//
+// A job is published directly from `follows`, a chunk at a time, by the publisher that holds its
+// lease (claimed_by, claimed_until):
+//   1. leaseFanoutJob: the oldest unfinished job whose lease is free (or has run out, or is the
+//      caller's own) is stamped with the caller's name and a lease, in one statement
+//      (FOR UPDATE SKIP LOCKED, so two callers never get the same job);
+//   2. fanoutFollowers: the next chunk of followers after the job's cursor (keyset on
+//      follows.follower_id), with their public user ids;
+//   3. the caller publishes the chunk (QoS 1) and waits for every acknowledgement;
+//   4. advanceFanoutJob: moves the cursor past the chunk and renews the lease, only if the caller
+//      still holds it and nobody moved the cursor meanwhile (compare-and-set); a short chunk
+//      finishes the job.
+// Delivery stays at-least-once: a publisher that dies or fails inside a chunk leaves the cursor
+// before that chunk, and whoever resumes the job (the same publisher after a pause, or another
+// once the lease runs out) publishes the whole chunk again, so followers of that one chunk may get
+// the message twice; no follower before the cursor gets it again and none after it is skipped.
+// While a lease holds, nobody else publishes the job. A publisher whose lease ran out and was
+// taken over notices at step 4 (the compare-and-set fails) and leaves the job to the new holder.
+//
+// Who gets the message: the users following the followee when their chunk is read (not when the
+// job was queued). Someone who follows in between may get the notification, someone who unfollows
+// in between may not; a follower whose id is behind the cursor when they follow gets nothing.
+// Messages have no order among followers.
+//
+// Jobs queued before this scheme (whose first followers became outbox rows) carry on from their
+// cursor: the rows already written are published as ordinary outbox rows.
 
 export interface FollowerFanoutJob {
   postId: number;
-  /** users.id of the user whose followers get a row each. */
+  /** users.id of the user whose followers get a message each. */
   followeeId: number;
   /** Each follower's topic is topicPrefix + the follower's public user_id (UUID) + topicSuffix. */
   topicPrefix: string;
   topicSuffix: string;
-  /** Any JSON value; every follower's row gets a copy. */
+  /** Any JSON value; every follower gets this same payload. */
   payload: unknown;
 }
 
@@ -154,117 +184,117 @@ export async function enqueueFollowerFanout(tx: Queryable, job: FollowerFanoutJo
   return row?.id ?? null;
 }
 
-/** One chunk of one job, as done by expandFanoutChunk. */
-export interface FanoutStep {
-  jobId: number;
-  postId: number;
-  /** Outbox rows written by this chunk. */
-  inserted: number;
-  /** The job has no followers left (it is marked done). */
-  done: boolean;
-  /** The chunk failed: it was rolled back and the job set aside for FANOUT_RETRY_SECONDS. */
-  error?: string;
+/** A job as leased by leaseFanoutJob. */
+export interface LeasedFanoutJob extends FollowerFanoutJob {
+  id: number;
+  /** The cursor: followers with follows.follower_id <= this one are done. */
+  afterFollowerId: number;
+  /** Followers done so far (published, or, for a job queued before 2026-12, written as outbox rows). */
+  done: number;
 }
 
-/** How long a job whose chunk failed is left alone, so that newer jobs are not held up behind it. */
-export const FANOUT_RETRY_SECONDS = 60;
+/** A follower of a chunk: follows.follower_id (the cursor's key) and the public user_id of the topic. */
+export interface FanoutFollower {
+  followerId: number;
+  userId: string;
+}
+
+/** How long a job whose chunk could not be published is left alone (the first retry; publishers back off). */
+export const FANOUT_RETRY_SECONDS = 5;
 /** The claimed_by of a job set aside after a failed chunk (no publisher has this name). */
 export const FANOUT_PARKED = 'parked after a failed chunk';
 
-/** Followers per chunk: one INSERT ... SELECT of this many rows per transaction. */
-export const FANOUT_CHUNK = 1000;
+/** Followers per chunk when the caller does not say (the server's FANOUT_CHUNK setting does). */
+export const FANOUT_CHUNK = 5000;
 
 /**
- * Expands the next chunk of one fan-out job. Must run inside a transaction (sql.begin), which
- * commits the chunk's outbox rows together with the job's progress; expandFanout does that.
- *
- * The job is the oldest unfinished one that is not leased to someone else (its lease is free, has
- * run out, or is `owner`'s own), locked FOR UPDATE SKIP LOCKED, so two claimers never expand the
- * same job at once. The chunk takes the next `chunkSize` followers after the job's progress
- * (keyset on follows.follower_id) and writes their rows with one INSERT ... SELECT; the job then
- * moves past them, is leased to `owner` for `leaseSeconds` more, and is marked done when the chunk
- * came out short. An instance that dies between chunks leaves a consistent job that another
- * instance resumes when the lease runs out; one that dies inside a chunk rolls the chunk back.
- * Neither duplicates nor skips a follower.
- *
- * Who gets a row: the users following the followee when their chunk is expanded (not when the job
- * was queued). Someone who follows in between may get the notification, someone who unfollows in
- * between may not; a follower whose id is behind the progress when they follow gets nothing.
- *
- * Returns null when there is no job to expand. Signals OUTBOX_CHANNEL when rows were written.
+ * Leases the oldest unfinished job that is not leased to someone else (its lease is free, has run
+ * out, or is `owner`'s own) to `owner` for `leaseSeconds` (default 30). One statement; the job row
+ * is picked FOR UPDATE SKIP LOCKED, so concurrent callers never lease the same job. Null: no job.
  */
-export async function expandFanoutChunk(
-  tx: Tx,
-  opts: { owner: string; chunkSize?: number; leaseSeconds?: number; retrySeconds?: number },
-): Promise<FanoutStep | null> {
-  const chunk = opts.chunkSize ?? FANOUT_CHUNK;
-  const lease = opts.leaseSeconds ?? 30;
-  if (!Number.isInteger(chunk) || chunk < 1) throw new RangeError(`fan-out chunk size must be a positive integer (got ${chunk})`);
+export async function leaseFanoutJob(sql: Queryable, opts: { owner: string; leaseSeconds?: number }): Promise<LeasedFanoutJob | null> {
   if (opts.owner.length === 0) throw new TypeError('fan-out owner must be a non-empty string');
-  // SKIP LOCKED never waits: a job in someone else's open chunk is passed over. The row returned is
-  // the newest committed version (its progress included) and stays locked until this commits.
-  const [job] = await tx<{ id: number; post_id: number; followee_id: number; after_follower_id: number }[]>`
-    select id, post_id, followee_id, after_follower_id
-    from outbox_fanout
-    where done_at is null and (claimed_until is null or claimed_until < now() or claimed_by = ${opts.owner})
-    order by id
-    limit 1
-    for update skip locked`;
+  const lease = opts.leaseSeconds ?? 30;
+  const [job] = await sql<{
+    id: number; post_id: number; followee_id: number; topic_prefix: string; topic_suffix: string; payload: unknown;
+    after_follower_id: number; expanded: number;
+  }[]>`
+    with picked as (
+      select id from outbox_fanout
+      where done_at is null and (claimed_until is null or claimed_until < now() or claimed_by = ${opts.owner})
+      order by id
+      limit 1
+      for update skip locked
+    )
+    update outbox_fanout j
+    set claimed_by = ${opts.owner}, claimed_until = now() + make_interval(secs => ${lease})
+    from picked
+    where j.id = picked.id
+    returning j.id, j.post_id, j.followee_id, j.topic_prefix, j.topic_suffix, j.payload, j.after_follower_id, j.expanded`;
   if (!job) return null;
-  // The chunk runs in a savepoint: when it fails, it is undone, the job (still locked) is set aside
-  // for a while, and the caller goes on with other jobs instead of retrying this one first forever.
-  try {
-    return await tx.savepoint((sp) => expandLockedJob(sp, job, chunk, opts.owner, lease));
-  } catch (err) {
-    const error = err instanceof Error ? err.message : String(err);
-    await tx`
-      update outbox_fanout set claimed_by = ${FANOUT_PARKED}, claimed_until = now() + make_interval(secs => ${opts.retrySeconds ?? FANOUT_RETRY_SECONDS})
-      where id = ${job.id}`;
-    return { jobId: job.id, postId: job.post_id, inserted: 0, done: false, error };
-  }
+  return {
+    id: job.id, postId: job.post_id, followeeId: job.followee_id, topicPrefix: job.topic_prefix, topicSuffix: job.topic_suffix,
+    payload: job.payload, afterFollowerId: job.after_follower_id, done: job.expanded,
+  };
 }
 
-async function expandLockedJob(
-  tx: Queryable,
-  job: { id: number; post_id: number; followee_id: number; after_follower_id: number },
-  chunk: number,
-  owner: string,
-  lease: number,
-): Promise<FanoutStep> {
-  const [got] = await tx<{ n: number; last: number | null }[]>`
-    with chunk as (
+/**
+ * The next `limit` followers of the job's followee after `afterFollowerId`, by follows.follower_id
+ * (the index follows_followee_idx serves the keyset). Fewer than `limit`: these are the last ones.
+ */
+export async function fanoutFollowers(
+  sql: Queryable,
+  job: { followeeId: number; afterFollowerId: number },
+  limit: number,
+): Promise<FanoutFollower[]> {
+  if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`fan-out chunk size must be a positive integer (got ${limit})`);
+  // Two arrays instead of `limit` rows: one row to parse, whatever the chunk size.
+  const [got] = await sql<{ ids: string[] | null; user_ids: string[] | null }[]>`
+    select array_agg(c.follower_id::text order by c.follower_id) as ids, array_agg(c.user_id::text order by c.follower_id) as user_ids
+    from (
       select f.follower_id, u.user_id
       from follows f join users u on u.id = f.follower_id
-      where f.followee_id = ${job.followee_id} and f.follower_id > ${job.after_follower_id}
+      where f.followee_id = ${job.followeeId} and f.follower_id > ${job.afterFollowerId}
       order by f.follower_id
-      limit ${chunk}
-    ),
-    ins as (
-      insert into outbox (topic, payload)
-      select j.topic_prefix || c.user_id::text || j.topic_suffix, j.payload
-      from chunk c cross join outbox_fanout j
-      where j.id = ${job.id}
-      order by c.follower_id
-      returning 1
-    )
-    select (select count(*) from ins) as n, (select max(follower_id) from chunk) as last`;
-  const inserted = got!.n;
-  const done = inserted < chunk;
-  await tx`
-    update outbox_fanout set
-      after_follower_id = ${got!.last ?? job.after_follower_id},
-      expanded = expanded + ${inserted},
-      done_at = case when ${done}::boolean then now() end,
-      claimed_by = case when ${done}::boolean then null else ${owner}::text end,
-      claimed_until = case when ${done}::boolean then null else now() + make_interval(secs => ${lease}) end
-    where id = ${job.id}`;
-  if (inserted > 0) await tx`select pg_notify(${OUTBOX_CHANNEL}, '')`;
-  return { jobId: job.id, postId: job.post_id, inserted, done };
+      limit ${limit}
+    ) c`;
+  const ids = got?.ids ?? [];
+  const userIds = got?.user_ids ?? [];
+  return ids.map((id, i) => ({ followerId: Number(id), userId: userIds[i]! }));
 }
 
-/** expandFanoutChunk in a transaction of its own. */
-export function expandFanout(sql: Sql, opts: { owner: string; chunkSize?: number; leaseSeconds?: number; retrySeconds?: number }): Promise<FanoutStep | null> {
-  return sql.begin((tx) => expandFanoutChunk(tx, opts));
+/**
+ * Moves the job's cursor from `from` to `to` after `count` more followers were published, and
+ * renews `owner`'s lease for `leaseSeconds` (default 30); `finished` marks the job done and frees
+ * it. Does nothing, and returns false, when `owner` no longer holds the job or its cursor is not at
+ * `from` any more (someone took it over after the lease ran out): the caller must leave the job.
+ */
+export async function advanceFanoutJob(
+  sql: Queryable,
+  opts: { id: number; owner: string; from: number; to: number; count: number; finished: boolean; leaseSeconds?: number },
+): Promise<boolean> {
+  const lease = opts.leaseSeconds ?? 30;
+  const res = await sql`
+    update outbox_fanout set
+      after_follower_id = ${opts.to},
+      expanded = expanded + ${opts.count},
+      done_at = case when ${opts.finished}::boolean then now() end,
+      claimed_by = case when ${opts.finished}::boolean then null else ${opts.owner}::text end,
+      claimed_until = case when ${opts.finished}::boolean then null else now() + make_interval(secs => ${lease}) end
+    where id = ${opts.id} and claimed_by = ${opts.owner} and after_follower_id = ${opts.from} and done_at is null`;
+  return res.count === 1;
+}
+
+/**
+ * Sets `owner`'s job aside for `delaySeconds` after a chunk could not be published (its cursor
+ * stays where it was: the chunk is published again then, by any publisher). False when `owner` did
+ * not hold the job any more.
+ */
+export async function parkFanoutJob(sql: Queryable, opts: { id: number; owner: string; delaySeconds: number }): Promise<boolean> {
+  const res = await sql`
+    update outbox_fanout set claimed_by = ${FANOUT_PARKED}, claimed_until = now() + make_interval(secs => ${opts.delaySeconds})
+    where id = ${opts.id} and claimed_by = ${opts.owner} and done_at is null`;
+  return res.count === 1;
 }
 
 /** Gives up `owner`'s leases on unfinished jobs (a stopping publisher), so others resume them at once. */
@@ -275,7 +305,7 @@ export async function releaseFanoutJobs(sql: Queryable, owner: string): Promise<
   return res.count;
 }
 
-/** Number of fan-out jobs not yet fully expanded. */
+/** Number of fan-out jobs not yet finished. */
 export async function pendingFanoutCount(sql: Queryable): Promise<number> {
   const [row] = await sql<{ n: number }[]>`select count(*) as n from outbox_fanout where done_at is null`;
   return row!.n;

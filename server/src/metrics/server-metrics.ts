@@ -140,12 +140,12 @@ export class PromMetrics implements Metrics {
   });
   private readonly fanoutRowsCounter = new Counter({
     name: 'makapix_fanout_rows_total',
-    help: 'Outbox rows written by expanding a new post\'s follower fan-out.',
+    help: 'Followers a new post\'s fan-out is done with: messages published (all of a chunk acknowledged) straight from the job (the name is from when they were outbox rows).',
     registers: [this.own],
   });
   private readonly fanoutFailures = new Counter({
     name: 'makapix_fanout_failures_total',
-    help: 'Fan-out chunks that failed (retried later).',
+    help: 'Fan-out chunks that failed (published again later) and fan-out jobs set aside because the channel refuses them.',
     registers: [this.own],
   });
   private readonly playerReports = new Counter({

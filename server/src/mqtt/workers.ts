@@ -39,7 +39,7 @@ export async function startWorkers(ctx: AppContext): Promise<Workers> {
   try {
     const housekeeping = startHousekeeping(ctx, { intervalSeconds: settings.housekeepingSeconds });
     stops.push(() => housekeeping.stop());
-    const publisher = await startOutboxPublisher(ctx, { pollSeconds: settings.outboxPollSeconds });
+    const publisher = await startOutboxPublisher(ctx, { pollSeconds: settings.outboxPollSeconds, fanoutChunk: settings.fanoutChunk });
     stops.push(() => publisher.stop());
     const presence = startPresenceSweeper(ctx, {
       intervalSeconds: settings.presenceSweepSeconds,

@@ -4,11 +4,14 @@
 // publisher (mqtt/workers.ts) publishes outbox rows; callers call ctx.wakePublisher() after commit.
 //
 // A new post's per-follower messages are not written by the request: it queues one fan-out job
-// (db/outbox.ts, enqueueFollowerFanout), and the publisher of any instance expands the job into one
-// outbox row per follower, a chunk at a time, after the request has answered. The followers who get
-// the notification are those following the author when the job is expanded (a few moments after
+// (db/outbox.ts, enqueueFollowerFanout), and the publisher of one instance (the one that leases the
+// job) publishes it straight from `follows`, a chunk of followers at a time, after the request has
+// answered (mqtt/outbox-publisher.ts); no outbox row is written per follower. The payload is
+// validated here once and, by the publisher, once per job (not per follower). The followers who get
+// the notification are those following the author when their chunk is read (a few moments after
 // the post is created), not necessarily those following at the instant of the post. Messages have
-// no order: a follower's message may be published before or after the generic one.
+// no order: a follower's message may be published before or after the generic one. Delivery is
+// at-least-once: after a failure or crash inside a chunk, that chunk's followers may get it twice.
 import {
   postNewForFollowerTopic, postNewInCategoryTopic, postNewTopic, PostNotificationValidator,
 } from '@makapix/contract/asyncapi/channels';
@@ -55,8 +58,9 @@ export function newPostFanout(post: PostRow, payload: PostNotification = postNot
   }
   const topicPrefix = `${levels.slice(0, open).join('/')}/`;
   const topicSuffix = levels.slice(open + 1).map((l) => `/${l}`).join('');
-  // The expansion writes these parts around each follower's UUID: check that they make a topic of
-  // the channel, with any UUID (the author's serves) in the follower_id place.
+  // The publisher writes these parts around each follower's UUID: check that they make a topic of
+  // the channel, with any UUID (the author's serves) in the follower_id place. (The publisher checks
+  // again, on the first and last follower of each chunk, against the template it was built with.)
   const sample = postNewForFollowerTopic.parse(`${topicPrefix}${post.owner_user_id}${topicSuffix}`);
   if (sample?.follower_id !== post.owner_user_id || sample.post_id !== post.post_id) {
     throw new Error(`post ${post.post_id}: follower topic parts ${topicPrefix} ... ${topicSuffix} do not make a ${postNewForFollowerTopic.address} topic`);

@@ -93,14 +93,14 @@ describe('loadConfig', () => {
     const c = loadConfig({ DATA_DIR: dir });
     expect(c.logLevel).toBe('info');
     expect(c.workers).toEqual({
-      presenceSweepSeconds: 30, presenceTimeoutSeconds: 180, statusBatchMs: 20, outboxPollSeconds: 5, housekeepingSeconds: 600,
+      presenceSweepSeconds: 30, presenceTimeoutSeconds: 180, statusBatchMs: 20, outboxPollSeconds: 5, fanoutChunk: 5000, housekeepingSeconds: 600,
     });
     const o = loadConfig({
       DATA_DIR: dir, LOG_LEVEL: 'debug', PRESENCE_SWEEP_SECONDS: '2', PRESENCE_TIMEOUT_SECONDS: ' 5 ', STATUS_BATCH_MS: '0',
-      OUTBOX_POLL_SECONDS: '7', HOUSEKEEPING_SECONDS: '10',
+      OUTBOX_POLL_SECONDS: '7', FANOUT_CHUNK: '250', HOUSEKEEPING_SECONDS: '10',
     });
     expect(o.logLevel).toBe('debug');
-    expect(o.workers).toEqual({ presenceSweepSeconds: 2, presenceTimeoutSeconds: 5, statusBatchMs: 0, outboxPollSeconds: 7, housekeepingSeconds: 10 });
+    expect(o.workers).toEqual({ presenceSweepSeconds: 2, presenceTimeoutSeconds: 5, statusBatchMs: 0, outboxPollSeconds: 7, fanoutChunk: 250, housekeepingSeconds: 10 });
   });
 
   it('names each bad log level or worker setting', () => {
@@ -108,7 +108,7 @@ describe('loadConfig', () => {
     try {
       loadConfig({
         DATA_DIR: dir, LOG_LEVEL: 'loud', PRESENCE_SWEEP_SECONDS: 'soon', PRESENCE_TIMEOUT_SECONDS: '0', STATUS_BATCH_MS: '5001',
-        OUTBOX_POLL_SECONDS: '-1', HOUSEKEEPING_SECONDS: '9',
+        OUTBOX_POLL_SECONDS: '-1', FANOUT_CHUNK: '20001', HOUSEKEEPING_SECONDS: '9',
       });
     } catch (e) {
       err = e;
@@ -120,6 +120,7 @@ describe('loadConfig', () => {
       'PRESENCE_TIMEOUT_SECONDS must be an integer between 1 and 86400 (got "0")',
       'STATUS_BATCH_MS must be an integer between 0 and 5000 (got "5001")',
       'OUTBOX_POLL_SECONDS must be an integer between 1 and 3600 (got "-1")',
+      'FANOUT_CHUNK must be an integer between 1 and 20000 (got "20001")',
       'HOUSEKEEPING_SECONDS must be an integer between 10 and 86400 (got "9")',
     ]);
   });

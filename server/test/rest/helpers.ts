@@ -34,15 +34,15 @@ export async function outboxRowsForPost(sql: Sql, postId: number): Promise<Outbo
 }
 
 /**
- * outboxRowsForPost once the post's follower fan-out jobs are expanded (by the stack's outbox
- * publisher, after the request has answered). Test-only SQL.
+ * Resolves once the post's follower fan-out jobs are finished (every follower's message published
+ * by the stack's outbox publisher, after the request has answered). Test-only SQL.
  */
-export async function outboxRowsAfterFanout(sql: Sql, postId: number, timeoutMs = 10_000): Promise<OutboxRow[]> {
+export async function fanoutDone(sql: Sql, postId: number, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const [row] = await sql<{ n: number }[]>`select count(*) as n from outbox_fanout where post_id = ${postId} and done_at is null`;
-    if (row!.n === 0) return outboxRowsForPost(sql, postId);
-    if (Date.now() > deadline) throw new Error(`the fan-out of post ${postId} is not expanded after ${timeoutMs} ms`);
+    if (row!.n === 0) return;
+    if (Date.now() > deadline) throw new Error(`the fan-out of post ${postId} is not finished after ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 25));
   }
 }

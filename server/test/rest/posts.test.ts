@@ -1,7 +1,8 @@
 // createPost / getPost / deletePost / promotePost and the notifications they cause, against a real
 // stack. Notifications are asserted twice: as outbox rows (the generic and category messages written
-// in the post's transaction, the per-follower ones expanded from its fan-out job by the publisher)
-// and, end to end, as MQTT messages published by the outbox publisher of mqtt/workers.ts.
+// in the post's transaction; the per-follower ones are never rows, the post's fan-out job is
+// published straight from `follows`) and as MQTT messages published by the outbox publisher of
+// mqtt/workers.ts.
 // The request's own writes with many followers: post-fanout.test.ts.
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,7 +12,7 @@ import {
 import { messageExamples } from '@makapix/contract/asyncapi/examples';
 import { restExamples } from '@makapix/contract/openapi/examples';
 import { connectInternal, registerModerator, registerUser, startStack, uniqueHandle, type Stack, type TestUser } from '../support/stack.js';
-import { collect, createPostAs, expectError, expectStatus, outboxRowsAfterFanout, outboxRowsForPost, postBody } from './helpers.js';
+import { collect, createPostAs, expectError, expectStatus, fanoutDone, outboxRowsForPost, postBody } from './helpers.js';
 
 let stack: Stack;
 let author: TestUser;
@@ -76,20 +77,41 @@ describe('createPost', () => {
 });
 
 describe('new-post notifications (outbox)', () => {
-  it('enqueues one generic message and, through the fan-out job, one per follower, with the PostNotification payload', async () => {
+  let client: MqttClient;
+  beforeAll(async () => {
+    client = await connectInternal(stack);
+  });
+  afterAll(async () => client?.endAsync());
+
+  /** Collects every follower message (any post) and every generic new-post message on `client`. */
+  const watchNewPosts = async () => {
+    const inbox = await collect(client, postNewForFollowerTopic.filter({}));
+    await client.subscribeAsync(postNewTopic.filter({}), { qos: 1 });
+    return {
+      inbox,
+      /** The follower messages of `postId` received so far. */
+      forPost: (postId: number) => inbox.messages.filter((m) => postNewForFollowerTopic.parse(m.topic)?.post_id === postId),
+    };
+  };
+
+  it('enqueues one generic message and one fan-out job; the publisher sends one message per follower, with the PostNotification payload', async () => {
+    const { inbox, forPost } = await watchNewPosts();
     const followers = await Promise.all([1, 2, 3].map(() => registerUser(stack.api, uniqueHandle('fan'))));
     for (const f of followers) expect((await stack.api.followUser({ params: { sqid: author.sqid } }, { token: f.token })).status).toBe(204);
     // An unfollowed user gets nothing.
     expect((await stack.api.unfollowUser({ params: { sqid: author.sqid } }, { token: followers[2]!.token })).status).toBe(204);
 
     const post = await createPostAs(stack.api, author, { title: 'Fan-out test' });
-    const rows = await outboxRowsAfterFanout(sql(), post.post_id);
-    const expectedTopics = [
-      postNewTopic.format({ post_id: post.post_id }),
-      ...followers.slice(0, 2).map((f) => postNewForFollowerTopic.format({ follower_id: f.user_id, post_id: post.post_id })),
-    ];
-    expect(rows.map((r) => r.topic).sort()).toEqual([...expectedTopics].sort());
+    // The request wrote the generic message and the job; no row per follower, ever.
+    await fanoutDone(sql(), post.post_id);
+    const rows = await outboxRowsForPost(sql(), post.post_id);
+    expect(rows.map((r) => r.topic)).toEqual([postNewTopic.format({ post_id: post.post_id })]);
     expect(rows[0]!.topic).toBe(`makapix/post/new/${post.post_id}`);
+
+    const generic = postNewTopic.format({ post_id: post.post_id });
+    await inbox.waitFor((m) => m.some((x) => x.topic === generic) && forPost(post.post_id).length >= 2, 10_000);
+    const expectedTopics = followers.slice(0, 2).map((f) => postNewForFollowerTopic.format({ follower_id: f.user_id, post_id: post.post_id }));
+    expect(forPost(post.post_id).map((m) => m.topic).sort()).toEqual([...expectedTopics].sort());
     const expectedPayload = {
       post_id: post.post_id,
       owner_id: author.user_id,
@@ -100,23 +122,25 @@ describe('new-post notifications (outbox)', () => {
       promoted_category: null,
       created_at: post.created_at,
     };
-    for (const r of rows) {
-      expect(PostNotificationValidator.check(r.payload), PostNotificationValidator.explain(r.payload)).toBe(true);
-      expect(r.payload).toEqual(expectedPayload);
+    expect(rows[0]!.payload).toEqual(expectedPayload);
+    for (const m of [...forPost(post.post_id), inbox.messages.find((x) => x.topic === generic)!]) {
+      expect(PostNotificationValidator.check(m.payload), PostNotificationValidator.explain(m.payload)).toBe(true);
+      expect(m.payload).toEqual(expectedPayload);
     }
     expect(Object.keys(expectedPayload).sort()).toEqual(Object.keys(messageExamples.PostNotification.new_post).sort());
   });
 
-  it('fans out to many followers without failing the request (one row per follower, after the job is expanded)', async () => {
+  it('fans out to many followers without failing the request (one message per follower)', async () => {
+    const { inbox, forPost } = await watchNewPosts();
     const star = await registerUser(stack.api, uniqueHandle('star'));
     const fans = await Promise.all(Array.from({ length: 40 }, () => registerUser(stack.api, uniqueHandle('crowd'))));
     await Promise.all(fans.map(async (f) => expect((await stack.api.followUser({ params: { sqid: star.sqid } }, { token: f.token })).status).toBe(204)));
     const post = await createPostAs(stack.api, star);
-    const rows = await outboxRowsAfterFanout(sql(), post.post_id);
-    expect(rows).toHaveLength(41);
-    expect(new Set(rows.map((r) => r.topic)).size).toBe(41);
-    const perFollower = new Set(rows.map((r) => postNewForFollowerTopic.parse(r.topic)?.follower_id).filter(Boolean));
-    expect(perFollower).toEqual(new Set(fans.map((f) => f.user_id)));
+    await fanoutDone(sql(), post.post_id);
+    await inbox.waitFor(() => forPost(post.post_id).length >= 40, 10_000);
+    const perFollower = forPost(post.post_id).map((m) => postNewForFollowerTopic.parse(m.topic)!.follower_id);
+    expect(perFollower).toHaveLength(40);
+    expect(new Set(perFollower)).toEqual(new Set(fans.map((f) => f.user_id)));
   });
 
   it('enqueues nothing when the post is not created', async () => {
