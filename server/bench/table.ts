@@ -114,7 +114,8 @@ async function main(): Promise<void> {
       const cpuMax = Math.max(r.samePage.cpuUsPerRoundTrip, r.distinct.cpuUsPerRoundTrip);
       rows.push({
         figure: 'server CPU per round trip (same page / different queries), PostgreSQL CPU beside it',
-        measured: `${n0(r.samePage.cpuUsPerRoundTrip)} / ${n0(r.distinct.cpuUsPerRoundTrip)} µs (PostgreSQL ${n0(r.samePage.pgCpuUsPerRoundTrip)} / ${n0(r.distinct.pgCpuUsPerRoundTrip)} µs)`,
+        measured: `${n0(r.samePage.cpuUsPerRoundTrip)} / ${n0(r.distinct.cpuUsPerRoundTrip)} µs (PostgreSQL ${n0(r.samePage.pgCpuUsPerRoundTrip)} / ${n0(r.distinct.pgCpuUsPerRoundTrip)} µs); ` +
+          `for scale, the raw echo's responder (mqtt.js alone) ${n0(r.echo.cpuUsPerRoundTrip)} µs, the broker ${n0(r.echo.brokerCpuUsPerRoundTrip ?? NaN)} µs per echo round trip`,
         target: '≤ 60 µs', met: cpuMax <= 60, command: cmd,
       });
       rows.push({ figure: 'p99 latency at half the peak rate (same page, steady pace)', measured: `${f2(r.halfPeak.p99)} ms at ${n0(r.halfPeak.rate)} rt/s (p50 ${f2(r.halfPeak.p50)} ms)`, target: '≤ 20 ms', met: r.halfPeak.p99 <= 20, command: cmd });
