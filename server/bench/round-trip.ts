@@ -15,6 +15,7 @@
 // (<turn>-<mode>.cpuprofile; open in Chrome DevTools), covering only the measured seconds.
 //   npx tsx server/bench/round-trip.ts [--players 32] [--inflight 4] [--seconds 5] [--repeat 1] [--metrics on|off] [--cpu-prof DIR]
 import { spawn } from 'node:child_process';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
@@ -232,7 +233,7 @@ async function main(): Promise<void> {
     brokerPid = services.broker.pid;
     const others = (r: Run) => `broker CPU ${r.brokerCpuUsPerRoundTrip.toFixed(0)} us, players CPU ${r.playersCpuUsPerRoundTrip.toFixed(0)} us per round trip`;
     type Run = Awaited<ReturnType<typeof driveInChild>>;
-    const reps: { raw: Run; srv: Run & { dbTxPerRoundTrip: number }; dist: Run & { dbTxPerRoundTrip: number }; paced: Run & { offered: number } }[] = [];
+    const reps: { raw: Run; srv: Run & { dbTxPerRoundTrip: number }; dist: Run & { dbTxPerRoundTrip: number }; paced: Run & { offered: number; eventLoopP99Ms: number; eventLoopMaxMs: number } }[] = [];
     const line = (r: Run) => `${Math.round(r.rate).toString().padStart(7)} round trips/s   p50 ${r.p50.toFixed(2)} ms   p99 ${r.p99.toFixed(2)} ms`;
     for (let rep = 1; rep <= REPEAT; rep++) {
       if (REPEAT > 1) console.log(`-- turn ${rep} of ${REPEAT}`);
@@ -261,12 +262,18 @@ async function main(): Promise<void> {
       console.log(`              ${line(dist)}   server CPU ${dist.cpuUsPerRoundTrip.toFixed(0)} us/round trip   PostgreSQL CPU ${dist.pgCpuUsPerRoundTrip.toFixed(0)} us/round trip   (${dist.errors} error answers; ${others(dist)})`);
       console.log(`database transactions per round trip: ${distinctTx.toFixed(2)}`);
       const halfRate = srv.rate / 2;
+      // the server's event-loop delay meanwhile: how much of the latency tail the server's own stalls explain
+      const eld = monitorEventLoopDelay({ resolution: 1 });
+      eld.enable();
       const paced = await driveInChild(services.urls.mqttMtls, players, 'query_posts', postgresPid, halfRate);
+      eld.disable();
+      const eldP99 = eld.percentile(99) / 1e6;
+      const eldMax = eld.max / 1e6;
       console.log(`query_posts at half that peak (${Math.round(halfRate)}/s offered at a steady pace)`);
-      console.log(`              ${line(paced)}   server CPU ${paced.cpuUsPerRoundTrip.toFixed(0)} us/round trip   PostgreSQL CPU ${paced.pgCpuUsPerRoundTrip.toFixed(0)} us/round trip`);
+      console.log(`              ${line(paced)}   server CPU ${paced.cpuUsPerRoundTrip.toFixed(0)} us/round trip   PostgreSQL CPU ${paced.pgCpuUsPerRoundTrip.toFixed(0)} us/round trip   server event-loop delay p99 ${eldP99.toFixed(1)} ms, max ${eldMax.toFixed(1)} ms`);
       console.log(`server / raw echo: ${(srv.rate / raw.rate).toFixed(2)} same page, ${(dist.rate / raw.rate).toFixed(2)} different queries`);
       await server2.stop();
-      reps.push({ raw, srv: { ...srv, dbTxPerRoundTrip: txPerRoundTrip }, dist: { ...dist, dbTxPerRoundTrip: distinctTx }, paced: { ...paced, offered: halfRate } });
+      reps.push({ raw, srv: { ...srv, dbTxPerRoundTrip: txPerRoundTrip }, dist: { ...dist, dbTxPerRoundTrip: distinctTx }, paced: { ...paced, offered: halfRate, eventLoopP99Ms: eldP99, eventLoopMaxMs: eldMax } });
     }
     await echo.endAsync();
     const median = (xs: number[]) => {
@@ -289,7 +296,7 @@ async function main(): Promise<void> {
       players: PLAYERS, inflight: INFLIGHT, seconds: SECONDS, turns: REPEAT, sameRatio, distinctRatio,
       echo: med('raw'), samePage: { ...med('srv'), dbTxPerRoundTrip: median(reps.map((r) => r.srv.dbTxPerRoundTrip)) },
       distinct: { ...med('dist'), dbTxPerRoundTrip: median(reps.map((r) => r.dist.dbTxPerRoundTrip)) },
-      halfPeak: { ...med('paced'), offered: median(reps.map((r) => r.paced.offered)) },
+      halfPeak: { ...med('paced'), offered: median(reps.map((r) => r.paced.offered)), eventLoopP99Ms: median(reps.map((r) => r.paced.eventLoopP99Ms)), eventLoopMaxMs: Math.max(...reps.map((r) => r.paced.eventLoopMaxMs)) },
       ratios: reps.map((r) => ({ samePage: r.srv.rate / r.raw.rate, distinct: r.dist.rate / r.raw.rate })),
     });
   } finally {
