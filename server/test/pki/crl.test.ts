@@ -1,19 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadOrCreateCa, type CertificateAuthority } from '../../src/pki/ca.js';
+import type { CertificateAuthority } from '../../src/pki/ca.js';
 import { buildCrl } from '../../src/pki/crl.js';
 import { issueClientCertificate } from '../../src/pki/issue.js';
-import { openssl, opensslOk, scratch } from './openssl.js';
+import { openssl, opensslOk, scratch, scratchCa } from './openssl.js';
 
 const s = scratch();
 let ca: CertificateAuthority;
 let caFile: string;
 
-beforeAll(async () => {
-  ca = await loadOrCreateCa(join(s.dir, 'ca'));
-  caFile = join(s.dir, 'ca', 'ca.crt');
-});
+beforeAll(async () => ({ ca, caFile } = await scratchCa(s)));
 afterAll(() => s.cleanup());
 
 describe('buildCrl', () => {

@@ -6,17 +6,14 @@ import { certificateInfo } from '../../src/pki/info.js';
 import { issueClientCertificate, issueFromCsr, issueServerCertificate } from '../../src/pki/issue.js';
 import { canRenew, renewalOpensAt } from '../../src/pki/renewal.js';
 import { PkiError } from '../../src/pki/x509.js';
-import { openssl, opensslOk, scratch } from './openssl.js';
+import { openssl, opensslOk, scratch, scratchCa } from './openssl.js';
 
 const DAY = 86_400_000;
 const s = scratch();
 let ca: CertificateAuthority;
 let caFile: string;
 
-beforeAll(async () => {
-  ca = await loadOrCreateCa(join(s.dir, 'ca'));
-  caFile = join(s.dir, 'ca', 'ca.crt');
-});
+beforeAll(async () => ({ ca, caFile } = await scratchCa(s)));
 afterAll(() => s.cleanup());
 
 function csrFor(cn: string, name: string, keyAlg: string[] = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256']): string {

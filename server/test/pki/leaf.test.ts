@@ -13,16 +13,13 @@ import {
   type LeafFields, type LeafPublicKey, type SubjectAltName,
 } from '../../src/pki/leaf.js';
 import { EC_P256, PkiError, randomSerialHex, x509 } from '../../src/pki/x509.js';
-import { opensslOk, scratch } from './openssl.js';
+import { opensslOk, scratch, scratchCa } from './openssl.js';
 
 const s = scratch();
 let ca: CertificateAuthority;
 let caFile: string;
 
-beforeAll(async () => {
-  ca = await loadOrCreateCa(join(s.dir, 'ca'));
-  caFile = join(s.dir, 'ca', 'ca.crt');
-});
+beforeAll(async () => ({ ca, caFile } = await scratchCa(s)));
 afterAll(() => s.cleanup());
 
 /** The certificate the @peculiar/x509 path made for these fields (the extensions issue.ts's sign() added). */

@@ -3,6 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { loadOrCreateCa, type CertificateAuthority } from '../../src/pki/ca.js';
 
 export function openssl(args: string[], input?: string): { ok: boolean; out: string } {
   const r = spawnSync('openssl', args, { input, encoding: 'utf8' });
@@ -28,4 +29,9 @@ export function scratch(): { dir: string; file(name: string, text: string): stri
     },
     cleanup: () => rmSync(dir, { recursive: true, force: true }),
   };
+}
+
+/** A CA in the scratch directory's `ca/` (made on first use), and the path of its certificate. */
+export async function scratchCa(s: { dir: string }): Promise<{ ca: CertificateAuthority; caFile: string }> {
+  return { ca: await loadOrCreateCa(join(s.dir, 'ca')), caFile: join(s.dir, 'ca', 'ca.crt') };
 }
