@@ -48,3 +48,52 @@ export function writeBenchResult(figures: Record<string, unknown>): void {
   const path = process.env.BENCH_RESULT;
   if (path) writeFileSync(path, JSON.stringify(figures, null, 2) + '\n');
 }
+
+/** Runs task(0..n-1) with at most `concurrency` at a time; the results in order. */
+export async function pool<T>(n: number, concurrency: number, task: (i: number) => Promise<T>): Promise<T[]> {
+  const out = new Array<T>(n);
+  let next = 0;
+  await Promise.all(Array.from({ length: Math.min(concurrency, n) }, async () => {
+    while (next < n) {
+      const i = next++;
+      out[i] = await task(i);
+    }
+  }));
+  return out;
+}
+
+/** A player as the p3a flow leaves it: its key and what getPlayerCredentials served (certificate, key, CA). */
+export interface ProvisionedPlayer { player_key: string; cert_pem: string; key_pem?: string; ca_pem: string }
+
+/** The REST calls of a bench's players (the generated client's, as used here). */
+interface BenchApi {
+  authRegister(a: { body: { handle: string; email: string; password: string } }): Promise<{ status: number; body: unknown }>;
+  provisionPlayer(a: { body: Record<string, never> }): Promise<{ status: number; body: unknown }>;
+  registerPlayer(a: { body: { registration_code: string; name: string } }, o: { token: string }): Promise<{ status: number; body: unknown }>;
+  getPlayerCredentials(a: { params: { player_key: string } }): Promise<{ status: number; body: unknown }>;
+}
+
+/**
+ * Registers owners (a user holds at most `perOwner` players) and provisions, registers and fetches
+ * credentials for `n` players through the REST API, `concurrency` at a time (the p3a flow).
+ */
+export async function provisionPlayers(api: BenchApi, n: number, opts: { perOwner: number; concurrency: number; prefix: string; progress?: (done: number) => void }): Promise<ProvisionedPlayer[]> {
+  const owners = Math.ceil(n / opts.perOwner);
+  const tokens = await pool(owners, 4, async (i) => {
+    const r = await api.authRegister({ body: { handle: `${opts.prefix}-owner-${i}`, email: `${opts.prefix}-owner-${i}@example.test`, password: 'bench owner password' } });
+    if (r.status !== 201) throw new Error(`registering owner ${i}: HTTP ${r.status} ${JSON.stringify(r.body)}`);
+    return (r.body as { token: string }).token;
+  });
+  let done = 0;
+  return pool(n, opts.concurrency, async (i) => {
+    const p = await api.provisionPlayer({ body: {} });
+    if (p.status !== 201) throw new Error(`provisioning player ${i}: HTTP ${p.status} ${JSON.stringify(p.body)}`);
+    const { registration_code, player_key } = p.body as { registration_code: string; player_key: string };
+    const r = await api.registerPlayer({ body: { registration_code, name: `${opts.prefix} ${i}` } }, { token: tokens[i % owners]! });
+    if (r.status !== 201) throw new Error(`registering player ${i}: HTTP ${r.status} ${JSON.stringify(r.body)}`);
+    const c = await api.getPlayerCredentials({ params: { player_key } });
+    if (c.status !== 200) throw new Error(`credentials of player ${i}: HTTP ${c.status} ${JSON.stringify(c.body)}`);
+    opts.progress?.(++done);
+    return { player_key, ...(c.body as Omit<ProvisionedPlayer, 'player_key'>) };
+  });
+}
