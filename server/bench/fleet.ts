@@ -402,13 +402,15 @@ interface Scrape {
   gcSeconds: number;
   gcCount: number;
   gcMajorSeconds: number;
+  /** makapix_mqtt_request_duration_seconds (arrival of a request to the PUBACK of its answer), all request types: count per bucket bound `le_<seconds>`. */
+  [bucket: `le_${string}`]: number;
 }
 
 /** prom-client's default event-loop monitor samples every 10 ms (collectDefaultMetrics' eventLoopMonitoringPrecision). */
 const SERVER_ELD_RESOLUTION_MS = 10;
 
-async function scrape(s: ServerProcess): Promise<Scrape> {
-  const res = await fetch(s.metricsUrl, { signal: AbortSignal.timeout(10_000) });
+async function scrape(s: ServerProcess, timeoutMs = 10_000): Promise<Scrape> {
+  const res = await fetch(s.metricsUrl, { signal: AbortSignal.timeout(timeoutMs) });
   if (res.status !== 200) throw new Error(`${s.metricsUrl}: HTTP ${res.status}`);
   const e = parseExposition(await res.text());
   const one = (name: string) => {
@@ -428,7 +430,20 @@ async function scrape(s: ServerProcess): Promise<Scrape> {
     gcSeconds: total(e, 'nodejs_gc_duration_seconds_sum'),
     gcCount: total(e, 'nodejs_gc_duration_seconds_count'),
     gcMajorSeconds: total(e, 'nodejs_gc_duration_seconds_sum', { kind: 'major' }),
+    ...Object.fromEntries([...new Set(samples(e, 'makapix_mqtt_request_duration_seconds_bucket').map((x) => x.labels.le!))]
+      .map((le) => [`le_${le}`, total(e, 'makapix_mqtt_request_duration_seconds_bucket', { le })])),
   };
+}
+
+/** A quantile of the server's request durations between two scrapes, as the bound of the histogram bucket it falls in (ms). */
+function serverQuantileMs(a: Scrape, b: Scrape, q: number): number {
+  const bounds = Object.keys(b).filter((k) => k.startsWith('le_')).map((k) => k.slice(3)).map((le) => ({ le, bound: Number(le === '+Inf' ? Infinity : le) }))
+    .sort((x, y) => x.bound - y.bound);
+  const count = (le: string) => (b[`le_${le}`] ?? 0) - (a[`le_${le}`] ?? 0);
+  const all = count('+Inf');
+  if (all <= 0) return NaN;
+  for (const { le, bound } of bounds) if (count(le) >= q * all) return bound * 1000;
+  return Infinity;
 }
 
 /** The scraped event-loop delay in ms, less the monitor's sampling interval (an idle loop reads about that). */
@@ -449,7 +464,7 @@ async function heapSnapshot(s: ServerProcess, dir: string, label: string): Promi
     file = readdirSync(dir).find((f) => !before.has(f) && f.endsWith('.heapsnapshot'));
   }
   // the file exists once writing has begun: a scrape is answered after the writing is done
-  await scrape(s);
+  await scrape(s, Math.max(1000, deadline - Date.now()));
   const named = join(dir, `server-${s.index + 1}-${label}.heapsnapshot`);
   renameSync(join(dir, file), named);
   return named;
@@ -640,6 +655,8 @@ async function main(o: Options): Promise<void> {
     const w = windowPhase.wallS;
     const eldP99 = maxOf(each1.map((m) => serverDelayMs(m.eldP99)));
     const eldMax = maxOf(each1.map((m) => serverDelayMs(m.eldMax)));
+    const serverP50 = serverQuantileMs(metrics0, metrics1, 0.5);
+    const serverP99 = serverQuantileMs(metrics0, metrics1, 0.99);
     const instanceNote = servers.length > 1 ? ' (the worst instance)' : '';
     const rows: [string, string][] = [
       ['provisioning (REST)', `${o.players} players in ${provisionS.toFixed(1)} s (${Math.round(o.players / provisionS)}/s, ${o.provisionConcurrency} at a time); CPU per player ${provisionServerMs.toFixed(2)} ms server, ${provisionClientMs.toFixed(2)} ms REST client (the bench), ${provisionPgMs.toFixed(2)} ms PostgreSQL`],
@@ -651,7 +668,8 @@ async function main(o: Options): Promise<void> {
       ['  requests sent / answered', `${result.requests} / ${result.answers} (${Math.round(result.answers / w)}/s; timed out ${result.timeouts}, not sent ${result.sendFailed})`],
       ['  server requests answered', `${delta('requestsAnswered')}`],
       ['  answers by code', Object.entries(result.byCode).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'],
-      ['  request latency', `p50 ${ms(result.p50)}  p99 ${ms(result.p99)}  max ${ms(result.max)}`],
+      ['  request latency', `p50 ${ms(result.p50)}  p99 ${ms(result.p99)}  max ${ms(result.max)} (at the players)`],
+      ['  server request duration', `p50 <= ${ms(serverP50)}  p99 <= ${ms(serverP99)} (arrival to PUBACK of the answer: the server's histogram buckets)`],
       ['  latency p99 by tenth', result.sliceP99.map((v) => (Number.isFinite(v) ? String(Math.round(v)) : '-')).join(' ') + ' ms'],
       ['  server event loop delay', `p99 ${ms(eldP99)}  max ${ms(eldMax)}${instanceNote} (prom-client's monitor, ${SERVER_ELD_RESOLUTION_MS} ms sampling)`],
       ['  server GC', `${Math.round(delta('gcSeconds') * 1000)} ms in ${delta('gcCount')} pauses (${pct(delta('gcSeconds'), w)} of the window; major ${Math.round(delta('gcMajorSeconds') * 1000)} ms)`],
@@ -678,7 +696,7 @@ async function main(o: Options): Promise<void> {
       provisionCpuMsPerPlayer: provisionServerMs + provisionClientMs, provisionServerCpuMsPerPlayer: provisionServerMs, provisionClientCpuMsPerPlayer: provisionClientMs,
       provisionPgCpuMsPerPlayer: provisionPgMs, connected: connected.ready,
       heartbeatsSentPerS: result.heartbeats / w, statusesPerS: delta('statusReceived') / w, statusesAppliedPerS: delta('statusApplied') / w, statusesFailed: delta('statusFailed'),
-      requestsPerS: result.answers / w, timeouts: result.timeouts, p50Ms: result.p50, p99Ms: result.p99,
+      requestsPerS: result.answers / w, timeouts: result.timeouts, p50Ms: result.p50, p99Ms: result.p99, serverP99Ms: serverP99,
       // the largest server process (the target is per process)
       rssEndMb: maxOf(rssAt(memEnd, 'rss')) / 2 ** 20, rssPeakMb: maxOf(peaks) / 2 ** 20, rssAnonEndMb: maxOf(rssAt(memEnd, 'anon')) / 2 ** 20,
       serverCpuPct: (100 * windowPhase.cpuS) / w, serverEldP99Ms: eldP99, serverGcMs: delta('gcSeconds') * 1000,
