@@ -21,11 +21,12 @@
 // --heap-snapshots DIR: the servers run with --heapsnapshot-signal and write a heap snapshot before
 // the players connect and one at the end of the window into DIR (server/bench/heap-summary.ts
 // compares them); writing one takes seconds and memory, so measure RSS and latency without it.
+// --server-node-options: node/V8 options of the server processes (heap limits, GC settings).
 // Prints numbers; asserts nothing. Exits non-zero when the run itself fails (including when not
 // every player could connect: the summary is printed first).
 //   npx tsx server/bench/fleet.ts [--players 2000] [--seconds 30] [--heartbeat-ms 5000] [--request-ms 10000]
 //     [--timeout-ms 10000] [--provision-concurrency 16] [--connect-concurrency 32] [--stagger-ms 2] [--posts 50] [--instances 1]
-//     [--heap-snapshots DIR]
+//     [--heap-snapshots DIR] [--server-node-options "--max-old-space-size=128 ..."]
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { constants as osConstants, tmpdir } from 'node:os';
@@ -49,7 +50,7 @@ import { RssSampler, treeCpuSeconds, writeBenchResult } from './support.js';
 
 const USAGE = `usage: npx tsx server/bench/fleet.ts [--players 2000] [--seconds 30] [--heartbeat-ms 5000]
   [--request-ms 10000] [--timeout-ms 10000] [--provision-concurrency 16] [--connect-concurrency 32]
-  [--stagger-ms 2] [--posts 50] [--instances 1] [--heap-snapshots DIR]`;
+  [--stagger-ms 2] [--posts 50] [--instances 1] [--heap-snapshots DIR] [--server-node-options "--max-old-space-size=128"]`;
 
 interface Options {
   players: number;
@@ -64,16 +65,18 @@ interface Options {
   instances: number;
   /** Where the servers write heap snapshots (before the players connect, at the end of the window); null: none. */
   heapSnapshots: string | null;
+  /** More node options for the server processes (V8 heap settings, e.g. "--max-old-space-size=128"). */
+  serverNodeOptions: string[];
 }
 
 function options(argv: string[]): Options {
-  const known: Record<string, Exclude<keyof Options, 'heapSnapshots'>> = {
+  const known: Record<string, Exclude<keyof Options, 'heapSnapshots' | 'serverNodeOptions'>> = {
     players: 'players', seconds: 'seconds', 'heartbeat-ms': 'heartbeatMs', 'request-ms': 'requestMs', 'timeout-ms': 'timeoutMs',
     'provision-concurrency': 'provisionConcurrency', 'connect-concurrency': 'connectConcurrency', 'stagger-ms': 'staggerMs', posts: 'posts', instances: 'instances',
   };
   const o: Options = {
     players: 2000, seconds: 30, heartbeatMs: 5000, requestMs: 10_000, timeoutMs: 10_000,
-    provisionConcurrency: 16, connectConcurrency: 32, staggerMs: 2, posts: 50, instances: 1, heapSnapshots: null,
+    provisionConcurrency: 16, connectConcurrency: 32, staggerMs: 2, posts: 50, instances: 1, heapSnapshots: null, serverNodeOptions: [],
   };
   for (let i = 0; i < argv.length; i += 2) {
     const name = argv[i].replace(/^--/, '');
@@ -81,6 +84,12 @@ function options(argv: string[]): Options {
       const dir = argv[i + 1];
       if (dir === undefined || dir === '' || dir.startsWith('--')) throw new UsageError('--heap-snapshots needs a directory');
       o.heapSnapshots = dir;
+      continue;
+    }
+    if (argv[i] === '--server-node-options') {
+      const flags = (argv[i + 1] ?? '').split(' ').filter((f) => f !== '');
+      if (flags.length === 0 || flags.some((f) => !f.startsWith('--'))) throw new UsageError(`--server-node-options needs node options, e.g. "--max-old-space-size=128" (got ${JSON.stringify(argv[i + 1])})`);
+      o.serverNodeOptions = flags;
       continue;
     }
     const field = known[name];
@@ -519,7 +528,7 @@ async function main(o: Options): Promise<void> {
     mkdirSync(logDir, { recursive: true });
     const snapshotDir = o.heapSnapshots === null ? null : resolve(o.heapSnapshots);
     if (snapshotDir !== null) mkdirSync(snapshotDir, { recursive: true });
-    const nodeArgs = snapshotDir === null ? [] : ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${snapshotDir}`];
+    const nodeArgs = [...o.serverNodeOptions, ...(snapshotDir === null ? [] : ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${snapshotDir}`])];
     const servers: ServerProcess[] = [];
     for (let i = 0; i < o.instances; i++) {
       const sv = await startServerProcess(entry, i, env, logDir, nodeArgs);
@@ -539,7 +548,7 @@ async function main(o: Options): Promise<void> {
     const sql = createSql({ url: services.urls.database, max: 1, applicationName: 'makapix-fleet-bench' });
     cleanup.add('close the bench\'s database pool', () => sql.end({ timeout: 5 }));
 
-    console.log(`fleet: ${o.players} players, heartbeat every ${o.heartbeatMs} ms, one query_posts every ${o.requestMs} ms per player, ${o.seconds} s window; ${servers.length} server process${servers.length > 1 ? 'es' : ''} (pid ${serverPids.join(', ')})`);
+    console.log(`fleet: ${o.players} players, heartbeat every ${o.heartbeatMs} ms, one query_posts every ${o.requestMs} ms per player, ${o.seconds} s window; ${servers.length} server process${servers.length > 1 ? 'es' : ''} (pid ${serverPids.join(', ')}${nodeArgs.length > 0 ? `; node ${nodeArgs.join(' ')}` : ''})`);
     // owners: a user may hold at most MAX_PLAYERS_PER_USER players
     const ownerCount = Math.ceil(o.players / MAX_PLAYERS_PER_USER);
     const tokens = await pool(ownerCount, 4, async (i) => {

@@ -1,8 +1,10 @@
-// The server as one JavaScript file for the chaos runs' child processes. Started through tsx, a
+// The server as one JavaScript file for the chaos runs' child processes (and the fleet bench's
+// server processes, server/bench/fleet.ts). Started through tsx, a
 // server process spends most of its start transforming TypeScript (about 9 s on a busy 2-core
 // machine), which would be measured as recovery time; a deployed server runs compiled code, so
 // the runs use this bundle (esbuild; npm packages external, the repository's own workspaces such as
-// @makapix/contract bundled, since in the checkout they are TypeScript; built once per process, about 1 s).
+// @makapix/contract bundled from this checkout's folders, since in the checkout they are TypeScript;
+// built once per process, about 1 s).
 // import.meta.url is set to migrate.ts's own URL: the only module that reads it finds its
 // migrations next to it (server/src/db/migrations/).
 import { build, type Plugin } from 'esbuild';
