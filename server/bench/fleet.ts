@@ -407,6 +407,9 @@ interface Scrape {
   eldP99: number;
   eldMax: number;
   heapUsed: number;
+  /** V8's heap as committed (used or not) and the memory outside it that JS objects hold (Buffers and the like). */
+  heapTotal: number;
+  external: number;
   /** GC pauses so far: seconds and count, all kinds, and the major ones. */
   gcSeconds: number;
   gcCount: number;
@@ -436,6 +439,8 @@ async function scrape(s: ServerProcess, timeoutMs = 10_000): Promise<Scrape> {
     eldP99: one('nodejs_eventloop_lag_p99_seconds'),
     eldMax: one('nodejs_eventloop_lag_max_seconds'),
     heapUsed: one('nodejs_heap_size_used_bytes'),
+    heapTotal: one('nodejs_heap_size_total_bytes'),
+    external: one('nodejs_external_memory_bytes'),
     gcSeconds: total(e, 'nodejs_gc_duration_seconds_sum'),
     gcCount: total(e, 'nodejs_gc_duration_seconds_count'),
     gcMajorSeconds: total(e, 'nodejs_gc_duration_seconds_sum', { kind: 'major' }),
@@ -684,7 +689,7 @@ async function main(o: Options): Promise<void> {
       ['  server GC', `${Math.round(delta('gcSeconds') * 1000)} ms in ${delta('gcCount')} pauses (${pct(delta('gcSeconds'), w)} of the window; major ${Math.round(delta('gcMajorSeconds') * 1000)} ms)`],
       ['  server CPU', `${pct(windowPhase.cpuS, w)} of one core${servers.length > 1 ? ` (${windowPhase.each.map((c) => pct(c, w)).join(' + ')})` : ''}`],
       ['  server RSS', `${list(rssAt(memStart, 'rss'), mb)} -> ${list(rssAt(memEnd, 'rss'), mb)} (peak ${list(peaks, mb)}; anonymous ${list(rssAt(memEnd, 'anon'), mb)} at the end)`],
-      ['  server heap used', `${list(each0.map((m) => m.heapUsed), mb)} -> ${list(each1.map((m) => m.heapUsed), mb)}`],
+      ['  server heap used', `${list(each0.map((m) => m.heapUsed), mb)} -> ${list(each1.map((m) => m.heapUsed), mb)} (V8 heap committed ${list(each0.map((m) => m.heapTotal), mb)} -> ${list(each1.map((m) => m.heapTotal), mb)}; external ${list(each1.map((m) => m.external), mb)} at the end)`],
       ['  broker / postgres CPU', `${pct(windowPhase.broker, w)} / ${pct(windowPhase.postgres, w)}`],
       ['  player process', `CPU ${Math.round(result.cpuPercent)} %, event loop p99 ${ms(result.eldP99)} max ${ms(result.eldMax)}; connections lost ${result.closed}`],
       ...(servers.length > 1 ? servers.map((_, i): [string, string] => {
