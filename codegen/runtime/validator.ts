@@ -55,15 +55,21 @@ for (const name of MEMOIZED_FORMATS) {
   if (check !== undefined && !check.name.startsWith('memoized ')) Format.Set(name, memoizeFormat(name, check));
 }
 
+/**
+ * The schema is compiled on first use: the contract defines several hundred validators (every
+ * message and body, both directions), a server process uses a few dozen, and a compiled TypeBox
+ * validator keeps the source it was generated from (about 10 KB each: 9 MB of heap for all of them).
+ */
 export function compileValidator<T>(schema: TSchema): Validator<T> {
-  const compiled = Compile(schema);
+  let compiledOnce: ReturnType<typeof Compile> | undefined;
+  const compiled = () => (compiledOnce ??= Compile(schema));
   const issues = (value: unknown): ValidationIssue[] =>
-    compiled.Check(value) ? [] : toIssues(compiled.Errors(value) as RawValidationError[], schema, value);
+    compiled().Check(value) ? [] : toIssues(compiled().Errors(value) as RawValidationError[], schema, value);
   let cleaner: Cleaner | undefined; // compiled on first use: most validators never clean
   return {
     schema,
-    check: (value: unknown): value is T => compiled.Check(value),
-    checked: (value) => (compiled.Check(value) ? (value as Checked<T>) : undefined),
+    check: (value: unknown): value is T => compiled().Check(value),
+    checked: (value) => (compiled().Check(value) ? (value as Checked<T>) : undefined),
     issues,
     explain: (value, prefix) => formatIssues(issues(value), prefix),
     clean: (value) => (cleaner ??= compileCleaner(schema))(value),

@@ -27,7 +27,7 @@ import { freePort, serverEnv, startServices } from '../devenv/index.js';
 import { loadConfig } from '../src/config.js';
 import { startServer } from '../src/main.js';
 import { MAX_PLAYERS_PER_USER } from '../src/rest/players.js';
-import { pool, provisionPlayers, treeCpuSeconds, writeBenchResult, type ProvisionedPlayer } from './support.js';
+import { pool, provisionPlayers, registerOwners, treeCpuSeconds, writeBenchResult, type ProvisionedPlayer } from './support.js';
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -118,7 +118,8 @@ async function main(): Promise<void> {
     }), { log: pino({ level: 'warn' }) });
     const api = createClient(server.url);
     console.log(`status ingest: ${PLAYERS} players, ${RATE} statuses/s offered by ${PROCESSES} processes, ${SECONDS} s, at most ${INFLIGHT} unacknowledged per player`);
-    const players = await provisionPlayers(api, PLAYERS, { perOwner: MAX_PLAYERS_PER_USER, concurrency: 16, prefix: 'ingest' });
+    const owners = await registerOwners(api, Math.ceil(PLAYERS / MAX_PLAYERS_PER_USER), 'ingest');
+    const players = await provisionPlayers(api, owners, PLAYERS, { concurrency: 16, prefix: 'ingest' });
 
     // the generators: each its share of the players and of the rate
     const results: Promise<ChildResult>[] = [];

@@ -16,6 +16,7 @@ import { createClient } from '@makapix/contract/openapi/client';
 import { serverEnv, startServices } from '../devenv/index.js';
 import { loadConfig } from '../src/config.js';
 import { startServer } from '../src/main.js';
+import { pool } from './support.js';
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -40,14 +41,6 @@ function png64(seed: number): Promise<Buffer> {
     }
   }
   return sharp(raw, { raw: { width: 64, height: 64, channels: 3 } }).png().toBuffer();
-}
-
-/** Runs `task(i)` for i in [0, n) with at most `concurrency` in flight. */
-async function pool(n: number, concurrency: number, task: (i: number) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(Array.from({ length: Math.min(concurrency, n) }, async () => {
-    while (next < n) await task(next++);
-  }));
 }
 
 async function main(): Promise<void> {
