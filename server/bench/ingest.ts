@@ -43,12 +43,11 @@ interface ChildInput { mtlsUrl: string; players: ProvisionedPlayer[]; rate: numb
 interface ChildResult { sent: number; acked: number; cpuUs: number; stalls: number }
 
 async function child(): Promise<void> {
-  let raw = '';
-  for await (const chunk of process.stdin) {
-    raw += chunk;
-    if (raw.includes('\n')) break;
-  }
-  const input = JSON.parse(raw.slice(0, raw.indexOf('\n'))) as ChildInput;
+  // stdin: the input as one JSON line, then "go" once the parent wants the sending to start
+  const lines = createInterface({ input: process.stdin })[Symbol.asyncIterator]();
+  const first = await lines.next();
+  if (first.done) throw new Error('no input on stdin');
+  const input = JSON.parse(first.value) as ChildInput;
   const clients: MqttClient[] = await pool(input.players.length, 32, (i) => {
     const p = input.players[i]!;
     return mqtt.connectAsync(input.mtlsUrl, { protocolVersion: 5, ca: p.ca_pem, cert: p.cert_pem, key: p.key_pem, reconnectPeriod: 0, clientId: `ingest-${p.player_key}` });
@@ -60,7 +59,7 @@ async function child(): Promise<void> {
     return { topic: playerStatusTopic.format({ player_key: p.player_key }), bytes: Buffer.from(JSON.stringify(status)) };
   });
   process.stdout.write('ready\n');
-  await new Promise<void>((resolve) => process.stdin.once('data', () => resolve()));
+  await lines.next();
 
   const cpu0 = process.cpuUsage();
   const outstanding = new Array<number>(clients.length).fill(0);

@@ -96,6 +96,14 @@ export interface Config {
      * requests waiting in its session and ends it (mqtt/session-takeover.ts); 0: never.
      */
     requests: { clientId: string; sessionExpirySeconds: number; inFlight: number; takeoverSeconds: number };
+    /**
+     * MQTT_INBOUND_IN_FLIGHT: QoS 1 messages (player statuses, command acknowledgements, views) the
+     * broker hands the server's main connection before their PUBACKs (MQTT 5 Receive Maximum).
+     * Mosquitto's own default is 20, which caps what one instance receives at 20 per round trip
+     * (about 4,700 statuses/s here) and leaves the rest to its queue, where they are dropped when
+     * it is full.
+     */
+    inboundInFlight: number;
     /** BROKER_ADMIN: which broker-admin implementation (broker/index.ts) the server uses. */
     admin: BrokerAdminKind;
     /** Dynamic-security admin account on the WebSocket listener (web users' credentials); null disables GET /mqtt/bootstrap credentials. */
@@ -404,6 +412,8 @@ export function loadDatabaseUrl(env: Env = process.env): string {
  * of the requests for it; 0: clean sessions), MQTT_REQUESTS_IN_FLIGHT (256; 1..65535: requests handed to this instance
  * and not answered yet, at most; the broker keeps the others), MQTT_SESSION_TAKEOVER_SECONDS (15; 0..3600, less than the
  * session expiry: a live instance takes over the session of one silent this long and answers what waits in it; 0: never),
+ * MQTT_INBOUND_IN_FLIGHT (1000; 1..65535: QoS 1 messages of the main connection, statuses above all, handed over before
+ * their PUBACKs),
  * JWT_SECRET, TOKEN_TTL_SECONDS (604800; authRegister/authLogin tokens), ACCESS_TOKEN_TTL_SECONDS (3600; authToken's
  * access tokens), REFRESH_TOKEN_TTL_SECONDS (2592000; authToken's refresh tokens, at least ACCESS_TOKEN_TTL_SECONDS),
  * RATE_LIMIT_PASSWORD_CHANGE_PER_MINUTE (10, per user). MAKAPIX_MODERATORS is refused (roles come from `make admin`),
@@ -500,6 +510,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
   // a random id can never be resumed: its session would only hold requests nobody comes back for
   const sessionExpirySeconds = clientIdRaw === undefined && stableDefault === null ? 0 : sessionExpiryRaw;
   const requestsInFlight = r.int('MQTT_REQUESTS_IN_FLIGHT', 256, 1, 65_535);
+  const inboundInFlight = r.int('MQTT_INBOUND_IN_FLIGHT', 1000, 1, 65_535);
   const takeoverSeconds = r.int('MQTT_SESSION_TAKEOVER_SECONDS', 15, 0, 3600);
   if (sessionExpirySeconds > 0 && takeoverSeconds >= sessionExpirySeconds) {
     r.problems.push(`MQTT_SESSION_TAKEOVER_SECONDS (${takeoverSeconds}) must be less than MQTT_SESSION_EXPIRY_SECONDS (${sessionExpirySeconds}), or a silent instance's session expires before it is taken over (0 turns takeovers off)`);
@@ -606,6 +617,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       publicWebsocketUrl,
       shareGroup,
       requests: { clientId: requestsClientId, sessionExpirySeconds, inFlight: requestsInFlight, takeoverSeconds },
+      inboundInFlight,
       admin: brokerAdmin,
       dynsecAdmin: dynsecUser !== undefined && dynsecPassword !== undefined ? { username: dynsecUser, password: dynsecPassword } : null,
       crlFile,

@@ -76,6 +76,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
       reconnectPeriod: 1000,
       connectTimeout: 10_000,
       keepalive: 30,
+      properties: { receiveMaximum: config.broker.inboundInFlight },
     }, { budget, log });
     cleanups.push(() => endClient(client));
     client.on('error', (err) => log.warn({ err: err.message }, 'mqtt client error'));

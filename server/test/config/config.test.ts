@@ -103,6 +103,14 @@ describe('loadConfig', () => {
     expect(o.workers).toEqual({ presenceSweepSeconds: 2, presenceTimeoutSeconds: 5, statusBatchMs: 0, outboxPollSeconds: 7, fanoutChunk: 250, housekeepingSeconds: 10 });
   });
 
+  it('reads MQTT_INBOUND_IN_FLIGHT (the main connection\'s Receive Maximum), 1000 by default, and names a bad one', () => {
+    expect(loadConfig({ DATA_DIR: dir }).broker.inboundInFlight).toBe(1000);
+    expect(loadConfig({ DATA_DIR: dir, MQTT_INBOUND_IN_FLIGHT: '5000' }).broker.inboundInFlight).toBe(5000);
+    for (const bad of ['0', '65536', 'many']) {
+      expect(() => loadConfig({ DATA_DIR: dir, MQTT_INBOUND_IN_FLIGHT: bad })).toThrow(`MQTT_INBOUND_IN_FLIGHT must be an integer between 1 and 65535 (got "${bad}")`);
+    }
+  });
+
   it('names each bad log level or worker setting', () => {
     let err: unknown;
     try {
