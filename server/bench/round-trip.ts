@@ -233,7 +233,7 @@ async function main(): Promise<void> {
     brokerPid = services.broker.pid;
     const others = (r: Run) => `broker CPU ${r.brokerCpuUsPerRoundTrip.toFixed(0)} us, players CPU ${r.playersCpuUsPerRoundTrip.toFixed(0)} us per round trip`;
     type Run = Awaited<ReturnType<typeof driveInChild>>;
-    const reps: { raw: Run; srv: Run & { dbTxPerRoundTrip: number }; dist: Run & { dbTxPerRoundTrip: number }; paced: Run & { offered: number; eventLoopP99Ms: number; eventLoopMaxMs: number } }[] = [];
+    const reps: { raw: Run; srv: Run & { dbTxPerRoundTrip: number }; dist: Run & { dbTxPerRoundTrip: number }; paced: Run & { offered: number; eventLoopP99Ms: number; eventLoopMaxMs: number }; pacedEcho: Run }[] = [];
     const line = (r: Run) => `${Math.round(r.rate).toString().padStart(7)} round trips/s   p50 ${r.p50.toFixed(2)} ms   p99 ${r.p99.toFixed(2)} ms`;
     for (let rep = 1; rep <= REPEAT; rep++) {
       if (REPEAT > 1) console.log(`-- turn ${rep} of ${REPEAT}`);
@@ -273,7 +273,12 @@ async function main(): Promise<void> {
       console.log(`              ${line(paced)}   server CPU ${paced.cpuUsPerRoundTrip.toFixed(0)} us/round trip   PostgreSQL CPU ${paced.pgCpuUsPerRoundTrip.toFixed(0)} us/round trip   server event-loop delay p99 ${eldP99.toFixed(1)} ms, max ${eldMax.toFixed(1)} ms`);
       console.log(`server / raw echo: ${(srv.rate / raw.rate).toFixed(2)} same page, ${(dist.rate / raw.rate).toFixed(2)} different queries`);
       await server2.stop();
-      reps.push({ raw, srv: { ...srv, dbTxPerRoundTrip: txPerRoundTrip }, dist: { ...dist, dbTxPerRoundTrip: distinctTx }, paced: { ...paced, offered: halfRate, eventLoopP99Ms: eldP99, eventLoopMaxMs: eldMax } });
+      // the raw echo at the same steady pace: the latency the broker and the machine give alone
+      await echo.subscribeAsync(echoFilter, { qos: 1 });
+      const pacedEcho = await driveInChild(services.urls.mqttMtls, players, 'echo', undefined, halfRate);
+      await echo.unsubscribeAsync(echoFilter);
+      console.log(`raw echo at the same pace: ${line(pacedEcho)}`);
+      reps.push({ raw, srv: { ...srv, dbTxPerRoundTrip: txPerRoundTrip }, dist: { ...dist, dbTxPerRoundTrip: distinctTx }, paced: { ...paced, offered: halfRate, eventLoopP99Ms: eldP99, eventLoopMaxMs: eldMax }, pacedEcho });
     }
     await echo.endAsync();
     const median = (xs: number[]) => {
@@ -296,6 +301,7 @@ async function main(): Promise<void> {
       players: PLAYERS, inflight: INFLIGHT, seconds: SECONDS, turns: REPEAT, sameRatio, distinctRatio,
       echo: med('raw'), samePage: { ...med('srv'), dbTxPerRoundTrip: median(reps.map((r) => r.srv.dbTxPerRoundTrip)) },
       distinct: { ...med('dist'), dbTxPerRoundTrip: median(reps.map((r) => r.dist.dbTxPerRoundTrip)) },
+      halfPeakEcho: med('pacedEcho'),
       halfPeak: { ...med('paced'), offered: median(reps.map((r) => r.paced.offered)), eventLoopP99Ms: median(reps.map((r) => r.paced.eventLoopP99Ms)), eventLoopMaxMs: Math.max(...reps.map((r) => r.paced.eventLoopMaxMs)) },
       ratios: reps.map((r) => ({ samePage: r.srv.rate / r.raw.rate, distinct: r.dist.rate / r.raw.rate })),
     });

@@ -118,7 +118,7 @@ async function main(): Promise<void> {
           `for scale, the raw echo's responder (mqtt.js alone) ${n0(r.echo.cpuUsPerRoundTrip)} µs, the broker ${n0(r.echo.brokerCpuUsPerRoundTrip ?? NaN)} µs per echo round trip`,
         target: '≤ 60 µs', met: cpuMax <= 60, command: cmd,
       });
-      rows.push({ figure: 'p99 latency at half the peak rate (same page, steady pace)', measured: `${f2(r.halfPeak.p99)} ms at ${n0(r.halfPeak.rate)} rt/s (p50 ${f2(r.halfPeak.p50)} ms; the server's event-loop delay meanwhile p99 ${f2(r.halfPeak.eventLoopP99Ms ?? NaN)} ms, max ${f2(r.halfPeak.eventLoopMaxMs ?? NaN)} ms)`, target: '≤ 20 ms', met: r.halfPeak.p99 <= 20, command: cmd });
+      rows.push({ figure: 'p99 latency at half the peak rate (same page, steady pace)', measured: `${f2(r.halfPeak.p99)} ms at ${n0(r.halfPeak.rate)} rt/s (p50 ${f2(r.halfPeak.p50)} ms; the raw echo at the same pace: p99 ${f2(r.halfPeakEcho?.p99 ?? NaN)} ms, p50 ${f2(r.halfPeakEcho?.p50 ?? NaN)} ms; the server's event-loop delay meanwhile p99 ${f2(r.halfPeak.eventLoopP99Ms ?? NaN)} ms, max ${f2(r.halfPeak.eventLoopMaxMs ?? NaN)} ms)`, target: '≤ 20 ms', met: r.halfPeak.p99 <= 20, command: cmd });
     } else {
       for (const [f, t] of [['query_posts / raw echo, same page', '≥ 0.5'], ['same, every request a different query', '≥ 0.4'], ['server CPU per round trip', '≤ 60 µs'], ['p99 latency at half the peak rate', '≤ 20 ms']]) rows.push(missing(cmd, f, t));
     }

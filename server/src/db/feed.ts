@@ -337,7 +337,8 @@ function batcherFor(sql: Queryable, q: FeedQuery): Batcher<FeedQuery, FeedEntry[
   if (!byShape) batchers.set(sql, (byShape = new Map()));
   const shape = batchShape(q);
   let b = byShape.get(shape);
-  if (!b) byShape.set(shape, (b = new Batcher((items: FeedQuery[]) => queryFeedBatch(sql, items), FEED_BATCH_MAX)));
+  // a query alone runs the plain statement (cheaper to plan and run than the batched form for one)
+  if (!b) byShape.set(shape, (b = new Batcher((items: FeedQuery[]) => (items.length === 1 ? queryFeed(sql, items[0]!).then((r) => [r]) : queryFeedBatch(sql, items)), FEED_BATCH_MAX)));
   return b;
 }
 
