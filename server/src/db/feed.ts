@@ -95,23 +95,20 @@ export interface FeedRow {
   created_key: string;
 }
 
-/** The version of a post row `p`, its owner `u` and its vault object `vo` (left joined). */
-function versionColumn(sql: Queryable) {
-  return sql`p.xmin::text || '.' || u.xmin::text || '.' || coalesce(vo.xmin::text, '-') as version`;
-}
-
-/** The columns of a FeedEntry (besides rank and reacted_key), from `p`, `u` and `vo`. */
+/**
+ * The columns of a FeedEntry (besides rank and reacted_key), from posts `p`, users `u` and
+ * vault_objects `vo` (left joined); the version is the three rows' `xmin`.
+ */
 function entryColumns(sql: Queryable) {
-  return sql`p.post_id, ${versionColumn(sql)},
+  return sql`p.post_id, p.xmin::text || '.' || u.xmin::text || '.' || coalesce(vo.xmin::text, '-') as version,
            to_char(p.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as created_key`;
 }
 
 /** The columns of a FeedRow, from posts `p`, users `u` and vault_objects `vo` (left joined). */
 function rowColumns(sql: Queryable) {
-  return sql`p.post_id, p.storage_key, p.title, p.art_url, p.canvas, p.width, p.height, p.frame_count,
+  return sql`${entryColumns(sql)}, p.storage_key, p.title, p.art_url, p.canvas, p.width, p.height, p.frame_count,
            p.has_transparency, u.handle as owner_handle, p.created_at, p.native_format,
-           coalesce(vo.created_at, p.created_at) as artwork_modified_at, ${versionColumn(sql)},
-           to_char(p.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as created_key`;
+           coalesce(vo.created_at, p.created_at) as artwork_modified_at`;
 }
 
 /**
@@ -126,6 +123,21 @@ export async function feedRowsByIds(sql: Queryable, ids: readonly number[]): Pro
     join users u on u.id = p.owner_id
     left join vault_objects vo on vo.storage_key = p.storage_key
     where p.post_id = any(${sql.array(ids.map(String), 25)}::bigint[])`;
+}
+
+const rowBatchers = new WeakMap<object, Batcher<readonly number[], FeedRow[]>>();
+
+/** feedRowsByIds where the callers arriving together share one statement; each gets the rows of its own ids. */
+export function feedRowsByIdsBatched(sql: Queryable, ids: readonly number[]): Promise<FeedRow[]> {
+  let b = rowBatchers.get(sql);
+  if (b === undefined) {
+    rowBatchers.set(sql, (b = new Batcher(async (lists: (readonly number[])[]) => {
+      const rows = await feedRowsByIds(sql, [...new Set(lists.flat())]);
+      const byId = new Map(rows.map((r) => [r.post_id, r]));
+      return lists.map((list) => list.flatMap((id) => byId.get(id) ?? []));
+    }, 50)));
+  }
+  return b.add(ids);
 }
 
 /**
@@ -151,9 +163,7 @@ async function queryReactions(sql: Queryable, q: FeedQuery): Promise<FeedEntry[]
   if (q.sort !== 'reacted_at') throw new Error(`feed channel reactions is ordered by reacted_at (got sort ${q.sort})`);
   const after = q.after;
   if (after !== undefined && after.sort !== 'reacted_at') throw new Error(`feed position of sort ${after.sort} used with sort reacted_at`);
-  const visible = q.moderator
-    ? sql`not p.deleted`
-    : sql`p.visible and not p.hidden_by_mod and not p.non_conformant and not p.deleted`;
+  const visible = listable(sql, q.moderator);
   const keyset = after === undefined
     ? sql``
     : sql`having (max(r.created_at), r.post_id) < (${after.reactedAt}::text::timestamptz, ${after.postId}::bigint)`;
@@ -183,18 +193,42 @@ export async function findUserIdByHandle(sql: Queryable, handle: string): Promis
   return rows[0]?.id ?? null;
 }
 
-export async function queryFeed(sql: Queryable, q: FeedQuery): Promise<FeedEntry[]> {
+/** What the caller must have filled in (a failure is the caller's bug, not a player's bad input). */
+function checkFeedQuery(q: FeedQuery): void {
   if (!Number.isInteger(q.limit) || q.limit < 1) throw new RangeError(`feed limit must be a positive integer (got ${q.limit})`);
   if ((q.channel === 'user' || q.channel === 'by_user') && q.ownerId === undefined) {
     throw new Error(`feed channel ${q.channel} needs ownerId`);
   }
-  if (q.channel === 'reactions') return queryReactions(sql, q);
-  if (q.sort === 'reacted_at') throw new Error(`feed sort reacted_at needs channel reactions (got ${q.channel})`);
   if (q.channel === 'hashtag' && q.hashtag === undefined) throw new Error('feed channel hashtag needs hashtag');
-  const seed = String(q.seed ?? 0);
-  const visible = q.moderator
+}
+
+/** The posts a player may list (moderators: every post not deleted), as the partial indexes posts_listable_* spell it. */
+function listable(sql: Queryable, moderator: boolean) {
+  return moderator
     ? sql`not p.deleted`
     : sql`p.visible and not p.hidden_by_mod and not p.non_conformant and not p.deleted`;
+}
+
+/** The order of a page's choice from posts (`rank`: the random order's rank of that row). */
+function innerOrderOf(sql: Queryable, sort: Exclude<QueryPostsSort, 'reacted_at'>) {
+  return sort === 'server_order' ? sql`order by p.post_id desc`
+    : sort === 'created_at' ? sql`order by p.created_at desc, p.post_id desc`
+    : sql`order by rank, p.post_id`;
+}
+
+/** The order of a page's rows once joined (`page.rank`), after `first` (the batch's query number). */
+function outerOrderOf(sql: Queryable, sort: Exclude<QueryPostsSort, 'reacted_at'>, first = sql``) {
+  return sort === 'server_order' ? sql`order by ${first} p.post_id desc`
+    : sort === 'created_at' ? sql`order by ${first} p.created_at desc, p.post_id desc`
+    : sql`order by ${first} page.rank, p.post_id`;
+}
+
+export async function queryFeed(sql: Queryable, q: FeedQuery): Promise<FeedEntry[]> {
+  checkFeedQuery(q);
+  if (q.channel === 'reactions') return queryReactions(sql, q);
+  if (q.sort === 'reacted_at') throw new Error(`feed sort reacted_at needs channel reactions (got ${q.channel})`);
+  const seed = String(q.seed ?? 0);
+  const visible = listable(sql, q.moderator);
   const channel =
     q.channel === 'promoted' ? sql`and p.promoted_category is not null`
     : q.channel === 'user' || q.channel === 'by_user' ? sql`and p.owner_id = ${q.ownerId!}`
@@ -209,14 +243,8 @@ export async function queryFeed(sql: Queryable, q: FeedQuery): Promise<FeedEntry
     : after.sort === 'created_at' ? sql`and (p.created_at, p.post_id) < (${after.createdAt}::text::timestamptz, ${after.postId}::bigint)`
     : sql`and (hashint8extended(p.post_id, ${seed}::bigint), p.post_id) > (${after.rank}::bigint, ${after.postId}::bigint)`;
   if (after !== undefined && after.sort !== q.sort) throw new Error(`feed position of sort ${after.sort} used with sort ${q.sort}`);
-  const innerOrder =
-    q.sort === 'server_order' ? sql`order by p.post_id desc`
-    : q.sort === 'created_at' ? sql`order by p.created_at desc, p.post_id desc`
-    : sql`order by rank, p.post_id`;
-  const outerOrder =
-    q.sort === 'server_order' ? sql`order by p.post_id desc`
-    : q.sort === 'created_at' ? sql`order by p.created_at desc, p.post_id desc`
-    : sql`order by page.rank, p.post_id`;
+  const innerOrder = innerOrderOf(sql, q.sort);
+  const outerOrder = outerOrderOf(sql, q.sort);
   // The page is chosen from posts alone (an index scan, or for random a scan of the ids with a
   // top-N sort); only its rows are then joined to their columns and owners.
   return sql<FeedEntry[]>`
@@ -257,9 +285,7 @@ export async function queryFeedBatch(sql: Queryable, qs: readonly FeedQuery[]): 
   const shape = batchShape(qs[0]!);
   for (const q of qs) {
     if (batchShape(q) !== shape) throw new Error(`feed batch mixes ${shape} with ${batchShape(q)}`);
-    if (!Number.isInteger(q.limit) || q.limit < 1) throw new RangeError(`feed limit must be a positive integer (got ${q.limit})`);
-    if ((q.channel === 'user' || q.channel === 'by_user') && q.ownerId === undefined) throw new Error(`feed channel ${q.channel} needs ownerId`);
-    if (q.channel === 'hashtag' && q.hashtag === undefined) throw new Error('feed channel hashtag needs hashtag');
+    checkFeedQuery(q);
     if (q.after !== undefined && q.after.sort !== q.sort) throw new Error(`feed position of sort ${q.after.sort} used with sort ${q.sort}`);
   }
   const { channel: kind, sort, moderator } = qs[0]!;
@@ -276,9 +302,7 @@ export async function queryFeedBatch(sql: Queryable, qs: readonly FeedQuery[]): 
   // the position: server_order [post_id]; created_at [created text, post_id]; random [rank, post_id]
   const afterKeys = col((q) => q.after?.sort === 'created_at' ? q.after.createdAt : q.after?.sort === 'random' ? q.after.rank : null);
   const afterIds = col((q) => q.after !== undefined && q.after.sort !== 'reacted_at' ? q.after.postId : null);
-  const visible = moderator
-    ? sql`not p.deleted`
-    : sql`p.visible and not p.hidden_by_mod and not p.non_conformant and not p.deleted`;
+  const visible = listable(sql, moderator);
   const channel =
     kind === 'promoted' ? sql`and p.promoted_category is not null`
     : kind === 'user' || kind === 'by_user' ? sql`and p.owner_id = q.owner_id`
@@ -289,14 +313,8 @@ export async function queryFeedBatch(sql: Queryable, qs: readonly FeedQuery[]): 
     sort === 'server_order' ? sql`and p.post_id < coalesce(q.after_id, ${INT8_MAX}::bigint)`
     : sort === 'created_at' ? sql`and (p.created_at, p.post_id) < (coalesce(q.after_key::timestamptz, 'infinity'::timestamptz), coalesce(q.after_id, ${INT8_MAX}::bigint))`
     : sql`and (hashint8extended(p.post_id, q.seed), p.post_id) > (coalesce(q.after_key::bigint, ${INT8_MIN}::bigint), coalesce(q.after_id, 0))`;
-  const innerOrder =
-    sort === 'server_order' ? sql`order by p.post_id desc`
-    : sort === 'created_at' ? sql`order by p.created_at desc, p.post_id desc`
-    : sql`order by rank, p.post_id`;
-  const outerOrder =
-    sort === 'server_order' ? sql`order by page.i, p.post_id desc`
-    : sort === 'created_at' ? sql`order by page.i, p.created_at desc, p.post_id desc`
-    : sql`order by page.i, page.rank, p.post_id`;
+  const innerOrder = innerOrderOf(sql, sort);
+  const outerOrder = outerOrderOf(sql, sort, sql`page.i,`);
   const rows = await sql<(FeedEntry & { i: number })[]>`
     with q as (
       select q.i, q.owner_id::bigint as owner_id, q.hashtag, q.seed::bigint as seed, q.lim::int as lim,

@@ -3,8 +3,7 @@
 import { randomInt } from 'node:crypto';
 import { compileValidator, type RequestFailure } from '#runtime/v1';
 import { PostSummary, QueryPostsRequestBounds, QueryPostsRequestDefaults, type QueryPostsChannel, type QueryPostsSort } from '@makapix/contract/asyncapi/schemas';
-import { feedRowsByIds, findUserIdByHandle, queryFeedCoalesced, type FeedEntry, type FeedPosition, type FeedRow } from '../../db/feed.js';
-import { Batcher } from '../../services/batcher.js';
+import { feedRowsByIdsBatched, findUserIdByHandle, queryFeedCoalesced, type FeedEntry, type FeedPosition, type FeedRow } from '../../db/feed.js';
 import { findUserByInternalId } from '../../db/users.js';
 import { decodeUserSqid } from '../../ids/index.js';
 import { postSummaryOf } from '../post-summary.js';
@@ -48,20 +47,6 @@ function remember(row: FeedRow): Made {
   return made;
 }
 
-/** Full rows fetched by id for the posts whose summaries are not known at their version (requests arriving together share one statement). */
-const rowFetchers = new WeakMap<object, Batcher<number[], FeedRow[]>>();
-function fetchRows(sql: HandlerEnv['ctx']['sql'], ids: number[]): Promise<FeedRow[]> {
-  let b = rowFetchers.get(sql);
-  if (b === undefined) {
-    rowFetchers.set(sql, (b = new Batcher(async (lists: number[][]) => {
-      const rows = await feedRowsByIds(sql, [...new Set(lists.flat())]);
-      const byId = new Map(rows.map((r) => [r.post_id, r]));
-      return lists.map((ids) => ids.flatMap((id) => byId.get(id) ?? []));
-    }, 50)));
-  }
-  return b.add(ids);
-}
-
 /** The summaries of these entries: from memory at their version, the others made from rows fetched now (a post gone since is missing). */
 async function summariesFor(sql: HandlerEnv['ctx']['sql'], entries: readonly FeedEntry[]): Promise<Map<number, Made>> {
   const out = new Map<number, Made>();
@@ -71,7 +56,7 @@ async function summariesFor(sql: HandlerEnv['ctx']['sql'], entries: readonly Fee
     if (had !== undefined && had.version === e.version) out.set(e.post_id, had);
     else missing.push(e.post_id);
   }
-  if (missing.length > 0) for (const row of await fetchRows(sql, missing)) out.set(row.post_id, remember(row));
+  if (missing.length > 0) for (const row of await feedRowsByIdsBatched(sql, missing)) out.set(row.post_id, remember(row));
   return out;
 }
 
